@@ -1,0 +1,253 @@
+"""Objectives: what a search maximises, parsed once from text.
+
+Grammar (dataset is chosen separately)::
+
+    clean                         clean test accuracy
+    <attack>@<eps>/255            e.g. pgd@8/255, fgsm@0.5/255, apgd@1/255, square@2/255
+    <attack>@<eps>                the same, epsilon in units of 1/255 as in the release
+    <corruption>@<severity>       e.g. gaussian_noise@3 (severity 1..5)
+    <attack>@mean                 mean over that attack's epsilons
+    <corruption>@mean             mean over that corruption's 5 severities
+    adversarial@mean              mean over all attacks and epsilons ("mean adversarial
+                                  robust accuracy" of the paper)
+    corruption@mean               mean over all corruptions and severities
+
+Attack names: the release's keys (``pgd@Linf``, ``aa_apgd-ce@Linf``, ...) or the short names
+``fgsm``, ``pgd``, ``apgd`` / ``apgd-ce``, ``square``. Every objective is an accuracy (a fraction
+in [0, 1]); larger is better.
+
+>>> obj = Objective.parse("pgd@8/255")
+>>> obj.key, obj.point, str(obj)
+('pgd@Linf', 8.0, 'pgd@8/255')
+>>> grid = Grid({"clean": (), "pgd@Linf": (0.1, 1.0, 8.0)})
+>>> obj.terms(grid)
+(Term(key='pgd@Linf', point=8.0),)
+>>> [t.point for t in Objective.parse("pgd@mean").terms(grid)]
+[0.1, 1.0, 8.0]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from robnas.errors import InvalidObjectiveError
+from robnas.vocabulary import CLEAN, SEVERITIES, Attack, Corruption
+
+ADVERSARIAL = "adversarial"
+"""Aggregate group: every attack at every epsilon."""
+CORRUPTION = "corruption"
+"""Aggregate group: every corruption at every severity."""
+
+_ATTACK_ALIASES: dict[str, str] = {
+    "fgsm": Attack.FGSM.value,
+    "pgd": Attack.PGD.value,
+    "apgd": Attack.APGD_CE.value,
+    "apgd-ce": Attack.APGD_CE.value,
+    "aa_apgd-ce": Attack.APGD_CE.value,
+    "square": Attack.SQUARE.value,
+    "aa_square": Attack.SQUARE.value,
+    **{a.value.lower(): a.value for a in Attack},
+}
+_SHORT_NAME = {
+    Attack.FGSM.value: "fgsm",
+    Attack.PGD.value: "pgd",
+    Attack.APGD_CE.value: "apgd",
+    Attack.SQUARE.value: "square",
+}
+_CORRUPTIONS = {c.value for c in Corruption}
+_MEAN = "mean"
+
+
+@dataclass(frozen=True)
+class Term:
+    """One column of the release: a key and a point on its grid.
+
+    ``point`` is an epsilon in units of 1/255 for an attack, a severity for a corruption, and
+    ``None`` for ``clean``.
+    """
+
+    key: str
+    point: float | int | None
+
+    def __str__(self) -> str:
+        return _format(self.key, self.point)
+
+
+class Grid:
+    """The keys a table holds and the points (epsilons or severities) of each.
+
+    Args:
+        points: release key -> its points; ``()`` for ``clean``.
+    """
+
+    def __init__(self, points: Mapping[str, tuple[float | int, ...]]) -> None:
+        self.points: dict[str, tuple[float | int, ...]] = dict(points)
+
+    def describe(self, key: str) -> str:
+        """The valid choices for ``key``, as users type them."""
+        pts = self.points.get(key, ())
+        if key in _CORRUPTIONS:
+            return ", ".join(f"{key}@{p}" for p in pts)
+        return ", ".join(_format(key, p) for p in pts)
+
+    def __repr__(self) -> str:
+        return f"Grid({self.points!r})"
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A parsed objective: a release key (or aggregate group) and a point, or a mean.
+
+    Use :meth:`parse`; :meth:`terms` validates against a table's :class:`Grid` and expands
+    aggregates into the columns they average.
+    """
+
+    key: str
+    point: float | int | None = None
+    mean: bool = False
+
+    @classmethod
+    def parse(cls, text: str | Objective) -> Objective:
+        """Parse objective text (see the module docs for the grammar)."""
+        if isinstance(text, Objective):
+            return text
+        raw = str(text).strip()
+        if not raw:
+            raise InvalidObjectiveError("empty objective; try e.g. pgd@8/255, clean, gaussian_noise@3")
+        lowered = raw.lower()
+        if lowered == CLEAN:
+            return cls(CLEAN)
+        if lowered in ("mean-adversarial", "adversarial"):
+            return cls(ADVERSARIAL, mean=True)
+        if lowered in ("mean-corruption", "corruption", "corruptions"):
+            return cls(CORRUPTION, mean=True)
+        # release keys contain '@Linf'; split on the last '@' that starts a point
+        name, point_text = _split(raw)
+        key = _resolve_key(name)
+        if point_text is None:
+            raise InvalidObjectiveError(
+                f"objective {raw!r} needs a point: e.g. {_example(key)}, or {_short(key)}@mean"
+            )
+        if point_text.lower() == _MEAN:
+            return cls(key, mean=True)
+        if key in (ADVERSARIAL, CORRUPTION):
+            raise InvalidObjectiveError(f"{key} is an aggregate: use {key}@mean")
+        if key in _CORRUPTIONS:
+            try:
+                severity = int(point_text)
+            except ValueError:
+                raise InvalidObjectiveError(
+                    f"severity of {key} must be an integer 1..5, got {point_text!r}"
+                ) from None
+            return cls(key, severity)
+        return cls(key, _parse_epsilon(point_text, raw))
+
+    def terms(self, grid: Grid) -> tuple[Term, ...]:
+        """The columns this objective averages, validated against ``grid``.
+
+        Raises:
+            InvalidObjectiveError: the key or point is not in the grid; the message lists the
+                valid choices.
+        """
+        if self.key == ADVERSARIAL:
+            keys = [a.value for a in Attack if a.value in grid.points]
+            if not keys:
+                raise InvalidObjectiveError("this table holds no attack results")
+            return tuple(Term(k, p) for k in keys for p in grid.points[k])
+        if self.key == CORRUPTION:
+            keys = [c.value for c in Corruption if c.value in grid.points]
+            if not keys:
+                raise InvalidObjectiveError("this table holds no corruption results")
+            return tuple(Term(k, p) for k in keys for p in grid.points[k])
+        if self.key not in grid.points:
+            available = ", ".join(sorted(_short(k) for k in grid.points)) or "nothing"
+            raise InvalidObjectiveError(f"no {self.key} results in this table; it has: {available}")
+        if self.key == CLEAN:
+            return (Term(CLEAN, None),)
+        points = grid.points[self.key]
+        if self.mean:
+            return tuple(Term(self.key, p) for p in points)
+        for p in points:
+            if isinstance(self.point, float) or isinstance(p, float):
+                if math.isclose(float(p), float(self.point), rel_tol=0, abs_tol=1e-9):
+                    return (Term(self.key, p),)
+            elif p == self.point:
+                return (Term(self.key, p),)
+        raise InvalidObjectiveError(
+            f"{self} is not on the grid; valid choices: {grid.describe(self.key)}, {_short(self.key)}@mean"
+        )
+
+    def __str__(self) -> str:
+        if self.key == CLEAN:
+            return CLEAN
+        if self.mean:
+            return f"{_short(self.key)}@{_MEAN}"
+        return _format(self.key, self.point)
+
+
+def _split(raw: str) -> tuple[str, str | None]:
+    if "@" not in raw:
+        return raw, None
+    head, _, tail = raw.rpartition("@")
+    if tail.lower() == "linf":  # a bare release key such as 'pgd@Linf'
+        return raw, None
+    return head, tail
+
+
+def _resolve_key(name: str) -> str:
+    lowered = name.lower()
+    if lowered in _ATTACK_ALIASES:
+        return _ATTACK_ALIASES[lowered]
+    if lowered in _CORRUPTIONS:
+        return lowered
+    if lowered in (ADVERSARIAL, "adv", CORRUPTION, "corruptions"):
+        return ADVERSARIAL if lowered.startswith("adv") else CORRUPTION
+    choices = "clean, fgsm, pgd, apgd, square, " + ", ".join(sorted(_CORRUPTIONS))
+    raise InvalidObjectiveError(f"unknown objective {name!r}; valid names: {choices}")
+
+
+def _parse_epsilon(text: str, raw: str) -> float:
+    numerator, slash, denominator = text.partition("/")
+    try:
+        value = float(numerator)
+        scale = float(denominator) if slash else 255.0
+    except ValueError:
+        raise InvalidObjectiveError(
+            f"cannot read the epsilon of {raw!r}; write it as N/255, e.g. pgd@8/255"
+        ) from None
+    if scale != 255.0:
+        raise InvalidObjectiveError(
+            f"epsilon in {raw!r} must be written as N/255 (the release's unit), e.g. 8/255"
+        )
+    if not math.isfinite(value) or value < 0:
+        raise InvalidObjectiveError(f"epsilon must be a non-negative number, got {text!r}")
+    return value
+
+
+def _format(key: str, point: float | int | None) -> str:
+    if point is None:
+        return _short(key)
+    if key in _CORRUPTIONS:
+        return f"{key}@{point}"
+    return f"{_short(key)}@{float(point):g}/255"
+
+
+def _short(key: str) -> str:
+    return _SHORT_NAME.get(key, key)
+
+
+def _example(key: str) -> str:
+    return f"{key}@3" if key in _CORRUPTIONS else f"{_short(key)}@8/255"
+
+
+def default_grid_points(epsilons: Mapping[str, list[float]]) -> dict[str, tuple[float | int, ...]]:
+    """Grid points for every key of the release, from meta.json's ``epsilons``."""
+    points: dict[str, tuple[float | int, ...]] = {CLEAN: ()}
+    for attack in Attack:
+        if attack.value in epsilons:
+            points[attack.value] = tuple(float(e) for e in epsilons[attack.value])
+    for corruption in Corruption:
+        points[corruption.value] = SEVERITIES
+    return points

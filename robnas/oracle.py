@@ -1,0 +1,74 @@
+"""The oracle contract: what the search loop asks of the tabular and the live backends.
+
+An oracle answers "how good is this cell on this objective" for a fixed dataset. The search
+loop is the only caller; searchers never see an oracle, and an oracle never knows which
+searcher asks. :class:`~robnas.benchmark.TabularOracle` and
+:class:`~robnas.evaluation.LiveOracle` both implement :class:`Oracle` and return
+:class:`Evaluations`, so the loop cannot tell them apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from robnas.arch import Arch
+from robnas.objective import Objective, Term
+from robnas.vocabulary import Dataset
+
+
+@dataclass(frozen=True)
+class Evaluations:
+    """The answers for a batch of cells, aligned with the cells asked.
+
+    Attributes:
+        values: objective value of each cell (float64; an accuracy in [0, 1]).
+        clean: clean accuracy of each cell (float64; NaN where unknown).
+        cost_seconds: wall-clock seconds spent to evaluate each cell (0 for a table lookup).
+        terms: the columns the objective averaged, as validated by the oracle.
+    """
+
+    values: np.ndarray
+    clean: np.ndarray
+    cost_seconds: np.ndarray
+    terms: tuple[Term, ...] = field(default=())
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+
+@runtime_checkable
+class Oracle(Protocol):
+    """What the search loop needs from a backend, for one dataset."""
+
+    @property
+    def dataset(self) -> Dataset:
+        """The dataset this oracle answers for."""
+        ...
+
+    def validate(self, objective: Objective) -> tuple[Term, ...]:
+        """Check ``objective`` against what this oracle can evaluate; return its terms.
+
+        Raises:
+            InvalidObjectiveError: with a one-line message listing the valid choices.
+        """
+        ...
+
+    def evaluate(self, archs: Sequence[Arch], objective: Objective) -> Evaluations:
+        """Evaluate every cell of ``archs`` on ``objective`` (isomorphs give equal values)."""
+        ...
+
+    def optimum(self, objective: Objective) -> float | None:
+        """The best value over the whole space where known (tabular), else ``None``."""
+        ...
+
+    def rank(self, arch: Arch, objective: Objective) -> int | None:
+        """Rank of ``arch`` among the 6,466 classes (1 = best, ties share) where known."""
+        ...
+
+    def provenance(self) -> dict[str, Any]:
+        """What a run record stores about this oracle: mode, data root and checksums, etc."""
+        ...
