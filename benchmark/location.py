@@ -1,0 +1,62 @@
+"""Where the released robustness data lives, and where robnas caches what it derives from it.
+
+Data root, first match wins:
+1. an explicit path (``--data PATH`` on the CLI, ``data=`` in Python);
+2. the environment variable ``ROBNAS_DATA``;
+3. the per-user data directory, ``$XDG_DATA_HOME/robnas/robustness-data`` on Linux
+   (``~/.local/share/robnas/robustness-data``), where ``robnas data download`` puts it.
+
+Cache directory: ``ROBNAS_CACHE_DIR`` if set, else the per-user cache directory
+(``~/.cache/robnas`` on Linux).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from robnas.errors import DataNotFoundError
+
+DATA_ENV = "ROBNAS_DATA"
+CACHE_ENV = "ROBNAS_CACHE_DIR"
+META_FILE = "meta.json"
+
+
+def default_data_dir() -> Path:
+    """The per-user place for the data (created by ``robnas data download``)."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("robnas", appauthor=False)) / "robustness-data"
+
+
+def default_cache_dir() -> Path:
+    """The directory robnas caches parsed tables in."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("robnas", appauthor=False))
+
+
+def resolve_data_root(data: str | os.PathLike[str] | None = None) -> Path:
+    """The data root to read, following the order in the module docs.
+
+    Raises:
+        DataNotFoundError: no ``meta.json`` where the data should be; the message says how to
+            get the data.
+    """
+    if data is not None:
+        candidates = [("--data", Path(data))]
+    elif os.environ.get(DATA_ENV):
+        candidates = [(f"${DATA_ENV}", Path(os.environ[DATA_ENV]))]
+    else:
+        candidates = [("the default data directory", default_data_dir())]
+    origin, root = candidates[0]
+    root = root.expanduser()
+    if not (root / META_FILE).is_file():
+        raise DataNotFoundError(
+            f"no robustness data at {root} ({origin}): run `robnas data download`, "
+            f"or pass --data PATH / set {DATA_ENV} to a folder holding {META_FILE}"
+        )
+    return root.resolve()

@@ -1,0 +1,161 @@
+"""The tabular oracle: exact released values for any NB201 cell, vectorised.
+
+>>> import os
+>>> oracle = TabularOracle("cifar10", data=os.environ["ROBNAS_DATA"])  # doctest: +SKIP
+>>> oracle.query("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|", "clean")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from robnas._version import __version__
+from robnas.arch import Arch, codes_of
+from robnas.benchmark.cache import ArrayCache
+from robnas.benchmark.location import META_FILE, default_cache_dir, resolve_data_root
+from robnas.benchmark.meta import SpaceMeta
+from robnas.benchmark.table import ResultTable
+from robnas.objective import CLEAN, Grid, Objective, Term
+from robnas.oracle import Evaluations
+from robnas.vocabulary import Dataset, parse_dataset
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class TabularOracle:
+    """Answers objectives from the released table of one dataset.
+
+    Isomorphic cells resolve to their representative, so any of the 15,625 cells has a value.
+
+    Args:
+        dataset: ``cifar10`` (default), ``cifar100`` or ``ImageNet16-120``.
+        data: data root; defaults to ``$ROBNAS_DATA``, then the per-user data directory.
+        cache_dir: where parsed files are cached; defaults to ``$ROBNAS_CACHE_DIR`` or the
+            per-user cache directory. Pass ``False`` to disable caching.
+    """
+
+    def __init__(
+        self,
+        dataset: str | Dataset = Dataset.CIFAR10,
+        data: str | os.PathLike[str] | None = None,
+        cache_dir: str | os.PathLike[str] | None | bool = None,
+    ) -> None:
+        self._dataset = parse_dataset(dataset)
+        self.root = resolve_data_root(data)
+        if cache_dir is False:
+            cache = ArrayCache(None)
+        else:
+            cache = ArrayCache(Path(cache_dir) if cache_dir else default_cache_dir())
+        self.meta = SpaceMeta.load(self.root / META_FILE, cache)
+        self.table = ResultTable(self.root, self._dataset, self.meta, cache)
+        self._grid: Grid | None = None
+
+    # -- the Oracle protocol --------------------------------------------------------------------
+    @property
+    def dataset(self) -> Dataset:
+        """The dataset this oracle answers for."""
+        return self._dataset
+
+    @property
+    def grid(self) -> Grid:
+        """The keys and points this dataset's present files hold."""
+        if self._grid is None:
+            self._grid = self.table.grid
+        return self._grid
+
+    def validate(self, objective: Objective | str) -> tuple[Term, ...]:
+        """The terms of ``objective`` on this table (raises with the valid choices)."""
+        return Objective.parse(objective).terms(self.grid)
+
+    def evaluate(self, archs: Sequence[Arch], objective: Objective | str) -> Evaluations:
+        """Values and clean accuracies of ``archs`` (cost 0: a lookup)."""
+        terms = self.validate(objective)
+        rows = self.meta.row_of_index[self.meta.index_of_code[codes_of(list(archs))]]
+        values = self.table.objective_column(terms)[rows]
+        clean = self.table.column(Term(CLEAN, None))[rows] if self.table.has(CLEAN) else (
+            np.full(rows.shape, np.nan)
+        )
+        return Evaluations(values, clean, np.zeros(rows.shape), terms)
+
+    def optimum(self, objective: Objective | str) -> float:
+        """The best value of ``objective`` over the whole space."""
+        return float(np.max(self.objective_values(objective)))
+
+    def rank(self, arch: Arch, objective: Objective | str) -> int:
+        """1 + the number of classes with a strictly better value (ties share a rank)."""
+        column = self.objective_values(objective)
+        value = column[self.meta.row_of_index[self.meta.index_of(arch)]]
+        return int(np.count_nonzero(column > value)) + 1
+
+    def provenance(self) -> dict[str, Any]:
+        """Mode, data root, dataset and SHA-256 of every file read so far."""
+        return {
+            "mode": "tabular",
+            "robnas": __version__,
+            "data_root": str(self.root),
+            "dataset": self._dataset.value,
+            "checksums": self.table.checksums(),
+        }
+
+    # -- conveniences --------------------------------------------------------------------------
+    def objective_values(self, objective: Objective | str) -> np.ndarray:
+        """``(6466,)`` values of ``objective``, one per class (rows = ``meta.representatives``)."""
+        return self.table.objective_column(self.validate(objective))
+
+    def values_by_index(self, indices: np.ndarray | Sequence[int], objective: Objective | str) -> np.ndarray:
+        """Vectorised values for NB201 indices (any of 15,625)."""
+        rows = self.meta.row_of_index[np.asarray(indices, dtype=np.int64)]
+        return self.objective_values(objective)[rows]
+
+    def values_by_code(self, codes: np.ndarray, objective: Objective | str) -> np.ndarray:
+        """Vectorised values for :attr:`Arch.code` values (the fastest path)."""
+        rows = self.meta.row_of_index[self.meta.index_of_code[np.asarray(codes, dtype=np.int64)]]
+        return self.objective_values(objective)[rows]
+
+    def value(self, arch: Arch | str | int, objective: Objective | str) -> float:
+        """The value of one cell (an ``Arch``, NB201 string or NB201 index)."""
+        cell = self.parse_arch(arch)
+        return float(self.evaluate([cell], objective).values[0])
+
+    def parse_arch(self, arch: Arch | str | int) -> Arch:
+        """An ``Arch`` from an ``Arch``, an NB201 string or an NB201 index."""
+        if isinstance(arch, Arch):
+            return arch
+        if isinstance(arch, (int, np.integer)):
+            return self.meta.arch_at(int(arch))
+        return self.meta.parse_arch(arch)
+
+    def index_of(self, arch: Arch) -> int:
+        """NB201 index of ``arch``."""
+        return self.meta.index_of(arch)
+
+    def representative_index(self, arch: Arch) -> int:
+        """NB201 index of the representative of ``arch``'s isomorphism class."""
+        return int(self.meta.representative[self.meta.index_of(arch)])
+
+    def best_indices(self, objective: Objective | str) -> list[int]:
+        """Representative NB201 indices of every class that attains the optimum."""
+        column = self.objective_values(objective)
+        return [int(i) for i in self.meta.representatives[column == column.max()]]
+
+    def dataframe(self, objectives: Sequence[Objective | str] = ("clean",)) -> pd.DataFrame:
+        """One row per NB201 index (15,625): index, arch, representative, one column per objective."""
+        import pandas as pd
+
+        frame = pd.DataFrame(
+            {
+                "index": np.arange(len(self.meta.code_of_index)),
+                "arch": [Arch.from_code(int(c)).to_string() for c in self.meta.code_of_index],
+                "representative": self.meta.representative,
+            }
+        )
+        for objective in objectives:
+            parsed = Objective.parse(objective)
+            frame[str(parsed)] = self.values_by_index(frame["index"].to_numpy(), parsed)
+        return frame

@@ -1,0 +1,73 @@
+"""Entry point of the ``robnas`` command (also ``python -m robnas``).
+
+Each subcommand lives in its own module of :mod:`robnas.cli` and exposes
+``register(subparsers)``, which adds its parser and sets ``handler`` to a function
+``(args) -> int``. Command modules import heavy libraries inside their handlers only, so
+``robnas --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from robnas._version import __version__
+from robnas.errors import RobnasError
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "robnas.cli.space_cmd",
+    "robnas.cli.query_cmd",
+    "robnas.cli.table_cmd",
+)
+"""The subcommands, in the order ``--help`` lists them."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="robnas",
+        description=(
+            "Robust neural architecture search on NAS-Bench-201: query the released robustness "
+            "table, search it, compare searchers, and check results against live attacks."
+        ),
+        epilog="Run `robnas COMMAND --help` for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"robnas {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="log more (repeat for debug output)"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(args.verbose, 2),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if getattr(args, "handler", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except RobnasError as err:
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"robnas: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("robnas: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""robnas.searchers (placeholder until its issue lands)."""
