@@ -1,0 +1,45 @@
+"""Options and helpers shared by several subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from robnas.vocabulary import Dataset
+
+
+def add_data_options(parser: argparse.ArgumentParser, *, dataset: bool = True) -> None:
+    """Add ``--data PATH`` and (unless ``dataset=False``) ``--dataset D``."""
+    parser.add_argument(
+        "--data",
+        metavar="PATH",
+        help="folder of the released data (default: $ROBNAS_DATA, else the per-user data dir)",
+    )
+    if dataset:
+        parser.add_argument(
+            "--dataset",
+            default=Dataset.CIFAR10.value,
+            metavar="D",
+            help=f"dataset: {', '.join(d.value for d in Dataset)} (default: %(default)s)",
+        )
+
+
+def add_objective_option(parser: argparse.ArgumentParser, *, multiple: bool = False) -> None:
+    """Add ``--objective O`` (repeatable when ``multiple``)."""
+    help_text = (
+        "what to maximise: clean, pgd@8/255, fgsm@0.5/255, apgd@1/255, square@2/255, "
+        "gaussian_noise@3, pgd@mean, adversarial@mean, corruption@mean"
+    )
+    if multiple:
+        parser.add_argument("--objective", "-O", action="append", required=True, metavar="O",
+                            help=help_text + " (repeat for several)")
+    else:
+        parser.add_argument("--objective", "-O", required=True, metavar="O", help=help_text)
+
+
+def print_json(payload: Any) -> None:
+    """Print ``payload`` as indented JSON on stdout."""
+    json.dump(payload, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
