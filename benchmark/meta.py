@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from robnas.arch import NUM_CELLS, Arch, codes_of
 from robnas.benchmark.cache import ArrayCache
 from robnas.benchmark.release import read_meta
+
+from robnas.arch import NUM_CELLS, Arch, codes_of
 from robnas.errors import DataFormatError, InvalidArchError
 
 

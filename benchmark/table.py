@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from robnas.benchmark.cache import ArrayCache
 from robnas.benchmark.meta import SpaceMeta
 from robnas.benchmark.release import inventory, read_result_file, result_path
+
 from robnas.errors import DataFormatError
 from robnas.objective import Grid, Term, default_grid_points
 from robnas.vocabulary import CLEAN, SEVERITIES, Corruption, Dataset, Measure

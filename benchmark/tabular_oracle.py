@@ -1,8 +1,13 @@
 """The tabular oracle: exact released values for any NB201 cell, vectorised.
 
->>> import os
->>> oracle = TabularOracle("cifar10", data=os.environ["ROBNAS_DATA"])  # doctest: +SKIP
->>> oracle.query("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|", "clean")  # doctest: +SKIP
+>>> oracle = TabularOracle("cifar10")  # data from $ROBNAS_DATA or the per-user data dir
+>>> oracle.value(13433, "pgd@1/255"), oracle.value(13433, "clean")
+(0.336, 0.893)
+>>> oracle.optimum("pgd@1/255")
+0.588
+>>> frame = oracle.dataframe(["clean", "pgd@8/255"])  # pandas, one row per NB201 index
+>>> frame.shape
+(15625, 5)
 """
 
 from __future__ import annotations
@@ -13,13 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from robnas._version import __version__
-from robnas.arch import Arch, codes_of
 from robnas.benchmark.cache import ArrayCache
 from robnas.benchmark.location import META_FILE, default_cache_dir, resolve_data_root
 from robnas.benchmark.meta import SpaceMeta
 from robnas.benchmark.table import ResultTable
+
+from robnas._version import __version__
+from robnas.arch import Arch, codes_of
 from robnas.objective import CLEAN, Grid, Objective, Term
 from robnas.oracle import Evaluations
 from robnas.vocabulary import Dataset, parse_dataset
@@ -44,7 +49,7 @@ class TabularOracle:
         self,
         dataset: str | Dataset = Dataset.CIFAR10,
         data: str | os.PathLike[str] | None = None,
-        cache_dir: str | os.PathLike[str] | None | bool = None,
+        cache_dir: str | os.PathLike[str] | bool | None = None,
     ) -> None:
         self._dataset = parse_dataset(dataset)
         self.root = resolve_data_root(data)

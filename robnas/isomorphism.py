@@ -36,7 +36,7 @@ def canonical_form(arch: Arch) -> str:
     value_of_node = [_INPUT]
     for target in (1, 2, 3):
         terms = []
-        for (source, edge_target), op in zip(EDGES, arch.ops):
+        for (source, edge_target), op in zip(EDGES, arch.ops, strict=True):
             if edge_target != target:
                 continue
             source_value = value_of_node[source]

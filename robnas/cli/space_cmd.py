@@ -1,0 +1,74 @@
+"""``robnas space``: facts about the NB201 search space, and an export of every cell."""
+
+from __future__ import annotations
+
+import argparse
+
+from robnas.cli.common import add_data_options
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "space",
+        help="print the search space's facts or export every cell with its class",
+        description=(
+            "Without --format: print the NB201 space's facts (ops, edges, cells, isomorphism "
+            "classes). With --format: export every cell (index, arch, representative, and "
+            "the representative robnas' own isomorphism rule gives), using the release's meta.json for NB201 indices."
+        ),
+        epilog="example:\n  robnas space --format parquet -o space.parquet",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--format", choices=("csv", "parquet"), help="export every cell")
+    parser.add_argument("-o", "--output", metavar="FILE", help="output file (default: stdout for csv)")
+    add_data_options(parser, dataset=False)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from robnas.arch import EDGES, NUM_CELLS, OPS
+    from robnas.isomorphism import class_count
+
+    if args.format is None:
+        print("search space     NAS-Bench-201 cell (4 nodes, 6 edges)")
+        print(f"operations       {', '.join(OPS)}")
+        print(f"edges            {' '.join(f'({i},{j})' for i, j in EDGES)}  (NB201 string order)")
+        print(f"cells            {NUM_CELLS}")
+        print(f"classes          {class_count()} (NB201's isomorphism rule)")
+        print("neighbours       24 per cell (one edge changed)")
+        return 0
+    from robnas.cli.table_cmd import write_frame
+    from robnas.errors import RobnasError
+
+    if args.format == "parquet" and not args.output:
+        raise RobnasError("--format parquet needs -o FILE (Parquet is binary)")
+    write_frame(space_dataframe(args.data), args.format, args.output)
+    return 0
+
+
+def space_dataframe(data: str | None):
+    """Every cell: NB201 index, arch string, release representative, robnas' own representative."""
+    import numpy as np
+    import pandas as pd
+
+    from robnas.arch import Arch
+    from robnas.benchmark.cache import ArrayCache
+    from robnas.benchmark.location import META_FILE, default_cache_dir, resolve_data_root
+    from robnas.benchmark.meta import SpaceMeta
+    from robnas.isomorphism import class_code_array
+
+    meta = SpaceMeta.load(resolve_data_root(data) / META_FILE, ArrayCache(default_cache_dir()))
+    codes = meta.code_of_index
+    class_of_index = class_code_array()[codes]
+    # robnas' own classes, each named by its smallest NB201 index (the release's convention)
+    smallest_index = np.full(len(codes), len(codes), dtype=np.int64)
+    np.minimum.at(smallest_index, class_of_index, np.arange(len(codes)))
+    return pd.DataFrame(
+        {
+            "index": np.arange(len(codes)),
+            "arch": [Arch.from_code(int(c)).to_string() for c in codes],
+            "representative": meta.representative,
+            "robnas_representative": smallest_index[class_of_index],
+            "is_representative": meta.representative == np.arange(len(codes)),
+        }
+    )

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+from robnas.benchmark import TabularOracle
+from robnas.benchmark import table as table_module
+from robnas.benchmark.cache import ArrayCache, sha256_of
+
+from tests.release_fixture import write_release
+
+
+def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    original = table_module.read_result_file
+
+    def counting(path, *args, **kwargs):
+        calls.append(path.name)
+        return original(path, *args, **kwargs)
+
+    monkeypatch.setattr(table_module, "read_result_file", counting)
+    return calls
+
+
+def test_second_start_reads_the_cache_not_the_json(tmp_path, monkeypatch) -> None:
+    root = write_release(tmp_path / "data")
+    calls = _count_parses(monkeypatch)
+    first = TabularOracle("cifar10", data=root, cache_dir=tmp_path / "cache").value(9, "pgd@1/255")
+    assert calls == ["pgd@Linf_accuracy.json", "clean_accuracy.json"]
+    second = TabularOracle("cifar10", data=root, cache_dir=tmp_path / "cache").value(9, "pgd@1/255")
+    assert second == first
+    assert calls == ["pgd@Linf_accuracy.json", "clean_accuracy.json"]  # nothing parsed again
+
+
+def test_a_changed_source_file_is_rebuilt(tmp_path) -> None:
+    root = write_release(tmp_path / "data")
+    cache = tmp_path / "cache"
+    oracle = TabularOracle("cifar10", data=root, cache_dir=cache)
+    rep = str(int(oracle.meta.representative[9]))
+    before = oracle.value(9, "clean")
+    path = root / "cifar10" / "clean_accuracy.json"
+    document = json.loads(path.read_text())
+    document["cifar10"]["clean"]["accuracy"][rep] = 0.123 if before != 0.123 else 0.456
+    time.sleep(0.01)  # a distinct mtime even on coarse file systems
+    path.write_text(json.dumps(document))
+    after = TabularOracle("cifar10", data=root, cache_dir=cache).value(9, "clean")
+    assert after == document["cifar10"]["clean"]["accuracy"][rep] != before
+
+
+def test_checksums_come_from_the_stat_index_until_a_file_changes(tmp_path) -> None:
+    path = tmp_path / "f.json"
+    path.write_text("[1]")
+    cache = ArrayCache(tmp_path / "cache")
+    assert cache.checksum(path) == sha256_of(path)
+    index = json.loads((tmp_path / "cache" / "checksums.json").read_text())
+    assert index[str(path.resolve())][3] == sha256_of(path)
+    path.write_text("[1, 2]")
+    assert ArrayCache(tmp_path / "cache").checksum(path) == sha256_of(path)
+
+
+def test_disabled_cache_writes_nothing(tmp_path, monkeypatch) -> None:
+    root = write_release(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    oracle = TabularOracle("cifar10", data=root, cache_dir=False)
+    assert oracle.value(0, "clean") >= 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_two_processes_building_the_cache_at_once(tmp_path) -> None:
+    root = write_release(tmp_path / "data", keys=("clean", "pgd@Linf", "fgsm@Linf"))
+    cache = tmp_path / "cache"
+    script = (
+        "import sys; from robnas.benchmark import TabularOracle\n"
+        "o = TabularOracle('cifar10', data=sys.argv[1], cache_dir=sys.argv[2])\n"
+        "print(o.value(77, 'pgd@mean'), o.value(78, 'fgsm@0.5/255'), o.value(5, 'clean'))\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(root), str(cache)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    assert len({out for out, _ in outputs}) == 1
+    assert not list(cache.rglob("*.tmp"))
+    expected = TabularOracle("cifar10", data=root, cache_dir=False)
+    assert outputs[0][0].split() == [
+        str(expected.value(77, "pgd@mean")), str(expected.value(78, "fgsm@0.5/255")),
+        str(expected.value(5, "clean")),
+    ]

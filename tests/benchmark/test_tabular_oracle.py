@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from robnas.benchmark import TabularOracle
+
+from robnas.arch import NUM_CELLS, Arch
+from robnas.errors import DataFormatError, DataNotFoundError, InvalidObjectiveError
+from robnas.objective import Objective
+from robnas.oracle import Oracle
+from tests.release_fixture import synthetic_value, write_release
+
+
+def test_official_example_values(cifar10_oracle: TabularOracle) -> None:
+    assert cifar10_oracle.value(13433, "clean") == 0.893
+    assert cifar10_oracle.value(13433, "pgd@1/255") == 0.336
+    assert isinstance(cifar10_oracle, Oracle)
+
+
+def test_every_value_equals_the_released_json_exactly(cifar10_oracle: TabularOracle, release_root) -> None:
+    meta = json.loads((release_root / "meta.json").read_text())["ids"]
+    released = json.loads((release_root / "cifar10" / "fgsm@Linf_accuracy.json").read_text())
+    released = released["cifar10"]["fgsm@Linf"]["accuracy"]
+    epsilons = json.loads((release_root / "meta.json").read_text())["epsilons"]["fgsm@Linf"]
+    indices = np.arange(NUM_CELLS)
+    for position, eps in enumerate(epsilons):
+        ours = cifar10_oracle.values_by_index(indices, f"fgsm@{eps}/255")
+        expected = [released[meta[str(i)]["isomorph"]][position] for i in range(NUM_CELLS)]
+        assert ours.tolist() == expected  # exact float equality, no rounding drift
+
+
+def test_isomorphs_resolve_to_their_representative(cifar10_oracle: TabularOracle) -> None:
+    meta = cifar10_oracle.meta
+    members = np.flatnonzero(meta.representative != np.arange(NUM_CELLS))[:50]
+    for index in members:
+        arch = cifar10_oracle.parse_arch(int(index))
+        rep = int(meta.representative[index])
+        assert cifar10_oracle.representative_index(arch) == rep
+        assert cifar10_oracle.value(arch, "pgd@0.5/255") == cifar10_oracle.value(rep, "pgd@0.5/255")
+
+
+def test_vectorised_evaluation_matches_single_lookups(cifar10_oracle: TabularOracle) -> None:
+    rng = np.random.default_rng(3)
+    archs = [Arch.random(rng) for _ in range(300)]
+    result = cifar10_oracle.evaluate(archs, "square@2/255")
+    assert len(result) == 300 and (result.cost_seconds == 0).all()
+    for arch, value, clean in zip(archs[:30], result.values, result.clean, strict=False):
+        assert cifar10_oracle.value(arch, "square@2/255") == value
+        assert cifar10_oracle.value(arch, "clean") == clean
+    codes = np.array([a.code for a in archs])
+    assert cifar10_oracle.values_by_code(codes, "square@2/255").tolist() == result.values.tolist()
+
+
+def test_optimum_rank_and_the_chance_level_optimum_at_8_over_255(cifar10_oracle: TabularOracle) -> None:
+    assert cifar10_oracle.optimum("pgd@1/255") == 0.588
+    best = cifar10_oracle.best_indices("pgd@1/255")
+    assert cifar10_oracle.rank(cifar10_oracle.parse_arch(best[0]), "pgd@1/255") == 1
+    assert cifar10_oracle.rank(cifar10_oracle.parse_arch(13433), "pgd@1/255") > 1
+    # at 8/255 the only 0.100 values belong to constant-output networks (clean 0.100)
+    assert cifar10_oracle.optimum("pgd@8/255") == 0.1
+    for index in cifar10_oracle.best_indices("pgd@8/255"):
+        assert cifar10_oracle.value(index, "clean") == 0.1
+
+
+def test_aggregates_are_means_of_their_columns(cifar10_oracle: TabularOracle) -> None:
+    eps = cifar10_oracle.meta.epsilons["pgd@Linf"]
+    columns = [cifar10_oracle.value(13433, f"pgd@{e}/255") for e in eps]
+    assert cifar10_oracle.value(13433, "pgd@mean") == pytest.approx(np.mean(columns), abs=1e-15)
+    severities = [cifar10_oracle.value(13433, f"fog@{s}") for s in range(1, 6)]
+    assert cifar10_oracle.value(13433, "fog@mean") == pytest.approx(np.mean(severities), abs=1e-15)
+    assert 0 < cifar10_oracle.value(13433, "adversarial@mean") < 0.893
+
+
+def test_dataframe_has_every_index(cifar10_oracle: TabularOracle) -> None:
+    frame = cifar10_oracle.dataframe(["clean", "pgd@1/255"])
+    assert len(frame) == NUM_CELLS
+    assert list(frame.columns) == ["index", "arch", "representative", "clean", "pgd@1/255"]
+    row = frame.iloc[13433]
+    assert (row["clean"], row["pgd@1/255"]) == (0.893, 0.336)
+
+
+def test_imagenet_has_attacks_but_no_corruptions(release_root, tmp_path) -> None:
+    oracle = TabularOracle("ImageNet16-120", data=release_root, cache_dir=tmp_path)
+    assert 0 < oracle.value(13433, "clean") < 1
+    with pytest.raises(InvalidObjectiveError, match="no gaussian_noise results"):
+        oracle.validate("gaussian_noise@1")
+
+
+def test_missing_files_are_named(tmp_path) -> None:
+    root = write_release(tmp_path / "data", keys=("clean",))
+    oracle = TabularOracle("cifar10", data=root, cache_dir=tmp_path / "cache")
+    assert oracle.value(5, "clean") == synthetic_value(int(oracle.meta.representative[5]))
+    with pytest.raises(InvalidObjectiveError, match="no pgd@Linf results"):
+        oracle.validate("pgd@1/255")
+    with pytest.raises(DataNotFoundError, match=r"cifar10/pgd@Linf_accuracy.json is not in"):
+        oracle.table.key_array("pgd@Linf")
+    with pytest.raises(DataNotFoundError, match="no robustness data at"):
+        TabularOracle("cifar10", data=tmp_path / "nowhere")
+
+
+def test_incomplete_and_corrupt_files_are_rejected(tmp_path) -> None:
+    root = write_release(tmp_path / "data", drop_ids=3)
+    with pytest.raises(DataFormatError, match="3 representative ids have no value"):
+        TabularOracle("cifar10", data=root, cache_dir=tmp_path / "c1").value(0, "clean")
+    (root / "cifar10" / "clean_accuracy.json").write_text("{not json")
+    with pytest.raises(DataFormatError, match="not a readable JSON file"):
+        TabularOracle("cifar10", data=root, cache_dir=tmp_path / "c2").value(0, "clean")
+    (root / "cifar10" / "clean_accuracy.json").write_text(json.dumps({"cifar10": {"pgd": {}}}))
+    with pytest.raises(DataFormatError, match="does not hold cifar10 -> clean -> accuracy"):
+        TabularOracle("cifar10", data=root, cache_dir=tmp_path / "c3").value(0, "clean")
+
+
+def test_objective_parse_is_reused_not_repeated(cifar10_oracle: TabularOracle) -> None:
+    objective = Objective.parse("apgd@1/255")
+    assert cifar10_oracle.validate(objective) == cifar10_oracle.validate("aa_apgd-ce@Linf@1/255")

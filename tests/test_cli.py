@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from robnas.cli.main import main
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_query_prints_value_rank_and_optimum(release_root, capsys) -> None:
+    code, out, _ = _run(capsys, "query", "13433", "--objective", "pgd@1/255", "--data", str(release_root))
+    assert code == 0
+    assert "pgd@1/255       0.336" in out
+    assert "clean           0.893" in out
+    assert "table optimum   0.588" in out
+
+
+def test_query_json_by_string_and_isomorph(release_root, capsys) -> None:
+    from robnas.benchmark import TabularOracle
+
+    oracle = TabularOracle(data=release_root)
+    member = int(next(i for i in range(15625) if oracle.meta.representative[i] != i))
+    text = oracle.parse_arch(member).to_string()
+    code, out, _ = _run(capsys, "query", text, "-O", "clean", "--data", str(release_root), "--json")
+    payload = json.loads(out)
+    assert code == 0
+    assert payload["index"] == member
+    assert payload["representative"] == int(oracle.meta.representative[member])
+    assert payload["value"] == oracle.value(payload["representative"], "clean")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["query", "13433", "-O", "pgd@7/255"], "valid choices: pgd@0.1/255"),
+        (["query", "99999", "-O", "clean"], "NB201 index must be in 0..15624"),
+        (["query", "|bad~0|", "-O", "clean"], "not an NB201 string"),
+        (["query", "1", "-O", "clean", "--dataset", "mnist"], "unknown dataset 'mnist'"),
+        (["query", "1", "-O", "fog@2", "--dataset", "ImageNet16-120"], "no fog results"),
+        (["table", "-O", "clean", "--format", "parquet"], "needs -o FILE"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(release_root, capsys, argv, message) -> None:
+    code, _out, err = _run(capsys, *argv, "--data", str(release_root))
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_no_data_says_how_to_get_it(capsys, tmp_path) -> None:
+    code, _, err = _run(capsys, "query", "1", "-O", "clean")
+    assert code == 2
+    assert "robnas data download" in err
+
+
+def test_table_parquet_and_csv(release_root, capsys, tmp_path) -> None:
+    target = tmp_path / "t.parquet"
+    code, _, _ = _run(capsys, "table", "-O", "clean", "-O", "pgd@mean", "--format", "parquet",
+                      "-o", str(target), "--data", str(release_root))
+    assert code == 0
+    frame = pd.read_parquet(target)
+    assert frame.shape == (15625, 5)
+    assert frame.loc[13433, "clean"] == 0.893
+    code, out, _ = _run(capsys, "table", "-O", "fgsm@0.5/255", "--dataset", "ImageNet16-120",
+                        "--data", str(release_root))
+    assert code == 0 and out.splitlines()[0] == "index,arch,representative,fgsm@0.5/255"
+    assert len(out.splitlines()) == 15626
+
+
+def test_space_facts_and_export(release_root, capsys, tmp_path) -> None:
+    code, out, _ = _run(capsys, "space")
+    assert code == 0 and "6466" in out and "15625" in out
+    target = tmp_path / "space.csv"
+    code, _, _ = _run(capsys, "space", "--format", "csv", "-o", str(target), "--data", str(release_root))
+    frame = pd.read_csv(target)
+    assert len(frame) == 15625
+    assert (frame["representative"] == frame["robnas_representative"]).all()
+    assert frame["is_representative"].sum() == 6466
+
+
+def test_python_dash_m_and_help_stay_light() -> None:
+    code = (
+        "import sys, runpy\n"
+        "sys.argv = ['robnas', '--help']\n"
+        "try:\n    runpy.run_module('robnas', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'pandas', 'optuna', 'torchattacks', 'matplotlib', 'scipy')\n"
+        "         if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "usage: robnas" in out
+    assert "HEAVY []" in out
+
+
+def test_query_path_does_not_import_pandas(release_root) -> None:
+    code = (
+        "import sys\nfrom robnas.cli.main import main\n"
+        f"main(['query', '13433', '-O', 'pgd@1/255', '--data', {str(release_root)!r}])\n"
+        "print('HEAVY', [m for m in ('torch', 'pandas', 'pyarrow', 'optuna') if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "HEAVY []" in out

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import pytest
+
+from robnas.errors import InvalidObjectiveError
+from robnas.objective import Grid, Objective, Term, default_grid_points
+
+RELEASE_EPSILONS = {
+    "aa_apgd-ce@Linf": [0.1, 0.5, 1.0, 2.0, 3.0, 4.0, 8.0],
+    "aa_square@Linf": [0.1, 0.5, 1.0, 2.0, 3.0, 4.0, 8.0],
+    "fgsm@Linf": [0.1, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 255.0],
+    "pgd@Linf": [0.1, 0.5, 1.0, 2.0, 3.0, 4.0, 8.0],
+}
+GRID = Grid(default_grid_points(RELEASE_EPSILONS))
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "point", "canonical"),
+    [
+        ("pgd@8/255", "pgd@Linf", 8.0, "pgd@8/255"),
+        ("PGD@8/255", "pgd@Linf", 8.0, "pgd@8/255"),
+        ("fgsm@0.5/255", "fgsm@Linf", 0.5, "fgsm@0.5/255"),
+        ("apgd@1/255", "aa_apgd-ce@Linf", 1.0, "apgd@1/255"),
+        ("apgd-ce@1/255", "aa_apgd-ce@Linf", 1.0, "apgd@1/255"),
+        ("aa_apgd-ce@Linf@1/255", "aa_apgd-ce@Linf", 1.0, "apgd@1/255"),
+        ("square@2/255", "aa_square@Linf", 2.0, "square@2/255"),
+        ("fgsm@255/255", "fgsm@Linf", 255.0, "fgsm@255/255"),
+        ("pgd@0.1", "pgd@Linf", 0.1, "pgd@0.1/255"),
+        ("clean", "clean", None, "clean"),
+        ("gaussian_noise@3", "gaussian_noise", 3, "gaussian_noise@3"),
+    ],
+)
+def test_parse_spellings(text: str, key: str, point, canonical: str) -> None:
+    objective = Objective.parse(text)
+    assert (objective.key, objective.point, str(objective)) == (key, point, canonical)
+    assert Objective.parse(str(objective)) == objective  # canonical text round-trips
+    assert len(objective.terms(GRID)) == 1
+
+
+def test_aggregates_expand_to_the_grid() -> None:
+    assert len(Objective.parse("pgd@mean").terms(GRID)) == 7
+    assert len(Objective.parse("fgsm@mean").terms(GRID)) == 11
+    assert len(Objective.parse("adversarial@mean").terms(GRID)) == 7 + 7 + 11 + 7
+    assert len(Objective.parse("mean-adversarial").terms(GRID)) == 32
+    corruption = Objective.parse("corruption@mean").terms(GRID)
+    assert len(corruption) == 75 and corruption[0] == Term("gaussian_noise", 1)
+    assert [t.point for t in Objective.parse("snow@mean").terms(GRID)] == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("pgd@7/255", "valid choices: pgd@0.1/255, pgd@0.5/255, pgd@1/255, pgd@2/255"),
+        ("square@255/255", "valid choices: square@0.1/255"),
+        ("gaussian_noise@6", "gaussian_noise@1, gaussian_noise@2"),
+    ],
+)
+def test_off_grid_points_list_the_valid_choices(text: str, message: str) -> None:
+    with pytest.raises(InvalidObjectiveError, match=message):
+        Objective.parse(text).terms(GRID)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty objective"),
+        ("pgd", "needs a point"),
+        ("pgd@x", "cannot read the epsilon"),
+        ("pgd@8/256", "must be written as N/255"),
+        ("pgd@-1/255", "non-negative"),
+        ("cw@1/255", "unknown objective 'cw'; valid names: clean, fgsm, pgd"),
+        ("gaussian_noise@1.5", "integer 1..5"),
+        ("adversarial@3", "use adversarial@mean"),
+    ],
+)
+def test_malformed_objectives_fail_with_one_line(text: str, message: str) -> None:
+    with pytest.raises(InvalidObjectiveError, match=message) as info:
+        Objective.parse(text)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_keys_name_what_the_table_has() -> None:
+    grid = Grid({"clean": (), "pgd@Linf": (1.0,)})
+    with pytest.raises(InvalidObjectiveError, match="no gaussian_noise results in this table; it has: clean, pgd"):
+        Objective.parse("gaussian_noise@1").terms(grid)
+    with pytest.raises(InvalidObjectiveError, match="no corruption"):
+        Objective.parse("corruption@mean").terms(grid)
