@@ -184,9 +184,12 @@ def _zoom(ax: Axes, panel: pd.DataFrame, metric: str, optimum: float) -> None:
 def _save(fig: Figure, stem: Path, formats: Sequence[str]) -> list[Path]:
     fig.tight_layout()
     paths = []
+    import matplotlib
+
     for fmt in formats:
         path = stem.with_suffix(f".{fmt}")
-        fig.savefig(path, dpi=DPI, metadata=_metadata(fmt))
+        with matplotlib.rc_context({"svg.hashsalt": "robnas"}):  # stable SVG ids
+            fig.savefig(path, dpi=DPI, metadata=_metadata(fmt))
         paths.append(path)
     return paths
 

@@ -231,7 +231,7 @@ def _run_frame(info: RunInfo, trials: Sequence[dict[str, Any]]) -> pd.DataFrame:
             "clean": np.array([_float(t.get("clean")) for t in trials], dtype=np.float64),
             "optimum": optimum,
             "regret": regret,
-            "found": best >= optimum - FOUND_TOLERANCE,
+            "found": _found(best, optimum),
             "time": np.array([_float(t.get("time")) for t in trials], dtype=np.float64),
         },
         columns=list(TRAJECTORY_COLUMNS),
@@ -270,7 +270,7 @@ def expand_to_budget(table: pd.DataFrame, budget: int | None = None) -> pd.DataF
                      on=["run_id", "n"], how="left", sort=False)
     out["best"] = out.groupby("run_id", sort=False)["best"].ffill()
     out["regret"] = out["optimum"] - out["best"]
-    out["found"] = (out["best"] >= out["optimum"] - FOUND_TOLERANCE).to_numpy(dtype=bool)
+    out["found"] = _found(out["best"].to_numpy(), out["optimum"].to_numpy())
     out = out[list(TRAJECTORY_COLUMNS)]
     return out
 
@@ -339,6 +339,13 @@ def _read_json(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise DataFormatError(f"{path}: expected a JSON object")
     return data
+
+
+def _found(best: Any, optimum: Any) -> Any:
+    import numpy as np
+
+    with np.errstate(invalid="ignore"):
+        return np.greater_equal(best, np.asarray(optimum, dtype=np.float64) - FOUND_TOLERANCE)
 
 
 def _float(value: Any) -> float:
