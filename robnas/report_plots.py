@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from robnas.errors import RobnasError
+from robnas.report_stats import searcher_sort_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -204,8 +205,7 @@ def _metadata(fmt: str) -> dict[str, str | None]:
 
 
 def _ordered(searchers: Sequence[str]) -> list[str]:
-    known = [s for s in SEARCHER_LABELS if s in set(searchers)]
-    return known + sorted(s for s in searchers if s not in SEARCHER_LABELS)
+    return sorted(searchers, key=searcher_sort_key)
 
 
 def _column(metric: str) -> str:

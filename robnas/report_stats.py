@@ -42,6 +42,13 @@ ALPHA = 0.05
 INTERVAL_METHOD = "Student-t 95% interval of the mean across runs"
 CORRECTION_METHOD = "Holm step-down correction over all searcher pairs of a dataset and objective"
 GROUP_KEYS: tuple[str, ...] = ("dataset", "objective")
+SEARCHER_ORDER: tuple[str, ...] = ("random", "re", "ls", "bo")
+"""The order in which tables and legends list the built-in searchers (others follow, sorted)."""
+
+
+def searcher_sort_key(name: str) -> tuple[int, str]:
+    """Sort key listing searchers in :data:`SEARCHER_ORDER`, unknown names after, by name."""
+    return (SEARCHER_ORDER.index(name) if name in SEARCHER_ORDER else len(SEARCHER_ORDER), name)
 
 
 def checkpoints_for(budget: int, checkpoints: Iterable[int] = DEFAULT_CHECKPOINTS) -> list[int]:
