@@ -135,6 +135,7 @@ def run_comparison(
     data: str | os.PathLike[str] | None = None,
     jobs: int | None = None,
     progress: bool = False,
+    oracles: dict[str, TabularOracle] | None = None,
 ) -> ComparisonRun:
     """Run every spec that has no finished run record under ``out_dir/runs``.
 
@@ -144,25 +145,22 @@ def run_comparison(
         data: data root of the released table (default: ``$ROBNAS_DATA``, then the per-user dir).
         jobs: worker processes (default: the CPU count; 1 runs in this process).
         progress: show a tqdm progress bar on stderr.
+        oracles: from :func:`load_oracles` (loaded here when not given).
 
     Raises:
-        ComparisonError: a spec's objective is not in its dataset's table.
+        InvalidObjectiveError: a spec's objective is not in its dataset's table.
         RobnasError: a run failed (finished runs stay; re-running resumes).
     """
-    from robnas.benchmark import TabularOracle
-    from robnas.benchmark.location import resolve_data_root
-
     started = time.perf_counter()
+    if oracles is None:
+        oracles = load_oracles(specs, data)
+    data_root = str(next(iter(oracles.values())).root) if oracles else str(data)
+    datasets = _unique(s.dataset for s in specs)
     out = Path(out_dir)
     runs_dir = out / RUNS_DIR
     runs_dir.mkdir(parents=True, exist_ok=True)
     _check_budgets(runs_dir, specs)
     _write_plan(out, specs)
-    data_root = str(resolve_data_root(data))
-    datasets = _unique(s.dataset for s in specs)
-    oracles = {d: TabularOracle(d, data=data_root) for d in datasets}
-    for objective, dataset in _unique((s.objective, s.dataset) for s in specs):
-        oracles[dataset].validate(objective)
 
     todo = [s for s in specs if not (runs_dir / s.run_id / SUMMARY_FILE).is_file()]
     result = ComparisonRun(out_dir=out, skipped=len(specs) - len(todo))
@@ -180,6 +178,23 @@ def run_comparison(
             bar.close()
     result.wall_seconds = time.perf_counter() - started
     return result
+
+
+def load_oracles(
+    specs: Sequence[RunSpec], data: str | os.PathLike[str] | None = None
+) -> dict[str, TabularOracle]:
+    """The tabular oracle of each dataset the specs use, with every objective validated.
+
+    Raises:
+        InvalidObjectiveError: an objective is not in its dataset's table (lists the choices).
+        DataNotFoundError: the released data is not where robnas looked.
+    """
+    from robnas.benchmark import TabularOracle
+
+    oracles = {d: TabularOracle(d, data=data) for d in _unique(s.dataset for s in specs)}
+    for objective, dataset in _unique((s.objective, s.dataset) for s in specs):
+        oracles[dataset].validate(objective)
+    return oracles
 
 
 @dataclass
