@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 from robnas.errors import RobnasError
 from robnas.report_stats import DEFAULT_CHECKPOINTS, Ranking, rank_searchers, summarize
-from robnas.trajectories import SUMMARY_FILE, expand_to_budget, load_trajectories
+from robnas.run_record import SUMMARY_FILE
+from robnas.trajectories import expand_to_budget, load_trajectories
 
 if TYPE_CHECKING:
     import pandas as pd

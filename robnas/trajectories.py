@@ -28,7 +28,6 @@ PosixPath('...r1')
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -37,16 +36,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robnas.errors import DataFormatError, RobnasError
+from robnas.errors import RobnasError
+from robnas.run_record import CONFIG_FILE, RunRecord, RunRecordError
 
 if TYPE_CHECKING:
     import pandas as pd
 
 logger = logging.getLogger(__name__)
-
-CONFIG_FILE = "config.json"
-TRIALS_FILE = "trials.jsonl"
-SUMMARY_FILE = "summary.json"
 
 FOUND_TOLERANCE = 1e-9
 """A best value within this of the optimum counts as having found it."""
@@ -112,11 +108,12 @@ def read_run_info(run_dir: str | os.PathLike[str]) -> RunInfo:
     """Read the identity of the run record in ``run_dir``.
 
     Raises:
-        DataFormatError: ``config.json`` (or ``summary.json``) is missing a field or is not JSON.
+        RunRecordError: ``config.json`` (or ``summary.json``) is missing a field or is not JSON.
     """
     path = Path(run_dir)
-    config = _read_json(path / CONFIG_FILE)
-    summary = _read_json(path / SUMMARY_FILE) if (path / SUMMARY_FILE).is_file() else None
+    record = RunRecord(path)
+    config = record.config()
+    summary = record.summary()
     try:
         searcher = config["searcher"]
         name = searcher["name"] if isinstance(searcher, dict) else str(searcher)
@@ -134,34 +131,7 @@ def read_run_info(run_dir: str | os.PathLike[str]) -> RunInfo:
             finished=summary is not None,
         )
     except (KeyError, TypeError, ValueError) as err:
-        raise DataFormatError(f"{path / CONFIG_FILE}: not a run config ({err!r})") from None
-
-
-def read_trials(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The trials of one run record, in order; a torn last line (killed run) is ignored.
-
-    Raises:
-        DataFormatError: a line other than the last is not JSON, or a trial lacks ``n``/``value``.
-    """
-    path = Path(run_dir) / TRIALS_FILE
-    if not path.is_file():
-        return []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    trials: list[dict[str, Any]] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            trial = json.loads(line)
-        except json.JSONDecodeError:
-            if number == len(lines):
-                logger.warning("%s: ignoring a torn last line", path)
-                break
-            raise DataFormatError(f"{path}:{number}: not JSON") from None
-        if "n" not in trial or "value" not in trial:
-            raise DataFormatError(f"{path}:{number}: a trial needs 'n' and 'value'")
-        trials.append(trial)
-    return trials
+        raise RunRecordError(f"{path / CONFIG_FILE}: not a run config ({err!r})") from None
 
 
 def load_trajectories(
@@ -182,7 +152,7 @@ def load_trajectories(
 
     Raises:
         NoRunsError: no (finished) run record was found.
-        DataFormatError: a record is malformed.
+        RunRecordError: a record is malformed (a torn last line of a killed run is ignored).
     """
     import pandas as pd
 
@@ -198,7 +168,7 @@ def load_trajectories(
         if finished_only and not info.finished:
             logger.info("skipping unfinished run %s", run_dir)
             continue
-        frames.append(_run_frame(info, read_trials(run_dir)))
+        frames.append(_run_frame(info, RunRecord(run_dir).read_trials()))
     if not frames:
         raise NoRunsError(f"no finished run records under {where}")
     table = pd.concat(frames, ignore_index=True)
@@ -293,8 +263,9 @@ def write_run_record(
     (``config.json``, ``trials.jsonl``, ``summary.json`` when ``finished``) from a list of
     values, so reports can be checked on records whose statistics are known.
     """
+    from robnas.arch import Arch
+
     path = Path(run_dir)
-    path.mkdir(parents=True, exist_ok=True)
     config = {
         "run_id": path.name,
         "searcher": {"name": searcher, "params": {"seed": seed}},
@@ -308,37 +279,25 @@ def write_run_record(
         "oracle": {"mode": "tabular"},
         "created": "1970-01-01T00:00:00+00:00",
     }
-    (path / CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
     best = -math.inf
-    best_n = 0
-    with (path / TRIALS_FILE).open("w", encoding="utf-8") as handle:
+    with RunRecord.create(path, config) as record:
         for n, value in enumerate(values, start=1):
             if value > best:
-                best, best_n = float(value), n
-            trial = {"n": n, "index": None, "arch": None, "value": float(value), "best": best,
-                     "clean": None, "cost_seconds": 0.0, "time": 0.001 * n}
-            handle.write(json.dumps(trial) + "\n")
-    if finished:
-        summary = {
-            "best_arch": None, "best_index": None, "best_value": best if values else None,
-            "best_clean": None, "regret": None if optimum is None or not values else optimum - best,
-            "rank": None, "optimum": optimum, "n_evaluations": len(values),
-            "wall_seconds": 0.001 * len(values), "best_n": best_n,
-        }
-        (path / SUMMARY_FILE).write_text(json.dumps(summary, indent=2), encoding="utf-8")
+                best, best_arch = float(value), Arch.from_code(n - 1)
+            record.append_trial({
+                "n": n, "index": None, "arch": Arch.from_code(n - 1).to_string(),
+                "value": float(value), "best": best, "clean": None, "cost_seconds": 0.0,
+                "time": 0.001 * n,
+            })
+        if finished:
+            record.write_summary({
+                "best_arch": best_arch.to_string() if values else None, "best_index": None,
+                "best_value": best if values else None, "best_clean": None,
+                "regret": None if optimum is None or not values else optimum - best,
+                "rank": None, "optimum": optimum, "n_evaluations": len(values),
+                "wall_seconds": 0.001 * len(values),
+            })
     return path
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataFormatError(f"{path}: missing") from None
-    except json.JSONDecodeError as err:
-        raise DataFormatError(f"{path}: not JSON ({err.msg})") from None
-    if not isinstance(data, dict):
-        raise DataFormatError(f"{path}: expected a JSON object")
-    return data
 
 
 def _found(best: Any, optimum: Any) -> Any:

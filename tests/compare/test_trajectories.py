@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from robnas.errors import DataFormatError
+from robnas.run_record import RunRecordError
 from robnas.trajectories import (
     TRAJECTORY_COLUMNS,
     NoRunsError,
@@ -60,7 +60,7 @@ def test_torn_last_line_is_ignored_but_a_broken_middle_line_is_an_error(tmp_path
     assert load_trajectories(tmp_path)["n"].tolist() == [1, 2]
     lines = trials.read_text().splitlines()
     trials.write_text("\n".join([lines[0], "garbage", lines[1]]) + "\n")
-    with pytest.raises(DataFormatError, match=r"trials\.jsonl:2"):
+    with pytest.raises(RunRecordError, match="line 2 is not JSON"):
         load_trajectories(tmp_path)
 
 
@@ -72,7 +72,7 @@ def test_bad_config_and_empty_folder_are_robnas_errors(tmp_path) -> None:
     config = json.loads((run / "config.json").read_text())
     del config["objective"]
     (run / "config.json").write_text(json.dumps(config))
-    with pytest.raises(DataFormatError, match="not a run config"):
+    with pytest.raises(RunRecordError, match="not a run config"):
         load_trajectories(tmp_path)
 
 
