@@ -67,8 +67,12 @@ def run(args: argparse.Namespace) -> int:
         run_comparison,
         write_reports,
     )
+    from robnas.report_plots import FORMATS
 
     formats = _names(args.formats, "--formats")
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise ComparisonError(f"unknown figure format {bad[0]!r}; choose from {', '.join(FORMATS)}")
     checkpoints = _ints(args.checkpoints, "--checkpoints")
     if args.from_dir:
         out = Path(args.from_dir)
