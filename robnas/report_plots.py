@@ -79,6 +79,7 @@ def draw_panel(
     optimum: float | None = None,
     log_x: bool = False,
     title: str | None = None,
+    legend: bool = True,
 ) -> None:
     """Draw one dataset-objective panel of :func:`anytime_curves` output onto ``ax``."""
     import numpy as np
@@ -92,7 +93,7 @@ def draw_panel(
     reference = 0.0 if metric == "regret" else optimum
     if reference is not None and np.isfinite(reference):
         ax.axhline(reference, color="black", ls="--", lw=1.0,
-                   label="optimum" if metric == "value" else "zero regret (optimum)")
+                   label=f"optimum ({reference:.3f})" if metric == "value" else "zero regret")
     if log_x:
         ax.set_xscale("log")
     ax.set_xlabel("distinct architectures evaluated")
@@ -100,7 +101,8 @@ def draw_panel(
     if title:
         ax.set_title(title, fontsize=10)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right" if metric == "value" else "upper right")
+    if legend:
+        ax.legend(fontsize=7, loc="lower right" if metric == "value" else "upper right")
 
 
 def plot_anytime(
@@ -145,11 +147,11 @@ def plot_anytime(
     panels = list(curves.groupby(["dataset", "objective"], sort=False))
     written: list[Path] = []
 
-    def draw(ax: Axes, key: tuple[str, str], panel: pd.DataFrame) -> None:
+    def draw(ax: Axes, key: tuple[str, str], panel: pd.DataFrame, legend: bool = True) -> None:
         dataset, objective = key
         optimum = float(optima.get(key, float("nan")))
         draw_panel(ax, panel, metric=metric, optimum=optimum, log_x=log_x,
-                   title=f"{dataset} · {objective}")
+                   title=f"{dataset} · {objective}", legend=legend)
         if zoom:
             _zoom(ax, panel, metric, optimum)
 
@@ -162,8 +164,15 @@ def plot_anytime(
         size = (PANEL_SIZE[0] * len(panels), PANEL_SIZE[1])
         fig, axes = plt.subplots(1, len(panels), figsize=size, squeeze=False)
         for ax, (key, panel) in zip(axes[0], panels, strict=True):
-            draw(ax, key, panel)
-        written += _save(fig, out / "anytime-all", formats)
+            draw(ax, key, panel, legend=False)
+        # one shared legend below the panels; each panel's optimum differs, so name it generically
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        labels = ["optimum of the table" if label.startswith("optimum (") else label
+                  for label in labels]
+        fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8,
+                   frameon=False)
+        fig.tight_layout(rect=(0, 0.08, 1, 1))
+        written += _save(fig, out / "anytime-all", formats, layout=False)
         plt.close(fig)
     return written
 
@@ -182,8 +191,9 @@ def _zoom(ax: Axes, panel: pd.DataFrame, metric: str, optimum: float) -> None:
     ax.set_ylim(low - 0.05 * span, high + 0.08 * span)
 
 
-def _save(fig: Figure, stem: Path, formats: Sequence[str]) -> list[Path]:
-    fig.tight_layout()
+def _save(fig: Figure, stem: Path, formats: Sequence[str], layout: bool = True) -> list[Path]:
+    if layout:
+        fig.tight_layout()
     paths = []
     import matplotlib
 

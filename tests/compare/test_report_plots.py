@@ -67,3 +67,17 @@ def test_bad_format_or_metric_is_a_robnas_error(table, tmp_path) -> None:
         plot_anytime(table, tmp_path, formats=("jpg",))
     with pytest.raises(RobnasError, match="unknown metric"):
         plot_anytime(table, tmp_path, metric="accuracy")
+
+
+@pytest.mark.parametrize("metric", ["value", "regret"])
+def test_combined_figure_has_one_shared_legend(table, tmp_path, metric) -> None:
+    plot_anytime(table, tmp_path, formats=("svg",), combined=True, metric=metric)
+    svg = (tmp_path / "anytime-all.svg").read_text()
+    single = (tmp_path / "anytime-cifar10-clean.svg").read_text()
+    # matplotlib writes each text as an SVG comment: count legend entries by their labels
+    assert svg.count("<!-- Random search -->") == 1 and svg.count("<!-- Regularized evolution -->") == 1
+    if metric == "value":
+        assert "<!-- optimum of the table -->" in svg and "<!-- optimum (" not in svg
+        assert "<!-- optimum (0.950) -->" in single
+    else:
+        assert svg.count("<!-- zero regret -->") == 1 and "optimum of the table" not in svg
