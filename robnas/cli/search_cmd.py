@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 from collections.abc import Callable
@@ -18,27 +19,39 @@ if TYPE_CHECKING:
     from robnas.oracle import Oracle
 
 
-def build_tabular_oracle(dataset: str, data: str | None) -> Oracle:
-    """The tabular oracle over the released table of ``dataset``."""
+def build_tabular_oracle(args: argparse.Namespace, settings: dict[str, Any]) -> Oracle:
+    """The tabular oracle over the released table of ``settings["dataset"]``.
+
+    The data root is ``--data``, else ``$ROBNAS_DATA``, else (when resuming) the root the run
+    was recorded with if it still exists, else the per-user data dir. A resumed run checks the
+    data checksums against its record either way.
+    """
     from robnas.benchmark import TabularOracle
 
-    return TabularOracle(dataset, data=data)
+    data = args.data
+    recorded = settings.get("recorded_oracle", {}).get("data_root")
+    if data is None and not os.environ.get("ROBNAS_DATA") and recorded and Path(recorded).is_dir():
+        data = recorded
+    return TabularOracle(settings["dataset"], data=data)
 
 
-ORACLE_BUILDERS: dict[str, Callable[[str, str | None], Oracle]] = {
+ORACLE_BUILDERS: dict[str, Callable[[argparse.Namespace, dict[str, Any]], Oracle]] = {
     "tabular": build_tabular_oracle,
 }
-"""``--mode`` name -> function ``(dataset, data) -> Oracle``; other modes register here."""
+"""``--mode`` name -> function ``(args, settings) -> Oracle``: the only mode-specific part of
+this command (``settings`` holds the run's searcher, objective, dataset, seed, budget, min_clean,
+mode and, when resuming, ``recorded_oracle``: the provenance stored in the record)."""
 
 DEFAULT_SEARCHER = "re"
 DEFAULT_BUDGET = 100
 
 
-def build_oracle(mode: str, dataset: str, data: str | None) -> Oracle:
-    """The oracle of ``mode`` (see :data:`ORACLE_BUILDERS`) for ``dataset``."""
+def build_oracle(args: argparse.Namespace, settings: dict[str, Any]) -> Oracle:
+    """The oracle of ``settings["mode"]`` (see :data:`ORACLE_BUILDERS`)."""
+    mode = settings["mode"]
     if mode not in ORACLE_BUILDERS:
         raise RobnasError(f"unknown mode {mode!r}; valid: {', '.join(ORACLE_BUILDERS)}")
-    return ORACLE_BUILDERS[mode](dataset, data)
+    return ORACLE_BUILDERS[mode](args, settings)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -91,8 +104,8 @@ def run(args: argparse.Namespace) -> int:
     if name not in SEARCHERS:
         raise RobnasError(f"unknown searcher {name!r}; valid: {', '.join(SEARCHERS)}")
     searcher = SEARCHERS[name](**settings["params"])
-    oracle = build_oracle(settings["mode"], settings["dataset"], args.data)
-    run_dir = Path(args.resume) if args.resume else Path(args.out) / _run_id(settings)
+    oracle = build_oracle(args, settings)
+    run_dir = Path(args.resume) if args.resume else _new_run_dir(Path(args.out), settings)
     result = run_search(
         searcher,
         oracle,
@@ -104,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         progress=sys.stderr.isatty() and not args.json,
     )
     if args.json:
+        settings.pop("recorded_oracle", None)
         print_json({**settings, "dataset": oracle.dataset.value, **result.summary()})
     else:
         _print_result(result, settings)
@@ -141,6 +155,7 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
             "budget": config["budget"],
             "min_clean": config["min_clean"],
             "mode": config["mode"],
+            "recorded_oracle": dict(config.get("oracle") or {}),
         }
     except (KeyError, TypeError):
         raise RobnasError(f"{args.resume}/config.json lacks the searcher, objective or budget") from None
@@ -157,12 +172,18 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
     return settings
 
 
-def _run_id(settings: dict[str, Any]) -> str:
+def _new_run_dir(out: Path, settings: dict[str, Any]) -> Path:
+    """``out/<run-id>``, with ``-2``, ``-3``, ... appended if that folder exists already."""
     from robnas.objective import Objective
     from robnas.run_record import new_run_id
 
-    return new_run_id(settings["searcher"], str(Objective.parse(settings["objective"])),
-                      settings["seed"])
+    run_id = new_run_id(settings["searcher"], str(Objective.parse(settings["objective"])),
+                        settings["seed"])
+    candidate, number = out / run_id, 1
+    while candidate.exists():
+        number += 1
+        candidate = out / f"{run_id}-{number}"
+    return candidate
 
 
 def _number(text: str, option: str, kind: type) -> Any:
