@@ -128,10 +128,10 @@ def _attempt(url: str, part: Path, timeout: float, progress: bool) -> None:
         if err.code == 416:
             _log.warning("server refused to resume %s at byte %d; starting over", url, offset)
             part.unlink(missing_ok=True)
-            raise _Transient(f"HTTP 416 {err.reason}") from None
+            raise _Transient("HTTP 416 Range Not Satisfiable") from None
         if err.code in _RETRY_STATUS:
-            raise _Transient(f"HTTP {err.code} {err.reason}") from None
-        raise DownloadError(f"HTTP {err.code} {err.reason}: {url}") from None
+            raise _Transient(f"HTTP {err.code} {_phrase(err.code)}") from None
+        raise DownloadError(f"cannot download {url}: HTTP {err.code} {_phrase(err.code)}") from None
     except urllib.error.URLError as err:
         raise _Transient(_reason(err.reason)) from None
     except (OSError, http.client.HTTPException) as err:
@@ -201,3 +201,13 @@ def _reason(err: object) -> str:
         return "connection reset"
     text = str(err) or type(err).__name__
     return text
+
+
+def _phrase(code: int) -> str:
+    """The standard reason phrase of an HTTP status (not the server's own wording)."""
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "error"

@@ -104,7 +104,8 @@ def run_download(args: argparse.Namespace) -> int:
     )
     for name in report.skipped:
         print(f"{name}: already installed and verified (use --force to download it again)")
-    _print_report(report)
+    if report.installed or report.unchanged or not report.skipped:
+        _print_report(report)
     return 0
 
 
