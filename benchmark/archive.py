@@ -170,7 +170,7 @@ def stage_stream(source: BinaryIO, relative: str, staging: Path, origin: str) ->
             f"(expected {expected[:16]}…, got {actual[:16]}…); nothing was installed"
         )
     if expected is None:
-        _log.warning("%s from %s has no pinned SHA-256; installed unverified", relative, origin)
+        _log.info("%s from %s has no pinned SHA-256; staged unverified", relative, origin)
     return StagedFile(relative, target, actual, expected is not None, size)
 
 

@@ -87,7 +87,8 @@ def fetch(
             in a row without progress.
     """
     retry = retry or RetryPolicy()
-    if urlsplit(url).scheme not in ("http", "https"):
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DownloadError(f"cannot download {url}: only http:// and https:// URLs are supported")
     part = target.with_name(target.name + ".part")
     failures = 0
@@ -177,13 +178,16 @@ def _copy_body(
         total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024,
         desc=name, file=sys.stderr, disable=not progress, leave=False,
     ) as bar:
-        try:
-            while block := response.read(_CHUNK):
-                out.write(block)
-                size += len(block)
-                bar.update(len(block))
-        except (OSError, http.client.HTTPException) as err:
-            raise _Transient(_reason(err)) from None
+        while True:
+            try:
+                block = response.read(_CHUNK)
+            except (OSError, http.client.HTTPException) as err:
+                raise _Transient(_reason(err)) from None
+            if not block:
+                break
+            out.write(block)  # a failing write (disk full) is not transient: it propagates
+            size += len(block)
+            bar.update(len(block))
     if total is not None and size < total:
         raise _Transient(f"connection closed after {size} of {total} bytes")
     if total is not None and size > total:

@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,7 +138,7 @@ def download_release(
     dest = Path(dest).expanduser() if dest is not None else default_dest()
     base = base_url if base_url.endswith("/") else base_url + "/"
     report = InstallReport(dest)
-    with _locked(dest):
+    with _os_errors(dest), _locked(dest):
         manifest = _read_manifest(dest)
         wanted: list[tuple[str, Dataset | None, frozenset[str]]] = []
         for name, dataset in archive_names(chosen, kinds):
@@ -192,7 +192,7 @@ def import_release(source: Path | str, dest: Path | str | None = None) -> Instal
         if not sources or _has_release_files(source):
             sources.append((source, None, everything))
     report = InstallReport(dest)
-    with _locked(dest):
+    with _os_errors(dest), _locked(dest):
         _install(dest, sources, report, delete_bad=False)
         report.missing = _missing(dest, _datasets_present(dest), (Measure.ACCURACY,))
     return report
@@ -308,6 +308,21 @@ def _write_manifest(dest: Path, manifest: dict) -> None:
 def _remove_if_empty(folder: Path) -> None:
     with contextlib.suppress(OSError):  # not empty (a partial download), or already gone
         folder.rmdir()
+
+
+@contextlib.contextmanager
+def _os_errors(dest: Path) -> Iterator[None]:
+    """Turn a file-system failure (permission, disk full, a file where a folder should be)
+    into a :class:`RobnasError` naming the data folder."""
+    try:
+        yield
+    except RobnasError:
+        raise
+    except OSError as err:
+        where = f" ({err.filename})" if err.filename else ""
+        raise RobnasError(
+            f"cannot install into {dest}: {err.strerror or err}{where}"
+        ) from None
 
 
 class _locked:

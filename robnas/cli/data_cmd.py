@@ -125,7 +125,8 @@ def _print_report(report: InstallReport) -> None:
     print(f"installed {len(report.installed)} file(s) into {report.dest} "
           f"({len(report.unchanged)} already there and identical)")
     if report.unpinned:
-        print(f"not verified (no pinned SHA-256): {', '.join(report.unpinned)}")
+        shown = ", ".join(report.unpinned[:5]) + (", ..." if len(report.unpinned) > 5 else "")
+        print(f"not verified ({len(report.unpinned)} file(s) without a pinned SHA-256): {shown}")
     if report.missing:
         print(f"not in the sources ({len(report.missing)}): {', '.join(report.missing)}")
     if Path(report.dest).resolve() != default_dest().resolve():

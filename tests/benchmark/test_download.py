@@ -82,9 +82,10 @@ def test_server_down_gives_up_after_retries(tmp_path: Path) -> None:
     assert str(caught.value) == f"could not download {url} after 4 tries: connection refused"
 
 
-def test_only_http_urls(tmp_path: Path) -> None:
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "http://", "127.0.0.1:8000/meta.zip"])
+def test_only_http_urls(tmp_path: Path, url: str) -> None:
     with pytest.raises(DownloadError, match="only http:// and https://"):
-        fetch("file:///etc/passwd", tmp_path / "x", retry=FAST, progress=False)
+        fetch(url, tmp_path / "x", retry=FAST, progress=False)
 
 
 def test_backoff_doubles_up_to_the_cap() -> None:
