@@ -303,3 +303,28 @@ def test_destination_that_is_a_file(archives, capsys, tmp_path) -> None:
     assert _one_line_error(code, err) == (
         f"robnas: error: cannot install into {tmp_path / 'd'}: File exists ({tmp_path / 'd'})"
     )
+
+
+def test_all_measures_uses_the_full_archive_and_reports_unpinned_files(
+    archives, release_root, capsys, tmp_path
+) -> None:
+    full = write_zip(tmp_path / "full.zip", [
+        *release_entries(release_root, "cifar10", SUBSET),
+        ("cifar10/clean_cm.json", (release_root / "cifar10" / "clean_cm.json").read_bytes()),
+        ("cifar10/clean_confidence.json", b'{"cifar10": {"clean": {"confidence": {"0": 0.5}}}}'),
+    ])
+    files = {"meta.zip": archives["meta.zip"], "cifar10.zip": full.read_bytes()}
+    argv = ["data", "download", "--datasets", "cifar10", "--measures", "all", "--no-progress",
+            "--dest", str(tmp_path / "d")]
+    with ReleaseServer(files) as server:
+        code, out, _ = _run(capsys, *argv, "--base-url", server.url)
+        assert code == 0
+        assert "installed 5 file(s)" in out
+        assert "not verified (1 file(s) without a pinned SHA-256): cifar10/clean_confidence.json" in out
+        code, out, _ = _run(capsys, *argv, "--base-url", server.url)  # the manifest knows it
+        assert "cifar10.zip: already installed and verified" in out
+        assert len(server.requests_for("cifar10.zip")) == 1
+    code, out, _ = _run(capsys, "data", "info", "--verify", "--data", str(tmp_path / "d"))
+    assert code == 0
+    assert "verified  4 ok, 0 mismatch, 1 unpinned" in out
+    assert "confidence  1 key(s): clean" in out
