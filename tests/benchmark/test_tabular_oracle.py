@@ -115,3 +115,16 @@ def test_incomplete_and_corrupt_files_are_rejected(tmp_path) -> None:
 def test_objective_parse_is_reused_not_repeated(cifar10_oracle: TabularOracle) -> None:
     objective = Objective.parse("apgd@1/255")
     assert cifar10_oracle.validate(objective) == cifar10_oracle.validate("aa_apgd-ce@Linf@1/255")
+
+
+@pytest.mark.parametrize("objective", ["pgd@1/255", "adversarial@mean", "corruption@mean", "clean"])
+def test_single_and_vectorised_paths_agree_bit_for_bit(cifar10_oracle: TabularOracle, objective: str) -> None:
+    indices = np.arange(0, NUM_CELLS, 37)
+    vectorised = cifar10_oracle.values_by_index(indices, objective)
+    single = [cifar10_oracle.value(int(i), objective) for i in indices]
+    assert vectorised.tolist() == single
+    column = cifar10_oracle.objective_values(objective)
+    best = cifar10_oracle.best_indices(objective)
+    assert cifar10_oracle.optimum(objective) == column.max()
+    assert all(cifar10_oracle.value(i, objective) == column.max() for i in best)
+    assert len(best) == int((column == column.max()).sum())
