@@ -67,7 +67,7 @@ def cold_query(root: str, repeats: int) -> None:
     cache = tempfile.mkdtemp(prefix="robnas-bench-cache-")
     baseline_code = BASELINE.replace("ROOT", repr(root))
     robnas_code = ROBNAS.replace("ROOT", repr(root)).replace("CACHE", repr(cache))
-    _first_answer, first_inner, _first_wall = _fresh_process(robnas_code)  # builds the cache
+    _, first_inner, _, _ = _fresh_process(robnas_code)  # builds the cache
     rows = {"release helper (json.load per query)": [], "robnas TabularOracle (cached)": []}
     answers = set()
     for _ in range(repeats):
