@@ -163,10 +163,22 @@ class TabularOracle:
         rows = self.meta.row_of_index[self.meta.index_of_code[np.asarray(codes, dtype=np.int64)]]
         return self.objective_values(objective)[rows]
 
-    def dataframe(self, objectives: Sequence[Objective | str] = ("clean",)) -> pd.DataFrame:
-        """One row per NB201 index (15,625): index, arch, representative, one column per objective."""
+    def dataframe(self, objectives: Sequence[Objective | str] | None = None) -> pd.DataFrame:
+        """One row per NB201 index (15,625): index, arch, representative, one column per objective.
+
+        Args:
+            objectives: the columns; ``None`` (default) gives the whole table: every key at every
+                point of this dataset's grid (e.g. ``pgd@8/255``, ``fog@3``).
+        """
         import numpy as np
         import pandas as pd
+
+        if objectives is None:
+            objectives = [
+                Objective.parse(str(term)) if term.key != CLEAN else Objective.parse(CLEAN)
+                for key, points in self.grid.points.items()
+                for term in ((Term(key, p) for p in points) if points else (Term(key, None),))
+            ]
 
         frame = pd.DataFrame(
             {
