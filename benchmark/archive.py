@@ -167,7 +167,7 @@ def stage_stream(source: BinaryIO, relative: str, staging: Path, origin: str) ->
         target.unlink()
         raise ChecksumMismatchError(
             f"{relative} from {origin} does not match its pinned SHA-256 "
-            f"(expected {expected[:16]}…, got {actual[:16]}…); nothing was installed"
+            f"(expected {expected[:16]}..., got {actual[:16]}...); nothing was installed"
         )
     if expected is None:
         _log.info("%s from %s has no pinned SHA-256; staged unverified", relative, origin)

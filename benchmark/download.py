@@ -104,7 +104,12 @@ def fetch(
                     f"could not download {url} after {failures} tries: {err}"
                 ) from None
             delay = retry.wait(failures)
-            _log.warning("download of %s failed (%s); retrying in %.1f s", url, err, delay)
+            note = f"download of {url} failed ({err}); retrying in {delay:.1f} s"
+            _log.info(note)
+            if progress:  # interactive: say why the bar restarts; scripts see only the outcome
+                from tqdm import tqdm
+
+                tqdm.write(note, file=sys.stderr)
             time.sleep(delay)
             continue
         os.replace(part, target)
@@ -127,7 +132,7 @@ def _attempt(url: str, part: Path, timeout: float, progress: bool) -> None:
     except urllib.error.HTTPError as err:
         err.close()
         if err.code == 416:
-            _log.warning("server refused to resume %s at byte %d; starting over", url, offset)
+            _log.info("server refused to resume %s at byte %d; starting over", url, offset)
             part.unlink(missing_ok=True)
             raise _Transient("HTTP 416 Range Not Satisfiable") from None
         if err.code in _RETRY_STATUS:
@@ -154,7 +159,7 @@ def _plan(response: http.client.HTTPResponse, offset: int, url: str) -> tuple[in
         total = None if match.group(3) == "*" else int(match.group(3))
         return total, "ab"
     if offset:
-        _log.warning("server ignored the range request for %s; starting over", url)
+        _log.info("server ignored the range request for %s; starting over", url)
     return (int(length) if length and length.isdigit() else None), "wb"
 
 

@@ -181,7 +181,7 @@ def import_release(source: Path | str, dest: Path | str | None = None) -> Instal
     source = Path(source).expanduser()
     dest = Path(dest).expanduser() if dest is not None else default_dest()
     if not source.exists():
-        raise DataNotFoundError(f"{source} does not exist")
+        raise DataNotFoundError(f"cannot import {source}: no such file or folder")
     if source.is_dir() and dest.exists() and source.resolve() == dest.resolve():
         raise RobnasError(f"{source} is the data folder itself; check it with `robnas data info --verify`")
     everything = expected_files()
@@ -190,7 +190,7 @@ def import_release(source: Path | str, dest: Path | str | None = None) -> Instal
     else:
         sources = [(z, _dataset_of_archive(z.name), everything) for z in sorted(source.glob("*.zip"))]
         if not sources or _has_release_files(source):
-            sources.append((source, None, everything))
+            sources.append((source, _dataset_of_archive(source.name), everything))
     report = InstallReport(dest)
     with _os_errors(dest), _locked(dest):
         _install(dest, sources, report, delete_bad=False)
@@ -283,7 +283,7 @@ def _datasets_present(dest: Path) -> list[Dataset]:
 
 
 def _dataset_of_archive(name: str) -> Dataset | None:
-    """``cifar10-accuracies.zip`` / ``cifar10.zip`` -> cifar10; other names -> None."""
+    """``cifar10-accuracies.zip`` / ``cifar10.zip`` / a ``cifar10`` folder -> cifar10; else None."""
     stem = name.removesuffix(".zip").removesuffix("-accuracies")
     return next((d for d in Dataset if d.value == stem), None)
 

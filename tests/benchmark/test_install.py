@@ -143,9 +143,9 @@ def test_corrupted_file_is_rejected_and_nothing_installed(archives, release_root
     pin = RELEASE_SHA256["cifar10/pgd@Linf_accuracy.json"]
     assert message.startswith(
         "robnas: error: cifar10/pgd@Linf_accuracy.json from cifar10-accuracies.zip does not match "
-        f"its pinned SHA-256 (expected {pin[:16]}…, got "
+        f"its pinned SHA-256 (expected {pin[:16]}..., got "
     )
-    assert message.endswith("…); nothing was installed")
+    assert message.endswith("...); nothing was installed")
     assert _release_files(dest) == []
     assert not (dest / ".download" / "cifar10-accuracies.zip").exists()  # refetched next time
     assert not list(dest.glob(".staging-*"))
@@ -201,9 +201,9 @@ def test_server_down(capsys, tmp_path) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     code, _, err = _run(capsys, "data", "download", "--base-url", f"http://127.0.0.1:{port}",
-                        "--dest", str(tmp_path / "d"), "--retries", "1", "--no-progress")
-    assert _one_line_error(code, err) == (
-        f"robnas: error: could not download http://127.0.0.1:{port}/meta.zip after 1 tries: "
+                        "--dest", str(tmp_path / "d"), "--retries", "2", "--no-progress")
+    assert _one_line_error(code, err) == (  # the retry (after 1 s) is logged at INFO only
+        f"robnas: error: could not download http://127.0.0.1:{port}/meta.zip after 2 tries: "
         "connection refused"
     )
 
@@ -328,3 +328,22 @@ def test_all_measures_uses_the_full_archive_and_reports_unpinned_files(
     assert code == 0
     assert "verified  4 ok, 0 mismatch, 1 unpinned" in out
     assert "confidence  1 key(s): clean" in out
+
+
+def test_import_of_nothing_or_of_the_data_folder_itself(release_root, capsys, tmp_path) -> None:
+    code, _, err = _run(capsys, "data", "import", str(tmp_path / "nowhere"), "--dest", str(tmp_path / "d"))
+    assert _one_line_error(code, err) == f"robnas: error: cannot import {tmp_path / 'nowhere'}: no such file or folder"
+    (tmp_path / "d").mkdir()
+    code, _, err = _run(capsys, "data", "import", str(tmp_path / "d"), "--dest", str(tmp_path / "d"))
+    assert "is the data folder itself" in _one_line_error(code, err)
+    code, _, err = _run(capsys, "data", "import", str(release_root / "cifar10"), "--dest", str(tmp_path / "d"))
+    assert _one_line_error(code, err) == (
+        "robnas: error: the release's meta.json is in none of the sources; nothing was installed"
+    )
+    # with meta.json in place, one dataset's folder imports on its own
+    assert main(["data", "import", str(release_root / "ImageNet16-120"), "--dest", str(tmp_path / "e")]) == 2
+    capsys.readouterr()
+    meta = write_zip(tmp_path / "meta.zip", [("meta.json", (release_root / "meta.json").read_bytes())])
+    assert main(["data", "import", str(meta), "--dest", str(tmp_path / "e")]) == 0
+    code, out, _ = _run(capsys, "data", "import", str(release_root / "ImageNet16-120"), "--dest", str(tmp_path / "e"))
+    assert code == 0 and "installed 5 file(s)" in out
