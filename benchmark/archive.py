@@ -225,12 +225,13 @@ def stage_folder(
     """Copy the expected release files found under ``folder`` into ``staging``, verified.
 
     Files are read through their names (a symbolic link inside ``folder`` is read like the
-    file it points to, and is copied as a plain file); only paths from ``expected`` are written.
+    file it points to, and is copied as a plain file); hidden files and folders (robnas' own
+    bookkeeping among them) are ignored; only paths from ``expected`` are written.
     """
     names = {
         path.relative_to(folder).as_posix(): path
         for path in sorted(folder.rglob("*"))
-        if path.is_file() and not path.name.startswith(".")
+        if path.is_file() and not any(p.startswith(".") for p in path.relative_to(folder).parts)
     }
     layout = resolve_layout(names, expected, dataset)
     if not layout:
