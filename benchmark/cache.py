@@ -13,25 +13,33 @@ git's index avoids re-hashing unchanged files. A file whose stat changes is hash
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
 import os
-import tempfile
+from array import array
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from robnas.benchmark.npy import read_npy
 
-_log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    import numpy as np
+
 
 FORMAT_VERSION = "1"
 _STAT_INDEX = "checksums.json"
 
 
+def _warn(message: str, *args: object) -> None:
+    import logging
+
+    logging.getLogger(__name__).warning(message, *args)
+
+
 def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
     """Hex SHA-256 of a file's bytes."""
+    import hashlib
+
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while block := handle.read(chunk):
@@ -89,32 +97,46 @@ class ArrayCache:
             self._atomic_write(self.directory / _STAT_INDEX, payload)
             self._stat_dirty = False
         except OSError as err:  # a read-only cache only costs speed
-            _log.warning("cannot update the checksum index in %s: %s", self.directory, err)
+            _warn("cannot update the checksum index in %s: %s", self.directory, err)
 
     # -- entries -------------------------------------------------------------------------------
     @staticmethod
     def entry_name(*parts: str) -> str:
-        """The entry name for a list of identifying strings (checksums, kinds)."""
-        return hashlib.sha256("\0".join((FORMAT_VERSION, *parts)).encode()).hexdigest()[:40]
+        """A readable file name for identifying strings; checksums are cut to 16 hex digits."""
+        short = (p[:16] if len(p) == 64 and all(c in "0123456789abcdef" for c in p) else p for p in parts)
+        name = "-".join((f"v{FORMAT_VERSION}", *short))
+        return "".join(c if c.isalnum() or c in "-_.@" else "_" for c in name)
 
-    def array(self, parts: tuple[str, ...], build: Callable[[], np.ndarray]) -> np.ndarray:
-        """The cached array for ``parts``, calling ``build`` and storing it on a miss."""
-        if self.directory is None:
-            return build()
-        path = self.directory / "arrays" / f"{self.entry_name(*parts)}.npy"
-        try:
-            return np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
-            pass
-        array = np.ascontiguousarray(build())
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
-                np.save(tmp, array, allow_pickle=False)
-            os.replace(tmp.name, path)
-        except OSError as err:
-            _log.warning("cannot write cache entry %s: %s", path, err)
-        return array
+    def array(self, parts: tuple[str, ...], build: Callable[[], np.ndarray]) -> tuple[array, tuple[int, ...]]:
+        """The cached array for ``parts`` as flat stdlib data and a shape.
+
+        On a miss, ``build`` (which may use NumPy) makes the array and it is stored as a
+        float64 or int64 ``.npy`` file. Wrap the result with :func:`as_numpy` where vectorised
+        work needs it.
+        """
+        path = None if self.directory is None else self.directory / "arrays" / f"{self.entry_name(*parts)}.npy"
+        if path is not None:
+            try:
+                return read_npy(path)
+            except (OSError, ValueError):
+                pass
+        import tempfile
+
+        import numpy as np
+
+        built = np.ascontiguousarray(build())
+        built = built.astype("<f8" if built.dtype.kind == "f" else "<i8", copy=False)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
+                    np.save(tmp, built, allow_pickle=False)
+                os.replace(tmp.name, path)
+            except OSError as err:
+                _warn("cannot write cache entry %s: %s", path, err)
+        flat = array("d" if built.dtype.kind == "f" else "q")
+        flat.frombytes(built.tobytes())
+        return flat, tuple(built.shape)
 
     def document(self, parts: tuple[str, ...], build: Callable[[], Any]) -> Any:
         """Like :meth:`array` for a small JSON-serialisable value."""
@@ -131,12 +153,22 @@ class ArrayCache:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._atomic_write(path, json.dumps(value).encode())
         except OSError as err:
-            _log.warning("cannot write cache entry %s: %s", path, err)
+            _warn("cannot write cache entry %s: %s", path, err)
         return value
 
     @staticmethod
     def _atomic_write(path: Path, payload: bytes) -> None:
+        import tempfile
+
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
             tmp.write(payload)
         os.replace(tmp.name, path)
+
+
+def as_numpy(flat: array, shape: tuple[int, ...]) -> np.ndarray:
+    """A zero-copy NumPy view of cached data (imports NumPy)."""
+    import numpy as np
+
+    view = np.frombuffer(flat, dtype=np.float64 if flat.typecode == "d" else np.int64)
+    return view.reshape(shape)

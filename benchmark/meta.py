@@ -1,72 +1,76 @@
-"""The release's ``meta.json`` as arrays: NB201 index <-> :class:`Arch`, representatives, epsilons."""
+"""The release's ``meta.json`` as arrays: NB201 index <-> :class:`Arch`, representatives, epsilons.
+
+Scalar look-ups (:meth:`SpaceMeta.index_of`, :meth:`SpaceMeta.arch_at`, ...) work on stdlib
+arrays and never import NumPy; the array attributes are zero-copy NumPy views made on first use.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from array import array
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-from robnas.benchmark.cache import ArrayCache
+from robnas.benchmark.cache import ArrayCache, as_numpy
 from robnas.benchmark.release import read_meta
 
 from robnas.arch import NUM_CELLS, Arch, codes_of
 from robnas.errors import DataFormatError, InvalidArchError
 
+if TYPE_CHECKING:
+    import numpy as np
 
-@dataclass(frozen=True, eq=False)
+# rows of the cached (4, 15625) index array
+_CODE_OF_INDEX, _REPRESENTATIVE, _INDEX_OF_CODE, _ROW_OF_INDEX = range(4)
+
+
 class SpaceMeta:
     """NB201 indices, their cells and isomorphism representatives, from ``meta.json``.
 
     Attributes:
-        code_of_index: ``(15625,)`` :attr:`Arch.code` of each NB201 index.
-        index_of_code: ``(15625,)`` NB201 index of each :attr:`Arch.code`.
-        representative: ``(15625,)`` representative NB201 index of each NB201 index.
-        representatives: sorted ``(6466,)`` representative indices (the rows of result tables).
-        row_of_index: ``(15625,)`` row in :attr:`representatives` of each index's representative.
         epsilons: attack key -> its epsilons (units of 1/255), as the release lists them.
         checksum: SHA-256 of the ``meta.json`` these came from.
+        num_classes: number of representatives (6,466 for the release).
     """
 
-    code_of_index: np.ndarray
-    index_of_code: np.ndarray
-    representative: np.ndarray
-    representatives: np.ndarray
-    row_of_index: np.ndarray
-    epsilons: dict[str, tuple[float, ...]]
-    checksum: str
+    def __init__(self, table: array, representatives: array, epsilons: dict[str, tuple[float, ...]],
+                 checksum: str) -> None:
+        self._table = table
+        self._representatives = representatives
+        self.epsilons = epsilons
+        self.checksum = checksum
+        self.num_classes = len(representatives)
 
     @classmethod
     def load(cls, path: Path, cache: ArrayCache) -> SpaceMeta:
         """Read ``meta.json`` at ``path`` (through ``cache``), validating its structure."""
         checksum = cache.checksum(path)
-        arrays = cache.array(("meta-arrays", checksum), lambda: _parse_arrays(path))
+        table, _ = cache.array(("meta-index", checksum), lambda: _parse_index_table(path))
+        reps, _ = cache.array(("meta-representatives", checksum), lambda: _unique_representatives(table))
         epsilons = cache.document(("meta-epsilons", checksum), lambda: read_meta(path)["epsilons"])
-        code_of_index, representative = arrays[0], arrays[1]
-        index_of_code = np.empty(NUM_CELLS, dtype=np.int64)
-        index_of_code[code_of_index] = np.arange(NUM_CELLS)
-        representatives, row_of_index = np.unique(representative, return_inverse=True)
-        return cls(
-            code_of_index=code_of_index,
-            index_of_code=index_of_code,
-            representative=representative,
-            representatives=representatives,
-            row_of_index=row_of_index.astype(np.int64),
-            epsilons={k: tuple(float(e) for e in v) for k, v in epsilons.items()},
-            checksum=checksum,
-        )
+        return cls(table, reps, {k: tuple(float(e) for e in v) for k, v in epsilons.items()}, checksum)
 
+    # -- scalar look-ups (no NumPy) ------------------------------------------------------------
     def index_of(self, arch: Arch) -> int:
         """The NB201 index of ``arch``."""
-        return int(self.index_of_code[arch.code])
-
-    def indices_of(self, archs: list[Arch] | tuple[Arch, ...]) -> np.ndarray:
-        """Vectorised :meth:`index_of`."""
-        return self.index_of_code[codes_of(list(archs))]
+        return self._table[_INDEX_OF_CODE * NUM_CELLS + arch.code]
 
     def arch_at(self, index: int) -> Arch:
         """The cell at NB201 index ``index``."""
         self.check_index(index)
-        return Arch.from_code(int(self.code_of_index[index]))
+        return Arch.from_code(self._table[_CODE_OF_INDEX * NUM_CELLS + int(index)])
+
+    def representative_of(self, index: int) -> int:
+        """The representative NB201 index of ``index``'s isomorphism class."""
+        return self._table[_REPRESENTATIVE * NUM_CELLS + int(index)]
+
+    def row_of(self, index: int) -> int:
+        """Row of ``index``'s class in result tables (position in :attr:`representatives`)."""
+        return self._table[_ROW_OF_INDEX * NUM_CELLS + int(index)]
+
+    def representative_at_row(self, row: int) -> int:
+        """The representative NB201 index of result-table row ``row``."""
+        return self._representatives[row]
 
     def check_index(self, index: int) -> None:
         """Raise :class:`InvalidArchError` unless ``index`` is an NB201 index."""
@@ -80,23 +84,67 @@ class SpaceMeta:
             return self.arch_at(int(text))
         return Arch.from_string(text)
 
+    # -- NumPy views ---------------------------------------------------------------------------
+    @cached_property
+    def _matrix(self) -> np.ndarray:
+        return as_numpy(self._table, (4, NUM_CELLS))
 
-def _parse_arrays(path: Path) -> np.ndarray:
+    @property
+    def code_of_index(self) -> np.ndarray:
+        """``(15625,)`` :attr:`Arch.code` of each NB201 index."""
+        return self._matrix[_CODE_OF_INDEX]
+
+    @property
+    def index_of_code(self) -> np.ndarray:
+        """``(15625,)`` NB201 index of each :attr:`Arch.code`."""
+        return self._matrix[_INDEX_OF_CODE]
+
+    @property
+    def representative(self) -> np.ndarray:
+        """``(15625,)`` representative NB201 index of each NB201 index."""
+        return self._matrix[_REPRESENTATIVE]
+
+    @property
+    def row_of_index(self) -> np.ndarray:
+        """``(15625,)`` result-table row of each NB201 index's class."""
+        return self._matrix[_ROW_OF_INDEX]
+
+    @cached_property
+    def representatives(self) -> np.ndarray:
+        """Sorted ``(6466,)`` representative indices: the rows of result tables."""
+        return as_numpy(self._representatives, (self.num_classes,))
+
+    def indices_of(self, archs: list[Arch] | tuple[Arch, ...]) -> np.ndarray:
+        """Vectorised :meth:`index_of`."""
+        return self.index_of_code[codes_of(list(archs))]
+
+
+def _parse_index_table(path: Path) -> np.ndarray:
+    import numpy as np
+
     meta = read_meta(path)
     ids = meta["ids"]
     if len(ids) != NUM_CELLS:
         raise DataFormatError(f"{path}: expected {NUM_CELLS} ids, found {len(ids)}")
-    out = np.full((2, NUM_CELLS), -1, dtype=np.int64)
+    table = np.full((4, NUM_CELLS), -1, dtype=np.int64)
     for key, entry in ids.items():
         try:
             index = int(key)
-            arch = Arch.from_string(entry["nb201-string"])
-            out[0, index] = arch.code
-            out[1, index] = int(entry["isomorph"])
+            table[_CODE_OF_INDEX, index] = Arch.from_string(entry["nb201-string"]).code
+            table[_REPRESENTATIVE, index] = int(entry["isomorph"])
         except (KeyError, TypeError, ValueError, IndexError) as err:
             raise DataFormatError(f"{path}: id {key!r} is malformed ({err})") from None
-    if (out < 0).any() or (out >= NUM_CELLS).any():
+    head = table[:2]
+    if (head < 0).any() or (head >= NUM_CELLS).any():
         raise DataFormatError(f"{path}: ids must be 0..{NUM_CELLS - 1}, each once")
-    if np.unique(out[0]).size != NUM_CELLS:
+    if np.unique(table[_CODE_OF_INDEX]).size != NUM_CELLS:
         raise DataFormatError(f"{path}: some cells appear under two ids")
-    return out
+    table[_INDEX_OF_CODE, table[_CODE_OF_INDEX]] = np.arange(NUM_CELLS)
+    _, table[_ROW_OF_INDEX] = np.unique(table[_REPRESENTATIVE], return_inverse=True)
+    return table
+
+
+def _unique_representatives(table: array) -> np.ndarray:
+    import numpy as np
+
+    return np.unique(as_numpy(table, (4, NUM_CELLS))[_REPRESENTATIVE])

@@ -9,7 +9,7 @@ file a 10x10 (or classes x classes) confusion matrix.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,10 @@ def result_path(root: Path, dataset: Dataset, key: str, measure: Measure | str) 
     return Path(root) / Dataset(dataset).value / f"{key}_{Measure(measure).value}.json"
 
 
-@dataclass(frozen=True)
-class ResultFile:
+class ResultFile(namedtuple("ResultFile", ["dataset", "key", "measure", "path"])):
     """One result file that is present in a data root."""
 
+    __slots__ = ()
     dataset: Dataset
     key: str
     measure: Measure

@@ -1,26 +1,38 @@
-"""One dataset's released results as arrays over the 6,466 representative cells."""
+"""One dataset's released results over the 6,466 representative cells.
+
+Each file is parsed once into a cached array (rows = ``meta.representatives``) and kept as a
+stdlib array; scalar methods answer from it without NumPy, vectorised methods view it through
+NumPy. An aggregate objective is the correctly rounded mean (:func:`math.fsum` / n) of its
+terms in both paths, so a single lookup and a vectorised one agree to the last bit.
+"""
 
 from __future__ import annotations
 
+import math
+import os
+from array import array
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-from robnas.benchmark.cache import ArrayCache
+from robnas.benchmark.cache import ArrayCache, as_numpy
 from robnas.benchmark.meta import SpaceMeta
-from robnas.benchmark.release import inventory, read_result_file, result_path
+from robnas.benchmark.release import read_result_file, result_path
 
 from robnas.errors import DataFormatError
 from robnas.objective import Grid, Term, default_grid_points
 from robnas.vocabulary import CLEAN, SEVERITIES, Corruption, Dataset, Measure
 
+if TYPE_CHECKING:
+    import numpy as np
+
 _CORRUPTION_KEYS = {c.value for c in Corruption}
+_ACCURACY_SUFFIX = f"_{Measure.ACCURACY.value}.json"
 
 
 class ResultTable:
     """The released results of one dataset, loaded lazily one file at a time.
 
-    Rows follow ``meta.representatives`` (sorted representative NB201 indices). Values are the
-    floats the release's JSON holds, unchanged.
+    Values are the floats the release's JSON holds, unchanged.
 
     Args:
         root: the data root.
@@ -34,14 +46,18 @@ class ResultTable:
         self.dataset = Dataset(dataset)
         self.meta = meta
         self.cache = cache
-        self._arrays: dict[tuple[str, Measure], np.ndarray] = {}
+        self._raw: dict[tuple[str, Measure], tuple[array, tuple[int, ...]]] = {}
+        self._aggregates: dict[tuple[Term, ...], array] = {}
         self._checksums: dict[str, str] = {}
 
     @property
     def grid(self) -> Grid:
         """The keys whose accuracy file is present, with their points."""
-        present = {f.key for f in inventory(self.root) if f.dataset == self.dataset
-                   and f.measure == Measure.ACCURACY}
+        try:
+            names = os.listdir(self.root / self.dataset.value)
+        except OSError:
+            names = []
+        present = {name[: -len(_ACCURACY_SUFFIX)] for name in names if name.endswith(_ACCURACY_SUFFIX)}
         points = default_grid_points(self.meta.epsilons)
         return Grid({k: v for k, v in points.items() if k in present})
 
@@ -49,48 +65,75 @@ class ResultTable:
         """Whether the file of ``key``/``measure`` is present."""
         return result_path(self.root, self.dataset, key, measure).is_file()
 
-    def key_array(self, key: str, measure: Measure = Measure.ACCURACY) -> np.ndarray:
-        """``(6466, ...)`` float64 array of a file: clean ``(6466,)``, attacks ``(6466, n_eps)``."""
+    # -- raw access ----------------------------------------------------------------------------
+    def _load(self, key: str, measure: Measure = Measure.ACCURACY) -> tuple[array, tuple[int, ...]]:
         slot = (key, Measure(measure))
-        if slot not in self._arrays:
+        if slot not in self._raw:
             path = result_path(self.root, self.dataset, key, measure)
             if not path.is_file():  # named, never guessed
                 read_result_file(path, self.dataset, key, measure)
             checksum = self.cache.checksum(path)
             self._checksums[f"{self.dataset.value}/{path.name}"] = checksum
-            array = self.cache.array(
+            self._raw[slot] = self.cache.array(
                 ("result", checksum, self.meta.checksum, self.dataset.value, key, str(measure)),
                 lambda: self._parse(path, key, Measure(measure)),
             )
-            self._arrays[slot] = array
-        return self._arrays[slot]
+        return self._raw[slot]
+
+    def _position(self, term: Term) -> tuple[int, int]:
+        """(column, width) of ``term`` in its key's array."""
+        if term.key == CLEAN:
+            return 0, 1
+        if term.key in _CORRUPTION_KEYS:
+            return SEVERITIES.index(int(term.point)), len(SEVERITIES)  # type: ignore[arg-type]
+        epsilons = self.meta.epsilons[term.key]
+        return epsilons.index(float(term.point)), len(epsilons)  # type: ignore[arg-type]
+
+    # -- scalar path (no NumPy) ----------------------------------------------------------------
+    def scalar(self, term: Term, row: int) -> float:
+        """The value of one term for one row."""
+        flat, _ = self._load(term.key)
+        column, width = self._position(term)
+        return flat[row * width + column]
+
+    def objective_scalar(self, terms: tuple[Term, ...], row: int) -> float:
+        """The objective value of one row: its single term, or the exact mean of its terms."""
+        if len(terms) == 1:
+            return self.scalar(terms[0], row)
+        return math.fsum(self.scalar(t, row) for t in terms) / len(terms)
+
+    def objective_list(self, terms: tuple[Term, ...]) -> array:
+        """All 6,466 objective values as a stdlib array (rows = ``meta.representatives``)."""
+        if len(terms) == 1:
+            flat, _ = self._load(terms[0].key)
+            column, width = self._position(terms[0])
+            return flat if width == 1 else flat[column::width]
+        if terms not in self._aggregates:
+            columns = [self.objective_list((t,)) for t in terms]
+            n = len(terms)
+            self._aggregates[terms] = array("d", (math.fsum(v) / n for v in zip(*columns, strict=True)))
+        return self._aggregates[terms]
+
+    # -- NumPy path ----------------------------------------------------------------------------
+    def key_array(self, key: str, measure: Measure = Measure.ACCURACY) -> np.ndarray:
+        """``(6466, ...)`` float64 array of a file: clean ``(6466,)``, attacks ``(6466, n_eps)``."""
+        return as_numpy(*self._load(key, measure))
 
     def column(self, term: Term) -> np.ndarray:
-        """``(6466,)`` values of one term (a key at one point of its grid)."""
-        array = self.key_array(term.key)
-        if term.key == CLEAN:
-            return array
-        if term.key in _CORRUPTION_KEYS:
-            position = SEVERITIES.index(int(term.point))  # type: ignore[arg-type]
-        else:
-            position = self.meta.epsilons[term.key].index(float(term.point))  # type: ignore[arg-type]
-        return array[:, position]
+        """``(6466,)`` values of one term."""
+        return self.objective_column((term,))
 
     def objective_column(self, terms: tuple[Term, ...]) -> np.ndarray:
-        """``(6466,)`` mean over ``terms`` (the value of an objective for every class)."""
-        if len(terms) == 1:
-            return self.column(terms[0])
-        cache_key = tuple(str(t) for t in terms)
-        slot = ("|".join(cache_key), Measure.ACCURACY)
-        if slot not in self._arrays:
-            self._arrays[slot] = np.mean(np.stack([self.column(t) for t in terms]), axis=0)
-        return self._arrays[slot]
+        """``(6466,)`` objective values (a zero-copy view where possible)."""
+        return as_numpy(self.objective_list(terms), (self.meta.num_classes,))
 
     def checksums(self) -> dict[str, str]:
         """SHA-256 of every file read so far, by path relative to the root."""
         return {"meta.json": self.meta.checksum, **self._checksums}
 
     def _parse(self, path: Path, key: str, measure: Measure) -> np.ndarray:
+        import numpy as np
+
         values = read_result_file(path, self.dataset, key, measure)
         reps = self.meta.representatives
         try:
@@ -100,24 +143,21 @@ class ResultTable:
         missing = np.setdiff1d(reps, ids)
         if missing.size:
             shown = ", ".join(str(i) for i in missing[:5])
-            raise DataFormatError(
-                f"{path}: {missing.size} representative ids have no value (e.g. {shown})"
-            )
+            raise DataFormatError(f"{path}: {missing.size} representative ids have no value (e.g. {shown})")
         try:
             stacked = np.asarray([values[str(i)] for i in reps], dtype=np.float64)
         except (ValueError, TypeError):
             raise DataFormatError(f"{path}: values are not numbers of one shape per id") from None
-        expected = self._expected_width(key, measure)
-        if expected is not None and (stacked.ndim != 2 or stacked.shape[1] != expected):
-            raise DataFormatError(
-                f"{path}: expected {expected} values per id, found shape {stacked.shape[1:]}"
-            )
-        if measure == Measure.ACCURACY and key == CLEAN and stacked.ndim != 1:
-            raise DataFormatError(f"{path}: clean accuracy must be one number per id")
+        if measure == Measure.ACCURACY:
+            expected = self._expected_width(key)
+            if expected is None and stacked.ndim != 1:
+                raise DataFormatError(f"{path}: clean accuracy must be one number per id")
+            if expected is not None and (stacked.ndim != 2 or stacked.shape[1] != expected):
+                raise DataFormatError(f"{path}: expected {expected} values per id, found shape {stacked.shape[1:]}")
         return stacked
 
-    def _expected_width(self, key: str, measure: Measure) -> int | None:
-        if measure != Measure.ACCURACY or key == CLEAN:
+    def _expected_width(self, key: str) -> int | None:
+        if key == CLEAN:
             return None
         if key in _CORRUPTION_KEYS:
             return len(SEVERITIES)

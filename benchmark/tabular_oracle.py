@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from robnas.benchmark.cache import ArrayCache
 from robnas.benchmark.location import META_FILE, default_cache_dir, resolve_data_root
 from robnas.benchmark.meta import SpaceMeta
@@ -26,17 +25,24 @@ from robnas.benchmark.table import ResultTable
 from robnas._version import __version__
 from robnas.arch import Arch, codes_of
 from robnas.objective import CLEAN, Grid, Objective, Term
-from robnas.oracle import Evaluations
 from robnas.vocabulary import Dataset, parse_dataset
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
+
+    from robnas.oracle import Evaluations
+
+_CLEAN = (Term(CLEAN, None),)
 
 
 class TabularOracle:
     """Answers objectives from the released table of one dataset.
 
     Isomorphic cells resolve to their representative, so any of the 15,625 cells has a value.
+    Single look-ups (:meth:`value`, :meth:`rank`, :meth:`optimum`) never import NumPy, so a
+    one-off query in a fresh process is fast; :meth:`evaluate` and the ``values_by_*`` methods
+    are vectorised with NumPy. Both give bit-identical values.
 
     Args:
         dataset: ``cifar10`` (default), ``cifar100`` or ``ImageNet16-120``.
@@ -80,23 +86,25 @@ class TabularOracle:
 
     def evaluate(self, archs: Sequence[Arch], objective: Objective | str) -> Evaluations:
         """Values and clean accuracies of ``archs`` (cost 0: a lookup)."""
+        import numpy as np
+
+        from robnas.oracle import Evaluations
+
         terms = self.validate(objective)
         rows = self.meta.row_of_index[self.meta.index_of_code[codes_of(list(archs))]]
         values = self.table.objective_column(terms)[rows]
-        clean = self.table.column(Term(CLEAN, None))[rows] if self.table.has(CLEAN) else (
-            np.full(rows.shape, np.nan)
-        )
+        clean = self.table.objective_column(_CLEAN)[rows] if self.table.has(CLEAN) else np.full(rows.shape, np.nan)
         return Evaluations(values, clean, np.zeros(rows.shape), terms)
 
     def optimum(self, objective: Objective | str) -> float:
         """The best value of ``objective`` over the whole space."""
-        return float(np.max(self.objective_values(objective)))
+        return max(self.table.objective_list(self.validate(objective)))
 
     def rank(self, arch: Arch, objective: Objective | str) -> int:
         """1 + the number of classes with a strictly better value (ties share a rank)."""
-        column = self.objective_values(objective)
-        value = column[self.meta.row_of_index[self.meta.index_of(arch)]]
-        return int(np.count_nonzero(column > value)) + 1
+        terms = self.validate(objective)
+        value = self.table.objective_scalar(terms, self.meta.row_of(self.meta.index_of(arch)))
+        return 1 + sum(1 for other in self.table.objective_list(terms) if other > value)
 
     def provenance(self) -> dict[str, Any]:
         """Mode, data root, dataset and SHA-256 of every file read so far."""
@@ -108,33 +116,19 @@ class TabularOracle:
             "checksums": self.table.checksums(),
         }
 
-    # -- conveniences --------------------------------------------------------------------------
-    def objective_values(self, objective: Objective | str) -> np.ndarray:
-        """``(6466,)`` values of ``objective``, one per class (rows = ``meta.representatives``)."""
-        return self.table.objective_column(self.validate(objective))
-
-    def values_by_index(self, indices: np.ndarray | Sequence[int], objective: Objective | str) -> np.ndarray:
-        """Vectorised values for NB201 indices (any of 15,625)."""
-        rows = self.meta.row_of_index[np.asarray(indices, dtype=np.int64)]
-        return self.objective_values(objective)[rows]
-
-    def values_by_code(self, codes: np.ndarray, objective: Objective | str) -> np.ndarray:
-        """Vectorised values for :attr:`Arch.code` values (the fastest path)."""
-        rows = self.meta.row_of_index[self.meta.index_of_code[np.asarray(codes, dtype=np.int64)]]
-        return self.objective_values(objective)[rows]
-
+    # -- single look-ups (no NumPy) --------------------------------------------------------------
     def value(self, arch: Arch | str | int, objective: Objective | str) -> float:
         """The value of one cell (an ``Arch``, NB201 string or NB201 index)."""
-        cell = self.parse_arch(arch)
-        return float(self.evaluate([cell], objective).values[0])
+        terms = self.validate(objective)
+        return self.table.objective_scalar(terms, self.meta.row_of(self.index_of(self.parse_arch(arch))))
 
     def parse_arch(self, arch: Arch | str | int) -> Arch:
         """An ``Arch`` from an ``Arch``, an NB201 string or an NB201 index."""
         if isinstance(arch, Arch):
             return arch
-        if isinstance(arch, (int, np.integer)):
-            return self.meta.arch_at(int(arch))
-        return self.meta.parse_arch(arch)
+        if isinstance(arch, str):
+            return self.meta.parse_arch(arch)
+        return self.meta.arch_at(int(arch))
 
     def index_of(self, arch: Arch) -> int:
         """NB201 index of ``arch``."""
@@ -142,16 +136,49 @@ class TabularOracle:
 
     def representative_index(self, arch: Arch) -> int:
         """NB201 index of the representative of ``arch``'s isomorphism class."""
-        return int(self.meta.representative[self.meta.index_of(arch)])
+        return self.meta.representative_of(self.meta.index_of(arch))
 
     def best_indices(self, objective: Objective | str) -> list[int]:
         """Representative NB201 indices of every class that attains the optimum."""
-        column = self.objective_values(objective)
-        return [int(i) for i in self.meta.representatives[column == column.max()]]
+        values = self.table.objective_list(self.validate(objective))
+        best = max(values)
+        return [self.meta.representative_at_row(row) for row, v in enumerate(values) if v == best]
 
-    def dataframe(self, objectives: Sequence[Objective | str] = ("clean",)) -> pd.DataFrame:
-        """One row per NB201 index (15,625): index, arch, representative, one column per objective."""
+    # -- vectorised ------------------------------------------------------------------------------
+    def objective_values(self, objective: Objective | str) -> np.ndarray:
+        """``(6466,)`` values of ``objective``, one per class (rows = ``meta.representatives``)."""
+        return self.table.objective_column(self.validate(objective))
+
+    def values_by_index(self, indices: np.ndarray | Sequence[int], objective: Objective | str) -> np.ndarray:
+        """Vectorised values for NB201 indices (any of 15,625)."""
+        import numpy as np
+
+        rows = self.meta.row_of_index[np.asarray(indices, dtype=np.int64)]
+        return self.objective_values(objective)[rows]
+
+    def values_by_code(self, codes: np.ndarray, objective: Objective | str) -> np.ndarray:
+        """Vectorised values for :attr:`Arch.code` values (the fastest path)."""
+        import numpy as np
+
+        rows = self.meta.row_of_index[self.meta.index_of_code[np.asarray(codes, dtype=np.int64)]]
+        return self.objective_values(objective)[rows]
+
+    def dataframe(self, objectives: Sequence[Objective | str] | None = None) -> pd.DataFrame:
+        """One row per NB201 index (15,625): index, arch, representative, one column per objective.
+
+        Args:
+            objectives: the columns; ``None`` (default) gives the whole table: every key at every
+                point of this dataset's grid (e.g. ``pgd@8/255``, ``fog@3``).
+        """
+        import numpy as np
         import pandas as pd
+
+        if objectives is None:
+            objectives = [
+                Objective.parse(str(term)) if term.key != CLEAN else Objective.parse(CLEAN)
+                for key, points in self.grid.points.items()
+                for term in ((Term(key, p) for p in points) if points else (Term(key, None),))
+            ]
 
         frame = pd.DataFrame(
             {

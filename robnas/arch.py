@@ -16,11 +16,12 @@ True
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from robnas.errors import InvalidArchError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 """The NB201 operations, indexed as ``Arch.ops`` stores them."""
@@ -35,7 +36,6 @@ NUM_CELLS = NUM_OPS**NUM_EDGES  # 15,625
 _OP_INDEX = {name: i for i, name in enumerate(OPS)}
 
 
-@dataclass(frozen=True, slots=True)
 class Arch:
     """One NB201 cell: six operation indices in NB201 string (edge) order.
 
@@ -46,20 +46,26 @@ class Arch:
         ops: six integers in ``range(5)``, indices into :data:`OPS`, one per edge of :data:`EDGES`.
     """
 
+    __slots__ = ("ops",)
     ops: tuple[int, ...]
 
-    def __post_init__(self) -> None:
-        ops = self.ops
-        if not isinstance(ops, tuple):
-            ops = tuple(ops)
-            object.__setattr__(self, "ops", ops)
-        if len(ops) != NUM_EDGES or not all(
-            isinstance(o, (int, np.integer)) and 0 <= o < NUM_OPS for o in ops
-        ):
-            raise InvalidArchError(
-                f"an NB201 cell needs {NUM_EDGES} op indices in 0..{NUM_OPS - 1}, got {ops!r}"
-            )
-        object.__setattr__(self, "ops", tuple(int(o) for o in ops))
+    def __init__(self, ops: tuple[int, ...] | list[int]) -> None:
+        values = tuple(ops)
+        if len(values) != NUM_EDGES or not all(_is_int(o) and 0 <= o < NUM_OPS for o in values):
+            raise InvalidArchError(f"an NB201 cell needs {NUM_EDGES} op indices in 0..{NUM_OPS - 1}, got {ops!r}")
+        object.__setattr__(self, "ops", tuple(int(o) for o in values))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Arch is immutable; cannot set {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Arch) and other.ops == self.ops
+
+    def __hash__(self) -> int:
+        return hash(self.ops)
+
+    def __reduce__(self) -> tuple[type[Arch], tuple[tuple[int, ...]]]:
+        return (Arch, (self.ops,))
 
     # -- conversions -------------------------------------------------------------------------
     @classmethod
@@ -170,6 +176,11 @@ class Arch:
         return f"Arch({self.to_string()!r})"
 
 
+def _is_int(value: object) -> bool:
+    """An int, or a NumPy integer (without importing NumPy)."""
+    return isinstance(value, int) or (hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iu")
+
+
 def all_archs() -> Iterator[Arch]:
     """Every one of the 15,625 cells, in :attr:`Arch.code` order."""
     for code in range(NUM_CELLS):
@@ -178,6 +189,8 @@ def all_archs() -> Iterator[Arch]:
 
 def all_ops_array() -> np.ndarray:
     """A ``(15625, 6)`` uint8 array of op indices, row ``c`` = ``Arch.from_code(c).ops``."""
+    import numpy as np
+
     codes = np.arange(NUM_CELLS)
     digits = [(codes // NUM_OPS**p) % NUM_OPS for p in range(NUM_EDGES - 1, -1, -1)]
     return np.stack(digits, axis=1).astype(np.uint8)
@@ -185,6 +198,8 @@ def all_ops_array() -> np.ndarray:
 
 def codes_of(archs: list[Arch] | tuple[Arch, ...]) -> np.ndarray:
     """Vectorised :attr:`Arch.code` for a sequence of archs (int64 array)."""
+    import numpy as np
+
     if not archs:
         return np.zeros(0, dtype=np.int64)
     ops = np.asarray([a.ops for a in archs], dtype=np.int64)

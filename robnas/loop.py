@@ -306,7 +306,7 @@ def _result(
         best_value=None if best is None else best["value"],
         best_clean=clean,
         optimum=optimum,
-        regret=None if optimum is None or best is None else optimum - best["value"],
+        regret=None if optimum is None or best is None else round(optimum - best["value"], 12),
         rank=rank,
         chance=chance,
         at_chance=at_chance,

@@ -29,8 +29,8 @@ in [0, 1]); larger is better.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from robnas.errors import InvalidObjectiveError
 from robnas.vocabulary import CLEAN, SEVERITIES, Attack, Corruption
@@ -60,14 +60,14 @@ _CORRUPTIONS = {c.value for c in Corruption}
 _MEAN = "mean"
 
 
-@dataclass(frozen=True)
-class Term:
+class Term(namedtuple("Term", ["key", "point"])):
     """One column of the release: a key and a point on its grid.
 
     ``point`` is an epsilon in units of 1/255 for an attack, a severity for a corruption, and
     ``None`` for ``clean``.
     """
 
+    __slots__ = ()
     key: str
     point: float | int | None
 
@@ -96,17 +96,17 @@ class Grid:
         return f"Grid({self.points!r})"
 
 
-@dataclass(frozen=True)
-class Objective:
+class Objective(namedtuple("Objective", ["key", "point", "mean"], defaults=(None, False))):
     """A parsed objective: a release key (or aggregate group) and a point, or a mean.
 
     Use :meth:`parse`; :meth:`terms` validates against a table's :class:`Grid` and expands
     aggregates into the columns they average.
     """
 
+    __slots__ = ()
     key: str
-    point: float | int | None = None
-    mean: bool = False
+    point: float | int | None
+    mean: bool
 
     @classmethod
     def parse(cls, text: str | Objective) -> Objective:

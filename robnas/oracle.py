@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from robnas.arch import Arch
 from robnas.objective import Objective, Term
 from robnas.vocabulary import Dataset
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)

@@ -53,11 +53,19 @@ class LocalSearch:
         self._pending_restart: Arch | None = None
         self._pending_neighbour: Arch | None = None
         self._restarts = 0
+        self._trajectory: list[tuple[str, Arch, float]] = []
 
     @property
     def restarts(self) -> int:
         """How many times the search reached a local optimum and restarted."""
         return self._restarts
+
+    @property
+    def trajectory(self) -> list[tuple[str, Arch, float]]:
+        """The cells climbed from, in order: ``(how, arch, value)`` with ``how`` one of
+        ``"start"`` (best random start), ``"move"`` (an improving neighbour) or ``"restart"``;
+        the entry before a ``"restart"`` is a local optimum."""
+        return list(self._trajectory)
 
     @property
     def current(self) -> tuple[Arch, float] | None:
@@ -77,7 +85,7 @@ class LocalSearch:
             return self._propose(random_unseen(self._rng, self._seen))
         if self._current is None:  # end of the random starts: climb from the best of them
             assert self._best_told is not None
-            self._move_to(*self._best_told)
+            self._move_to(*self._best_told, how="start")
         while True:
             while self._queue:
                 neighbour = self._queue.popleft()
@@ -103,7 +111,7 @@ class LocalSearch:
             self._best_told = (arch, value)
         if arch == self._pending_restart:
             self._pending_restart = None
-            self._move_to(arch, value)
+            self._move_to(arch, value, how="restart")
         elif arch == self._pending_neighbour:
             self._pending_neighbour = None
             self._consider(arch, value)
@@ -113,9 +121,10 @@ class LocalSearch:
         self._seen.add(class_code(arch))
         return arch
 
-    def _move_to(self, arch: Arch, value: float) -> None:
+    def _move_to(self, arch: Arch, value: float, how: str = "move") -> None:
         assert self._rng is not None
         self._current = (arch, value)
+        self._trajectory.append((how, arch, value))
         self._best_neighbour = None
         neighbours = arch.neighbours()
         order = self._rng.permutation(len(neighbours))

@@ -61,6 +61,11 @@ class OptunaSearch:
         self._forced = 0
 
     @property
+    def study(self) -> optuna.Study | None:
+        """The Optuna study (``None`` before the first call), e.g. for Optuna's plots."""
+        return self._study
+
+    @property
     def repeats_told(self) -> int:
         """How many of Optuna's proposals were known cells, told without spending budget."""
         return self._repeats_told

@@ -21,7 +21,7 @@ def release_root() -> Path:
     value = os.environ.get(TEST_DATA_ENV)
     if not value:
         pytest.skip(f"{TEST_DATA_ENV} is not set")
-    root = Path(value)
+    root = Path(value).resolve()
     if not (root / "meta.json").is_file():
         pytest.fail(f"{TEST_DATA_ENV}={value} but {root / 'meta.json'} does not exist")
     return root

@@ -29,10 +29,10 @@ def test_second_start_reads_the_cache_not_the_json(tmp_path, monkeypatch) -> Non
     root = write_release(tmp_path / "data")
     calls = _count_parses(monkeypatch)
     first = TabularOracle("cifar10", data=root, cache_dir=tmp_path / "cache").value(9, "pgd@1/255")
-    assert calls == ["pgd@Linf_accuracy.json", "clean_accuracy.json"]
+    assert calls == ["pgd@Linf_accuracy.json"]
     second = TabularOracle("cifar10", data=root, cache_dir=tmp_path / "cache").value(9, "pgd@1/255")
     assert second == first
-    assert calls == ["pgd@Linf_accuracy.json", "clean_accuracy.json"]  # nothing parsed again
+    assert calls == ["pgd@Linf_accuracy.json"]  # nothing parsed again
 
 
 def test_a_changed_source_file_is_rebuilt(tmp_path) -> None:

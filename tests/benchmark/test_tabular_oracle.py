@@ -115,3 +115,36 @@ def test_incomplete_and_corrupt_files_are_rejected(tmp_path) -> None:
 def test_objective_parse_is_reused_not_repeated(cifar10_oracle: TabularOracle) -> None:
     objective = Objective.parse("apgd@1/255")
     assert cifar10_oracle.validate(objective) == cifar10_oracle.validate("aa_apgd-ce@Linf@1/255")
+
+
+@pytest.mark.parametrize("objective", ["pgd@1/255", "adversarial@mean", "corruption@mean", "clean"])
+def test_single_and_vectorised_paths_agree_bit_for_bit(cifar10_oracle: TabularOracle, objective: str) -> None:
+    indices = np.arange(0, NUM_CELLS, 37)
+    vectorised = cifar10_oracle.values_by_index(indices, objective)
+    single = [cifar10_oracle.value(int(i), objective) for i in indices]
+    assert vectorised.tolist() == single
+    column = cifar10_oracle.objective_values(objective)
+    best = cifar10_oracle.best_indices(objective)
+    assert cifar10_oracle.optimum(objective) == column.max()
+    assert all(cifar10_oracle.value(i, objective) == column.max() for i in best)
+    assert len(best) == int((column == column.max()).sum())
+
+
+def test_whole_table_as_one_dataframe(release_root, tmp_path) -> None:
+    oracle = TabularOracle("ImageNet16-120", data=release_root, cache_dir=tmp_path)
+    frame = oracle.dataframe()
+    eps = oracle.meta.epsilons
+    assert frame.shape == (15625, 3 + 1 + sum(len(v) for v in eps.values()))
+    assert "pgd@8/255" in frame.columns and "fgsm@255/255" in frame.columns
+    assert frame.loc[13433, "clean"] == oracle.value(13433, "clean")
+
+
+def test_confusion_matrices_agree_with_clean_accuracy(cifar10_oracle: TabularOracle) -> None:
+    from robnas.vocabulary import Measure
+
+    cms = cifar10_oracle.table.key_array("clean", Measure.CM)
+    assert cms.shape == (6466, 10, 10)
+    assert (cms.sum(axis=(1, 2)) == 10_000).all()  # counts over the 10,000 test images
+    clean = cifar10_oracle.table.key_array("clean")
+    from_cm = np.trace(cms, axis1=1, axis2=2) / 10_000
+    assert np.abs(from_cm - clean).max() <= 0.0005 + 1e-12  # released accuracies round to 3 decimals
