@@ -14,18 +14,23 @@ A comparison folder holds::
 and not repeated, so an interrupted comparison resumes where it stopped (a run cut short is
 started again from scratch: tabular runs are cheap and seeded). Runs execute in worker
 processes; each worker loads the tabular oracle of every dataset once, in its initializer, not
-once per run. :func:`write_reports` draws the tables and figures from whatever runs the folder
-holds, so it also re-draws a finished comparison.
+once per run. Workers are started fresh (``spawn``) with BLAS/OpenMP thread pools limited to one
+thread (:data:`WORKER_THREAD_VARIABLES`, unless the caller set them): every worker is one
+process on one core, and multi-threaded BLAS inside several busy workers made Optuna's TPE
+several times slower. :func:`write_reports` draws the tables and figures from whatever runs
+the folder holds, so it also re-draws a finished comparison.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -46,6 +51,9 @@ logger = logging.getLogger(__name__)
 PLAN_FILE = "comparison.json"
 RUNS_DIR = "runs"
 FIGURES_DIR = "figures"
+WORKER_THREAD_VARIABLES: tuple[str, ...] = (
+    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+"""Thread-pool sizes set to 1 for worker processes (a value the caller set is kept)."""
 
 
 class ComparisonError(RobnasError):
@@ -120,6 +128,9 @@ class ComparisonRun:
         skipped: runs found finished and not repeated.
         wall_seconds: wall time of the whole call (loading, runs, no reports).
         run_seconds: per searcher, the summed wall time of its runs inside the workers.
+        workers: per process id that ran runs: ``runs`` (how many), ``oracle_loads`` (tabular
+            oracles it built: one per dataset, however many runs) and ``threads`` (its
+            ``OPENBLAS_NUM_THREADS``).
     """
 
     out_dir: Path
@@ -127,6 +138,7 @@ class ComparisonRun:
     skipped: int = 0
     wall_seconds: float = 0.0
     run_seconds: dict[str, float] = field(default_factory=dict)
+    workers: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 def run_comparison(
@@ -262,8 +274,21 @@ def write_reports(
 
 # -- workers ----------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class _Done:
+    """What one finished run reports back to the parent process."""
+
+    searcher: str
+    seconds: float
+    pid: int
+    oracle_loads: int
+    threads: str | None
+
+
 _WORKER_ORACLES: dict[str, TabularOracle] = {}
 """Per worker process: dataset -> its oracle, filled once by :func:`_init_worker`."""
+_WORKER_LOADS: list[str] = []
+"""Per worker process: the datasets whose oracle it built (to report loads per worker)."""
 
 
 def _init_worker(datasets: Sequence[str], data_root: str) -> None:
@@ -271,10 +296,13 @@ def _init_worker(datasets: Sequence[str], data_root: str) -> None:
 
     for dataset in datasets:
         _WORKER_ORACLES[dataset] = TabularOracle(dataset, data=data_root)
+        _WORKER_LOADS.append(dataset)
 
 
-def _run_in_worker(spec: RunSpec, runs_dir: Path) -> tuple[str, float]:
-    return _execute(spec, runs_dir, _WORKER_ORACLES[spec.dataset])
+def _run_in_worker(spec: RunSpec, runs_dir: Path) -> _Done:
+    searcher, seconds = _execute(spec, runs_dir, _WORKER_ORACLES[spec.dataset])
+    return _Done(searcher, seconds, os.getpid(), len(_WORKER_LOADS),
+                 os.environ.get("OPENBLAS_NUM_THREADS"))
 
 
 def _execute(spec: RunSpec, runs_dir: Path, oracle: TabularOracle) -> tuple[str, float]:
@@ -290,18 +318,40 @@ def _execute(spec: RunSpec, runs_dir: Path, oracle: TabularOracle) -> tuple[str,
     return spec.searcher, time.perf_counter() - started
 
 
+@contextlib.contextmanager
+def worker_environment() -> Iterator[dict[str, str]]:
+    """Set :data:`WORKER_THREAD_VARIABLES` to ``1`` (where unset) while workers are started.
+
+    Spawned workers inherit the environment when they start, and BLAS reads it when it loads,
+    so this is the one moment the setting can reach them; the parent's own environment is
+    restored on exit. Yields the variables it set.
+    """
+    added = {name: "1" for name in WORKER_THREAD_VARIABLES if name not in os.environ}
+    os.environ.update(added)
+    try:
+        yield added
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
 def _run_in_pool(todo: Sequence[RunSpec], runs_dir: Path, datasets: Sequence[str],
                  data_root: str, jobs: int | None, result: ComparisonRun, bar: Any) -> None:
     workers = min(jobs or os.cpu_count() or 1, len(todo))
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                             initargs=(list(datasets), data_root)) as pool:
-        pending: set[Future[tuple[str, float]]] = {
-            pool.submit(_run_in_worker, spec, runs_dir) for spec in todo}
+    context = multiprocessing.get_context("spawn")
+    with worker_environment(), ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_init_worker,
+            initargs=(list(datasets), data_root)) as pool:
+        pending: set[Future[_Done]] = {pool.submit(_run_in_worker, spec, runs_dir) for spec in todo}
         try:
             while pending:
                 done, pending = wait(pending, return_when=FIRST_EXCEPTION)
                 for future in done:
-                    _account(result, bar, *future.result())
+                    outcome = future.result()
+                    _account(result, bar, outcome.searcher, outcome.seconds)
+                    worker = result.workers.setdefault(outcome.pid, {"runs": 0})
+                    worker.update(runs=worker["runs"] + 1, oracle_loads=outcome.oracle_loads,
+                                  threads=outcome.threads)
         except BaseException:
             for future in pending:
                 future.cancel()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -8,11 +9,13 @@ import pytest
 from robnas.searchers import SEARCHERS
 
 from robnas.comparison import (
+    WORKER_THREAD_VARIABLES,
     ComparisonError,
     RunSpec,
     load_oracles,
     plan_runs,
     run_comparison,
+    worker_environment,
     write_reports,
 )
 from robnas.errors import InvalidObjectiveError
@@ -57,6 +60,12 @@ def test_runs_in_workers_resume_and_equal_a_plain_search(release_root, cifar10_o
     first = run_comparison(specs, out, data=release_root, jobs=2)
     assert (first.ran, first.skipped) == (9, 0)
     assert set(first.run_seconds) == {"random", "re", "ls"}
+    # at most two worker processes, each loaded the oracle once however many runs it did
+    assert 1 <= len(first.workers) <= 2 and os.getpid() not in first.workers
+    assert sum(w["runs"] for w in first.workers.values()) == 9
+    assert all(w["oracle_loads"] == 1 for w in first.workers.values())
+    if "OPENBLAS_NUM_THREADS" not in os.environ:
+        assert all(w["threads"] == "1" for w in first.workers.values())
     for spec in specs:
         record = RunRecord(out / "runs" / spec.run_id)
         assert record.summary()["n_evaluations"] == 15
@@ -102,3 +111,14 @@ def test_one_oracle_per_dataset(release_root) -> None:
     oracles = load_oracles(specs, release_root)
     assert {d: o.dataset.value for d, o in oracles.items()} == {
         "cifar10": "cifar10", "ImageNet16-120": "ImageNet16-120"}
+
+
+def test_worker_environment_sets_one_thread_and_restores(monkeypatch) -> None:
+    for name in WORKER_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")  # the caller's own choice is kept
+    with worker_environment() as added:
+        assert os.environ["OMP_NUM_THREADS"] == os.environ["OPENBLAS_NUM_THREADS"] == "1"
+        assert os.environ["MKL_NUM_THREADS"] == "3" and "MKL_NUM_THREADS" not in added
+    assert "OMP_NUM_THREADS" not in os.environ and "OPENBLAS_NUM_THREADS" not in os.environ
+    assert os.environ["MKL_NUM_THREADS"] == "3"
