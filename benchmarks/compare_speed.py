@@ -42,6 +42,7 @@ def main() -> None:
     out = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="robnas-compare-speed-"))
     if args.keep and out.exists():
         shutil.rmtree(out)
+    load_before = os.getloadavg()
     try:
         started = time.perf_counter()
         oracles = load_oracles(specs, args.data)
@@ -58,7 +59,12 @@ def main() -> None:
     load = os.getloadavg()
     print(f"comparison: {len(SEARCHERS)} searchers x {args.seeds} seeds x {args.budget} "
           f"evaluations on cifar10 {args.objective}, {args.jobs} worker processes, "
-          f"{os.cpu_count()} CPUs (load average now {load[0]:.2f})")
+          f"{os.cpu_count()} CPUs")
+    print(f"  load average (1/5/15 min) before {'/'.join(f'{x:.2f}' for x in load_before)}, "
+          f"after {'/'.join(f'{x:.2f}' for x in load)} (other users share the CPUs)")
+    for pid, worker in sorted(result.workers.items()):
+        print(f"  worker {pid}: {worker['runs']} runs, {worker['oracle_loads']} oracle load(s), "
+              f"OPENBLAS_NUM_THREADS={worker['threads']}")
     print(f"  wall time of the runs      {total:8.1f} s   ({len(specs) / total:.1f} runs/s; "
           f"oracle load {loaded:.2f} s)")
     print(f"  reports (table, stats, figures) {report_seconds:5.1f} s")
