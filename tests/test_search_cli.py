@@ -58,6 +58,17 @@ def test_min_clean_run_reports_the_feasible_optimum(release_root, capsys, tmp_pa
     clean = float(next(line for line in out.splitlines() if line.startswith("clean")).split()[1])
     assert clean >= 0.85
     assert "smaller epsilon" in out and "Constrain" not in out
+    assert "No cell with clean accuracy >= 0.85 beats chance on this objective" in out
+
+
+def test_min_clean_run_at_chance_where_better_cells_exist(release_root, capsys, tmp_path) -> None:
+    # pgd@2/255 among cells with clean >= 0.8: optimum 0.349, but seed 1 finds 0.064 in 2 cells
+    code, out, _ = _run(capsys, "search", "-O", "pgd@2/255", "--min-clean", "0.8", "--budget", "2",
+                        "--seed", "1", "--searcher", "random", "--out", str(tmp_path),
+                        "--data", str(release_root))
+    assert code == 0 and "(to the feasible optimum 0.349)" in out
+    assert "is at or below chance level (0.1)" in out and "Raise --budget" in out
+    assert "beats chance" not in out
 
 
 @pytest.mark.parametrize(

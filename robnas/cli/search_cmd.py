@@ -195,6 +195,7 @@ def _number(text: str, option: str, kind: type) -> Any:
 
 
 def _print_result(result: SearchResult, settings: dict[str, Any]) -> None:
+
     objective = settings["objective"]
     print(f"searcher        {settings['searcher']} (seed {settings['seed']}), "
           f"{result.n_evaluations} distinct cells evaluated")
@@ -218,6 +219,8 @@ def _print_result(result: SearchResult, settings: dict[str, Any]) -> None:
 
 
 def _chance_note(result: SearchResult, min_clean: float | None) -> str:
+    from robnas.loop import CHANCE_TOLERANCE
+
     chance = f"{result.chance:.3g}"
     if result.constant_output:
         what = (f"the best cell has clean accuracy {result.best_clean:.3g}, i.e. chance "
@@ -227,6 +230,11 @@ def _chance_note(result: SearchResult, min_clean: float | None) -> str:
         what = f"the best value {result.best_value:.3g} is at or below chance level ({chance})"
     if min_clean is None:
         advice = "Constrain the search with --min-clean (e.g. --min-clean 0.8) or use"
+    elif result.optimum is not None and result.chance is not None and (
+        result.optimum <= result.chance + CHANCE_TOLERANCE
+    ):
+        advice = (f"No cell with clean accuracy >= {min_clean:g} beats chance on this objective "
+                  f"(feasible optimum {result.optimum:.3g}); use")
     else:
-        advice = "No cell with this clean accuracy does better here; use"
+        advice = "Raise --budget, lower --min-clean, or use"
     return f"note: {what}. {advice} a smaller epsilon (e.g. pgd@1/255)."
