@@ -81,6 +81,11 @@ def test_min_clean_run_at_chance_where_better_cells_exist(release_root, capsys, 
         (["--mode", "quantum"], "unknown mode 'quantum'; valid: tabular"),
         (["-O", "pgd@7/255"], "valid choices: pgd@0.1/255"),
         (["--dataset", "mnist"], "unknown dataset 'mnist'"),
+        (["--searcher", "ls", "--param", "foo=1"], "searcher ls has no parameter 'foo'; valid: "
+                                                     "variant, num_init"),
+        (["--searcher", "ls", "--param", "variant=worst"], "variant must be one of"),
+        (["--param", "sample_size"], "--param needs NAME=VALUE, got 'sample_size'"),
+        (["--param", "seed=3"], "give the seed with --seed"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(release_root, capsys, tmp_path, argv, message) -> None:
@@ -89,6 +94,28 @@ def test_bad_input_is_one_line_and_exit_2(release_root, capsys, tmp_path, argv, 
     assert code == 2
     assert message in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_params_reach_the_searcher_and_the_record(release_root, capsys, tmp_path) -> None:
+    from robnas.searchers import LocalSearch
+
+    code, out, _ = _run(capsys, "search", "-O", "pgd@1/255", "--searcher", "ls", "--param",
+                        "variant=first", "--param", "num_init=3", "--budget", "40", "--seed", "4",
+                        "--out", str(tmp_path), "--data", str(release_root), "--json")
+    payload = json.loads(out)
+    (run_dir,) = tmp_path.iterdir()
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["searcher"] == {"name": "ls",
+                                  "params": {"variant": "first", "num_init": 3, "seed": 4}}
+    direct = run_search(LocalSearch(variant="first", num_init=3, seed=4), _oracle(release_root),
+                        "pgd@1/255", 40)
+    assert payload["best_arch"] == direct.best_arch.to_string()
+    trials = [json.loads(line)["arch"] for line in (run_dir / "trials.jsonl").open()]
+    assert trials == [t["arch"] for t in direct.trials]
+    assert trials != [t["arch"] for t in run_search(LocalSearch(num_init=3, seed=4),
+                                                    _oracle(release_root), "pgd@1/255", 40).trials]
+    code, _, err = _run(capsys, "search", "--resume", str(run_dir), "--param", "variant=best")
+    assert code == 2 and "--param variant=best conflicts with the run being resumed" in err
 
 
 def test_resume_errors_are_one_line(release_root, capsys, tmp_path) -> None:

@@ -83,6 +83,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--budget", metavar="N",
                         help=f"distinct architectures to evaluate (default: {DEFAULT_BUDGET})")
     parser.add_argument("--seed", metavar="S", help="random seed (default: drawn and recorded)")
+    parser.add_argument("--param", metavar="NAME=VALUE", action="append", default=[],
+                        help="a searcher hyperparameter, e.g. variant=first (ls), sampler=gp (bo), "
+                             "population_size=50 (re); repeatable")
     parser.add_argument("--min-clean", metavar="A",
                         help="only cells with clean accuracy >= A (in [0, 1]) may be the best")
     parser.add_argument("--out", metavar="DIR", default="runs",
@@ -103,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     name = settings["searcher"]
     if name not in SEARCHERS:
         raise RobnasError(f"unknown searcher {name!r}; valid: {', '.join(SEARCHERS)}")
-    searcher = SEARCHERS[name](**settings["params"])
+    searcher = _build_searcher(SEARCHERS[name], name, settings["params"])
     oracle = build_oracle(args, settings)
     run_dir = Path(args.resume) if args.resume else _new_run_dir(Path(args.out), settings)
     result = run_search(
@@ -131,7 +134,7 @@ def _new_settings(args: argparse.Namespace) -> dict[str, Any]:
     seed = _number(args.seed, "--seed", int) if args.seed is not None else secrets.randbelow(2**31)
     return {
         "searcher": name,
-        "params": {"seed": seed},
+        "params": {**_parse_params(args.param), "seed": seed},
         "objective": args.objective,
         "dataset": parse_dataset(args.dataset or Dataset.CIFAR10).value,
         "seed": seed,
@@ -167,9 +170,49 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
         if value is not None and value != settings[key]:
             raise RobnasError(f"--{key.replace('_', '-')} {value} conflicts with the run being "
                               f"resumed ({settings[key]}); leave it out")
+    for key, value in _parse_params(args.param).items():
+        if settings["params"].get(key) != value:
+            raise RobnasError(f"--param {key}={value} conflicts with the run being resumed "
+                              f"({key}={settings['params'].get(key)}); leave it out")
     if args.budget:
         settings["budget"] = _number(args.budget, "--budget", int)
     return settings
+
+
+def _parse_params(items: list[str]) -> dict[str, Any]:
+    """``["variant=first", "num_init=5"]`` -> ``{"variant": "first", "num_init": 5}``."""
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise RobnasError(f"--param needs NAME=VALUE, got {item!r}")
+        if key == "seed":
+            raise RobnasError("give the seed with --seed, not --param")
+        for kind in (int, float):
+            try:
+                params[key] = kind(text)
+                break
+            except ValueError:
+                continue
+        else:
+            params[key] = {"true": True, "false": False, "none": None}.get(text.lower(), text)
+    return params
+
+
+def _build_searcher(cls: type, name: str, params: dict[str, Any]) -> Any:
+    """``cls(**params)``, with bad parameters reported as one-line errors before anything runs."""
+    from robnas.searchers import get_params
+
+    valid = [key for key in get_params(cls()) if key != "seed"]
+    unknown = sorted(set(params) - set(valid) - {"seed"})
+    if unknown:
+        raise RobnasError(f"searcher {name} has no parameter {unknown[0]!r}; "
+                          f"valid: {', '.join(valid)}")
+    try:  # constructors do no work: the first ask() validates the parameters
+        cls(**params).ask()
+    except (TypeError, ValueError) as err:
+        raise RobnasError(f"bad --param for searcher {name}: {err}") from None
+    return cls(**params)
 
 
 def _new_run_dir(out: Path, settings: dict[str, Any]) -> Path:
