@@ -47,6 +47,7 @@ def test_json_output_and_chance_level_flags(release_root, capsys, tmp_path) -> N
     code, out, _ = _run(capsys, "search", "-O", "pgd@8/255", "--budget", "200", "--seed", "1",
                         "--out", str(tmp_path), "--data", str(release_root))
     assert "it outputs a constant" in out and "--min-clean" in out
+    assert len(list(tmp_path.iterdir())) == 2  # same command again: a new folder, not a clash
 
 
 def test_min_clean_run_reports_the_feasible_optimum(release_root, capsys, tmp_path) -> None:
