@@ -168,3 +168,26 @@ def test_bad_arguments_raise(cifar10_oracle, budget, min_clean, message) -> None
 def test_a_searcher_returning_garbage_is_a_bug(cifar10_oracle) -> None:
     with pytest.raises(TypeError, match="not an Arch"):
         run_search(Scripted(["|none~0|"]), cifar10_oracle, OBJ, 1)  # type: ignore[list-item]
+
+
+def test_config_records_versions_and_checksums_of_the_files_read(
+    cifar10_oracle, release_root, tmp_path
+) -> None:
+    import hashlib
+
+    import optuna
+
+    import robnas
+
+    run_search(RandomSearch(seed=0), cifar10_oracle, "pgd@8/255", 5, min_clean=0.5,
+               record_dir=tmp_path / "r")
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    versions = config["versions"]
+    assert versions["robnas"] == robnas.__version__ and versions["optuna"] == optuna.__version__
+    assert versions["numpy"] == np.__version__ and versions["python"].count(".") == 2
+    checksums = config["oracle"]["checksums"]
+    # the objective's file and, because of min_clean, the clean file: the real SHA-256 of each
+    assert {"cifar10/pgd@Linf_accuracy.json", "cifar10/clean_accuracy.json"} <= set(checksums)
+    for name, digest in checksums.items():
+        assert digest == hashlib.sha256((release_root / name).read_bytes()).hexdigest(), name
+    assert config["oracle"]["data_root"] == str(release_root) and config["mode"] == "tabular"

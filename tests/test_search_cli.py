@@ -47,6 +47,7 @@ def test_json_output_and_chance_level_flags(release_root, capsys, tmp_path) -> N
     code, out, _ = _run(capsys, "search", "-O", "pgd@8/255", "--budget", "200", "--seed", "1",
                         "--out", str(tmp_path), "--data", str(release_root))
     assert "it outputs a constant" in out and "--min-clean" in out
+    assert len(list(tmp_path.iterdir())) == 2  # same command again: a new folder, not a clash
 
 
 def test_min_clean_run_reports_the_feasible_optimum(release_root, capsys, tmp_path) -> None:
@@ -58,6 +59,17 @@ def test_min_clean_run_reports_the_feasible_optimum(release_root, capsys, tmp_pa
     clean = float(next(line for line in out.splitlines() if line.startswith("clean")).split()[1])
     assert clean >= 0.85
     assert "smaller epsilon" in out and "Constrain" not in out
+    assert "No cell with clean accuracy >= 0.85 beats chance on this objective" in out
+
+
+def test_min_clean_run_at_chance_where_better_cells_exist(release_root, capsys, tmp_path) -> None:
+    # pgd@2/255 among cells with clean >= 0.8: optimum 0.349, but seed 1 finds 0.064 in 2 cells
+    code, out, _ = _run(capsys, "search", "-O", "pgd@2/255", "--min-clean", "0.8", "--budget", "2",
+                        "--seed", "1", "--searcher", "random", "--out", str(tmp_path),
+                        "--data", str(release_root))
+    assert code == 0 and "(to the feasible optimum 0.349)" in out
+    assert "is at or below chance level (0.1)" in out and "Raise --budget" in out
+    assert "beats chance" not in out
 
 
 @pytest.mark.parametrize(
@@ -70,6 +82,11 @@ def test_min_clean_run_reports_the_feasible_optimum(release_root, capsys, tmp_pa
         (["--mode", "quantum"], "unknown mode 'quantum'; valid: tabular"),
         (["-O", "pgd@7/255"], "valid choices: pgd@0.1/255"),
         (["--dataset", "mnist"], "unknown dataset 'mnist'"),
+        (["--searcher", "ls", "--param", "foo=1"], "searcher ls has no parameter 'foo'; valid: "
+                                                     "variant, num_init"),
+        (["--searcher", "ls", "--param", "variant=worst"], "variant must be one of"),
+        (["--param", "sample_size"], "--param needs NAME=VALUE, got 'sample_size'"),
+        (["--param", "seed=3"], "give the seed with --seed"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(release_root, capsys, tmp_path, argv, message) -> None:
@@ -78,6 +95,28 @@ def test_bad_input_is_one_line_and_exit_2(release_root, capsys, tmp_path, argv, 
     assert code == 2
     assert message in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_params_reach_the_searcher_and_the_record(release_root, capsys, tmp_path) -> None:
+    from robnas.searchers import LocalSearch
+
+    code, out, _ = _run(capsys, "search", "-O", "pgd@1/255", "--searcher", "ls", "--param",
+                        "variant=first", "--param", "num_init=3", "--budget", "40", "--seed", "4",
+                        "--out", str(tmp_path), "--data", str(release_root), "--json")
+    payload = json.loads(out)
+    (run_dir,) = tmp_path.iterdir()
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["searcher"] == {"name": "ls",
+                                  "params": {"variant": "first", "num_init": 3, "seed": 4}}
+    direct = run_search(LocalSearch(variant="first", num_init=3, seed=4), _oracle(release_root),
+                        "pgd@1/255", 40)
+    assert payload["best_arch"] == direct.best_arch.to_string()
+    trials = [json.loads(line)["arch"] for line in (run_dir / "trials.jsonl").open()]
+    assert trials == [t["arch"] for t in direct.trials]
+    assert trials != [t["arch"] for t in run_search(LocalSearch(num_init=3, seed=4),
+                                                    _oracle(release_root), "pgd@1/255", 40).trials]
+    code, _, err = _run(capsys, "search", "--resume", str(run_dir), "--param", "variant=best")
+    assert code == 2 and "--param variant=best conflicts with the run being resumed" in err
 
 
 def test_resume_errors_are_one_line(release_root, capsys, tmp_path) -> None:

@@ -83,6 +83,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--budget", metavar="N",
                         help=f"distinct architectures to evaluate (default: {DEFAULT_BUDGET})")
     parser.add_argument("--seed", metavar="S", help="random seed (default: drawn and recorded)")
+    parser.add_argument("--param", metavar="NAME=VALUE", action="append", default=[],
+                        help="a searcher hyperparameter, e.g. variant=first (ls), sampler=gp (bo), "
+                             "population_size=50 (re); repeatable")
     parser.add_argument("--min-clean", metavar="A",
                         help="only cells with clean accuracy >= A (in [0, 1]) may be the best")
     parser.add_argument("--out", metavar="DIR", default="runs",
@@ -103,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     name = settings["searcher"]
     if name not in SEARCHERS:
         raise RobnasError(f"unknown searcher {name!r}; valid: {', '.join(SEARCHERS)}")
-    searcher = SEARCHERS[name](**settings["params"])
+    searcher = _build_searcher(SEARCHERS[name], name, settings["params"])
     oracle = build_oracle(args, settings)
     run_dir = Path(args.resume) if args.resume else _new_run_dir(Path(args.out), settings)
     result = run_search(
@@ -131,7 +134,7 @@ def _new_settings(args: argparse.Namespace) -> dict[str, Any]:
     seed = _number(args.seed, "--seed", int) if args.seed is not None else secrets.randbelow(2**31)
     return {
         "searcher": name,
-        "params": {"seed": seed},
+        "params": {**_parse_params(args.param), "seed": seed},
         "objective": args.objective,
         "dataset": parse_dataset(args.dataset or Dataset.CIFAR10).value,
         "seed": seed,
@@ -167,9 +170,49 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
         if value is not None and value != settings[key]:
             raise RobnasError(f"--{key.replace('_', '-')} {value} conflicts with the run being "
                               f"resumed ({settings[key]}); leave it out")
+    for key, value in _parse_params(args.param).items():
+        if settings["params"].get(key) != value:
+            raise RobnasError(f"--param {key}={value} conflicts with the run being resumed "
+                              f"({key}={settings['params'].get(key)}); leave it out")
     if args.budget:
         settings["budget"] = _number(args.budget, "--budget", int)
     return settings
+
+
+def _parse_params(items: list[str]) -> dict[str, Any]:
+    """``["variant=first", "num_init=5"]`` -> ``{"variant": "first", "num_init": 5}``."""
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise RobnasError(f"--param needs NAME=VALUE, got {item!r}")
+        if key == "seed":
+            raise RobnasError("give the seed with --seed, not --param")
+        for kind in (int, float):
+            try:
+                params[key] = kind(text)
+                break
+            except ValueError:
+                continue
+        else:
+            params[key] = {"true": True, "false": False, "none": None}.get(text.lower(), text)
+    return params
+
+
+def _build_searcher(cls: type, name: str, params: dict[str, Any]) -> Any:
+    """``cls(**params)``, with bad parameters reported as one-line errors before anything runs."""
+    from robnas.searchers import get_params
+
+    valid = [key for key in get_params(cls()) if key != "seed"]
+    unknown = sorted(set(params) - set(valid) - {"seed"})
+    if unknown:
+        raise RobnasError(f"searcher {name} has no parameter {unknown[0]!r}; "
+                          f"valid: {', '.join(valid)}")
+    try:  # constructors do no work: the first ask() validates the parameters
+        cls(**params).ask()
+    except (TypeError, ValueError) as err:
+        raise RobnasError(f"bad --param for searcher {name}: {err}") from None
+    return cls(**params)
 
 
 def _new_run_dir(out: Path, settings: dict[str, Any]) -> Path:
@@ -195,6 +238,7 @@ def _number(text: str, option: str, kind: type) -> Any:
 
 
 def _print_result(result: SearchResult, settings: dict[str, Any]) -> None:
+
     objective = settings["objective"]
     print(f"searcher        {settings['searcher']} (seed {settings['seed']}), "
           f"{result.n_evaluations} distinct cells evaluated")
@@ -218,6 +262,8 @@ def _print_result(result: SearchResult, settings: dict[str, Any]) -> None:
 
 
 def _chance_note(result: SearchResult, min_clean: float | None) -> str:
+    from robnas.loop import CHANCE_TOLERANCE
+
     chance = f"{result.chance:.3g}"
     if result.constant_output:
         what = (f"the best cell has clean accuracy {result.best_clean:.3g}, i.e. chance "
@@ -227,6 +273,11 @@ def _chance_note(result: SearchResult, min_clean: float | None) -> str:
         what = f"the best value {result.best_value:.3g} is at or below chance level ({chance})"
     if min_clean is None:
         advice = "Constrain the search with --min-clean (e.g. --min-clean 0.8) or use"
+    elif result.optimum is not None and result.chance is not None and (
+        result.optimum <= result.chance + CHANCE_TOLERANCE
+    ):
+        advice = (f"No cell with clean accuracy >= {min_clean:g} beats chance on this objective "
+                  f"(feasible optimum {result.optimum:.3g}); use")
     else:
-        advice = "No cell with this clean accuracy does better here; use"
+        advice = "Raise --budget, lower --min-clean, or use"
     return f"note: {what}. {advice} a smaller epsilon (e.g. pgd@1/255)."
