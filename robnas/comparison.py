@@ -31,7 +31,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,6 +131,9 @@ class ComparisonRun:
         workers: per process id that ran runs: ``runs`` (how many), ``oracle_loads`` (tabular
             oracles it built: one per dataset, however many runs) and ``threads`` (its
             ``OPENBLAS_NUM_THREADS``).
+        timeline: per run executed, in the order it was counted: ``(finished, counted)``, the
+            wall-clock times (``time.time()``) at which it ended and at which this process
+            counted it (and advanced the progress bar).
     """
 
     out_dir: Path
@@ -139,6 +142,7 @@ class ComparisonRun:
     wall_seconds: float = 0.0
     run_seconds: dict[str, float] = field(default_factory=dict)
     workers: dict[int, dict[str, Any]] = field(default_factory=dict)
+    timeline: list[tuple[float, float]] = field(default_factory=list)
 
 
 def run_comparison(
@@ -183,7 +187,8 @@ def run_comparison(
     try:
         if (jobs or os.cpu_count() or 1) <= 1 or len(todo) <= 1:
             for spec in todo:
-                _account(result, bar, *_execute(spec, runs_dir, oracles[spec.dataset]))
+                searcher, seconds = _execute(spec, runs_dir, oracles[spec.dataset])
+                _account(result, bar, searcher, seconds, time.time())
         else:
             _run_in_pool(todo, runs_dir, datasets, data_root, jobs, result, bar)
     finally:
@@ -283,6 +288,7 @@ class _Done:
     pid: int
     oracle_loads: int
     threads: str | None
+    finished: float
 
 
 _WORKER_ORACLES: dict[str, TabularOracle] = {}
@@ -302,7 +308,7 @@ def _init_worker(datasets: Sequence[str], data_root: str) -> None:
 def _run_in_worker(spec: RunSpec, runs_dir: Path) -> _Done:
     searcher, seconds = _execute(spec, runs_dir, _WORKER_ORACLES[spec.dataset])
     return _Done(searcher, seconds, os.getpid(), len(_WORKER_LOADS),
-                 os.environ.get("OPENBLAS_NUM_THREADS"))
+                 os.environ.get("OPENBLAS_NUM_THREADS"), time.time())
 
 
 def _execute(spec: RunSpec, runs_dir: Path, oracle: TabularOracle) -> tuple[str, float]:
@@ -345,10 +351,11 @@ def _run_in_pool(todo: Sequence[RunSpec], runs_dir: Path, datasets: Sequence[str
         pending: set[Future[_Done]] = {pool.submit(_run_in_worker, spec, runs_dir) for spec in todo}
         try:
             while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                # count each run as it ends (FIRST_EXCEPTION would wait for all of them)
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    outcome = future.result()
-                    _account(result, bar, outcome.searcher, outcome.seconds)
+                    outcome = future.result()  # a failed run raises here
+                    _account(result, bar, outcome.searcher, outcome.seconds, outcome.finished)
                     worker = result.workers.setdefault(outcome.pid, {"runs": 0})
                     worker.update(runs=worker["runs"] + 1, oracle_loads=outcome.oracle_loads,
                                   threads=outcome.threads)
@@ -358,8 +365,10 @@ def _run_in_pool(todo: Sequence[RunSpec], runs_dir: Path, datasets: Sequence[str
             raise
 
 
-def _account(result: ComparisonRun, bar: Any, searcher: str, seconds: float) -> None:
+def _account(result: ComparisonRun, bar: Any, searcher: str, seconds: float,
+             finished: float) -> None:
     result.ran += 1
+    result.timeline.append((finished, time.time()))
     result.run_seconds[searcher] = result.run_seconds.get(searcher, 0.0) + seconds
     if bar is not None:
         bar.update(1)

@@ -64,6 +64,7 @@ def test_runs_in_workers_resume_and_equal_a_plain_search(release_root, cifar10_o
     assert 1 <= len(first.workers) <= 2 and os.getpid() not in first.workers
     assert sum(w["runs"] for w in first.workers.values()) == 9
     assert all(w["oracle_loads"] == 1 for w in first.workers.values())
+    assert len(first.timeline) == 9
     if "OPENBLAS_NUM_THREADS" not in os.environ:
         assert all(w["threads"] == "1" for w in first.workers.values())
     for spec in specs:
@@ -122,3 +123,13 @@ def test_worker_environment_sets_one_thread_and_restores(monkeypatch) -> None:
         assert os.environ["MKL_NUM_THREADS"] == "3" and "MKL_NUM_THREADS" not in added
     assert "OMP_NUM_THREADS" not in os.environ and "OPENBLAS_NUM_THREADS" not in os.environ
     assert os.environ["MKL_NUM_THREADS"] == "3"
+
+
+def test_runs_are_counted_as_they_end(release_root, tmp_path) -> None:
+    # two workers, three BO runs each (~0.1 s+ apiece): the first run must be counted (and the
+    # progress bar moved) while later runs are still going, not all at once at the end
+    specs = plan_runs(["bo"], ["clean"], ["cifar10"], range(6), 30)
+    done = run_comparison(specs, tmp_path / "cmp", data=release_root, jobs=2)
+    first_counted = min(counted for _, counted in done.timeline)
+    last_finished = max(finished for finished, _ in done.timeline)
+    assert len(done.timeline) == 6 and first_counted < last_finished
