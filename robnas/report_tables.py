@@ -19,10 +19,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 def markdown_table(frame: pd.DataFrame) -> str:
-    """``frame`` as a GitHub Markdown table (cells rendered with ``str``)."""
-    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    """``frame`` as a GitHub Markdown table (cells rendered with ``str``, ``|`` escaped)."""
+    header = "| " + " | ".join(_cell(c) for c in frame.columns) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    rows = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    rows = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([header, rule, *rows])
 
 
@@ -63,26 +63,6 @@ def summary_markdown(
     return "\n\n".join(sections) + "\n"
 
 
-def final_markdown(summary: pd.DataFrame, digits: int = 3) -> str:
-    """A compact table: per dataset and objective, each searcher's best value at the final budget."""
-    import pandas as pd
-
-    last = summary[summary["evaluations"] == summary.groupby(
-        ["dataset", "objective"])["evaluations"].transform("max")]
-    table = last.pivot_table(index="searcher", columns=["dataset", "objective"], values="best_mean",
-                             aggfunc="first")
-    cells = pd.DataFrame(index=table.index)
-    for column in table.columns:
-        sub = last[(last["dataset"] == column[0]) & (last["objective"] == column[1])]
-        sub = sub.set_index("searcher")
-        cells[f"{column[1]} ({column[0]}, n={int(sub['evaluations'].iloc[0])})"] = [
-            _interval(sub.loc[s, "best_mean"], sub.loc[s, "best_low"], sub.loc[s, "best_high"],
-                      digits) if s in sub.index else "" for s in table.index]
-    cells.insert(0, "searcher", list(cells.index))
-    cells = cells.reset_index(drop=True).sort_values("searcher", key=lambda c: c.map(_order))
-    return markdown_table(cells)
-
-
 def ranking_markdown(ranking: Ranking, digits: int = 3) -> str:
     """Mean ranks, the Friedman test and the Holm-adjusted pairwise tests, per group."""
     import pandas as pd
@@ -116,6 +96,10 @@ def ranking_markdown(ranking: Ranking, digits: int = 3) -> str:
     return "\n\n".join(sections) + "\n"
 
 
+def _cell(value: object) -> str:
+    return str(value).replace("|", "\\|")
+
+
 def _order(name: str) -> int:
     return searcher_sort_key(name)[0]
 
@@ -124,8 +108,13 @@ def _interval(mean: float, low: float, high: float, digits: int) -> str:
     if math.isnan(mean):
         return "–"
     if math.isnan(low):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+        return _fixed(mean, digits)
+    return f"{_fixed(mean, digits)} [{_fixed(low, digits)}, {_fixed(high, digits)}]"
+
+
+def _fixed(x: float, digits: int) -> str:
+    text = f"{x:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.000"
 
 
 def _reach(mean: float, count: int) -> str:
@@ -135,7 +124,8 @@ def _reach(mean: float, count: int) -> str:
 def _p(p: float) -> str:
     if math.isnan(p):
         return "–"
-    return f"{p:.1e}" if p < 1e-3 else f"{p:.3f}"
+    # three significant digits, so a p just below 0.05 never reads as "0.050"
+    return f"{p:.1e}" if p < 1e-3 else f"{p:.3g}"
 
 
 def _verdict(row: Any) -> str:
