@@ -74,7 +74,7 @@ def ranking_markdown(ranking: Ranking, digits: int = 3) -> str:
         friedman = ("Friedman test: not run (fewer than 3 searchers)"
                     if math.isnan(first["friedman_p"]) else
                     f"Friedman chi² = {first['friedman_statistic']:.2f}, "
-                    f"p = {_p(first['friedman_p'])}")
+                    f"p = {_p(first['friedman_p'], ranking.alpha)}")
         sections.append(f"### {dataset} · {objective}, after {at} evaluations "
                         f"({int(first['seeds'])} paired seeds)\n\n{friedman}")
         sections.append(markdown_table(pd.DataFrame({
@@ -89,8 +89,8 @@ def ranking_markdown(ranking: Ranking, digits: int = 3) -> str:
                 "pair": pairs["a"] + " vs " + pairs["b"],
                 "mean diff": pairs["mean_diff"].map(lambda v: f"{v:+.{digits + 1}f}"),
                 "wins/ties/losses": [f"{r.wins}/{r.ties}/{r.losses}" for r in pairs.itertuples()],
-                "p": pairs["p_value"].map(_p),
-                "p (Holm)": pairs["p_holm"].map(_p),
+                "p": pairs["p_value"].map(lambda p: _p(p, ranking.alpha)),
+                "p (Holm)": pairs["p_holm"].map(lambda p: _p(p, ranking.alpha)),
                 "verdict": [_verdict(r) for r in pairs.itertuples()],
             })))
     return "\n\n".join(sections) + "\n"
@@ -121,11 +121,17 @@ def _reach(mean: float, count: int) -> str:
     return "–" if count == 0 or math.isnan(mean) else f"{mean:.0f} ({count})"
 
 
-def _p(p: float) -> str:
+def _p(p: float, alpha: float) -> str:
+    """``p`` to 3 significant digits, more where fewer would round it across ``alpha``."""
     if math.isnan(p):
         return "–"
-    # three significant digits, so a p just below 0.05 never reads as "0.050"
-    return f"{p:.1e}" if p < 1e-3 else f"{p:.3g}"
+    if p < 1e-3:
+        return f"{p:.1e}"
+    for digits in range(3, 8):
+        text = f"{p:.{digits}g}"
+        if (float(text) < alpha) == (p < alpha):
+            return text
+    return text
 
 
 def _verdict(row: Any) -> str:

@@ -42,14 +42,14 @@ def test_ranking_states_the_method_and_never_rounds_a_p_onto_alpha() -> None:
     pairwise = pd.DataFrame([
         {"dataset": "cifar10", "objective": "clean", "evaluations": 300, "a": "bo", "b": "re",
          "seeds": 50, "mean_diff": -0.0009, "wins": 9, "losses": 28, "ties": 13,
-         "statistic": 1.0, "p_value": 0.0497, "p_holm": 0.0497, "significant": True},
+         "statistic": 1.0, "p_value": 0.0166, "p_holm": 0.049956, "significant": True},
         {"dataset": "cifar10", "objective": "clean", "evaluations": 300, "a": "bo", "b": "ls",
          "seeds": 50, "mean_diff": 0.001, "wins": 20, "losses": 18, "ties": 12,
          "statistic": 2.0, "p_value": 0.26, "p_holm": 0.52, "significant": False}])
     text = ranking_markdown(Ranking(ranks, pairwise, None))
     assert text.startswith("Runs paired by seed; Friedman test") and "Holm" in text
     assert "Friedman chi² = 12.30, p = 4.0e-04" in text
-    assert "| bo vs re | -0.0009 | 9/13/28 | 0.0497 | 0.0497 | re better |" in text
+    assert "| bo vs re | -0.0009 | 9/13/28 | 0.0166 | 0.04996 | re better |" in text  # not 0.05
     assert "| bo vs ls | +0.0010 | 20/12/18 | 0.26 | 0.52 | no significant difference |" in text
 
 
