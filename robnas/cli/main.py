@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "robnas.cli.space_cmd",
     "robnas.cli.query_cmd",
     "robnas.cli.table_cmd",
+    "robnas.cli.data_cmd",
 )
 """The subcommands, in the order ``--help`` lists them."""
 

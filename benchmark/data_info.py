@@ -1,0 +1,109 @@
+"""What a data folder holds: datasets, keys, measures, sizes, and whether files match their pins."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from robnas.benchmark.cache import sha256_of
+from robnas.benchmark.checksums import META_PATH, pinned_sha256
+from robnas.benchmark.location import DATA_ENV, resolve_data_root
+from robnas.benchmark.release import inventory
+
+OK, MISMATCH, UNPINNED = "ok", "mismatch", "unpinned"
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    """One release file present in the data folder.
+
+    Attributes:
+        relative: release path (``cifar10/clean_accuracy.json``, ``meta.json``).
+        size: bytes.
+        status: ``"ok"``, ``"mismatch"`` or ``"unpinned"`` when verified, else ``None``.
+        dataset, key, measure: what the file holds (``None`` for ``meta.json``).
+    """
+
+    relative: str
+    size: int
+    status: str | None = None
+    dataset: str | None = None
+    key: str | None = None
+    measure: str | None = None
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """The contents of a data folder (see :func:`describe`)."""
+
+    root: Path
+    origin: str
+    files: tuple[FileStatus, ...]
+    verified: bool
+
+    @property
+    def total_size(self) -> int:
+        """Bytes of all release files."""
+        return sum(f.size for f in self.files)
+
+    @property
+    def mismatches(self) -> list[str]:
+        """Release paths whose SHA-256 differs from the pin (empty unless verified)."""
+        return [f.relative for f in self.files if f.status == MISMATCH]
+
+    def datasets(self) -> dict[str, dict[str, list[str]]]:
+        """``{dataset: {measure: [keys]}}`` of the result files present."""
+        found: dict[str, dict[str, list[str]]] = {}
+        for f in self.files:
+            if f.dataset is not None and f.measure is not None and f.key is not None:
+                found.setdefault(f.dataset, {}).setdefault(f.measure, []).append(f.key)
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary."""
+        return {
+            "root": str(self.root),
+            "origin": self.origin,
+            "total_bytes": self.total_size,
+            "datasets": self.datasets(),
+            "verified": self.verified,
+            "files": [f.__dict__ for f in self.files],
+            "mismatches": self.mismatches,
+        }
+
+
+def describe(data: str | os.PathLike[str] | None = None, *, verify: bool = False) -> DataInfo:
+    """Inventory the data folder that ``robnas query`` would read (``data`` as for ``--data``).
+
+    Args:
+        data: an explicit folder; default ``$ROBNAS_DATA``, else the per-user data folder.
+        verify: hash every file and compare it with its pin.
+
+    Raises:
+        DataNotFoundError: no ``meta.json`` there (the message says how to get the data).
+    """
+    root = resolve_data_root(data)
+    if data is not None:
+        origin = "--data"
+    elif os.environ.get(DATA_ENV):
+        origin = f"${DATA_ENV}"
+    else:
+        origin = "default data directory"
+    entries = [(META_PATH, root / META_PATH, None, None, None)]
+    entries += [
+        (f.relative, f.path, f.dataset.value, f.key, f.measure.value) for f in inventory(root)
+    ]
+    files = []
+    for relative, path, dataset, key, measure in entries:
+        status = _status(path, relative) if verify else None
+        files.append(FileStatus(relative, path.stat().st_size, status, dataset, key, measure))
+    return DataInfo(root, origin, tuple(files), verify)
+
+
+def _status(path: Path, relative: str) -> str:
+    expected = pinned_sha256(relative)
+    if expected is None:
+        return UNPINNED
+    return OK if sha256_of(path) == expected else MISMATCH
