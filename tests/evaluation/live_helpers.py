@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 import torch
 from robnas.evaluation.attacks import AttackProtocol
 from robnas.evaluation.network import NB201Network, build_network
@@ -33,11 +30,3 @@ def own_labels(net: NB201Network, n: int, seed: int = 0) -> tuple[torch.Tensor, 
         labels = net(images).argmax(dim=1)
     return images, labels
 
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread() -> Iterator[None]:
-    """One intra-op thread: on a small shared machine two threads run slower, not faster."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

@@ -18,9 +18,7 @@ from robnas.evaluation.attacks import (
 )
 
 from robnas.errors import RobnasError
-from tests.evaluation.live_helpers import FAST, own_labels, single_thread, small_net
-
-__all__ = ["single_thread"]
+from tests.evaluation.live_helpers import FAST, own_labels, small_net
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,7 @@ import pytest
 from robnas.evaluation.runner import run_cached
 from robnas.evaluation.store import STORE_FILE, ResultKey, ResultStore, StoreError
 
-from tests.evaluation.live_helpers import FAST, own_labels, single_thread, small_net
-
-__all__ = ["single_thread"]
+from tests.evaluation.live_helpers import FAST, own_labels, small_net
 
 
 def key(**changes) -> ResultKey:
