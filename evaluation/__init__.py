@@ -23,6 +23,8 @@ _EXPORTS = {
     "WeightsArchive": "robnas.evaluation.weights",
     "load_network": "robnas.evaluation.weights",
     "UnsafePickleError": "robnas.evaluation.safe_pickle",
+    "TestSet": "robnas.evaluation.datasets",
+    "load_test_set": "robnas.evaluation.datasets",
 }
 
 __all__ = [
@@ -31,14 +33,17 @@ __all__ = [
     "NORMALISATION",
     "NUM_CLASSES",
     "NB201Network",
+    "TestSet",
     "TrainedNetConfig",
     "UnsafePickleError",
     "WeightsArchive",
     "build_network",
     "load_network",
+    "load_test_set",
 ]
 
 if TYPE_CHECKING:
+    from robnas.evaluation.datasets import TestSet, load_test_set
     from robnas.evaluation.network import IMAGE_SIZE, NORMALISATION, NUM_CLASSES, NB201Network, build_network
     from robnas.evaluation.safe_pickle import UnsafePickleError
     from robnas.evaluation.weights import NATS_DATASET, TrainedNetConfig, WeightsArchive, load_network

@@ -110,6 +110,14 @@ def _numpy_scalar() -> Any:
     return scalar
 
 
+def _numpy_frombuffer() -> Any:
+    try:
+        from numpy._core.numeric import _frombuffer
+    except ImportError:  # numpy < 2
+        from numpy.core.numeric import _frombuffer  # type: ignore[no-redef]
+    return _frombuffer
+
+
 def _numpy_ndarray() -> Any:
     import numpy
 
@@ -138,6 +146,8 @@ def numpy_globals() -> dict[tuple[str, str], Callable[[], Any]]:
     for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
         allowed[(module, "_reconstruct")] = _numpy_reconstruct
         allowed[(module, "scalar")] = _numpy_scalar
+    for module in ("numpy.core.numeric", "numpy._core.numeric"):  # protocol 5 arrays
+        allowed[(module, "_frombuffer")] = _numpy_frombuffer
     allowed[("numpy", "ndarray")] = _numpy_ndarray
     allowed[("numpy", "dtype")] = _numpy_dtype
     return allowed
