@@ -24,8 +24,9 @@ N_IMAGES = 20
 
 def _isomorphic_pair() -> tuple[Arch, Arch]:
     """A cell that is not its class's representative, and the representative."""
-    code = next(c for c in range(0, 15625, 7) if class_code(c) != c and Arch.from_code(c).ops.count(0) == 1)
-    return Arch.from_code(code), Arch.from_code(class_code(code))
+    arch = next(a for a in map(Arch.from_code, range(0, 15625, 7))
+                if class_code(a) != a.code and a.ops.count(0) == 1)
+    return arch, Arch.from_code(class_code(arch))
 
 
 ISOMORPH, REPRESENTATIVE = _isomorphic_pair()
@@ -127,7 +128,7 @@ def test_images_seed_and_weights_are_part_of_the_cache_key(roots):
 def test_missing_weights_raise_a_robnas_error(roots):
     oracle = make(roots, "missing.sqlite")
     with pytest.raises(DataNotFoundError, match="no weights for NB201 index"):
-        oracle.evaluate([Arch.from_code(class_code(15624))], "clean")
+        oracle.evaluate([Arch.from_code(class_code(Arch.from_code(15624)))], "clean")
 
 
 def test_the_global_rng_is_untouched(roots):
