@@ -1,1 +1,51 @@
-"""robnas.searchers (placeholder until its issue lands)."""
+"""Searchers over the NB201 space, one per module, behind one protocol (``robnas.searchers``).
+
+The public namespace is the registry: :data:`SEARCHERS` maps the names the CLI accepts to the
+classes, and ``__all__`` lists everything public. A new searcher is one private module, one
+entry in :data:`SEARCHERS` and one fixture entry in ``tests/searchers/test_conformance.py``
+(which runs :mod:`robnas.searchers.testing` on it).
+
+>>> from robnas.searchers import SEARCHERS
+>>> sorted(SEARCHERS)
+['bo', 'ls', 'random', 're']
+>>> searcher = SEARCHERS["re"](seed=0)
+>>> searcher.population_size, searcher.sample_size
+(30, 10)
+"""
+
+from __future__ import annotations
+
+from robnas.searchers._base import Searcher, get_params, random_unseen
+from robnas.searchers._evolution import RegularizedEvolution
+from robnas.searchers._local_search import LocalSearch
+from robnas.searchers._optuna import OptunaSearch
+from robnas.searchers._random import RandomSearch
+
+SEARCHERS: dict[str, type[Searcher]] = {
+    "random": RandomSearch,
+    "re": RegularizedEvolution,
+    "ls": LocalSearch,
+    "bo": OptunaSearch,
+}
+"""Searcher name (as the CLI and run records spell it) -> class."""
+
+
+def searcher_name(searcher: object) -> str:
+    """The :data:`SEARCHERS` name of ``searcher``'s class (else its qualified class name)."""
+    for name, cls in SEARCHERS.items():
+        if type(searcher) is cls:
+            return name
+    return f"{type(searcher).__module__}.{type(searcher).__qualname__}"
+
+
+__all__ = [
+    "SEARCHERS",
+    "LocalSearch",
+    "OptunaSearch",
+    "RandomSearch",
+    "RegularizedEvolution",
+    "Searcher",
+    "get_params",
+    "random_unseen",
+    "searcher_name",
+]

@@ -1,0 +1,336 @@
+"""The search loop: the only place that joins a searcher, an objective and an oracle.
+
+:func:`run_search` asks the searcher for cells, evaluates each new isomorphism class once,
+tells the searcher what it learned, and (optionally) writes a run record as it goes.
+
+Budget and known cells
+    The budget counts distinct isomorphism classes evaluated
+    (:func:`robnas.isomorphism.class_code`). A proposal whose class is already known costs
+    nothing: the loop answers it from its memory (``tell`` with the known value) and asks
+    again. So that no searcher can stall the loop, after ``max_known`` known proposals in a
+    row the loop itself draws a random unseen cell (with a generator seeded from the
+    searcher's ``seed``), evaluates it and tells the searcher about it as an unasked cell;
+    such trials carry ``"forced": true``. The shipped searchers avoid known classes
+    themselves, so the guard is a safety net.
+
+``min_clean``
+    Cells whose clean accuracy is below ``min_clean`` are infeasible: evaluated and recorded
+    (with their true value and ``"feasible": false``) but never the best. The searcher is told
+    a penalised value, ``clean - min_clean - 1`` (in ``(-2, -1)``, below every feasible value
+    and closer to ``-1`` the nearer the cell is to the threshold), so every searcher prefers
+    feasible cells and is drawn towards the feasible region (Deb's feasibility rules). Cells
+    whose clean accuracy is unknown (NaN) count as feasible.
+
+Resuming
+    With ``resume=True`` the loop re-reads the record and *replays* it: the searcher (built
+    afresh from the recorded config) asks as in the first run and each proposal is answered
+    from the recorded trials, without evaluating anything; as long as the proposals match
+    the recording the searcher ends in the very state of the interrupted run, so the resumed
+    run equals an uninterrupted one with the same seed. All shipped searchers replay exactly
+    with a fixed seed (Optuna's samplers are seeded and deterministic on one machine). Where a
+    proposal differs (no seed, a different Optuna version or sampler nondeterminism), the loop
+    logs a warning, tells the searcher every remaining recorded trial as an unasked cell and
+    carries on from there: nothing is lost or re-evaluated, but the continuation differs from
+    an uninterrupted run. ``SearchResult.replay`` says which happened.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from robnas.arch import Arch
+from robnas.isomorphism import class_count
+from robnas.loop_state import LoopState
+from robnas.objective import Objective
+from robnas.oracle import Oracle
+from robnas.run_record import RunRecord, RunRecordError, utc_now, versions
+from robnas.searchers import Searcher, get_params, random_unseen, searcher_name
+from robnas.vocabulary import Dataset
+
+logger = logging.getLogger(__name__)
+
+MAX_KNOWN = 1000
+"""Known proposals in a row after which the loop forces a random unseen cell."""
+CHANCE_TOLERANCE = 0.005
+"""A value (or clean accuracy) within this of ``1 / classes`` counts as chance level."""
+NUM_CLASSES = {Dataset.CIFAR10: 10, Dataset.CIFAR100: 100, Dataset.IMAGENET16_120: 120}
+_GUARD_SALT = 0x6C6F6F70  # keeps the guard's random stream apart from the searcher's
+
+
+@dataclass
+class SearchResult:
+    """What a search found, and how (also what ``summary.json`` holds, see :meth:`summary`).
+
+    Attributes:
+        best_arch: best feasible cell evaluated (``None`` if none was feasible).
+        best_index: its NB201 index (where the oracle knows indices).
+        best_value: its objective value.
+        best_clean: its clean accuracy.
+        optimum: best value over the space where known (among cells with clean accuracy
+            >= ``min_clean`` when that is set and the oracle can tell).
+        regret: ``optimum - best_value``.
+        rank: rank of ``best_arch`` among the 6,466 classes on the objective (1 = best,
+            unconstrained) where known.
+        chance: ``1 / classes`` of the dataset.
+        at_chance: the best value is at chance level (within :data:`CHANCE_TOLERANCE`).
+        constant_output: the best cell's clean accuracy is at chance level.
+        n_evaluations: distinct classes evaluated (the budget spent).
+        n_proposals: cells the searcher proposed, known or not (this session, replay included).
+        n_known: proposals answered from memory at no cost (this session, replay included).
+        n_forced: cells the anti-stall guard chose (this session).
+        wall_seconds: seconds the run took, over all its sessions.
+        trials: the trial records, in order.
+        record_dir: the run folder, if one was written.
+        replay: ``{"trials": k, "diverged_at": n or None}`` for a resumed run.
+    """
+
+    best_arch: Arch | None
+    best_index: int | None
+    best_value: float | None
+    best_clean: float | None
+    optimum: float | None
+    regret: float | None
+    rank: int | None
+    chance: float | None
+    at_chance: bool
+    constant_output: bool
+    n_evaluations: int
+    n_proposals: int
+    n_known: int
+    n_forced: int
+    wall_seconds: float
+    trials: list[dict[str, Any]] = field(repr=False)
+    record_dir: Path | None = None
+    replay: dict[str, Any] | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON-ready summary (``summary.json``)."""
+        return {
+            "best_arch": None if self.best_arch is None else self.best_arch.to_string(),
+            "best_index": self.best_index,
+            "best_value": self.best_value,
+            "best_clean": self.best_clean,
+            "regret": self.regret,
+            "rank": self.rank,
+            "optimum": self.optimum,
+            "classes": class_count(),
+            "chance": self.chance,
+            "at_chance": self.at_chance,
+            "constant_output": self.constant_output,
+            "n_evaluations": self.n_evaluations,
+            "n_proposals": self.n_proposals,
+            "n_known": self.n_known,
+            "n_forced": self.n_forced,
+            "wall_seconds": self.wall_seconds,
+            "record_dir": None if self.record_dir is None else str(self.record_dir),
+            "replay": self.replay,
+        }
+
+
+def run_search(
+    searcher: Searcher,
+    oracle: Oracle,
+    objective: Objective | str,
+    budget: int,
+    *,
+    record_dir: str | Path | None = None,
+    min_clean: float | None = None,
+    resume: bool = False,
+    progress: bool = False,
+    max_known: int = MAX_KNOWN,
+) -> SearchResult:
+    """Search until ``budget`` distinct isomorphism classes have been evaluated.
+
+    Args:
+        searcher: a fresh searcher (for ``resume``, built from the record's config).
+        oracle: answers the evaluations.
+        objective: what to maximise.
+        budget: distinct classes to evaluate in total (a resumed run counts its recorded ones).
+        record_dir: the run folder to write (a new one), or to continue with ``resume``.
+        min_clean: only cells with at least this clean accuracy may be the best (module docs).
+        resume: continue the record in ``record_dir`` (module docs).
+        progress: show a tqdm progress bar on stderr.
+        max_known: known proposals in a row before the loop forces an unseen cell.
+
+    Raises:
+        RobnasError: bad budget or ``min_clean``, an invalid objective, or a run record that
+            cannot be written or does not match the arguments.
+    """
+    objective = Objective.parse(objective)
+    oracle.validate(objective)
+    if not 1 <= int(budget) <= class_count():
+        raise RunRecordError(f"budget must be 1..{class_count()} (distinct classes), got {budget}")
+    if min_clean is not None and not 0.0 <= min_clean <= 1.0:
+        raise RunRecordError(f"--min-clean is an accuracy in [0, 1], got {min_clean}")
+    _load_columns(oracle, objective, min_clean)
+    record, recorded = _open_record(
+        searcher, oracle, objective, int(budget), record_dir, min_clean, resume
+    )
+    seed = getattr(searcher, "seed", None)
+    state = LoopState(
+        oracle=oracle,
+        objective=objective,
+        searcher=searcher,
+        min_clean=min_clean,
+        record=record,
+        replay=deque(recorded),
+        time_offset=float(recorded[-1]["time"]) if recorded else 0.0,
+    )
+    guard_rng = np.random.default_rng(None if seed is None else [int(seed), _GUARD_SALT])
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=int(budget), disable=not progress, unit="cell", desc="search", leave=False)
+    try:
+        known_in_a_row = 0
+        while state.n_evaluations < budget:
+            arch = searcher.ask()
+            if not isinstance(arch, Arch):
+                raise TypeError(f"{type(searcher).__name__}.ask() returned {arch!r}, not an Arch")
+            state.n_proposals += 1
+            if state.answer_known(arch):
+                known_in_a_row += 1
+                if known_in_a_row < max_known:
+                    continue
+                arch = random_unseen(guard_rng, set(state.memory))
+                state.n_forced += 1
+                logger.warning("%d known proposals in a row: evaluating a random unseen cell",
+                               known_in_a_row)
+                state.process(arch, forced=True)
+            else:
+                state.process(arch, forced=False)
+            known_in_a_row = 0
+            bar.update(state.n_evaluations - bar.n)
+    finally:
+        bar.close()
+        if record is not None:
+            record.close()
+    result = _result(state, oracle, objective, min_clean, record, bool(resume))
+    if record is not None:
+        config = record.config()
+        config["oracle"] = oracle.provenance()
+        record.write_config(config)
+        record.write_summary(result.summary())
+    return result
+
+
+def _load_columns(oracle: Oracle, objective: Objective, min_clean: float | None) -> None:
+    """Let a tabular oracle read its files up front, so the provenance holds their checksums."""
+    values_of = getattr(oracle, "objective_values", None)
+    if values_of is not None:
+        values_of(objective)
+        if min_clean is not None:
+            values_of("clean")
+
+
+def _open_record(
+    searcher: Searcher,
+    oracle: Oracle,
+    objective: Objective,
+    budget: int,
+    record_dir: str | Path | None,
+    min_clean: float | None,
+    resume: bool,
+) -> tuple[RunRecord | None, list[dict[str, Any]]]:
+    if record_dir is None:
+        if resume:
+            raise RunRecordError("resume needs the run folder (record_dir)")
+        return None, []
+    provenance = oracle.provenance()
+    config = {
+        "run_id": Path(record_dir).name,
+        "searcher": {"name": searcher_name(searcher), "params": get_params(searcher)},
+        "objective": str(objective),
+        "dataset": oracle.dataset.value,
+        "seed": getattr(searcher, "seed", None),
+        "budget": budget,
+        "min_clean": min_clean,
+        "mode": provenance.get("mode", "tabular"),
+        "versions": versions(),
+        "oracle": provenance,
+        "created": utc_now(),
+    }
+    if not resume:
+        return RunRecord.create(record_dir, config), []
+    record = RunRecord.open(record_dir)
+    stored = record.config()
+    for key in ("searcher", "objective", "dataset", "seed", "min_clean", "mode"):
+        if stored.get(key) != config[key]:
+            raise RunRecordError(
+                f"cannot resume {record.path}: its {key} is {stored.get(key)!r}, not {config[key]!r}"
+            )
+    old = stored.get("oracle", {}).get("checksums", {})
+    new = provenance.get("checksums", {})
+    changed = sorted(k for k in old.keys() & new.keys() if old[k] != new[k])
+    if changed:
+        raise RunRecordError(f"cannot resume {record.path}: the data changed ({changed[0]})")
+    recorded = record.read_trials(repair=True)
+    if budget < len(recorded):
+        raise RunRecordError(
+            f"{record.path} already holds {len(recorded)} evaluations; the budget must be >= that"
+        )
+    if stored.get("budget") != budget:
+        stored["budget"] = budget
+        stored.setdefault("resumed", []).append({"time": utc_now(), "budget": budget})
+        record.write_config(stored)
+    return record, recorded
+
+
+def _result(
+    state: LoopState,
+    oracle: Oracle,
+    objective: Objective,
+    min_clean: float | None,
+    record: RunRecord | None,
+    resumed: bool,
+) -> SearchResult:
+    best = state.best
+    best_arch = None if best is None else Arch.from_string(best["arch"])
+    optimum = _optimum(oracle, objective, min_clean)
+    rank = None if best_arch is None else oracle.rank(best_arch, objective)
+    classes = NUM_CLASSES.get(oracle.dataset)
+    chance = None if classes is None else 1.0 / classes
+    at_chance = bool(best and chance is not None and best["value"] <= chance + CHANCE_TOLERANCE)
+    clean = None if best is None else best["clean"]
+    constant = bool(
+        clean is not None and chance is not None and clean <= chance + CHANCE_TOLERANCE
+    )
+    return SearchResult(
+        best_arch=best_arch,
+        best_index=None if best is None else best["index"],
+        best_value=None if best is None else best["value"],
+        best_clean=clean,
+        optimum=optimum,
+        regret=None if optimum is None or best is None else round(optimum - best["value"], 12),
+        rank=rank,
+        chance=chance,
+        at_chance=at_chance,
+        constant_output=constant,
+        n_evaluations=state.n_evaluations,
+        n_proposals=state.n_proposals,
+        n_known=state.n_known,
+        n_forced=state.n_forced,
+        wall_seconds=state.elapsed(),
+        trials=state.trials,
+        record_dir=None if record is None else record.path,
+        replay=state.replay_report() if resumed else None,
+    )
+
+
+def _optimum(oracle: Oracle, objective: Objective, min_clean: float | None) -> float | None:
+    if min_clean is None:
+        return oracle.optimum(objective)
+    values_of = getattr(oracle, "objective_values", None)
+    if values_of is None:
+        return None
+    values, clean = np.asarray(values_of(objective)), np.asarray(values_of("clean"))
+    feasible = values[clean >= min_clean]
+    return float(feasible.max()) if feasible.size else None
+
+
+__all__ = ["MAX_KNOWN", "SearchResult", "run_search"]

@@ -1,0 +1,91 @@
+"""Regularized evolution (Real et al., 2019, "Regularized evolution for image classifier
+architecture search"): tournament selection, one-edge mutation, the oldest member dies."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+from robnas.searchers._base import random_unseen
+
+from robnas.arch import Arch
+from robnas.isomorphism import class_code
+
+MUTATION_TRIES = 100
+"""Tournaments tried per ask for a child of an unseen class before a random unseen cell is
+proposed instead (a random immigrant), so evolution never stalls on known cells."""
+
+
+class RegularizedEvolution:
+    """Aging evolution over NB201 cells.
+
+    The first ``population_size`` proposals are random cells. After that, each proposal draws
+    ``sample_size`` members of the population uniformly without replacement, takes the best of
+    them as parent and changes one of its edges to a different operation
+    (:meth:`Arch.mutate <robnas.arch.Arch.mutate>`). Every told cell joins the population and
+    the oldest member leaves it once it holds more than ``population_size``. A child whose
+    isomorphism class is already known is redrawn (up to :data:`MUTATION_TRIES` tournaments),
+    so the budget is spent on new cells.
+
+    Args:
+        population_size: members kept alive (NASLib default 30).
+        sample_size: tournament size (NASLib default 10).
+        seed: seed of the private random generator (``None``: fresh entropy).
+
+    >>> searcher = RegularizedEvolution(population_size=3, sample_size=2, seed=0)
+    >>> for value in (0.1, 0.2, 0.3):
+    ...     searcher.tell(searcher.ask(), value)
+    >>> [round(v, 1) for _, v in searcher.population]
+    [0.1, 0.2, 0.3]
+    """
+
+    def __init__(
+        self, *, population_size: int = 30, sample_size: int = 10, seed: int | None = None
+    ) -> None:
+        self.population_size = population_size
+        self.sample_size = sample_size
+        self.seed = seed
+        self._rng: np.random.Generator | None = None
+        self._population: deque[tuple[Arch, float]] = deque()
+        self._seen: set[int] = set()
+        self._told = 0
+
+    @property
+    def population(self) -> list[tuple[Arch, float]]:
+        """The living members ``(arch, value)``, oldest first."""
+        return list(self._population)
+
+    def ask(self) -> Arch:
+        """A random cell while the population fills up, then a mutated tournament winner."""
+        if self._rng is None:
+            if not 1 <= self.sample_size <= self.population_size:
+                raise ValueError(
+                    f"need 1 <= sample_size <= population_size, got {self.sample_size}, "
+                    f"{self.population_size}"
+                )
+            self._rng = np.random.default_rng(self.seed)
+        if self._told >= self.population_size:
+            for _ in range(MUTATION_TRIES):
+                child = self._tournament_winner().mutate(self._rng)
+                if class_code(child) not in self._seen:
+                    break
+            else:
+                child = random_unseen(self._rng, self._seen)
+        else:
+            child = random_unseen(self._rng, self._seen)
+        self._seen.add(class_code(child))
+        return child
+
+    def tell(self, arch: Arch, value: float) -> None:
+        """Add ``arch`` to the population; the oldest member dies when it is full."""
+        self._seen.add(class_code(arch))
+        self._population.append((arch, float(value)))
+        self._told += 1
+        if len(self._population) > self.population_size:
+            self._population.popleft()
+
+    def _tournament_winner(self) -> Arch:
+        assert self._rng is not None
+        picks = self._rng.choice(len(self._population), size=self.sample_size, replace=False)
+        best = max(picks, key=lambda i: (self._population[i][1], -i))
+        return self._population[int(best)][0]

@@ -1,0 +1,150 @@
+"""Local search (White et al., 2021, "Exploring the loss landscape in neural architecture
+search"): random starts, hill climbing over the 24 one-edge neighbours, random restarts."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+from robnas.searchers._base import random_unseen
+
+from robnas.arch import Arch
+from robnas.isomorphism import class_code
+
+VARIANTS = ("best", "first")
+
+
+class LocalSearch:
+    """Hill climbing over one-edge neighbourhoods with random restarts.
+
+    The first ``num_init`` proposals are random cells; the best of them is the first current
+    cell. Its 24 neighbours are then visited in random order: with ``variant="best"``
+    (best-improvement, as in NASLib) the whole neighbourhood is evaluated and the search moves
+    to the best neighbour if it beats the current cell; with ``variant="first"``
+    (first-improvement) it moves to the first neighbour that beats it. When no neighbour is
+    better the current cell is a local optimum and the search restarts from a random cell.
+    Neighbours whose isomorphism class is already known are scored from memory, without
+    being proposed, so every proposal is a new class.
+
+    Args:
+        variant: ``"best"`` or ``"first"`` improvement.
+        num_init: random cells evaluated before the first climb.
+        seed: seed of the private random generator (``None``: fresh entropy).
+
+    >>> searcher = LocalSearch(num_init=1, seed=0)
+    >>> start = searcher.ask()
+    >>> searcher.tell(start, 0.5)
+    >>> sum(a != b for a, b in zip(searcher.ask().ops, start.ops))  # a neighbour
+    1
+    """
+
+    def __init__(self, *, variant: str = "best", num_init: int = 10, seed: int | None = None) -> None:
+        self.variant = variant
+        self.num_init = num_init
+        self.seed = seed
+        self._rng: np.random.Generator | None = None
+        self._values: dict[int, float] = {}  # class code -> value, from every tell
+        self._seen: set[int] = set()  # classes proposed or told
+        self._told = 0
+        self._best_told: tuple[Arch, float] | None = None
+        self._current: tuple[Arch, float] | None = None
+        self._best_neighbour: tuple[Arch, float] | None = None
+        self._queue: deque[Arch] = deque()
+        self._pending_restart: Arch | None = None
+        self._pending_neighbour: Arch | None = None
+        self._restarts = 0
+        self._trajectory: list[tuple[str, Arch, float]] = []
+
+    @property
+    def restarts(self) -> int:
+        """How many times the search reached a local optimum and restarted."""
+        return self._restarts
+
+    @property
+    def trajectory(self) -> list[tuple[str, Arch, float]]:
+        """The cells climbed from, in order: ``(how, arch, value)`` with ``how`` one of
+        ``"start"`` (best random start), ``"move"`` (an improving neighbour) or ``"restart"``;
+        the entry before a ``"restart"`` is a local optimum."""
+        return list(self._trajectory)
+
+    @property
+    def current(self) -> tuple[Arch, float] | None:
+        """The cell being climbed from, with its value (``None`` before the first climb)."""
+        return self._current
+
+    def ask(self) -> Arch:
+        """The next unknown neighbour of the current cell, or a random (re)start."""
+        if self._rng is None:
+            if self.variant not in VARIANTS:
+                raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+            self._rng = np.random.default_rng(self.seed)
+        self._pending_neighbour = None
+        if self._pending_restart is not None:  # asked again before the restart was told
+            return self._pending_restart
+        if self._told < self.num_init:
+            return self._propose(random_unseen(self._rng, self._seen))
+        if self._current is None:  # end of the random starts: climb from the best of them
+            assert self._best_told is not None
+            self._move_to(*self._best_told, how="start")
+        while True:
+            while self._queue:
+                neighbour = self._queue.popleft()
+                code = class_code(neighbour)
+                if code not in self._seen:
+                    self._pending_neighbour = neighbour
+                    return self._propose(neighbour)
+                if code in self._values and self._consider(neighbour, self._values[code]):
+                    continue  # moved (first-improvement): a fresh neighbourhood is queued
+            if not self._finish_neighbourhood():
+                self._restarts += 1
+                self._pending_restart = random_unseen(self._rng, self._seen)
+                return self._propose(self._pending_restart)
+
+    def tell(self, arch: Arch, value: float) -> None:
+        """Record ``value``; a restart cell becomes current, a neighbour may be moved to."""
+        code = class_code(arch)
+        value = float(value)
+        self._values[code] = value
+        self._seen.add(code)
+        self._told += 1
+        if self._best_told is None or value > self._best_told[1]:
+            self._best_told = (arch, value)
+        if arch == self._pending_restart:
+            self._pending_restart = None
+            self._move_to(arch, value, how="restart")
+        elif arch == self._pending_neighbour:
+            self._pending_neighbour = None
+            self._consider(arch, value)
+
+    # -- internals -----------------------------------------------------------------------------
+    def _propose(self, arch: Arch) -> Arch:
+        self._seen.add(class_code(arch))
+        return arch
+
+    def _move_to(self, arch: Arch, value: float, how: str = "move") -> None:
+        assert self._rng is not None
+        self._current = (arch, value)
+        self._trajectory.append((how, arch, value))
+        self._best_neighbour = None
+        neighbours = arch.neighbours()
+        order = self._rng.permutation(len(neighbours))
+        self._queue = deque(neighbours[int(i)] for i in order)
+
+    def _consider(self, arch: Arch, value: float) -> bool:
+        """Score one neighbour; returns whether the search moved (first-improvement only)."""
+        assert self._current is not None
+        if value <= self._current[1]:
+            return False
+        if self.variant == "first":
+            self._move_to(arch, value)
+            return True
+        if self._best_neighbour is None or value > self._best_neighbour[1]:
+            self._best_neighbour = (arch, value)
+        return False
+
+    def _finish_neighbourhood(self) -> bool:
+        """At the end of a neighbourhood: move to the best neighbour if it improves."""
+        if self._best_neighbour is not None:
+            self._move_to(*self._best_neighbour)
+            return True
+        return False

@@ -1,0 +1,40 @@
+"""Random search: uniformly random cells, never an isomorph of one already proposed."""
+
+from __future__ import annotations
+
+import numpy as np
+from robnas.searchers._base import random_unseen
+
+from robnas.arch import Arch
+from robnas.isomorphism import class_code
+
+
+class RandomSearch:
+    """Uniform random search over the 15,625 cells, skipping known isomorphism classes.
+
+    Args:
+        seed: seed of the private random generator (``None``: fresh entropy).
+
+    >>> searcher = RandomSearch(seed=0)
+    >>> arch = searcher.ask()
+    >>> searcher.tell(arch, 0.5)
+    >>> searcher.ask() != arch
+    True
+    """
+
+    def __init__(self, *, seed: int | None = None) -> None:
+        self.seed = seed
+        self._rng: np.random.Generator | None = None
+        self._seen: set[int] = set()
+
+    def ask(self) -> Arch:
+        """A random cell of a class not proposed or told before."""
+        if self._rng is None:
+            self._rng = np.random.default_rng(self.seed)
+        arch = random_unseen(self._rng, self._seen)
+        self._seen.add(class_code(arch))
+        return arch
+
+    def tell(self, arch: Arch, value: float) -> None:
+        """Remember ``arch``'s class so it is not proposed again (the value is not used)."""
+        self._seen.add(class_code(arch))

@@ -1,0 +1,168 @@
+"""The conformance suite every searcher passes (after Optuna's ``optuna/testing/pytest_samplers.py``).
+
+Use it from a test module by subclassing :class:`SearcherConformance` and providing two
+fixtures: ``make_searcher`` (a callable ``seed -> searcher``) and ``oracle`` (an
+:class:`~robnas.oracle.Oracle`, e.g. the real CIFAR-10 table)::
+
+    @pytest.fixture(params=sorted(SEARCHERS))
+    def make_searcher(request):
+        return lambda seed: SEARCHERS[request.param](seed=seed)
+
+    class TestMySearchers(SearcherConformance):
+        pass
+
+The checks: proposals are valid cells and every ask is answered before the next; the budget
+is met exactly; the same seed gives the identical run and different seeds different runs; no
+isomorphism class is evaluated twice and the loop's anti-stall guard is never needed; the
+searcher maximises (objectives are larger-is-better, and penalised values below zero are
+understood); cells told without being asked are learnt; and a run resumed from a truncated
+record equals the uninterrupted run. Requires pytest.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from robnas.searchers._base import Searcher, get_params
+
+from robnas.arch import NUM_EDGES, NUM_OPS, Arch
+from robnas.isomorphism import class_code
+from robnas.loop import SearchResult, run_search
+from robnas.run_record import TRIALS_FILE
+
+MakeSearcher = Callable[[int | None], Searcher]
+
+
+class RecordingSearcher:
+    """Wraps a searcher and records every call (a real pass-through, not a mock)."""
+
+    def __init__(self, inner: Searcher) -> None:
+        self.inner = inner
+        self.seed = inner.seed
+        self.calls: list[tuple[str, Arch, float | None]] = []
+
+    def ask(self) -> Arch:
+        arch = self.inner.ask()
+        self.calls.append(("ask", arch, None))
+        return arch
+
+    def tell(self, arch: Arch, value: float) -> None:
+        self.calls.append(("tell", arch, value))
+        self.inner.tell(arch, value)
+
+
+def _archs(result: SearchResult) -> list[str]:
+    return [t["arch"] for t in result.trials]
+
+
+class SearcherConformance:
+    """Pytest checks for one searcher (see the module docs). Override the class attributes to
+    change the objective or the budget used."""
+
+    objective: str = "pgd@1/255"
+    budget: int = 40
+
+    def test_constructor_is_scikit_learn_style(self, make_searcher: MakeSearcher) -> None:
+        searcher = make_searcher(7)
+        params = get_params(searcher)
+        assert params["seed"] == 7
+        signature = inspect.signature(type(searcher).__init__)
+        for name, parameter in signature.parameters.items():
+            if name == "self":
+                continue
+            assert parameter.default is not inspect.Parameter.empty, f"{name} needs a default"
+            assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, f"{name} must be keyword-only"
+        assert get_params(type(searcher)(**params)) == params
+        assert not any(isinstance(v, np.random.Generator) for v in vars(searcher).values()), (
+            "the random generator must be created on first use, not in __init__"
+        )
+
+    def test_proposals_are_valid_and_answered(self, make_searcher: MakeSearcher, oracle: Any) -> None:
+        searcher = RecordingSearcher(make_searcher(0))
+        run_search(searcher, oracle, self.objective, self.budget)
+        calls = searcher.calls
+        assert calls[0][0] == "ask"
+        for (kind, arch, _), (next_kind, next_arch, value) in zip(calls[::2], calls[1::2], strict=False):
+            assert kind == "ask" and next_kind == "tell" and next_arch == arch
+            assert isinstance(arch, Arch) and len(arch.ops) == NUM_EDGES
+            assert all(0 <= op < NUM_OPS for op in arch.ops)
+            assert isinstance(value, float) and np.isfinite(value)
+
+    @pytest.mark.parametrize("budget", [1, 7])
+    def test_budget_is_exact(self, make_searcher: MakeSearcher, oracle: Any, budget: int) -> None:
+        result = run_search(make_searcher(1), oracle, self.objective, budget)
+        assert result.n_evaluations == len(result.trials) == budget
+        assert [t["n"] for t in result.trials] == list(range(1, budget + 1))
+
+    def test_same_seed_same_run(self, make_searcher: MakeSearcher, oracle: Any) -> None:
+        first = run_search(make_searcher(3), oracle, self.objective, self.budget)
+        second = run_search(make_searcher(3), oracle, self.objective, self.budget)
+        assert _archs(first) == _archs(second)
+        assert [t["value"] for t in first.trials] == [t["value"] for t in second.trials]
+
+    def test_different_seeds_differ(self, make_searcher: MakeSearcher, oracle: Any) -> None:
+        runs = [_archs(run_search(make_searcher(s), oracle, self.objective, self.budget))
+                for s in (0, 1, 2)]
+        assert runs[0] != runs[1] and runs[1] != runs[2] and runs[0] != runs[2]
+
+    def test_no_class_twice_and_no_stall(self, make_searcher: MakeSearcher, oracle: Any) -> None:
+        result = run_search(make_searcher(4), oracle, self.objective, 3 * self.budget)
+        classes = [class_code(Arch.from_string(a)) for a in _archs(result)]
+        assert len(set(classes)) == len(classes) == 3 * self.budget
+        assert result.n_forced == 0
+
+    def test_maximises(self, make_searcher: MakeSearcher, oracle: Any) -> None:
+        # Every objective is larger-is-better: the best found must rank in the top tenth of
+        # the 6,466 classes (a minimiser would end near the bottom). Random search misses the
+        # top tenth in 60 draws with probability about 0.9**60 = 0.002.
+        for seed in (0, 1):
+            result = run_search(make_searcher(seed), oracle, "clean", 60)
+            assert result.rank is not None and result.rank <= 647
+            assert result.best_value == max(t["value"] for t in result.trials)
+
+    def test_min_clean_penalty_steers_to_feasible(
+        self, make_searcher: MakeSearcher, oracle: Any
+    ) -> None:
+        # At pgd@8/255 the optimum belongs to constant networks; with min_clean the searcher
+        # is told values below zero for infeasible cells and must still find feasible ones.
+        result = run_search(make_searcher(5), oracle, "pgd@8/255", self.budget, min_clean=0.85)
+        feasible = [t for t in result.trials if t["feasible"]]
+        assert feasible and result.best_clean is not None and result.best_clean >= 0.85
+        assert result.best_value == max(t["value"] for t in feasible)
+
+    def test_learns_unasked_tells(self, make_searcher: MakeSearcher, oracle: Any) -> None:
+        searcher = make_searcher(6)
+        rng = np.random.default_rng(99)
+        warm = [Arch.random(rng) for _ in range(20)]
+        for arch, value in zip(warm, oracle.evaluate(warm, "clean").values, strict=True):
+            searcher.tell(arch, float(value))
+        known = {class_code(a) for a in warm}
+        for _ in range(20):
+            arch = searcher.ask()
+            assert class_code(arch) not in known
+            known.add(class_code(arch))
+            searcher.tell(arch, float(oracle.evaluate([arch], "clean").values[0]))
+
+    def test_resume_equals_uninterrupted(
+        self, make_searcher: MakeSearcher, oracle: Any, tmp_path: Path
+    ) -> None:
+        whole = run_search(make_searcher(8), oracle, self.objective, self.budget,
+                           record_dir=tmp_path / "whole")
+        run_search(make_searcher(8), oracle, self.objective, self.budget,
+                   record_dir=tmp_path / "cut")
+        lines = (tmp_path / "cut" / TRIALS_FILE).read_text().splitlines(keepends=True)
+        keep = self.budget // 2
+        cut = "".join(lines[:keep]) + lines[keep][: len(lines[keep]) // 2]  # killed mid-line
+        (tmp_path / "cut" / TRIALS_FILE).write_text(cut)
+        resumed = run_search(make_searcher(8), oracle, self.objective, self.budget,
+                             record_dir=tmp_path / "cut", resume=True)
+        assert resumed.replay == {"trials": keep, "diverged_at": None}
+        assert _archs(resumed) == _archs(whole)
+        on_disk = [json.loads(line) for line in (tmp_path / "cut" / TRIALS_FILE).open()]
+        assert [t["arch"] for t in on_disk] == _archs(whole)

@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from robnas.searchers import LocalSearch, RandomSearch, RegularizedEvolution
+from robnas.searchers.testing import RecordingSearcher
+
+from robnas.arch import Arch
+from robnas.isomorphism import class_code, class_code_array
+from robnas.loop import run_search
+from robnas.run_record import RunRecordError
+
+OBJ = "pgd@1/255"
+
+
+class Scripted:
+    """Proposes a fixed list of cells (repeating the last), remembering what it was told."""
+
+    def __init__(self, archs: list[Arch], seed: int | None = 0) -> None:
+        self.archs = list(archs)
+        self.seed = seed
+        self.told: list[tuple[Arch, float]] = []
+        self._next = 0
+
+    def ask(self) -> Arch:
+        arch = self.archs[min(self._next, len(self.archs) - 1)]
+        self._next += 1
+        return arch
+
+    def tell(self, arch: Arch, value: float) -> None:
+        self.told.append((arch, value))
+
+
+def _isomorphic_pair() -> tuple[Arch, Arch]:
+    classes = class_code_array()
+    member = int(np.flatnonzero(classes != np.arange(classes.size))[0])
+    return Arch.from_code(int(classes[member])), Arch.from_code(member)
+
+
+def test_known_cells_and_isomorphs_cost_nothing(cifar10_oracle) -> None:
+    a, a_iso = _isomorphic_pair()
+    b = Arch.from_string("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|"
+                         "nor_conv_3x3~1|nor_conv_3x3~2|")
+    searcher = Scripted([a, a_iso, a, b])
+    result = run_search(searcher, cifar10_oracle, OBJ, 2)
+    assert [t["arch"] for t in result.trials] == [a.to_string(), b.to_string()]
+    assert result.n_proposals == 4 and result.n_known == 2
+    value_a = cifar10_oracle.value(a, OBJ)
+    assert searcher.told[:3] == [(a, value_a), (a_iso, value_a), (a, value_a)]
+
+
+def test_guard_forces_unseen_cells_when_a_searcher_is_stuck(cifar10_oracle) -> None:
+    stuck = Arch.from_code(0)
+    runs = []
+    for _ in range(2):
+        searcher = Scripted([stuck], seed=4)
+        result = run_search(searcher, cifar10_oracle, OBJ, 3, max_known=5)
+        runs.append([t["arch"] for t in result.trials])
+        assert result.n_forced == 2 and [t.get("forced", False) for t in result.trials] == [
+            False, True, True]
+        forced = {Arch.from_string(t["arch"]) for t in result.trials[1:]}
+        assert forced <= {arch for arch, _ in searcher.told}  # told as unasked cells
+        assert len({class_code(Arch.from_string(a)) for a in runs[-1]}) == 3
+    assert runs[0] == runs[1]  # the guard's draws follow the searcher's seed
+
+
+def test_min_clean_penalises_infeasible_cells(cifar10_oracle) -> None:
+    searcher = RecordingSearcher(RandomSearch(seed=0))
+    result = run_search(searcher, cifar10_oracle, "pgd@8/255", 80, min_clean=0.85)
+    told = {arch.to_string(): value for kind, arch, value in searcher.calls if kind == "tell"}
+    infeasible = [t for t in result.trials if not t["feasible"]]
+    assert infeasible and len(infeasible) < len(result.trials)
+    for trial in result.trials:
+        assert trial["feasible"] == (trial["clean"] >= 0.85)
+        expected = trial["value"] if trial["feasible"] else trial["clean"] - 0.85 - 1.0
+        assert told[trial["arch"]] == pytest.approx(expected)
+    assert result.best_value == max(t["value"] for t in result.trials if t["feasible"])
+    values = cifar10_oracle.objective_values("pgd@8/255")
+    clean = cifar10_oracle.objective_values("clean")
+    assert result.optimum == values[clean >= 0.85].max() < cifar10_oracle.optimum("pgd@8/255")
+
+
+def test_record_follows_the_contract_and_is_written_as_it_goes(cifar10_oracle, tmp_path) -> None:
+    run_dir = tmp_path / "run"
+
+    class CheckingSearcher(RegularizedEvolution):
+        tells = 0
+
+        def ask(self) -> Arch:
+            lines = (run_dir / "trials.jsonl").read_text().splitlines()
+            assert len(lines) == self.tells  # every evaluation is on disk before the next ask
+            return super().ask()
+
+        def tell(self, arch: Arch, value: float) -> None:
+            lines = (run_dir / "trials.jsonl").read_text().splitlines()
+            assert json.loads(lines[-1])["arch"] == arch.to_string()  # flushed before tell
+            self.tells += 1
+            super().tell(arch, value)
+
+    result = run_search(CheckingSearcher(seed=0), cifar10_oracle, OBJ, 20, record_dir=run_dir)
+    config = json.loads((run_dir / "config.json").read_text())
+    assert set(config) >= {"run_id", "searcher", "objective", "dataset", "seed", "budget",
+                           "min_clean", "mode", "versions", "oracle", "created"}
+    assert config["searcher"]["params"] == {"population_size": 30, "sample_size": 10, "seed": 0}
+    assert (config["objective"], config["dataset"], config["budget"]) == (OBJ, "cifar10", 20)
+    assert "cifar10/pgd@Linf_accuracy.json" in config["oracle"]["checksums"]
+    trials = [json.loads(line) for line in (run_dir / "trials.jsonl").open()]
+    assert [t["n"] for t in trials] == list(range(1, 21))
+    for trial in trials:
+        assert set(trial) == {"n", "index", "arch", "value", "best", "clean", "cost_seconds", "time"}
+        assert trial["index"] == cifar10_oracle.index_of(Arch.from_string(trial["arch"]))
+        assert trial["value"] == cifar10_oracle.value(trial["index"], OBJ)
+    assert [t["best"] for t in trials] == list(np.maximum.accumulate([t["value"] for t in trials]))
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary == json.loads(json.dumps(result.summary()))
+    assert summary["regret"] == pytest.approx(0.588 - summary["best_value"])
+    assert summary["rank"] == cifar10_oracle.rank(Arch.from_string(summary["best_arch"]), OBJ)
+
+
+def test_resume_to_a_larger_budget_equals_one_longer_run(cifar10_oracle, tmp_path) -> None:
+    straight = run_search(LocalSearch(seed=2), cifar10_oracle, OBJ, 120)
+    run_search(LocalSearch(seed=2), cifar10_oracle, OBJ, 50, record_dir=tmp_path / "r")
+    longer = run_search(LocalSearch(seed=2), cifar10_oracle, OBJ, 120, record_dir=tmp_path / "r",
+                        resume=True)
+    assert [t["arch"] for t in longer.trials] == [t["arch"] for t in straight.trials]
+    assert longer.replay == {"trials": 50, "diverged_at": None}
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert config["budget"] == 120 and config["resumed"][0]["budget"] == 120
+
+
+def test_resume_without_a_seed_diverges_but_loses_and_repeats_nothing(cifar10_oracle, tmp_path):
+    first = run_search(RandomSearch(), cifar10_oracle, OBJ, 30, record_dir=tmp_path / "r")
+    resumed = run_search(RandomSearch(), cifar10_oracle, OBJ, 60, record_dir=tmp_path / "r",
+                         resume=True)
+    assert resumed.replay == {"trials": 0, "diverged_at": 1}
+    archs = [t["arch"] for t in resumed.trials]
+    assert archs[:30] == [t["arch"] for t in first.trials]
+    assert len({class_code(Arch.from_string(a)) for a in archs}) == 60
+
+
+def test_resume_refuses_a_different_run(cifar10_oracle, tmp_path) -> None:
+    run_search(RandomSearch(seed=0), cifar10_oracle, OBJ, 10, record_dir=tmp_path / "r")
+    with pytest.raises(RunRecordError, match="already holds a run record"):
+        run_search(RandomSearch(seed=0), cifar10_oracle, OBJ, 10, record_dir=tmp_path / "r")
+    with pytest.raises(RunRecordError, match="objective"):
+        run_search(RandomSearch(seed=0), cifar10_oracle, "clean", 10, record_dir=tmp_path / "r",
+                   resume=True)
+    with pytest.raises(RunRecordError, match="seed"):
+        run_search(RandomSearch(seed=1), cifar10_oracle, OBJ, 10, record_dir=tmp_path / "r",
+                   resume=True)
+    with pytest.raises(RunRecordError, match="budget must be >= that"):
+        run_search(RandomSearch(seed=0), cifar10_oracle, OBJ, 5, record_dir=tmp_path / "r",
+                   resume=True)
+    with pytest.raises(RunRecordError, match="not a run record"):
+        run_search(RandomSearch(seed=0), cifar10_oracle, OBJ, 5, record_dir=tmp_path / "x",
+                   resume=True)
+
+
+@pytest.mark.parametrize(("budget", "min_clean", "message"),
+                         [(0, None, "budget"), (6467, None, "budget"), (5, 1.5, "min-clean")])
+def test_bad_arguments_raise(cifar10_oracle, budget, min_clean, message) -> None:
+    with pytest.raises(RunRecordError, match=message):
+        run_search(RandomSearch(), cifar10_oracle, OBJ, budget, min_clean=min_clean)
+
+
+def test_a_searcher_returning_garbage_is_a_bug(cifar10_oracle) -> None:
+    with pytest.raises(TypeError, match="not an Arch"):
+        run_search(Scripted(["|none~0|"]), cifar10_oracle, OBJ, 1)  # type: ignore[list-item]
+
+
+def test_config_records_versions_and_checksums_of_the_files_read(
+    cifar10_oracle, release_root, tmp_path
+) -> None:
+    import hashlib
+
+    import optuna
+
+    import robnas
+
+    run_search(RandomSearch(seed=0), cifar10_oracle, "pgd@8/255", 5, min_clean=0.5,
+               record_dir=tmp_path / "r")
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    versions = config["versions"]
+    assert versions["robnas"] == robnas.__version__ and versions["optuna"] == optuna.__version__
+    assert versions["numpy"] == np.__version__ and versions["python"].count(".") == 2
+    checksums = config["oracle"]["checksums"]
+    # the objective's file and, because of min_clean, the clean file: the real SHA-256 of each
+    assert {"cifar10/pgd@Linf_accuracy.json", "cifar10/clean_accuracy.json"} <= set(checksums)
+    for name, digest in checksums.items():
+        assert digest == hashlib.sha256((release_root / name).read_bytes()).hexdigest(), name
+    assert config["oracle"]["data_root"] == str(release_root) and config["mode"] == "tabular"

@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from robnas.searchers import OptunaSearch
+
+from robnas.cli.main import main
+from robnas.loop import run_search
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_search_prints_best_regret_rank_clean_and_record(release_root, capsys, tmp_path) -> None:
+    code, out, _ = _run(capsys, "search", "-O", "pgd@1/255", "--searcher", "re", "--budget", "300",
+                        "--seed", "0", "--out", str(tmp_path), "--data", str(release_root))
+    assert code == 0
+    (run_dir,) = tmp_path.iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert f"best arch       {summary['best_arch']}  (index {summary['best_index']})" in out
+    assert f"pgd@1/255       {summary['best_value']:.4g}" in out
+    assert "(to the table optimum 0.588)" in out
+    assert f"rank            {summary['rank']} of 6466 classes" in out
+    assert f"clean           {summary['best_clean']:.4g}" in out
+    assert f"run record      {run_dir}" in out
+    assert "note:" not in out
+    assert len((run_dir / "trials.jsonl").read_text().splitlines()) == 300
+
+
+def test_json_output_and_chance_level_flags(release_root, capsys, tmp_path) -> None:
+    code, out, err = _run(capsys, "search", "-O", "pgd@8/255", "--budget", "200", "--seed", "1",
+                          "--out", str(tmp_path), "--data", str(release_root), "--json")
+    payload = json.loads(out)
+    assert code == 0 and err == ""  # no progress bar with --json
+    assert payload["searcher"] == "re" and payload["seed"] == 1 and payload["n_evaluations"] == 200
+    assert payload["best_value"] == pytest.approx(0.1) and payload["constant_output"] is True
+    code, out, _ = _run(capsys, "search", "-O", "pgd@8/255", "--budget", "200", "--seed", "1",
+                        "--out", str(tmp_path), "--data", str(release_root))
+    assert "it outputs a constant" in out and "--min-clean" in out
+    assert len(list(tmp_path.iterdir())) == 2  # same command again: a new folder, not a clash
+
+
+def test_min_clean_run_reports_the_feasible_optimum(release_root, capsys, tmp_path) -> None:
+    code, out, _ = _run(capsys, "search", "-O", "pgd@8/255", "--min-clean", "0.85", "--budget",
+                        "150", "--seed", "2", "--searcher", "ls", "--out", str(tmp_path),
+                        "--data", str(release_root))
+    assert code == 0
+    assert "feasible optimum 0.036" in out
+    clean = float(next(line for line in out.splitlines() if line.startswith("clean")).split()[1])
+    assert clean >= 0.85
+    assert "smaller epsilon" in out and "Constrain" not in out
+    assert "No cell with clean accuracy >= 0.85 beats chance on this objective" in out
+
+
+def test_min_clean_run_at_chance_where_better_cells_exist(release_root, capsys, tmp_path) -> None:
+    # pgd@2/255 among cells with clean >= 0.8: optimum 0.349, but seed 1 finds 0.064 in 2 cells
+    code, out, _ = _run(capsys, "search", "-O", "pgd@2/255", "--min-clean", "0.8", "--budget", "2",
+                        "--seed", "1", "--searcher", "random", "--out", str(tmp_path),
+                        "--data", str(release_root))
+    assert code == 0 and "(to the feasible optimum 0.349)" in out
+    assert "is at or below chance level (0.1)" in out and "Raise --budget" in out
+    assert "beats chance" not in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--searcher", "sa"], "unknown searcher 'sa'; valid: random, re, ls, bo"),
+        (["--budget", "ten"], "--budget needs an integer, got 'ten'"),
+        (["--budget", "0"], "budget must be 1..6466"),
+        (["--min-clean", "2"], "--min-clean is an accuracy in [0, 1]"),
+        (["--mode", "quantum"], "unknown mode 'quantum'; valid: tabular"),
+        (["-O", "pgd@7/255"], "valid choices: pgd@0.1/255"),
+        (["--dataset", "mnist"], "unknown dataset 'mnist'"),
+        (["--searcher", "ls", "--param", "foo=1"], "searcher ls has no parameter 'foo'; valid: "
+                                                     "variant, num_init"),
+        (["--searcher", "ls", "--param", "variant=worst"], "variant must be one of"),
+        (["--param", "sample_size"], "--param needs NAME=VALUE, got 'sample_size'"),
+        (["--param", "seed=3"], "give the seed with --seed"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(release_root, capsys, tmp_path, argv, message) -> None:
+    base = ["search", "-O", "clean", "--out", str(tmp_path), "--data", str(release_root)]
+    code, _, err = _run(capsys, *base, *argv)
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_params_reach_the_searcher_and_the_record(release_root, capsys, tmp_path) -> None:
+    from robnas.searchers import LocalSearch
+
+    code, out, _ = _run(capsys, "search", "-O", "pgd@1/255", "--searcher", "ls", "--param",
+                        "variant=first", "--param", "num_init=3", "--budget", "40", "--seed", "4",
+                        "--out", str(tmp_path), "--data", str(release_root), "--json")
+    payload = json.loads(out)
+    (run_dir,) = tmp_path.iterdir()
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["searcher"] == {"name": "ls",
+                                  "params": {"variant": "first", "num_init": 3, "seed": 4}}
+    direct = run_search(LocalSearch(variant="first", num_init=3, seed=4), _oracle(release_root),
+                        "pgd@1/255", 40)
+    assert payload["best_arch"] == direct.best_arch.to_string()
+    trials = [json.loads(line)["arch"] for line in (run_dir / "trials.jsonl").open()]
+    assert trials == [t["arch"] for t in direct.trials]
+    assert trials != [t["arch"] for t in run_search(LocalSearch(num_init=3, seed=4),
+                                                    _oracle(release_root), "pgd@1/255", 40).trials]
+    code, _, err = _run(capsys, "search", "--resume", str(run_dir), "--param", "variant=best")
+    assert code == 2 and "--param variant=best conflicts with the run being resumed" in err
+
+
+def test_resume_errors_are_one_line(release_root, capsys, tmp_path) -> None:
+    code, _, err = _run(capsys, "search", "--resume", str(tmp_path / "nope"))
+    assert code == 2 and "is not a run record" in err and err.count("\n") == 1
+    code, _, err = _run(capsys, "search", "--budget", "5")
+    assert code == 2 and "needs --objective" in err
+    _run(capsys, "search", "-O", "clean", "--budget", "5", "--seed", "0", "--out", str(tmp_path),
+         "--data", str(release_root))
+    (run_dir,) = tmp_path.iterdir()
+    code, _, err = _run(capsys, "search", "--resume", str(run_dir), "-O", "pgd@1/255",
+                        "--data", str(release_root))
+    assert code == 2 and "conflicts with the run being resumed" in err
+
+
+def test_killed_run_resumes_without_losing_or_repeating_a_trial(release_root, capsys, tmp_path):
+    """Kill a real `robnas search` process mid-run, resume it, compare with an unbroken run."""
+    env = {**os.environ, "ROBNAS_DATA": str(release_root)}
+    command = [sys.executable, "-m", "robnas", "search", "-O", "pgd@1/255", "--searcher", "bo",
+               "--budget", "400", "--seed", "0", "--out", str(tmp_path), "--json"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    trials_file = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        found = list(Path(tmp_path).glob("*/trials.jsonl"))
+        if found and found[0].read_bytes().count(b"\n") >= 20:
+            trials_file = found[0]
+            break
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert trials_file is not None, process.stderr.read().decode() if process.stderr else ""
+    run_dir = trials_file.parent
+    assert not (run_dir / "summary.json").exists()  # it really died mid-way
+    recorded = trials_file.read_bytes().count(b"\n")
+    assert 20 <= recorded < 60
+
+    code, out, err = _run(capsys, "search", "--resume", str(run_dir), "--budget", "60", "--json")
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["replay"] == {"trials": recorded, "diverged_at": None}
+    resumed = [json.loads(line) for line in trials_file.open()]
+    unbroken = run_search(OptunaSearch(seed=0), _oracle(release_root), "pgd@1/255", 60)
+    assert [t["arch"] for t in resumed] == [t["arch"] for t in unbroken.trials]
+    assert [t["n"] for t in resumed] == list(range(1, 61))
+    assert payload["best_value"] == unbroken.best_value
+
+
+def _oracle(root: Path):
+    from robnas.benchmark import TabularOracle
+
+    return TabularOracle("cifar10", data=root)
