@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from robnas.cli.common import print_json
+from robnas.cli.live_options import add_live_options, build_live_oracle
 from robnas.errors import RobnasError
 from robnas.vocabulary import Dataset
 
@@ -53,41 +54,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="objective (default: the run's), e.g. pgd@1/255, clean, fog@3")
     parser.add_argument("--top", type=int, default=DEFAULT_TOP, metavar="N",
                         help="verify the run's N best cells (default: %(default)s)")
-    add_live_options(parser)
+    add_live_options(parser, n_images_default=str(DEFAULT_N_IMAGES))
     parser.add_argument("--data", metavar="PATH",
                         help="folder of the released data (default: $ROBNAS_DATA, else the per-user dir)")
     parser.add_argument("--dataset", metavar="D",
                         help=f"dataset: {', '.join(d.value for d in Dataset)} (default: the run's, else cifar10)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
-
-
-def add_live_options(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
-    """Options of live evaluation: ``--weights``, ``--images``, ``--device``, ``--n-images``, ..."""
-    parser.add_argument("--weights", metavar="DIR", required=required,
-                        help="NATS-Bench's NATS-tss-v1_0-3ffb9-full folder (released weights)")
-    parser.add_argument("--images", metavar="DIR", required=required,
-                        help="folder of the test sets (CIFAR-10/100 batches, ImageNet16, *-C)")
-    parser.add_argument("--device", default="auto", metavar="DEV",
-                        help="auto, cpu or cuda (default: %(default)s)")
-    parser.add_argument("--n-images", type=int, default=None, metavar="K",
-                        help=f"evaluate on the first K test images (default: {DEFAULT_N_IMAGES} "
-                             "for verify, all for search)")
-    parser.add_argument("--batch-size", type=int, default=256, metavar="B",
-                        help="images per batch (default: %(default)s)")
-    parser.add_argument("--store", metavar="PATH",
-                        help="SQLite file caching live results (default: in robnas' cache dir)")
-
-
-def build_live_oracle(args: argparse.Namespace, dataset: str, n_images: int | None, table: Any = None) -> Any:
-    """A :class:`~robnas.evaluation.live_oracle.LiveOracle` from the live options."""
-    import sys
-
-    from robnas.evaluation.live_oracle import LiveOracle
-
-    return LiveOracle(dataset, weights=args.weights, images=args.images, data=args.data,
-                      n_images=n_images, device=args.device, batch_size=args.batch_size,
-                      store=args.store, table=table, progress=sys.stderr.isatty())
 
 
 def run(args: argparse.Namespace) -> int:
