@@ -2,7 +2,9 @@
 
 Public API: :class:`NB201Network` / :func:`build_network` (the NB201 network for any cell),
 :class:`WeightsArchive` / :func:`load_network` (NATS-Bench's released weights),
-:func:`load_test_set` / :class:`TestSet` (test images from the files users have).
+:func:`load_test_set` / :class:`TestSet` (test images from the files users have),
+:class:`LiveOracle` (the oracle over all of these), :class:`AttackProtocol` (the attacks'
+settings), :class:`ResultStore` (the SQLite cache of live results).
 
 Names are resolved on first access (PEP 562), so importing this package does not import torch.
 """
@@ -47,6 +49,14 @@ if TYPE_CHECKING:
     from robnas.evaluation.network import IMAGE_SIZE, NORMALISATION, NUM_CLASSES, NB201Network, build_network
     from robnas.evaluation.safe_pickle import UnsafePickleError
     from robnas.evaluation.weights import NATS_DATASET, TrainedNetConfig, WeightsArchive, load_network
+
+# the live oracle, attacks and results store (issue 6)
+_EXPORTS.update({
+    "LiveOracle": "robnas.evaluation.live_oracle",
+    "AttackProtocol": "robnas.evaluation.attacks",
+    "ResultStore": "robnas.evaluation.store",
+})
+__all__ += ["AttackProtocol", "LiveOracle", "ResultStore"]
 
 
 def __getattr__(name: str) -> Any:
