@@ -236,3 +236,19 @@ def test_corrupt_files_are_format_errors(tmp_path: Path) -> None:
         handle.write(pickle.dumps({"200": {"arch_index": 4}})[:-5])
     with pytest.raises(DataFormatError):
         WeightsArchive(tmp_path).state_dict(4, "cifar10")
+
+
+def test_a_file_holding_another_index_is_refused(tmp_path: Path) -> None:
+    write_nats_archive(tmp_path, {7: ARCHS[7]}, datasets=("cifar10",), epochs=(200,), seeds=(777,))
+    (tmp_path / "000007.pickle.pbz2").rename(tmp_path / "000008.pickle.pbz2")
+    with pytest.raises(DataFormatError, match="holds index 7"):
+        WeightsArchive(tmp_path).seeds(8, "cifar10")
+
+
+def test_safe_pickle_docstring_examples() -> None:
+    import doctest
+
+    from robnas.evaluation import safe_pickle
+
+    result = doctest.testmod(safe_pickle)
+    assert result.attempted > 0 and result.failed == 0
