@@ -24,7 +24,8 @@ Randomness
     APGD and Square reseed torch's global RNG on every call, and PGD's random start draws from
     it. Every attack call here runs inside :func:`torch.random.fork_rng` (CPU and, on CUDA, the
     device's generator) seeded with ``seed + batch``: the global RNG stream of the process is
-    left exactly as it was, and a batch's result does not depend on what ran before it.
+    left exactly as it was, and a batch's result does not depend on what ran before it (it
+    does depend on the batch size, which is not part of the fingerprint).
 
 Inputs are images in ``[0, 1]``; the model normalises them itself (:class:`NB201Network`) and
 must be in eval mode (torchattacks would otherwise attack batch-norm statistics in training
@@ -75,7 +76,9 @@ class AttackProtocol:
         apgd_rho: APGD's step-size-halving threshold (torchattacks default 0.75).
         square_queries: Square attack queries per image.
         square_p_init: Square's initial fraction of pixels changed (torchattacks default 0.8).
-        seed: base seed of the attacks' randomness (batch ``b`` uses ``seed + b``).
+        seed: seed of the attacks' randomness: PGD's random start in batch ``b`` draws from
+            a generator seeded with ``seed + b``; APGD and Square reseed with ``seed`` itself
+            on every batch (torchattacks' own behaviour).
     """
 
     pgd_steps: int = 40
