@@ -281,15 +281,10 @@ class LiveOracle:
 
     def network(self, index: int) -> Any:
         """The network of NB201 index ``index`` with its released weights, in eval mode."""
-        import torch
         from robnas.evaluation.weights import load_network
 
-        arch = self.meta.arch_at(index)
-        # building the modules draws their (then overwritten) initial weights from torch's
-        # global RNG: fork it, so evaluating leaves the caller's random stream as it was
-        with torch.random.fork_rng(devices=[]):
-            return load_network(self.archive, index, arch, self._dataset, epochs=self.epochs,
-                                seed=self.seed)
+        return load_network(self.archive, index, self.meta.arch_at(index), self._dataset,
+                            epochs=self.epochs, seed=self.seed)
 
 
 class _CellSession:

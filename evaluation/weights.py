@@ -233,8 +233,12 @@ def load_network(
     """The trained NB201 network of ``index`` in eval mode, weights loaded with ``strict=True``.
 
     ``arch`` must be the cell the archive records for ``index`` (a guard against mixing up
-    index orders); ``C`` and ``N`` come from the record (16 and 5 in the release).
+    index orders); ``C`` and ``N`` come from the record (16 and 5 in the release). Torch's
+    global random stream is left as it was (building the modules draws their initial weights,
+    which the released ones then replace).
     """
+    import torch
+
     from robnas.evaluation.network import build_network
 
     ds = parse_dataset(dataset)
@@ -243,7 +247,8 @@ def load_network(
         raise RobnasError(
             f"NB201 index {index} holds {config.arch.to_string()} in {archive.root}, not {arch.to_string()}"
         )
-    network = build_network(arch, ds, channels=config.channels, cells_per_stage=config.cells_per_stage)
+    with torch.random.fork_rng(devices=[]):
+        network = build_network(arch, ds, channels=config.channels, cells_per_stage=config.cells_per_stage)
     weights = archive.state_dict(index, ds, epochs=epochs, seed=seed)
     try:
         network.load_state_dict(weights, strict=True)

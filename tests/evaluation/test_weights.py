@@ -147,6 +147,15 @@ def test_missing_dataset_epochs_seed_list_what_exists(tmp_path: Path) -> None:
         weights.seeds(3, "mnist")
 
 
+def test_load_network_leaves_the_global_random_stream_alone(archive) -> None:
+    weights, _ = archive
+    torch.manual_seed(11)
+    expected = torch.rand(4)
+    torch.manual_seed(11)
+    load_network(weights, 7, ARCHS[7], "cifar10")
+    assert torch.equal(torch.rand(4), expected)
+
+
 def test_load_network_refuses_the_wrong_cell(archive) -> None:
     weights, _ = archive
     with pytest.raises(RobnasError, match=r"holds .* not "):
