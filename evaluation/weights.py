@@ -238,7 +238,6 @@ def load_network(
     which the released ones then replace).
     """
     import torch
-
     from robnas.evaluation.network import build_network
 
     ds = parse_dataset(dataset)
