@@ -1,1 +1,72 @@
-"""robnas.evaluation (placeholder until its issue lands)."""
+"""The live evaluation backend (installed as ``robnas.evaluation``): real networks, weights, data.
+
+Public API: :class:`NB201Network` / :func:`build_network` (the NB201 network for any cell),
+:class:`WeightsArchive` / :func:`load_network` (NATS-Bench's released weights),
+:func:`load_test_set` / :class:`TestSet` (test images from the files users have),
+:class:`LiveOracle` (the oracle over all of these), :class:`AttackProtocol` (the attacks'
+settings), :class:`ResultStore` (the SQLite cache of live results).
+
+Names are resolved on first access (PEP 562), so importing this package does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "IMAGE_SIZE": "robnas.evaluation.network",
+    "NB201Network": "robnas.evaluation.network",
+    "NORMALISATION": "robnas.evaluation.network",
+    "NUM_CLASSES": "robnas.evaluation.network",
+    "build_network": "robnas.evaluation.network",
+    "NATS_DATASET": "robnas.evaluation.weights",
+    "TrainedNetConfig": "robnas.evaluation.weights",
+    "WeightsArchive": "robnas.evaluation.weights",
+    "load_network": "robnas.evaluation.weights",
+    "UnsafePickleError": "robnas.evaluation.safe_pickle",
+    "TestSet": "robnas.evaluation.datasets",
+    "load_test_set": "robnas.evaluation.datasets",
+}
+
+__all__ = [
+    "IMAGE_SIZE",
+    "NATS_DATASET",
+    "NORMALISATION",
+    "NUM_CLASSES",
+    "NB201Network",
+    "TestSet",
+    "TrainedNetConfig",
+    "UnsafePickleError",
+    "WeightsArchive",
+    "build_network",
+    "load_network",
+    "load_test_set",
+]
+
+if TYPE_CHECKING:
+    from robnas.evaluation.datasets import TestSet, load_test_set
+    from robnas.evaluation.network import IMAGE_SIZE, NORMALISATION, NUM_CLASSES, NB201Network, build_network
+    from robnas.evaluation.safe_pickle import UnsafePickleError
+    from robnas.evaluation.weights import NATS_DATASET, TrainedNetConfig, WeightsArchive, load_network
+
+# the live oracle, attacks and results store (issue 6)
+_EXPORTS.update({
+    "LiveOracle": "robnas.evaluation.live_oracle",
+    "AttackProtocol": "robnas.evaluation.attacks",
+    "ResultStore": "robnas.evaluation.store",
+})
+__all__ += ["AttackProtocol", "LiveOracle", "ResultStore"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'robnas.evaluation' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "robnas.cli.query_cmd",
     "robnas.cli.table_cmd",
     "robnas.cli.data_cmd",
+    "robnas.cli.verify_cmd",
     "robnas.cli.search_cmd",
     "robnas.cli.compare_cmd",
 )

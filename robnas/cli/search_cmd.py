@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from robnas.cli.common import add_data_options, print_json
+from robnas.cli.live_options import add_live_options, cost_line
 from robnas.errors import RobnasError
 from robnas.vocabulary import Dataset, parse_dataset
 
@@ -35,8 +36,16 @@ def build_tabular_oracle(args: argparse.Namespace, settings: dict[str, Any]) -> 
     return TabularOracle(settings["dataset"], data=data)
 
 
+def build_live_oracle(args: argparse.Namespace, settings: dict[str, Any]) -> Oracle:
+    """The live oracle (released weights, real attacks) from ``--weights``, ``--images``, ..."""
+    from robnas.cli.live_options import build_live_oracle as build
+
+    return build(args, settings["dataset"], args.n_images, settings.get("recorded_oracle"))
+
+
 ORACLE_BUILDERS: dict[str, Callable[[argparse.Namespace, dict[str, Any]], Oracle]] = {
     "tabular": build_tabular_oracle,
+    "live": build_live_oracle,
 }
 """``--mode`` name -> function ``(args, settings) -> Oracle``: the only mode-specific part of
 this command (``settings`` holds the run's searcher, objective, dataset, seed, budget, min_clean,
@@ -95,6 +104,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--mode", metavar="MODE",
                         help=f"how cells are evaluated: {', '.join(ORACLE_BUILDERS)} (default: tabular)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_live_options(parser.add_argument_group("live mode (--mode live)"), required=False)
     parser.set_defaults(handler=run)
 
 
@@ -121,9 +131,13 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.json:
         settings.pop("recorded_oracle", None)
-        print_json({**settings, "dataset": oracle.dataset.value, **result.summary()})
+        print_json({**settings, "dataset": oracle.dataset.value, **result.summary(),
+                    **({"cost_seconds": sum(t.get("cost_seconds") or 0 for t in result.trials),
+                        "device": getattr(oracle, "device", None)} if settings["mode"] == "live" else {})})
     else:
         _print_result(result, settings)
+        if settings["mode"] == "live":
+            print(cost_line(result.trials, getattr(oracle, "device", "cpu")))
     return 0
 
 

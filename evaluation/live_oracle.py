@@ -1,0 +1,330 @@
+"""The live oracle: real networks with NATS-Bench's released weights under real attacks.
+
+:class:`LiveOracle` implements :class:`robnas.oracle.Oracle` exactly like
+:class:`robnas.benchmark.TabularOracle`, so the search loop and every searcher work unchanged;
+only the answers are measured instead of looked up. Each cell is evaluated through its
+isomorphism class's representative NB201 index (the weights the release's table was measured
+on), so isomorphs get equal values, as the contract requires.
+
+Every (cell, key, point) result is cached in a :class:`~robnas.evaluation.store.ResultStore`
+under the attack protocol's fingerprint, the weights' identity (a SHA-256 of the weights file,
+the training epochs and seed) and the number of images, so a repeated question costs nothing
+and an interrupted evaluation resumes at its first unfinished batch.
+
+What the oracle needs:
+    ``weights``: NATS-Bench's topology archive (``NATS-tss-v1_0-3ffb9-full``, one
+    ``{index:06d}.pickle.pbz2`` per NB201 index); ``images``: the test sets in their usual
+    on-disk formats (:func:`robnas.evaluation.datasets.load_test_set`); ``data``: the release's
+    ``meta.json`` (NB201 index <-> cell, isomorphism classes, epsilon grid).
+
+Example (needs the weights and images)::
+
+    oracle = LiveOracle("cifar10", weights="~/NATS-tss-v1_0-3ffb9-full",
+                        images="~/datasets", n_images=1000, device="cuda")
+    oracle.evaluate([Arch.from_string("|nor_conv_3x3~0|+|...")], "pgd@1/255").values
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from robnas.benchmark.cache import ArrayCache
+from robnas.benchmark.location import META_FILE, default_cache_dir, resolve_data_root
+from robnas.benchmark.meta import SpaceMeta
+from robnas.evaluation.attacks import AttackProtocol, is_attack
+from robnas.evaluation.store import ResultKey, ResultStore
+
+from robnas._version import __version__
+from robnas.arch import Arch
+from robnas.objective import CLEAN, Grid, Objective, Term, default_grid_points
+from robnas.vocabulary import Corruption, Dataset, parse_dataset
+
+if TYPE_CHECKING:
+    from robnas.benchmark import TabularOracle
+
+    from robnas.oracle import Evaluations
+
+logger = logging.getLogger(__name__)
+
+_CLEAN = Term(CLEAN, None)
+_NO_PROTOCOL = "none"  # clean and corrupted images do not depend on the attack protocol
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``'cuda'`` or ``'cpu'`` for ``device`` in ``auto|cpu|cuda|cuda:N``."""
+    import torch
+
+    from robnas.errors import RobnasError
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RobnasError(f"--device {device}: CUDA is not available here (use cpu or auto)")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise RobnasError(f"unknown device {device!r}; use auto, cpu or cuda")
+    return device
+
+
+class LiveOracle:
+    """Measures objectives on NB201 networks with released weights (see the module docs).
+
+    Args:
+        dataset: ``cifar10`` (default), ``cifar100`` or ``ImageNet16-120``.
+        weights: folder of NATS-Bench's topology archive.
+        images: root of the test sets (see :func:`~robnas.evaluation.datasets.load_test_set`).
+        data: folder of the release's ``meta.json`` (default: ``$ROBNAS_DATA``, then the
+            per-user data dir).
+        n_images: evaluate on the first ``n_images`` test images (default: all).
+        protocol: attack settings (default: the assumed protocol, :class:`AttackProtocol`).
+        device: ``auto`` (CUDA if available), ``cpu`` or ``cuda``.
+        epochs: training epochs of the weights (NATS-Bench has 12 and 200).
+        seed: training seed of the weights (``None``: the archive's default choice).
+        batch_size: images per batch.
+        store: the results store, its path, or ``None`` for the default store in robnas'
+            cache dir.
+        table: a tabular oracle whose optimum :meth:`optimum` reports as a reference (values
+            stay live); without one, :meth:`optimum` is ``None``.
+        progress: show tqdm progress bars.
+
+    Attributes:
+        batches_run: batches evaluated by this oracle so far (0 while answering from the store).
+        compute_seconds: seconds of compute spent so far (device seconds on CUDA).
+    """
+
+    def __init__(
+        self,
+        dataset: str | Dataset = Dataset.CIFAR10,
+        *,
+        weights: str | os.PathLike[str],
+        images: str | os.PathLike[str],
+        data: str | os.PathLike[str] | None = None,
+        n_images: int | None = None,
+        protocol: AttackProtocol | None = None,
+        device: str = "auto",
+        epochs: int = 200,
+        seed: int | None = None,
+        batch_size: int = 256,
+        store: ResultStore | str | os.PathLike[str] | None = None,
+        table: TabularOracle | None = None,
+        progress: bool = False,
+    ) -> None:
+        from robnas.errors import RobnasError
+
+        self._dataset = parse_dataset(dataset)
+        self.weights = Path(weights).expanduser().resolve()
+        self.images = Path(images).expanduser().resolve()
+        self.root = resolve_data_root(data)
+        self.meta = SpaceMeta.load(self.root / META_FILE, ArrayCache(default_cache_dir()))
+        if n_images is not None and n_images < 1:
+            raise RobnasError(f"n_images must be >= 1, got {n_images}")
+        self.n_images = n_images
+        self.protocol = protocol or AttackProtocol()
+        self.device_name = device
+        self.epochs = epochs
+        self.seed = seed
+        self.batch_size = batch_size
+        self.store = store if isinstance(store, ResultStore) else ResultStore(store)
+        self.table = table
+        self.progress = progress
+        self.batches_run = 0
+        self.compute_seconds = 0.0
+        self._device: str | None = None
+        self._archive: Any = None
+        self._identities: dict[int, str] = {}
+        self._test_sets: dict[tuple[str | None, int | None], Any] = {}
+
+    # -- the Oracle protocol --------------------------------------------------------------------
+    @property
+    def dataset(self) -> Dataset:
+        """The dataset this oracle answers for."""
+        return self._dataset
+
+    @property
+    def grid(self) -> Grid:
+        """The release's grid: its attacks at its epsilons; corruptions for CIFAR only."""
+        points = default_grid_points({k: list(v) for k, v in self.meta.epsilons.items()})
+        if self._dataset == Dataset.IMAGENET16_120:  # there is no ImageNet16-120-C
+            points = {k: v for k, v in points.items() if k not in {c.value for c in Corruption}}
+        return Grid(points)
+
+    @property
+    def device(self) -> str:
+        """The device evaluations run on (``auto`` resolved)."""
+        if self._device is None:
+            self._device = resolve_device(self.device_name)
+        return self._device
+
+    def validate(self, objective: Objective | str) -> tuple[Term, ...]:
+        """The terms of ``objective`` on the release's grid (raises with the valid choices)."""
+        return Objective.parse(objective).terms(self.grid)
+
+    def evaluate(self, archs: Sequence[Arch], objective: Objective | str) -> Evaluations:
+        """Measured values and clean accuracies of ``archs``; cost = compute seconds per cell."""
+        import numpy as np
+
+        from robnas.oracle import Evaluations
+
+        terms = self.validate(objective)
+        values, clean, cost = [], [], []
+        for arch in archs:
+            index = self.meta.representative_of(self.meta.index_of(arch))
+            session = _CellSession(self, index)
+            values.append(sum(session.accuracy(t) for t in terms) / len(terms))
+            clean.append(session.accuracy(_CLEAN))
+            cost.append(session.seconds)
+        return Evaluations(np.asarray(values, dtype=np.float64), np.asarray(clean, dtype=np.float64),
+                           np.asarray(cost, dtype=np.float64), terms)
+
+    def optimum(self, objective: Objective | str) -> float | None:
+        """The table's optimum where a table was given (a reference), else ``None``."""
+        return None if self.table is None else self.table.optimum(objective)
+
+    def rank(self, arch: Arch, objective: Objective | str) -> int | None:
+        """Unknown live: ``None``."""
+        return None
+
+    def provenance(self) -> dict[str, Any]:
+        """Mode, weights, images, protocol, device and library versions."""
+        import torch
+        import torchattacks
+
+        return {
+            "mode": "live",
+            "robnas": __version__,
+            "dataset": self._dataset.value,
+            "data_root": str(self.root),
+            "checksums": {META_FILE: self.meta.checksum},
+            "weights": {"root": str(self.weights), "epochs": self.epochs, "seed": self.seed,
+                        "files": {str(i): ident for i, ident in sorted(self._identities.items())}},
+            "images": str(self.images),
+            "n_images": self.n_images,
+            "protocol": self.protocol.describe(),
+            "device": self.device,
+            "device_name": _device_name(self.device),
+            "batch_size": self.batch_size,
+            "store": str(self.store.path),
+            "torch": torch.__version__,
+            "torchattacks": torchattacks.__version__,
+        }
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def index_of(self, arch: Arch) -> int:
+        """NB201 index of ``arch``."""
+        return self.meta.index_of(arch)
+
+    def parse_arch(self, arch: Arch | str | int) -> Arch:
+        """An ``Arch`` from an ``Arch``, an NB201 string or an NB201 index."""
+        if isinstance(arch, Arch):
+            return arch
+        if isinstance(arch, str):
+            return self.meta.parse_arch(arch)
+        return self.meta.arch_at(int(arch))
+
+    def value(self, arch: Arch | str | int, objective: Objective | str) -> float:
+        """The measured value of one cell."""
+        return float(self.evaluate([self.parse_arch(arch)], objective).values[0])
+
+    @property
+    def archive(self) -> Any:
+        """The :class:`~robnas.evaluation.weights.WeightsArchive` of ``weights``."""
+        if self._archive is None:
+            from robnas.evaluation.weights import WeightsArchive
+
+            self._archive = WeightsArchive(self.weights)
+        return self._archive
+
+    def weights_identity(self, index: int) -> str:
+        """SHA-256 (16 hex) of ``index``'s weights file, with the epochs and seed.
+
+        ``seed=None`` is recorded as ``default``: the archive's smallest seed.
+        """
+        if index not in self._identities:
+            path = self.archive.path_of(index)
+            digest = hashlib.sha256()
+            try:
+                with path.open("rb") as handle:
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        digest.update(block)
+                file_id = digest.hexdigest()[:16]
+            except OSError:
+                file_id = "missing"
+            self._identities[index] = file_id
+        seed = "default" if self.seed is None else str(self.seed)
+        return f"{self._identities[index]}:e{self.epochs}:s{seed}"
+
+    def result_key(self, index: int, term: Term) -> ResultKey:
+        """The store key of ``term`` for NB201 index ``index``."""
+        protocol = self.protocol.fingerprint() if is_attack(term.key) else _NO_PROTOCOL
+        return ResultKey(self._dataset.value, str(index), term.key, term.point, protocol,
+                         self.weights_identity(index), self.n_images or 0)
+
+    def test_set(self, term: Term) -> Any:
+        """The test images of ``term`` (clean for attacks; corrupted for corruption keys)."""
+        from robnas.evaluation.datasets import load_test_set
+
+        if term.key in {c.value for c in Corruption}:
+            which: tuple[str | None, int | None] = (term.key, int(term.point))
+        else:
+            which = (None, None)
+        if which not in self._test_sets:
+            if which[0] is not None:  # keep the clean set and one corrupted set at a time
+                self._test_sets = {k: v for k, v in self._test_sets.items() if k[0] is None}
+            self._test_sets[which] = load_test_set(self._dataset, self.images, corruption=which[0],
+                                                   severity=which[1], limit=self.n_images)
+        return self._test_sets[which]
+
+    def network(self, index: int) -> Any:
+        """The network of NB201 index ``index`` with its released weights, in eval mode."""
+        from robnas.evaluation.weights import load_network
+
+        return load_network(self.archive, index, self.meta.arch_at(index), self._dataset,
+                            epochs=self.epochs, seed=self.seed)
+
+
+class _CellSession:
+    """The evaluations of one cell within one :meth:`LiveOracle.evaluate` call."""
+
+    def __init__(self, oracle: LiveOracle, index: int) -> None:
+        self.oracle = oracle
+        self.index = index
+        self.seconds = 0.0
+        self._model: Any = None
+
+    def accuracy(self, term: Term) -> float:
+        from robnas.evaluation.runner import run_cached
+
+        oracle = self.oracle
+        key = oracle.result_key(self.index, term)
+        stored = oracle.store.get(key)
+        if stored is not None:
+            return stored.accuracy
+        if self._model is None:
+            start = time.perf_counter()
+            self._model = oracle.network(self.index).to(oracle.device)
+            self.seconds += time.perf_counter() - start
+        test = oracle.test_set(term)
+        outcome = run_cached(oracle.store, key, self._model, test.images, test.labels,
+                             protocol=oracle.protocol, device=oracle.device,
+                             batch_size=oracle.batch_size, progress=oracle.progress)
+        oracle.batches_run += outcome.batches_run
+        oracle.compute_seconds += outcome.seconds
+        self.seconds += outcome.seconds
+        logger.info("index %d %s: %.4f on %d images (%.1f s)", self.index, term,
+                    outcome.result.accuracy, outcome.result.n, outcome.seconds)
+        return outcome.result.accuracy
+
+
+def _device_name(device: str) -> str:
+    import torch
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(torch.device(device))
+    import platform
+
+    return platform.processor() or platform.machine()

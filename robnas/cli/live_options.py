@@ -1,0 +1,69 @@
+"""Options of live evaluation shared by ``robnas verify`` and ``robnas search --mode live``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from robnas.errors import RobnasError
+
+
+def add_live_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, required: bool = True,
+                     n_images_default: str = "all") -> None:
+    """``--weights``, ``--images``, ``--device``, ``--n-images``, ``--batch-size``, ``--store``."""
+    parser.add_argument("--weights", metavar="DIR", required=required,
+                        help="NATS-Bench's NATS-tss-v1_0-3ffb9-full folder (released weights)")
+    parser.add_argument("--images", metavar="DIR", required=required,
+                        help="folder of the test sets (CIFAR-10/100 batches, ImageNet16, *-C)")
+    parser.add_argument("--device", default=None, metavar="DEV",
+                        help="auto, cpu or cuda (default: auto)")
+    parser.add_argument("--n-images", type=int, default=None, metavar="K",
+                        help=f"evaluate on the first K test images (default: {n_images_default})")
+    parser.add_argument("--batch-size", type=int, default=None, metavar="B",
+                        help="images per batch (default: 256)")
+    parser.add_argument("--store", metavar="PATH",
+                        help="SQLite file caching live results (default: in robnas' cache dir)")
+
+
+def build_live_oracle(args: argparse.Namespace, dataset: str, n_images: int | None,
+                      recorded: dict[str, Any] | None = None) -> Any:
+    """A :class:`~robnas.evaluation.live_oracle.LiveOracle` from the options.
+
+    ``recorded`` is the provenance of a run being resumed: what the options leave out is taken
+    from it (weights, images, data root, batch size, store), and ``--n-images`` must match it.
+    """
+    from robnas.evaluation.live_oracle import LiveOracle
+
+    recorded = recorded or {}
+    weights = args.weights or (recorded.get("weights") or {}).get("root")
+    images = args.images or recorded.get("images")
+    if not weights or not images:
+        raise RobnasError("live evaluation needs --weights DIR and --images DIR")
+    if recorded and n_images is not None and n_images != recorded.get("n_images"):
+        raise RobnasError(f"--n-images {n_images} conflicts with the run being resumed "
+                          f"({recorded.get('n_images')}); leave it out")
+    if recorded:
+        n_images = recorded.get("n_images")
+    batch_size = args.batch_size or recorded.get("batch_size") or 256
+    data = args.data
+    if data is None and not os.environ.get("ROBNAS_DATA") and recorded.get("data_root"):
+        data = recorded["data_root"]
+    oracle = LiveOracle(
+        dataset, weights=weights, images=images, data=data, n_images=n_images,
+        device=args.device or "auto", batch_size=batch_size,
+        store=args.store or recorded.get("store"), progress=sys.stderr.isatty(),
+    )
+    was = (recorded.get("protocol") or {}).get("fingerprint")
+    if was is not None and was != oracle.protocol.fingerprint():
+        raise RobnasError(f"the run was evaluated under attack protocol {was}, this robnas uses "
+                          f"{oracle.protocol.fingerprint()}: its results would not be comparable")
+    return oracle
+
+
+def cost_line(trials: list[dict[str, Any]], device: str) -> str:
+    """``budget cost`` line: total compute seconds of the trials (GPU-seconds on CUDA)."""
+    seconds = sum(float(t.get("cost_seconds") or 0.0) for t in trials)
+    unit = "GPU-seconds" if device.startswith("cuda") else "CPU-seconds"
+    return f"budget cost     {seconds:.1f} {unit} of live evaluation over {len(trials)} cells ({device})"

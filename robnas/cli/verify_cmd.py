@@ -1,0 +1,142 @@
+"""``robnas verify``: the table's value next to a live re-evaluation, for a run's best cells.
+
+Agreement test: the live value is measured on the first K test images, the table's on all of
+them. With ``p`` the table's value, the live value of one (key, point) term is a proportion of
+K images whose sampling standard error is ``sqrt(p (1 - p) / K)``; the two agree when
+``|live - table| <= 1.96 * se`` (a two-sided 95 % band). For an objective that averages T
+terms (``pgd@mean``, ``adversarial@mean``) the terms are measured on the same images and are
+strongly correlated, so ``se`` is taken as the mean of the terms' standard errors (the bound
+for perfectly correlated terms, i.e. the most lenient). Exit code 0 when every cell agrees,
+1 when some does not, 2 on an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from robnas.cli.common import print_json
+from robnas.cli.live_options import add_live_options, build_live_oracle
+from robnas.errors import RobnasError
+from robnas.vocabulary import Dataset
+
+Z = 1.96
+"""Two-sided 95 % normal quantile of the agreement test."""
+DEFAULT_N_IMAGES = 1000
+DEFAULT_TOP = 3
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "verify",
+        help="check table values against live attacks on the released weights",
+        description=(
+            "Re-evaluate a run's best architectures (or the given ones) live, on NATS-Bench's "
+            "released weights and the real test images, and print table value, live value, "
+            "their difference and whether they agree within the binomial sampling error of "
+            "K images (|live - table| <= 1.96 * sqrt(p (1 - p) / K), p = table value)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  robnas verify runs/20260124-191150-re-pgd-1-255-s0 --weights ~/NATS-tss-v1_0-3ffb9-full \\\n"
+            "      --images ~/datasets --n-images 1000 --device cuda\n"
+            "  robnas verify --arch 13433 --arch 1462 -O pgd@1/255 --weights W --images I"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("run_dir", nargs="?", metavar="RUN_DIR", help="a run record folder")
+    parser.add_argument("--arch", action="append", metavar="A",
+                        help="an NB201 string or index to verify (repeat for several)")
+    parser.add_argument("--objective", "-O", metavar="O",
+                        help="objective (default: the run's), e.g. pgd@1/255, clean, fog@3")
+    parser.add_argument("--top", type=int, default=DEFAULT_TOP, metavar="N",
+                        help="verify the run's N best cells (default: %(default)s)")
+    add_live_options(parser, n_images_default=str(DEFAULT_N_IMAGES))
+    parser.add_argument("--data", metavar="PATH",
+                        help="folder of the released data (default: $ROBNAS_DATA, else the per-user dir)")
+    parser.add_argument("--dataset", metavar="D",
+                        help=f"dataset: {', '.join(d.value for d in Dataset)} (default: the run's, else cifar10)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from robnas.benchmark import TabularOracle
+    from robnas.objective import Objective
+
+    if args.top < 1:
+        raise RobnasError(f"--top must be >= 1, got {args.top}")
+    config, candidates = _candidates(args)
+    dataset = args.dataset or config.get("dataset") or Dataset.CIFAR10.value
+    objective_text = args.objective or config.get("objective")
+    if not objective_text:
+        raise RobnasError("verify needs --objective (or a RUN_DIR whose config names one)")
+    objective = Objective.parse(objective_text)
+    n_images = args.n_images if args.n_images is not None else DEFAULT_N_IMAGES
+    table = TabularOracle(dataset, data=args.data)
+    live = build_live_oracle(args, dataset, n_images)
+    terms = table.validate(objective)
+    live.validate(objective)
+    rows = []
+    for text in candidates:
+        arch = table.parse_arch(text)
+        table_terms = [table.value(arch, str(term)) for term in terms]
+        table_value = table.value(arch, objective)
+        evaluation = live.evaluate([arch], objective)
+        live_value = float(evaluation.values[0])
+        tolerance = Z * sum(math.sqrt(p * (1 - p) / n_images) for p in table_terms) / len(terms)
+        diff = live_value - table_value
+        rows.append({
+            "index": table.index_of(arch), "arch": arch.to_string(), "table": table_value,
+            "live": live_value, "diff": diff, "n_images": n_images, "tolerance": tolerance,
+            "agree": abs(diff) <= tolerance + 1e-12, "seconds": float(evaluation.cost_seconds[0]),
+        })
+    if args.json:
+        print_json({"objective": str(objective), "dataset": table.dataset.value, "n_images": n_images,
+                    "device": live.device, "test": f"|live - table| <= {Z} * se, se = sqrt(p(1-p)/K)",
+                    "rows": rows, "oracle": live.provenance()})
+    else:
+        _print_rows(rows, str(objective), table.dataset.value, n_images, live.device, len(terms))
+    return 0 if all(r["agree"] for r in rows) else 1
+
+
+def _candidates(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
+    if args.arch and args.run_dir:
+        raise RobnasError("give a RUN_DIR or --arch, not both")
+    if args.arch:
+        return {}, list(args.arch)
+    if not args.run_dir:
+        raise RobnasError("verify needs a RUN_DIR or --arch A")
+    run_dir = Path(args.run_dir)
+    try:
+        config = json.loads((run_dir / "config.json").read_text())
+        lines = (run_dir / "trials.jsonl").read_text().splitlines()
+    except FileNotFoundError as err:
+        raise RobnasError(f"{run_dir} is not a run record ({Path(err.filename).name} is missing)") from None
+    except json.JSONDecodeError as err:
+        raise RobnasError(f"{run_dir}/config.json is not valid JSON ({err})") from None
+    trials = []
+    for line in lines:
+        try:
+            trials.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line cut short by a kill
+    trials = [t for t in trials if t.get("feasible", True) and t.get("value") is not None]
+    if not trials:
+        raise RobnasError(f"{run_dir} holds no evaluated (feasible) cells")
+    trials.sort(key=lambda t: -float(t["value"]))
+    return config, [t["arch"] for t in trials[: args.top]]
+
+
+def _print_rows(rows: list[dict[str, Any]], objective: str, dataset: str, n_images: int,
+                device: str, n_terms: int) -> None:
+    print(f"{objective} on {dataset}: table (all test images) vs live (first {n_images} images, {device})")
+    print(f"{'index':>6}  {'table':>7}  {'live':>7}  {'diff':>8}  {'images':>6}  {'±tol':>7}  agree  arch")
+    for r in rows:
+        print(f"{r['index']:>6}  {r['table']:>7.4f}  {r['live']:>7.4f}  {r['diff']:>+8.4f}  "
+              f"{r['n_images']:>6}  {r['tolerance']:>7.4f}  {'yes' if r['agree'] else 'NO':<5}  {r['arch']}")
+    mean = " (mean of the terms' se)" if n_terms > 1 else ""
+    print(f"agree: |live - table| <= {Z} * sqrt(p (1 - p) / K){mean}, p = table value, K = {n_images}")

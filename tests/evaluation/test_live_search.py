@@ -1,0 +1,85 @@
+"""The search loop and ``robnas search --mode live`` on LiveOracle: a searcher cannot tell."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from robnas.benchmark import TabularOracle
+from robnas.evaluation.live_oracle import LiveOracle
+from robnas.searchers import RandomSearch
+
+from robnas.arch import Arch
+from robnas.cli.main import main
+from robnas.loop import run_search
+from tests.evaluation.dataset_fixtures import write_cifar10
+from tests.evaluation.live_helpers import FAST
+from tests.evaluation.nats_fixture import write_nats_archive
+from tests.release_fixture import write_release
+
+SEED = 3
+OBJECTIVE = "pgd@1/255"
+
+
+@pytest.fixture(scope="module")
+def roots(tmp_path_factory):
+    base = tmp_path_factory.mktemp("search")
+    data = write_release(base / "data")
+    table = TabularOracle("cifar10", data=data, cache_dir=False)
+    # random search proposes the same cells whatever the values: find them on the table, and
+    # write weights for exactly their classes' representatives
+    dry = run_search(RandomSearch(seed=SEED), table, OBJECTIVE, 4)
+    archs = [Arch.from_string(t["arch"]) for t in dry.trials]
+    representatives = {table.representative_index(a) for a in archs}
+    write_nats_archive(base / "weights", {i: table.meta.arch_at(i) for i in representatives},
+                       datasets=("cifar10",), epochs=(200,), seeds=(777,))
+    write_cifar10(base / "images", n=12)
+    return {"base": base, "data": data, "weights": base / "weights", "images": base / "images",
+            "archs": archs}
+
+
+def live(roots, store="store.sqlite") -> LiveOracle:
+    return LiveOracle("cifar10", weights=roots["weights"], images=roots["images"], data=roots["data"],
+                      protocol=FAST, device="cpu", batch_size=6, store=roots["base"] / store)
+
+
+def test_the_loop_searches_with_live_values_and_resumes(roots, tmp_path):
+    oracle = live(roots)
+    result = run_search(RandomSearch(seed=SEED), oracle, OBJECTIVE, 3, record_dir=tmp_path / "run")
+    assert [Arch.from_string(t["arch"]) for t in result.trials] == roots["archs"][:3]
+    spent = oracle.batches_run
+    assert spent == 3 * 2 * 2  # 3 cells x (pgd + clean) x 2 batches of 6
+    for trial in result.trials:
+        assert trial["value"] == oracle.value(trial["arch"], OBJECTIVE)
+        assert trial["clean"] == oracle.value(trial["arch"], "clean")
+        assert trial["cost_seconds"] > 0 and trial["index"] == Arch.from_string(trial["arch"]).code
+    assert oracle.batches_run == spent  # the checks above were answered by the store
+    assert result.optimum is None and result.regret is None and result.rank is None
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["mode"] == "live" and config["oracle"]["protocol"]["fingerprint"] == FAST.fingerprint()
+
+    fresh = live(roots)
+    resumed = run_search(RandomSearch(seed=SEED), fresh, OBJECTIVE, 4, record_dir=tmp_path / "run",
+                         resume=True)
+    assert resumed.n_evaluations == 4 and resumed.trials[:3] == result.trials
+    assert fresh.batches_run == 2 * 2  # only the new cell was evaluated
+
+
+def test_search_command_in_live_mode_reports_the_cost(roots, tmp_path, capsys):
+    code = main(["search", "--mode", "live", "-O", OBJECTIVE, "--searcher", "random", "--seed", str(SEED),
+                 "--budget", "2", "--data", str(roots["data"]), "--weights", str(roots["weights"]),
+                 "--images", str(roots["images"]), "--device", "cpu", "--n-images", "6",
+                 "--store", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "runs")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "budget cost" in out and "CPU-seconds of live evaluation over 2 cells (cpu)" in out
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["mode"] == "live" and config["oracle"]["n_images"] == 6
+    code = main(["search", "--resume", str(run_dir), "--budget", "3", "--n-images", "5"])
+    assert code == 2 and "conflicts" in capsys.readouterr().err
+    code = main(["search", "--resume", str(run_dir), "--budget", "3", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    report = json.loads(captured.out)
+    assert code == 0 and report["n_evaluations"] == 3 and report["device"] == "cpu"

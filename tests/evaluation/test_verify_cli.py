@@ -1,0 +1,80 @@
+"""``robnas verify`` end to end: the real table, a NATS-format archive and CIFAR-10 files."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from robnas.arch import Arch
+from robnas.cli.main import main
+from tests.evaluation.dataset_fixtures import write_cifar10
+from tests.evaluation.nats_fixture import write_nats_archive
+
+N_IMAGES = 20
+CONSTANT = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"  # outputs a constant: ~chance
+GOOD = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+
+
+@pytest.fixture(scope="module")
+def setup(cifar10_oracle, tmp_path_factory):
+    base = tmp_path_factory.mktemp("verify")
+    archs = {}
+    for text in (CONSTANT, GOOD):
+        index = cifar10_oracle.representative_index(Arch.from_string(text))
+        archs[index] = cifar10_oracle.meta.arch_at(index)
+    write_nats_archive(base / "weights", archs, datasets=("cifar10",), epochs=(200,), seeds=(777,))
+    write_cifar10(base / "images", n=N_IMAGES)
+    return {"base": base, "data": cifar10_oracle.root, "oracle": cifar10_oracle,
+            "options": ["--weights", str(base / "weights"), "--images", str(base / "images"),
+                        "--data", str(cifar10_oracle.root), "--device", "cpu",
+                        "--store", str(base / "store.sqlite"), "--n-images", str(N_IMAGES)]}
+
+
+def verify(argv, capsys):
+    code = main(["verify", *argv])
+    return code, capsys.readouterr()
+
+
+def test_verify_archs_prints_table_live_and_agreement(setup, capsys):
+    oracle = setup["oracle"]
+    code, out = verify(["--arch", CONSTANT, "--arch", GOOD, "-O", "clean", "--json", *setup["options"]], capsys)
+    report = json.loads(out.out)
+    constant, good = report["rows"]
+    assert (constant["arch"], good["arch"]) == (CONSTANT, GOOD)
+    for row in (constant, good):
+        assert row["table"] == oracle.value(row["arch"], "clean")
+        assert row["diff"] == pytest.approx(row["live"] - row["table"])
+        p = row["table"]
+        assert row["tolerance"] == pytest.approx(1.96 * math.sqrt(p * (1 - p) / N_IMAGES))
+        assert row["n_images"] == N_IMAGES and row["agree"] == (abs(row["diff"]) <= row["tolerance"])
+    # random weights on random labels: ~chance, like the constant cell's table value, far from
+    # the trained good cell's
+    assert good["table"] > 0.9 and not good["agree"]
+    assert constant["table"] == pytest.approx(0.1, abs=0.01) and constant["agree"]
+    assert code == 1  # not every cell agrees
+    assert report["oracle"]["mode"] == "live" and report["n_images"] == N_IMAGES
+
+
+def test_verify_run_dir_reads_the_best_trials(setup, capsys, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"objective": "clean", "dataset": "cifar10"}))
+    trials = [{"n": 1, "arch": GOOD, "value": 0.5}, {"n": 2, "arch": CONSTANT, "value": 0.9}]
+    (run / "trials.jsonl").write_text("".join(json.dumps(t) + "\n" for t in trials) + '{"n": 3, "ar')
+    code, out = verify([str(run), "--top", "1", *setup["options"]], capsys)
+    lines = out.out.splitlines()
+    assert code == 0, out.err
+    assert lines[0].startswith("clean on cifar10") and len(lines) == 4
+    assert "yes" in lines[2] and "|none~0|" in lines[2]
+    assert "1.96 * sqrt(p (1 - p) / K)" in lines[3]
+
+
+def test_verify_errors_are_one_line(setup, capsys, tmp_path):
+    code, out = verify(["--arch", GOOD, *setup["options"]], capsys)
+    assert code == 2 and "needs --objective" in out.err
+    code, out = verify([str(tmp_path), "-O", "clean", *setup["options"]], capsys)
+    assert code == 2 and "not a run record" in out.err
+    code, out = verify(["-O", "pgd@2.5/255", "--arch", GOOD, *setup["options"]], capsys)
+    assert code == 2 and "valid choices" in out.err
