@@ -12,7 +12,8 @@ from robnas.errors import RobnasError
 
 def add_live_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, required: bool = True,
                      n_images_default: str = "all") -> None:
-    """``--weights``, ``--images``, ``--device``, ``--n-images``, ``--batch-size``, ``--store``."""
+    """``--weights``, ``--images``, ``--device``, ``--n-images``, ``--batch-size``, ``--store``
+    and the attack protocol's step and query counts."""
     parser.add_argument("--weights", metavar="DIR", required=required,
                         help="NATS-Bench's NATS-tss-v1_0-3ffb9-full folder (released weights)")
     parser.add_argument("--images", metavar="DIR", required=required,
@@ -25,6 +26,35 @@ def add_live_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, 
                         help="images per batch (default: 256)")
     parser.add_argument("--store", metavar="PATH",
                         help="SQLite file caching live results (default: in robnas' cache dir)")
+    for option, field, text in _PROTOCOL_OPTIONS:
+        parser.add_argument(option, type=int, default=None, metavar="N", dest=field,
+                            help=text)
+
+
+_PROTOCOL_OPTIONS = (
+    ("--pgd-steps", "pgd_steps", "PGD iterations (default: 40, step 2.5*eps/steps)"),
+    ("--apgd-steps", "apgd_steps", "APGD-CE iterations (default: 100)"),
+    ("--square-queries", "square_queries", "Square attack queries per image (default: 5000)"),
+)
+"""Attack settings exposed on the command line: (option, AttackProtocol field, help)."""
+
+
+def _protocol(args: argparse.Namespace, recorded: dict[str, Any]) -> Any:
+    """The attack protocol: the recorded one on resume, the defaults otherwise, then the options."""
+    from dataclasses import fields, replace
+
+    from robnas.evaluation.attacks import AttackProtocol
+
+    names = {f.name for f in fields(AttackProtocol)}
+    base = AttackProtocol(**{k: v for k, v in (recorded.get("protocol") or {}).items() if k in names})
+    given = {}
+    for option, field, _ in _PROTOCOL_OPTIONS:
+        value = getattr(args, field, None)
+        if value is not None:
+            if value < 1:
+                raise RobnasError(f"{option} must be at least 1, got {value}")
+            given[field] = value
+    return replace(base, **given)
 
 
 def build_live_oracle(args: argparse.Namespace, dataset: str, n_images: int | None,
@@ -52,7 +82,7 @@ def build_live_oracle(args: argparse.Namespace, dataset: str, n_images: int | No
         data = recorded["data_root"]
     oracle = LiveOracle(
         dataset, weights=weights, images=images, data=data, n_images=n_images,
-        device=args.device or "auto", batch_size=batch_size,
+        device=args.device or "auto", batch_size=batch_size, protocol=_protocol(args, recorded),
         store=args.store or recorded.get("store"), progress=sys.stderr.isatty(),
     )
     was = (recorded.get("protocol") or {}).get("fingerprint")

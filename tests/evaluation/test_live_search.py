@@ -68,7 +68,7 @@ def test_the_loop_searches_with_live_values_and_resumes(roots, tmp_path):
 def test_search_command_in_live_mode_reports_the_cost(roots, tmp_path, capsys):
     code = main(["search", "--mode", "live", "-O", OBJECTIVE, "--searcher", "random", "--seed", str(SEED),
                  "--budget", "2", "--data", str(roots["data"]), "--weights", str(roots["weights"]),
-                 "--images", str(roots["images"]), "--device", "cpu", "--n-images", "6",
+                 "--images", str(roots["images"]), "--device", "cpu", "--n-images", "6", "--pgd-steps", "2",
                  "--store", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "runs")])
     out = capsys.readouterr().out
     assert code == 0, out
@@ -76,8 +76,13 @@ def test_search_command_in_live_mode_reports_the_cost(roots, tmp_path, capsys):
     (run_dir,) = (tmp_path / "runs").iterdir()
     config = json.loads((run_dir / "config.json").read_text())
     assert config["mode"] == "live" and config["oracle"]["n_images"] == 6
+    assert config["oracle"]["protocol"]["pgd_steps"] == 2
     code = main(["search", "--resume", str(run_dir), "--budget", "3", "--n-images", "5"])
     assert code == 2 and "conflicts" in capsys.readouterr().err
+    code = main(["search", "--resume", str(run_dir), "--budget", "3", "--pgd-steps", "3"])
+    assert code == 2 and "attack protocol" in capsys.readouterr().err
+    code = main(["search", "--resume", str(run_dir), "--budget", "3", "--pgd-steps", "0"])
+    assert code == 2 and "--pgd-steps must be at least 1, got 0" in capsys.readouterr().err
     code = main(["search", "--resume", str(run_dir), "--budget", "3", "--json"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
