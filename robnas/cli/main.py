@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "robnas.cli.data_cmd",
     "robnas.cli.verify_cmd",
     "robnas.cli.search_cmd",
+    "robnas.cli.compare_cmd",
 )
 """The subcommands, in the order ``--help`` lists them."""
 

@@ -1,0 +1,228 @@
+"""Anytime plots of a comparison: mean best-so-far (or regret) vs distinct evaluations.
+
+One panel per dataset and objective, one line per searcher with its 95% Student-t confidence
+band across runs, and the table's optimum as a dashed horizontal line (regret: the zero line).
+Matplotlib runs on the non-interactive Agg backend, so plots work without a display.
+
+>>> import tempfile, pathlib
+>>> from robnas.trajectories import write_run_record, load_trajectories, expand_to_budget
+>>> root = pathlib.Path(tempfile.mkdtemp())
+>>> for seed in range(3):
+...     _ = write_run_record(root / f"r{seed}", searcher="random", objective="clean",
+...                          dataset="cifar10", seed=seed, values=[0.5, 0.6 + seed / 100],
+...                          optimum=0.9)
+>>> paths = plot_anytime(expand_to_budget(load_trajectories(root)), root / "fig")
+>>> [p.name for p in paths]
+['anytime-cifar10-clean.png']
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from robnas.errors import RobnasError
+from robnas.report_stats import searcher_sort_key
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+METRICS = ("value", "regret")
+"""What a plot can show: the best value so far, or its regret to the optimum."""
+FORMATS = ("png", "svg", "pdf")
+"""File formats :func:`plot_anytime` can write."""
+
+PANEL_SIZE = (5.0, 3.6)
+"""Width and height of one panel, in inches."""
+DPI = 150
+"""Resolution of PNG files."""
+
+SEARCHER_LABELS = {
+    "random": "Random search",
+    "re": "Regularized evolution",
+    "ls": "Local search",
+    "bo": "BO (Optuna TPE)",
+}
+_COLOURS = {"random": "#7f7f7f", "re": "#1f77b4", "ls": "#2ca02c", "bo": "#d62728"}
+
+
+def anytime_curves(expanded: pd.DataFrame, metric: str = "value") -> pd.DataFrame:
+    """Per dataset, objective, searcher and ``n``: mean, 95% t-interval and run count of ``metric``.
+
+    The metric is the best value so far (``value``) or the regret (``regret``).
+    """
+    import numpy as np
+    from scipy import stats
+
+    column = _column(metric)
+    grouped = expanded.groupby(["dataset", "objective", "searcher", "n"], sort=True)[column]
+    curves = grouped.agg(mean="mean", sd="std", runs="count").reset_index()
+    runs = curves["runs"].to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(runs > 1, stats.t.ppf(0.975, np.maximum(runs - 1, 1)), np.nan)
+        half = t * curves["sd"].to_numpy() / np.sqrt(runs)
+    curves["low"] = curves["mean"] - half
+    curves["high"] = curves["mean"] + half
+    return curves
+
+
+def draw_panel(
+    ax: Axes,
+    curves: pd.DataFrame,
+    *,
+    metric: str = "value",
+    optimum: float | None = None,
+    log_x: bool = False,
+    title: str | None = None,
+    legend: bool = True,
+) -> None:
+    """Draw one dataset-objective panel of :func:`anytime_curves` output onto ``ax``."""
+    import numpy as np
+
+    for searcher in _ordered(curves["searcher"].unique()):
+        c = curves[curves["searcher"] == searcher]
+        colour = _COLOURS.get(searcher)
+        label = SEARCHER_LABELS.get(searcher, searcher)
+        ax.plot(c["n"], c["mean"], color=colour, lw=1.6, label=label)
+        ax.fill_between(c["n"], c["low"], c["high"], color=colour, alpha=0.2, lw=0)
+    reference = 0.0 if metric == "regret" else optimum
+    if reference is not None and np.isfinite(reference):
+        ax.axhline(reference, color="black", ls="--", lw=1.0,
+                   label=f"optimum ({reference:.3f})" if metric == "value" else "zero regret")
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel("distinct architectures evaluated")
+    ax.set_ylabel("best accuracy so far" if metric == "value" else "regret to the optimum")
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(True, alpha=0.3)
+    if legend:
+        ax.legend(fontsize=7, loc="lower right" if metric == "value" else "upper right")
+
+
+def plot_anytime(
+    expanded: pd.DataFrame,
+    out_dir: str | os.PathLike[str],
+    *,
+    metric: str = "value",
+    log_x: bool = False,
+    formats: Sequence[str] = ("png",),
+    combined: bool = False,
+    zoom: bool = True,
+) -> list[Path]:
+    """Write one anytime figure per dataset and objective (and optionally one with all panels).
+
+    Args:
+        expanded: an expanded trajectory table (:func:`robnas.trajectories.expand_to_budget`).
+        out_dir: where the figures go (created).
+        metric: ``value`` (mean best so far) or ``regret``.
+        log_x: log-scaled x axis.
+        formats: any of :data:`FORMATS`; PNG is written at :data:`DPI`.
+        combined: also write ``anytime-all.<fmt>`` with every panel side by side.
+        zoom: start the y axis near the curves (from the 10th evaluation on), not at the first
+            random guesses, so late differences stay visible.
+
+    Returns:
+        The paths written, per-panel figures first.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise RobnasError(f"unknown figure format {bad[0]!r}; choose from {', '.join(FORMATS)}")
+    if expanded.empty:
+        raise RobnasError("no trajectories to plot")
+    curves = anytime_curves(expanded, metric)
+    optima = expanded.groupby(["dataset", "objective"])["optimum"].first()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    panels = list(curves.groupby(["dataset", "objective"], sort=False))
+    written: list[Path] = []
+
+    def draw(ax: Axes, key: tuple[str, str], panel: pd.DataFrame, legend: bool = True) -> None:
+        dataset, objective = key
+        optimum = float(optima.get(key, float("nan")))
+        draw_panel(ax, panel, metric=metric, optimum=optimum, log_x=log_x,
+                   title=f"{dataset} · {objective}", legend=legend)
+        if zoom:
+            _zoom(ax, panel, metric, optimum)
+
+    for key, panel in panels:
+        fig, ax = plt.subplots(figsize=PANEL_SIZE)
+        draw(ax, key, panel)
+        written += _save(fig, out / f"anytime-{_slug(key[0])}-{_slug(key[1])}", formats)
+        plt.close(fig)
+    if combined and panels:
+        size = (PANEL_SIZE[0] * len(panels), PANEL_SIZE[1])
+        fig, axes = plt.subplots(1, len(panels), figsize=size, squeeze=False)
+        for ax, (key, panel) in zip(axes[0], panels, strict=True):
+            draw(ax, key, panel, legend=False)
+        # one shared legend below the panels; each panel's optimum differs, so name it generically
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        labels = ["optimum of the table" if label.startswith("optimum (") else label
+                  for label in labels]
+        fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8,
+                   frameon=False)
+        fig.tight_layout(rect=(0, 0.08, 1, 1))
+        written += _save(fig, out / "anytime-all", formats, layout=False)
+        plt.close(fig)
+    return written
+
+
+def _zoom(ax: Axes, panel: pd.DataFrame, metric: str, optimum: float) -> None:
+    import numpy as np
+
+    late = panel[panel["n"] >= min(10, int(panel["n"].max()))]
+    low = np.nanmin(late["low"].to_numpy()) if late["low"].notna().any() else late["mean"].min()
+    high = np.nanmax(late["high"].to_numpy()) if late["high"].notna().any() else late["mean"].max()
+    if metric == "value" and np.isfinite(optimum):
+        high = max(high, optimum)
+    if metric == "regret":
+        low = min(low, 0.0)
+    span = (high - low) or 0.01
+    ax.set_ylim(low - 0.05 * span, high + 0.08 * span)
+
+
+def _save(fig: Figure, stem: Path, formats: Sequence[str], layout: bool = True) -> list[Path]:
+    if layout:
+        fig.tight_layout()
+    paths = []
+    import matplotlib
+
+    for fmt in formats:
+        path = stem.with_suffix(f".{fmt}")
+        with matplotlib.rc_context({"svg.hashsalt": "robnas"}):  # stable SVG ids
+            fig.savefig(path, dpi=DPI, metadata=_metadata(fmt))
+        paths.append(path)
+    return paths
+
+
+def _metadata(fmt: str) -> dict[str, str | None]:
+    # drop creation dates so re-drawing the same runs gives the same SVG/PDF bytes
+    if fmt == "svg":
+        return {"Date": None}
+    if fmt == "pdf":
+        return {"CreationDate": None}
+    return {}
+
+
+def _ordered(searchers: Sequence[str]) -> list[str]:
+    return sorted(searchers, key=searcher_sort_key)
+
+
+def _column(metric: str) -> str:
+    if metric not in METRICS:
+        raise RobnasError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
+    return "best" if metric == "value" else "regret"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.@-]+", "_", text).strip("_")

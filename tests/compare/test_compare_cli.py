@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from robnas.cli.main import main
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _png_width(path) -> int:
+    return struct.unpack(">I", path.read_bytes()[16:20])[0]
+
+
+def test_compare_runs_prints_the_summary_and_redraws_from_the_folder(release_root, capsys,
+                                                                     tmp_path) -> None:
+    out = tmp_path / "cmp"
+    code, stdout, _ = _run(capsys, "compare", "-O", "pgd@1/255", "-O", "clean",
+                           "--searchers", "random,bo", "--seeds", "3", "--budget", "12",
+                           "--checkpoints", "5,10", "--out", str(out), "--data", str(release_root),
+                           "--jobs", "2", "--formats", "png,svg", "-q")
+    assert code == 0
+    assert "### cifar10 · pgd@1/255 (optimum 0.588; 3 runs per searcher)" in stdout
+    assert "### cifar10 · clean" in stdout and "Friedman test: not run" in stdout
+    assert "| bo | 12 |" in stdout and "Holm" in stdout
+    assert f"files in {out}:" in stdout and "figures/anytime-all.png" in stdout
+    assert len(list((out / "runs").iterdir())) == 12
+    single = _png_width(out / "figures" / "anytime-cifar10-clean.png")
+    assert _png_width(out / "figures" / "anytime-all.png") == 2 * single
+    assert (out / "figures" / "anytime-cifar10-clean.svg").is_file()
+
+    runs_before = sorted(p.stat().st_mtime_ns for p in (out / "runs").rglob("trials.jsonl"))
+    code, stdout, _ = _run(capsys, "compare", "--from", str(out), "--metric", "regret", "--log-x")
+    assert code == 0 and "### cifar10 · clean" in stdout
+    assert sorted(p.stat().st_mtime_ns for p in (out / "runs").rglob("trials.jsonl")) == runs_before
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-O", "pgd@1/255", "--searchers", "random,sa"], "unknown searcher 'sa'"),
+        (["-O", "pgd@7/255"], "valid choices: pgd@0.1/255"),
+        (["-O", "clean", "--seeds", "0"], "--seeds must be at least 1"),
+        (["-O", "clean", "--budget", "many"], "--budget needs a whole number"),
+        (["-O", "clean", "--dataset", "mnist"], "unknown dataset 'mnist'"),
+        (["--searchers", "re"], "give at least one --objective"),
+        (["--from", "/nonexistent/cmp"], "no such folder"),
+        (["-O", "clean", "--formats", "png,jpg", "--seeds", "1", "--budget", "2"],
+         "unknown figure format 'jpg'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(release_root, capsys, tmp_path, argv, message) -> None:
+    code, _out, err = _run(capsys, "compare", *argv, "--data", str(release_root),
+                           "--out", str(tmp_path / "cmp"), "-q")
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1 and err.startswith("robnas: error:")
+    assert not (tmp_path / "cmp").exists()
+
+
+def test_from_a_folder_without_runs_is_one_line(capsys, tmp_path) -> None:
+    code, _out, err = _run(capsys, "compare", "--from", str(tmp_path))
+    assert code == 2 and "no finished run records" in err and err.count("\n") == 1
+
+
+def test_progress_bar_counts_runs_and_resumed_runs(release_root, capsys, tmp_path) -> None:
+    argv = ["compare", "-O", "clean", "--searchers", "random,re", "--seeds", "2", "--budget", "5",
+            "--checkpoints", "5", "--out", str(tmp_path / "cmp"), "--data", str(release_root),
+            "--jobs", "1"]
+    code, _out, err = _run(capsys, *argv)
+    assert code == 0 and "compare" in err and "4/4" in err and "ran 4 runs, 0 already done" in err
+    code, _out, err = _run(capsys, *argv, "--seeds", "3")  # two new runs, four resumed
+    assert code == 0 and "6/6" in err and "ran 2 runs, 4 already done" in err
+    code, _out, err = _run(capsys, *argv, "-q")
+    assert code == 0 and "4/4" not in err and "ran 0 runs, 4 already done" in err

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+
+from robnas.errors import RobnasError
+from robnas.report_plots import DPI, PANEL_SIZE, anytime_curves, plot_anytime
+from robnas.trajectories import expand_to_budget, load_trajectories
+from tests.compare.helpers import write_comparison
+
+
+def _png_size(path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", header[16:24])
+
+
+def _values(searcher: str, seed: int) -> list[float]:
+    rng = np.random.default_rng(seed)
+    shift = 0.05 if searcher == "re" else 0.0
+    return (rng.uniform(0.2, 0.8, size=30) + shift).round(4).tolist()
+
+
+@pytest.fixture
+def table(tmp_path):
+    write_comparison(tmp_path / "runs", _values, seeds=range(4))
+    write_comparison(tmp_path / "runs", _values, seeds=range(4), objective="clean", optimum=0.95)
+    return expand_to_budget(load_trajectories(tmp_path / "runs"))
+
+
+def test_curves_are_means_with_a_band_around_them(table) -> None:
+    curves = anytime_curves(table)
+    at = table[(table["n"] == 12) & (table["searcher"] == "re") & (table["objective"] == "clean")]
+    row = curves[(curves["n"] == 12) & (curves["searcher"] == "re")
+                 & (curves["objective"] == "clean")].iloc[0]
+    assert row["mean"] == pytest.approx(at["best"].mean()) and row["runs"] == 4
+    assert (curves["low"] <= curves["mean"] + 1e-12).all()
+    assert (curves["high"] >= curves["mean"] - 1e-12).all()
+    regret = anytime_curves(table, "regret")
+    assert np.allclose(regret["mean"].to_numpy(), 0.9 - curves["mean"].to_numpy(), atol=0.06)
+
+
+def test_png_per_panel_and_combined_with_the_expected_size(table, tmp_path) -> None:
+    paths = plot_anytime(table, tmp_path / "fig", combined=True, log_x=True,
+                         formats=("png", "svg", "pdf"))
+    names = sorted(p.name for p in paths)
+    assert names == sorted(f"anytime-{stem}.{fmt}" for stem in
+                           ("cifar10-clean", "cifar10-pgd@1_255", "all")
+                           for fmt in ("png", "svg", "pdf"))
+    width, height = PANEL_SIZE[0] * DPI, PANEL_SIZE[1] * DPI
+    assert _png_size(tmp_path / "fig" / "anytime-cifar10-clean.png") == (width, height)
+    assert _png_size(tmp_path / "fig" / "anytime-all.png") == (2 * width, height)
+    assert (tmp_path / "fig" / "anytime-all.pdf").read_bytes().startswith(b"%PDF")
+    assert b"<svg" in (tmp_path / "fig" / "anytime-cifar10-clean.svg").read_bytes()[:2000]
+
+
+def test_redrawing_gives_identical_svg(table, tmp_path) -> None:
+    first = plot_anytime(table, tmp_path / "a", formats=("svg",), metric="regret")[0].read_bytes()
+    second = plot_anytime(table, tmp_path / "b", formats=("svg",), metric="regret")[0].read_bytes()
+    assert first == second
+
+
+def test_bad_format_or_metric_is_a_robnas_error(table, tmp_path) -> None:
+    with pytest.raises(RobnasError, match="unknown figure format 'jpg'"):
+        plot_anytime(table, tmp_path, formats=("jpg",))
+    with pytest.raises(RobnasError, match="unknown metric"):
+        plot_anytime(table, tmp_path, metric="accuracy")
+
+
+@pytest.mark.parametrize("metric", ["value", "regret"])
+def test_combined_figure_has_one_shared_legend(table, tmp_path, metric) -> None:
+    plot_anytime(table, tmp_path, formats=("svg",), combined=True, metric=metric)
+    svg = (tmp_path / "anytime-all.svg").read_text()
+    single = (tmp_path / "anytime-cifar10-clean.svg").read_text()
+    # matplotlib writes each text as an SVG comment: count legend entries by their labels
+    assert svg.count("<!-- Random search -->") == 1 and svg.count("<!-- Regularized evolution -->") == 1
+    if metric == "value":
+        assert "<!-- optimum of the table -->" in svg and "<!-- optimum (" not in svg
+        assert "<!-- optimum (0.950) -->" in single
+    else:
+        assert svg.count("<!-- zero regret -->") == 1 and "optimum of the table" not in svg

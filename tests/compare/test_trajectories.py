@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from robnas.run_record import RunRecordError
+from robnas.trajectories import (
+    TRAJECTORY_COLUMNS,
+    NoRunsError,
+    expand_to_budget,
+    load_trajectories,
+    write_run_record,
+)
+from tests.compare.helpers import write_comparison
+
+
+def _random_values(searcher: str, seed: int) -> list[float]:
+    rng = np.random.default_rng(seed + 100 * len(searcher))
+    return rng.uniform(0.1, 0.9, size=20).round(4).tolist()
+
+
+def test_load_reads_every_trial_with_best_regret_and_found(tmp_path) -> None:
+    write_run_record(tmp_path / "a", searcher="re", objective="clean", dataset="cifar10", seed=3,
+                     values=[0.2, 0.9, 0.5, 0.9], optimum=0.9)
+    table = load_trajectories(tmp_path)
+    assert list(table.columns) == list(TRAJECTORY_COLUMNS)
+    assert table["n"].tolist() == [1, 2, 3, 4]
+    assert table["best"].tolist() == [0.2, 0.9, 0.9, 0.9]
+    assert np.allclose(table["regret"], [0.7, 0.0, 0.0, 0.0])
+    assert table["found"].tolist() == [False, True, True, True]
+    assert set(table["searcher"]) == {"re"} and set(table["seed"]) == {3}
+
+
+def test_best_so_far_is_monotone_and_is_the_running_max(tmp_path) -> None:
+    write_comparison(tmp_path, _random_values)
+    table = load_trajectories(tmp_path)
+    for _, run in table.groupby("run_id"):
+        assert np.all(np.diff(run["best"].to_numpy()) >= 0)
+        assert np.allclose(run["best"], np.maximum.accumulate(run["value"]))
+    assert table["run_id"].nunique() == 10
+
+
+def test_unfinished_runs_are_skipped_unless_asked(tmp_path) -> None:
+    write_run_record(tmp_path / "done", searcher="re", objective="clean", dataset="cifar10",
+                     seed=0, values=[0.5], optimum=0.9)
+    write_run_record(tmp_path / "killed", searcher="re", objective="clean", dataset="cifar10",
+                     seed=1, values=[0.4, 0.6], optimum=0.9, finished=False)
+    assert set(load_trajectories(tmp_path)["run_id"]) == {"done"}
+    assert set(load_trajectories(tmp_path, finished_only=False)["run_id"]) == {"done", "killed"}
+
+
+def test_torn_last_line_is_ignored_but_a_broken_middle_line_is_an_error(tmp_path) -> None:
+    run = write_run_record(tmp_path / "r", searcher="ls", objective="clean", dataset="cifar10",
+                           seed=0, values=[0.5, 0.6], optimum=0.9)
+    trials = run / "trials.jsonl"
+    with trials.open("a") as handle:
+        handle.write('{"n": 3, "val')
+    assert load_trajectories(tmp_path)["n"].tolist() == [1, 2]
+    lines = trials.read_text().splitlines()
+    trials.write_text("\n".join([lines[0], "garbage", lines[1]]) + "\n")
+    with pytest.raises(RunRecordError, match="line 2 is not JSON"):
+        load_trajectories(tmp_path)
+
+
+def test_bad_config_and_empty_folder_are_robnas_errors(tmp_path) -> None:
+    with pytest.raises(NoRunsError):
+        load_trajectories(tmp_path)
+    run = write_run_record(tmp_path / "r", searcher="ls", objective="clean", dataset="cifar10",
+                           seed=0, values=[0.5], optimum=0.9)
+    config = json.loads((run / "config.json").read_text())
+    del config["objective"]
+    (run / "config.json").write_text(json.dumps(config))
+    with pytest.raises(RunRecordError, match="not a run config"):
+        load_trajectories(tmp_path)
+
+
+def test_expand_carries_best_forward_and_truncates(tmp_path) -> None:
+    write_run_record(tmp_path / "short", searcher="re", objective="clean", dataset="cifar10",
+                     seed=0, values=[0.3, 0.6, 0.4], optimum=0.9, budget=6)
+    write_run_record(tmp_path / "long", searcher="re", objective="clean", dataset="cifar10",
+                     seed=1, values=[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.9], optimum=0.9)
+    grid = expand_to_budget(load_trajectories(tmp_path), 6)
+    assert grid.groupby("run_id").size().to_dict() == {"long": 6, "short": 6}
+    short = grid[grid["run_id"] == "short"]
+    assert short["best"].tolist() == [0.3, 0.6, 0.6, 0.6, 0.6, 0.6]
+    assert short["value"].isna().tolist() == [False] * 3 + [True] * 3
+    assert np.allclose(short["regret"], 0.9 - short["best"])
+    long = grid[grid["run_id"] == "long"]
+    assert long["best"].max() == 0.6 and not long["found"].any()  # n=7 lies beyond the grid
+    assert list(grid.columns) == list(TRAJECTORY_COLUMNS)
+
+
+def test_unknown_optimum_gives_nan_regret(tmp_path) -> None:
+    write_run_record(tmp_path / "live", searcher="re", objective="clean", dataset="cifar10",
+                     seed=0, values=[0.3, 0.6], optimum=None)
+    table = expand_to_budget(load_trajectories(tmp_path))
+    assert table["regret"].isna().all() and not table["found"].any()
