@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 from robnas.benchmark.checksums import META_PATH, pinned_sha256
-
 from robnas.errors import DataFormatError, RobnasError
 
 _log = logging.getLogger(__name__)

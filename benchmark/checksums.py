@@ -21,7 +21,6 @@ from pathlib import Path
 from types import MappingProxyType
 
 from robnas.benchmark.cache import sha256_of
-
 from robnas.vocabulary import Dataset, Measure, all_keys
 
 META_PATH = "meta.json"

@@ -29,7 +29,6 @@ from robnas.benchmark.cache import sha256_of
 from robnas.benchmark.checksums import META_PATH, RELEASE_SHA256, expected_files, pinned_sha256
 from robnas.benchmark.download import RetryPolicy, fetch
 from robnas.benchmark.location import DATA_ENV, default_data_dir
-
 from robnas.errors import DataFormatError, RobnasError
 from robnas.vocabulary import Dataset, Measure, parse_dataset
 

@@ -11,10 +11,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from robnas.arch import NUM_CELLS, Arch, codes_of
 from robnas.benchmark.cache import ArrayCache, as_numpy
 from robnas.benchmark.release import read_meta
-
-from robnas.arch import NUM_CELLS, Arch, codes_of
 from robnas.errors import DataFormatError, InvalidArchError
 
 if TYPE_CHECKING:

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from robnas.benchmark.cache import ArrayCache, as_numpy
 from robnas.benchmark.meta import SpaceMeta
 from robnas.benchmark.release import read_result_file, result_path
-
 from robnas.errors import DataFormatError
 from robnas.objective import Grid, Term, default_grid_points
 from robnas.vocabulary import CLEAN, SEVERITIES, Corruption, Dataset, Measure

@@ -17,13 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from robnas._version import __version__
+from robnas.arch import Arch, codes_of
 from robnas.benchmark.cache import ArrayCache
 from robnas.benchmark.location import META_FILE, default_cache_dir, resolve_data_root
 from robnas.benchmark.meta import SpaceMeta
 from robnas.benchmark.table import ResultTable
-
-from robnas._version import __version__
-from robnas.arch import Arch, codes_of
 from robnas.objective import CLEAN, Grid, Objective, Term
 from robnas.vocabulary import Dataset, parse_dataset
 

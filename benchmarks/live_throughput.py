@@ -37,11 +37,11 @@ CORRUPTION_PASSES = 15 * 5
 
 def main() -> None:
     import torch
+
+    from robnas.arch import Arch
     from robnas.evaluation.attacks import AttackProtocol, evaluate_batches
     from robnas.evaluation.live_oracle import resolve_device
     from robnas.evaluation.network import build_network
-
-    from robnas.arch import Arch
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto")

@@ -90,9 +90,9 @@ def cold_query(root: str, repeats: int) -> None:
 
 def warm_throughput(root: str) -> None:
     import numpy as np
-    from robnas.benchmark import TabularOracle
 
     from robnas.arch import NUM_CELLS, Arch
+    from robnas.benchmark import TabularOracle
 
     oracle = TabularOracle("cifar10", data=root)
     rng = np.random.default_rng(0)

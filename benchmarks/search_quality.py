@@ -111,11 +111,10 @@ def _timings(
     names: list[str], searchers: dict[str, type], oracle: Any, objective: str, budget: int,
     repeats: int,
 ) -> None:
-    from robnas.searchers import random_unseen
-
     from robnas.arch import Arch
     from robnas.isomorphism import class_code
     from robnas.loop import run_search
+    from robnas.searchers import random_unseen
 
     rng = np.random.default_rng(0)
     cells: list[Arch] = []

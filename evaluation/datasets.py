@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from robnas.evaluation.safe_pickle import load_restricted, numpy_globals
 
 from robnas.errors import DataFormatError, DataNotFoundError, RobnasError
+from robnas.evaluation.safe_pickle import load_restricted, numpy_globals
 from robnas.vocabulary import SEVERITIES, Corruption, Dataset, parse_dataset
 
 if TYPE_CHECKING:

@@ -34,20 +34,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from robnas._version import __version__
+from robnas.arch import Arch
 from robnas.benchmark.cache import ArrayCache
 from robnas.benchmark.location import META_FILE, default_cache_dir, resolve_data_root
 from robnas.benchmark.meta import SpaceMeta
 from robnas.evaluation.attacks import AttackProtocol, is_attack
 from robnas.evaluation.store import ResultKey, ResultStore
-
-from robnas._version import __version__
-from robnas.arch import Arch
 from robnas.objective import CLEAN, Grid, Objective, Term, default_grid_points
 from robnas.vocabulary import Corruption, Dataset, parse_dataset
 
 if TYPE_CHECKING:
     from robnas.benchmark import TabularOracle
-
     from robnas.oracle import Evaluations
 
 logger = logging.getLogger(__name__)

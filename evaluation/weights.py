@@ -37,14 +37,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from robnas.evaluation.safe_pickle import DeferredTensor, load_restricted, torch_tensor_globals
-
 from robnas.arch import Arch
 from robnas.errors import DataFormatError, DataNotFoundError, InvalidArchError, RobnasError
+from robnas.evaluation.safe_pickle import DeferredTensor, load_restricted, torch_tensor_globals
 from robnas.vocabulary import Dataset, parse_dataset
 
 if TYPE_CHECKING:
     import torch
+
     from robnas.evaluation.network import NB201Network
 
 logger = logging.getLogger(__name__)
@@ -238,6 +238,7 @@ def load_network(
     which the released ones then replace).
     """
     import torch
+
     from robnas.evaluation.network import build_network
 
     ds = parse_dataset(dataset)

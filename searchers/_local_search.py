@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
-from robnas.searchers._base import random_unseen
 
 from robnas.arch import Arch
 from robnas.isomorphism import class_code
+from robnas.searchers._base import random_unseen
 
 VARIANTS = ("best", "first")
 

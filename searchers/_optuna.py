@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from robnas.searchers._base import random_unseen
 
 from robnas.arch import EDGES, OPS, Arch
 from robnas.isomorphism import class_code
+from robnas.searchers._base import random_unseen
 
 if TYPE_CHECKING:
     import optuna

@@ -29,12 +29,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from robnas.searchers._base import Searcher, get_params
 
 from robnas.arch import NUM_EDGES, NUM_OPS, Arch
 from robnas.isomorphism import class_code
 from robnas.loop import SearchResult, run_search
 from robnas.run_record import TRIALS_FILE
+from robnas.searchers._base import Searcher, get_params
 
 MakeSearcher = Callable[[int | None], Searcher]
 

@@ -4,13 +4,13 @@ import json
 
 import numpy as np
 import pytest
-from robnas.searchers import LocalSearch, RandomSearch, RegularizedEvolution
-from robnas.searchers.testing import RecordingSearcher
 
 from robnas.arch import Arch
 from robnas.isomorphism import class_code, class_code_array
 from robnas.loop import run_search
 from robnas.run_record import RunRecordError
+from robnas.searchers import LocalSearch, RandomSearch, RegularizedEvolution
+from robnas.searchers.testing import RecordingSearcher
 
 OBJ = "pgd@1/255"
 

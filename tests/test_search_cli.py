@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-from robnas.searchers import OptunaSearch
 
 from robnas.cli.main import main
 from robnas.loop import run_search
+from robnas.searchers import OptunaSearch
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, str]:

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from robnas.benchmark.archive import (
     ChecksumMismatchError,
     UnsafeArchiveError,
@@ -15,7 +16,6 @@ from robnas.benchmark.archive import (
 )
 from robnas.benchmark.cache import sha256_of
 from robnas.benchmark.checksums import RELEASE_SHA256, expected_files
-
 from robnas.errors import DataFormatError
 from tests.benchmark.release_server import release_entries, write_zip
 

@@ -6,10 +6,10 @@ import sys
 import time
 
 import pytest
+
 from robnas.benchmark import TabularOracle
 from robnas.benchmark import table as table_module
 from robnas.benchmark.cache import ArrayCache, sha256_of
-
 from tests.release_fixture import write_release
 
 

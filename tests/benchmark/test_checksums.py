@@ -7,6 +7,7 @@ import importlib
 from pathlib import Path
 
 import pytest
+
 from robnas.benchmark.cache import sha256_of
 from robnas.benchmark.checksums import (
     RELEASE_SHA256,

@@ -6,8 +6,8 @@ import socket
 from pathlib import Path
 
 import pytest
-from robnas.benchmark.download import DownloadError, RetryPolicy, fetch
 
+from robnas.benchmark.download import DownloadError, RetryPolicy, fetch
 from tests.benchmark.release_server import Faults, ReleaseServer
 
 FAST = RetryPolicy(attempts=4, backoff=0.01, timeout=5)

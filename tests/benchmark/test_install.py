@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from robnas.benchmark import TabularOracle, download_release
 from robnas.benchmark.checksums import RELEASE_SHA256
 from robnas.benchmark.download import RetryPolicy
-
 from robnas.cli.main import main
 from tests.benchmark.release_server import Faults, ReleaseServer, release_entries, write_zip
 

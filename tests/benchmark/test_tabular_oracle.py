@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 import pytest
-from robnas.benchmark import TabularOracle
 
 from robnas.arch import NUM_CELLS, Arch
+from robnas.benchmark import TabularOracle
 from robnas.errors import DataFormatError, DataNotFoundError, InvalidObjectiveError
 from robnas.objective import Objective
 from robnas.oracle import Oracle

@@ -6,7 +6,6 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from robnas.searchers import SEARCHERS
 
 from robnas.comparison import (
     WORKER_THREAD_VARIABLES,
@@ -21,6 +20,7 @@ from robnas.comparison import (
 from robnas.errors import InvalidObjectiveError
 from robnas.loop import run_search
 from robnas.run_record import RunRecord
+from robnas.searchers import SEARCHERS
 
 
 def test_plan_is_every_combination_with_canonical_names() -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import torch
-from robnas.evaluation.attacks import AttackProtocol
-from robnas.evaluation.network import NB201Network, build_network
 
 from robnas.arch import Arch
+from robnas.evaluation.attacks import AttackProtocol
+from robnas.evaluation.network import NB201Network, build_network
 
 CELL = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|+|avg_pool_3x3~0|nor_conv_1x1~1|skip_connect~2|"
 FAST = AttackProtocol(pgd_steps=5, apgd_steps=5, square_queries=10)

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from robnas.evaluation.network import NB201Network
 
 from robnas.arch import Arch
+from robnas.evaluation.network import NB201Network
 
 NATS_DATASETS = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
 CLASSES = {"cifar10-valid": 10, "cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}

@@ -9,6 +9,8 @@ from dataclasses import fields, replace
 import pytest
 import torch
 import torchattacks
+
+from robnas.errors import RobnasError
 from robnas.evaluation.attacks import (
     ATTACK_KEYS,
     AttackProtocol,
@@ -16,8 +18,6 @@ from robnas.evaluation.attacks import (
     evaluate_batches,
     make_attack,
 )
-
-from robnas.errors import RobnasError
 from tests.evaluation.live_helpers import FAST, own_labels, small_net
 
 

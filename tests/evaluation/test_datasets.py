@@ -12,10 +12,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from robnas.errors import DataFormatError, DataNotFoundError, RobnasError  # noqa: E402
 from robnas.evaluation.datasets import TestSet, load_test_set  # noqa: E402
 from robnas.evaluation.safe_pickle import UnsafePickleError, load_restricted, numpy_globals  # noqa: E402
-
-from robnas.errors import DataFormatError, DataNotFoundError, RobnasError  # noqa: E402
 from robnas.vocabulary import Corruption, Dataset  # noqa: E402
 from tests.evaluation.dataset_fixtures import (  # noqa: E402
     write_cifar10,

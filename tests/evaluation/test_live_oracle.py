@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+
+from robnas.arch import Arch
+from robnas.errors import DataNotFoundError, InvalidObjectiveError
 from robnas.evaluation.attacks import count_correct, evaluate_batches
 from robnas.evaluation.datasets import load_test_set
 from robnas.evaluation.live_oracle import LiveOracle
 from robnas.evaluation.store import ResultStore
 from robnas.evaluation.weights import WeightsArchive, load_network
-
-from robnas.arch import Arch
-from robnas.errors import DataNotFoundError, InvalidObjectiveError
 from robnas.isomorphism import class_code
 from robnas.oracle import Evaluations, Oracle
 from tests.evaluation.dataset_fixtures import write_cifar10, write_cifar_c

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from robnas.benchmark import TabularOracle
-from robnas.evaluation.live_oracle import LiveOracle
-from robnas.searchers import RandomSearch
 
 from robnas.arch import Arch
+from robnas.benchmark import TabularOracle
 from robnas.cli.main import main
+from robnas.evaluation.live_oracle import LiveOracle
 from robnas.loop import run_search
+from robnas.searchers import RandomSearch
 from tests.evaluation.dataset_fixtures import write_cifar10
 from tests.evaluation.live_helpers import FAST
 from tests.evaluation.nats_fixture import write_nats_archive

@@ -9,12 +9,12 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("xautodl")
 
-from robnas.evaluation import network  # noqa: E402
-from robnas.evaluation.network import NORMALISATION, NB201Network, build_network  # noqa: E402
 from xautodl.models.cell_infers.tiny_network import TinyNetwork  # noqa: E402
 from xautodl.models.cell_searchs.genotypes import Structure  # noqa: E402
 
 from robnas.arch import Arch  # noqa: E402
+from robnas.evaluation import network  # noqa: E402
+from robnas.evaluation.network import NORMALISATION, NB201Network, build_network  # noqa: E402
 from robnas.vocabulary import Dataset  # noqa: E402
 
 CELLS = [

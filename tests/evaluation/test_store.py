@@ -7,9 +7,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+
 from robnas.evaluation.runner import run_cached
 from robnas.evaluation.store import STORE_FILE, ResultKey, ResultStore, StoreError
-
 from tests.evaluation.live_helpers import FAST, own_labels, small_net
 
 

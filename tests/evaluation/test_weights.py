@@ -15,12 +15,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from robnas.arch import Arch  # noqa: E402
+from robnas.errors import DataFormatError, DataNotFoundError, InvalidArchError, RobnasError  # noqa: E402
 from robnas.evaluation.network import NORMALISATION, build_network  # noqa: E402
 from robnas.evaluation.safe_pickle import UnsafePickleError, load_restricted, torch_tensor_globals  # noqa: E402
 from robnas.evaluation.weights import WeightsArchive, load_network  # noqa: E402
-
-from robnas.arch import Arch  # noqa: E402
-from robnas.errors import DataFormatError, DataNotFoundError, InvalidArchError, RobnasError  # noqa: E402
 from robnas.vocabulary import Dataset  # noqa: E402
 from tests.evaluation.nats_fixture import write_nats_archive  # noqa: E402
 

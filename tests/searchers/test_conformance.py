@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 import pytest
+
 from robnas.searchers import SEARCHERS, LocalSearch
 from robnas.searchers.testing import SearcherConformance
 

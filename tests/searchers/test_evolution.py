@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from robnas.searchers import RegularizedEvolution
 
 from robnas.arch import Arch
 from robnas.isomorphism import class_code
+from robnas.searchers import RegularizedEvolution
 
 
 def _differing_edges(a: Arch, b: Arch) -> int:

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import optuna
 import pytest
-from robnas.searchers import OptunaSearch
-from robnas.searchers._optuna import PARAM_NAMES
 
 from robnas.arch import Arch
 from robnas.isomorphism import class_code
 from robnas.loop import run_search
+from robnas.searchers import OptunaSearch
+from robnas.searchers._optuna import PARAM_NAMES
 
 
 def _arch_of(trial: optuna.trial.FrozenTrial) -> Arch:

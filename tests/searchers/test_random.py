@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from robnas.searchers import RandomSearch, random_unseen
 
 from robnas.isomorphism import class_code, class_count
+from robnas.searchers import RandomSearch, random_unseen
 
 
 def test_random_search_covers_every_class_once_then_stops() -> None:
