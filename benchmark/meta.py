@@ -76,9 +76,11 @@ class SpaceMeta:
         if not 0 <= int(index) < NUM_CELLS:
             raise InvalidArchError(f"NB201 index must be in 0..{NUM_CELLS - 1}, got {index}")
 
-    def parse_arch(self, text: str) -> Arch:
-        """An arch given as an NB201 string or an NB201 index (as users type them)."""
-        text = str(text).strip()
+    def parse_arch(self, arch: Arch | str | int) -> Arch:
+        """An ``Arch`` from an ``Arch``, an NB201 index, or text as users type them (string or index)."""
+        if isinstance(arch, Arch):
+            return arch
+        text = str(arch).strip()
         if text.lstrip("-").isdigit():
             return self.arch_at(int(text))
         return Arch.from_string(text)

@@ -123,11 +123,7 @@ class TabularOracle:
 
     def parse_arch(self, arch: Arch | str | int) -> Arch:
         """An ``Arch`` from an ``Arch``, an NB201 string or an NB201 index."""
-        if isinstance(arch, Arch):
-            return arch
-        if isinstance(arch, str):
-            return self.meta.parse_arch(arch)
-        return self.meta.arch_at(int(arch))
+        return self.meta.parse_arch(arch)
 
     def index_of(self, arch: Arch) -> int:
         """NB201 index of ``arch``."""

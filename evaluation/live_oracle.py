@@ -218,11 +218,7 @@ class LiveOracle:
 
     def parse_arch(self, arch: Arch | str | int) -> Arch:
         """An ``Arch`` from an ``Arch``, an NB201 string or an NB201 index."""
-        if isinstance(arch, Arch):
-            return arch
-        if isinstance(arch, str):
-            return self.meta.parse_arch(arch)
-        return self.meta.arch_at(int(arch))
+        return self.meta.parse_arch(arch)
 
     def value(self, arch: Arch | str | int, objective: Objective | str) -> float:
         """The measured value of one cell."""
