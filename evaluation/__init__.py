@@ -27,6 +27,9 @@ _EXPORTS = {
     "UnsafePickleError": "robnas.evaluation.safe_pickle",
     "TestSet": "robnas.evaluation.datasets",
     "load_test_set": "robnas.evaluation.datasets",
+    "LiveOracle": "robnas.evaluation.live_oracle",
+    "AttackProtocol": "robnas.evaluation.attacks",
+    "ResultStore": "robnas.evaluation.store",
 }
 
 __all__ = [
@@ -34,7 +37,10 @@ __all__ = [
     "NATS_DATASET",
     "NORMALISATION",
     "NUM_CLASSES",
+    "AttackProtocol",
+    "LiveOracle",
     "NB201Network",
+    "ResultStore",
     "TestSet",
     "TrainedNetConfig",
     "UnsafePickleError",
@@ -45,18 +51,14 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from robnas.evaluation.attacks import AttackProtocol
     from robnas.evaluation.datasets import TestSet, load_test_set
+    from robnas.evaluation.live_oracle import LiveOracle
     from robnas.evaluation.network import IMAGE_SIZE, NORMALISATION, NUM_CLASSES, NB201Network, build_network
     from robnas.evaluation.safe_pickle import UnsafePickleError
+    from robnas.evaluation.store import ResultStore
     from robnas.evaluation.weights import NATS_DATASET, TrainedNetConfig, WeightsArchive, load_network
 
-# the live oracle, attacks and results store (issue 6)
-_EXPORTS.update({
-    "LiveOracle": "robnas.evaluation.live_oracle",
-    "AttackProtocol": "robnas.evaluation.attacks",
-    "ResultStore": "robnas.evaluation.store",
-})
-__all__ += ["AttackProtocol", "LiveOracle", "ResultStore"]
 
 
 def __getattr__(name: str) -> Any:
