@@ -90,7 +90,8 @@ def test_min_clean_run_at_chance_where_better_cells_exist(release_root, capsys, 
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(release_root, capsys, tmp_path, argv, message) -> None:
-    base = ["search", "-O", "clean", "--out", str(tmp_path), "--data", str(release_root)]
+    objective = [] if "-O" in argv else ["-O", "clean"]
+    base = ["search", *objective, "--out", str(tmp_path), "--data", str(release_root)]
     code, _, err = _run(capsys, *base, *argv)
     assert code == 2
     assert message in err

@@ -10,6 +10,20 @@ from typing import Any
 from robnas.vocabulary import Dataset
 
 
+class StoreOnce(argparse.Action):
+    """``store``, but an option given twice is an error instead of the last one silently winning."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
+    ) -> None:
+        previous = getattr(namespace, self.dest, None)
+        if previous is not None and previous != self.default:
+            raise argparse.ArgumentError(
+                self, f"given twice ({previous!r} and {values!r}); this command takes one"
+            )
+        setattr(namespace, self.dest, values)
+
+
 def add_data_options(parser: argparse.ArgumentParser, *, dataset: bool = True) -> None:
     """Add ``--data PATH`` and (unless ``dataset=False``) ``--dataset D``."""
     parser.add_argument(
@@ -36,7 +50,7 @@ def add_objective_option(parser: argparse.ArgumentParser, *, multiple: bool = Fa
         parser.add_argument("--objective", "-O", action="append", required=True, metavar="O",
                             help=help_text + " (repeat for several)")
     else:
-        parser.add_argument("--objective", "-O", required=True, metavar="O", help=help_text)
+        parser.add_argument("--objective", "-O", action=StoreOnce, required=True, metavar="O", help=help_text)
 
 
 def print_json(payload: Any) -> None:

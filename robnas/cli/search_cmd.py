@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robnas.cli.common import add_data_options, print_json
+from robnas.cli.common import StoreOnce, add_data_options, print_json
 from robnas.cli.live_options import add_live_options, cost_line
 from robnas.errors import RobnasError
 from robnas.vocabulary import Dataset, parse_dataset
@@ -81,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--objective", "-O", metavar="O",
+        "--objective", "-O", action=StoreOnce, metavar="O",
         help="what to maximise, e.g. pgd@8/255, clean, gaussian_noise@3, adversarial@mean",
     )
     add_data_options(parser, dataset=False)

@@ -18,7 +18,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from robnas.cli.common import print_json
+from robnas.cli.common import StoreOnce, print_json
 from robnas.cli.live_options import add_live_options, build_live_oracle
 from robnas.errors import RobnasError
 from robnas.vocabulary import Dataset
@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("run_dir", nargs="?", metavar="RUN_DIR", help="a run record folder")
     parser.add_argument("--arch", action="append", metavar="A",
                         help="an NB201 string or index to verify (repeat for several)")
-    parser.add_argument("--objective", "-O", metavar="O",
+    parser.add_argument("--objective", "-O", action=StoreOnce, metavar="O",
                         help="objective (default: the run's), e.g. pgd@1/255, clean, fog@3")
     parser.add_argument("--top", type=int, default=DEFAULT_TOP, metavar="N",
                         help="verify the run's N best cells (default: %(default)s)")
