@@ -7,8 +7,9 @@ does not import the download and archive machinery (cold queries stay fast).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from robnas._lazy import lazy_exports
 
 _EXPORTS = {
     "ChecksumMismatchError": "robnas.benchmark.archive",
@@ -76,14 +77,4 @@ if TYPE_CHECKING:
     from robnas.benchmark.tabular_oracle import TabularOracle
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'robnas.benchmark' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

@@ -11,8 +11,9 @@ Names are resolved on first access (PEP 562), so importing this package does not
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from robnas._lazy import lazy_exports
 
 _EXPORTS = {
     "IMAGE_SIZE": "robnas.evaluation.network",
@@ -61,14 +62,4 @@ if TYPE_CHECKING:
 
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'robnas.evaluation' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

@@ -9,9 +9,9 @@ Names are resolved on first access (PEP 562), so importing a submodule stays che
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from robnas._lazy import lazy_exports
 from robnas._version import __version__
 
 _EXPORTS = {
@@ -73,14 +73,4 @@ if TYPE_CHECKING:
     from robnas.vocabulary import Attack, Corruption, Dataset, Measure
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'robnas' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
