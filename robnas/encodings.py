@@ -1,4 +1,9 @@
-"""Conversions between :class:`~robnas.arch.Arch` and other libraries' NB201 encodings.
+"""Conversions between :class:`~robnas.arch.Arch` and other encodings of NB201 cells.
+
+Two kinds live here: other libraries' cell encodings (NASLib's op indices, below), and the
+numeric feature encodings that surrogate models learn from (:func:`cell_features`: one-hot
+edges, the path encoding of White et al.'s BANANAS, operation counts), vectorised over arrays
+of cells.
 
 NASLib encodes a cell as six "op indices" with its own operation order
 ``skip_connect, none, nor_conv_3x3, nor_conv_1x1, avg_pool_3x3`` and its own edge order
@@ -17,7 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from robnas.arch import EDGES, NUM_EDGES, OPS, Arch
+import numpy as np
+
+from robnas.arch import EDGES, NUM_EDGES, NUM_OPS, OPS, Arch
 from robnas.errors import InvalidArchError
 
 NASLIB_OPS: tuple[str, ...] = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
@@ -50,3 +57,48 @@ def from_naslib_op_indices(op_indices: Sequence[int]) -> Arch:
     for naslib_position, arch_position in enumerate(_EDGE_POSITION):
         ops[arch_position] = _OP_TO_NB201[values[naslib_position]]
     return Arch(tuple(ops))
+
+
+PATHS: tuple[tuple[int, ...], ...] = (
+    (EDGES.index((0, 3)),),
+    (EDGES.index((0, 1)), EDGES.index((1, 3))),
+    (EDGES.index((0, 2)), EDGES.index((2, 3))),
+    (EDGES.index((0, 1)), EDGES.index((1, 2)), EDGES.index((2, 3))),
+)
+"""The four input-to-output paths of the cell, as positions in :attr:`Arch.ops`."""
+
+_NONE = OPS.index("none")
+_PATH_OPS = NUM_OPS - 1  # a path through "none" carries nothing: it is left out
+
+
+def cell_features(ops: np.ndarray) -> np.ndarray:
+    """Numeric features of cells for surrogate models: ``(n, 6) op indices -> (n, 135)``.
+
+    Columns: the one-hot operation of every edge (30, edge-major), the path encoding (100: for
+    each of the four :data:`PATHS`, a one-hot of its operation sequence over the four
+    operations other than ``none``, all zero when a ``none`` cuts the path; after BANANAS'
+    path encoding, White et al. 2021), and the count of each operation (5).
+
+    >>> from robnas.arch import Arch
+    >>> arch = Arch.from_string(
+    ...     "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_1x1~1|skip_connect~2|")
+    >>> x = cell_features(np.array([arch.ops]))
+    >>> x.shape, int(x[0, :30].sum()), int(x[0, 30:130].sum()), x[0, 130:].tolist()
+    ((1, 135), 6, 3, [1.0, 2.0, 1.0, 1.0, 1.0])
+    """
+    ops = np.asarray(ops, dtype=np.int64)
+    rows = np.arange(len(ops))
+    onehot = np.zeros((len(ops), NUM_EDGES * NUM_OPS))
+    onehot[rows[:, None], np.arange(NUM_EDGES) * NUM_OPS + ops] = 1.0
+    blocks = [onehot]
+    for path in PATHS:
+        steps = ops[:, path] - 1  # ops other than none, renumbered 0..3 (none = 0 in OPS)
+        alive = (ops[:, path] != _NONE).all(axis=1)
+        position = np.zeros(len(ops), dtype=np.int64)
+        for step in range(len(path)):
+            position = position * _PATH_OPS + np.clip(steps[:, step], 0, _PATH_OPS - 1)
+        block = np.zeros((len(ops), _PATH_OPS ** len(path)))
+        block[rows[alive], position[alive]] = 1.0
+        blocks.append(block)
+    blocks.append(np.stack([(ops == op).sum(axis=1) for op in range(NUM_OPS)], axis=1).astype(float))
+    return np.hstack(blocks)

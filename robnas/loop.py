@@ -49,6 +49,7 @@ from robnas.isomorphism import class_count
 from robnas.loop_state import LoopState
 from robnas.objective import Objective
 from robnas.oracle import Oracle
+from robnas.priors import provide_scores
 from robnas.run_record import RunRecord, RunRecordError, utc_now, versions
 from robnas.searchers import Searcher, get_params, random_unseen, searcher_name
 from robnas.vocabulary import Dataset
@@ -159,7 +160,8 @@ def run_search(
         max_known: known proposals in a row before the loop forces an unseen cell.
 
     Raises:
-        RobnasError: bad budget or ``min_clean``, an invalid objective, or a run record that
+        RobnasError: bad budget or ``min_clean``, an invalid objective, a ``prior``/``warmup``
+            measure that cannot be resolved (:mod:`robnas.priors`), or a run record that
             cannot be written or does not match the arguments.
     """
     objective = Objective.parse(objective)
@@ -169,6 +171,7 @@ def run_search(
     if min_clean is not None and not 0.0 <= min_clean <= 1.0:
         raise RunRecordError(f"--min-clean is an accuracy in [0, 1], got {min_clean}")
     _load_columns(oracle, objective, min_clean)
+    provide_scores(searcher, oracle)
     record, recorded = _open_record(
         searcher, oracle, objective, int(budget), record_dir, min_clean, resume
     )

@@ -7,7 +7,7 @@ entry in :data:`SEARCHERS` and one fixture entry in ``tests/searchers/test_confo
 
 >>> from robnas.searchers import SEARCHERS
 >>> sorted(SEARCHERS)
-['bo', 'ls', 'random', 're']
+['bo', 'ls', 'predictor', 'random', 're']
 >>> searcher = SEARCHERS["re"](seed=0)
 >>> searcher.population_size, searcher.sample_size
 (30, 10)
@@ -15,10 +15,18 @@ entry in :data:`SEARCHERS` and one fixture entry in ``tests/searchers/test_confo
 
 from __future__ import annotations
 
-from robnas.searchers._base import Searcher, get_params, random_unseen
+from robnas.searchers._base import (
+    Searcher,
+    check_scores,
+    get_params,
+    random_unseen,
+    wanted_measure,
+    warm_start,
+)
 from robnas.searchers._evolution import RegularizedEvolution
 from robnas.searchers._local_search import LocalSearch
 from robnas.searchers._optuna import OptunaSearch
+from robnas.searchers._predictor import PredictorSearch
 from robnas.searchers._random import RandomSearch
 
 SEARCHERS: dict[str, type[Searcher]] = {
@@ -26,6 +34,7 @@ SEARCHERS: dict[str, type[Searcher]] = {
     "re": RegularizedEvolution,
     "ls": LocalSearch,
     "bo": OptunaSearch,
+    "predictor": PredictorSearch,
 }
 """Searcher name (as the CLI and run records spell it) -> class."""
 
@@ -42,10 +51,14 @@ __all__ = [
     "SEARCHERS",
     "LocalSearch",
     "OptunaSearch",
+    "PredictorSearch",
     "RandomSearch",
     "RegularizedEvolution",
     "Searcher",
+    "check_scores",
     "get_params",
     "random_unseen",
     "searcher_name",
+    "wanted_measure",
+    "warm_start",
 ]

@@ -29,7 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from robnas.arch import NUM_CELLS, Arch
-from robnas.isomorphism import class_code, class_code_array
+from robnas.isomorphism import class_code, class_code_array, class_count
 
 _REJECTION_TRIES = 256
 _KEYWORD_KINDS = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -83,3 +83,62 @@ def random_unseen(rng: np.random.Generator, seen: set[int]) -> Arch:
     if free.size == 0:
         raise ValueError(f"all isomorphism classes of the {NUM_CELLS} cells have been seen")
     return Arch.from_code(int(rng.choice(free)))
+
+
+WARMUP_POOL = 1000
+"""Random cells (distinct classes) a warm start ranks by score (after Abdelfattah et al., 2021,
+"Zero-cost proxies for lightweight NAS", whose warm-up ranks a random pool by a proxy)."""
+SCORE_PARAMS = ("prior", "warmup")
+"""Constructor keywords that name a per-cell measure the searcher needs scores of."""
+
+
+def wanted_measure(searcher: object) -> str | None:
+    """The measure ``searcher`` needs per-cell scores of (its ``prior`` or ``warmup``), if any.
+
+    Such a searcher learns the scores through ``searcher.use_scores(scores)``; resolving the
+    name to scores is the caller's job (:func:`robnas.priors.provide_scores`), since searchers
+    never read files.
+
+    >>> from robnas.searchers import RegularizedEvolution
+    >>> wanted_measure(RegularizedEvolution(warmup="params")), wanted_measure(RegularizedEvolution())
+    ('params', None)
+    """
+    for name in SCORE_PARAMS:
+        value = getattr(searcher, name, None)
+        if value is not None:
+            return str(value)
+    return None
+
+
+def check_scores(scores: np.ndarray) -> np.ndarray:
+    """``scores`` as a read-only float ``(15625,)`` array (one per :attr:`Arch.code`), checked.
+
+    Raises:
+        ValueError: wrong shape, or a value that is not finite.
+    """
+    array = np.array(scores, dtype=float)
+    if array.shape != (NUM_CELLS,):
+        raise ValueError(f"scores must have one value per cell, shape ({NUM_CELLS},), got {array.shape}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"scores must be finite; {int((~np.isfinite(array)).sum())} are not")
+    array.setflags(write=False)
+    return array
+
+
+def warm_start(
+    rng: np.random.Generator, scores: np.ndarray, seen: set[int], count: int, pool: int = WARMUP_POOL
+) -> list[Arch]:
+    """The ``count`` best-scored of ``pool`` random cells of distinct unseen classes, best first.
+
+    A warm start from a cheap per-cell measure: the first cells a searcher proposes are the best
+    of a random pool by that measure instead of plain random cells.
+    """
+    classes = class_code_array()
+    drawn: dict[int, Arch] = {}
+    known, total = set(seen), class_count()
+    while len(drawn) < pool and len(known) < total:
+        arch = random_unseen(rng, known)
+        known.add(class_code(arch))
+        drawn[class_code(arch)] = arch
+    ranked = sorted(drawn.values(), key=lambda a: (-scores[a.code], classes[a.code]))
+    return ranked[:count]

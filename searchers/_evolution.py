@@ -9,7 +9,7 @@ import numpy as np
 
 from robnas.arch import Arch
 from robnas.isomorphism import class_code
-from robnas.searchers._base import random_unseen
+from robnas.searchers._base import check_scores, random_unseen, warm_start
 
 MUTATION_TRIES = 100
 """Tournaments tried per ask for a child of an unseen class before a random unseen cell is
@@ -30,6 +30,10 @@ class RegularizedEvolution:
     Args:
         population_size: members kept alive (NASLib default 30).
         sample_size: tournament size (NASLib default 10).
+        warmup: name of a per-cell measure (e.g. ``"params"``): the first population is the
+            best-scored of a random pool (:func:`~robnas.searchers.warm_start`, Abdelfattah et
+            al.'s warm-up) instead of random cells. The caller hands the scores over with
+            :meth:`use_scores` (:func:`robnas.priors.provide_scores`). ``None``: random cells.
         seed: seed of the private random generator (``None``: fresh entropy).
 
     >>> searcher = RegularizedEvolution(population_size=3, sample_size=2, seed=0)
@@ -40,11 +44,19 @@ class RegularizedEvolution:
     """
 
     def __init__(
-        self, *, population_size: int = 30, sample_size: int = 10, seed: int | None = None
+        self,
+        *,
+        population_size: int = 30,
+        sample_size: int = 10,
+        warmup: str | None = None,
+        seed: int | None = None,
     ) -> None:
         self.population_size = population_size
         self.sample_size = sample_size
+        self.warmup = warmup
         self.seed = seed
+        self._scores: np.ndarray | None = None
+        self._initial: list[Arch] = []
         self._rng: np.random.Generator | None = None
         self._population: deque[tuple[Arch, float]] = deque()
         self._seen: set[int] = set()
@@ -63,7 +75,13 @@ class RegularizedEvolution:
                     f"need 1 <= sample_size <= population_size, got {self.sample_size}, "
                     f"{self.population_size}"
                 )
+            if self.warmup is not None and self._scores is None:
+                raise ValueError(f"warmup={self.warmup!r} needs its scores: pass them with "
+                                 "use_scores() (robnas.priors.provide_scores does)")
             self._rng = np.random.default_rng(self.seed)
+            if self._scores is not None:
+                self._initial = warm_start(self._rng, self._scores, self._seen, self.population_size)
+                self._initial.reverse()  # popped from the end: best first
         if self._told >= self.population_size:
             for _ in range(MUTATION_TRIES):
                 child = self._tournament_winner().mutate(self._rng)
@@ -72,9 +90,14 @@ class RegularizedEvolution:
             else:
                 child = random_unseen(self._rng, self._seen)
         else:
-            child = random_unseen(self._rng, self._seen)
+            child = self._next_initial() or random_unseen(self._rng, self._seen)
         self._seen.add(class_code(child))
         return child
+
+    def use_scores(self, scores: np.ndarray) -> None:
+        """Hand over the ``warmup`` measure's score of every cell (``(15625,)``, by
+        :attr:`Arch.code <robnas.arch.Arch.code>`)."""
+        self._scores = check_scores(scores)
 
     def tell(self, arch: Arch, value: float) -> None:
         """Add ``arch`` to the population; the oldest member dies when it is full."""
@@ -83,6 +106,13 @@ class RegularizedEvolution:
         self._told += 1
         if len(self._population) > self.population_size:
             self._population.popleft()
+
+    def _next_initial(self) -> Arch | None:
+        while self._initial:
+            candidate = self._initial.pop()
+            if class_code(candidate) not in self._seen:
+                return candidate
+        return None
 
     def _tournament_winner(self) -> Arch:
         assert self._rng is not None

@@ -9,7 +9,7 @@ import numpy as np
 
 from robnas.arch import Arch
 from robnas.isomorphism import class_code
-from robnas.searchers._base import random_unseen
+from robnas.searchers._base import check_scores, random_unseen, warm_start
 
 VARIANTS = ("best", "first")
 
@@ -29,6 +29,10 @@ class LocalSearch:
     Args:
         variant: ``"best"`` or ``"first"`` improvement.
         num_init: random cells evaluated before the first climb.
+        warmup: name of a per-cell measure (e.g. ``"params"``): the ``num_init`` starting cells
+            are the best-scored of a random pool (:func:`~robnas.searchers.warm_start`) instead
+            of random cells. The caller hands the scores over with :meth:`use_scores`
+            (:func:`robnas.priors.provide_scores`). ``None``: random cells.
         seed: seed of the private random generator (``None``: fresh entropy).
 
     >>> searcher = LocalSearch(num_init=1, seed=0)
@@ -38,10 +42,20 @@ class LocalSearch:
     1
     """
 
-    def __init__(self, *, variant: str = "best", num_init: int = 10, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        variant: str = "best",
+        num_init: int = 10,
+        warmup: str | None = None,
+        seed: int | None = None,
+    ) -> None:
         self.variant = variant
         self.num_init = num_init
+        self.warmup = warmup
         self.seed = seed
+        self._scores: np.ndarray | None = None
+        self._initial: list[Arch] = []
         self._rng: np.random.Generator | None = None
         self._values: dict[int, float] = {}  # class code -> value, from every tell
         self._seen: set[int] = set()  # classes proposed or told
@@ -77,11 +91,20 @@ class LocalSearch:
         if self._rng is None:
             if self.variant not in VARIANTS:
                 raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+            if self.warmup is not None and self._scores is None:
+                raise ValueError(f"warmup={self.warmup!r} needs its scores: pass them with "
+                                 "use_scores() (robnas.priors.provide_scores does)")
             self._rng = np.random.default_rng(self.seed)
+            if self._scores is not None:
+                self._initial = warm_start(self._rng, self._scores, self._seen, self.num_init)[::-1]
         self._pending_neighbour = None
         if self._pending_restart is not None:  # asked again before the restart was told
             return self._pending_restart
         if self._told < self.num_init:
+            while self._initial:  # best-scored first
+                candidate = self._initial.pop()
+                if class_code(candidate) not in self._seen:
+                    return self._propose(candidate)
             return self._propose(random_unseen(self._rng, self._seen))
         if self._current is None:  # end of the random starts: climb from the best of them
             assert self._best_told is not None
@@ -115,6 +138,11 @@ class LocalSearch:
         elif arch == self._pending_neighbour:
             self._pending_neighbour = None
             self._consider(arch, value)
+
+    def use_scores(self, scores: np.ndarray) -> None:
+        """Hand over the ``warmup`` measure's score of every cell (``(15625,)``, by
+        :attr:`Arch.code <robnas.arch.Arch.code>`)."""
+        self._scores = check_scores(scores)
 
     # -- internals -----------------------------------------------------------------------------
     def _propose(self, arch: Arch) -> Arch:

@@ -34,6 +34,11 @@ class OptunaSearch:
             (:class:`optuna.samplers.GPSampler`, needs torch and scipy).
         n_startup_trials: random trials before the model-based sampler takes over.
         max_repeats: known proposals in a row before a random unseen cell is forced.
+        storage: an Optuna storage URL (e.g. ``"sqlite:///robnas.db"``) to keep the study in,
+            so Optuna's tools (``optuna-dashboard sqlite:///robnas.db``) can show it; ``None``
+            keeps it in memory. The study named ``study_name`` is replaced if it exists, so a
+            resumed run (whose replay re-tells every trial) rebuilds it whole.
+        study_name: the study's name in ``storage`` (``robnas search`` uses the run id).
         seed: seed of the sampler and of the private random generator (``None``: fresh entropy).
 
     Optuna is imported on the first :meth:`ask`, and its INFO logging is muted while this
@@ -46,11 +51,15 @@ class OptunaSearch:
         sampler: str = "tpe",
         n_startup_trials: int = 10,
         max_repeats: int = 20,
+        storage: str | None = None,
+        study_name: str | None = None,
         seed: int | None = None,
     ) -> None:
         self.sampler = sampler
         self.n_startup_trials = n_startup_trials
         self.max_repeats = max_repeats
+        self.storage = storage
+        self.study_name = study_name
         self.seed = seed
         self._rng: np.random.Generator | None = None
         self._study: optuna.Study | None = None
@@ -134,12 +143,26 @@ class OptunaSearch:
                 name: optuna.distributions.CategoricalDistribution(OPS) for name in PARAM_NAMES
             }
             with _quiet_optuna():
-                self._study = optuna.create_study(direction="maximize", sampler=sampler)
+                storage = None if self.storage is None else _open_storage(self.storage)
+                if storage is not None and self.study_name is not None:
+                    with contextlib.suppress(KeyError):  # no such study yet
+                        optuna.delete_study(study_name=self.study_name, storage=storage)
+                self._study = optuna.create_study(direction="maximize", sampler=sampler,
+                                                  storage=storage, study_name=self.study_name)
         return self._study
 
     @staticmethod
     def _params(arch: Arch) -> dict[str, str]:
         return dict(zip(PARAM_NAMES, arch.names, strict=True))
+
+
+def _open_storage(url: str) -> optuna.storages.BaseStorage:
+    import optuna
+
+    try:
+        return optuna.storages.get_storage(url)
+    except Exception as err:  # SQLAlchemy raises many kinds for a bad URL or file
+        raise ValueError(f"cannot open the Optuna storage {url!r}: {str(err).splitlines()[0]}") from None
 
 
 @contextlib.contextmanager

@@ -15,8 +15,9 @@ The checks: proposals are valid cells and every ask is answered before the next;
 is met exactly; the same seed gives the identical run and different seeds different runs; no
 isomorphism class is evaluated twice and the loop's anti-stall guard is never needed; the
 searcher maximises (objectives are larger-is-better, and penalised values below zero are
-understood); cells told without being asked are learnt; and a run resumed from a truncated
-record equals the uninterrupted run. Requires pytest.
+understood); cells told without being asked are learnt; a run resumed from a truncated
+record equals the uninterrupted run; and the searcher sees nothing but what it is told (no
+peeking: the run is unchanged when every value it was not told is scrambled). Requires pytest.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from robnas.arch import NUM_EDGES, NUM_OPS, Arch
-from robnas.isomorphism import class_code
+from robnas.arch import NUM_CELLS, NUM_EDGES, NUM_OPS, Arch
+from robnas.isomorphism import class_code, class_code_array
 from robnas.loop import SearchResult, run_search
 from robnas.run_record import TRIALS_FILE
 from robnas.searchers._base import Searcher, get_params
@@ -55,6 +56,42 @@ class RecordingSearcher:
     def tell(self, arch: Arch, value: float) -> None:
         self.calls.append(("tell", arch, value))
         self.inner.tell(arch, value)
+
+
+class ScrambledOracle:
+    """A real oracle over a different table: ``inner``'s values for the classes in ``keep``,
+    and for every other class the value of another class (a fixed random permutation)."""
+
+    def __init__(self, inner: Any, keep: set[int], seed: int = 0) -> None:
+        self.inner = inner
+        self.keep = keep
+        self.dataset = inner.dataset
+        self._classes = np.unique(class_code_array())
+        self._permutation = np.random.default_rng(seed).permutation(self._classes)
+
+    def validate(self, objective: Any) -> Any:
+        return self.inner.validate(objective)
+
+    def evaluate(self, archs: Any, objective: Any) -> Any:
+        from robnas.oracle import Evaluations
+
+        real = self.inner.evaluate(archs, objective)
+        others = [a if class_code(a) in self.keep else Arch.from_code(int(
+            self._permutation[np.searchsorted(self._classes, class_code(a))])) for a in archs]
+        fake = self.inner.evaluate(others, objective)
+        return Evaluations(fake.values, fake.clean, real.cost_seconds, real.terms)
+
+    def optimum(self, objective: Any) -> float | None:
+        return None
+
+    def rank(self, arch: Arch, objective: Any) -> int | None:
+        return None
+
+    def provenance(self) -> dict[str, Any]:
+        return {"mode": "scrambled"}
+
+    def parse_arch(self, arch: Any) -> Arch:
+        return self.inner.parse_arch(arch)
 
 
 def _archs(result: SearchResult) -> list[str]:
@@ -166,3 +203,17 @@ class SearcherConformance:
         assert _archs(resumed) == _archs(whole)
         on_disk = [json.loads(line) for line in (tmp_path / "cut" / TRIALS_FILE).open()]
         assert [t["arch"] for t in on_disk] == _archs(whole)
+
+    def test_sees_only_what_it_is_told(self, make_searcher: MakeSearcher, oracle: Any) -> None:
+        # Scramble the value of every class the first run did not evaluate: a searcher that
+        # learns only from tell() must repeat the run exactly; one that peeked at the table
+        # (or at the oracle) would see other values and diverge.
+        first = run_search(make_searcher(9), oracle, self.objective, self.budget)
+        keep = {class_code(Arch.from_string(a)) for a in _archs(first)}
+        scrambled = ScrambledOracle(oracle, keep)
+        moved = [a for a in map(Arch.from_code, range(0, NUM_CELLS, 97)) if class_code(a) not in keep]
+        assert (scrambled.evaluate(moved, self.objective).values
+                != oracle.evaluate(moved, self.objective).values).mean() > 0.5
+        second = run_search(make_searcher(9), scrambled, self.objective, self.budget)
+        assert _archs(second) == _archs(first)
+        assert [t["value"] for t in second.trials] == [t["value"] for t in first.trials]

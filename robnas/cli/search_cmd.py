@@ -76,6 +76,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "examples:\n"
             "  robnas search --objective pgd@1/255 --searcher re --budget 300 --seed 0\n"
             "  robnas search -O pgd@8/255 --min-clean 0.8 --json\n"
+            "  robnas search -O pgd@1/255 --searcher predictor --budget 100\n"
+            "  robnas search -O clean --searcher bo --storage sqlite:///runs/optuna.db\n"
             "  robnas search --resume runs/20260124-191150-re-pgd-1-255-s0 --budget 500"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -88,13 +90,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--dataset", metavar="D",
                         help=f"dataset: {', '.join(d.value for d in Dataset)} (default: cifar10)")
     parser.add_argument("--searcher", metavar="NAME",
-                        help=f"random, re, ls or bo (default: {DEFAULT_SEARCHER})")
+                        help=f"random, re, ls, bo or predictor (default: {DEFAULT_SEARCHER})")
     parser.add_argument("--budget", metavar="N",
                         help=f"distinct architectures to evaluate (default: {DEFAULT_BUDGET})")
     parser.add_argument("--seed", metavar="S", help="random seed (default: drawn and recorded)")
     parser.add_argument("--param", metavar="NAME=VALUE", action="append", default=[],
                         help="a searcher hyperparameter, e.g. variant=first (ls), sampler=gp (bo), "
-                             "population_size=50 (re); repeatable")
+                             "population_size=50 (re), prior=params (predictor), warmup=FILE.csv "
+                             "(re, ls: scores by index or arch); repeatable")
     parser.add_argument("--min-clean", metavar="A",
                         help="only cells with clean accuracy >= A (in [0, 1]) may be the best")
     parser.add_argument("--out", metavar="DIR", default="runs",
@@ -103,6 +106,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="continue the run in RUN_DIR (to its budget, or to --budget)")
     parser.add_argument("--mode", metavar="MODE",
                         help=f"how cells are evaluated: {', '.join(ORACLE_BUILDERS)} (default: tabular)")
+    parser.add_argument("--storage", metavar="URL",
+                        help="bo only: keep the Optuna study in this storage, e.g. "
+                             "sqlite:///runs/optuna.db (study name = the run id), for "
+                             "optuna-dashboard")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_live_options(parser.add_argument_group("live mode (--mode live)"), required=False)
     parser.set_defaults(handler=run)
@@ -116,9 +123,11 @@ def run(args: argparse.Namespace) -> int:
     name = settings["searcher"]
     if name not in SEARCHERS:
         raise RobnasError(f"unknown searcher {name!r}; valid: {', '.join(SEARCHERS)}")
-    searcher = _build_searcher(SEARCHERS[name], name, settings["params"])
-    oracle = build_oracle(args, settings)
     run_dir = Path(args.resume) if args.resume else _new_run_dir(Path(args.out), settings)
+    if args.storage is not None:
+        _add_storage(settings, args.storage, run_dir.name)
+    oracle = build_oracle(args, settings)
+    searcher = _build_searcher(SEARCHERS[name], name, settings["params"], oracle)
     result = run_search(
         searcher,
         oracle,
@@ -193,6 +202,19 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
     return settings
 
 
+def _add_storage(settings: dict[str, Any], storage: str, run_id: str) -> None:
+    """Keep the ``bo`` searcher's Optuna study in ``storage``, named after the run."""
+    if settings["searcher"] != "bo":
+        raise RobnasError(f"--storage keeps an Optuna study: it needs --searcher bo, "
+                          f"not {settings['searcher']}")
+    recorded = settings["params"].get("storage")
+    if recorded is not None and recorded != storage:
+        raise RobnasError(f"--storage {storage} conflicts with the run being resumed "
+                          f"({recorded}); leave it out")
+    settings["params"].setdefault("study_name", run_id)
+    settings["params"]["storage"] = storage
+
+
 def _parse_params(items: list[str]) -> dict[str, Any]:
     """``["variant=first", "num_init=5"]`` -> ``{"variant": "first", "num_init": 5}``."""
     params: dict[str, Any] = {}
@@ -213,8 +235,10 @@ def _parse_params(items: list[str]) -> dict[str, Any]:
     return params
 
 
-def _build_searcher(cls: type, name: str, params: dict[str, Any]) -> Any:
-    """``cls(**params)``, with bad parameters reported as one-line errors before anything runs."""
+def _build_searcher(cls: type, name: str, params: dict[str, Any], oracle: Oracle) -> Any:
+    """``cls(**params)``, with bad parameters reported as one-line errors before anything runs
+    (a ``prior``/``warmup`` measure is resolved against ``oracle`` once to check it)."""
+    from robnas.priors import provide_scores
     from robnas.searchers import get_params
 
     valid = [key for key in get_params(cls()) if key != "seed"]
@@ -223,7 +247,9 @@ def _build_searcher(cls: type, name: str, params: dict[str, Any]) -> Any:
         raise RobnasError(f"searcher {name} has no parameter {unknown[0]!r}; "
                           f"valid: {', '.join(valid)}")
     try:  # constructors do no work: the first ask() validates the parameters
-        cls(**params).ask()
+        probe = cls(**params)
+        provide_scores(probe, oracle)
+        probe.ask()
     except (TypeError, ValueError) as err:
         raise RobnasError(f"bad --param for searcher {name}: {err}") from None
     return cls(**params)

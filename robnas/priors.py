@@ -1,0 +1,119 @@
+"""Per-cell scores for searchers' priors and warm starts, resolved outside the searchers.
+
+A searcher whose ``prior`` (predictor) or ``warmup`` (evolution, local search) names a measure
+needs that measure's score of every cell, but searchers never read files or call oracles. This
+module is the caller's side: :func:`cell_scores` turns a measure name into a ``(15625,)`` array
+(one score per :attr:`Arch.code <robnas.arch.Arch.code>`, larger = more promising) and
+:func:`provide_scores` hands it to the searcher. :func:`robnas.loop.run_search` calls it, so the
+CLI, ``robnas compare`` and Python users get it alike.
+
+Measures:
+
+* ``params`` and ``flops``: the cost of every cell from :mod:`robnas.cost` (analytic, no torch),
+  where that module is installed;
+* a scores file: a path to a CSV or Parquet file with an ``index`` (NB201 index) or ``arch``
+  (NB201 string) column and a ``score`` column (or exactly one other numeric column). Isomorphs
+  are one network: every cell gets the mean score of its class's listed members, and every
+  class needs at least one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from robnas.arch import NUM_CELLS, Arch
+from robnas.errors import RobnasError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from robnas.oracle import Oracle
+
+COST_MEASURES = ("params", "flops")
+"""Measures computed by :mod:`robnas.cost` (free, no torch)."""
+FILE_SUFFIXES = (".csv", ".parquet")
+
+
+class PriorError(RobnasError, ValueError):
+    """A prior or warm-up measure that cannot be resolved to per-cell scores."""
+
+
+def cell_scores(measure: str, oracle: Oracle) -> np.ndarray:
+    """The score of every cell under ``measure``, as a ``(15625,)`` array by ``Arch.code``.
+
+    Args:
+        measure: ``"params"``, ``"flops"`` or the path of a scores file (see the module docs).
+        oracle: the run's oracle: its dataset picks the cost table, its NB201 index mapping
+            reads ``index`` columns. Only its space metadata is used, never its values.
+
+    Raises:
+        PriorError: unknown measure, unreadable file, missing columns or classes.
+    """
+    if measure in COST_MEASURES:
+        try:
+            from robnas import cost
+        except ImportError:
+            raise PriorError(f"measure {measure!r} needs robnas.cost, which this version lacks; "
+                             "give a scores file (CSV/Parquet with index or arch, and score)") from None
+        frame = cost.cost_frame(oracle.dataset.value).reset_index()
+        return _from_frame(frame.rename(columns={frame.columns[0]: "index"}), measure, oracle, measure)
+    path = Path(measure)
+    if path.suffix.lower() not in FILE_SUFFIXES:
+        raise PriorError(f"unknown measure {measure!r}; valid: {', '.join(COST_MEASURES)} or a "
+                         f"scores file ({', '.join(FILE_SUFFIXES)})")
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
+    except (OSError, ValueError) as err:
+        raise PriorError(f"cannot read scores file {path}: {err}") from None
+    return _from_frame(frame, _score_column(frame, path), oracle, str(path))
+
+
+def provide_scores(searcher: object, oracle: Oracle) -> None:
+    """Give ``searcher`` the scores of the measure it names (``prior``/``warmup``), if any."""
+    from robnas.searchers import wanted_measure
+
+    measure = wanted_measure(searcher)
+    if measure is not None:
+        searcher.use_scores(cell_scores(measure, oracle))  # type: ignore[attr-defined]
+
+
+def _score_column(frame: pd.DataFrame, path: Path) -> str:
+    if "score" in frame.columns:
+        return "score"
+    numeric = [c for c in frame.select_dtypes("number").columns if c not in ("index", "arch")]
+    if len(numeric) != 1:
+        raise PriorError(f"scores file {path} needs a 'score' column (or exactly one numeric "
+                         f"column besides index/arch); it has {list(frame.columns)}")
+    return str(numeric[0])
+
+
+def _from_frame(frame: pd.DataFrame, column: str, oracle: Oracle, what: str) -> np.ndarray:
+    from robnas.isomorphism import class_code_array
+
+    try:
+        if "index" in frame.columns:
+            codes = [oracle.parse_arch(int(i)).code for i in frame["index"]]
+        elif "arch" in frame.columns:
+            codes = [Arch.from_string(str(a)).code for a in frame["arch"]]
+        else:
+            raise PriorError(f"{what}: needs an 'index' or 'arch' column; it has {list(frame.columns)}")
+    except (RobnasError, ValueError) as err:
+        if isinstance(err, PriorError):
+            raise
+        raise PriorError(f"{what}: {err}") from None
+    scores = frame[column].to_numpy(dtype=float)
+    if not np.isfinite(scores).all():
+        raise PriorError(f"{what}: {int((~np.isfinite(scores)).sum())} scores are not finite")
+    classes = class_code_array()
+    sums = np.bincount(classes[codes], weights=scores, minlength=NUM_CELLS)
+    counts = np.bincount(classes[codes], minlength=NUM_CELLS)
+    missing = np.setdiff1d(np.unique(classes), np.flatnonzero(counts))
+    if missing.size:
+        raise PriorError(f"{what}: no score for {missing.size} of {np.unique(classes).size} classes "
+                         f"(e.g. {Arch.from_code(int(missing[0])).to_string()})")
+    return sums[classes] / counts[classes]

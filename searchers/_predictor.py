@@ -1,0 +1,168 @@
+"""Predictor-guided search: a tree-ensemble surrogate scores every unseen class each round
+(in the spirit of BANANAS, White et al. 2021, with the whole NB201 space as candidate set)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from robnas.arch import Arch, all_ops_array
+from robnas.encodings import cell_features
+from robnas.isomorphism import class_code, class_code_array
+from robnas.searchers._base import check_scores, random_unseen, warm_start
+
+SURROGATES = ("extra_trees", "random_forest")
+ACQUISITIONS = ("ucb", "ei", "mean")
+
+
+class PredictorSearch:
+    """Surrogate-model search over all unseen isomorphism classes.
+
+    The first ``num_init`` proposals are random cells (with a ``prior``: the best-scored of a
+    random pool, see :func:`~robnas.searchers.warm_start`). Then, every ``refit_every``
+    proposals, a scikit-learn tree ensemble (``surrogate``) is fitted on every cell told so far,
+    over :func:`~robnas.encodings.cell_features` (one-hot edges, path encoding, operation
+    counts; plus the prior's score when there is one). It predicts every one of the 6,466
+    classes not yet seen; the spread of its trees' predictions is the uncertainty. The next
+    ``refit_every`` proposals are the unseen classes with the highest ``acquisition``:
+    ``"ucb"`` (mean + ``kappa`` x spread), ``"ei"`` (expected improvement over the best value
+    told, Gaussian approximation) or ``"mean"`` (greedy).
+
+    Args:
+        surrogate: ``"extra_trees"`` or ``"random_forest"`` (scikit-learn's regressors).
+        n_estimators: trees in the ensemble.
+        acquisition: ``"ucb"``, ``"ei"`` or ``"mean"``.
+        kappa: weight of the spread in ``"ucb"``.
+        num_init: cells proposed before the first fit.
+        refit_every: proposals per fit (1 refits before every proposal).
+        prior: name of a per-cell measure (e.g. ``"params"``) used as an extra feature and to
+            pick the first cells; the caller resolves the name and hands the scores over with
+            :meth:`use_scores` (:func:`robnas.priors.provide_scores`). ``None``: no prior.
+        seed: seed of the private random generator (``None``: fresh entropy).
+
+    >>> searcher = PredictorSearch(num_init=3, refit_every=2, seed=0)
+    >>> for value in (0.1, 0.2, 0.3, 0.4):
+    ...     searcher.tell(searcher.ask(), value)
+    >>> searcher.fits
+    1
+    """
+
+    def __init__(
+        self,
+        *,
+        surrogate: str = "extra_trees",
+        n_estimators: int = 30,
+        acquisition: str = "ucb",
+        kappa: float = 1.0,
+        num_init: int = 10,
+        refit_every: int = 5,
+        prior: str | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.surrogate = surrogate
+        self.n_estimators = n_estimators
+        self.acquisition = acquisition
+        self.kappa = kappa
+        self.num_init = num_init
+        self.refit_every = refit_every
+        self.prior = prior
+        self.seed = seed
+        self._rng: np.random.Generator | None = None
+        self._scores: np.ndarray | None = None
+        self._classes = np.zeros(0, dtype=np.int64)  # class codes, sorted (set on first ask)
+        self._features = np.zeros((0, 0))
+        self._values: dict[int, float] = {}  # class code -> value, from every tell
+        self._seen: set[int] = set()  # classes proposed or told
+        self._queue: deque[int] = deque()
+        self._initial: deque[Arch] = deque()
+        self._fits = 0
+
+    @property
+    def fits(self) -> int:
+        """How many times the surrogate was fitted."""
+        return self._fits
+
+    def use_scores(self, scores: np.ndarray) -> None:
+        """Hand over the ``prior``'s score of every cell (``(15625,)``, by :attr:`Arch.code`)."""
+        self._scores = check_scores(scores)
+
+    def ask(self) -> Arch:
+        """A random (or prior-picked) cell first, then the unseen class of best acquisition."""
+        if self._rng is None:
+            self._start()
+        assert self._rng is not None
+        if len(self._values) < self.num_init:
+            while self._initial:
+                arch = self._initial.popleft()
+                if class_code(arch) not in self._seen:
+                    return self._propose(arch)
+            return self._propose(random_unseen(self._rng, self._seen))
+        while self._queue:
+            code = self._queue.popleft()
+            if code not in self._seen:
+                return self._propose(Arch.from_code(code))
+        self._fit_and_queue()
+        return self._propose(Arch.from_code(self._queue.popleft()))
+
+    def tell(self, arch: Arch, value: float) -> None:
+        """Learn ``value`` for ``arch``'s class (asked or not)."""
+        code = class_code(arch)
+        self._seen.add(code)
+        self._values[code] = float(value)
+
+    # -- internals -----------------------------------------------------------------------------
+    def _start(self) -> None:
+        for name, value, valid in (("surrogate", self.surrogate, SURROGATES),
+                                   ("acquisition", self.acquisition, ACQUISITIONS)):
+            if value not in valid:
+                raise ValueError(f"{name} must be one of {valid}, got {value!r}")
+        for name in ("n_estimators", "num_init", "refit_every"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")
+        if not self.kappa >= 0:
+            raise ValueError(f"kappa must be >= 0, got {self.kappa!r}")
+        if self.prior is not None and self._scores is None:
+            raise ValueError(f"prior={self.prior!r} needs its scores: pass them with use_scores() "
+                             "(robnas.priors.provide_scores does)")
+        self._rng = np.random.default_rng(self.seed)
+        self._classes = np.unique(class_code_array())
+        self._features = cell_features(all_ops_array()[self._classes])
+        if self._scores is not None:
+            self._features = np.hstack([self._features, self._scores[self._classes, None]])
+            self._initial = deque(warm_start(self._rng, self._scores, self._seen, self.num_init))
+
+    def _propose(self, arch: Arch) -> Arch:
+        self._seen.add(class_code(arch))
+        return arch
+
+    def _fit_and_queue(self) -> None:
+        from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+
+        assert self._rng is not None
+        model_class = ExtraTreesRegressor if self.surrogate == "extra_trees" else RandomForestRegressor
+        model = model_class(n_estimators=self.n_estimators, n_jobs=1,
+                            random_state=int(self._rng.integers(2**31)))
+        codes = np.fromiter(self._values, dtype=np.int64, count=len(self._values))
+        values = np.fromiter(self._values.values(), dtype=float, count=len(self._values))
+        model.fit(self._features[np.searchsorted(self._classes, codes)], values)
+        self._fits += 1
+        seen = np.fromiter(self._seen, dtype=np.int64, count=len(self._seen))
+        unseen = np.flatnonzero(~np.isin(self._classes, seen))
+        if unseen.size == 0:
+            raise ValueError("every isomorphism class has been seen")
+        per_tree = np.stack([tree.predict(self._features[unseen]) for tree in model.estimators_])
+        score = self._acquire(per_tree.mean(axis=0), per_tree.std(axis=0), float(values.max()))
+        best = np.argsort(-score, kind="stable")[: self.refit_every]
+        self._queue = deque(int(code) for code in self._classes[unseen[best]])
+
+    def _acquire(self, mean: np.ndarray, spread: np.ndarray, best: float) -> np.ndarray:
+        if self.acquisition == "mean":
+            return mean
+        if self.acquisition == "ucb":
+            return mean + self.kappa * spread
+        from scipy.stats import norm
+
+        spread = np.maximum(spread, 1e-12)
+        z = (mean - best) / spread
+        return (mean - best) * norm.cdf(z) + spread * norm.pdf(z)
