@@ -1,5 +1,6 @@
-"""Predictor-guided search: a tree-ensemble surrogate scores every unseen class each round
-(in the spirit of BANANAS, White et al. 2021, with the whole NB201 space as candidate set)."""
+"""Predictor-guided search: a random-forest surrogate scores every unseen class each round and
+Thompson sampling picks (in the spirit of BANANAS, White et al. 2021, with its independent
+Thompson sampling and path encoding, and the whole NB201 space as the candidate set)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from robnas.encodings import cell_features
 from robnas.isomorphism import class_code, class_code_array
 from robnas.searchers._base import check_scores, random_unseen, warm_start
 
-SURROGATES = ("extra_trees", "random_forest")
-ACQUISITIONS = ("ucb", "ei", "mean")
+SURROGATES = ("random_forest", "extra_trees")
+ACQUISITIONS = ("thompson", "ucb", "ei", "mean")
 
 
 class PredictorSearch:
@@ -21,18 +22,27 @@ class PredictorSearch:
 
     The first ``num_init`` proposals are random cells (with a ``prior``: the best-scored of a
     random pool, see :func:`~robnas.searchers.warm_start`). Then, every ``refit_every``
-    proposals, a scikit-learn tree ensemble (``surrogate``) is fitted on every cell told so far,
-    over :func:`~robnas.encodings.cell_features` (one-hot edges, path encoding, operation
-    counts; plus the prior's score when there is one). It predicts every one of the 6,466
-    classes not yet seen; the spread of its trees' predictions is the uncertainty. The next
-    ``refit_every`` proposals are the unseen classes with the highest ``acquisition``:
-    ``"ucb"`` (mean + ``kappa`` x spread), ``"ei"`` (expected improvement over the best value
-    told, Gaussian approximation) or ``"mean"`` (greedy).
+    proposals, a scikit-learn tree ensemble (``surrogate``, ``n_estimators`` trees) is fitted
+    on every cell told so far, over :func:`~robnas.encodings.cell_features` (one-hot edges,
+    path encoding, operation counts; plus the prior's score when there is one), and predicts
+    every one of the 6,466 classes not yet seen. The next ``refit_every`` proposals follow
+    ``acquisition``:
+
+    * ``"thompson"`` (default): proposal ``i`` is the unseen class that tree ``i`` of the
+      forest predicts best; each bootstrapped tree stands for one draw from the posterior
+      (BANANAS' independent Thompson sampling), so a batch explores as much as the trees
+      disagree;
+    * ``"ucb"`` (mean + ``kappa`` x spread of the trees), ``"ei"`` (expected improvement over
+      the best value told, Gaussian approximation) or ``"mean"`` (greedy): the top
+      ``refit_every`` classes of one score.
+
+    Ties (common: a tree predicts the same value for a whole leaf) are broken at random. The
+    defaults were chosen by measurement (``benchmarks/searcher_defaults.py``, README).
 
     Args:
-        surrogate: ``"extra_trees"`` or ``"random_forest"`` (scikit-learn's regressors).
-        n_estimators: trees in the ensemble.
-        acquisition: ``"ucb"``, ``"ei"`` or ``"mean"``.
+        surrogate: ``"random_forest"`` or ``"extra_trees"`` (scikit-learn's regressors).
+        n_estimators: trees per fit.
+        acquisition: ``"thompson"``, ``"ucb"``, ``"ei"`` or ``"mean"``.
         kappa: weight of the spread in ``"ucb"``.
         num_init: cells proposed before the first fit.
         refit_every: proposals per fit (1 refits before every proposal).
@@ -51,9 +61,9 @@ class PredictorSearch:
     def __init__(
         self,
         *,
-        surrogate: str = "extra_trees",
-        n_estimators: int = 30,
-        acquisition: str = "ucb",
+        surrogate: str = "random_forest",
+        n_estimators: int = 5,
+        acquisition: str = "thompson",
         kappa: float = 1.0,
         num_init: int = 10,
         refit_every: int = 5,
@@ -151,10 +161,21 @@ class PredictorSearch:
         unseen = np.flatnonzero(~np.isin(self._classes, seen))
         if unseen.size == 0:
             raise ValueError("every isomorphism class has been seen")
-        per_tree = np.stack([tree.predict(self._features[unseen]) for tree in model.estimators_])
-        score = self._acquire(per_tree.mean(axis=0), per_tree.std(axis=0), float(values.max()))
-        best = np.argsort(-score, kind="stable")[: self.refit_every]
-        self._queue = deque(int(code) for code in self._classes[unseen[best]])
+        features = self._features[unseen]
+        if self.acquisition == "thompson":  # proposal i: the best cell of tree i's prediction
+            trees = model.estimators_
+            scores = [trees[i % len(trees)].predict(features) for i in range(self.refit_every)]
+        else:
+            per_tree = np.stack([tree.predict(features) for tree in model.estimators_])
+            shared = self._acquire(per_tree.mean(axis=0), per_tree.std(axis=0), float(values.max()))
+            scores = [shared] * self.refit_every
+        taken = np.zeros(unseen.size, dtype=bool)
+        for score in scores[: unseen.size]:
+            score = np.where(taken, -np.inf, score)
+            best = np.flatnonzero(score == score.max())  # ties (common in trees) broken at random
+            pick = int(best[self._rng.integers(best.size)])
+            taken[pick] = True
+            self._queue.append(int(self._classes[unseen[pick]]))
 
     def _acquire(self, mean: np.ndarray, spread: np.ndarray, best: float) -> np.ndarray:
         if self.acquisition == "mean":

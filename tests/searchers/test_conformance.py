@@ -17,7 +17,7 @@ from robnas.searchers.testing import SearcherConformance
 
 VARIANTS: dict[str, Any] = {
     **SEARCHERS,
-    "ls-first": partial(LocalSearch, variant="first"),
+    "ls-best": partial(LocalSearch, variant="best"),
 }
 
 

@@ -1,0 +1,74 @@
+"""Time per step of the predictor searcher as its history grows, for a few refit schedules.
+
+Runs one ``--budget``-cell search per setting (seed 0, CIFAR-10 pgd@1/255, no run record, one
+BLAS thread) and prints the CPU time of ``ask()`` + ``tell()`` per step, averaged over blocks of
+50 told cells, and the whole run's wall and CPU time; regularized evolution is the baseline
+(its ratio is what the surrogate costs on top). The load average is printed too: on a shared
+machine wall time inflates, CPU time much less. Nothing here is a pass/fail test.
+
+Usage: python benchmarks/predictor_speed.py --data PATH [--budget 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+SETTINGS: dict[str, dict[str, object]] = {
+    "predictor (defaults: refit every 5)": {},
+    "predictor refit_every=1 n_estimators=1": {"refit_every": 1, "n_estimators": 1},
+    "predictor refit_every=10 n_estimators=10": {"refit_every": 10, "n_estimators": 10},
+    "predictor ucb, 30 trees, refit every 5": {"acquisition": "ucb", "n_estimators": 30},
+}
+BLOCK = 50
+
+
+def _timed_run(searcher: object, oracle: object, budget: int) -> tuple[list[float], float, float]:
+    from robnas.isomorphism import class_code
+
+    seen: set[int] = set()
+    per_step: list[float] = []
+    wall, cpu = time.perf_counter(), time.process_time()
+    while len(seen) < budget:
+        start = time.process_time()
+        arch = searcher.ask()  # type: ignore[attr-defined]
+        value = float(oracle.evaluate([arch], "pgd@1/255").values[0])  # type: ignore[attr-defined]
+        searcher.tell(arch, value)  # type: ignore[attr-defined]
+        per_step.append(time.process_time() - start)
+        seen.add(class_code(arch))
+    return per_step, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=os.environ.get("ROBNAS_DATA"))
+    parser.add_argument("--budget", type=int, default=300)
+    args = parser.parse_args(argv)
+    if not args.data:
+        sys.exit("give the data folder with --data PATH or $ROBNAS_DATA")
+    from robnas.benchmark import TabularOracle
+    from robnas.searchers import PredictorSearch, RegularizedEvolution
+
+    oracle = TabularOracle("cifar10", data=args.data)
+    _timed_run(PredictorSearch(seed=1), oracle, 20)  # imports and feature tables, off the clock
+    blocks = [f"{b}-{b + BLOCK}" for b in range(0, args.budget, BLOCK)]
+    print(f"load average {os.getloadavg()[0]:.1f}; CPU ms per step (ask + tell + lookup) "
+          f"by cells told")
+    print(f"{'setting':44s} " + " ".join(f"{b:>8s}" for b in blocks) + "   run CPU s   run wall s")
+    _, _, base_cpu = _timed_run(RegularizedEvolution(seed=0), oracle, args.budget)
+    for label, params in [("regularized evolution (baseline)", None), *SETTINGS.items()]:
+        searcher = RegularizedEvolution(seed=0) if params is None else PredictorSearch(**params, seed=0)
+        steps, wall, cpu = _timed_run(searcher, oracle, args.budget)
+        means = [1000 * sum(steps[b:b + BLOCK]) / len(steps[b:b + BLOCK]) for b in range(0, len(steps), BLOCK)]
+        print(f"{label:44s} " + " ".join(f"{m:8.1f}" for m in means) + f"   {cpu:9.2f}   {wall:10.2f}"
+              + ("" if params is None else f"   ({cpu / base_cpu:.0f}x evolution)"), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

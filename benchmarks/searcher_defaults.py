@@ -1,0 +1,100 @@
+"""How every searcher's hyperparameters were chosen: a grid, measured on the tabular data.
+
+For each searcher and each setting of its grid (:data:`GRIDS`), runs ``--seeds`` seeds to
+``max(--budgets)`` distinct cells on ``--objective`` for each ``--dataset`` and prints the mean
+best value after each budget (with the 95% Student-t half-width) and the share of runs that
+found the optimum. Runs are independent processes' work (``--jobs``), without run records.
+Nothing here is a pass/fail test; README and ``benchmarks/README.md`` quote its output.
+
+Usage: python benchmarks/searcher_defaults.py --data PATH [--searchers re,ls] [--seeds 30]
+       [--budgets 50,100] [--dataset cifar10 --dataset ImageNet16-120] [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from itertools import product
+from typing import Any
+
+GRIDS: dict[str, list[dict[str, Any]]] = {
+    "re": [{"population_size": p, "sample_size": s}
+           for p, s in product((10, 20, 30, 50), (5, 10)) if s <= p],
+    "ls": [{"variant": v, "num_init": n} for v, n in product(("best", "first"), (5, 10, 20))],
+    "bo": [{"n_startup_trials": n} for n in (10, 20)],
+    "predictor": [
+        *({"acquisition": "thompson", "surrogate": s, "n_estimators": 5, "refit_every": 5}
+          for s in ("random_forest", "extra_trees")),
+        *({"acquisition": "thompson", "n_estimators": r, "refit_every": r, "num_init": n}
+          for r, n in product((1, 3, 10), (5, 10, 20))),
+        *({"acquisition": a, "n_estimators": 30, "refit_every": 5} for a in ("ucb", "ei", "mean")),
+    ],
+}
+"""Searcher name -> the parameter settings measured (defaults fill the rest)."""
+
+_ORACLES: dict[str, Any] = {}
+
+
+def _run(task: tuple[str, str, str, dict[str, Any], int, int, str]) -> list[float]:
+    name, dataset, objective, params, seed, budget, data = task
+    from robnas.benchmark import TabularOracle
+    from robnas.loop import run_search
+    from robnas.searchers import SEARCHERS
+
+    if dataset not in _ORACLES:
+        _ORACLES[dataset] = TabularOracle(dataset, data=data)
+    result = run_search(SEARCHERS[name](**params, seed=seed), _ORACLES[dataset], objective, budget)
+    best, out = float("-inf"), []
+    for trial in result.trials:
+        best = max(best, trial["value"])
+        out.append(best)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=os.environ.get("ROBNAS_DATA"))
+    parser.add_argument("--searchers", default="re,ls,predictor,bo")
+    parser.add_argument("--dataset", action="append")
+    parser.add_argument("--objective", default="pgd@1/255")
+    parser.add_argument("--seeds", type=int, default=30)
+    parser.add_argument("--budgets", default="50,100")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    if not args.data:
+        sys.exit("give the data folder with --data PATH or $ROBNAS_DATA")
+    from scipy import stats
+
+    from robnas.benchmark import TabularOracle
+
+    budgets = [int(b) for b in args.budgets.split(",")]
+    datasets = args.dataset or ["cifar10", "ImageNet16-120"]
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    print(f"objective {args.objective}, {args.seeds} seeds; mean best [95% half-width] "
+          f"(found = share of runs at the optimum)")
+    with ProcessPoolExecutor(args.jobs) as pool:
+        for dataset in datasets:
+            optimum = TabularOracle(dataset, data=args.data).optimum(args.objective)
+            print(f"\n{dataset} (optimum {optimum:.3f})")
+            for name in args.searchers.split(","):
+                for params in GRIDS[name]:
+                    tasks = [(name, dataset, args.objective, params, seed, max(budgets), args.data)
+                             for seed in range(args.seeds)]
+                    runs = list(pool.map(_run, tasks))
+                    cells = []
+                    for budget in budgets:
+                        bests = [run[budget - 1] for run in runs]
+                        half = stats.t.ppf(0.975, len(bests) - 1) * statistics.stdev(bests) / len(bests) ** 0.5
+                        found = sum(b >= optimum - 1e-9 for b in bests) / len(bests)
+                        cells.append(f"@{budget} {statistics.mean(bests):.4f} [{half:.4f}] "
+                                     f"found {found:4.0%}")
+                    label = " ".join(f"{k}={v}" for k, v in params.items())
+                    print(f"  {name:9s} {label:62s} " + "  ".join(cells), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,105 @@
+"""robnas.priors: measure names -> per-cell scores, handed to searchers by the loop."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from robnas.arch import NUM_CELLS, Arch
+from robnas.cli.main import main
+from robnas.isomorphism import class_code_array
+from robnas.loop import run_search
+from robnas.priors import PriorError, cell_scores, provide_scores
+from robnas.searchers import LocalSearch, PredictorSearch, RegularizedEvolution
+
+
+def _reps() -> np.ndarray:
+    return np.unique(class_code_array())
+
+
+def test_arch_file_scores_every_isomorph_of_a_listed_class(cifar10_oracle, tmp_path: Path) -> None:
+    reps = _reps()
+    path = tmp_path / "scores.csv"
+    pd.DataFrame({"arch": [Arch.from_code(int(c)).to_string() for c in reps],
+                  "synflow": reps * 0.5}).to_csv(path, index=False)
+    scores = cell_scores(str(path), cifar10_oracle)  # the only numeric column is the score
+    assert scores.shape == (NUM_CELLS,)
+    np.testing.assert_array_equal(scores, class_code_array() * 0.5)
+
+
+def test_index_file_maps_nb201_indices(release_root, cifar10_oracle, tmp_path: Path) -> None:
+    ids = json.loads((release_root / "meta.json").read_text())["ids"]
+    # score = the representative index of each cell, as the release's meta.json states it
+    frame = pd.DataFrame({"index": [int(i) for i in ids],
+                          "score": [float(entry["isomorph"]) for entry in ids.values()]})
+    path = tmp_path / "scores.parquet"
+    frame.to_parquet(path)
+    scores = cell_scores(str(path), cifar10_oracle)
+    for code in (0, 1, 777, 12345, NUM_CELLS - 1):
+        arch = Arch.from_code(code)
+        assert scores[code] == cifar10_oracle.representative_index(arch)
+
+
+def test_missing_classes_unknown_measures_and_bad_files(cifar10_oracle, tmp_path: Path) -> None:
+    reps = _reps()
+    path = tmp_path / "partial.csv"
+    pd.DataFrame({"arch": [Arch.from_code(int(c)).to_string() for c in reps[:-3]],
+                  "score": 1.0}).to_csv(path, index=False)
+    with pytest.raises(PriorError, match="no score for 3 of 6466 classes"):
+        cell_scores(str(path), cifar10_oracle)
+    with pytest.raises(PriorError, match="unknown measure 'synflow'; valid: params, flops"):
+        cell_scores("synflow", cifar10_oracle)
+    with pytest.raises(PriorError, match="cannot read scores file"):
+        cell_scores(str(tmp_path / "absent.csv"), cifar10_oracle)
+    (tmp_path / "two.csv").write_text("arch,a,b\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1,2\n")
+    with pytest.raises(PriorError, match="needs a 'score' column"):
+        cell_scores(str(tmp_path / "two.csv"), cifar10_oracle)
+
+
+def _clean_scores_file(oracle, path: Path) -> Path:
+    reps = [Arch.from_code(int(c)) for c in _reps()]
+    pd.DataFrame({"arch": [a.to_string() for a in reps],
+                  "score": oracle.evaluate(reps, "clean").values}).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("make", [
+    lambda path: RegularizedEvolution(warmup=path, population_size=10, seed=0),
+    lambda path: LocalSearch(warmup=path, num_init=10, seed=0),
+    lambda path: PredictorSearch(prior=path, num_init=10, seed=0),
+])
+def test_loop_hands_the_scores_over_and_the_start_is_warm(cifar10_oracle, tmp_path, make) -> None:
+    # A (user-made) scores file with each class's clean accuracy: a warm start proposes the
+    # best-scored of a 1,000-cell pool first, so the first cell ranks in the top 2% on clean
+    # (a random first cell does with probability 0.02), and the start beats a cold one.
+    path = str(_clean_scores_file(cifar10_oracle, tmp_path / "clean.csv"))
+    warm = run_search(make(path), cifar10_oracle, "clean", 10)
+    assert cifar10_oracle.rank(Arch.from_string(warm.trials[0]["arch"]), "clean") <= 130
+    values = [t["value"] for t in warm.trials]
+    assert values == sorted(values, reverse=True)  # best-scored first, and score == value here
+
+
+def test_provide_scores_leaves_searchers_without_a_measure_alone(cifar10_oracle) -> None:
+    searcher = RegularizedEvolution(seed=0)
+    provide_scores(searcher, cifar10_oracle)
+    assert searcher._scores is None
+
+
+def test_cli_warmup_and_bad_prior(release_root, cifar10_oracle, tmp_path: Path, capsys) -> None:
+    path = _clean_scores_file(cifar10_oracle, tmp_path / "clean.csv")
+    out = tmp_path / "runs"
+    assert main(["search", "-O", "clean", "--searcher", "re", "--param", f"warmup={path}",
+                 "--budget", "40", "--seed", "0", "--out", str(out), "--data", str(release_root)]) == 0
+    (run_dir,) = out.iterdir()
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["searcher"]["params"]["warmup"] == str(path)
+    capsys.readouterr()
+    code = main(["search", "-O", "clean", "--searcher", "predictor", "--param", "prior=nope",
+                 "--budget", "5", "--out", str(tmp_path / "bad"), "--data", str(release_root)])
+    err = capsys.readouterr().err
+    assert code == 2 and "unknown measure 'nope'" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "bad").exists()
