@@ -29,11 +29,14 @@ def release_root() -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep every test's cache and default data dir away from the user's own."""
+    """Keep every test's cache and default data dir away from the user's own, and offline
+    (a test of the first-run fetch turns it back on, against a loopback server)."""
     base = tmp_path_factory.getbasetemp()
     monkeypatch.setenv("ROBNAS_CACHE_DIR", str(base / "robnas-cache"))
     monkeypatch.setenv("XDG_DATA_HOME", str(base / "xdg-data"))
     monkeypatch.delenv("ROBNAS_DATA", raising=False)
+    monkeypatch.setenv("ROBNAS_OFFLINE", "1")
+    monkeypatch.delenv("ROBNAS_BASE_URL", raising=False)
 
 
 @pytest.fixture(scope="session")

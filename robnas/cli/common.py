@@ -40,6 +40,32 @@ def add_data_options(parser: argparse.ArgumentParser, *, dataset: bool = True) -
         )
 
 
+def add_offline_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--offline`` (see :func:`fetch_missing_data`)."""
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="never download: without --data or $ROBNAS_DATA, a dataset missing from the "
+             "per-user data dir is otherwise fetched there first (also ROBNAS_OFFLINE=1)",
+    )
+
+
+def fetch_missing_data(args: argparse.Namespace, datasets: Any, data: Any = None) -> None:
+    """Fetch ``datasets``' tables into the per-user data dir where none is installed.
+
+    Says in one line on stderr what it fetches and where (:mod:`robnas.benchmark.first_run`).
+    """
+    from robnas.benchmark.first_run import fetch_missing
+
+    fetch_missing(
+        [datasets] if isinstance(datasets, str) else list(datasets),
+        data,
+        offline_flag=bool(getattr(args, "offline", False)),
+        progress=sys.stderr.isatty(),
+        announce=lambda line: print(f"robnas: {line}", file=sys.stderr, flush=True),
+    )
+
+
 def add_objective_option(parser: argparse.ArgumentParser, *, multiple: bool = False) -> None:
     """Add ``--objective O`` (repeatable when ``multiple``)."""
     help_text = (

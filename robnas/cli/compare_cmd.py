@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from robnas.cli.common import add_data_options
+from robnas.cli.common import add_data_options, add_offline_option, fetch_missing_data
 from robnas.errors import RobnasError
 
 DEFAULT_SEARCHERS = "random,re,ls,bo"
@@ -34,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--objective", "-O", action="append", metavar="O",
                         help="objective to compare on, e.g. pgd@1/255 (repeat for several)")
     add_data_options(parser, dataset=False)
+    add_offline_option(parser)
     parser.add_argument("--dataset", action="append", metavar="D",
                         help="dataset (repeat for several; default: cifar10)")
     parser.add_argument("--searchers", default=DEFAULT_SEARCHERS, metavar="LIST",
@@ -86,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         jobs = None if args.jobs is None else _int(args.jobs, "--jobs")
         specs = plan_runs(_names(args.searchers, "--searchers"), args.objective,
                           args.dataset or ["cifar10"], range(seeds), budget)
+        fetch_missing_data(args, dict.fromkeys(s.dataset for s in specs), args.data)
         oracles = load_oracles(specs, args.data)
         out = Path(args.out) if args.out else _default_out()
         print(f"comparison folder: {out} ({len(specs)} runs)", file=sys.stderr)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from robnas.cli.common import add_data_options, add_objective_option, print_json
+from robnas.cli.common import (
+    add_data_options,
+    add_objective_option,
+    add_offline_option,
+    fetch_missing_data,
+    print_json,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("arch", metavar="ARCH", help="an NB201 string or an NB201 index (0..15624)")
     add_objective_option(parser)
     add_data_options(parser)
+    add_offline_option(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 
@@ -34,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from robnas.benchmark import TabularOracle
     from robnas.objective import Objective
 
+    fetch_missing_data(args, args.dataset, args.data)
     oracle = TabularOracle(args.dataset, data=args.data)
     objective = Objective.parse(args.objective)
     oracle.validate(objective)

@@ -10,7 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robnas.cli.common import StoreOnce, add_data_options, print_json
+from robnas.cli.common import (
+    StoreOnce,
+    add_data_options,
+    add_offline_option,
+    fetch_missing_data,
+    print_json,
+)
 from robnas.cli.live_options import add_live_options, cost_line
 from robnas.errors import RobnasError
 from robnas.vocabulary import Dataset, parse_dataset
@@ -33,6 +39,7 @@ def build_tabular_oracle(args: argparse.Namespace, settings: dict[str, Any]) -> 
     recorded = settings.get("recorded_oracle", {}).get("data_root")
     if data is None and not os.environ.get("ROBNAS_DATA") and recorded and Path(recorded).is_dir():
         data = recorded
+    fetch_missing_data(args, settings["dataset"], data)
     return TabularOracle(settings["dataset"], data=data)
 
 
@@ -85,6 +92,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="what to maximise, e.g. pgd@8/255, clean, gaussian_noise@3, adversarial@mean",
     )
     add_data_options(parser, dataset=False)
+    add_offline_option(parser)
     parser.add_argument("--dataset", metavar="D",
                         help=f"dataset: {', '.join(d.value for d in Dataset)} (default: cifar10)")
     parser.add_argument("--searcher", metavar="NAME",

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from robnas.cli.common import add_data_options, add_objective_option
+from robnas.cli.common import (
+    add_data_options,
+    add_objective_option,
+    add_offline_option,
+    fetch_missing_data,
+)
 from robnas.errors import RobnasError
 
 
@@ -22,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_objective_option(parser, multiple=True)
     add_data_options(parser)
+    add_offline_option(parser)
     parser.add_argument("--format", choices=("csv", "parquet"), default="csv",
                         help="output format (default: %(default)s)")
     parser.add_argument("-o", "--output", metavar="FILE",
@@ -34,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.format == "parquet" and not args.output:
         raise RobnasError("--format parquet needs -o FILE (Parquet is binary)")
+    fetch_missing_data(args, args.dataset, args.data)
     oracle = TabularOracle(args.dataset, data=args.data)
     for objective in args.objective:
         oracle.validate(objective)
