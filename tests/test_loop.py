@@ -51,6 +51,18 @@ def test_known_cells_and_isomorphs_cost_nothing(cifar10_oracle) -> None:
     assert searcher.told[:3] == [(a, value_a), (a_iso, value_a), (a, value_a)]
 
 
+def test_a_non_representative_then_its_representative_costs_one_evaluation(cifar10_oracle) -> None:
+    rep, member = _isomorphic_pair()
+    assert class_code(member) == class_code(rep) and member.code != rep.code
+    b = Arch.from_code(int(np.flatnonzero(class_code_array() != class_code(rep))[0]))
+    searcher = Scripted([member, rep, member, b])
+    result = run_search(searcher, cifar10_oracle, OBJ, 2)
+    assert [t["arch"] for t in result.trials] == [member.to_string(), b.to_string()]
+    assert result.n_proposals == 4 and result.n_known == 2
+    value = cifar10_oracle.value(member, OBJ)
+    assert searcher.told[:3] == [(member, value), (rep, value), (member, value)]
+
+
 def test_guard_forces_unseen_cells_when_a_searcher_is_stuck(cifar10_oracle) -> None:
     stuck = Arch.from_code(0)
     runs = []
@@ -138,6 +150,26 @@ def test_resume_without_a_seed_diverges_but_loses_and_repeats_nothing(cifar10_or
     archs = [t["arch"] for t in resumed.trials]
     assert archs[:30] == [t["arch"] for t in first.trials]
     assert len({class_code(Arch.from_string(a)) for a in archs}) == 60
+
+
+def test_a_diverged_replay_tells_the_searcher_every_remaining_trial(cifar10_oracle, tmp_path):
+    class Listening(RandomSearch):
+        """Random search that remembers what it was told (same class for both sessions)."""
+
+        told: list[str]
+
+        def tell(self, arch: Arch, value: float) -> None:
+            self.__dict__.setdefault("told", []).append(arch.to_string())
+            super().tell(arch, value)
+
+    first = run_search(Listening(), cifar10_oracle, OBJ, 30, record_dir=tmp_path / "r")
+    searcher = Listening()
+    resumed = run_search(searcher, cifar10_oracle, OBJ, 40, record_dir=tmp_path / "r", resume=True)
+    assert resumed.replay["diverged_at"] is not None
+    recorded = [t["arch"] for t in first.trials]
+    # before the first new evaluation, every recorded trial was told (as an unasked cell)
+    new = resumed.trials[30]["arch"]
+    assert set(recorded) <= set(searcher.told[: searcher.told.index(new)])
 
 
 def test_resume_refuses_a_different_run(cifar10_oracle, tmp_path) -> None:
