@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ from robnas.loop_state import LoopState
 from robnas.objective import Objective
 from robnas.oracle import Oracle
 from robnas.run_record import RunRecord, RunRecordError, utc_now, versions
-from robnas.searchers import Searcher, get_params, random_unseen, searcher_name
+from robnas.searchers import Searcher, get_params, make_searcher, random_unseen, searcher_name
 from robnas.vocabulary import Dataset
 
 logger = logging.getLogger(__name__)
@@ -134,11 +135,12 @@ class SearchResult:
 
 
 def run_search(
-    searcher: Searcher,
+    searcher: Searcher | str,
     oracle: Oracle,
     objective: Objective | str,
     budget: int,
     *,
+    params: Mapping[str, Any] | None = None,
     record_dir: str | Path | None = None,
     min_clean: float | None = None,
     resume: bool = False,
@@ -148,10 +150,13 @@ def run_search(
     """Search until ``budget`` distinct isomorphism classes have been evaluated.
 
     Args:
-        searcher: a fresh searcher (for ``resume``, built from the record's config).
+        searcher: a fresh searcher, or its name in :data:`robnas.searchers.SEARCHERS`
+            (``"random"``, ``"re"``, ``"ls"``, ``"bo"``); for ``resume``, the same searcher
+            as the record's config.
         oracle: answers the evaluations.
         objective: what to maximise.
         budget: distinct classes to evaluate in total (a resumed run counts its recorded ones).
+        params: constructor keywords of a searcher given by name, e.g. ``{"seed": 0}``.
         record_dir: the run folder to write (a new one), or to continue with ``resume``.
         min_clean: only cells with at least this clean accuracy may be the best (module docs).
         resume: continue the record in ``record_dir`` (module docs).
@@ -159,9 +164,18 @@ def run_search(
         max_known: known proposals in a row before the loop forces an unseen cell.
 
     Raises:
-        RobnasError: bad budget or ``min_clean``, an invalid objective, or a run record that
-            cannot be written or does not match the arguments.
+        RobnasError: bad budget or ``min_clean``, an invalid objective, an unknown searcher
+            name, or a run record that cannot be written or does not match the arguments.
+
+    Example (``ROBNAS_DATA`` points at the release)::
+
+        from robnas import run_search
+        from robnas.benchmark import TabularOracle
+
+        result = run_search("re", TabularOracle("cifar10"), "pgd@1/255", 300, params={"seed": 0})
+        result.best_value, result.regret   # (0.588, 0.0)
     """
+    searcher = make_searcher(searcher, **dict(params or {}))
     objective = Objective.parse(objective)
     oracle.validate(objective)
     if not 1 <= int(budget) <= class_count():

@@ -10,7 +10,7 @@ import numpy as np
 
 from robnas.arch import EDGES, OPS, Arch
 from robnas.isomorphism import class_code
-from robnas.searchers._base import random_unseen
+from robnas.searchers._base import params_repr, random_unseen
 
 if TYPE_CHECKING:
     import optuna
@@ -74,6 +74,9 @@ class OptunaSearch:
     def forced(self) -> int:
         """How many random unseen cells were forced after ``max_repeats`` repeats in a row."""
         return self._forced
+
+    def __repr__(self) -> str:
+        return params_repr(self)
 
     def ask(self) -> Arch:
         """Optuna's next proposal of an unseen class (or a forced random unseen cell)."""
