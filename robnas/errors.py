@@ -58,6 +58,14 @@ class RunRecordError(RobnasError):
     """A run folder that cannot be created, read or resumed."""
 
 
+class ComparisonError(RobnasError):
+    """A comparison that cannot be planned, run or reported."""
+
+
+class NoRunsError(RobnasError):
+    """A folder that should hold run records holds none."""
+
+
 # -- live evaluation --------------------------------------------------------------------------
 class UnsafePickleError(DataFormatError):
     """A pickle asked for a global (a class or function) that robnas does not allow."""
@@ -69,12 +77,14 @@ class StoreError(RobnasError):
 
 __all__ = [
     "ChecksumMismatchError",
+    "ComparisonError",
     "DataFormatError",
     "DataNotFoundError",
     "DownloadError",
     "InvalidArchError",
     "InvalidObjectiveError",
     "InvalidSearcherError",
+    "NoRunsError",
     "RobnasError",
     "RunRecordError",
     "StoreError",
