@@ -2,9 +2,11 @@
 
 The core types: :class:`Arch` (a cell), :class:`Objective` (what to maximise), the
 :class:`Oracle` contract and its :class:`Evaluations`; the search loop (:func:`run_search`,
-:class:`SearchResult`, :class:`RunRecord`), the comparison of searchers and every error class
-(:class:`RobnasError` and its subclasses). Backends live in ``robnas.benchmark`` (tabular) and
-``robnas.evaluation`` (live); searchers in ``robnas.searchers``.
+:class:`SearchResult`, :class:`RunRecord`), the comparison of searchers (:func:`plan_runs`,
+:func:`run_comparison`, :func:`write_reports`, :func:`load_trajectories`; more in
+``robnas.compare``) and every error class (:class:`RobnasError` and its subclasses).
+Backends live in ``robnas.benchmark`` (tabular) and ``robnas.evaluation`` (live); searchers in
+``robnas.searchers``.
 
 Names are resolved on first access (PEP 562), so importing a submodule stays cheap.
 """
@@ -24,6 +26,13 @@ _EXPORTS = {
     "Arch": "robnas.arch",
     "all_archs": "robnas.arch",
     **{name: "robnas.errors" for name in _errors.__all__},
+    "ComparisonReport": "robnas.compare.report",
+    "ComparisonRun": "robnas.compare.pool",
+    "RunSpec": "robnas.compare.plan",
+    "load_trajectories": "robnas.compare.trajectories",
+    "plan_runs": "robnas.compare.plan",
+    "run_comparison": "robnas.compare.pool",
+    "write_reports": "robnas.compare.report",
     "Grid": "robnas.objective",
     "Objective": "robnas.objective",
     "Term": "robnas.objective",
@@ -45,6 +54,9 @@ __all__ = [
     "Arch",
     "Attack",
     "ChecksumMismatchError",
+    "ComparisonError",
+    "ComparisonReport",
+    "ComparisonRun",
     "Corruption",
     "DataFormatError",
     "DataNotFoundError",
@@ -56,11 +68,13 @@ __all__ = [
     "InvalidObjectiveError",
     "InvalidSearcherError",
     "Measure",
+    "NoRunsError",
     "Objective",
     "Oracle",
     "RobnasError",
     "RunRecord",
     "RunRecordError",
+    "RunSpec",
     "SearchResult",
     "StoreError",
     "Term",
@@ -68,19 +82,29 @@ __all__ = [
     "UnsafePickleError",
     "__version__",
     "all_archs",
+    "load_trajectories",
+    "plan_runs",
+    "run_comparison",
     "run_search",
+    "write_reports",
 ]
 
 if TYPE_CHECKING:
     from robnas.arch import EDGES, NUM_CELLS, OPS, Arch, all_archs
+    from robnas.compare.plan import RunSpec, plan_runs
+    from robnas.compare.pool import ComparisonRun, run_comparison
+    from robnas.compare.report import ComparisonReport, write_reports
+    from robnas.compare.trajectories import load_trajectories
     from robnas.errors import (
         ChecksumMismatchError,
+        ComparisonError,
         DataFormatError,
         DataNotFoundError,
         DownloadError,
         InvalidArchError,
         InvalidObjectiveError,
         InvalidSearcherError,
+        NoRunsError,
         RobnasError,
         RunRecordError,
         StoreError,

@@ -2,8 +2,8 @@
 
 The modules are not listed by hand: every module of every package that ``setup.cfg``
 installs is collected, and each whose source holds ``>>>`` runs its examples. A second test
-scans the package folders independently, so a module the collection missed (a new
-subpackage, say) fails instead of being skipped.
+scans the source folders independently, so a module the collection missed (say, a new
+subpackage not added to ``setup.cfg``) fails instead of being skipped.
 
 Examples that read the released data take it from ``$ROBNAS_DATA`` and say so (the text
 ``ROBNAS_DATA`` appears in the module's examples): those need ``ROBNAS_TEST_DATA``, like every
@@ -12,34 +12,15 @@ test on the real data. The others run anywhere.
 
 from __future__ import annotations
 
-import configparser
 import doctest
 import importlib
-import importlib.util
-import pkgutil
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.installed_modules import installed_modules, package_dirs
+
 NEEDS_RELEASE = "ROBNAS_DATA"
-
-
-def _setup_options() -> configparser.SectionProxy:
-    config = configparser.ConfigParser()
-    config.read(REPO / "setup.cfg")
-    return config["options"]
-
-
-def _package_dirs() -> dict[str, Path]:
-    """Installed package -> its source folder (``setup.cfg``'s ``package_dir``)."""
-    options = _setup_options()
-    mapping = dict(
-        (part.strip() for part in line.split("=", 1))
-        for line in options["package_dir"].strip().splitlines()
-    )
-    packages = options["packages"].split()
-    return {name: REPO / mapping.get(name, name.replace(".", "/")) for name in packages}
 
 
 def _example_lines(path: Path) -> list[str]:
@@ -49,20 +30,7 @@ def _example_lines(path: Path) -> list[str]:
 
 def _modules_with_examples() -> dict[str, Path]:
     """Module name -> source file, for every installed module whose source holds ``>>>``."""
-    found: dict[str, Path] = {}
-    for package in _package_dirs():
-        spec = importlib.util.find_spec(package)
-        assert spec is not None and spec.submodule_search_locations, package
-        candidates = [package] + [
-            f"{package}.{info.name}"
-            for info in pkgutil.iter_modules(spec.submodule_search_locations)
-            if not info.ispkg
-        ]
-        for name in candidates:
-            origin = importlib.util.find_spec(name).origin
-            if origin and origin.endswith(".py") and _example_lines(Path(origin)):
-                found[name] = Path(origin).resolve()
-    return found
+    return {name: path for name, path in installed_modules().items() if _example_lines(path)}
 
 
 MODULES = _modules_with_examples()
@@ -70,12 +38,10 @@ MODULES = _modules_with_examples()
 
 def test_every_module_with_examples_is_collected() -> None:
     """An independent scan of the package folders finds no module the collection missed."""
-    on_disk = {
-        path.resolve()
-        for folder in _package_dirs().values()
-        for path in folder.glob("*.py")
-        if _example_lines(path)
-    }
+    folders = set(package_dirs().values())
+    roots = [f for f in folders if not any(other in f.parents for other in folders)]
+    # every .py file below the top folders: a subpackage missing from setup.cfg shows up here
+    on_disk = {path.resolve() for root in roots for path in root.rglob("*.py") if _example_lines(path)}
     assert on_disk == set(MODULES.values())
     assert "robnas.arch" in MODULES and "robnas.benchmark.tabular_oracle" in MODULES
 
