@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from robnas._version import __version__
-from robnas.errors import RobnasError
+from robnas.errors import RobnasError, RunRecordError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -67,9 +67,6 @@ RESUME_KEYS = ("searcher", "objective", "dataset", "seed", "min_clean", "mode")
 _TOLERANCE = 1e-9  # recorded values are the oracle's floats, written by repr: they round-trip
 _DEPENDENCIES = ("numpy", "pandas", "pyarrow", "optuna", "torch", "torchattacks", "scipy")
 
-
-class RunRecordError(RobnasError):
-    """A run folder that cannot be created, read or resumed."""
 
 
 class RunRecord:

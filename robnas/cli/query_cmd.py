@@ -9,6 +9,7 @@ from robnas.cli.common import (
     add_objective_option,
     add_offline_option,
     fetch_missing_data,
+    fmt_accuracy,
     print_json,
 )
 
@@ -69,9 +70,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"arch            {result['arch']}")
     print(f"index           {index}{iso}")
     print(f"dataset         {result['dataset']}")
-    print(f"{result['objective']:<15} {result['value']:.6g}")
-    print(f"clean           {result['clean']:.6g}")
+    print(f"{result['objective']:<15} {fmt_accuracy(result['value'])}")
+    if result["objective"] != "clean":
+        print(f"clean           {fmt_accuracy(result['clean'])}")
     print(f"rank            {result['rank']} of {result['classes']} classes")
     best = ", ".join(str(i) for i in result["optimal_indices"])
-    print(f"table optimum   {result['optimum']:.6g} (index {best})")
+    print(f"table optimum   {fmt_accuracy(result['optimum'])} (index {best})")
     return 0
