@@ -11,7 +11,7 @@ import numpy as np
 from robnas.arch import Arch, all_ops_array
 from robnas.encodings import cell_features
 from robnas.isomorphism import class_code, class_code_array
-from robnas.searchers._base import check_scores, random_unseen, warm_start
+from robnas.searchers._base import check_scores, params_repr, random_unseen, warm_start
 
 SURROGATES = ("random_forest", "extra_trees")
 ACQUISITIONS = ("thompson", "ucb", "ei", "mean")
@@ -87,6 +87,9 @@ class PredictorSearch:
         self._queue: deque[int] = deque()
         self._initial: deque[Arch] = deque()
         self._fits = 0
+
+    def __repr__(self) -> str:
+        return params_repr(self)
 
     @property
     def fits(self) -> int:
