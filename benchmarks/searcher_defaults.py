@@ -21,9 +21,11 @@ from itertools import product
 from typing import Any
 
 GRIDS: dict[str, list[dict[str, Any]]] = {
-    "re": [{"population_size": p, "sample_size": s}
-           for p, s in product((10, 20, 30, 50), (5, 10)) if s <= p],
-    "ls": [{"variant": v, "num_init": n} for v, n in product(("best", "first"), (5, 10, 20))],
+    "re": [*({"population_size": p, "sample_size": s}
+             for p, s in product((10, 20, 30, 50), (5, 10)) if s <= p),
+           {"warmup": "params"}],
+    "ls": [*({"variant": v, "num_init": n} for v, n in product(("best", "first"), (5, 10, 20))),
+           {"warmup": "params"}],
     "bo": [{"n_startup_trials": n} for n in (10, 20)],
     "predictor": [
         *({"acquisition": "thompson", "surrogate": s, "n_estimators": 5, "refit_every": 5}
@@ -31,6 +33,7 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
         *({"acquisition": "thompson", "n_estimators": r, "refit_every": r, "num_init": n}
           for r, n in product((1, 3, 10), (5, 10, 20))),
         *({"acquisition": a, "n_estimators": 30, "refit_every": 5} for a in ("ucb", "ei", "mean")),
+        {"prior": "params"},
     ],
 }
 """Searcher name -> the parameter settings measured (defaults fill the rest)."""
@@ -58,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=os.environ.get("ROBNAS_DATA"))
     parser.add_argument("--searchers", default="re,ls,predictor,bo")
+    parser.add_argument("--only", help="measure only the settings whose label contains this")
     parser.add_argument("--dataset", action="append")
     parser.add_argument("--objective", default="pgd@1/255")
     parser.add_argument("--seeds", type=int, default=30)
@@ -81,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n{dataset} (optimum {optimum:.3f})")
             for name in args.searchers.split(","):
                 for params in GRIDS[name]:
+                    if args.only and args.only not in " ".join(f"{k}={v}" for k, v in params.items()):
+                        continue
                     tasks = [(name, dataset, args.objective, params, seed, max(budgets), args.data)
                              for seed in range(args.seeds)]
                     runs = list(pool.map(_run, tasks))

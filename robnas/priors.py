@@ -9,12 +9,12 @@ CLI, ``robnas compare`` and Python users get it alike.
 
 Measures:
 
-* ``params`` and ``flops``: the cost of every cell from :mod:`robnas.cost` (analytic, no torch),
-  where that module is installed;
+* ``params`` and ``flops``: the cost of every cell from :mod:`robnas.cost` (analytic, no torch;
+  larger networks tend to be more accurate);
 * a scores file: a path to a CSV or Parquet file with an ``index`` (NB201 index) or ``arch``
-  (NB201 string) column and a ``score`` column (or exactly one other numeric column). Isomorphs
-  are one network: every cell gets the mean score of its class's listed members, and every
-  class needs at least one.
+  (NB201 string) column and a ``score`` column (or exactly one other numeric column). A listed
+  cell keeps its score; isomorphs are one network, so a cell left out takes the mean score of
+  its class's listed members, and every class needs at least one.
 """
 
 from __future__ import annotations
@@ -53,13 +53,9 @@ def cell_scores(measure: str, oracle: Oracle) -> np.ndarray:
         PriorError: unknown measure, unreadable file, missing columns or classes.
     """
     if measure in COST_MEASURES:
-        try:
-            from robnas import cost
-        except ImportError:
-            raise PriorError(f"measure {measure!r} needs robnas.cost, which this version lacks; "
-                             "give a scores file (CSV/Parquet with index or arch, and score)") from None
-        frame = cost.cost_frame(oracle.dataset.value).reset_index()
-        return _from_frame(frame.rename(columns={frame.columns[0]: "index"}), measure, oracle, measure)
+        from robnas.cost import cost_arrays
+
+        return cost_arrays(oracle.dataset)[measure]
     path = Path(measure)
     if path.suffix.lower() not in FILE_SUFFIXES:
         raise PriorError(f"unknown measure {measure!r}; valid: {', '.join(COST_MEASURES)} or a "
@@ -116,4 +112,6 @@ def _from_frame(frame: pd.DataFrame, column: str, oracle: Oracle, what: str) -> 
     if missing.size:
         raise PriorError(f"{what}: no score for {missing.size} of {np.unique(classes).size} classes "
                          f"(e.g. {Arch.from_code(int(missing[0])).to_string()})")
-    return sums[classes] / counts[classes]
+    out = sums[classes] / counts[classes]
+    out[codes] = scores  # a listed cell keeps its own score (the last, if listed twice)
+    return out

@@ -103,3 +103,12 @@ def test_cli_warmup_and_bad_prior(release_root, cifar10_oracle, tmp_path: Path, 
     err = capsys.readouterr().err
     assert code == 2 and "unknown measure 'nope'" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("measure", ["params", "flops"])
+def test_cost_measures_come_from_robnas_cost(cifar10_oracle, measure) -> None:
+    from robnas import cost
+
+    scores = cell_scores(measure, cifar10_oracle)
+    for code in (0, 100, 9999, NUM_CELLS - 1):
+        assert scores[code] == pytest.approx(cost.value(measure, Arch.from_code(code), "cifar10"))
