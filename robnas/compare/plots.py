@@ -49,8 +49,10 @@ SEARCHER_LABELS = {
     "re": "Regularized evolution",
     "ls": "Local search",
     "bo": "BO (Optuna TPE)",
+    "predictor": "Predictor (random forest, Thompson)",
 }
-_COLOURS = {"random": "#7f7f7f", "re": "#1f77b4", "ls": "#2ca02c", "bo": "#d62728"}
+_COLOURS = {"random": "#7f7f7f", "re": "#1f77b4", "ls": "#2ca02c", "bo": "#d62728",
+            "predictor": "#9467bd"}
 
 
 def anytime_curves(expanded: pd.DataFrame, metric: str = "value") -> pd.DataFrame:
