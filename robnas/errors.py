@@ -66,6 +66,10 @@ class NoRunsError(RobnasError):
     """A folder that should hold run records holds none."""
 
 
+class PriorError(RobnasError, ValueError):
+    """A prior or warm-up measure that cannot be resolved to per-cell scores."""
+
+
 # -- live evaluation --------------------------------------------------------------------------
 class UnsafePickleError(DataFormatError):
     """A pickle asked for a global (a class or function) that robnas does not allow."""
@@ -85,6 +89,7 @@ __all__ = [
     "InvalidObjectiveError",
     "InvalidSearcherError",
     "NoRunsError",
+    "PriorError",
     "RobnasError",
     "RunRecordError",
     "StoreError",

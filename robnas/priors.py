@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from robnas.arch import NUM_CELLS, Arch
-from robnas.errors import RobnasError
+from robnas.errors import PriorError, RobnasError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,10 +35,6 @@ if TYPE_CHECKING:
 COST_MEASURES = ("params", "flops")
 """Measures computed by :mod:`robnas.cost` (free, no torch)."""
 FILE_SUFFIXES = (".csv", ".parquet")
-
-
-class PriorError(RobnasError, ValueError):
-    """A prior or warm-up measure that cannot be resolved to per-cell scores."""
 
 
 def cell_scores(measure: str, oracle: Oracle) -> np.ndarray:
