@@ -55,7 +55,7 @@ def get_params(searcher: object) -> dict[str, Any]:
 
     >>> from robnas.searchers import RegularizedEvolution
     >>> get_params(RegularizedEvolution(sample_size=5, seed=3))
-    {'population_size': 30, 'sample_size': 5, 'seed': 3}
+    {'population_size': 30, 'sample_size': 5, 'warmup': None, 'seed': 3}
     """
     signature = inspect.signature(type(searcher).__init__)
     return {

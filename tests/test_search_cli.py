@@ -112,22 +112,23 @@ def test_params_reach_the_searcher_and_the_record(release_root, capsys, tmp_path
     from robnas.searchers import LocalSearch
 
     code, out, _ = _run(capsys, "search", "-O", "pgd@1/255", "--searcher", "ls", "--param",
-                        "variant=first", "--param", "num_init=3", "--budget", "40", "--seed", "4",
+                        "variant=best", "--param", "num_init=3", "--budget", "40", "--seed", "4",
                         "--out", str(tmp_path), "--data", str(release_root), "--json")
     payload = json.loads(out)
     (run_dir,) = tmp_path.iterdir()
     config = json.loads((run_dir / "config.json").read_text())
     assert config["searcher"] == {"name": "ls",
-                                  "params": {"variant": "first", "num_init": 3, "seed": 4}}
-    direct = run_search(LocalSearch(variant="first", num_init=3, seed=4), _oracle(release_root),
+                                  "params": {"variant": "best", "num_init": 3, "warmup": None,
+                                             "seed": 4}}
+    direct = run_search(LocalSearch(variant="best", num_init=3, seed=4), _oracle(release_root),
                         "pgd@1/255", 40)
     assert payload["best_arch"] == direct.best_arch.to_string()
     trials = [json.loads(line)["arch"] for line in (run_dir / "trials.jsonl").open()]
     assert trials == [t["arch"] for t in direct.trials]
     assert trials != [t["arch"] for t in run_search(LocalSearch(num_init=3, seed=4),
                                                     _oracle(release_root), "pgd@1/255", 40).trials]
-    code, _, err = _run(capsys, "search", "--resume", str(run_dir), "--param", "variant=best")
-    assert code == 2 and "--param variant=best conflicts with the run being resumed" in err
+    code, _, err = _run(capsys, "search", "--resume", str(run_dir), "--param", "variant=first")
+    assert code == 2 and "--param variant=first conflicts with the run being resumed" in err
 
 
 def test_resume_errors_are_one_line(release_root, capsys, tmp_path) -> None:
