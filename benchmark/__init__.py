@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from robnas._lazy import lazy_exports
 
 _EXPORTS = {
-    "ChecksumMismatchError": "robnas.benchmark.archive",
+    "ChecksumMismatchError": "robnas.errors",
     "UnsafeArchiveError": "robnas.benchmark.archive",
     "ArrayCache": "robnas.benchmark.cache",
     "RELEASE_SHA256": "robnas.benchmark.checksums",

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from robnas.benchmark.checksums import META_PATH, pinned_sha256
-from robnas.errors import DataFormatError, RobnasError
+from robnas.errors import ChecksumMismatchError, DataFormatError, RobnasError
 
 _log = logging.getLogger(__name__)
 
@@ -46,10 +46,6 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 
 class UnsafeArchiveError(RobnasError):
     """An archive holds an entry that could write outside its destination, or a link/device."""
-
-
-class ChecksumMismatchError(DataFormatError):
-    """A release file's bytes differ from its pinned SHA-256."""
 
 
 @dataclass(frozen=True)

@@ -26,3 +26,20 @@ class DataNotFoundError(RobnasError, FileNotFoundError):
 
 class DataFormatError(RobnasError):
     """A data file exists but does not have the release's format."""
+
+
+class InvalidParameterError(RobnasError, ValueError):
+    """A searcher hyperparameter (or other numeric setting) outside what it accepts.
+
+    Both a :class:`RobnasError` (the CLI prints it as one line, exit 2) and a
+    :class:`ValueError` (what Python users expect from a bad argument).
+    """
+
+
+class ChecksumMismatchError(DataFormatError):
+    """A release file's bytes differ from its pinned SHA-256 (refused when installing, and
+    when loading under ``strict_data``)."""
+
+
+class OutputPathError(RobnasError, ValueError):
+    """A place to write output that cannot be written (a folder, a read-only place, ...)."""

@@ -7,6 +7,7 @@ import pytest
 
 from robnas.arch import NUM_CELLS, Arch, all_archs
 from robnas.isomorphism import (
+    CLASS_COUNT,
     canonical_form,
     class_code,
     class_code_array,
@@ -26,6 +27,7 @@ def _partition(labels: dict[int, object]) -> set[frozenset[int]]:
 def test_nb201_has_6466_classes() -> None:
     assert class_count() == 6466
     assert len(class_representatives()) == 6466
+    assert class_count() == CLASS_COUNT  # the constant that messages and bounds use
 
 
 def test_classes_equal_xautodl_to_unique_str_consider_zero() -> None:

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from robnas.benchmark import TabularOracle
     from robnas.objective import Objective
 
-    oracle = TabularOracle(args.dataset, data=args.data)
+    oracle = TabularOracle(args.dataset, data=args.data, strict_data=args.strict_data)
     objective = Objective.parse(args.objective)
     oracle.validate(objective)
     arch = oracle.parse_arch(args.arch)
