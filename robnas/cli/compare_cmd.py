@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from robnas.comparison import load_oracles, plan_runs, run_comparison, write_reports
     from robnas.report_plots import FORMATS
 
-    formats = parse_names(args.formats, "--formats", FORMATS)
+    formats = parse_names(args.formats, "--formats", FORMATS, "figure format")
     checkpoints = [parse_int(part, "--checkpoints", 1, CLASS_COUNT)
                    for part in parse_names(args.checkpoints, "--checkpoints")]
     if args.from_dir is not None:
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         seeds = parse_int(args.seeds, "--seeds", 1, MAX_SEEDS)
         budget = parse_int(args.budget, "--budget", 1, CLASS_COUNT)
         jobs = None if args.jobs is None else parse_int(args.jobs, "--jobs", 1, MAX_JOBS)
-        searchers = parse_names(args.searchers, "--searchers", SEARCHERS)
+        searchers = parse_names(args.searchers, "--searchers", SEARCHERS, "searcher")
         datasets = [parse_dataset(d).value for d in (args.dataset or [Dataset.CIFAR10.value])]
         out = writable_dir(args.out if args.out is not None else str(_default_out()), "--out")
         specs = plan_runs(searchers, args.objective, datasets, range(seeds), budget)
@@ -106,15 +106,15 @@ def run(args: argparse.Namespace) -> int:
 
 def _existing_comparison(args: argparse.Namespace) -> Path:
     """``--from DIR``: an existing folder, and no option that only a new comparison takes."""
-    planning = [option for option, value in (("--objective", args.objective), ("--dataset", args.dataset),
-                                             ("--out", args.out), ("--jobs", args.jobs)) if value is not None]
-    if planning:
-        raise RobnasError(f"--from only re-draws an existing comparison; {planning[0]} does not apply to it")
     if not args.from_dir.strip():
         raise RobnasError("--from needs a comparison folder, got ''")
     out = Path(args.from_dir)
     if not out.is_dir():
         raise RobnasError(f"--from {out}: {'not a folder' if out.exists() else 'no such folder'}")
+    planning = [option for option, value in (("--objective", args.objective), ("--dataset", args.dataset),
+                                             ("--out", args.out), ("--jobs", args.jobs)) if value is not None]
+    if planning:
+        raise RobnasError(f"--from only re-draws an existing comparison; {planning[0]} does not apply to it")
     return out
 
 

@@ -127,14 +127,11 @@ def _check_dest(dest: str | None) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from robnas.benchmark.install import import_release
     from robnas.errors import RobnasError
 
-    source = Path(args.path)
-    if not args.path.strip() or not source.exists():
-        raise RobnasError(f"nothing to import at {args.path!r}: give a release zip or a folder of them")
+    if not args.path.strip():
+        raise RobnasError("nothing to import at '': give a release zip, or a folder of them or of the files")
     _check_dest(args.dest)
     _print_report(import_release(args.path, args.dest))
     return 0

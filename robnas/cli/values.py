@@ -62,10 +62,10 @@ def parse_float(text: str, option: str, low: float, high: float) -> float:
     return value
 
 
-def parse_names(text: str, option: str, choices: Iterable[str] | None = None) -> list[str]:
+def parse_names(text: str, option: str, choices: Iterable[str] | None = None, what: str = "name") -> list[str]:
     """A comma-separated list, each name among ``choices`` (when given), without repeats.
 
-    >>> parse_names("re, ls", "--searchers", ["random", "re", "ls", "bo"])
+    >>> parse_names("re, ls", "--searchers", ["random", "re", "ls", "bo"], "searcher")
     ['re', 'ls']
     """
     names = [part.strip() for part in str(text).split(",")]
@@ -77,7 +77,7 @@ def parse_names(text: str, option: str, choices: Iterable[str] | None = None) ->
         raise RobnasError(f"{option} has an empty name in {text!r}{listing}")
     for name in names:
         if valid is not None and name not in valid:
-            raise RobnasError(f"{option}: unknown name {name!r}{listing}")
+            raise RobnasError(f"{option}: unknown {what} {name!r}{listing}")
     return list(dict.fromkeys(names))
 
 
@@ -94,7 +94,7 @@ def parse_param(item: str) -> tuple[str, Any]:
     key, sep, text = item.partition("=")
     key = key.strip()
     if not sep or not key.isidentifier():
-        raise RobnasError(f"--param needs NAME=VALUE (e.g. population_size=50), got {item!r}")
+        raise RobnasError(f"--param needs NAME=VALUE, got {item!r} (e.g. population_size=50)")
     if key == "seed":
         raise RobnasError("give the seed with --seed, not --param")
     if _INT.fullmatch(text):
