@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from robnas.benchmark.cache import ArrayCache, as_numpy
 from robnas.benchmark.checksums import META_PATH, pinned_sha256
+from robnas.benchmark.location import download_command
 from robnas.benchmark.meta import SpaceMeta
 from robnas.benchmark.release import read_result_file, result_path
 from robnas.errors import ChecksumMismatchError, DataFormatError
@@ -103,7 +104,7 @@ class ResultTable:
             return
         message = (f"{self.root / relative} differs from the released file (SHA-256 {checksum[:12]}, "
                    f"pinned {expected[:12]}): its values may not be the published ones; reinstall it "
-                   "with `robnas data download --force`")
+                   f"with `{download_command(self.root, self.dataset.value)} --force`")
         if self.strict_data:
             raise ChecksumMismatchError(f"{message} (refused under --strict-data)")
         _log.warning("%s (--strict-data refuses it)", message)

@@ -126,8 +126,12 @@ def run(args: argparse.Namespace) -> int:
     out = None if resume else writable_dir(args.out if args.out is not None else DEFAULT_OUT, "--out")
     oracle = build_oracle(args, settings)
     oracle.validate(settings["objective"])
-    if settings["min_clean"] is not None and settings["mode"] == "tabular":
-        _check_feasible(oracle, settings["min_clean"])
+    if settings["mode"] == "tabular":  # read (and check) every file the run uses before it starts
+        oracle.objective_values(settings["objective"])
+        if oracle.table.has("clean"):
+            oracle.objective_values("clean")
+        if settings["min_clean"] is not None:
+            _check_feasible(oracle, settings["min_clean"])
     run_dir = Path(args.resume) if out is None else _new_run_dir(out, settings)
     result = run_search(
         searcher,
