@@ -102,15 +102,15 @@ def check_int(name: str, value: object, low: int, high: int | None = None) -> No
     >>> check_int("population_size", 1e9, 1, 6466)
     Traceback (most recent call last):
     ...
-    robnas.errors.InvalidParameterError: population_size must be an integer in 1..6466, got 1e+09 (float)
+    robnas.errors.InvalidParameterError: population_size must be an integer in 1..6466, got 1000000000.0 (float)
     """
-    span = f"{low}..{high}" if high is not None else f">= {low}"
+    span = f"in {low}..{high}" if high is not None else f">= {low}"
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise InvalidParameterError(
-            f"{name} must be an integer in {span}, got {value!r} ({type(value).__name__})"
+            f"{name} must be an integer {span}, got {value!r} ({type(value).__name__})"
         )
     if value < low or (high is not None and value > high):
-        raise InvalidParameterError(f"{name} must be an integer in {span}, got {value}")
+        raise InvalidParameterError(f"{name} must be an integer {span}, got {value}")
 
 
 def check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:

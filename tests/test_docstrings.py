@@ -13,6 +13,11 @@ PURE_MODULES = [
     "robnas.encodings",
     "robnas.objective",
     "robnas.vocabulary",
+    "robnas.cli.values",
+    "robnas.searchers",
+    "robnas.searchers._base",
+    "robnas.searchers._evolution",
+    "robnas.searchers._optuna",
 ]
 
 
