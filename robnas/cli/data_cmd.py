@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.set_defaults(handler=lambda _args: parser.error("give an action: download, import or info"))
+    parser.set_defaults(handler=_no_action)
     actions = parser.add_subparsers(dest="data_command", metavar="ACTION")
 
     download = actions.add_parser(
@@ -77,6 +77,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="check every file against its pinned SHA-256 (exit 2 on a mismatch)")
     info.add_argument("--json", action="store_true", help="print one JSON object")
     info.set_defaults(handler=run_info)
+
+
+def _no_action(_args: argparse.Namespace) -> int:
+    from robnas.errors import RobnasError
+
+    raise RobnasError("data needs an action: download, import or info (see `robnas data --help`)")
 
 
 def _add_dest(parser: argparse.ArgumentParser) -> None:

@@ -79,7 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if getattr(args, "handler", None) is None:
         commands = ", ".join(name.rsplit(".", 1)[1].removesuffix("_cmd") for name in COMMAND_MODULES)
-        parser.error(f"give a command: {commands}")
+        print(f"robnas: error: give a command: {commands} (see `robnas --help`)", file=sys.stderr)
+        return 2
     try:
         return int(args.handler(args) or 0)
     except RobnasError as err:
