@@ -25,10 +25,6 @@ import numpy as np
 
 from robnas.arch import EDGES, NUM_CELLS, OPS, Arch
 
-CLASS_COUNT = 6466
-"""NB201's number of isomorphism classes, as a constant for messages and bounds that must not
-compute the classes (:func:`class_count` computes it; a test checks the two agree)."""
-
 _ZERO = "#"
 _INPUT = "0"
 _NONE = OPS.index("none")

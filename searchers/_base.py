@@ -33,9 +33,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from robnas.arch import NUM_CELLS, Arch
+from robnas.arch import CLASS_COUNT, NUM_CELLS, Arch
 from robnas.errors import InvalidParameterError
-from robnas.isomorphism import CLASS_COUNT, class_code, class_code_array
+from robnas.isomorphism import class_code, class_code_array
 
 _REJECTION_TRIES = 256
 MAX_SEED = 2**32 - 1

@@ -10,8 +10,8 @@ import os
 import pandas as pd
 import pytest
 
+from robnas.arch import CLASS_COUNT
 from robnas.cli.main import build_parser, main
-from robnas.isomorphism import CLASS_COUNT
 from robnas.searchers import SEARCHERS
 from robnas.vocabulary import Dataset
 

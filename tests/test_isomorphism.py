@@ -5,9 +5,8 @@ from collections import defaultdict
 
 import pytest
 
-from robnas.arch import NUM_CELLS, Arch, all_archs
+from robnas.arch import CLASS_COUNT, NUM_CELLS, Arch, all_archs
 from robnas.isomorphism import (
-    CLASS_COUNT,
     canonical_form,
     class_code,
     class_code_array,

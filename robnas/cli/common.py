@@ -34,14 +34,17 @@ also accepts spellings such as ``CIFAR-10``)."""
 
 
 def add_data_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, dataset: bool = True,
-                     dataset_default: str | None = Dataset.CIFAR10.value, dataset_action: str = "store") -> None:
-    """Add ``--data PATH``, ``--strict-data`` and (unless ``dataset=False``) ``--dataset D``."""
+                     dataset_default: str | None = Dataset.CIFAR10.value, dataset_action: str | type = "store",
+                     strict: bool = True) -> None:
+    """Add ``--data PATH``, ``--strict-data`` (unless ``strict=False``: commands that read no
+    result file) and (unless ``dataset=False``) ``--dataset D``."""
     parser.add_argument(
         "--data",
         metavar="PATH",
         help="folder of the released data (default: $ROBNAS_DATA, else the per-user data dir)",
     )
-    add_strict_data_option(parser)
+    if strict:
+        add_strict_data_option(parser)
     if dataset:
         default = f"default: {dataset_default}" if dataset_default else "default: cifar10"
         parser.add_argument(

@@ -6,11 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from robnas.arch import CLASS_COUNT
 from robnas.cli.common import add_data_options
-from robnas.cli.outputs import writable_dir
 from robnas.cli.values import parse_int, parse_names
 from robnas.errors import RobnasError
-from robnas.isomorphism import CLASS_COUNT
 from robnas.searchers import SEARCHERS
 from robnas.vocabulary import Dataset, parse_dataset
 
@@ -70,6 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from robnas.cli.outputs import writable_dir
     from robnas.comparison import load_oracles, plan_runs, run_comparison, write_reports
     from robnas.report_plots import FORMATS
 

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from robnas.arch import CLASS_COUNT
 from robnas.cli.common import StoreOnce, add_data_options, print_json
 from robnas.cli.live_options import add_live_options, cost_line
 from robnas.cli.values import parse_float, parse_int, parse_param
 from robnas.errors import InvalidParameterError, RobnasError
-from robnas.isomorphism import CLASS_COUNT
 from robnas.searchers import SEARCHERS
 from robnas.vocabulary import Dataset, parse_dataset
 

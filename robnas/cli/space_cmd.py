@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="export every cell (default with -o: from its suffix, .csv or .parquet)")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="export every cell to FILE (without -o: csv on stdout)")
-    add_data_options(parser, dataset=False)
+    add_data_options(parser, dataset=False, strict=False)
     parser.set_defaults(handler=run)
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from robnas.arch import CLASS_COUNT
 from robnas.errors import InvalidParameterError, RobnasError
-from robnas.isomorphism import CLASS_COUNT
 from robnas.searchers import SEARCHERS, LocalSearch, OptunaSearch, RegularizedEvolution, validate_params
 
 BAD: list[tuple[str, dict[str, object], str]] = [
