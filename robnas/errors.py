@@ -34,3 +34,7 @@ class ComparisonError(RobnasError):
 
 class NoRunsError(RobnasError):
     """A folder that should hold run records holds none."""
+
+
+class ExecutorError(RobnasError):
+    """An executor that cannot start or run its tasks (e.g. Ray missing, its address unreachable)."""

@@ -1,40 +1,38 @@
-"""Running a comparison: the planned runs in worker processes, resumable.
+"""Running a comparison: the planned runs as tasks of an executor, resumable.
 
 :func:`run_comparison` runs what is missing: a run whose folder holds ``summary.json`` is done
 and not repeated, so an interrupted comparison resumes where it stopped (a run cut short is
-started again from scratch: tabular runs are cheap and seeded). Runs execute in worker
-processes; each worker loads the tabular oracle of every dataset once, in its initializer, not
-once per run. Workers are started fresh (``spawn``) with BLAS/OpenMP thread pools limited to one
-thread (:data:`WORKER_THREAD_VARIABLES`, unless the caller set them): every worker is one
-process on one core, and multi-threaded BLAS inside several busy workers made Optuna's TPE
-several times slower.
+started again from scratch: tabular runs are cheap and seeded). Each run is one task of a
+:class:`~robnas.execution.Executor` (the local process pool by default, or Ray): the task runs
+the search into a private folder of its worker and sends the run record's files back, and
+this process alone writes them under ``runs/`` (atomically, once per run), so workers on
+other machines need no shared filesystem and a task that Ray retried after its worker died
+is written and counted once. Each worker process loads the tabular oracle of every dataset
+once, not once per run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import multiprocessing
 import os
 import shutil
+import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from robnas.compare.plan import RUNS_DIR, RunSpec, check_budgets, load_oracles, unique, write_plan
+from robnas.execution import WORKER_THREAD_VARIABLES, Executor, LocalExecutor, worker_environment
 from robnas.run_record import SUMMARY_FILE
 
 if TYPE_CHECKING:
     from robnas.benchmark import TabularOracle
 
-logger = logging.getLogger(__name__)
+__all__ = ["WORKER_THREAD_VARIABLES", "ComparisonRun", "run_comparison", "worker_environment"]
 
-WORKER_THREAD_VARIABLES: tuple[str, ...] = (
-    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-"""Thread-pool sizes set to 1 for worker processes (a value the caller set is kept)."""
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -72,6 +70,7 @@ def run_comparison(
     jobs: int | None = None,
     progress: bool = False,
     oracles: dict[str, TabularOracle] | None = None,
+    executor: Executor | None = None,
 ) -> ComparisonRun:
     """Run every spec that has no finished run record under ``out_dir/runs``.
 
@@ -79,9 +78,12 @@ def run_comparison(
         specs: from :func:`plan_runs`.
         out_dir: the comparison folder (created).
         data: data root of the released table (default: ``$ROBNAS_DATA``, then the per-user dir).
-        jobs: worker processes (default: the CPU count; 1 runs in this process).
+        jobs: worker processes of the default local executor (default: the CPU count; 1 runs
+            in this process).
         progress: show a tqdm progress bar on stderr.
-        oracles: from :func:`load_oracles` (loaded here when not given).
+        oracles: from :func:`load_oracles` (loaded here when not given; checks the objectives).
+        executor: where the runs execute (default: ``LocalExecutor(jobs)``; the caller closes
+            an executor it passes).
 
     Raises:
         InvalidObjectiveError: a spec's objective is not in its dataset's table.
@@ -103,16 +105,17 @@ def run_comparison(
     # longest first (Optuna's TPE dominates), so the pool's tail is short
     todo.sort(key=lambda s: (s.searcher != "bo", s.dataset, s.objective, s.searcher, s.seed))
     bar = _progress_bar(len(specs), result.skipped, progress)
+    engine = executor or LocalExecutor(jobs)
     try:
-        if (jobs or os.cpu_count() or 1) <= 1 or len(todo) <= 1:
-            for spec in todo:
-                searcher, seconds = _execute(spec, runs_dir, oracles[spec.dataset])
-                _account(result, bar, searcher, seconds, time.time())
-        else:
-            _run_in_pool(todo, runs_dir, datasets, data_root, jobs, result, bar)
+        for position, outcome in engine.imap_unordered(
+                _run_in_worker, todo, setup=_load_worker_oracles, setup_args=(tuple(datasets), data_root)):
+            _write_record(runs_dir, todo[position].run_id, outcome.files)
+            _account(result, bar, outcome)
     finally:
         if bar is not None:
             bar.close()
+        if executor is None:
+            engine.close()
     result.wall_seconds = time.perf_counter() - started
     return result
 
@@ -122,7 +125,7 @@ def run_comparison(
 
 @dataclass(frozen=True)
 class _Done:
-    """What one finished run reports back to the parent process."""
+    """What one finished run sends back to the driver: its record's files and timings."""
 
     searcher: str
     seconds: float
@@ -130,26 +133,32 @@ class _Done:
     oracle_loads: int
     threads: str | None
     finished: float
+    files: dict[str, bytes]
 
 
-_WORKER_ORACLES: dict[str, TabularOracle] = {}
-"""Per worker process: dataset -> its oracle, filled once by :func:`_init_worker`."""
 _WORKER_LOADS: list[str] = []
 """Per worker process: the datasets whose oracle it built (to report loads per worker)."""
 
 
-def _init_worker(datasets: Sequence[str], data_root: str) -> None:
+def _load_worker_oracles(datasets: Sequence[str], data_root: str) -> dict[str, TabularOracle]:
+    """A worker's context: dataset -> its tabular oracle (built once per worker process)."""
     from robnas.benchmark import TabularOracle
 
+    oracles = {}
     for dataset in datasets:
-        _WORKER_ORACLES[dataset] = TabularOracle(dataset, data=data_root)
+        oracles[dataset] = TabularOracle(dataset, data=data_root)
         _WORKER_LOADS.append(dataset)
+    return oracles
 
 
-def _run_in_worker(spec: RunSpec, runs_dir: Path) -> _Done:
-    searcher, seconds = _execute(spec, runs_dir, _WORKER_ORACLES[spec.dataset])
+def _run_in_worker(oracles: dict[str, TabularOracle], spec: RunSpec) -> _Done:
+    """One run into a private folder; its files go back to the driver."""
+    with tempfile.TemporaryDirectory(prefix="robnas-run-") as scratch:
+        searcher, seconds = _execute(spec, Path(scratch), oracles[spec.dataset])
+        run_dir = Path(scratch) / spec.run_id
+        files = {p.name: p.read_bytes() for p in sorted(run_dir.iterdir()) if p.is_file()}
     return _Done(searcher, seconds, os.getpid(), len(_WORKER_LOADS),
-                 os.environ.get("OPENBLAS_NUM_THREADS"), time.time())
+                 os.environ.get("OPENBLAS_NUM_THREADS"), time.time(), files)
 
 
 def _execute(spec: RunSpec, runs_dir: Path, oracle: TabularOracle) -> tuple[str, float]:
@@ -165,52 +174,27 @@ def _execute(spec: RunSpec, runs_dir: Path, oracle: TabularOracle) -> tuple[str,
     return spec.searcher, time.perf_counter() - started
 
 
-@contextlib.contextmanager
-def worker_environment() -> Iterator[dict[str, str]]:
-    """Set :data:`WORKER_THREAD_VARIABLES` to ``1`` (where unset) while workers are started.
-
-    Spawned workers inherit the environment when they start, and BLAS reads it when it loads,
-    so this is the one moment the setting can reach them; the parent's own environment is
-    restored on exit. Yields the variables it set.
-    """
-    added = {name: "1" for name in WORKER_THREAD_VARIABLES if name not in os.environ}
-    os.environ.update(added)
+def _write_record(runs_dir: Path, run_id: str, files: dict[str, bytes]) -> None:
+    """Write a finished run's files as ``runs_dir/run_id``, replacing a run cut short."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{run_id}-", dir=runs_dir.parent))
     try:
-        yield added
+        for name, payload in files.items():
+            (staging / name).write_bytes(payload)
+        target = runs_dir / run_id
+        if target.exists():  # cut short earlier (no summary): replaced by the finished run
+            shutil.rmtree(target)
+        os.replace(staging, target)
     finally:
-        for name in added:
-            os.environ.pop(name, None)
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
 
 
-def _run_in_pool(todo: Sequence[RunSpec], runs_dir: Path, datasets: Sequence[str],
-                 data_root: str, jobs: int | None, result: ComparisonRun, bar: Any) -> None:
-    workers = min(jobs or os.cpu_count() or 1, len(todo))
-    context = multiprocessing.get_context("spawn")
-    with worker_environment(), ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_init_worker,
-            initargs=(list(datasets), data_root)) as pool:
-        pending: set[Future[_Done]] = {pool.submit(_run_in_worker, spec, runs_dir) for spec in todo}
-        try:
-            while pending:
-                # count each run as it ends (FIRST_EXCEPTION would wait for all of them)
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    outcome = future.result()  # a failed run raises here
-                    _account(result, bar, outcome.searcher, outcome.seconds, outcome.finished)
-                    worker = result.workers.setdefault(outcome.pid, {"runs": 0})
-                    worker.update(runs=worker["runs"] + 1, oracle_loads=outcome.oracle_loads,
-                                  threads=outcome.threads)
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
-
-
-def _account(result: ComparisonRun, bar: Any, searcher: str, seconds: float,
-             finished: float) -> None:
+def _account(result: ComparisonRun, bar: Any, outcome: _Done) -> None:
     result.ran += 1
-    result.timeline.append((finished, time.time()))
-    result.run_seconds[searcher] = result.run_seconds.get(searcher, 0.0) + seconds
+    result.timeline.append((outcome.finished, time.time()))
+    result.run_seconds[outcome.searcher] = result.run_seconds.get(outcome.searcher, 0.0) + outcome.seconds
+    worker = result.workers.setdefault(outcome.pid, {"runs": 0})
+    worker.update(runs=worker["runs"] + 1, oracle_loads=outcome.oracle_loads, threads=outcome.threads)
     if bar is not None:
         bar.update(1)
 
@@ -221,4 +205,3 @@ def _progress_bar(total: int, done: int, enabled: bool) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, initial=done, unit="run", desc="compare", dynamic_ncols=True)
-
