@@ -38,3 +38,7 @@ class NoRunsError(RobnasError):
 
 class ExecutorError(RobnasError):
     """An executor that cannot start or run its tasks (e.g. Ray missing, its address unreachable)."""
+
+
+class TableBuildError(RobnasError):
+    """A table build that cannot run, or would write over a different table."""

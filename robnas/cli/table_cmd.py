@@ -1,10 +1,14 @@
-"""``robnas table``: export the released values of every cell for chosen objectives."""
+"""``robnas table``: export the released values of every cell for chosen objectives.
+
+``robnas table build`` (:mod:`robnas.cli.table_build_cmd`) writes a new table instead.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from robnas.cli import table_build_cmd
 from robnas.cli.common import add_data_options, add_objective_option
 from robnas.errors import RobnasError
 
@@ -17,21 +21,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "One row per NB201 index (15,625): index, arch string, representative index, and one "
             "column per objective (isomorphs repeat their representative's value)."
         ),
-        epilog="example:\n  robnas table -O clean -O pgd@1/255 --format parquet -o cifar10.parquet",
+        epilog=(
+            "examples:\n  robnas table -O clean -O pgd@1/255 --format parquet -o cifar10.parquet\n"
+            "  robnas table build --help     (evaluate cells live into a new table)"
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_objective_option(parser, multiple=True)
+    for action in parser._actions:  # required unless the `build` action is given (checked in run)
+        if action.dest == "objective":
+            action.required = False
     add_data_options(parser)
     parser.add_argument("--format", choices=("csv", "parquet"), default="csv",
                         help="output format (default: %(default)s)")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="output file (default: stdout for csv; required for parquet)")
     parser.set_defaults(handler=run)
+    actions = parser.add_subparsers(dest="table_action", metavar="ACTION", required=False)
+    table_build_cmd.register(actions)
 
 
 def run(args: argparse.Namespace) -> int:
     from robnas.benchmark import TabularOracle
 
+    if not args.objective:
+        raise RobnasError("table needs --objective O (repeat for several), or the action `table build`")
     if args.format == "parquet" and not args.output:
         raise RobnasError("--format parquet needs -o FILE (Parquet is binary)")
     oracle = TabularOracle(args.dataset, data=args.data)
