@@ -13,6 +13,8 @@ PURE_MODULES = [
     "robnas.encodings",
     "robnas.objective",
     "robnas.vocabulary",
+    "robnas.execution",
+    "robnas.evaluation.table_build",
 ]
 
 
