@@ -32,7 +32,7 @@ _EXPORTS = {
     "LiveOracle": "robnas.evaluation.live_oracle",
     "AttackProtocol": "robnas.evaluation.attacks",
     "ResultStore": "robnas.evaluation.store",
-    "LiveSettings": "robnas.evaluation.table_build",
+    "LiveSettings": "robnas.evaluation.cell_tasks",
     "build_table": "robnas.evaluation.table_build",
 }
 
@@ -58,12 +58,13 @@ __all__ = [
 
 if TYPE_CHECKING:
     from robnas.evaluation.attacks import AttackProtocol
+    from robnas.evaluation.cell_tasks import LiveSettings
     from robnas.evaluation.datasets import TestSet, load_test_set
     from robnas.evaluation.live_oracle import LiveOracle
     from robnas.evaluation.network import IMAGE_SIZE, NORMALISATION, NUM_CLASSES, NB201Network, build_network
     from robnas.evaluation.safe_pickle import UnsafePickleError
     from robnas.evaluation.store import ResultStore
-    from robnas.evaluation.table_build import LiveSettings, build_table
+    from robnas.evaluation.table_build import build_table
     from robnas.evaluation.weights import NATS_DATASET, TrainedNetConfig, WeightsArchive, load_network
 
 

@@ -14,10 +14,10 @@ keyed by representative NB201 ids (isomorphs share their representative's value)
 as fractions rounded to 3 decimals, so :class:`~robnas.benchmark.TabularOracle` and every
 command that reads the release read it unchanged once it covers every class.
 
-Each cell is one task of an :class:`~robnas.execution.Executor` (local processes or Ray).
-Workers evaluate into a private scratch store and send the counts back; this process alone
-writes them into the :class:`~robnas.evaluation.store.ResultStore` (keyed by dataset, cell,
-key, epsilon, protocol, weights identity and images), then the table files. A build that was
+Each cell is one task of an :class:`~robnas.execution.Executor` (local processes or Ray,
+:func:`~robnas.evaluation.cell_tasks.evaluate_cells`); this process alone writes the results
+into the :class:`~robnas.evaluation.store.ResultStore` (keyed by dataset, cell, key, epsilon,
+protocol, weights identity and images), then the table files. A build that was
 interrupted resumes from the store: finished cells are not evaluated again. ``archs`` can
 grow a table in pieces: cells already in ROOT's files are kept.
 """
@@ -36,42 +36,17 @@ from typing import TYPE_CHECKING, Any
 from robnas._version import __version__
 from robnas.benchmark.location import META_FILE
 from robnas.errors import RobnasError, TableBuildError
+from robnas.evaluation.cell_tasks import LiveSettings, evaluate_cells
 from robnas.evaluation.store import ResultKey, ResultStore
 from robnas.objective import CLEAN, Term, attack_key
 
 if TYPE_CHECKING:
-    from robnas.evaluation.attacks import AttackProtocol
     from robnas.evaluation.live_oracle import LiveOracle
     from robnas.execution import Executor
 
 PROVENANCE_FILE = "provenance.json"
 ACCURACY_DECIMALS = 3
 """The release's rounding of accuracies."""
-
-
-@dataclass(frozen=True)
-class LiveSettings:
-    """How a worker builds its :class:`LiveOracle` (picklable, sent to every worker)."""
-
-    dataset: str
-    weights: str
-    images: str
-    data: str
-    n_images: int | None
-    protocol: AttackProtocol
-    device: str
-    epochs: int
-    seed: int | None
-    batch_size: int
-
-    def oracle(self, store: ResultStore | str | os.PathLike[str] | None = None) -> LiveOracle:
-        """The live oracle of these settings."""
-        from robnas.evaluation.live_oracle import LiveOracle
-
-        return LiveOracle(self.dataset, weights=self.weights, images=self.images, data=self.data,
-                          n_images=self.n_images, protocol=self.protocol, device=self.device,
-                          epochs=self.epochs, seed=self.seed, batch_size=self.batch_size,
-                          store=store)
 
 
 @dataclass
@@ -167,8 +142,6 @@ def build_table(settings: LiveSettings, key: str, epsilons: Sequence[float], ind
         TableBuildError: ``out`` holds ``key`` at other epsilons, or a worker's weights differ
             from this machine's.
     """
-    from robnas.execution import TaskResources
-
     started = time.perf_counter()
     root = Path(out)
     driver = settings.oracle(store)
@@ -180,17 +153,10 @@ def build_table(settings: LiveSettings, key: str, epsilons: Sequence[float], ind
     result = TableBuild(root=root, asked=len(cells), executor=executor.describe())
     bar = _bar(len(cells), len(cells) - len(todo), progress)
     try:
-        for position, counts in executor.imap_unordered(
-                _evaluate_cell, [(index, terms) for index in todo], setup=_worker_settings,
-                setup_args=(settings,), resources=TaskResources(gpus=gpus_per_task)):
-            index = todo[position]
-            for expected, (got, correct, n, seconds, device) in zip(keys[index], counts, strict=True):
-                if got != expected:
-                    raise TableBuildError(f"cell {index}: a worker evaluated {got.weights}, this "
-                                          f"machine has {expected.weights} (different weights files)")
-                store.put(expected, correct, n, seconds, device=device)
-                result.compute_seconds += seconds
+        for _, seconds in evaluate_cells(settings, todo, terms, keys, store=store, executor=executor,
+                                         gpus_per_task=gpus_per_task):
             result.evaluated += 1
+            result.compute_seconds += seconds
             if bar is not None:
                 bar.update(1)
     finally:
@@ -223,36 +189,6 @@ def select_indices(which: str, meta: Any) -> list[int]:
     if not indices:
         raise TableBuildError(f"--archs {which}: no cells listed (one NB201 string or index a line)")
     return indices
-
-
-# -- workers ----------------------------------------------------------------------------------
-
-def _worker_settings(settings: LiveSettings) -> LiveSettings:
-    return settings
-
-
-Counts = list[tuple[ResultKey, int, int, float, str]]
-"""Per term of a cell: its key, correct, images, seconds and device."""
-
-
-def _evaluate_cell(settings: LiveSettings, item: tuple[int, list[Term]]) -> Counts:
-    """Evaluate one cell's terms into a scratch store; return (key, correct, n, seconds, device)."""
-    from robnas.evaluation.runner import run_cached
-
-    index, terms = item
-    with tempfile.TemporaryDirectory(prefix="robnas-cell-") as scratch:
-        store = ResultStore(Path(scratch) / "cell.sqlite")
-        oracle = settings.oracle(store)
-        model = oracle.network(index).to(oracle.device)
-        out = []
-        for term in terms:
-            key = oracle.result_key(index, term)
-            test = oracle.test_set(term)
-            outcome = run_cached(store, key, model, test.images, test.labels, protocol=oracle.protocol,
-                                 device=oracle.device, batch_size=oracle.batch_size)
-            out.append((key, outcome.result.correct, outcome.result.n, outcome.result.seconds,
-                        outcome.result.device))
-    return out
 
 
 # -- files ------------------------------------------------------------------------------------
@@ -364,5 +300,5 @@ def _bar(total: int, done: int, enabled: bool) -> Any:
     return tqdm(total=total, initial=done, unit="cell", desc="table build", dynamic_ncols=True)
 
 
-__all__ = ["LiveSettings", "TableBuild", "TableBuildError", "build_table", "parse_attack",
+__all__ = ["TableBuild", "TableBuildError", "build_table", "parse_attack",
            "select_indices", "terms_of"]

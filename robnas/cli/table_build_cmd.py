@@ -60,8 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from robnas.benchmark.location import resolve_data_root
+    from robnas.evaluation.cell_tasks import LiveSettings
     from robnas.evaluation.store import ResultStore
-    from robnas.evaluation.table_build import LiveSettings, build_table, parse_attack, select_indices
+    from robnas.evaluation.table_build import build_table, parse_attack, select_indices
     from robnas.vocabulary import parse_dataset
 
     if args.n_images is not None and args.n_images < 1:

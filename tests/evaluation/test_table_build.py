@@ -10,9 +10,10 @@ from robnas.arch import Arch
 from robnas.benchmark import TabularOracle
 from robnas.cli.main import main
 from robnas.errors import DataFormatError, TableBuildError
+from robnas.evaluation.cell_tasks import LiveSettings
 from robnas.evaluation.live_oracle import LiveOracle
 from robnas.evaluation.store import ResultStore
-from robnas.evaluation.table_build import LiveSettings, build_table, parse_attack
+from robnas.evaluation.table_build import build_table, parse_attack
 from robnas.execution import LocalExecutor
 from tests.evaluation.dataset_fixtures import write_cifar10
 from tests.evaluation.live_helpers import FAST
