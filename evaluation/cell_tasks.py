@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING
 
 from robnas.errors import ExecutorError
 from robnas.evaluation.store import ResultKey, ResultStore
-from robnas.objective import Term
+from robnas.objective import CLEAN, Term
 
 if TYPE_CHECKING:
+    from robnas.arch import Arch
     from robnas.evaluation.attacks import AttackProtocol
     from robnas.evaluation.live_oracle import LiveOracle
     from robnas.execution import Executor
@@ -45,6 +46,13 @@ class LiveSettings:
     epochs: int
     seed: int | None
     batch_size: int
+
+    @classmethod
+    def of(cls, oracle: LiveOracle) -> LiveSettings:
+        """The settings of an existing live oracle (for its workers)."""
+        return cls(oracle.dataset.value, str(oracle.weights), str(oracle.images), str(oracle.root),
+                   oracle.n_images, oracle.protocol, oracle.device_name, oracle.epochs, oracle.seed,
+                   oracle.batch_size)
 
     def oracle(self, store: ResultStore | str | os.PathLike[str] | None = None) -> LiveOracle:
         """The live oracle of these settings."""
@@ -90,6 +98,22 @@ def evaluate_cells(settings: LiveSettings, cells: Sequence[int], terms: Sequence
             store.put(expected, correct, n, spent, device=device)
             seconds += spent
         yield index, seconds
+
+
+def prefill(oracle: LiveOracle, archs: Sequence[Arch], terms: Sequence[Term], *,
+            executor: Executor, gpus_per_task: float = 0.0) -> dict[int, float]:
+    """Evaluate what ``oracle``'s store lacks for ``archs`` as executor tasks, into its store.
+
+    Afterwards ``oracle.evaluate(archs, ...)`` answers from the store. Clean accuracy is always
+    included (the oracle reports it). Returns the compute seconds spent per representative.
+    """
+    clean = Term(CLEAN, None)
+    wanted = [clean, *(t for t in terms if t != clean)]
+    cells = list(dict.fromkeys(oracle.meta.representative_of(oracle.index_of(a)) for a in archs))
+    keys = {index: [oracle.result_key(index, t) for t in wanted] for index in cells}
+    todo = [index for index in cells if any(oracle.store.get(k) is None for k in keys[index])]
+    return dict(evaluate_cells(LiveSettings.of(oracle), todo, wanted, keys, store=oracle.store,
+                               executor=executor, gpus_per_task=gpus_per_task))
 
 
 def _worker_settings(settings: LiveSettings) -> LiveSettings:

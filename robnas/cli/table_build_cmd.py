@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from robnas.cli.common import print_json
-from robnas.cli.executor_options import add_executor_options, build_executor
+from robnas.cli.executor_options import add_executor_options, build_executor, gpus_per_task
 from robnas.cli.live_options import add_live_options, attack_protocol
-from robnas.errors import RobnasError, TableBuildError
+from robnas.errors import RobnasError
 from robnas.vocabulary import Dataset
 
 
@@ -50,9 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_live_options(parser)
     parser.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                         help="worker processes, or the CPUs of a local Ray instance (default: all CPUs)")
-    add_executor_options(parser)
-    parser.add_argument("--gpus-per-task", type=float, default=0.0, metavar="G",
-                        help="GPUs each cell asks of Ray; 0.25 runs four cells per GPU (default: 0)")
+    add_executor_options(parser, gpus=True)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
@@ -69,11 +67,7 @@ def run(args: argparse.Namespace) -> int:
         raise RobnasError(f"--n-images must be at least 1, got {args.n_images}")
     if args.jobs is not None and args.jobs < 1:
         raise RobnasError(f"--jobs must be at least 1, got {args.jobs}")
-    if args.gpus_per_task < 0 or (args.gpus_per_task > 1 and not args.gpus_per_task.is_integer()):
-        raise TableBuildError("--gpus-per-task must be a fraction in [0, 1] or a whole number, "
-                              f"got {args.gpus_per_task}")
-    if args.gpus_per_task and args.executor != "ray":
-        raise TableBuildError("--gpus-per-task needs --executor ray (the local pool does not share GPUs)")
+    gpus_per_task(args)  # checked before anything is loaded
     dataset = parse_dataset(args.dataset).value
     source = resolve_data_root(args.data)
     settings = LiveSettings(
@@ -85,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     indices = select_indices(args.archs, oracle.meta)
     with build_executor(args, args.jobs) as executor:
         done = build_table(settings, key, epsilons, indices, args.out, store=ResultStore(args.store),
-                           executor=executor, gpus_per_task=args.gpus_per_task,
+                           executor=executor, gpus_per_task=gpus_per_task(args),
                            progress=not args.quiet and sys.stderr.isatty())
     if args.json:
         print_json({"root": str(done.root), "files": done.files, "cells": done.cells, "asked": done.asked,
