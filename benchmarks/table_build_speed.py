@@ -1,7 +1,8 @@
 """Wall time of ``robnas table build`` for a small table: the local process pool vs Ray.
 
-Writes a NATS-format weights archive for ``--cells`` cells (random weights of the real NB201
-size, C=16, N=5, written by the test suite's fixture helper), ``--images`` random CIFAR-10 test
+Writes a NATS-format weights archive for ``--cells`` cells (random weights, written by the test
+suite's fixture helper: the fixture's small network, C=4, N=1, or the real NB201 size, C=16,
+N=5, with ``--full-size``), ``--images`` random CIFAR-10 test
 images and a ``meta.json`` whose isomorphism classes are exactly those cells, then builds the
 table (clean + FGSM at 0.5, 1 and 2/255) twice from an empty store, on ``--jobs`` cores each:
 with :class:`~robnas.execution.LocalExecutor` and with :class:`~robnas.execution.RayExecutor`
@@ -9,7 +10,7 @@ with :class:`~robnas.execution.LocalExecutor` and with :class:`~robnas.execution
 the summed compute seconds of the workers and the ratio Ray / pool; then a third build on the
 filled store (what a resumed build costs when nothing is left).
 
-Usage: python benchmarks/table_build_speed.py [--cells 20] [--images 100] [--jobs 2]
+Usage: python benchmarks/table_build_speed.py [--cells 20] [--images 100] [--jobs 2] [--full-size]
 """
 
 from __future__ import annotations
@@ -43,14 +44,16 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=20)
     parser.add_argument("--images", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--full-size", action="store_true", help="C=16, N=5 instead of the fixture's C=4, N=1")
     args = parser.parse_args()
+    channels, per_stage = (16, 5) if args.full_size else (4, 1)
 
     base = Path(tempfile.mkdtemp(prefix="robnas-table-build-speed-"))
     try:
         cells = tuple(range(7, 15625, 15625 // args.cells))[: args.cells]
         data = write_coarse_meta(base / "data", cells)
         write_nats_archive(base / "weights", {c: Arch.from_code(c) for c in cells}, datasets=("cifar10",),
-                           epochs=(200,), seeds=(777,), channels=16, cells=5)
+                           epochs=(200,), seeds=(777,), channels=channels, cells=per_stage)
         write_cifar10(base / "images", n=args.images)
         settings = LiveSettings("cifar10", str(base / "weights"), str(base / "images"), str(data),
                                 args.images, AttackProtocol(), "cpu", 200, None, 256)
@@ -68,7 +71,7 @@ def main() -> None:
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
-    print(f"table build: {args.cells} cells (NB201 C=16, N=5) x clean + FGSM at 0.5, 1, 2/255 on "
+    print(f"table build: {args.cells} cells (NB201 C={channels}, N={per_stage}) x clean + FGSM at 0.5, 1, 2/255 on "
           f"{args.images} CIFAR-10-sized images, CPU, {args.jobs} cores per engine, {os.cpu_count()} CPUs")
     print(f"  {'engine':<8} {'wall s':>8} {'cells':>6} {'cells/s':>8} {'compute s':>10} {'load':>5}")
     for name, wall, evaluated, compute, load in rows:
