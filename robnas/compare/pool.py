@@ -99,6 +99,7 @@ def run_comparison(
     runs_dir.mkdir(parents=True, exist_ok=True)
     check_budgets(runs_dir, specs)
     write_plan(out, specs)
+    _remove_staging(out)
 
     todo = [s for s in specs if not (runs_dir / s.run_id / SUMMARY_FILE).is_file()]
     result = ComparisonRun(out_dir=out, skipped=len(specs) - len(todo))
@@ -174,9 +175,20 @@ def _execute(spec: RunSpec, runs_dir: Path, oracle: TabularOracle) -> tuple[str,
     return spec.searcher, time.perf_counter() - started
 
 
+_STAGING = ".staging-"
+"""Prefix of the folder a finished run's files are written into before it is moved in place."""
+
+
+def _remove_staging(out: Path) -> None:
+    """Staging folders left by a driver killed while writing a run (never a finished run)."""
+    for path in out.glob(f"{_STAGING}*"):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def _write_record(runs_dir: Path, run_id: str, files: dict[str, bytes]) -> None:
     """Write a finished run's files as ``runs_dir/run_id``, replacing a run cut short."""
-    staging = Path(tempfile.mkdtemp(prefix=f".{run_id}-", dir=runs_dir.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{run_id}-", dir=runs_dir.parent))
     try:
         for name, payload in files.items():
             (staging / name).write_bytes(payload)

@@ -37,3 +37,36 @@ def test_compare_cli_executor_ray_and_bad_options(ray_executor, release_root, tm
     assert main([*argv[:-3], "--out", str(tmp_path / "bad"), "--ray-address", "auto"]) == 2
     assert capsys.readouterr().err.strip() == "robnas: error: --ray-address needs --executor ray"
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_killed_ray_driver_resumes_without_losing_or_repeating_runs(ray_executor, release_root, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import ray
+
+    out = tmp_path / "cmp"
+    specs = plan_runs(["random", "ls"], ["clean"], ["cifar10"], range(30), 60)
+    # a second driver on this module's Ray instance, killed once some runs are finished
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "robnas", "compare", "-O", "clean", "--searchers", "random,ls", "--seeds", "30",
+         "--budget", "60", "--data", str(release_root), "--out", str(out), "-q", "--executor", "ray",
+         "--ray-address", ray.get_runtime_context().gcs_address],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(out.glob("runs/*/summary.json")):
+        assert driver.poll() is None and time.monotonic() < deadline, "the driver never finished a run"
+        time.sleep(0.05)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    finished = {p.parent.name for p in (out / "runs").glob("*/summary.json")}
+    assert 0 < len(finished) < len(specs)
+    resumed = run_comparison(specs, out, data=release_root, executor=ray_executor)
+    assert (resumed.ran, resumed.skipped) == (len(specs) - len(finished), len(finished))
+    assert sorted(p.name for p in (out / "runs").iterdir()) == sorted(s.run_id for s in specs)
+    assert not list(out.glob(".staging-*"))
+    for spec in specs:  # every run whole: its budget of distinct cells, each once
+        trials = RunRecord(out / "runs" / spec.run_id).read_trials()
+        assert [t["n"] for t in trials] == list(range(1, 61))
