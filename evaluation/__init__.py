@@ -26,7 +26,7 @@ _EXPORTS = {
     "TrainedNetConfig": "robnas.evaluation.weights",
     "WeightsArchive": "robnas.evaluation.weights",
     "load_network": "robnas.evaluation.weights",
-    "UnsafePickleError": "robnas.evaluation.safe_pickle",
+    "UnsafePickleError": "robnas.errors",
     "TestSet": "robnas.evaluation.datasets",
     "load_test_set": "robnas.evaluation.datasets",
     "LiveOracle": "robnas.evaluation.live_oracle",
@@ -34,6 +34,7 @@ _EXPORTS = {
     "ResultStore": "robnas.evaluation.store",
     "LiveSettings": "robnas.evaluation.cell_tasks",
     "build_table": "robnas.evaluation.table_build",
+    "StoreError": "robnas.errors",
 }
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "LiveSettings",
     "NB201Network",
     "ResultStore",
+    "StoreError",
     "TestSet",
     "TrainedNetConfig",
     "UnsafePickleError",
@@ -57,12 +59,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from robnas.errors import StoreError, UnsafePickleError
     from robnas.evaluation.attacks import AttackProtocol
     from robnas.evaluation.cell_tasks import LiveSettings
     from robnas.evaluation.datasets import TestSet, load_test_set
     from robnas.evaluation.live_oracle import LiveOracle
     from robnas.evaluation.network import IMAGE_SIZE, NORMALISATION, NUM_CLASSES, NB201Network, build_network
-    from robnas.evaluation.safe_pickle import UnsafePickleError
     from robnas.evaluation.store import ResultStore
     from robnas.evaluation.table_build import build_table
     from robnas.evaluation.weights import NATS_DATASET, TrainedNetConfig, WeightsArchive, load_network

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from robnas.cli.common import print_json
+from robnas.cli.common import add_quiet_option, print_json, show_progress
 from robnas.cli.executor_options import add_executor_options, build_executor, gpus_per_task
 from robnas.cli.live_options import add_live_options, attack_protocol
 from robnas.errors import RobnasError
@@ -52,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="worker processes, or the CPUs of a local Ray instance (default: all CPUs)")
     add_executor_options(parser, gpus=True)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_quiet_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -80,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     with build_executor(args, args.jobs) as executor:
         done = build_table(settings, key, epsilons, indices, args.out, store=ResultStore(args.store),
                            executor=executor, gpus_per_task=gpus_per_task(args),
-                           progress=not args.quiet and sys.stderr.isatty())
+                           progress=show_progress(args))
     if args.json:
         print_json({"root": str(done.root), "files": done.files, "cells": done.cells, "asked": done.asked,
                     "evaluated": done.evaluated, "from_store": done.asked - done.evaluated,

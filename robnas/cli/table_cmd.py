@@ -18,8 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "table",
         help="export all 15,625 cells with their values as CSV or Parquet",
         description=(
-            "One row per NB201 index (15,625): index, arch string, representative index, and one "
-            "column per objective (isomorphs repeat their representative's value)."
+            "One row per NB201 index (15,625): nb201_index, arch string, representative index, and "
+            "one column per objective (isomorphs repeat their representative's value)."
         ),
         epilog=(
             "examples:\n  robnas table -O clean -O pgd@1/255 --format parquet -o cifar10.parquet\n"
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     oracle = TabularOracle(args.dataset, data=args.data)
     for objective in args.objective:
         oracle.validate(objective)
-    frame = oracle.dataframe(args.objective)
+    frame = oracle.dataframe(args.objective).reset_index()  # the NB201 index as a column
     write_frame(frame, args.format, args.output)
     return 0
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -109,7 +110,8 @@ def run_comparison(
     engine = executor or LocalExecutor(jobs)
     try:
         for position, outcome in engine.imap_unordered(
-                _run_in_worker, todo, setup=_load_worker_oracles, setup_args=(tuple(datasets), data_root)):
+                _run_in_worker, todo, setup=_load_worker_oracles,
+                setup_args=(tuple(datasets), data_root, _optuna_verbosity())):
             _write_record(runs_dir, todo[position].run_id, outcome.files)
             _account(result, bar, outcome)
     finally:
@@ -141,9 +143,15 @@ _WORKER_LOADS: list[str] = []
 """Per worker process: the datasets whose oracle it built (to report loads per worker)."""
 
 
-def _load_worker_oracles(datasets: Sequence[str], data_root: str) -> dict[str, TabularOracle]:
+def _load_worker_oracles(datasets: Sequence[str], data_root: str,
+                         optuna_verbosity: int | None = None) -> dict[str, TabularOracle]:
     """A worker's context: dataset -> its tabular oracle (built once per worker process)."""
     from robnas.benchmark import TabularOracle
+
+    if optuna_verbosity is not None:  # a spawned worker starts with Optuna's defaults
+        import optuna
+
+        optuna.logging.set_verbosity(optuna_verbosity)
 
     oracles = {}
     for dataset in datasets:
@@ -199,6 +207,12 @@ def _write_record(runs_dir: Path, run_id: str, files: dict[str, bytes]) -> None:
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _optuna_verbosity() -> int | None:
+    """This process's Optuna verbosity, for the workers to copy (``None``: Optuna not loaded)."""
+    optuna = sys.modules.get("optuna")
+    return None if optuna is None else int(optuna.logging.get_verbosity())
 
 
 def _account(result: ComparisonRun, bar: Any, outcome: _Done) -> None:
