@@ -73,14 +73,16 @@ class TaskResources:
 
 # -- per-process worker context ---------------------------------------------------------------
 
-_CONTEXTS: dict[bytes, Any] = {}
-"""Per worker process: pickled ``(setup, setup_args)`` -> the context it built (once)."""
+_CONTEXTS: dict[tuple[str, str, bytes], Any] = {}
+"""Per worker process: ``setup``'s name and pickled ``setup_args`` -> the context it built (once)."""
 
 
 def _context(setup: Setup | None, setup_args: tuple[Any, ...]) -> Any:
     if setup is None:
         return None
-    key = pickle.dumps((setup, setup_args))
+    # by name: a setup shipped by value (e.g. from a script's __main__) is not picklable here
+    key = (getattr(setup, "__module__", ""), getattr(setup, "__qualname__", repr(setup)),
+           pickle.dumps(setup_args))
     if key not in _CONTEXTS:
         _CONTEXTS[key] = setup(*setup_args)
     return _CONTEXTS[key]
