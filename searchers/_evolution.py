@@ -8,8 +8,18 @@ from collections import deque
 import numpy as np
 
 from robnas.arch import Arch
+from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code
-from robnas.searchers._base import check_scores, params_repr, random_unseen, warm_start
+from robnas.searchers._base import (
+    MAX_COUNT,
+    check_int,
+    check_measure,
+    check_scores,
+    check_seed,
+    params_repr,
+    random_unseen,
+    warm_start,
+)
 
 MUTATION_TRIES = 100
 """Tournaments tried per ask for a child of an unseen class before a random unseen cell is
@@ -70,17 +80,33 @@ class RegularizedEvolution:
     def __repr__(self) -> str:
         return params_repr(self)
 
+    def validate_params(self) -> None:
+        """Check the hyperparameters (pure: builds nothing).
+
+        Raises:
+            InvalidParameterError: ``population_size`` not an integer in 1..6466, ``sample_size``
+                not in 1..``population_size``, ``warmup`` named without its scores handed over
+                (:meth:`use_scores`), or ``seed`` not ``None`` or in 0..2**32-1.
+
+        >>> RegularizedEvolution(population_size=5, sample_size=6).validate_params()
+        Traceback (most recent call last):
+        ...
+        robnas.errors.InvalidParameterError: sample_size must be an integer in 1..5 (population_size), got 6
+        """
+        check_int("population_size", self.population_size, 1, MAX_COUNT)
+        check_int("sample_size", self.sample_size, 1)
+        if self.sample_size > self.population_size:
+            raise InvalidParameterError(
+                f"sample_size must be an integer in 1..{self.population_size} (population_size), "
+                f"got {self.sample_size}"
+            )
+        check_measure("warmup", self.warmup, self._scores)
+        check_seed(self.seed)
+
     def ask(self) -> Arch:
         """A random cell while the population fills up, then a mutated tournament winner."""
         if self._rng is None:
-            if not 1 <= self.sample_size <= self.population_size:
-                raise ValueError(
-                    f"need 1 <= sample_size <= population_size, got {self.sample_size}, "
-                    f"{self.population_size}"
-                )
-            if self.warmup is not None and self._scores is None:
-                raise ValueError(f"warmup={self.warmup!r} needs its scores: pass them with "
-                                 "use_scores() (robnas.priors.provide_scores does)")
+            self.validate_params()
             self._rng = np.random.default_rng(self.seed)
             if self._scores is not None:
                 self._initial = warm_start(self._rng, self._scores, self._seen, self.population_size)

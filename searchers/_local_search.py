@@ -9,7 +9,17 @@ import numpy as np
 
 from robnas.arch import Arch
 from robnas.isomorphism import class_code
-from robnas.searchers._base import check_scores, params_repr, random_unseen, warm_start
+from robnas.searchers._base import (
+    MAX_COUNT,
+    check_choice,
+    check_int,
+    check_measure,
+    check_scores,
+    check_seed,
+    params_repr,
+    random_unseen,
+    warm_start,
+)
 
 VARIANTS = ("best", "first")
 
@@ -91,14 +101,23 @@ class LocalSearch:
     def __repr__(self) -> str:
         return params_repr(self)
 
+    def validate_params(self) -> None:
+        """Check the hyperparameters (pure: builds nothing).
+
+        Raises:
+            InvalidParameterError: ``variant`` not ``"best"`` or ``"first"``, ``num_init`` not an
+                integer in 1..6466, ``warmup`` named without its scores handed over
+                (:meth:`use_scores`), or ``seed`` not ``None`` or in 0..2**32-1.
+        """
+        check_choice("variant", self.variant, VARIANTS)
+        check_int("num_init", self.num_init, 1, MAX_COUNT)
+        check_measure("warmup", self.warmup, self._scores)
+        check_seed(self.seed)
+
     def ask(self) -> Arch:
         """The next unknown neighbour of the current cell, or a random (re)start."""
         if self._rng is None:
-            if self.variant not in VARIANTS:
-                raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
-            if self.warmup is not None and self._scores is None:
-                raise ValueError(f"warmup={self.warmup!r} needs its scores: pass them with "
-                                 "use_scores() (robnas.priors.provide_scores does)")
+            self.validate_params()
             self._rng = np.random.default_rng(self.seed)
             if self._scores is not None:
                 self._initial = warm_start(self._rng, self._scores, self._seen, self.num_init)[::-1]

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from robnas.arch import EDGES, OPS, Arch
+from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code
-from robnas.searchers._base import params_repr, random_unseen
+from robnas.searchers._base import (
+    MAX_COUNT,
+    check_choice,
+    check_int,
+    check_seed,
+    params_repr,
+    random_unseen,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -88,6 +97,30 @@ class OptunaSearch:
     def __repr__(self) -> str:
         return params_repr(self)
 
+    def validate_params(self) -> None:
+        """Check the hyperparameters without importing Optuna or building a study.
+
+        Raises:
+            InvalidParameterError: ``sampler`` not ``"tpe"`` or ``"gp"``, ``n_startup_trials``
+                not an integer in 0..6466, ``max_repeats`` not an integer >= 1, or ``seed`` not
+                ``None`` or in 0..2**32-1, ``storage`` not ``None`` or a database URL whose
+                SQLAlchemy dialect is installed (an SQLite file's folder must exist), or
+                ``study_name`` not ``None`` or a non-empty string. Nothing is opened or created.
+
+        >>> OptunaSearch(n_startup_trials=-3).validate_params()
+        Traceback (most recent call last):
+        ...
+        robnas.errors.InvalidParameterError: n_startup_trials must be an integer in 0..6466, got -3
+        """
+        check_choice("sampler", self.sampler, SAMPLERS)
+        check_int("n_startup_trials", self.n_startup_trials, 0, MAX_COUNT)
+        check_int("max_repeats", self.max_repeats, 1)
+        if self.storage is not None:
+            _check_storage(self.storage)
+        if self.study_name is not None and (not isinstance(self.study_name, str) or not self.study_name.strip()):
+            raise InvalidParameterError(f"study_name must be a non-empty string, got {self.study_name!r}")
+        check_seed(self.seed)
+
     def ask(self) -> Arch:
         """Optuna's next proposal of an unseen class (or a forced random unseen cell)."""
         study = self._ensure_study()
@@ -128,10 +161,9 @@ class OptunaSearch:
     # -- internals -----------------------------------------------------------------------------
     def _ensure_study(self) -> optuna.Study:
         if self._study is None:
+            self.validate_params()
             import optuna
 
-            if self.sampler not in SAMPLERS:
-                raise ValueError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
             if self.sampler == "tpe":
                 sampler: optuna.samplers.BaseSampler = optuna.samplers.TPESampler(
                     seed=self.seed, n_startup_trials=self.n_startup_trials
@@ -155,6 +187,26 @@ class OptunaSearch:
     @staticmethod
     def _params(arch: Arch) -> dict[str, str]:
         return dict(zip(PARAM_NAMES, arch.names, strict=True))
+
+
+def _check_storage(url: object) -> None:
+    """Refuse a storage URL that cannot name a database, without connecting to it."""
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidParameterError(f"storage must be a database URL such as sqlite:///FILE.db, got {url!r}")
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        parsed = make_url(url)
+        parsed.get_dialect()
+    except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as err:
+        raise InvalidParameterError(f"storage {url!r} is not a usable database URL "
+                                    f"(e.g. sqlite:///FILE.db): {str(err).splitlines()[0]}") from None
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
+        folder = Path(database).expanduser().parent
+        if not folder.is_dir():
+            raise InvalidParameterError(f"storage {url!r}: folder {folder} does not exist")
 
 
 def _open_storage(url: str) -> optuna.storages.BaseStorage:

@@ -10,10 +10,23 @@ import numpy as np
 
 from robnas.arch import Arch, all_ops_array
 from robnas.encodings import cell_features
+from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code, class_code_array
-from robnas.searchers._base import check_scores, params_repr, random_unseen, warm_start
+from robnas.searchers._base import (
+    MAX_COUNT,
+    check_choice,
+    check_int,
+    check_measure,
+    check_scores,
+    check_seed,
+    params_repr,
+    random_unseen,
+    warm_start,
+)
 
 SURROGATES = ("random_forest", "extra_trees")
+MAX_TREES = 1000
+"""Most trees per fit (a guard against typos: 30 trees already take seconds per 300-cell run)."""
 ACQUISITIONS = ("thompson", "ucb", "ei", "mean")
 
 
@@ -91,6 +104,33 @@ class PredictorSearch:
     def __repr__(self) -> str:
         return params_repr(self)
 
+    def validate_params(self) -> None:
+        """Check the hyperparameters (pure: builds nothing, imports no scikit-learn).
+
+        Raises:
+            InvalidParameterError: ``surrogate`` or ``acquisition`` not one of its choices,
+                ``n_estimators`` not an integer in 1..1000, ``num_init`` or ``refit_every`` not
+                an integer in 1..6466, ``kappa`` not a finite number >= 0, ``prior`` named
+                without its scores handed over (:meth:`use_scores`), or ``seed`` not ``None``
+                or in 0..2**32-1.
+
+        >>> PredictorSearch(acquisition="pi").validate_params()
+        Traceback (most recent call last):
+        ...
+        robnas.errors.InvalidParameterError: acquisition must be one of thompson, ucb, ei, mean; got 'pi'
+        """
+        check_choice("surrogate", self.surrogate, SURROGATES)
+        check_int("n_estimators", self.n_estimators, 1, MAX_TREES)
+        check_choice("acquisition", self.acquisition, ACQUISITIONS)
+        kappa = self.kappa
+        if (isinstance(kappa, bool) or not isinstance(kappa, (int, float, np.integer, np.floating))
+                or not 0 <= kappa < float("inf")):
+            raise InvalidParameterError(f"kappa must be a finite number >= 0, got {kappa!r}")
+        check_int("num_init", self.num_init, 1, MAX_COUNT)
+        check_int("refit_every", self.refit_every, 1, MAX_COUNT)
+        check_measure("prior", self.prior, self._scores)
+        check_seed(self.seed)
+
     @property
     def fits(self) -> int:
         """How many times the surrogate was fitted."""
@@ -126,18 +166,7 @@ class PredictorSearch:
 
     # -- internals -----------------------------------------------------------------------------
     def _start(self) -> None:
-        for name, value, valid in (("surrogate", self.surrogate, SURROGATES),
-                                   ("acquisition", self.acquisition, ACQUISITIONS)):
-            if value not in valid:
-                raise ValueError(f"{name} must be one of {valid}, got {value!r}")
-        for name in ("n_estimators", "num_init", "refit_every"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")
-        if not self.kappa >= 0:
-            raise ValueError(f"kappa must be >= 0, got {self.kappa!r}")
-        if self.prior is not None and self._scores is None:
-            raise ValueError(f"prior={self.prior!r} needs its scores: pass them with use_scores() "
-                             "(robnas.priors.provide_scores does)")
+        self.validate_params()
         self._rng = np.random.default_rng(self.seed)
         self._classes = np.unique(class_code_array())
         self._features = cell_features(all_ops_array()[self._classes])

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from robnas.objective import Objective
 
     fetch_missing_data(args, args.dataset, args.data)
-    oracle = TabularOracle(args.dataset, data=args.data)
+    oracle = TabularOracle(args.dataset, data=args.data, strict_data=args.strict_data)
     objective = Objective.parse(args.objective)
     oracle.validate(objective)
     arch = oracle.parse_arch(args.arch)

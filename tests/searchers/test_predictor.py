@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from robnas.arch import NUM_CELLS, Arch
+from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code, class_code_array
 from robnas.loop import run_search
-from robnas.searchers import PredictorSearch, RandomSearch, warm_start
+from robnas.searchers import PredictorSearch, RandomSearch, validate_params, warm_start
 
 
 @pytest.mark.parametrize(("num_init", "refit_every"), [(10, 1), (5, 4)])
@@ -30,17 +31,40 @@ def test_beats_random_search_at_equal_budget(cifar10_oracle, acquisition) -> Non
 
 
 @pytest.mark.parametrize(("params", "message"), [
-    ({"surrogate": "svm"}, "surrogate must be one of"),
-    ({"acquisition": "pi"}, "acquisition must be one of"),
-    ({"n_estimators": 0}, "n_estimators must be an integer >= 1"),
-    ({"refit_every": 2.5}, "refit_every must be an integer >= 1"),
-    ({"kappa": -1.0}, "kappa must be >= 0"),
+    ({"surrogate": "svm"}, "surrogate must be one of random_forest, extra_trees; got 'svm'"),
+    ({"acquisition": "pi"}, "acquisition must be one of thompson, ucb, ei, mean; got 'pi'"),
+    ({"n_estimators": 0}, "n_estimators must be an integer in 1..1000, got 0"),
+    ({"n_estimators": 1001}, "n_estimators must be an integer in 1..1000, got 1001"),
+    ({"num_init": 0}, "num_init must be an integer in 1..6466, got 0"),
+    ({"refit_every": 2.5}, "refit_every must be an integer in 1..6466, got 2.5 (float)"),
+    ({"refit_every": 6467}, "refit_every must be an integer in 1..6466, got 6467"),
+    ({"kappa": -1.0}, "kappa must be a finite number >= 0, got -1.0"),
+    ({"kappa": float("nan")}, "kappa must be a finite number >= 0, got nan"),
+    ({"kappa": float("inf")}, "kappa must be a finite number >= 0, got inf"),
+    ({"kappa": "big"}, "kappa must be a finite number >= 0, got 'big'"),
+    ({"kappa": True}, "kappa must be a finite number >= 0, got True"),
     ({"prior": "params"}, "prior='params' needs its scores"),
+    ({"prior": ""}, "prior must be a measure name"),
+    ({"prior": 3}, "prior must be a measure name"),
+    ({"seed": -1}, "seed must be an integer in 0..4294967295, got -1"),
 ])
-def test_bad_parameters_fail_on_first_ask(params, message) -> None:
+def test_bad_parameters_are_refused_by_validate_params_and_the_first_ask(params, message) -> None:
     searcher = PredictorSearch(**params)  # no work in the constructor
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InvalidParameterError) as info:
+        validate_params(searcher)
+    assert message in str(info.value)
+    assert searcher._rng is None  # pure: nothing built
+    with pytest.raises(InvalidParameterError, match=r"must be|needs its scores"):
         searcher.ask()
+
+
+def test_edges_are_accepted_and_scores_satisfy_the_prior() -> None:
+    validate_params(PredictorSearch(n_estimators=1000, num_init=1, refit_every=6466, kappa=0))
+    validate_params(PredictorSearch(surrogate="extra_trees", acquisition="ei", kappa=2))
+    searcher = PredictorSearch(prior="params")
+    searcher.use_scores(np.zeros(NUM_CELLS))
+    validate_params(searcher)
+    assert "PredictorSearch(" in repr(searcher) and "prior='params'" in repr(searcher)
 
 
 def test_prior_warm_start_proposes_the_best_scored_of_the_pool() -> None:
