@@ -21,6 +21,16 @@ Budget and known cells
     feasible cells and is drawn towards the feasible region (Deb's feasibility rules). Cells
     whose clean accuracy is unknown (NaN) count as feasible.
 
+``max_params``, ``max_flops``
+    Cost constraints (:mod:`robnas.cost`: millions of parameters, millions of
+    multiply-accumulates per image) work the same way: the evaluated cell's own cost is
+    recorded in its trial (``params``, ``flops``) and a cell above a limit is infeasible. With
+    several constraints the searcher is told ``-1 - v``, ``v`` the mean over the constraints of
+    each one's normalised violation (``min_clean - clean``; ``(cost - limit) / cost``), so
+    ``min_clean`` alone penalises exactly as described above. The optimum (and so the regret)
+    is then the best value among the cells that satisfy every constraint. A cost is not
+    something to maximise: ``objective`` ``params`` or ``flops`` is refused.
+
 Resuming
     With ``resume=True`` the loop re-reads the record and *replays* it: the searcher (built
     afresh from the recorded config) asks as in the first run and each proposal is answered
@@ -44,7 +54,9 @@ from typing import Any
 
 import numpy as np
 
-from robnas.arch import Arch
+from robnas.arch import NUM_CELLS, Arch
+from robnas.cost import FLOPS, PARAMS, cost_arrays
+from robnas.errors import InvalidObjectiveError
 from robnas.isomorphism import class_count
 from robnas.loop_state import LoopState
 from robnas.objective import Objective
@@ -144,6 +156,8 @@ def run_search(
     resume: bool = False,
     progress: bool = False,
     max_known: int = MAX_KNOWN,
+    max_params: float | None = None,
+    max_flops: float | None = None,
 ) -> SearchResult:
     """Search until ``budget`` distinct isomorphism classes have been evaluated.
 
@@ -157,20 +171,29 @@ def run_search(
         resume: continue the record in ``record_dir`` (module docs).
         progress: show a tqdm progress bar on stderr.
         max_known: known proposals in a row before the loop forces an unseen cell.
+        max_params: only cells with at most this many million parameters may be the best.
+        max_flops: only cells with at most this many million FLOPs may be the best.
 
     Raises:
-        RobnasError: bad budget or ``min_clean``, an invalid objective, or a run record that
-            cannot be written or does not match the arguments.
+        RobnasError: bad budget, ``min_clean`` or cost limit, an invalid objective (a cost
+            metric included), or a run record that cannot be written or does not match the
+            arguments.
     """
     objective = Objective.parse(objective)
+    if objective.is_cost:
+        raise InvalidObjectiveError(
+            f"{objective} is a cost, not an objective to maximise: search an accuracy and "
+            f"constrain it with --max-{objective.key} (see costs with robnas query/table/analyze)"
+        )
     oracle.validate(objective)
+    limits = _cost_limits(max_params, max_flops)
     if not 1 <= int(budget) <= class_count():
         raise RunRecordError(f"budget must be 1..{class_count()} (distinct classes), got {budget}")
     if min_clean is not None and not 0.0 <= min_clean <= 1.0:
         raise RunRecordError(f"--min-clean is an accuracy in [0, 1], got {min_clean}")
     _load_columns(oracle, objective, min_clean)
     record, recorded = _open_record(
-        searcher, oracle, objective, int(budget), record_dir, min_clean, resume
+        searcher, oracle, objective, int(budget), record_dir, min_clean, resume, limits
     )
     seed = getattr(searcher, "seed", None)
     state = LoopState(
@@ -180,6 +203,7 @@ def run_search(
         min_clean=min_clean,
         record=record,
         replay=deque(recorded),
+        max_cost=limits,
         time_offset=float(recorded[-1]["time"]) if recorded else 0.0,
     )
     guard_rng = np.random.default_rng(None if seed is None else [int(seed), _GUARD_SALT])
@@ -210,7 +234,7 @@ def run_search(
         bar.close()
         if record is not None:
             record.close()
-    result = _result(state, oracle, objective, min_clean, record, bool(resume))
+    result = _result(state, oracle, objective, min_clean, record, bool(resume), limits)
     if record is not None:
         config = record.config()
         config["oracle"] = oracle.provenance()
@@ -228,6 +252,18 @@ def _load_columns(oracle: Oracle, objective: Objective, min_clean: float | None)
             values_of("clean")
 
 
+def _cost_limits(max_params: float | None, max_flops: float | None) -> dict[str, float]:
+    """``{"params": limit, ...}`` for the cost limits given, validated."""
+    limits = {}
+    for metric, limit in ((PARAMS, max_params), (FLOPS, max_flops)):
+        if limit is None:
+            continue
+        if not (isinstance(limit, (int, float)) and 0 < float(limit) < float("inf")):
+            raise RunRecordError(f"--max-{metric} is a positive number (millions), got {limit}")
+        limits[metric] = float(limit)
+    return limits
+
+
 def _open_record(
     searcher: Searcher,
     oracle: Oracle,
@@ -236,6 +272,7 @@ def _open_record(
     record_dir: str | Path | None,
     min_clean: float | None,
     resume: bool,
+    limits: dict[str, float],
 ) -> tuple[RunRecord | None, list[dict[str, Any]]]:
     if record_dir is None:
         if resume:
@@ -250,6 +287,7 @@ def _open_record(
         "seed": getattr(searcher, "seed", None),
         "budget": budget,
         "min_clean": min_clean,
+        **{f"max_{metric}": limit for metric, limit in limits.items()},
         "mode": provenance.get("mode", "tabular"),
         "versions": versions(),
         "oracle": provenance,
@@ -259,10 +297,10 @@ def _open_record(
         return RunRecord.create(record_dir, config), []
     record = RunRecord.open(record_dir)
     stored = record.config()
-    for key in ("searcher", "objective", "dataset", "seed", "min_clean", "mode"):
-        if stored.get(key) != config[key]:
+    for key in ("searcher", "objective", "dataset", "seed", "min_clean", "mode", "max_params", "max_flops"):
+        if stored.get(key) != config.get(key):
             raise RunRecordError(
-                f"cannot resume {record.path}: its {key} is {stored.get(key)!r}, not {config[key]!r}"
+                f"cannot resume {record.path}: its {key} is {stored.get(key)!r}, not {config.get(key)!r}"
             )
     old = stored.get("oracle", {}).get("checksums", {})
     new = provenance.get("checksums", {})
@@ -288,10 +326,11 @@ def _result(
     min_clean: float | None,
     record: RunRecord | None,
     resumed: bool,
+    limits: dict[str, float],
 ) -> SearchResult:
     best = state.best
     best_arch = None if best is None else Arch.from_string(best["arch"])
-    optimum = _optimum(oracle, objective, min_clean)
+    optimum = _optimum(oracle, objective, min_clean, limits)
     rank = None if best_arch is None else oracle.rank(best_arch, objective)
     classes = NUM_CLASSES.get(oracle.dataset)
     chance = None if classes is None else 1.0 / classes
@@ -322,15 +361,24 @@ def _result(
     )
 
 
-def _optimum(oracle: Oracle, objective: Objective, min_clean: float | None) -> float | None:
-    if min_clean is None:
+def _optimum(
+    oracle: Oracle, objective: Objective, min_clean: float | None, limits: dict[str, float]
+) -> float | None:
+    """The best value over the space, among the cells that meet every constraint."""
+    if min_clean is None and not limits:
         return oracle.optimum(objective)
-    values_of = getattr(oracle, "objective_values", None)
+    values_of = getattr(oracle, "values_by_code", None)
     if values_of is None:
         return None
-    values, clean = np.asarray(values_of(objective)), np.asarray(values_of("clean"))
-    feasible = values[clean >= min_clean]
-    return float(feasible.max()) if feasible.size else None
+    codes = np.arange(NUM_CELLS)
+    values = np.asarray(values_of(codes, objective))
+    feasible = np.ones(NUM_CELLS, dtype=bool)
+    if min_clean is not None:
+        feasible &= np.asarray(values_of(codes, "clean")) >= min_clean
+    costs = cost_arrays(oracle.dataset) if limits else {}
+    for metric, limit in limits.items():
+        feasible &= costs[metric] <= limit
+    return float(values[feasible].max()) if feasible.any() else None
 
 
 __all__ = ["MAX_KNOWN", "SearchResult", "run_search"]

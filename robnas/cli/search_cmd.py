@@ -76,6 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "examples:\n"
             "  robnas search --objective pgd@1/255 --searcher re --budget 300 --seed 0\n"
             "  robnas search -O pgd@8/255 --min-clean 0.8 --json\n"
+            "  robnas search -O pgd@1/255 --max-params 0.5 --max-flops 60\n"
             "  robnas search --resume runs/20260124-191150-re-pgd-1-255-s0 --budget 500"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -97,6 +98,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "population_size=50 (re); repeatable")
     parser.add_argument("--min-clean", metavar="A",
                         help="only cells with clean accuracy >= A (in [0, 1]) may be the best")
+    parser.add_argument("--max-params", metavar="M",
+                        help="only cells with at most M million parameters may be the best "
+                             "(NB201's count; see robnas query ARCH -O params)")
+    parser.add_argument("--max-flops", metavar="M",
+                        help="only cells with at most M million FLOPs (multiply-accumulates per "
+                             "image) may be the best")
     parser.add_argument("--out", metavar="DIR", default="runs",
                         help="folder for run records (default: %(default)s)")
     parser.add_argument("--resume", metavar="RUN_DIR",
@@ -128,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
         min_clean=settings["min_clean"],
         resume=bool(args.resume),
         progress=sys.stderr.isatty() and not args.json,
+        max_params=settings.get("max_params"),
+        max_flops=settings.get("max_flops"),
     )
     if args.json:
         settings.pop("recorded_oracle", None)
@@ -154,8 +163,19 @@ def _new_settings(args: argparse.Namespace) -> dict[str, Any]:
         "seed": seed,
         "budget": _number(args.budget, "--budget", int) if args.budget else DEFAULT_BUDGET,
         "min_clean": _number(args.min_clean, "--min-clean", float) if args.min_clean else None,
+        **_cost_limits(args),
         "mode": args.mode or "tabular",
     }
+
+
+def _cost_limits(args: argparse.Namespace) -> dict[str, float]:
+    """``{"max_params": M, "max_flops": M}`` for the cost limits given (none: empty)."""
+    limits = {}
+    for key in ("max_params", "max_flops"):
+        text = getattr(args, key)
+        if text is not None:
+            limits[key] = _number(text, f"--{key.replace('_', '-')}", float)
+    return limits
 
 
 def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -171,6 +191,7 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
             "seed": config["seed"],
             "budget": config["budget"],
             "min_clean": config["min_clean"],
+            **{key: config[key] for key in ("max_params", "max_flops") if config.get(key) is not None},
             "mode": config["mode"],
             "recorded_oracle": dict(config.get("oracle") or {}),
         }
@@ -180,8 +201,9 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
              "dataset": parse_dataset(args.dataset).value if args.dataset else None}
     given["seed"] = None if args.seed is None else _number(args.seed, "--seed", int)
     given["min_clean"] = None if args.min_clean is None else _number(args.min_clean, "--min-clean", float)
+    given.update(_cost_limits(args))
     for key, value in given.items():
-        if value is not None and value != settings[key]:
+        if value is not None and value != settings.get(key):
             raise RobnasError(f"--{key.replace('_', '-')} {value} conflicts with the run being "
                               f"resumed ({settings[key]}); leave it out")
     for key, value in _parse_params(args.param).items():
@@ -257,22 +279,37 @@ def _print_result(result: SearchResult, settings: dict[str, Any]) -> None:
     print(f"searcher        {settings['searcher']} (seed {settings['seed']}), "
           f"{result.n_evaluations} distinct cells evaluated")
     if result.best_arch is None:
-        print(f"no cell with clean accuracy >= {settings['min_clean']} was found; "
-              "lower --min-clean or raise --budget")
+        print(f"no cell meeting {_constraints(settings)} was found; "
+              "relax the constraints or raise --budget")
     else:
         index = "" if result.best_index is None else f"  (index {result.best_index})"
         print(f"best arch       {result.best_arch.to_string()}{index}")
         print(f"{objective:<15} {result.best_value:.4g}")
         if result.regret is not None and result.optimum is not None:
-            where = "feasible optimum" if settings["min_clean"] is not None else "table optimum"
+            where = "feasible optimum" if _constraints(settings) else "table optimum"
             print(f"regret          {result.regret:.4g} (to the {where} {result.optimum:.4g})")
         if result.rank is not None:
             print(f"rank            {result.rank} of 6466 classes")
         if result.best_clean is not None:
             print(f"clean           {result.best_clean:.4g}")
+        for key in ("max_params", "max_flops"):
+            if settings.get(key) is not None:
+                from robnas.cost import value as cost_value
+
+                metric = key[4:]
+                amount = cost_value(metric, result.best_arch, settings["dataset"])
+                print(f"{metric:<15} {amount:.4g} (limit {settings[key]:g})")
     print(f"run record      {result.record_dir}")
     if result.best_arch is not None and (result.at_chance or result.constant_output):
         print(_chance_note(result, settings["min_clean"]))
+
+
+def _constraints(settings: dict[str, Any]) -> str:
+    """The run's constraints as text (``clean >= 0.8, params <= 0.5``), empty if none."""
+    parts = [] if settings.get("min_clean") is None else [f"clean >= {settings['min_clean']:g}"]
+    parts += [f"{key[4:]} <= {settings[key]:g}" for key in ("max_params", "max_flops")
+              if settings.get(key) is not None]
+    return ", ".join(parts)
 
 
 def _chance_note(result: SearchResult, min_clean: float | None) -> str:
