@@ -77,29 +77,28 @@ def equal_cost_findings(table: pd.DataFrame, frame: pd.DataFrame, *,
         its extremes (``worst_index``, ``worst_arch``, ``best_index``, ``best_arch``), the
         number of large groups, and ``statement``.
     """
-    import pandas as pd
+    import numpy as np
 
-    rows = []
-    for objective, groups in table.groupby("objective", sort=False):
-        total = groups["n"].sum()
-        large = groups.loc[groups["n"] >= min_share * total]
-        if large.empty:
-            large = groups.loc[groups["n"] == groups["n"].max()]
-        widest = large.loc[large["spread"].idxmax()]
-        by = widest["by"]
-        statement = (
-            f"Networks with {widest['cost']:.4g} {_UNITS[by]} ({widest['n']} classes) range in "
-            f"{objective} from {widest['min']:.3f} (index {widest['worst_index']}) to "
-            f"{widest['max']:.3f} (index {widest['best_index']}), a spread of {widest['spread']:.3f}."
-        )
-        rows.append({
-            "objective": objective, "by": by, "cost": widest["cost"], "n": int(widest["n"]),
-            "min": widest["min"], "max": widest["max"], "spread": widest["spread"],
-            "worst_index": int(widest["worst_index"]), "worst_arch": frame.at[widest["worst_index"], "arch"],
-            "best_index": int(widest["best_index"]), "best_arch": frame.at[widest["best_index"], "arch"],
-            "large_groups": len(large), "statement": statement,
-        })
-    return pd.DataFrame(rows)
+    total = table.groupby("objective", sort=False)["n"].transform("sum")
+    large = table["n"] >= min_share * total
+    biggest = table["n"] == table.groupby("objective", sort=False)["n"].transform("max")
+    has_large = large.groupby(table["objective"], sort=False).transform("any")
+    eligible = table.loc[large | (~has_large & biggest)]
+    widest = eligible.loc[eligible.groupby("objective", sort=False)["spread"].idxmax()].copy()
+    widest["large_groups"] = eligible.groupby("objective", sort=False)["n"].transform("size").loc[widest.index]
+    widest["worst_arch"] = frame.loc[widest["worst_index"], "arch"].to_numpy()
+    widest["best_arch"] = frame.loc[widest["best_index"], "arch"].to_numpy()
+    units = widest["by"].map(_UNITS)
+    widest["statement"] = [
+        f"Networks with {c:.4g} {u} ({n} classes) range in {o} from {lo:.3f} (index {wi}) to "
+        f"{hi:.3f} (index {bi}), a spread of {sp:.3f}."
+        for c, u, n, o, lo, wi, hi, bi, sp in zip(
+            widest["cost"], units, widest["n"], widest["objective"], widest["min"], widest["worst_index"],
+            widest["max"], widest["best_index"], widest["spread"], strict=True)
+    ]
+    columns = ["objective", "by", "cost", "n", "min", "max", "spread", "worst_index", "worst_arch",
+               "best_index", "best_arch", "large_groups", "statement"]
+    return widest[columns].astype({"n": np.int64, "large_groups": np.int64}).reset_index(drop=True)
 
 
 __all__ = ["COST_METRICS", "MIN_GROUP_SHARE", "equal_cost", "equal_cost_findings"]

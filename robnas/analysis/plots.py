@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 
 PANEL = (4.6, 3.4)
 """Width and height of one panel, in inches."""
+DPI = 100
+"""Resolution of the report's PNG files (the figures are large; 100 dpi keeps them sharp and
+the report fast)."""
+ANNOTATE_LIMIT = 4
+"""Heat maps of :func:`plot_operations` write each cell's mean only up to this many panels."""
 _ATTACK_ORDER = ("fgsm", "pgd", "apgd", "square")
 _SHORT_OPS = ("none", "skip", "1x1", "3x3", "pool")
 _OP_COLOURS = {"none": "#7f7f7f", "skip_connect": "#1f77b4", "nor_conv_1x1": "#2ca02c",
@@ -144,8 +149,9 @@ def plot_equal_cost(frame: pd.DataFrame, objectives: Sequence[str], by: str = "p
 
 def plot_operations(table: pd.DataFrame, objectives: Sequence[str]) -> Figure:
     """Edge x operation heat maps of the enrichment among the top classes (colour, log scale,
-    one shared colour bar) with the mean objective written in each cell, one panel per objective,
-    from an :func:`~robnas.analysis.operations.operation_effects` table."""
+    one shared colour bar), one panel per objective, from an
+    :func:`~robnas.analysis.operations.operation_effects` table; with at most
+    :data:`ANNOTATE_LIMIT` panels each cell also shows the mean objective."""
     import numpy as np
     from matplotlib.colors import LogNorm
 
@@ -159,12 +165,13 @@ def plot_operations(table: pd.DataFrame, objectives: Sequence[str]) -> Figure:
         ratio = part.pivot(index="edge", columns="op", values="enrichment").reindex(index=edges, columns=list(OPS))
         shown = np.clip(np.nan_to_num(ratio.to_numpy(dtype=float), nan=1.0), 1 / 4, 4)
         image = ax.imshow(shown, cmap="PuOr_r", norm=norm, aspect="auto")
-        for (i, j), value in np.ndenumerate(means.to_numpy(dtype=float)):
-            if not np.isnan(value):
-                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6)
+        if len(objectives) <= ANNOTATE_LIMIT:
+            for (i, j), value in np.ndenumerate(means.to_numpy(dtype=float)):
+                if not np.isnan(value):
+                    ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6)
         ax.set_xticks(range(len(OPS)), _SHORT_OPS, fontsize=7)
         ax.set_yticks(range(len(edges)), edges, fontsize=7)
-        ax.set_title(f"{objective}: mean (colour: enrichment)", fontsize=8)
+        ax.set_title(f"{objective}: enrichment among the top", fontsize=8)
     if image is not None:
         bar = fig.colorbar(image, ax=axes, shrink=0.6, label="enrichment among the top classes")
         bar.set_ticks([0.25, 0.5, 1, 2, 4], labels=["1/4", "1/2", "1", "2", "4"])

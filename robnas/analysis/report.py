@@ -180,9 +180,11 @@ def write_report(
         writer.table(groups, f"equal-cost-{by}")
         found = an.equal_cost_findings(groups, frame)
         writer.table(found, f"equal-cost-findings-{by}", markdown=True)
-        writer.figure(an.plot_equal_cost(frame, headline, by, exclude_degenerate=exclude_degenerate),
-                      f"equal-cost-{by}")
         findings.append(found)
+    # one figure: FLOPs, like parameters, depend only on the cell's numbers of 1x1 and 3x3
+    # convolutions, so both group the classes alike and the FLOPs scatter is this one relabelled
+    writer.figure(an.plot_equal_cost(frame, headline, "params", exclude_degenerate=exclude_degenerate),
+                  "equal-cost-params")
     bar.update()
 
     effects = an.operation_effects(frame, names, top_percent=top_percent, exclude_degenerate=exclude_degenerate)
@@ -261,9 +263,15 @@ class _Writer:
             self.files.append(Path(f"{stem}.md"))
 
     def figure(self, fig: Any, stem: str) -> None:
-        from robnas.report_plots import _save
+        import matplotlib
 
-        for path in _save(fig, self.out / "figures" / stem, self.formats, layout=False):
+        from robnas.analysis.plots import DPI
+
+        for fmt in self.formats:
+            path = self.out / "figures" / f"{stem}.{fmt}"
+            metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt, {})
+            with matplotlib.rc_context({"svg.hashsalt": "robnas"}):  # stable SVG ids, no dates
+                fig.savefig(path, dpi=DPI, metadata=metadata)
             self.files.append(path.relative_to(self.out))
 
 

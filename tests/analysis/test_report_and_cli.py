@@ -53,11 +53,12 @@ def test_analyze_writes_every_section(release_root, capsys, tmp_path, raw_cifar1
                             "--formats", "png,svg")
     assert code == 0
     names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
-    for stem in ("distributions", "correlations", "equal-cost-params", "equal-cost-flops", "operations",
-                 "operation-counts", "dataset-correlations"):
+    for stem in ("distributions", "correlations", "equal-cost-params", "operations", "operation-counts",
+                 "dataset-correlations"):
         assert f"figures/{stem}.png" in names and f"figures/{stem}.svg" in names
     for table in ("degenerate.csv", "distributions.csv", "correlations.csv", "datasets.csv",
-                  "equal-cost-params.csv", "equal-cost-findings-params.md", "operations.csv",
+                  "equal-cost-params.csv", "equal-cost-flops.csv", "equal-cost-findings-params.md",
+                  "equal-cost-findings-flops.md", "operations.csv",
                   "operation-counts.csv", "operation-enrichment.md", "top-pgd-1-255.csv", "summary.md",
                   "summary.json"):
         assert table in names
