@@ -90,7 +90,8 @@ def plan_runs(
     the table holds the objective is checked when the oracles load (:func:`run_comparison`).
 
     Raises:
-        ComparisonError: unknown searcher, empty list, duplicate or a budget below 1.
+        ComparisonError: unknown searcher, empty list, duplicate, a cost metric as objective
+            or a budget below 1.
         InvalidObjectiveError: an objective that does not parse.
     """
     from robnas.objective import Objective
@@ -107,7 +108,11 @@ def plan_runs(
             raise ComparisonError(f"a comparison needs at least one of {what}")
     if budget < 1:
         raise ComparisonError(f"budget must be at least 1, got {budget}")
-    canonical_objectives = _unique(str(Objective.parse(o)) for o in objectives)
+    parsed = [Objective.parse(o) for o in objectives]
+    costs = [str(o) for o in parsed if o.is_cost]
+    if costs:
+        raise ComparisonError(f"{costs[0]} is a cost, not an objective to maximise; compare on accuracies")
+    canonical_objectives = _unique(str(o) for o in parsed)
     canonical_datasets = _unique(parse_dataset(d).value for d in datasets)
     return [
         RunSpec(searcher, objective, dataset, int(seed), int(budget))

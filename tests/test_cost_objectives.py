@@ -115,6 +115,10 @@ def test_search_refuses_a_cost_objective_and_bad_limits(release_root, capsys, tm
         code, _, err = _cli(capsys, "search", *argv, "--data", str(release_root), "--out", str(tmp_path))
         assert code == 2 and message in err and err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []  # nothing half-written
+    code, _, err = _cli(capsys, "compare", "--searchers", "random", "--seeds", "1", "--budget", "3",
+                        "-O", "flops", "--out", str(tmp_path / "cmp"), "--data", str(release_root))
+    assert code == 2 and "flops is a cost, not an objective to maximise" in err
+    assert not (tmp_path / "cmp").exists()
 
 
 @pytest.mark.parametrize(("limits", "min_clean"), [({"max_params": 0.3}, None),
