@@ -89,9 +89,7 @@ def class_frame(oracle: TabularOracle, objectives: Sequence[str] | None = None) 
     }
     for name in names:
         columns[name] = np.asarray(oracle.objective_values(name), dtype=np.float64)
-    frame = pd.DataFrame(columns, index=pd.Index(reps, name="nb201_index"))
-    frame.attrs.update(dataset=oracle.dataset.value, chance=chance)
-    return frame
+    return pd.DataFrame(columns, index=pd.Index(reps, name="nb201_index"))
 
 
 def objective_columns(frame: pd.DataFrame) -> list[str]:

@@ -92,17 +92,21 @@ def operation_enrichment(frame: pd.DataFrame, objectives: Sequence[str], *,
     import pandas as pd
 
     data, ops = _ops(frame, exclude_degenerate)
+    names = list(objectives)
     counts = np.stack([(ops == o).sum(axis=1) for o in range(NUM_OPS)], axis=1).astype(np.float64)
-    rows = []
-    for objective in objectives:
-        top = top_mask(data[objective].to_numpy(dtype=np.float64), top_percent)
-        everywhere, best = counts.mean(axis=0), counts[top].mean(axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = best / everywhere
-        part = pd.DataFrame({"objective": objective, "op": OPS, "mean_count_all": everywhere,
-                             "mean_count_top": best, "enrichment": ratio})
-        rows.append(part.sort_values("enrichment", ascending=False, kind="stable"))
-    return pd.concat(rows, ignore_index=True)
+    values = data[names].to_numpy(dtype=np.float64)
+    top = np.stack([top_mask(values[:, k], top_percent) for k in range(len(names))], axis=1).astype(np.float64)
+    everywhere = counts.mean(axis=0)
+    best = top.T @ counts / top.sum(axis=0)[:, None]  # objectives x ops
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = best / everywhere
+    table = pd.DataFrame({
+        "objective": np.repeat(names, NUM_OPS), "op": list(OPS) * len(names),
+        "mean_count_all": np.tile(everywhere, len(names)), "mean_count_top": best.ravel(),
+        "enrichment": ratio.ravel(), "_order": np.repeat(np.arange(len(names)), NUM_OPS),
+    })
+    table = table.sort_values(["_order", "enrichment"], ascending=[True, False], kind="stable")
+    return table.drop(columns="_order").reset_index(drop=True)
 
 
 def _ops(frame: pd.DataFrame, exclude_degenerate: bool) -> tuple[pd.DataFrame, np.ndarray]:
@@ -113,30 +117,34 @@ def _ops(frame: pd.DataFrame, exclude_degenerate: bool) -> tuple[pd.DataFrame, n
 
 
 def _grouped(data, objectives, groups, top_percent, labels, np) -> pd.DataFrame:
+    """Every objective x group at once: means and variances from matrix products."""
     import pandas as pd
     from scipy import stats
 
+    names = list(objectives)
     members = np.stack([mask for _, _, mask in groups], axis=1).astype(np.float64)  # classes x groups
+    values = data[names].to_numpy(dtype=np.float64)  # classes x objectives
     n = members.sum(axis=0)
-    share_all = n / len(data)
+    mean = values.T @ members / n  # objectives x groups
+    squares = (values**2).T @ members - n * mean**2
     t = stats.t.ppf(0.975, np.maximum(n - 1, 1))
-    parts = []
-    for objective in objectives:
-        values = data[objective].to_numpy(dtype=np.float64)
-        mean = values @ members / n
-        squares = ((values[:, None] - mean[None, :]) ** 2 * members).sum(axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            half = t * np.sqrt(squares / np.maximum(n - 1, 1) / n)
-        half = np.where(n > 1, half, np.nan)
-        top = top_mask(values, top_percent)
-        share_top = members[top].sum(axis=0) / top.sum()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            enrichment = share_top / share_all
-        parts.append(pd.DataFrame({
-            "objective": objective,
-            labels[0]: [g[0] for g in groups],
-            labels[1]: [g[1] for g in groups],
-            "n": n.astype(np.int64), "mean": mean, "ci_low": mean - half, "ci_high": mean + half,
-            "share_all": share_all, "share_top": share_top, "enrichment": enrichment,
-        }))
-    return pd.concat(parts, ignore_index=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = np.where(n > 1, t * np.sqrt(np.maximum(squares, 0) / np.maximum(n - 1, 1) / n), np.nan)
+    top = np.stack([top_mask(values[:, k], top_percent) for k in range(len(names))], axis=1).astype(np.float64)
+    share_all = n / len(data)
+    share_top = top.T @ members / top.sum(axis=0)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        enrichment = share_top / share_all
+    count = len(groups)
+    return pd.DataFrame({
+        "objective": np.repeat(names, count),
+        labels[0]: [g[0] for g in groups] * len(names),
+        labels[1]: [g[1] for g in groups] * len(names),
+        "n": np.tile(n.astype(np.int64), len(names)),
+        "mean": mean.ravel(),
+        "ci_low": (mean - half).ravel(),
+        "ci_high": (mean + half).ravel(),
+        "share_all": np.tile(share_all, len(names)),
+        "share_top": share_top.ravel(),
+        "enrichment": enrichment.ravel(),
+    })
