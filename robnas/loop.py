@@ -85,7 +85,8 @@ class SearchResult:
         best_value: its objective value.
         best_clean: its clean accuracy.
         optimum: best value over the space where known (among cells with clean accuracy
-            >= ``min_clean`` when that is set and the oracle can tell).
+            >= ``min_clean`` and within ``max_params``/``max_flops`` when those are set and the
+            oracle can tell).
         regret: ``optimum - best_value``.
         rank: rank of ``best_arch`` among the 6,466 classes on the objective (1 = best,
             unconstrained) where known.

@@ -102,7 +102,9 @@ def plot_correlations(matrix: pd.DataFrame, title: str = "Kendall's tau") -> Fig
     from matplotlib.figure import Figure
 
     rows, cols = matrix.shape
-    fig = Figure(figsize=(min(2.5 + 0.32 * cols, 30), min(1.5 + 0.16 * rows, 60)))
+    label = max((len(str(c)) for c in matrix.columns), default=4)
+    bottom = 0.6 + 0.07 * label  # inches for the rotated column labels
+    fig = Figure(figsize=(min(max(5.0, 3.0 + 0.32 * cols), 30), min(max(3.2, bottom + 0.9 + 0.17 * rows), 60)))
     ax = fig.add_subplot(1, 1, 1)
     image = ax.imshow(np.ma.masked_invalid(matrix.to_numpy(dtype=float)), cmap="RdBu_r",
                       vmin=-1, vmax=1, aspect="auto", interpolation="nearest")
@@ -115,7 +117,8 @@ def plot_correlations(matrix: pd.DataFrame, title: str = "Kendall's tau") -> Fig
     fig.colorbar(image, ax=ax, shrink=0.6)
     ax.set_title(title)
     width, height = fig.get_size_inches()
-    fig.subplots_adjust(left=min(1.6 / width, 0.5), bottom=min(1.4 / height, 0.5), right=0.95, top=1 - 0.5 / height)
+    fig.subplots_adjust(left=min(1.6 / width, 0.5), bottom=min(bottom / height, 0.6), right=0.95,
+                        top=1 - 0.5 / height)
     return fig
 
 
