@@ -28,8 +28,9 @@ Budget and known cells
     several constraints the searcher is told ``-1 - v``, ``v`` the mean over the constraints of
     each one's normalised violation (``min_clean - clean``; ``(cost - limit) / cost``), so
     ``min_clean`` alone penalises exactly as described above. The optimum (and so the regret)
-    is then the best value among the cells that satisfy every constraint. A cost is not
-    something to maximise: ``objective`` ``params`` or ``flops`` is refused.
+    is then the best value among the cells that satisfy every constraint, and the rank is
+    among the classes with such a cell. A cost is not something to maximise: ``objective``
+    ``params`` or ``flops`` is refused.
 
 Resuming
     With ``resume=True`` the loop re-reads the record and *replays* it: the searcher (built
@@ -48,6 +49,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,12 +59,12 @@ import numpy as np
 from robnas.arch import NUM_CELLS, Arch
 from robnas.cost import FLOPS, PARAMS, cost_arrays
 from robnas.errors import InvalidObjectiveError
-from robnas.isomorphism import class_count
+from robnas.isomorphism import class_code_array, class_count
 from robnas.loop_state import LoopState
 from robnas.objective import Objective
 from robnas.oracle import Oracle
 from robnas.run_record import RunRecord, RunRecordError, utc_now, versions
-from robnas.searchers import Searcher, get_params, random_unseen, searcher_name
+from robnas.searchers import Searcher, get_params, make_searcher, random_unseen, searcher_name
 from robnas.vocabulary import Dataset
 
 logger = logging.getLogger(__name__)
@@ -88,8 +90,8 @@ class SearchResult:
             >= ``min_clean`` and within ``max_params``/``max_flops`` when those are set and the
             oracle can tell).
         regret: ``optimum - best_value``.
-        rank: rank of ``best_arch`` among the 6,466 classes on the objective (1 = best,
-            unconstrained) where known.
+        rank: rank of ``best_arch`` on the objective (1 = best, ties share) where known: among
+            the 6,466 classes, or with ``min_clean`` or a cost limit among the feasible ones.
         chance: ``1 / classes`` of the dataset.
         at_chance: the best value is at chance level (within :data:`CHANCE_TOLERANCE`).
         constant_output: the best cell's clean accuracy is at chance level.
@@ -101,6 +103,8 @@ class SearchResult:
         trials: the trial records, in order.
         record_dir: the run folder, if one was written.
         replay: ``{"trials": k, "diverged_at": n or None}`` for a resumed run.
+        ranked_classes: how many classes ``rank`` is among (6,466; with ``min_clean`` the
+            feasible classes).
     """
 
     best_arch: Arch | None
@@ -121,6 +125,7 @@ class SearchResult:
     trials: list[dict[str, Any]] = field(repr=False)
     record_dir: Path | None = None
     replay: dict[str, Any] | None = None
+    ranked_classes: int | None = None
 
     def summary(self) -> dict[str, Any]:
         """The JSON-ready summary (``summary.json``)."""
@@ -131,6 +136,7 @@ class SearchResult:
             "best_clean": self.best_clean,
             "regret": self.regret,
             "rank": self.rank,
+            "ranked_classes": self.ranked_classes,
             "optimum": self.optimum,
             "classes": class_count(),
             "chance": self.chance,
@@ -147,11 +153,12 @@ class SearchResult:
 
 
 def run_search(
-    searcher: Searcher,
+    searcher: Searcher | str,
     oracle: Oracle,
     objective: Objective | str,
     budget: int,
     *,
+    params: Mapping[str, Any] | None = None,
     record_dir: str | Path | None = None,
     min_clean: float | None = None,
     resume: bool = False,
@@ -163,23 +170,36 @@ def run_search(
     """Search until ``budget`` distinct isomorphism classes have been evaluated.
 
     Args:
-        searcher: a fresh searcher (for ``resume``, built from the record's config).
+        searcher: a fresh searcher, or its name in :data:`robnas.searchers.SEARCHERS`
+            (``"random"``, ``"re"``, ``"ls"``, ``"bo"``); for ``resume``, the same searcher
+            as the record's config.
         oracle: answers the evaluations.
         objective: what to maximise.
         budget: distinct classes to evaluate in total (a resumed run counts its recorded ones).
+        params: constructor keywords of a searcher given by name, e.g. ``{"seed": 0}``.
         record_dir: the run folder to write (a new one), or to continue with ``resume``.
         min_clean: only cells with at least this clean accuracy may be the best (module docs).
         resume: continue the record in ``record_dir`` (module docs).
-        progress: show a tqdm progress bar on stderr.
+        progress: show a tqdm progress bar on stderr: distinct classes evaluated of the
+            budget, and the best value so far.
         max_known: known proposals in a row before the loop forces an unseen cell.
         max_params: only cells with at most this many million parameters may be the best.
         max_flops: only cells with at most this many million FLOPs may be the best.
 
     Raises:
         RobnasError: bad budget, ``min_clean`` or cost limit, an invalid objective (a cost
-            metric included), or a run record that cannot be written or does not match the
-            arguments.
+            metric included), an unknown searcher name, or a run record that cannot be written
+            or does not match the arguments.
+
+    Example (``ROBNAS_DATA`` points at the release)::
+
+        from robnas import run_search
+        from robnas.benchmark import TabularOracle
+
+        result = run_search("re", TabularOracle("cifar10"), "pgd@1/255", 300, params={"seed": 0})
+        result.best_value, result.regret   # (0.588, 0.0)
     """
+    searcher = make_searcher(searcher, **dict(params or {}))
     objective = Objective.parse(objective)
     if objective.is_cost:
         raise InvalidObjectiveError(
@@ -230,17 +250,20 @@ def run_search(
             else:
                 state.process(arch, forced=False)
             known_in_a_row = 0
+            if state.best is not None:
+                bar.set_postfix_str(f"best {state.best['value']:.3f}", refresh=False)
             bar.update(state.n_evaluations - bar.n)
+        bar.close()
+        result = _result(state, oracle, objective, min_clean, record, bool(resume), limits)
+        if record is not None:  # still under the folder's lock
+            config = record.config()
+            config["oracle"] = oracle.provenance()
+            record.write_config(config)
+            record.write_summary(result.summary())
     finally:
         bar.close()
         if record is not None:
             record.close()
-    result = _result(state, oracle, objective, min_clean, record, bool(resume), limits)
-    if record is not None:
-        config = record.config()
-        config["oracle"] = oracle.provenance()
-        record.write_config(config)
-        record.write_summary(result.summary())
     return result
 
 
@@ -296,28 +319,7 @@ def _open_record(
     }
     if not resume:
         return RunRecord.create(record_dir, config), []
-    record = RunRecord.open(record_dir)
-    stored = record.config()
-    for key in ("searcher", "objective", "dataset", "seed", "min_clean", "mode", "max_params", "max_flops"):
-        if stored.get(key) != config.get(key):
-            raise RunRecordError(
-                f"cannot resume {record.path}: its {key} is {stored.get(key)!r}, not {config.get(key)!r}"
-            )
-    old = stored.get("oracle", {}).get("checksums", {})
-    new = provenance.get("checksums", {})
-    changed = sorted(k for k in old.keys() & new.keys() if old[k] != new[k])
-    if changed:
-        raise RunRecordError(f"cannot resume {record.path}: the data changed ({changed[0]})")
-    recorded = record.read_trials(repair=True)
-    if budget < len(recorded):
-        raise RunRecordError(
-            f"{record.path} already holds {len(recorded)} evaluations; the budget must be >= that"
-        )
-    if stored.get("budget") != budget:
-        stored["budget"] = budget
-        stored.setdefault("resumed", []).append({"time": utc_now(), "budget": budget})
-        record.write_config(stored)
-    return record, recorded
+    return RunRecord.resume(record_dir, config, oracle, objective)
 
 
 def _result(
@@ -331,8 +333,7 @@ def _result(
 ) -> SearchResult:
     best = state.best
     best_arch = None if best is None else Arch.from_string(best["arch"])
-    optimum = _optimum(oracle, objective, min_clean, limits)
-    rank = None if best_arch is None else oracle.rank(best_arch, objective)
+    optimum, rank, ranked = _standing(oracle, objective, min_clean, best, limits)
     classes = NUM_CLASSES.get(oracle.dataset)
     chance = None if classes is None else 1.0 / classes
     at_chance = bool(best and chance is not None and best["value"] <= chance + CHANCE_TOLERANCE)
@@ -359,18 +360,25 @@ def _result(
         trials=state.trials,
         record_dir=None if record is None else record.path,
         replay=state.replay_report() if resumed else None,
+        ranked_classes=ranked,
     )
 
 
-def _optimum(
-    oracle: Oracle, objective: Objective, min_clean: float | None, limits: dict[str, float]
-) -> float | None:
-    """The best value over the space, among the cells that meet every constraint."""
+def _standing(
+    oracle: Oracle, objective: Objective, min_clean: float | None, best: dict[str, Any] | None,
+    limits: dict[str, float],
+) -> tuple[float | None, int | None, int | None]:
+    """The optimum, the best cell's rank and the number of classes ranked: over every class, or
+    with ``min_clean`` or cost limits over the feasible ones only (where the oracle can tell).
+
+    With constraints a class is feasible when one of its cells meets them all (its cells share
+    the clean accuracy but not the cost: a dead convolution still has weights)."""
     if min_clean is None and not limits:
-        return oracle.optimum(objective)
+        rank = None if best is None else oracle.rank(Arch.from_string(best["arch"]), objective)
+        return oracle.optimum(objective), rank, None if rank is None else class_count()
     values_of = getattr(oracle, "values_by_code", None)
     if values_of is None:
-        return None
+        return None, None, None
     codes = np.arange(NUM_CELLS)
     values = np.asarray(values_of(codes, objective))
     feasible = np.ones(NUM_CELLS, dtype=bool)
@@ -379,7 +387,11 @@ def _optimum(
     costs = cost_arrays(oracle.dataset) if limits else {}
     for metric, limit in limits.items():
         feasible &= costs[metric] <= limit
-    return float(values[feasible].max()) if feasible.any() else None
+    _, first = np.unique(class_code_array()[feasible], return_index=True)
+    per_class = values[feasible][first]
+    optimum = float(per_class.max()) if per_class.size else None
+    rank = None if best is None else 1 + int((per_class > best["value"]).sum())
+    return optimum, rank, int(per_class.size)
 
 
 __all__ = ["MAX_KNOWN", "SearchResult", "run_search"]

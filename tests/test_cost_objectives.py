@@ -47,7 +47,8 @@ def test_cost_objectives_parse_and_sit_on_every_grid() -> None:
 
 def test_dataframe_mixes_cost_and_accuracy_columns(cifar10_oracle, release_root) -> None:
     frame = cifar10_oracle.dataframe(["params", "pgd@1/255", "flops"])
-    assert list(frame.columns) == ["index", "arch", "representative", "params", "pgd@1/255", "flops"]
+    assert frame.index.name == "nb201_index"
+    assert list(frame.columns) == ["arch", "representative", "params", "pgd@1/255", "flops"]
     pgd = _released(release_root, "cifar10", "pgd@Linf", 1.0)
     strings = _strings(release_root)
     for index in (0, 13433, 8865, 15624, 777):
@@ -99,7 +100,7 @@ def test_table_cost_columns(release_root, capsys) -> None:
     code, out, _ = _cli(capsys, "table", "-O", "clean", "-O", "params", "-O", "flops",
                         "--dataset", "ImageNet16-120", "--data", str(release_root))
     lines = out.splitlines()
-    assert code == 0 and lines[0] == "index,arch,representative,clean,params,flops"
+    assert code == 0 and lines[0] == "nb201_index,arch,representative,clean,params,flops"
     index, arch, _, _, params, flops = lines[1 + 13433].split(",")
     assert int(index) == 13433
     assert float(params) == cost.params(arch, "ImageNet16-120")

@@ -74,7 +74,7 @@ class AnalysisReport:
 
     def markdown(self) -> str:
         """The summary a person reads: findings, enrichment, correlations, best cells."""
-        from robnas.report_tables import markdown_table
+        from robnas.compare.tables import markdown_table
 
         excluded = "excluded from" if self.exclude_degenerate else "included in"
         lines = [
@@ -132,8 +132,8 @@ def write_report(
     from tqdm.auto import tqdm
 
     from robnas import analysis as an
+    from robnas.compare.plots import FORMATS
     from robnas.errors import RobnasError
-    from robnas.report_plots import FORMATS
 
     bad = [f for f in formats if f not in FORMATS]
     if bad:
@@ -251,7 +251,7 @@ class _Writer:
 
     def table(self, frame: pd.DataFrame, stem: str, *, index: bool = False, markdown: bool = False,
               csv: bool = True) -> None:
-        from robnas.report_tables import markdown_table
+        from robnas.compare.tables import markdown_table
 
         if csv:
             frame.to_csv(self.out / f"{stem}.csv", index=index)

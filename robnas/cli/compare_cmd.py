@@ -6,7 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from robnas.cli.common import add_data_options
+from robnas.cli.common import (
+    add_data_options,
+    add_offline_option,
+    add_quiet_option,
+    fetch_missing_data,
+    quiet_optuna,
+    show_progress,
+)
 from robnas.errors import RobnasError
 
 DEFAULT_SEARCHERS = "random,re,ls,bo"
@@ -34,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--objective", "-O", action="append", metavar="O",
                         help="objective to compare on, e.g. pgd@1/255 (repeat for several)")
     add_data_options(parser, dataset=False)
+    add_offline_option(parser)
     parser.add_argument("--dataset", action="append", metavar="D",
                         help="dataset (repeat for several; default: cifar10)")
     parser.add_argument("--searchers", default=DEFAULT_SEARCHERS, metavar="LIST",
@@ -55,19 +63,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="figure formats among png,svg,pdf (default: %(default)s)")
     parser.add_argument("--checkpoints", default=DEFAULT_CHECKPOINTS, metavar="LIST",
                         help="summary checkpoints, clipped to the budget (default: %(default)s)")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_quiet_option(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from robnas.comparison import (
+    from robnas.compare import (
         ComparisonError,
         load_oracles,
         plan_runs,
         run_comparison,
         write_reports,
     )
-    from robnas.report_plots import FORMATS
+    from robnas.compare.plots import FORMATS
 
     formats = _names(args.formats, "--formats")
     bad = [f for f in formats if f not in FORMATS]
@@ -86,10 +94,13 @@ def run(args: argparse.Namespace) -> int:
         jobs = None if args.jobs is None else _int(args.jobs, "--jobs")
         specs = plan_runs(_names(args.searchers, "--searchers"), args.objective,
                           args.dataset or ["cifar10"], range(seeds), budget)
+        fetch_missing_data(args, dict.fromkeys(s.dataset for s in specs), args.data)
+        if any(spec.searcher == "bo" for spec in specs):
+            quiet_optuna(args.verbose)  # here, and in each worker (which copies the setting)
         oracles = load_oracles(specs, args.data)
         out = Path(args.out) if args.out else _default_out()
         print(f"comparison folder: {out} ({len(specs)} runs)", file=sys.stderr)
-        done = run_comparison(specs, out, jobs=jobs, progress=not args.quiet, oracles=oracles)
+        done = run_comparison(specs, out, jobs=jobs, progress=show_progress(args), oracles=oracles)
         print(f"ran {done.ran} runs, {done.skipped} already done, in {done.wall_seconds:.1f} s",
               file=sys.stderr)
     report = write_reports(out, checkpoints=checkpoints, metric=args.metric, log_x=args.log_x,

@@ -45,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="accuracy (small archives, the default), or all (every measure: "
                                "large archives)")
     download.add_argument("--base-url", default=None, metavar="URL",
-                          help="where the archives are (default: http://data.robustness.vision/)")
+                          help="where the archives are (default: $ROBNAS_BASE_URL, else "
+                               "http://data.robustness.vision/)")
     _add_dest(download)
     download.add_argument("--retries", type=int, default=5, metavar="N",
                           help="tries per archive before giving up (default: %(default)s)")
@@ -90,7 +91,8 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def run_download(args: argparse.Namespace) -> int:
     from robnas.benchmark.download import RetryPolicy
-    from robnas.benchmark.install import DEFAULT_BASE_URL, download_release
+    from robnas.benchmark.first_run import base_url
+    from robnas.benchmark.install import download_release
     from robnas.errors import RobnasError
 
     if args.retries < 1:
@@ -98,7 +100,7 @@ def run_download(args: argparse.Namespace) -> int:
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     report = download_release(
         args.dest, args.datasets, args.measures,
-        base_url=args.base_url or DEFAULT_BASE_URL,
+        base_url=args.base_url or base_url(),
         retry=RetryPolicy(attempts=args.retries),
         progress=progress, force=args.force,
     )

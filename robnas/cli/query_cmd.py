@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from robnas.cli.common import add_data_options, add_objective_option, print_json
+from robnas.cli.common import (
+    add_data_options,
+    add_objective_option,
+    add_offline_option,
+    fetch_missing_data,
+    fmt_accuracy,
+    print_json,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,6 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("arch", metavar="ARCH", help="an NB201 string or an NB201 index (0..15624)")
     add_objective_option(parser, multiple=True)
     add_data_options(parser)
+    add_offline_option(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 
@@ -38,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from robnas.benchmark import TabularOracle
     from robnas.objective import Objective
 
+    fetch_missing_data(args, args.dataset, args.data)
     oracle = TabularOracle(args.dataset, data=args.data)
     objectives = [Objective.parse(text) for text in args.objective]
     for objective in objectives:
@@ -64,16 +73,22 @@ def run(args: argparse.Namespace) -> int:
     print(f"index           {index}{iso}")
     print(f"dataset         {head['dataset']}")
     for answer in answers:
-        print(f"{answer['objective']:<15} {answer['value']:.6g}")
-    print(f"clean           {head['clean']:.6g}")
+        print(f"{answer['objective']:<15} {_shown(answer['value'], answer['cost'])}")
+    if "clean" not in [a["objective"] for a in answers]:
+        print(f"clean           {fmt_accuracy(head['clean'])}")
     for answer in answers:
         name = "" if len(answers) == 1 else f" on {answer['objective']}"
         order = " (smaller is better)" if answer["cost"] else ""
         print(f"rank            {answer['rank']} of {head['classes']} classes{name}{order}")
         best = ", ".join(str(i) for i in answer["optimal_indices"])
         label = "smallest" if answer["cost"] else "table optimum"
-        print(f"{label:<15} {answer['optimum']:.6g}{name} (index {best})")
+        print(f"{label:<15} {_shown(answer['optimum'], answer['cost'])}{name} (index {best})")
     return 0
+
+
+def _shown(value: float, cost: bool) -> str:
+    """An accuracy as the release rounds it; a cost (millions) to 6 significant digits."""
+    return f"{value:.6g}" if cost else fmt_accuracy(value)
 
 
 def _answer(oracle, arch, objective) -> dict:

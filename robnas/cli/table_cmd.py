@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from robnas.cli.common import add_data_options, add_objective_option
+from robnas.cli.common import (
+    add_data_options,
+    add_objective_option,
+    add_offline_option,
+    fetch_missing_data,
+)
 from robnas.errors import RobnasError
 
 
@@ -14,14 +19,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "table",
         help="export all 15,625 cells with their values as CSV or Parquet",
         description=(
-            "One row per NB201 index (15,625): index, arch string, representative index, and one "
-            "column per objective (isomorphs repeat their representative's value)."
+            "One row per NB201 index (15,625): nb201_index, arch string, representative index, and "
+            "one column per objective (isomorphs repeat their representative's value)."
         ),
         epilog="example:\n  robnas table -O clean -O pgd@1/255 --format parquet -o cifar10.parquet",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_objective_option(parser, multiple=True)
     add_data_options(parser)
+    add_offline_option(parser)
     parser.add_argument("--format", choices=("csv", "parquet"), default="csv",
                         help="output format (default: %(default)s)")
     parser.add_argument("-o", "--output", metavar="FILE",
@@ -34,10 +40,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.format == "parquet" and not args.output:
         raise RobnasError("--format parquet needs -o FILE (Parquet is binary)")
+    fetch_missing_data(args, args.dataset, args.data)
     oracle = TabularOracle(args.dataset, data=args.data)
     for objective in args.objective:
         oracle.validate(objective)
-    frame = oracle.dataframe(args.objective)
+    frame = oracle.dataframe(args.objective).reset_index()  # the NB201 index as a column
     write_frame(frame, args.format, args.output)
     return 0
 
