@@ -15,10 +15,10 @@ return matplotlib figures:
 - :mod:`~robnas.analysis.plots`: the figures; :mod:`~robnas.analysis.report`: all of it
   written to a folder (``robnas analyze``).
 
->>> from robnas.benchmark import TabularOracle  # doctest: +SKIP
->>> frame = class_frame(TabularOracle("cifar10"), ["clean", "pgd@1/255"])  # doctest: +SKIP
->>> equal_cost_findings(equal_cost(frame, ["pgd@1/255"]), frame)["statement"][0]  # doctest: +SKIP
-'Networks with 0.3443 M parameters (819 classes) range in pgd@1/255 from 0.097 ...'
+>>> from robnas.benchmark import TabularOracle  # data from $ROBNAS_DATA
+>>> frame = class_frame(TabularOracle("cifar10"), ["pgd@1/255"])
+>>> print(equal_cost_findings(equal_cost(frame, ["pgd@1/255"]), frame)["statement"][0])
+Networks with 0.3443 M parameters (819 classes) range in pgd@1/255 from 0.097 (index 2511) to ...
 """
 
 from __future__ import annotations
