@@ -110,8 +110,9 @@ def test_table_cost_columns(release_root, capsys) -> None:
 def test_search_refuses_a_cost_objective_and_bad_limits(release_root, capsys, tmp_path) -> None:
     for argv, message in (
         (["-O", "params"], "params is a cost, not an objective to maximise"),
-        (["-O", "clean", "--max-flops", "-3"], "--max-flops is a positive number"),
-        (["-O", "clean", "--max-params", "x"], "--max-params needs a number"),
+        (["-O", "clean", "--max-flops", "-3"], "--max-flops needs a number in 0..10000, got -3"),
+        (["-O", "clean", "--max-flops", "0"], "--max-flops is a positive number"),
+        (["-O", "clean", "--max-params", "x"], "--max-params needs a number in 0..10000, got 'x'"),
     ):
         code, _, err = _cli(capsys, "search", *argv, "--data", str(release_root), "--out", str(tmp_path))
         assert code == 2 and message in err and err.count("\n") == 1

@@ -85,11 +85,11 @@ def test_min_clean_run_at_chance_where_better_cells_exist(release_root, capsys, 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--searcher", "sa"], "unknown searcher 'sa'; valid: random, re, ls, bo"),
-        (["--budget", "ten"], "--budget needs an integer, got 'ten'"),
-        (["--budget", "0"], "budget must be 1..6466"),
-        (["--min-clean", "2"], "--min-clean is an accuracy in [0, 1]"),
-        (["--mode", "quantum"], "unknown mode 'quantum'; valid: tabular"),
+        (["--searcher", "sa"], "invalid choice: 'sa' (choose from 'random', 're', 'ls', 'bo')"),
+        (["--budget", "ten"], "--budget needs a whole number in 1..6466, got 'ten'"),
+        (["--budget", "0"], "--budget needs a whole number in 1..6466, got 0"),
+        (["--min-clean", "2"], "--min-clean needs a number in 0..1, got 2"),
+        (["--mode", "quantum"], "invalid choice: 'quantum' (choose from 'tabular', 'live')"),
         (["-O", "pgd@7/255"], "valid choices: pgd@0.1/255"),
         (["--dataset", "mnist"], "unknown dataset 'mnist'"),
         (["--searcher", "ls", "--param", "foo=1"], "searcher ls has no parameter 'foo'; valid: "

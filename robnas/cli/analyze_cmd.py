@@ -6,8 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from robnas.cli.common import add_data_options, print_json
-from robnas.errors import RobnasError
+from robnas.cli.common import StoreOnce, add_data_options, add_offline_option, fetch_missing_data, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,18 +30,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_data_options(parser)
+    add_data_options(parser, dataset_action=StoreOnce)
+    add_offline_option(parser)
     parser.add_argument("--objective", "-O", action="append", metavar="O",
                         help="an objective to analyse (repeatable; default: every objective of the "
                              "table, each key at each point plus the means)")
-    parser.add_argument("--out", metavar="DIR",
+    parser.add_argument("--out", action=StoreOnce, metavar="DIR",
                         help="report folder (default: runs/analysis-<dataset>)")
-    parser.add_argument("--top-percent", metavar="P", default="5",
+    parser.add_argument("--top-percent", action=StoreOnce, metavar="P", default="5",
                         help="enrichment compares the best P%% of classes with all (default: %(default)s)")
     parser.add_argument("--exclude-degenerate", action=argparse.BooleanOptionalAction, default=True,
                         help="leave constant-output networks out of equal cost and operations "
                              "(default: on; --no-exclude-degenerate keeps them)")
-    parser.add_argument("--formats", default="png", metavar="LIST",
+    parser.add_argument("--formats", action=StoreOnce, default="png", metavar="LIST",
                         help="figure formats among png,svg,pdf (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     parser.set_defaults(handler=run)
@@ -51,14 +51,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from robnas.analysis import other_datasets, write_report
     from robnas.benchmark import TabularOracle
+    from robnas.cli.outputs import writable_dir
+    from robnas.cli.values import parse_float, parse_names
+    from robnas.compare.plots import FORMATS
+    from robnas.vocabulary import parse_dataset
 
-    try:
-        top_percent = float(args.top_percent)
-    except ValueError:
-        raise RobnasError(f"--top-percent needs a number in (0, 100], got {args.top_percent!r}") from None
-    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
-    oracle = TabularOracle(args.dataset, data=args.data)
-    out = Path(args.out) if args.out else Path("runs") / f"analysis-{oracle.dataset.value}"
+    top_percent = parse_float(args.top_percent, "--top-percent", 0.0, 100.0)
+    formats = parse_names(args.formats, "--formats", FORMATS, "figure format")
+    dataset = parse_dataset(args.dataset)
+    out = writable_dir(args.out if args.out is not None else str(Path("runs") / f"analysis-{dataset.value}"),
+                       "--out")
+    fetch_missing_data(args, dataset.value, args.data)
+    oracle = TabularOracle(dataset, data=args.data, strict_data=args.strict_data)
     report = write_report(
         oracle, out, args.objective, top_percent=top_percent, exclude_degenerate=args.exclude_degenerate,
         formats=formats, others=other_datasets(oracle), progress=sys.stderr.isatty() and not args.json,

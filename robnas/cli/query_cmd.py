@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from robnas.objective import Objective
 
     fetch_missing_data(args, args.dataset, args.data)
-    oracle = TabularOracle(args.dataset, data=args.data)
+    oracle = TabularOracle(args.dataset, data=args.data, strict_data=args.strict_data)
     objectives = [Objective.parse(text) for text in args.objective]
     for objective in objectives:
         oracle.validate(objective)

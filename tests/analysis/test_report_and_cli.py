@@ -83,8 +83,8 @@ def test_analyze_writes_every_section(release_root, capsys, tmp_path, raw_cifar1
     ("argv", "message"),
     [
         (["--top-percent", "0"], "--top-percent must be in (0, 100], got 0"),
-        (["--top-percent", "x"], "--top-percent needs a number"),
-        (["--formats", "bmp"], "unknown figure format 'bmp'; choose from png, svg, pdf"),
+        (["--top-percent", "x"], "--top-percent needs a number in 0..100, got 'x'"),
+        (["--formats", "bmp"], "--formats: unknown figure format 'bmp'; choose from png, svg, pdf"),
         (["-O", "params"], "params is always a column of the analysis"),
         (["-O", "pgd@7/255"], "pgd@7/255 is not on the grid"),
         (["--dataset", "mnist"], "unknown dataset 'mnist'"),

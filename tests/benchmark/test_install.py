@@ -231,7 +231,8 @@ def test_server_down(capsys, tmp_path) -> None:
         (["--datasets", "mnist"],
          "unknown dataset 'mnist'; choose one of: cifar10, cifar100, ImageNet16-120"),
         (["--measures", "loss"], "unknown measure 'loss'; choose from: accuracy, confidence, cm, all"),
-        (["--retries", "0"], "--retries must be at least 1, got 0"),
+        (["--retries", "0"], "data download: argument --retries: needs a whole number in 1..100, got 0 "
+                             "(see `robnas data download --help`)"),
     ],
 )
 def test_bad_options(capsys, tmp_path, argv, message) -> None:
@@ -317,9 +318,7 @@ def test_destination_that_is_a_file(archives, capsys, tmp_path) -> None:
     (tmp_path / "d").write_text("not a folder")
     with ReleaseServer(archives) as server:
         code, _, err = _download(capsys, server, tmp_path / "d")
-    assert _one_line_error(code, err) == (
-        f"robnas: error: cannot install into {tmp_path / 'd'}: File exists ({tmp_path / 'd'})"
-    )
+    assert _one_line_error(code, err) == f"robnas: error: --dest {tmp_path / 'd'} is a file, not a folder"
 
 
 def test_all_measures_uses_the_full_archive_and_reports_unpinned_files(
