@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "distributions of every objective (box plots), Kendall's tau and Spearman's rho between "
             "objectives and between datasets, networks of equal parameter count and FLOPs compared "
             "(the widest large group of each objective, with its extreme cells), the effect and "
-            "enrichment among the top P%% of every edge x operation and operation count, and the "
+            "enrichment among the top P% of every edge x operation and operation count, and the "
             "best 20 cells. Each section is a CSV table (Markdown where it is read) and a figure; "
             "summary.md is printed. Constant-output networks (clean accuracy at chance) are listed "
             "in degenerate.csv and left out of the equal-cost and operations sections."
