@@ -62,7 +62,7 @@ CONFIG_FILE = "config.json"
 TRIALS_FILE = "trials.jsonl"
 SUMMARY_FILE = "summary.json"
 LOCK_FILE = ".robnas-run.lock"
-RESUME_KEYS = ("searcher", "objective", "dataset", "seed", "min_clean", "mode")
+RESUME_KEYS = ("searcher", "objective", "dataset", "seed", "min_clean", "mode", "max_params", "max_flops")
 """Config entries a resumed run must share with its record."""
 _TOLERANCE = 1e-9  # recorded values are the oracle's floats, written by repr: they round-trip
 _DEPENDENCIES = ("numpy", "pandas", "pyarrow", "optuna", "torch", "torchattacks", "scipy")
@@ -147,7 +147,9 @@ class RunRecord:
                 raise RunRecordError(
                     f"{record.path} already holds {len(trials)} evaluations; the budget must be >= that"
                 )
-            check_trials(trials, oracle, objective, config.get("min_clean"), record.path / TRIALS_FILE)
+            limits = {key[4:]: config[key] for key in ("max_params", "max_flops") if config.get(key) is not None}
+            check_trials(trials, oracle, objective, config.get("min_clean"), record.path / TRIALS_FILE,
+                         limits=limits)
             if stored.get("budget") != budget:
                 stored["budget"] = budget
                 stored.setdefault("resumed", []).append({"time": utc_now(), "budget": budget})
@@ -286,6 +288,8 @@ def check_trials(
     objective: Objective,
     min_clean: float | None,
     path: Path,
+    *,
+    limits: dict[str, float] | None = None,
 ) -> None:
     """Refuse recorded trials that the oracle contradicts.
 
@@ -293,12 +297,15 @@ def check_trials(
     NB201 index for it (where the oracle knows indices) and a finite ``value``. Where the oracle
     answers by a table look-up (it has ``objective_values``), ``value`` and ``clean`` must be
     the table's and ``best`` the running best of the feasible values; a live oracle's values
-    are not re-measured (that would cost the run again).
+    are not re-measured (that would cost the run again). With cost ``limits`` (metric ->
+    limit, as ``max_params``/``max_flops``), each trial's recorded cost must be its cell's
+    (:mod:`robnas.cost`) and only cells within every limit count towards ``best``.
 
     Raises:
         RunRecordError: ``<path> line N: ...`` for the first trial that is wrong.
     """
     from robnas.arch import Arch
+    from robnas.cost import value as cost_value
     from robnas.isomorphism import class_code
 
     index_of = getattr(oracle, "index_of", None)
@@ -341,7 +348,14 @@ def check_trials(
                 f"{where}: clean accuracy {trial.get('clean')!r} of {trial['arch']} is not the "
                 f"data's {clean!r}; the record was edited or belongs to other data"
             )
-        if min_clean is None or clean is None or clean >= min_clean:
+        within = True
+        for metric, limit in (limits or {}).items():
+            own = cost_value(metric, Arch.from_string(trial["arch"]), oracle.dataset)
+            if not _close(trial.get(metric), own):
+                raise RunRecordError(f"{where}: {metric} {trial.get(metric)!r} of {trial['arch']} is not "
+                                     f"its cost {own!r}; the record was edited")
+            within = within and own <= limit
+        if within and (min_clean is None or clean is None or clean >= min_clean):
             best = float(value) if best is None else max(best, float(value))
         if not _close(trial.get("best"), best):
             raise RunRecordError(

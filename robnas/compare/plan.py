@@ -72,7 +72,11 @@ def plan_runs(
             raise ComparisonError(f"a comparison needs at least one of {what}")
     if budget < 1:
         raise ComparisonError(f"budget must be at least 1, got {budget}")
-    canonical_objectives = unique(str(Objective.parse(o)) for o in objectives)
+    parsed = [Objective.parse(o) for o in objectives]
+    costs = [str(o) for o in parsed if o.is_cost]
+    if costs:
+        raise ComparisonError(f"{costs[0]} is a cost, not an objective to maximise; compare on accuracies")
+    canonical_objectives = unique(str(o) for o in parsed)
     canonical_datasets = unique(parse_dataset(d).value for d in datasets)
     return [
         RunSpec(searcher, objective, dataset, int(seed), int(budget))
