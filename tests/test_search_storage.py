@@ -50,7 +50,8 @@ def test_study_is_stored_under_the_run_id(release_root: Path, tmp_path: Path, ca
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--searcher", "re", "--storage", "sqlite:///x.db"], "--storage keeps an Optuna study: it needs --searcher bo"),
-    (["--searcher", "bo", "--storage", "nosuchdb://x"], "bad --param for searcher bo"),
+    (["--searcher", "bo", "--storage", "nosuchdb://x"], "bad --storage for searcher bo: storage 'nosuchdb://x'"),
+    (["--searcher", "bo", "--storage", "sqlite:///no/such/folder/x.db"], "folder no/such/folder does not exist"),
 ])
 def test_bad_storage_is_one_line(release_root: Path, tmp_path: Path, capsys, argv, message) -> None:
     code = main(["search", "-O", "clean", "--budget", "5", "--seed", "0", *argv,

@@ -154,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
         quiet_optuna(args.verbose)
     if args.storage is not None:
         _add_storage(settings, args.storage)
-    _build_searcher(settings["searcher"], settings["params"])  # checked before any data is read
+    storage_option = "--param" if args.storage is None else "--storage"
+    _build_searcher(settings["searcher"], settings["params"], None, storage_option)  # before any data is read
     out = None if resume else writable_dir(args.out if args.out is not None else DEFAULT_OUT, "--out")
     oracle = build_oracle(args, settings)
     oracle.validate(settings["objective"])
@@ -167,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.resume) if out is None else _new_run_dir(out, settings)
     if args.storage is not None:
         settings["params"].setdefault("study_name", run_dir.name)
-    searcher = _build_searcher(settings["searcher"], settings["params"], oracle)
+    searcher = _build_searcher(settings["searcher"], settings["params"], oracle, storage_option)
     result = run_search(
         searcher,
         oracle,
@@ -311,7 +312,8 @@ def _parse_params(items: list[str]) -> dict[str, Any]:
     return params
 
 
-def _build_searcher(name: str, params: dict[str, Any], oracle: Oracle | None = None) -> Any:
+def _build_searcher(name: str, params: dict[str, Any], oracle: Oracle | None = None,
+                    storage_option: str = "--param") -> Any:
     """The searcher ``name`` with ``params``, checked by its own ``validate_params`` (pure: no
     study is built, nothing runs) so a bad parameter is one line before any file is written.
 
@@ -338,7 +340,8 @@ def _build_searcher(name: str, params: dict[str, Any], oracle: Oracle | None = N
             provide_scores(searcher, oracle)
         validate_params(searcher)
     except InvalidParameterError as err:
-        option = "--seed" if str(err).startswith("seed ") else "--param"
+        first = str(err).split(" ", 1)[0]
+        option = {"seed": "--seed", "storage": storage_option}.get(first, "--param")
         raise InvalidParameterError(f"bad {option} for searcher {name}: {err}") from None
     except PriorError as err:
         raise PriorError(f"bad --param for searcher {name}: {err}") from None
