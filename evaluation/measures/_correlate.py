@@ -117,9 +117,9 @@ def statistics(score: np.ndarray, objective: np.ndarray, top: float = 0.1) -> di
     import numpy as np
     from scipy import stats
 
-    if len(score) < 3 or np.ptp(objective) == 0 or np.ptp(score[np.isfinite(score)], initial=0) == 0:
-        return dict.fromkeys(STATISTICS, math.nan)
     finite = np.isfinite(score)
+    if len(score) < 3 or np.ptp(objective) == 0 or len(np.unique(score)) < 2:
+        return dict.fromkeys(STATISTICS, math.nan)
     pearson = stats.pearsonr(score[finite], objective[finite])[0] if finite.sum() > 2 else math.nan
     return {
         "kendall": float(stats.kendalltau(score, objective).statistic),

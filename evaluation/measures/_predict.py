@@ -76,7 +76,7 @@ def predict_objective(features: pd.DataFrame, target: pd.Series, *, seeds: int =
     data = features.join(target.rename("__target__"), how="inner").dropna()
     if len(data) < 10:
         raise MeasureError(f"predict needs at least 10 cells with every measure and the objective, got {len(data)}")
-    x = data[features.columns].to_numpy(dtype=float)
+    x = np.array(data[features.columns].to_numpy(dtype=float), copy=True)
     for j in range(x.shape[1]):  # clip +-inf to the column's finite range
         finite = x[np.isfinite(x[:, j]), j]
         low, high = (finite.min(), finite.max()) if finite.size else (0.0, 0.0)
