@@ -7,7 +7,7 @@ measure is a function with the same signature:
 
 >>> def weight_count(network, batch):
 ...     return float(sum(p.numel() for p in network.parameters()))
->>> mine = Measure.from_function(weight_count)
+>>> mine = Measure.from_function(weight_count, needs_data=False)
 >>> mine.name, mine.needs_data, mine.uses_trained_weights
 ('weight_count', False, True)
 >>> get_measure("synflow").needs_data

@@ -171,3 +171,25 @@ def test_a_users_function_is_a_measure() -> None:
         get_measure("nope")
     with pytest.raises(MeasureError, match="cannot import"):
         get_measure("no_such_module:thing")
+
+
+@pytest.mark.parametrize("module", ["robnas.evaluation.measures", "robnas.evaluation.measures._registry",
+                                    "robnas.evaluation.measures._batch", "robnas.evaluation.measures._store"])
+def test_docstring_examples(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_measures_share_the_live_results_file_with_its_own_table(tmp_path) -> None:
+    from robnas.evaluation.store import ResultKey, ResultStore
+
+    path = tmp_path / "live.sqlite"
+    ResultStore(path).put(ResultKey("cifar10", "1", "clean", None, "none", "w", 10), correct=5, n=10, seconds=1.0)
+    settings = _request(None, "synflow").settings(MEASURES["synflow"])
+    MeasureStore(path).put_many(settings, [(1, float("nan"), 0.5, "cpu")])
+    assert ResultStore(path).count() == 1
+    value, seconds = MeasureStore(path).values(settings)[1]
+    assert math.isnan(value) and seconds == 0.5
