@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from robnas.comparison import load_oracles, plan_runs, run_comparison, write_reports
+from robnas.compare import load_oracles, plan_runs, run_comparison, write_reports
 
 SEARCHERS = ["random", "re", "ls", "bo"]
 TARGET_SEEDS = 100

@@ -26,3 +26,11 @@ class DataNotFoundError(RobnasError, FileNotFoundError):
 
 class DataFormatError(RobnasError):
     """A data file exists but does not have the release's format."""
+
+
+class ComparisonError(RobnasError):
+    """A comparison that cannot be planned, run or reported."""
+
+
+class NoRunsError(RobnasError):
+    """A folder that should hold run records holds none."""

@@ -60,14 +60,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from robnas.comparison import (
+    from robnas.compare import (
         ComparisonError,
         load_oracles,
         plan_runs,
         run_comparison,
         write_reports,
     )
-    from robnas.report_plots import FORMATS
+    from robnas.compare.plots import FORMATS
 
     formats = _names(args.formats, "--formats")
     bad = [f for f in formats if f not in FORMATS]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from robnas.trajectories import write_run_record
+from robnas.compare.trajectories import write_run_record
 
 
 def write_comparison(

@@ -7,17 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from robnas.comparison import (
-    WORKER_THREAD_VARIABLES,
-    ComparisonError,
+from robnas.compare import (
     RunSpec,
     load_oracles,
     plan_runs,
     run_comparison,
-    worker_environment,
     write_reports,
 )
-from robnas.errors import InvalidObjectiveError
+from robnas.compare.pool import WORKER_THREAD_VARIABLES, worker_environment
+from robnas.errors import ComparisonError, InvalidObjectiveError
 from robnas.loop import run_search
 from robnas.run_record import RunRecord
 from robnas.searchers import SEARCHERS

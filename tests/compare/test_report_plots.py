@@ -5,9 +5,9 @@ import struct
 import numpy as np
 import pytest
 
+from robnas.compare.plots import DPI, PANEL_SIZE, anytime_curves, plot_anytime
+from robnas.compare.trajectories import expand_to_budget, load_trajectories
 from robnas.errors import RobnasError
-from robnas.report_plots import DPI, PANEL_SIZE, anytime_curves, plot_anytime
-from robnas.trajectories import expand_to_budget, load_trajectories
 from tests.compare.helpers import write_comparison
 
 

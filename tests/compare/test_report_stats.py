@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from robnas.report_stats import (
+from robnas.compare.stats import (
     checkpoints_for,
     holm,
     mean_interval,
     rank_searchers,
     summarize,
 )
-from robnas.trajectories import expand_to_budget, load_trajectories
+from robnas.compare.trajectories import expand_to_budget, load_trajectories
 from tests.compare.helpers import write_comparison
 
 

@@ -4,8 +4,8 @@ import math
 
 import pandas as pd
 
-from robnas.report_stats import Ranking
-from robnas.report_tables import markdown_table, ranking_markdown, summary_markdown
+from robnas.compare.stats import Ranking
+from robnas.compare.tables import markdown_table, ranking_markdown, summary_markdown
 
 
 def _summary_row(searcher: str, evaluations: int, best: float, low: float, high: float,

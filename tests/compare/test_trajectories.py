@@ -5,14 +5,14 @@ import json
 import numpy as np
 import pytest
 
-from robnas.run_record import RunRecordError
-from robnas.trajectories import (
+from robnas.compare.trajectories import (
     TRAJECTORY_COLUMNS,
-    NoRunsError,
     expand_to_budget,
     load_trajectories,
     write_run_record,
 )
+from robnas.errors import NoRunsError
+from robnas.run_record import RunRecordError
 from tests.compare.helpers import write_comparison
 
 

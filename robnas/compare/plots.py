@@ -5,7 +5,7 @@ band across runs, and the table's optimum as a dashed horizontal line (regret: t
 Matplotlib runs on the non-interactive Agg backend, so plots work without a display.
 
 >>> import tempfile, pathlib
->>> from robnas.trajectories import write_run_record, load_trajectories, expand_to_budget
+>>> from robnas.compare.trajectories import write_run_record, load_trajectories, expand_to_budget
 >>> root = pathlib.Path(tempfile.mkdtemp())
 >>> for seed in range(3):
 ...     _ = write_run_record(root / f"r{seed}", searcher="random", objective="clean",
@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from robnas.compare.stats import searcher_sort_key
 from robnas.errors import RobnasError
-from robnas.report_stats import searcher_sort_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -118,7 +118,7 @@ def plot_anytime(
     """Write one anytime figure per dataset and objective (and optionally one with all panels).
 
     Args:
-        expanded: an expanded trajectory table (:func:`robnas.trajectories.expand_to_budget`).
+        expanded: an expanded trajectory table (:func:`robnas.compare.trajectories.expand_to_budget`).
         out_dir: where the figures go (created).
         metric: ``value`` (mean best so far) or ``regret``.
         log_x: log-scaled x axis.

@@ -1,6 +1,6 @@
 """Statistics of a comparison: summaries at checkpoints and a ranking with significance.
 
-Both work on an expanded trajectory table (:func:`robnas.trajectories.expand_to_budget`: every
+Both work on an expanded trajectory table (:func:`robnas.compare.trajectories.expand_to_budget`: every
 run on the grid ``n = 1..budget`` with its best value so far).
 
 * :func:`summarize` — per dataset, objective, searcher and checkpoint: the mean and a 95%

@@ -1,14 +1,4 @@
-"""Comparing searchers: many seeded runs in parallel, then tables and figures.
-
-A comparison folder holds::
-
-    comparison.json          what was asked (searchers, objectives, datasets, seeds, budget)
-    runs/<run-id>/           one ordinary run record per searcher, objective, dataset and seed
-    trajectories.parquet     the tidy table: one row per run and evaluation
-    summary.md, summary.csv  mean and 95% interval at checkpoints, share that found the optimum
-    ranking.md, ranking.csv, pairwise.csv
-                             mean ranks, Friedman test, Holm-adjusted pairwise Wilcoxon tests
-    figures/anytime-*.png    one anytime plot per dataset and objective (+ all panels in one)
+"""Running a comparison: the planned runs in worker processes, resumable.
 
 :func:`run_comparison` runs what is missing: a run whose folder holds ``summary.json`` is done
 and not repeated, so an interrupted comparison resumes where it stopped (a run cut short is
@@ -17,105 +7,34 @@ processes; each worker loads the tabular oracle of every dataset once, in its in
 once per run. Workers are started fresh (``spawn``) with BLAS/OpenMP thread pools limited to one
 thread (:data:`WORKER_THREAD_VARIABLES`, unless the caller set them): every worker is one
 process on one core, and multi-threaded BLAS inside several busy workers made Optuna's TPE
-several times slower. :func:`write_reports` draws the tables and figures from whatever runs
-the folder holds, so it also re-draws a finished comparison.
+several times slower.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import multiprocessing
 import os
 import shutil
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robnas.errors import RobnasError
-from robnas.report_stats import DEFAULT_CHECKPOINTS, Ranking, rank_searchers, summarize
+from robnas.compare.plan import RUNS_DIR, RunSpec, check_budgets, load_oracles, unique, write_plan
 from robnas.run_record import SUMMARY_FILE
-from robnas.trajectories import expand_to_budget, load_trajectories
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from robnas.benchmark import TabularOracle
 
 logger = logging.getLogger(__name__)
 
-PLAN_FILE = "comparison.json"
-RUNS_DIR = "runs"
-FIGURES_DIR = "figures"
 WORKER_THREAD_VARIABLES: tuple[str, ...] = (
     "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 """Thread-pool sizes set to 1 for worker processes (a value the caller set is kept)."""
-
-
-class ComparisonError(RobnasError):
-    """A comparison that cannot be planned, run or reported."""
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One run of a comparison: a searcher with a seed, on an objective and dataset."""
-
-    searcher: str
-    objective: str
-    dataset: str
-    seed: int
-    budget: int
-
-    @property
-    def run_id(self) -> str:
-        """A stable folder name, so a resumed comparison finds its runs again."""
-        objective = self.objective.replace("/", "_")
-        return f"{self.dataset}-{objective}-{self.searcher}-s{self.seed:03d}"
-
-
-def plan_runs(
-    searchers: Sequence[str],
-    objectives: Sequence[str],
-    datasets: Sequence[str],
-    seeds: Iterable[int],
-    budget: int,
-) -> list[RunSpec]:
-    """Every (searcher, objective, dataset, seed) combination, validated.
-
-    Objective and dataset texts are canonicalised (``PGD@1/255`` -> ``pgd@1/255``); whether
-    the table holds the objective is checked when the oracles load (:func:`run_comparison`).
-
-    Raises:
-        ComparisonError: unknown searcher, empty list, duplicate or a budget below 1.
-        InvalidObjectiveError: an objective that does not parse.
-    """
-    from robnas.objective import Objective
-    from robnas.searchers import SEARCHERS
-    from robnas.vocabulary import parse_dataset
-
-    unknown = [s for s in searchers if s not in SEARCHERS]
-    if unknown:
-        raise ComparisonError(f"unknown searcher {unknown[0]!r}; choose from {', '.join(SEARCHERS)}")
-    seed_list = list(seeds)
-    for what, items in (("searchers", searchers), ("objectives", objectives),
-                        ("datasets", datasets), ("seeds", seed_list)):
-        if not items:
-            raise ComparisonError(f"a comparison needs at least one of {what}")
-    if budget < 1:
-        raise ComparisonError(f"budget must be at least 1, got {budget}")
-    canonical_objectives = _unique(str(Objective.parse(o)) for o in objectives)
-    canonical_datasets = _unique(parse_dataset(d).value for d in datasets)
-    return [
-        RunSpec(searcher, objective, dataset, int(seed), int(budget))
-        for dataset in canonical_datasets
-        for objective in canonical_objectives
-        for searcher in _unique(searchers)
-        for seed in seed_list
-    ]
 
 
 @dataclass
@@ -172,12 +91,12 @@ def run_comparison(
     if oracles is None:
         oracles = load_oracles(specs, data)
     data_root = str(next(iter(oracles.values())).root) if oracles else str(data)
-    datasets = _unique(s.dataset for s in specs)
+    datasets = unique(s.dataset for s in specs)
     out = Path(out_dir)
     runs_dir = out / RUNS_DIR
     runs_dir.mkdir(parents=True, exist_ok=True)
-    _check_budgets(runs_dir, specs)
-    _write_plan(out, specs)
+    check_budgets(runs_dir, specs)
+    write_plan(out, specs)
 
     todo = [s for s in specs if not (runs_dir / s.run_id / SUMMARY_FILE).is_file()]
     result = ComparisonRun(out_dir=out, skipped=len(specs) - len(todo))
@@ -197,84 +116,6 @@ def run_comparison(
     result.wall_seconds = time.perf_counter() - started
     return result
 
-
-def load_oracles(
-    specs: Sequence[RunSpec], data: str | os.PathLike[str] | None = None
-) -> dict[str, TabularOracle]:
-    """The tabular oracle of each dataset the specs use, with every objective validated.
-
-    Raises:
-        InvalidObjectiveError: an objective is not in its dataset's table (lists the choices).
-        DataNotFoundError: the released data is not where robnas looked.
-    """
-    from robnas.benchmark import TabularOracle
-
-    oracles = {d: TabularOracle(d, data=data) for d in _unique(s.dataset for s in specs)}
-    for objective, dataset in _unique((s.objective, s.dataset) for s in specs):
-        oracles[dataset].validate(objective)
-    return oracles
-
-
-@dataclass
-class ComparisonReport:
-    """The tables and files :func:`write_reports` produced."""
-
-    trajectories: pd.DataFrame
-    summary: pd.DataFrame
-    ranking: Ranking
-    optima: dict[tuple[str, str], float]
-    files: list[Path]
-
-    def markdown(self) -> str:
-        """The summary and the ranking as Markdown."""
-        from robnas.report_tables import ranking_markdown, summary_markdown
-
-        return summary_markdown(self.summary, self.optima) + "\n" + ranking_markdown(self.ranking)
-
-
-def write_reports(
-    out_dir: str | os.PathLike[str],
-    *,
-    checkpoints: Iterable[int] = DEFAULT_CHECKPOINTS,
-    metric: str = "value",
-    log_x: bool = False,
-    formats: Sequence[str] = ("png",),
-) -> ComparisonReport:
-    """Read the runs of a comparison folder and write its tables and figures.
-
-    Reads ``out_dir/runs`` when it exists, else run records anywhere under ``out_dir`` (so a
-    folder of plain ``robnas search`` records can be compared too). Runs without a summary are
-    left out.
-
-    Raises:
-        NoRunsError: the folder holds no finished run.
-    """
-    from robnas.report_plots import plot_anytime
-    from robnas.report_tables import ranking_markdown, summary_markdown
-
-    out = Path(out_dir)
-    source = out / RUNS_DIR if (out / RUNS_DIR).is_dir() else out
-    table = load_trajectories(source)
-    expanded = expand_to_budget(table)
-    summary = summarize(expanded, checkpoints)
-    ranking = rank_searchers(expanded)
-    optima = {key: float(v) for key, v in
-              table.groupby(["dataset", "objective"])["optimum"].first().items()}
-    files: list[Path] = []
-    table.to_parquet(out / "trajectories.parquet", index=False)
-    files.append(out / "trajectories.parquet")
-    summary.to_csv(out / "summary.csv", index=False)
-    (out / "summary.md").write_text("# Summary\n\n" + summary_markdown(summary, optima),
-                                    encoding="utf-8")
-    ranking.ranks.to_csv(out / "ranking.csv", index=False)
-    ranking.pairwise.to_csv(out / "pairwise.csv", index=False)
-    (out / "ranking.md").write_text("# Ranking\n\n" + ranking_markdown(ranking), encoding="utf-8")
-    files += [out / name for name in ("summary.md", "summary.csv", "ranking.md", "ranking.csv",
-                                      "pairwise.csv")]
-    panels = expanded.groupby(["dataset", "objective"]).ngroups
-    files += plot_anytime(expanded, out / FIGURES_DIR, metric=metric, log_x=log_x,
-                          formats=formats, combined=panels > 1)
-    return ComparisonReport(table, summary, ranking, optima, files)
 
 
 # -- workers ----------------------------------------------------------------------------------
@@ -381,40 +222,3 @@ def _progress_bar(total: int, done: int, enabled: bool) -> Any:
 
     return tqdm(total=total, initial=done, unit="run", desc="compare", dynamic_ncols=True)
 
-
-def _write_plan(out: Path, specs: Sequence[RunSpec]) -> None:
-    path = out / PLAN_FILE
-    runs: dict[str, dict[str, Any]] = {}
-    if path.is_file():
-        try:
-            runs = {r["run_id"]: r for r in json.loads(path.read_text(encoding="utf-8"))["runs"]}
-        except (ValueError, KeyError, TypeError):
-            raise ComparisonError(f"{path} is not a comparison plan") from None
-    runs.update({s.run_id: asdict(s) | {"run_id": s.run_id} for s in specs})
-    plan = {
-        "searchers": _unique(r["searcher"] for r in runs.values()),
-        "objectives": _unique(r["objective"] for r in runs.values()),
-        "datasets": _unique(r["dataset"] for r in runs.values()),
-        "seeds": sorted({r["seed"] for r in runs.values()}),
-        "budget": max((r["budget"] for r in runs.values()), default=0),
-        "runs": list(runs.values()),
-    }
-    path.write_text(json.dumps(plan, indent=2) + "\n", encoding="utf-8")
-
-
-def _check_budgets(runs_dir: Path, specs: Sequence[RunSpec]) -> None:
-    from robnas.trajectories import read_run_info
-
-    for spec in specs:
-        run_dir = runs_dir / spec.run_id
-        if (run_dir / SUMMARY_FILE).is_file():
-            budget = read_run_info(run_dir).budget
-            if budget != spec.budget:
-                raise ComparisonError(
-                    f"{run_dir} was run with budget {budget}, not {spec.budget}; "
-                    "use another --out folder for another budget"
-                )
-
-
-def _unique(items: Iterable[Any]) -> list[Any]:
-    return list(dict.fromkeys(items))

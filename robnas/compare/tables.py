@@ -1,7 +1,7 @@
 """Markdown renderings of a comparison's summary and ranking (for files and the terminal).
 
-The tables come from :func:`robnas.report_stats.summarize` and
-:func:`robnas.report_stats.rank_searchers`; this module only formats them.
+The tables come from :func:`robnas.compare.stats.summarize` and
+:func:`robnas.compare.stats.rank_searchers`; this module only formats them.
 
 >>> import pandas as pd
 >>> markdown_table(pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}))
@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from robnas.report_stats import INTERVAL_METHOD, Ranking, searcher_sort_key
+from robnas.compare.stats import INTERVAL_METHOD, Ranking, searcher_sort_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,7 +32,7 @@ def summary_markdown(
     """The summary table, one section per dataset and objective.
 
     Args:
-        summary: output of :func:`robnas.report_stats.summarize`.
+        summary: output of :func:`robnas.compare.stats.summarize`.
         optima: ``(dataset, objective) -> optimum`` to name in each heading.
         digits: decimals of accuracies and regrets.
     """

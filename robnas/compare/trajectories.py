@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robnas.errors import RobnasError
+from robnas.errors import NoRunsError, RobnasError
 from robnas.run_record import CONFIG_FILE, RunRecord, RunRecordError
 
 if TYPE_CHECKING:
@@ -63,10 +63,6 @@ TRAJECTORY_COLUMNS: tuple[str, ...] = (
     "time",
 )
 """The columns of the tidy trajectory table, in order."""
-
-
-class NoRunsError(RobnasError):
-    """A folder that should hold run records holds none."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,139 @@
+"""Planning a comparison: which runs, and the plan file that lets a comparison resume.
+
+:func:`plan_runs` expands searchers x objectives x datasets x seeds into :class:`RunSpec` s;
+:func:`load_oracles` loads one tabular oracle per dataset and validates every objective on it,
+so a bad plan fails before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from robnas.errors import ComparisonError
+from robnas.run_record import SUMMARY_FILE
+
+if TYPE_CHECKING:
+    from robnas.benchmark import TabularOracle
+
+PLAN_FILE = "comparison.json"
+RUNS_DIR = "runs"
+FIGURES_DIR = "figures"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a comparison: a searcher with a seed, on an objective and dataset."""
+
+    searcher: str
+    objective: str
+    dataset: str
+    seed: int
+    budget: int
+
+    @property
+    def run_id(self) -> str:
+        """A stable folder name, so a resumed comparison finds its runs again."""
+        objective = self.objective.replace("/", "_")
+        return f"{self.dataset}-{objective}-{self.searcher}-s{self.seed:03d}"
+
+
+def plan_runs(
+    searchers: Sequence[str],
+    objectives: Sequence[str],
+    datasets: Sequence[str],
+    seeds: Iterable[int],
+    budget: int,
+) -> list[RunSpec]:
+    """Every (searcher, objective, dataset, seed) combination, validated.
+
+    Objective and dataset texts are canonicalised (``PGD@1/255`` -> ``pgd@1/255``); whether
+    the table holds the objective is checked when the oracles load (:func:`run_comparison`).
+
+    Raises:
+        ComparisonError: unknown searcher, empty list, duplicate or a budget below 1.
+        InvalidObjectiveError: an objective that does not parse.
+    """
+    from robnas.objective import Objective
+    from robnas.searchers import SEARCHERS
+    from robnas.vocabulary import parse_dataset
+
+    unknown = [s for s in searchers if s not in SEARCHERS]
+    if unknown:
+        raise ComparisonError(f"unknown searcher {unknown[0]!r}; choose from {', '.join(SEARCHERS)}")
+    seed_list = list(seeds)
+    for what, items in (("searchers", searchers), ("objectives", objectives),
+                        ("datasets", datasets), ("seeds", seed_list)):
+        if not items:
+            raise ComparisonError(f"a comparison needs at least one of {what}")
+    if budget < 1:
+        raise ComparisonError(f"budget must be at least 1, got {budget}")
+    canonical_objectives = unique(str(Objective.parse(o)) for o in objectives)
+    canonical_datasets = unique(parse_dataset(d).value for d in datasets)
+    return [
+        RunSpec(searcher, objective, dataset, int(seed), int(budget))
+        for dataset in canonical_datasets
+        for objective in canonical_objectives
+        for searcher in unique(searchers)
+        for seed in seed_list
+    ]
+
+
+def load_oracles(
+    specs: Sequence[RunSpec], data: str | os.PathLike[str] | None = None
+) -> dict[str, TabularOracle]:
+    """The tabular oracle of each dataset the specs use, with every objective validated.
+
+    Raises:
+        InvalidObjectiveError: an objective is not in its dataset's table (lists the choices).
+        DataNotFoundError: the released data is not where robnas looked.
+    """
+    from robnas.benchmark import TabularOracle
+
+    oracles = {d: TabularOracle(d, data=data) for d in unique(s.dataset for s in specs)}
+    for objective, dataset in unique((s.objective, s.dataset) for s in specs):
+        oracles[dataset].validate(objective)
+    return oracles
+
+
+
+def write_plan(out: Path, specs: Sequence[RunSpec]) -> None:
+    path = out / PLAN_FILE
+    runs: dict[str, dict[str, Any]] = {}
+    if path.is_file():
+        try:
+            runs = {r["run_id"]: r for r in json.loads(path.read_text(encoding="utf-8"))["runs"]}
+        except (ValueError, KeyError, TypeError):
+            raise ComparisonError(f"{path} is not a comparison plan") from None
+    runs.update({s.run_id: asdict(s) | {"run_id": s.run_id} for s in specs})
+    plan = {
+        "searchers": unique(r["searcher"] for r in runs.values()),
+        "objectives": unique(r["objective"] for r in runs.values()),
+        "datasets": unique(r["dataset"] for r in runs.values()),
+        "seeds": sorted({r["seed"] for r in runs.values()}),
+        "budget": max((r["budget"] for r in runs.values()), default=0),
+        "runs": list(runs.values()),
+    }
+    path.write_text(json.dumps(plan, indent=2) + "\n", encoding="utf-8")
+
+
+def check_budgets(runs_dir: Path, specs: Sequence[RunSpec]) -> None:
+    from robnas.compare.trajectories import read_run_info
+
+    for spec in specs:
+        run_dir = runs_dir / spec.run_id
+        if (run_dir / SUMMARY_FILE).is_file():
+            budget = read_run_info(run_dir).budget
+            if budget != spec.budget:
+                raise ComparisonError(
+                    f"{run_dir} was run with budget {budget}, not {spec.budget}; "
+                    "use another --out folder for another budget"
+                )
+
+
+def unique(items: Iterable[Any]) -> list[Any]:
+    return list(dict.fromkeys(items))

@@ -1,0 +1,79 @@
+"""Reports of a comparison: the tables and figures drawn from its run records."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from robnas.compare.plan import FIGURES_DIR, RUNS_DIR
+from robnas.compare.stats import DEFAULT_CHECKPOINTS, Ranking, rank_searchers, summarize
+from robnas.compare.trajectories import expand_to_budget, load_trajectories
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass
+class ComparisonReport:
+    """The tables and files :func:`write_reports` produced."""
+
+    trajectories: pd.DataFrame
+    summary: pd.DataFrame
+    ranking: Ranking
+    optima: dict[tuple[str, str], float]
+    files: list[Path]
+
+    def markdown(self) -> str:
+        """The summary and the ranking as Markdown."""
+        from robnas.compare.tables import ranking_markdown, summary_markdown
+
+        return summary_markdown(self.summary, self.optima) + "\n" + ranking_markdown(self.ranking)
+
+
+def write_reports(
+    out_dir: str | os.PathLike[str],
+    *,
+    checkpoints: Iterable[int] = DEFAULT_CHECKPOINTS,
+    metric: str = "value",
+    log_x: bool = False,
+    formats: Sequence[str] = ("png",),
+) -> ComparisonReport:
+    """Read the runs of a comparison folder and write its tables and figures.
+
+    Reads ``out_dir/runs`` when it exists, else run records anywhere under ``out_dir`` (so a
+    folder of plain ``robnas search`` records can be compared too). Runs without a summary are
+    left out.
+
+    Raises:
+        NoRunsError: the folder holds no finished run.
+    """
+    from robnas.compare.plots import plot_anytime
+    from robnas.compare.tables import ranking_markdown, summary_markdown
+
+    out = Path(out_dir)
+    source = out / RUNS_DIR if (out / RUNS_DIR).is_dir() else out
+    table = load_trajectories(source)
+    expanded = expand_to_budget(table)
+    summary = summarize(expanded, checkpoints)
+    ranking = rank_searchers(expanded)
+    optima = {key: float(v) for key, v in
+              table.groupby(["dataset", "objective"])["optimum"].first().items()}
+    files: list[Path] = []
+    table.to_parquet(out / "trajectories.parquet", index=False)
+    files.append(out / "trajectories.parquet")
+    summary.to_csv(out / "summary.csv", index=False)
+    (out / "summary.md").write_text("# Summary\n\n" + summary_markdown(summary, optima),
+                                    encoding="utf-8")
+    ranking.ranks.to_csv(out / "ranking.csv", index=False)
+    ranking.pairwise.to_csv(out / "pairwise.csv", index=False)
+    (out / "ranking.md").write_text("# Ranking\n\n" + ranking_markdown(ranking), encoding="utf-8")
+    files += [out / name for name in ("summary.md", "summary.csv", "ranking.md", "ranking.csv",
+                                      "pairwise.csv")]
+    panels = expanded.groupby(["dataset", "objective"]).ngroups
+    files += plot_anytime(expanded, out / FIGURES_DIR, metric=metric, log_x=log_x,
+                          formats=formats, combined=panels > 1)
+    return ComparisonReport(table, summary, ranking, optima, files)
+
