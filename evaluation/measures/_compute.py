@@ -168,7 +168,7 @@ def _run(request: MeasureRequest, todo: list[_Task], jobs: int, chunk: int) -> I
         for index, code, names in todo:
             yield index, context.compute(index, Arch.from_code(code), names)
         return
-    from robnas.comparison import worker_environment
+    from robnas.compare.pool import worker_environment
 
     chunks = [todo[i:i + chunk] for i in range(0, len(todo), chunk)]
     with worker_environment(), ProcessPoolExecutor(

@@ -17,7 +17,6 @@ False
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -143,22 +142,13 @@ MEASURES: dict[str, Measure] = {
         Measure("hessian_eigenvalue", _R + "hessian_eigenvalue", needs_labels=True,
                 params={"iterations": 20, "tolerance": 1e-3},
                 summary="mean over images of the top eigenvalue of d^2 loss / d image^2 (power iteration)"),
+        Measure("params", _C + "params", needs_data=False, needs_network=False, uses_trained_weights=False,
+                summary="parameters of the NB201 network, millions (robnas.cost; no network built)"),
+        Measure("flops", _C + "flops", needs_data=False, needs_network=False, uses_trained_weights=False,
+                summary="FLOPs of the NB201 network, millions of MACs per image (robnas.cost)"),
     )
 }
-"""Built-in measures by name (zero-cost proxies at initialisation, then the robustness measures)."""
-
-
-def register_cost_measures(registry: dict[str, Measure]) -> None:
-    """Add ``params`` and ``flops`` (from :mod:`robnas.cost`) when that module exists."""
-    if importlib.util.find_spec("robnas.cost") is None:
-        return
-    for name, summary in (("params", "parameters of the NB201 network, millions (robnas.cost)"),
-                          ("flops", "FLOPs of the NB201 network, millions of MACs (robnas.cost)")):
-        registry[name] = Measure(name, _C + name, needs_data=False, needs_network=False,
-                                 uses_trained_weights=False, summary=summary)
-
-
-register_cost_measures(MEASURES)
+"""Built-in measures by name: zero-cost proxies at initialisation, the robustness measures, the cost."""
 
 
 def get_measure(measure: str | Measure | MeasureFunction) -> Measure:

@@ -193,3 +193,19 @@ def test_measures_share_the_live_results_file_with_its_own_table(tmp_path) -> No
     assert ResultStore(path).count() == 1
     value, seconds = MeasureStore(path).values(settings)[1]
     assert math.isnan(value) and seconds == 0.5
+
+
+def test_params_and_flops_come_from_the_cost_metrics_without_a_network(meta, tmp_path, monkeypatch) -> None:
+    from robnas import cost
+    from robnas.evaluation.measures._compute import CellContext
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("params/flops must not build a network")
+
+    monkeypatch.setattr(CellContext, "network", no_network)
+    frame = compute_measures(_request(None, "params", "flops"), CELLS, meta,
+                             store=MeasureStore(tmp_path / "s.sqlite")).frame
+    for index, p, f in zip(CELLS, frame["params"], frame["flops"], strict=True):
+        net = build_network(meta.arch_at(index), "cifar10")  # independent: count the real network's weights
+        assert p == pytest.approx(sum(t.numel() for t in net.parameters()) / 1e6)
+        assert f == cost.flops(meta.arch_at(index), "cifar10")
