@@ -2,8 +2,9 @@
 
 :func:`compute_measures` looks every (cell, measure) up in the store first and computes only
 what is missing, in cell order, in ``jobs`` worker processes (``spawn``, one torch thread each)
-or in this process; finished cells are written to the store as they come back, so a killed run
-resumes where it stopped and a repeated request computes nothing. Each worker reads the test
+or in this process; finished cells are written to the store as they come back (in one
+transaction per second, and whenever the run ends or fails), so a killed run resumes where it
+stopped, losing at most the last second of work, and a repeated request computes nothing. Each worker reads the test
 batch once. Networks at initialisation are built with torch's default initialisation seeded
 with ``seed`` inside ``torch.random.fork_rng``, so torch's global random state is left as it
 was and the same seed gives the same values.
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from robnas.benchmark.meta import SpaceMeta
+
+FLUSH_SECONDS = 1.0
+"""Finished values are written to the store at least this often (and when the run ends or fails)."""
 
 
 @dataclass(frozen=True)
@@ -119,22 +123,36 @@ def compute_measures(request: MeasureRequest, indices: Sequence[int], meta: Spac
     todo = [t for t in todo if t[2]]
     result = ComputeResult(frame=None, cached=sum(len(k) for k in known.values()))  # type: ignore[arg-type]
     bar = _bar(len(cells), len(cells) - len(todo), progress)
+    pending: dict[str, list[tuple[int, float, float, str]]] = {name: [] for name in settings}
+    flushed = time.monotonic()
     try:
         for index, rows in _run(request, todo, jobs, chunk):
             for name, value, seconds, device in rows:
-                store.put_many(settings[name], [(index, value, seconds, device)])
+                pending[name].append((index, value, seconds, device))
                 known[name][index] = (value, seconds)
                 result.computed += 1
                 result.seconds[name] = result.seconds.get(name, 0.0) + seconds
+            if time.monotonic() - flushed > FLUSH_SECONDS:
+                _flush(store, settings, pending)
+                flushed = time.monotonic()
             if bar is not None:
                 bar.update(1)
     finally:
+        _flush(store, settings, pending)
         if bar is not None:
             bar.close()
     result.cached = sum(1 for n in settings for i in cells if i in known[n]) - result.computed
     result.frame = measures_frame(cells, meta, {n: {i: known[n][i] for i in cells} for n in settings})
     result.wall_seconds = time.perf_counter() - started
     return result
+
+
+def _flush(store: MeasureStore, settings: dict[str, MeasureSettings],
+           pending: dict[str, list[tuple[int, float, float, str]]]) -> None:
+    for name, rows in pending.items():
+        if rows:
+            store.put_many(settings[name], rows)
+            rows.clear()
 
 
 def measures_frame(cells: Sequence[int], meta: SpaceMeta,
