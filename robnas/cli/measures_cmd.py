@@ -227,6 +227,17 @@ def run_compute(args: argparse.Namespace) -> int:
     return 0
 
 
+def _finite(payload: Any) -> Any:
+    """``payload`` with NaN and infinities as ``None`` (strict JSON has no NaN)."""
+    if isinstance(payload, dict):
+        return {k: _finite(v) for k, v in payload.items()}
+    if isinstance(payload, list):
+        return [_finite(v) for v in payload]
+    if isinstance(payload, float) and (payload != payload or payload in (float("inf"), float("-inf"))):
+        return None
+    return payload
+
+
 def _float(value: Any) -> float | None:
     value = float(value)
     return None if value != value else value
@@ -279,7 +290,7 @@ def run_correlate(args: argparse.Namespace) -> int:
         files = [str(out / n) for n in ("correlations.csv", "correlations.md", "heatmap.png", "scatter.png")]
     if args.json:
         print_json({"dataset": args.dataset, "isomorphs": args.isomorphs, "bootstrap": args.bootstrap,
-                    "correlations": frame.to_dict("records"), "files": files})
+                    "correlations": _finite(frame.to_dict("records")), "files": files})
         return 0
     print(correlations_markdown(frame), end="")
     if files:
@@ -309,8 +320,8 @@ def run_predict(args: argparse.Namespace) -> int:
             prediction.splits.to_csv(out / f"predict-{slug}-splits.csv", index=False)
             prediction.importances.to_csv(out / f"predict-{slug}-importances.csv", index=False)
     if args.json:
-        print_json({o: {"summary": p.summary(), "importances": p.importances.to_dict("records")}
-                    for o, p in results.items()})
+        print_json(_finite({o: {"summary": p.summary(), "importances": p.importances.to_dict("records")}
+                            for o, p in results.items()}))
         return 0
     for objective, prediction in results.items():
         s = prediction.summary()
