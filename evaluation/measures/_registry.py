@@ -3,7 +3,9 @@
 A :class:`Measure` names a function and says what it needs (test images, labels, a network,
 trained weights). Built-in measures are listed in :data:`MEASURES` by import path, so reading
 the registry (``robnas measures list``, the CLI's choices) imports no torch. A user's own
-measure is a function with the same signature:
+measure is a function with the same signature (on the command line ``-m module:function``; a
+function may declare what it needs in an attribute, e.g. ``f.measure_flags = {"needs_data":
+False}``, else it is taken to need test images):
 
 >>> def weight_count(network, batch):
 ...     return float(sum(p.numel() for p in network.parameters()))
