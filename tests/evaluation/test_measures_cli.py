@@ -123,3 +123,17 @@ def test_bad_line_in_the_cells_file_names_the_line(setup, capsys):
     bad.write_text("13433\n|not_an_op~0|\n")
     code, captured = run(["compute", "-m", "synflow", "--archs", str(bad), *setup["common"]], capsys)
     assert code == 2 and f"--archs {bad}, line 2:" in captured.err
+
+
+def test_a_users_measure_from_the_command_line(setup, capsys, tmp_path, monkeypatch):
+    (tmp_path / "my_scores.py").write_text(
+        "def weight_sum(network, batch):\n"
+        "    return float(sum(p.detach().abs().sum() for p in network.parameters()))\n"
+        "weight_sum.measure_flags = {'needs_data': False}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "mine.csv"
+    code, captured = run(["compute", "-m", "my_scores:weight_sum", "--archs", str(setup["cells"]),
+                          "-o", str(out), *setup["common"]], capsys)
+    assert code == 0, captured.err
+    frame = pd.read_csv(out)
+    assert list(frame.columns[3:]) == ["weight_sum", "weight_sum_seconds"] and (frame["weight_sum"] > 0).all()
