@@ -293,6 +293,10 @@ def run_correlate(args: argparse.Namespace) -> int:
                     "correlations": _finite(frame.to_dict("records")), "files": files})
         return 0
     print(correlations_markdown(frame), end="")
+    duplicated = frame.groupby("score")["duplicates"].max()
+    for score, count in duplicated[duplicated > 0].items():
+        how = "their mean score is used" if args.isomorphs == "mean" else "each counts"
+        print(f"note: {score}: {count} classes have several scored isomorphs ({how}; --isomorphs)")
     if files:
         print(f"wrote {', '.join(files)}", file=sys.stderr)
     return 0

@@ -89,6 +89,19 @@ def test_correlate_scores_writes_tables_and_figures(setup, capsys):
     assert code == 0 and len(rows) == 2 and rows[0]["kendall_low"] is None  # no bootstrap: no interval
 
 
+def test_correlate_reports_scored_isomorphs(setup, capsys):
+    meta = setup["oracle"].meta
+    members = [i for i in range(2000) if meta.representative_of(i) != i][:5]
+    index = members + [meta.representative_of(i) for i in members] + list(meta.representatives[:40])
+    index = list(dict.fromkeys(int(i) for i in index))
+    path = setup["base"] / "iso.csv"
+    pd.DataFrame({"index": index, "s": np.arange(len(index), dtype=float)}).to_csv(path, index=False)
+    code, captured = run(["correlate", "--scores", str(path), "-O", "clean", "--bootstrap", "0",
+                          *setup["common"]], capsys)
+    classes = {meta.representative_of(i) for i in members}
+    assert code == 0 and f"note: s: {len(classes)} classes have several scored isomorphs" in captured.out
+
+
 def test_predict_reports_r2_tau_and_importances(setup, capsys):
     path, _ = _scores_file(setup)
     code, captured = run(["predict", "--scores", str(path), "-O", "clean", "--seeds", "2", "--trees", "20",
