@@ -4,7 +4,10 @@
 For each of ``seeds`` splits, classes are split 80/20 at random (seeded), a
 ``sklearn.ensemble.RandomForestRegressor`` is fitted on the training classes' measures and
 scored on the held-out ones. Rows with a missing measure are dropped; infinite values are
-clipped to the finite range of their column (forests need finite inputs).
+clipped to the finite range of their column (forests need finite inputs). Trees depend only on
+the order of each feature's values, so features are mapped by the monotone
+``sign(x) log(1 + |x|)``: values beyond float32's range (synflow reaches 1e49; scikit-learn's
+trees work in float32) stay finite and distinct.
 """
 
 from __future__ import annotations
@@ -81,6 +84,7 @@ def predict_objective(features: pd.DataFrame, target: pd.Series, *, seeds: int =
         finite = x[np.isfinite(x[:, j]), j]
         low, high = (finite.min(), finite.max()) if finite.size else (0.0, 0.0)
         x[:, j] = np.clip(np.nan_to_num(x[:, j], posinf=high, neginf=low), low, high)
+    x = np.sign(x) * np.log1p(np.abs(x))
     y = data["__target__"].to_numpy(dtype=float)
     rows, importances = [], []
     for seed in range(seeds):

@@ -100,3 +100,13 @@ def test_random_forest_finds_the_informative_measure() -> None:
     assert again.splits.equals(prediction.splits)
     with pytest.raises(MeasureError, match="at least 10 cells"):
         predict_objective(features.head(5), target.head(5))
+
+
+def test_random_forest_handles_values_beyond_float32_and_infinities() -> None:
+    rng = np.random.default_rng(1)
+    signal = rng.normal(size=200)
+    features = pd.DataFrame({"huge": np.exp(signal * 60.0) * 1e30, "flat": rng.normal(size=200)})
+    features.loc[0, "flat"] = np.inf
+    target = pd.Series(signal, name="y")
+    prediction = predict_objective(features, target, seeds=2, n_estimators=20)
+    assert prediction.summary()["kendall"] > 0.8 and prediction.importances["feature"][0] == "huge"
