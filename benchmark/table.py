@@ -101,14 +101,21 @@ class ResultTable:
             return self.scalar(terms[0], row)
         return math.fsum(self.scalar(t, row) for t in terms) / len(terms)
 
-    def objective_list(self, terms: tuple[Term, ...]) -> array:
-        """All 6,466 objective values as a stdlib array (rows = ``meta.representatives``)."""
+    def objective_list(self, terms: tuple[Term, ...]) -> memoryview:
+        """All 6,466 objective values, read-only, without NumPy (rows = ``meta.representatives``).
+
+        A zero-copy view of the shared data: it supports ``len``, indexing, iteration and
+        ``max``, and refuses writes, which would change every later answer.
+        """
+        return memoryview(self._objective_array(terms)).toreadonly()
+
+    def _objective_array(self, terms: tuple[Term, ...]) -> array:
         if len(terms) == 1:
             flat, _ = self._load(terms[0].key)
             column, width = self._position(terms[0])
             return flat if width == 1 else flat[column::width]
         if terms not in self._aggregates:
-            columns = [self.objective_list((t,)) for t in terms]
+            columns = [self._objective_array((t,)) for t in terms]
             n = len(terms)
             self._aggregates[terms] = array("d", (math.fsum(v) / n for v in zip(*columns, strict=True)))
         return self._aggregates[terms]
@@ -124,7 +131,7 @@ class ResultTable:
 
     def objective_column(self, terms: tuple[Term, ...]) -> np.ndarray:
         """``(6466,)`` objective values (a zero-copy view where possible)."""
-        return as_numpy(self.objective_list(terms), (self.meta.num_classes,))
+        return as_numpy(self._objective_array(terms), (self.meta.num_classes,))
 
     def checksums(self) -> dict[str, str]:
         """SHA-256 of every file read so far, by path relative to the root."""

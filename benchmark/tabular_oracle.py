@@ -7,7 +7,9 @@
 0.588
 >>> frame = oracle.dataframe(["clean", "pgd@8/255"])  # pandas, one row per NB201 index
 >>> frame.shape
-(15625, 5)
+(15625, 4)
+>>> frame.index.name, float(frame.loc[13433, "clean"])
+('nb201_index', 0.893)
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from robnas._version import __version__
-from robnas.arch import Arch, codes_of
+from robnas.arch import NUM_CELLS, Arch, codes_of
 from robnas.benchmark.cache import ArrayCache
 from robnas.benchmark.location import META_FILE, default_cache_dir, resolve_data_root
 from robnas.benchmark.meta import SpaceMeta
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
     from robnas.oracle import Evaluations
 
 _CLEAN = (Term(CLEAN, None),)
+INDEX_NAME = "nb201_index"
+"""Name of the NB201 index in :meth:`TabularOracle.dataframe` (and of its column in exports)."""
 
 
 class TabularOracle:
@@ -158,14 +162,19 @@ class TabularOracle:
         rows = self.meta.row_of_index[self.meta.index_of_code[np.asarray(codes, dtype=np.int64)]]
         return self.objective_values(objective)[rows]
 
-    def dataframe(self, objectives: Sequence[Objective | str] | None = None) -> pd.DataFrame:
-        """One row per NB201 index (15,625): index, arch, representative, one column per objective.
+    def dataframe(
+        self, objectives: Objective | str | Sequence[Objective | str] | None = None
+    ) -> pd.DataFrame:
+        """One row per NB201 index (15,625): arch, representative, one column per objective.
+
+        The frame's index is the NB201 index (named ``nb201_index``), so ``frame.loc[13433]``
+        is cell 13433; ``frame.reset_index()`` makes it a column.
 
         Args:
-            objectives: the columns; ``None`` (default) gives the whole table: every key at every
-                point of this dataset's grid (e.g. ``pgd@8/255``, ``fog@3``).
+            objectives: one objective or a list of them, one column each; ``None`` (default)
+                gives the whole table: every key at every point of this dataset's grid (e.g.
+                ``pgd@8/255``, ``fog@3``).
         """
-        import numpy as np
         import pandas as pd
 
         if objectives is None:
@@ -174,15 +183,23 @@ class TabularOracle:
                 for key, points in self.grid.points.items()
                 for term in ((Term(key, p) for p in points) if points else (Term(key, None),))
             ]
+        elif isinstance(objectives, (str, Objective)):
+            objectives = [objectives]
+        parsed = [Objective.parse(o) for o in objectives]
+        for objective in parsed:
+            self.validate(objective)
+        rows = self.meta.row_of_index
+        columns = {
+            "arch": [Arch.from_code(int(c)).to_string() for c in self.meta.code_of_index],
+            "representative": self.meta.representative.copy(),
+            # one block of columns at once: adding them one by one fragments the frame
+            **{str(o): self.objective_values(o)[rows] for o in parsed},
+        }
+        return pd.DataFrame(columns, index=pd.RangeIndex(len(rows), name=INDEX_NAME))
 
-        frame = pd.DataFrame(
-            {
-                "index": np.arange(len(self.meta.code_of_index)),
-                "arch": [Arch.from_code(int(c)).to_string() for c in self.meta.code_of_index],
-                "representative": self.meta.representative,
-            }
+    def __repr__(self) -> str:
+        return (
+            f"TabularOracle(dataset={self._dataset.value!r}, data={str(self.root)!r}, "
+            f"cells={NUM_CELLS}, classes={self.meta.num_classes}, "
+            f"keys={len(self.grid.points)}, files_read={len(self.table.checksums())})"
         )
-        for objective in objectives:
-            parsed = Objective.parse(objective)
-            frame[str(parsed)] = self.values_by_index(frame["index"].to_numpy(), parsed)
-        return frame

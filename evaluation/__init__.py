@@ -25,12 +25,13 @@ _EXPORTS = {
     "TrainedNetConfig": "robnas.evaluation.weights",
     "WeightsArchive": "robnas.evaluation.weights",
     "load_network": "robnas.evaluation.weights",
-    "UnsafePickleError": "robnas.evaluation.safe_pickle",
+    "UnsafePickleError": "robnas.errors",
     "TestSet": "robnas.evaluation.datasets",
     "load_test_set": "robnas.evaluation.datasets",
     "LiveOracle": "robnas.evaluation.live_oracle",
     "AttackProtocol": "robnas.evaluation.attacks",
     "ResultStore": "robnas.evaluation.store",
+    "StoreError": "robnas.errors",
 }
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "LiveOracle",
     "NB201Network",
     "ResultStore",
+    "StoreError",
     "TestSet",
     "TrainedNetConfig",
     "UnsafePickleError",
@@ -52,11 +54,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from robnas.errors import StoreError, UnsafePickleError
     from robnas.evaluation.attacks import AttackProtocol
     from robnas.evaluation.datasets import TestSet, load_test_set
     from robnas.evaluation.live_oracle import LiveOracle
     from robnas.evaluation.network import IMAGE_SIZE, NORMALISATION, NUM_CLASSES, NB201Network, build_network
-    from robnas.evaluation.safe_pickle import UnsafePickleError
     from robnas.evaluation.store import ResultStore
     from robnas.evaluation.weights import NATS_DATASET, TrainedNetConfig, WeightsArchive, load_network
 

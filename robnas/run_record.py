@@ -32,16 +32,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from robnas._version import __version__
-from robnas.errors import RobnasError
+from robnas.errors import RunRecordError
 
 CONFIG_FILE = "config.json"
 TRIALS_FILE = "trials.jsonl"
 SUMMARY_FILE = "summary.json"
 _DEPENDENCIES = ("numpy", "pandas", "pyarrow", "optuna", "torch", "torchattacks", "scipy")
 
-
-class RunRecordError(RobnasError):
-    """A run folder that cannot be created, read or resumed."""
 
 
 class RunRecord:

@@ -15,6 +15,10 @@ entry in :data:`SEARCHERS` and one fixture entry in ``tests/searchers/test_confo
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
+from robnas.errors import InvalidSearcherError
 from robnas.searchers._base import Searcher, get_params, random_unseen
 from robnas.searchers._evolution import RegularizedEvolution
 from robnas.searchers._local_search import LocalSearch
@@ -28,6 +32,35 @@ SEARCHERS: dict[str, type[Searcher]] = {
     "bo": OptunaSearch,
 }
 """Searcher name (as the CLI and run records spell it) -> class."""
+
+
+def make_searcher(searcher: Searcher | str, **params: Any) -> Searcher:
+    """A searcher from its :data:`SEARCHERS` name and constructor keywords (an object is returned
+    unchanged, and then takes no keywords).
+
+    >>> make_searcher("re", seed=0)
+    RegularizedEvolution(seed=0)
+
+    Raises:
+        InvalidSearcherError: an unknown name, or keywords the searcher does not take.
+    """
+    if not isinstance(searcher, str):
+        if params:
+            raise InvalidSearcherError(
+                f"parameters {sorted(params)} apply to a searcher given by name, not to "
+                f"{searcher!r}; set them on the object"
+            )
+        return searcher
+    cls = SEARCHERS.get(searcher)
+    if cls is None:
+        raise InvalidSearcherError(f"unknown searcher {searcher!r}; valid: {', '.join(SEARCHERS)}")
+    valid = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    unknown = sorted(set(params) - valid)
+    if unknown:
+        raise InvalidSearcherError(
+            f"searcher {searcher} has no parameter {unknown[0]!r}; valid: {', '.join(sorted(valid))}"
+        )
+    return cls(**params)
 
 
 def searcher_name(searcher: object) -> str:
@@ -46,6 +79,7 @@ __all__ = [
     "RegularizedEvolution",
     "Searcher",
     "get_params",
+    "make_searcher",
     "random_unseen",
     "searcher_name",
 ]

@@ -65,6 +65,34 @@ def get_params(searcher: object) -> dict[str, Any]:
     }
 
 
+def params_repr(searcher: object) -> str:
+    """``ClassName(param=value, ...)`` with the parameters that differ from their defaults.
+
+    This is how scikit-learn shows an estimator (``print_changed_only``); every searcher's
+    ``__repr__`` is this, so a repr can be pasted back as the constructor call.
+
+    >>> from robnas.searchers import RegularizedEvolution
+    >>> params_repr(RegularizedEvolution(population_size=50, seed=0))
+    'RegularizedEvolution(population_size=50, seed=0)'
+    >>> params_repr(RegularizedEvolution())
+    'RegularizedEvolution()'
+    """
+    signature = inspect.signature(type(searcher).__init__)
+    changed = [
+        f"{name}={value!r}"
+        for name, value in get_params(searcher).items()
+        if not _same(value, signature.parameters[name].default)
+    ]
+    return f"{type(searcher).__name__}({', '.join(changed)})"
+
+
+def _same(value: Any, default: Any) -> bool:
+    try:
+        return type(value) is type(default) and bool(value == default)
+    except (TypeError, ValueError):  # e.g. an array-valued parameter
+        return False
+
+
 def random_unseen(rng: np.random.Generator, seen: set[int]) -> Arch:
     """A uniformly random cell whose isomorphism class is not in ``seen`` (class codes).
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from robnas.arch import Arch
 from robnas.isomorphism import class_code
-from robnas.searchers._base import random_unseen
+from robnas.searchers._base import params_repr, random_unseen
 
 MUTATION_TRIES = 100
 """Tournaments tried per ask for a child of an unseen class before a random unseen cell is
@@ -54,6 +54,9 @@ class RegularizedEvolution:
     def population(self) -> list[tuple[Arch, float]]:
         """The living members ``(arch, value)``, oldest first."""
         return list(self._population)
+
+    def __repr__(self) -> str:
+        return params_repr(self)
 
     def ask(self) -> Arch:
         """A random cell while the population fills up, then a mutated tournament winner."""

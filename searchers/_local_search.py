@@ -9,7 +9,7 @@ import numpy as np
 
 from robnas.arch import Arch
 from robnas.isomorphism import class_code
-from robnas.searchers._base import random_unseen
+from robnas.searchers._base import params_repr, random_unseen
 
 VARIANTS = ("best", "first")
 
@@ -71,6 +71,9 @@ class LocalSearch:
     def current(self) -> tuple[Arch, float] | None:
         """The cell being climbed from, with its value (``None`` before the first climb)."""
         return self._current
+
+    def __repr__(self) -> str:
+        return params_repr(self)
 
     def ask(self) -> Arch:
         """The next unknown neighbour of the current cell, or a random (re)start."""

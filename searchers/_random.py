@@ -6,7 +6,7 @@ import numpy as np
 
 from robnas.arch import Arch
 from robnas.isomorphism import class_code
-from robnas.searchers._base import random_unseen
+from robnas.searchers._base import params_repr, random_unseen
 
 
 class RandomSearch:
@@ -26,6 +26,9 @@ class RandomSearch:
         self.seed = seed
         self._rng: np.random.Generator | None = None
         self._seen: set[int] = set()
+
+    def __repr__(self) -> str:
+        return params_repr(self)
 
     def ask(self) -> Arch:
         """A random cell of a class not proposed or told before."""

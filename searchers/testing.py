@@ -11,12 +11,12 @@ fixtures: ``make_searcher`` (a callable ``seed -> searcher``) and ``oracle`` (an
     class TestMySearchers(SearcherConformance):
         pass
 
-The checks: proposals are valid cells and every ask is answered before the next; the budget
-is met exactly; the same seed gives the identical run and different seeds different runs; no
-isomorphism class is evaluated twice and the loop's anti-stall guard is never needed; the
-searcher maximises (objectives are larger-is-better, and penalised values below zero are
-understood); cells told without being asked are learnt; and a run resumed from a truncated
-record equals the uninterrupted run. Requires pytest.
+The checks: ``repr`` is the constructor call (changed parameters only); proposals are valid
+cells and every ask is answered before the next; the budget is met exactly; the same seed
+gives the identical run and different seeds different runs; no isomorphism class is evaluated
+twice and the loop's anti-stall guard is never needed; the searcher maximises (objectives are
+larger-is-better, and penalised values below zero are understood); cells told without being
+asked are learnt; and a run resumed from a truncated record equals the uninterrupted run. Requires pytest.
 """
 
 from __future__ import annotations
@@ -67,6 +67,14 @@ class SearcherConformance:
 
     objective: str = "pgd@1/255"
     budget: int = 40
+
+    def test_repr_is_the_constructor_call(self, make_searcher: MakeSearcher) -> None:
+        searcher = make_searcher(7)
+        cls = type(searcher)
+        text = repr(searcher)
+        assert text.startswith(f"{cls.__name__}(") and "seed=7" in text
+        assert get_params(eval(text, {cls.__name__: cls})) == get_params(searcher)
+        assert repr(cls()) == f"{cls.__name__}()"  # defaults are left out, as scikit-learn does
 
     def test_constructor_is_scikit_learn_style(self, make_searcher: MakeSearcher) -> None:
         searcher = make_searcher(7)

@@ -79,10 +79,11 @@ def test_table_parquet_and_csv(release_root, capsys, tmp_path) -> None:
     assert code == 0
     frame = pd.read_parquet(target)
     assert frame.shape == (15625, 5)
+    assert frame["nb201_index"].tolist() == list(range(15625))
     assert frame.loc[13433, "clean"] == 0.893
     code, out, _ = _run(capsys, "table", "-O", "fgsm@0.5/255", "--dataset", "ImageNet16-120",
                         "--data", str(release_root))
-    assert code == 0 and out.splitlines()[0] == "index,arch,representative,fgsm@0.5/255"
+    assert code == 0 and out.splitlines()[0] == "nb201_index,arch,representative,fgsm@0.5/255"
     assert len(out.splitlines()) == 15626
 
 
@@ -92,7 +93,7 @@ def test_space_facts_and_export(release_root, capsys, tmp_path) -> None:
     target = tmp_path / "space.csv"
     code, _, _ = _run(capsys, "space", "--format", "csv", "-o", str(target), "--data", str(release_root))
     frame = pd.read_csv(target)
-    assert len(frame) == 15625
+    assert len(frame) == 15625 and list(frame.columns)[:2] == ["nb201_index", "arch"]
     assert (frame["representative"] == frame["robnas_representative"]).all()
     assert frame["is_representative"].sum() == 6466
 

@@ -53,6 +53,48 @@ def add_objective_option(parser: argparse.ArgumentParser, *, multiple: bool = Fa
         parser.add_argument("--objective", "-O", action=StoreOnce, required=True, metavar="O", help=help_text)
 
 
+def show_progress(args: argparse.Namespace) -> bool:
+    """Whether a command shows its progress bar: only on a terminal, and not with ``--json`` or
+    ``-q``. A bar redraws itself with carriage returns, which a log file would keep as clutter."""
+    if getattr(args, "quiet", False) or getattr(args, "json", False):
+        return False
+    return sys.stderr.isatty()
+
+
+def add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--quiet/-q`` (no progress bar; see :func:`show_progress`)."""
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress bar (there is none either when stderr is not a terminal)")
+
+
+def quiet_optuna(verbose: int) -> None:
+    """Keep Optuna's INFO lines (e.g. "A new study created in memory") out of the CLI's output.
+
+    Optuna logs through its own stderr handler at INFO by default. Its verbosity is process-wide
+    logging configuration, which belongs to the application, not to library code: so the CLI
+    sets it once, before a searcher first uses Optuna (with ``-vv`` Optuna's INFO stays on), and
+    the library leaves it as the user configured it.
+    """
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.INFO if verbose >= 2 else optuna.logging.WARNING)
+
+
+def fmt_accuracy(value: float) -> str:
+    """An accuracy (or a difference of accuracies) as text: rounded to the release's 3 decimals.
+
+    The released accuracies have 3 decimals; an aggregate (a mean of several) or a regret has
+    float noise or more digits than the data supports, so text shows it rounded like the rest
+    (``--json`` keeps full precision).
+
+    >>> fmt_accuracy(0.26799999999999996), fmt_accuracy(0.38742857142857145), fmt_accuracy(0.79)
+    ('0.268', '0.387', '0.79')
+    >>> fmt_accuracy(0.0), fmt_accuracy(-1e-17)
+    ('0', '0')
+    """
+    return f"{round(float(value), 3) + 0.0:g}"
+
+
 def print_json(payload: Any) -> None:
     """Print ``payload`` as indented JSON on stdout."""
     json.dump(payload, sys.stdout, indent=2, default=str)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from robnas.cli.common import add_data_options
+from robnas.cli.common import add_data_options, add_quiet_option, quiet_optuna, show_progress
 from robnas.errors import RobnasError
 
 DEFAULT_SEARCHERS = "random,re,ls,bo"
@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="figure formats among png,svg,pdf (default: %(default)s)")
     parser.add_argument("--checkpoints", default=DEFAULT_CHECKPOINTS, metavar="LIST",
                         help="summary checkpoints, clipped to the budget (default: %(default)s)")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_quiet_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -86,10 +86,12 @@ def run(args: argparse.Namespace) -> int:
         jobs = None if args.jobs is None else _int(args.jobs, "--jobs")
         specs = plan_runs(_names(args.searchers, "--searchers"), args.objective,
                           args.dataset or ["cifar10"], range(seeds), budget)
+        if any(spec.searcher == "bo" for spec in specs):
+            quiet_optuna(args.verbose)  # here, and in each worker (which copies the setting)
         oracles = load_oracles(specs, args.data)
         out = Path(args.out) if args.out else _default_out()
         print(f"comparison folder: {out} ({len(specs)} runs)", file=sys.stderr)
-        done = run_comparison(specs, out, jobs=jobs, progress=not args.quiet, oracles=oracles)
+        done = run_comparison(specs, out, jobs=jobs, progress=show_progress(args), oracles=oracles)
         print(f"ran {done.ran} runs, {done.skipped} already done, in {done.wall_seconds:.1f} s",
               file=sys.stderr)
     report = write_reports(out, checkpoints=checkpoints, metric=args.metric, log_x=args.log_x,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from robnas.cli.common import add_data_options, add_objective_option, print_json
+from robnas.cli.common import add_data_options, add_objective_option, fmt_accuracy, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -61,9 +61,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"arch            {result['arch']}")
     print(f"index           {index}{iso}")
     print(f"dataset         {result['dataset']}")
-    print(f"{result['objective']:<15} {result['value']:.6g}")
-    print(f"clean           {result['clean']:.6g}")
+    print(f"{result['objective']:<15} {fmt_accuracy(result['value'])}")
+    if result["objective"] != "clean":
+        print(f"clean           {fmt_accuracy(result['clean'])}")
     print(f"rank            {result['rank']} of {result['classes']} classes")
     best = ", ".join(str(i) for i in result["optimal_indices"])
-    print(f"table optimum   {result['optimum']:.6g} (index {best})")
+    print(f"table optimum   {fmt_accuracy(result['optimum'])} (index {best})")
     return 0

@@ -5,12 +5,19 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robnas.cli.common import StoreOnce, add_data_options, print_json
+from robnas.cli.common import (
+    StoreOnce,
+    add_data_options,
+    add_quiet_option,
+    fmt_accuracy,
+    print_json,
+    quiet_optuna,
+    show_progress,
+)
 from robnas.cli.live_options import add_live_options, cost_line
 from robnas.errors import RobnasError
 from robnas.vocabulary import Dataset, parse_dataset
@@ -104,6 +111,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--mode", metavar="MODE",
                         help=f"how cells are evaluated: {', '.join(ORACLE_BUILDERS)} (default: tabular)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_quiet_option(parser)
     add_live_options(parser.add_argument_group("live mode (--mode live)"), required=False)
     parser.set_defaults(handler=run)
 
@@ -116,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
     name = settings["searcher"]
     if name not in SEARCHERS:
         raise RobnasError(f"unknown searcher {name!r}; valid: {', '.join(SEARCHERS)}")
+    if name == "bo":
+        quiet_optuna(args.verbose)
     searcher = _build_searcher(SEARCHERS[name], name, settings["params"])
     oracle = build_oracle(args, settings)
     run_dir = Path(args.resume) if args.resume else _new_run_dir(Path(args.out), settings)
@@ -127,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         record_dir=run_dir,
         min_clean=settings["min_clean"],
         resume=bool(args.resume),
-        progress=sys.stderr.isatty() and not args.json,
+        progress=show_progress(args),
     )
     if args.json:
         settings.pop("recorded_oracle", None)
@@ -262,14 +272,17 @@ def _print_result(result: SearchResult, settings: dict[str, Any]) -> None:
     else:
         index = "" if result.best_index is None else f"  (index {result.best_index})"
         print(f"best arch       {result.best_arch.to_string()}{index}")
-        print(f"{objective:<15} {result.best_value:.4g}")
+        print(f"{objective:<15} {fmt_accuracy(result.best_value)}")
         if result.regret is not None and result.optimum is not None:
             where = "feasible optimum" if settings["min_clean"] is not None else "table optimum"
-            print(f"regret          {result.regret:.4g} (to the {where} {result.optimum:.4g})")
+            print(f"regret          {fmt_accuracy(result.regret)} (to the {where} "
+                  f"{fmt_accuracy(result.optimum)})")
         if result.rank is not None:
-            print(f"rank            {result.rank} of 6466 classes")
-        if result.best_clean is not None:
-            print(f"clean           {result.best_clean:.4g}")
+            among = ("classes" if settings["min_clean"] is None else
+                     f"feasible classes (clean >= {settings['min_clean']:g})")
+            print(f"rank            {result.rank} of {result.ranked_classes} {among}")
+        if result.best_clean is not None and objective != "clean":
+            print(f"clean           {fmt_accuracy(result.best_clean)}")
     print(f"run record      {result.record_dir}")
     if result.best_arch is not None and (result.at_chance or result.constant_output):
         print(_chance_note(result, settings["min_clean"]))
@@ -278,20 +291,20 @@ def _print_result(result: SearchResult, settings: dict[str, Any]) -> None:
 def _chance_note(result: SearchResult, min_clean: float | None) -> str:
     from robnas.loop import CHANCE_TOLERANCE
 
-    chance = f"{result.chance:.3g}"
+    chance = fmt_accuracy(result.chance)
     if result.constant_output:
-        what = (f"the best cell has clean accuracy {result.best_clean:.3g}, i.e. chance "
+        what = (f"the best cell has clean accuracy {fmt_accuracy(result.best_clean)}, i.e. chance "
                 f"({chance}): it outputs a constant, and a constant output is 'robust' only "
                 "because an attack cannot change it")
     else:
-        what = f"the best value {result.best_value:.3g} is at or below chance level ({chance})"
+        what = f"the best value {fmt_accuracy(result.best_value)} is at or below chance level ({chance})"
     if min_clean is None:
         advice = "Constrain the search with --min-clean (e.g. --min-clean 0.8) or use"
     elif result.optimum is not None and result.chance is not None and (
         result.optimum <= result.chance + CHANCE_TOLERANCE
     ):
         advice = (f"No cell with clean accuracy >= {min_clean:g} beats chance on this objective "
-                  f"(feasible optimum {result.optimum:.3g}); use")
+                  f"(feasible optimum {fmt_accuracy(result.optimum)}); use")
     else:
         advice = "Raise --budget, lower --min-clean, or use"
     return f"note: {what}. {advice} a smaller epsilon (e.g. pgd@1/255)."

@@ -13,7 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="print the search space's facts or export every cell with its class",
         description=(
             "Without --format: print the NB201 space's facts (ops, edges, cells, isomorphism "
-            "classes). With --format: export every cell (index, arch, representative, and "
+            "classes). With --format: export every cell (nb201_index, arch, representative, and "
             "the representative robnas' own isomorphism rule gives), using the release's meta.json for NB201 indices."
         ),
         epilog="example:\n  robnas space --format parquet -o space.parquet",
@@ -42,12 +42,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.format == "parquet" and not args.output:
         raise RobnasError("--format parquet needs -o FILE (Parquet is binary)")
-    write_frame(space_dataframe(args.data), args.format, args.output)
+    write_frame(space_dataframe(args.data).reset_index(), args.format, args.output)
     return 0
 
 
 def space_dataframe(data: str | None):
-    """Every cell: NB201 index, arch string, release representative, robnas' own representative."""
+    """Every cell (indexed by its NB201 index, ``nb201_index``): arch string, release
+    representative, robnas' own representative, whether it is a representative."""
     import numpy as np
     import pandas as pd
 
@@ -55,6 +56,7 @@ def space_dataframe(data: str | None):
     from robnas.benchmark.cache import ArrayCache
     from robnas.benchmark.location import META_FILE, default_cache_dir, resolve_data_root
     from robnas.benchmark.meta import SpaceMeta
+    from robnas.benchmark.tabular_oracle import INDEX_NAME
     from robnas.isomorphism import class_code_array
 
     meta = SpaceMeta.load(resolve_data_root(data) / META_FILE, ArrayCache(default_cache_dir()))
@@ -65,10 +67,10 @@ def space_dataframe(data: str | None):
     np.minimum.at(smallest_index, class_of_index, np.arange(len(codes)))
     return pd.DataFrame(
         {
-            "index": np.arange(len(codes)),
             "arch": [Arch.from_code(int(c)).to_string() for c in codes],
-            "representative": meta.representative,
+            "representative": meta.representative.copy(),
             "robnas_representative": smallest_index[class_of_index],
             "is_representative": meta.representative == np.arange(len(codes)),
-        }
+        },
+        index=pd.RangeIndex(len(codes), name=INDEX_NAME),
     )

@@ -14,8 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "table",
         help="export all 15,625 cells with their values as CSV or Parquet",
         description=(
-            "One row per NB201 index (15,625): index, arch string, representative index, and one "
-            "column per objective (isomorphs repeat their representative's value)."
+            "One row per NB201 index (15,625): nb201_index, arch string, representative index, and "
+            "one column per objective (isomorphs repeat their representative's value)."
         ),
         epilog="example:\n  robnas table -O clean -O pgd@1/255 --format parquet -o cifar10.parquet",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     oracle = TabularOracle(args.dataset, data=args.data)
     for objective in args.objective:
         oracle.validate(objective)
-    frame = oracle.dataframe(args.objective)
+    frame = oracle.dataframe(args.objective).reset_index()  # the NB201 index as a column
     write_frame(frame, args.format, args.output)
     return 0
 

@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -138,8 +139,13 @@ _WORKER_LOADS: list[str] = []
 """Per worker process: the datasets whose oracle it built (to report loads per worker)."""
 
 
-def _init_worker(datasets: Sequence[str], data_root: str) -> None:
+def _init_worker(datasets: Sequence[str], data_root: str, optuna_verbosity: int | None) -> None:
     from robnas.benchmark import TabularOracle
+
+    if optuna_verbosity is not None:  # a spawned worker starts with Optuna's defaults
+        import optuna
+
+        optuna.logging.set_verbosity(optuna_verbosity)
 
     for dataset in datasets:
         _WORKER_ORACLES[dataset] = TabularOracle(dataset, data=data_root)
@@ -188,7 +194,7 @@ def _run_in_pool(todo: Sequence[RunSpec], runs_dir: Path, datasets: Sequence[str
     context = multiprocessing.get_context("spawn")
     with worker_environment(), ProcessPoolExecutor(
             max_workers=workers, mp_context=context, initializer=_init_worker,
-            initargs=(list(datasets), data_root)) as pool:
+            initargs=(list(datasets), data_root, _optuna_verbosity())) as pool:
         pending: set[Future[_Done]] = {pool.submit(_run_in_worker, spec, runs_dir) for spec in todo}
         try:
             while pending:
@@ -204,6 +210,12 @@ def _run_in_pool(todo: Sequence[RunSpec], runs_dir: Path, datasets: Sequence[str
             for future in pending:
                 future.cancel()
             raise
+
+
+def _optuna_verbosity() -> int | None:
+    """This process's Optuna verbosity, for the workers to copy (``None``: Optuna not loaded)."""
+    optuna = sys.modules.get("optuna")
+    return None if optuna is None else int(optuna.logging.get_verbosity())
 
 
 def _account(result: ComparisonRun, bar: Any, searcher: str, seconds: float,
