@@ -75,6 +75,10 @@ class StoreError(RobnasError):
     """The results store cannot be opened or written."""
 
 
+class MeasureError(RobnasError):
+    """A measure that is unknown, cannot be imported, or cannot be computed as asked."""
+
+
 __all__ = [
     "ChecksumMismatchError",
     "ComparisonError",
@@ -84,6 +88,7 @@ __all__ = [
     "InvalidArchError",
     "InvalidObjectiveError",
     "InvalidSearcherError",
+    "MeasureError",
     "NoRunsError",
     "RobnasError",
     "RunRecordError",

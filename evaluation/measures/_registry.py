@@ -24,14 +24,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from robnas.errors import RobnasError
+from robnas.errors import MeasureError
 
 MeasureFunction = Callable[..., float]
 """``f(network, batch, **params) -> float``."""
-
-
-class MeasureError(RobnasError):
-    """A measure that is unknown, cannot be imported, or cannot be computed as asked."""
 
 
 @dataclass(frozen=True)

@@ -173,16 +173,6 @@ def test_a_users_function_is_a_measure() -> None:
         get_measure("no_such_module:thing")
 
 
-@pytest.mark.parametrize("module", ["robnas.evaluation.measures", "robnas.evaluation.measures._registry",
-                                    "robnas.evaluation.measures._batch", "robnas.evaluation.measures._store"])
-def test_docstring_examples(module: str) -> None:
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(module))
-    assert result.attempted > 0 and result.failed == 0
-
-
 def test_measures_share_the_live_results_file_with_its_own_table(tmp_path) -> None:
     from robnas.evaluation.store import ResultKey, ResultStore
 
