@@ -87,7 +87,7 @@ def correlations(data: str | None, cells: str, jobs: int, store: Path, measures:
     started = time.perf_counter()
     result = compute_measures(request, indices, oracle.meta, store=MeasureStore(store), jobs=jobs, progress=True)
     wall = time.perf_counter() - started
-    frame = result.frame.set_index("index")
+    frame = result.frame
     table = score_correlations(frame[measures], objective_table(oracle, ["clean"]), oracle.meta,
                                isomorphs="all", bootstrap=1000, seed=0)
     print(f"\nPart 2: data-free measures over {what}, CIFAR-10, at initialisation (seed 0), --jobs {jobs}: "

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
     from robnas.benchmark.meta import SpaceMeta
 
+INDEX_NAME = "nb201_index"
+"""Name of the NB201 index in measure tables (as in ``TabularOracle.dataframe`` and exports)."""
 FLUSH_SECONDS = 1.0
 """Finished values are written to the store at least this often (and when the run ends or fails)."""
 
@@ -92,8 +94,9 @@ class ComputeResult:
     """What :func:`compute_measures` did.
 
     Attributes:
-        frame: one row per cell: ``index``, ``arch``, ``representative``, one column per measure
-            and ``<measure>_seconds`` (compute seconds, whenever it was computed).
+        frame: one row per cell, indexed by NB201 index (``nb201_index``): ``arch``,
+            ``representative``, one column per measure and ``<measure>_seconds`` (compute
+            seconds, whenever it was computed).
         computed: (cell, measure) values computed by this call.
         cached: values read from the store.
         wall_seconds: wall time of this call.
@@ -157,14 +160,14 @@ def _flush(store: MeasureStore, settings: dict[str, MeasureSettings],
 
 def measures_frame(cells: Sequence[int], meta: SpaceMeta,
                    values: dict[str, dict[int, tuple[float, float]]]) -> pd.DataFrame:
-    """One row per cell: index, arch, representative, each measure, each measure's seconds."""
+    """One row per cell (index ``nb201_index``): arch, representative, each measure, its seconds."""
     import numpy as np
     import pandas as pd
 
     index = np.asarray(cells, dtype=np.int64)
-    frame = pd.DataFrame({"index": index,
-                          "arch": [meta.arch_at(int(i)).to_string() for i in index],
-                          "representative": meta.representative[index] if len(index) else index})
+    frame = pd.DataFrame({"arch": [meta.arch_at(int(i)).to_string() for i in index],
+                          "representative": meta.representative[index] if len(index) else index},
+                         index=pd.Index(index, name=INDEX_NAME))
     for name, by_cell in values.items():
         frame[name] = [by_cell.get(int(i), (np.nan, np.nan))[0] for i in index]
     for name, by_cell in values.items():

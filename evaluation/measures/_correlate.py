@@ -1,7 +1,8 @@
 """How well does a per-cell score predict an objective? Rank and linear correlations with
 bootstrap intervals, and top-10% precision.
 
-Scores come from any table with a column ``index`` (NB201 index) or ``arch`` (NB201 string)
+Scores come from any table with a column ``nb201_index`` or ``index`` (NB201 index) or
+``arch`` (NB201 string)
 and one or more numeric score columns, for any subset of cells (:func:`read_scores`). The
 table's values are per isomorphism class, so scores are first resolved to classes: with
 ``isomorphs="mean"`` (default) a class's score is the mean over its scored cells;
@@ -40,8 +41,9 @@ ISOMORPHS = ("mean", "representative", "all")
 def read_scores(source: str | os.PathLike[str] | pd.DataFrame, meta: SpaceMeta) -> pd.DataFrame:
     """A user's scores as a frame indexed by NB201 index, one float column per score.
 
-    ``source`` is a CSV or Parquet file (by suffix) or a DataFrame with a column ``index`` or
-    ``arch`` and numeric score columns (other text columns are ignored).
+    ``source`` is a CSV or Parquet file (by suffix) or a DataFrame with a column
+    ``nb201_index`` or ``index`` (NB201 indices) or ``arch`` (NB201 strings) and numeric score
+    columns (other text columns are ignored).
 
     Raises:
         MeasureError: no index/arch column, an unknown cell, no score column, or a cell twice.
@@ -51,14 +53,14 @@ def read_scores(source: str | os.PathLike[str] | pd.DataFrame, meta: SpaceMeta) 
     from robnas.errors import InvalidArchError
 
     frame = source if isinstance(source, pd.DataFrame) else _read_table(Path(source))
-    if "index" in frame.columns:
-        key = "index"
+    key = next((c for c in ("nb201_index", "index") if c in frame.columns), None)
+    if key is not None:
         try:
-            indices = [int(i) for i in frame["index"]]
+            indices = [int(i) for i in frame[key]]
             for i in indices:
                 meta.check_index(i)
         except (ValueError, TypeError, InvalidArchError) as err:
-            raise MeasureError(f"scores: column 'index' must hold NB201 indices 0..15624 ({err})") from None
+            raise MeasureError(f"scores: column {key!r} must hold NB201 indices 0..15624 ({err})") from None
     elif "arch" in frame.columns:
         key = "arch"
         try:
@@ -66,9 +68,9 @@ def read_scores(source: str | os.PathLike[str] | pd.DataFrame, meta: SpaceMeta) 
         except InvalidArchError as err:
             raise MeasureError(f"scores: {err}") from None
     else:
-        raise MeasureError("scores need a column 'index' (NB201 index) or 'arch' (NB201 string); "
+        raise MeasureError("scores need a column 'nb201_index' or 'index' (NB201 index) or 'arch' (NB201 string); "
                            f"found {', '.join(map(str, frame.columns))}")
-    skip = {"index", "arch", "representative"}
+    skip = {"nb201_index", "index", "arch", "representative"}
     columns = [c for c in frame.columns if c not in skip and not str(c).endswith("_seconds")
                and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
     if not columns:
@@ -219,5 +221,5 @@ def _interval(row: dict, name: str) -> str:
 
 def objective_table(oracle: object, objectives: Sequence[str]) -> pd.DataFrame:
     """The objectives of a tabular oracle, indexed by NB201 index (one column each)."""
-    frame = oracle.dataframe(list(objectives))  # type: ignore[attr-defined]
-    return frame.set_index("index")[[c for c in frame.columns if c not in {"index", "arch", "representative"}]]
+    frame = oracle.dataframe(list(objectives))  # type: ignore[attr-defined]  # indexed by nb201_index
+    return frame[[c for c in frame.columns if c not in {"arch", "representative"}]]

@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from robnas.evaluation.measures._compute import INDEX_NAME, MeasureRequest
 from robnas.evaluation.measures._registry import MeasureError, get_measure
 from robnas.evaluation.measures._store import MeasureStore
 
 if TYPE_CHECKING:
     import pandas as pd
 
-INDEX_NAME = "nb201_index"
-_META_COLUMNS = ("index", "arch", "representative")
+_META_COLUMNS = (INDEX_NAME, "index", "arch", "representative")
 
 
 def load_measures(
@@ -41,7 +41,8 @@ def load_measures(
 
     Args:
         source: a measures file written by ``robnas measures compute -o`` (``.parquet`` or
-            ``.csv``; needs an ``index`` column), or a results-store SQLite file; ``None``: the
+            ``.csv``; needs an ``nb201_index`` or ``index`` column), or a results-store SQLite
+            file; ``None``: the
             default results store in robnas' cache dir.
         measures: the columns (default: every measure column of a file; required for a store).
         dataset: for a store: the dataset the values were computed for.
@@ -62,8 +63,6 @@ def load_measures(
         return _from_file(path, measures)
     if not measures:
         raise MeasureError("name the measures to read from the results store")
-    from robnas.evaluation.measures._compute import MeasureRequest
-
     specs = tuple(get_measure(m) for m in measures)
     request = MeasureRequest(specs, dataset, images=Path("."), batch_size=batch_size, seed=seed,
                              weights=None if weights is None else Path(weights), epochs=epochs,
@@ -94,13 +93,14 @@ def _from_file(path: Path, measures: Sequence[str] | None) -> pd.DataFrame:
         frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
     except (OSError, ValueError) as err:
         raise MeasureError(f"{path}: not a readable measures table ({err})") from None
-    if "index" not in frame.columns:
-        raise MeasureError(f"{path}: no 'index' column (NB201 indices)")
+    key = next((c for c in (INDEX_NAME, "index") if c in frame.columns), None)
+    if key is None:
+        raise MeasureError(f"{path}: no '{INDEX_NAME}' (or 'index') column of NB201 indices")
     columns = list(measures) if measures else [
         c for c in frame.columns if c not in _META_COLUMNS and not str(c).endswith("_seconds")]
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise MeasureError(f"{path}: no column {missing[0]!r}; it has {', '.join(map(str, frame.columns))}")
-    out = frame.set_index(frame["index"].astype("int64"))[columns].astype("float64").sort_index()
+    out = frame.set_index(frame[key].astype("int64"))[columns].astype("float64").sort_index()
     out.index.name = INDEX_NAME
     return out

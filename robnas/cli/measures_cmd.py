@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     compute = commands.add_parser(
         "compute", help="compute measures for all cells, the representatives or a list",
-        description=("One row per cell (index, arch, representative), one column per measure and "
+        description=("One row per cell (nb201_index, arch, representative), one column per measure and "
                      "its compute seconds. Values are cached in the results store with their "
                      "settings, so a killed run resumes and a repeated one computes nothing."),
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -76,7 +76,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub = commands.add_parser(name, help=text, description=text + ".")
         source = sub.add_mutually_exclusive_group(required=True)
         source.add_argument("--scores", metavar="FILE",
-                            help="your scores: CSV/Parquet with a column index or arch and score columns")
+                            help="your scores: CSV/Parquet with a column nb201_index (or index) or arch, "
+                                 "and score columns")
         source.add_argument("-m", "--measure", action="append", metavar="M",
                             help="a measure computed before (read from the results store; repeat)")
         sub.add_argument("--objective", "-O", action="append", metavar="O",
@@ -204,7 +205,7 @@ def run_compute(args: argparse.Namespace) -> int:
     if output is not None:
         from robnas.cli.table_cmd import write_frame
 
-        write_frame(result.frame, output.suffix.lower().lstrip("."), str(output))
+        write_frame(result.frame.reset_index(), output.suffix.lower().lstrip("."), str(output))
     frame = result.frame
     summary = {
         "dataset": request.dataset.value, "cells": len(frame), "computed": result.computed,

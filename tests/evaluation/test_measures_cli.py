@@ -38,7 +38,7 @@ def test_compute_writes_parquet_and_a_repeat_costs_nothing(setup, capsys):
     assert (summary["cells"], summary["computed"], summary["cached"]) == (3, 6, 0)
     assert summary["measures"]["nwot"]["settings"]["real_images"] is True
     frame = pd.read_parquet(out)
-    assert list(frame["index"]) == [13433, 0, 9930]
+    assert list(frame["nb201_index"]) == [13433, 0, 9930]
     assert frame["arch"][1] == setup["oracle"].meta.arch_at(0).to_string()
     assert list(frame.columns[3:5]) == ["l2_norm", "nwot"] and frame[["l2_norm", "nwot"]].notna().all().all()
     code, captured = run(argv, capsys)
@@ -60,7 +60,7 @@ def _scores_file(setup):
     oracle = setup["oracle"]
     reps = oracle.meta.representatives[::10]
     rng = np.random.default_rng(0)
-    clean = oracle.dataframe(["clean"]).set_index("index").loc[reps, "clean"].to_numpy()
+    clean = oracle.dataframe(["clean"]).loc[reps, "clean"].to_numpy()
     path = setup["base"] / "scores.csv"
     pd.DataFrame({"arch": [oracle.meta.arch_at(int(i)).to_string() for i in reps],
                   "good": clean + rng.normal(0, 0.01, len(reps)),
@@ -95,7 +95,7 @@ def test_correlate_reports_scored_isomorphs(setup, capsys):
     index = members + [meta.representative_of(i) for i in members] + list(meta.representatives[:40])
     index = list(dict.fromkeys(int(i) for i in index))
     path = setup["base"] / "iso.csv"
-    pd.DataFrame({"index": index, "s": np.arange(len(index), dtype=float)}).to_csv(path, index=False)
+    pd.DataFrame({"nb201_index": index, "s": np.arange(len(index), dtype=float)}).to_csv(path, index=False)
     code, captured = run(["correlate", "--scores", str(path), "-O", "clean", "--bootstrap", "0",
                           *setup["common"]], capsys)
     classes = {meta.representative_of(i) for i in members}

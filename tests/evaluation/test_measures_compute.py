@@ -59,9 +59,10 @@ def test_values_equal_a_direct_computation_and_the_store_answers_repeats(meta, i
     assert torch.equal(state, torch.random.get_rng_state())
     assert (first.computed, first.cached) == (6, 0)
     frame = first.frame
-    assert list(frame.columns) == ["index", "arch", "representative", "l2_norm", "nwot",
+    assert frame.index.name == "nb201_index"
+    assert list(frame.columns) == ["arch", "representative", "l2_norm", "nwot",
                                    "l2_norm_seconds", "nwot_seconds"]
-    assert list(frame["index"]) == CELLS and (frame["l2_norm_seconds"] >= 0).all()
+    assert list(frame.index) == CELLS and (frame["l2_norm_seconds"] >= 0).all()
     # independently: the seeded default initialisation and the seeded draw of 4 test images
     test = load_test_set("cifar10", images)
     rows = np.sort(np.random.default_rng(0).choice(len(test.labels), size=4, replace=False))
@@ -82,7 +83,7 @@ def test_another_seed_or_batch_size_is_another_fingerprint(meta, images, tmp_pat
     store = MeasureStore(tmp_path / "s.sqlite")
     base = compute_measures(_request(images, "l2_norm"), CELLS[:1], meta, store=store)
     other = compute_measures(_request(images, "l2_norm", seed=1), CELLS[:1], meta, store=store)
-    assert other.computed == 1 and other.frame["l2_norm"][0] != base.frame["l2_norm"][0]
+    assert other.computed == 1 and other.frame["l2_norm"].iloc[0] != base.frame["l2_norm"].iloc[0]
     assert compute_measures(_request(images, "l2_norm", batch_size=5), CELLS[:1], meta, store=store).computed == 1
 
 
@@ -141,7 +142,7 @@ def test_robustness_measures_use_released_weights_when_given(meta, images, tmp_p
     net = build_network(meta.arch_at(index), "cifar10", channels=4, cells_per_stage=1)
     net.load_state_dict(written[(index, "cifar10", 200, 777)])
     expected = MEASURES["jacobian_norm"](net.eval(), load_batch("cifar10", images, 4, 0))
-    assert frame["jacobian_norm"][0] == pytest.approx(expected, rel=1e-6)
+    assert frame["jacobian_norm"].iloc[0] == pytest.approx(expected, rel=1e-6)
 
 
 def test_load_measures_reads_the_store_and_files(meta, images, tmp_path) -> None:
@@ -149,9 +150,9 @@ def test_load_measures_reads_the_store_and_files(meta, images, tmp_path) -> None
     result = compute_measures(_request(None, "l2_norm", "synflow"), CELLS, meta, store=MeasureStore(store_path))
     loaded = load_measures(store_path, ["l2_norm", "synflow"], batch_size=4)
     assert loaded.index.name == "nb201_index" and list(loaded.index) == sorted(CELLS)
-    expected = result.frame.set_index("index").loc[sorted(CELLS), ["l2_norm", "synflow"]]
+    expected = result.frame.loc[sorted(CELLS), ["l2_norm", "synflow"]]
     assert np.array_equal(loaded.to_numpy(), expected.to_numpy())
-    result.frame.to_parquet(tmp_path / "m.parquet", index=False)
+    result.frame.reset_index().to_parquet(tmp_path / "m.parquet", index=False)
     from_file = load_measures(tmp_path / "m.parquet")
     assert list(from_file.columns) == ["l2_norm", "synflow"]
     assert np.array_equal(from_file.to_numpy(), expected.to_numpy())

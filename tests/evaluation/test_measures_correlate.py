@@ -78,7 +78,7 @@ def test_read_scores_accepts_arch_strings_and_refuses_bad_tables(cifar10_oracle,
     pd.DataFrame({"index": [1, 1], "x": [1.0, 2.0]}).to_csv(path, index=False)
     with pytest.raises(MeasureError, match="index 1 appears twice"):
         read_scores(path, meta)
-    with pytest.raises(MeasureError, match="need a column 'index'"):
+    with pytest.raises(MeasureError, match="need a column 'nb201_index' or 'index'"):
         read_scores(pd.DataFrame({"x": [1.0]}), meta)
     with pytest.raises(MeasureError, match=r"0\.\.15624"):
         read_scores(pd.DataFrame({"index": [99999], "x": [1.0]}), meta)
