@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from robnas._version import __version__
 from robnas.arch import NUM_CELLS, Arch, codes_of
 from robnas.benchmark.cache import ArrayCache
-from robnas.benchmark.location import META_FILE, default_cache_dir, resolve_data_root
+from robnas.benchmark.location import META_FILE, default_cache_dir, missing_dataset_error, resolve_data_root
 from robnas.benchmark.meta import SpaceMeta
 from robnas.benchmark.table import ResultTable
 from robnas.objective import CLEAN, Grid, Objective, Term
@@ -52,6 +52,9 @@ class TabularOracle:
         data: data root; defaults to ``$ROBNAS_DATA``, then the per-user data directory.
         cache_dir: where parsed files are cached; defaults to ``$ROBNAS_CACHE_DIR`` or the
             per-user cache directory. Pass ``False`` to disable caching.
+        strict_data: refuse a release file whose SHA-256 differs from its pin (raises
+            :class:`~robnas.errors.ChecksumMismatchError` when it is read) instead of logging a
+            warning; tables users build themselves (their own ``meta.json``) have no pins.
     """
 
     def __init__(
@@ -59,6 +62,7 @@ class TabularOracle:
         dataset: str | Dataset = Dataset.CIFAR10,
         data: str | os.PathLike[str] | None = None,
         cache_dir: str | os.PathLike[str] | bool | None = None,
+        strict_data: bool = False,
     ) -> None:
         self._dataset = parse_dataset(dataset)
         self.root = resolve_data_root(data)
@@ -67,7 +71,7 @@ class TabularOracle:
         else:
             cache = ArrayCache(Path(cache_dir) if cache_dir else default_cache_dir())
         self.meta = SpaceMeta.load(self.root / META_FILE, cache)
-        self.table = ResultTable(self.root, self._dataset, self.meta, cache)
+        self.table = ResultTable(self.root, self._dataset, self.meta, cache, strict_data=strict_data)
         self._grid: Grid | None = None
 
     # -- the Oracle protocol --------------------------------------------------------------------
@@ -78,9 +82,17 @@ class TabularOracle:
 
     @property
     def grid(self) -> Grid:
-        """The keys and points this dataset's present files hold."""
+        """The keys and points this dataset's present files hold.
+
+        Raises:
+            DataNotFoundError: the dataset has no files in this root (the message names it and
+                the command that installs it).
+        """
         if self._grid is None:
-            self._grid = self.table.grid
+            grid = self.table.grid
+            if not grid.points:
+                raise missing_dataset_error(self.root, self._dataset.value)
+            self._grid = grid
         return self._grid
 
     def validate(self, objective: Objective | str) -> tuple[Term, ...]:

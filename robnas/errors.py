@@ -42,7 +42,8 @@ class DataFormatError(RobnasError):
 
 
 class ChecksumMismatchError(DataFormatError):
-    """A release file's bytes differ from its pinned SHA-256."""
+    """A release file's bytes differ from its pinned SHA-256 (refused when installing, and
+    when loading under ``strict_data``)."""
 
 
 class UnsafeArchiveError(RobnasError):
@@ -51,6 +52,18 @@ class UnsafeArchiveError(RobnasError):
 
 class DownloadError(RobnasError):
     """A file could not be downloaded (HTTP error, or the server stayed unreachable)."""
+
+
+class InvalidParameterError(RobnasError, ValueError):
+    """A searcher hyperparameter (or other numeric setting) outside what it accepts.
+
+    Both a :class:`RobnasError` (the CLI prints it as one line, exit 2) and a
+    :class:`ValueError` (what Python users expect from a bad argument).
+    """
+
+
+class OutputPathError(RobnasError, ValueError):
+    """A place to write output that cannot be written (a folder, a read-only place, ...)."""
 
 
 # -- runs and comparisons ---------------------------------------------------------------------
@@ -87,9 +100,11 @@ __all__ = [
     "DownloadError",
     "InvalidArchError",
     "InvalidObjectiveError",
+    "InvalidParameterError",
     "InvalidSearcherError",
     "MeasureError",
     "NoRunsError",
+    "OutputPathError",
     "RobnasError",
     "RunRecordError",
     "StoreError",

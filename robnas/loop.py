@@ -227,16 +227,17 @@ def run_search(
             if state.best is not None:
                 bar.set_postfix_str(f"best {state.best['value']:.3f}", refresh=False)
             bar.update(state.n_evaluations - bar.n)
+        bar.close()
+        result = _result(state, oracle, objective, min_clean, record, bool(resume))
+        if record is not None:  # still under the folder's lock
+            config = record.config()
+            config["oracle"] = oracle.provenance()
+            record.write_config(config)
+            record.write_summary(result.summary())
     finally:
         bar.close()
         if record is not None:
             record.close()
-    result = _result(state, oracle, objective, min_clean, record, bool(resume))
-    if record is not None:
-        config = record.config()
-        config["oracle"] = oracle.provenance()
-        record.write_config(config)
-        record.write_summary(result.summary())
     return result
 
 
@@ -278,28 +279,7 @@ def _open_record(
     }
     if not resume:
         return RunRecord.create(record_dir, config), []
-    record = RunRecord.open(record_dir)
-    stored = record.config()
-    for key in ("searcher", "objective", "dataset", "seed", "min_clean", "mode"):
-        if stored.get(key) != config[key]:
-            raise RunRecordError(
-                f"cannot resume {record.path}: its {key} is {stored.get(key)!r}, not {config[key]!r}"
-            )
-    old = stored.get("oracle", {}).get("checksums", {})
-    new = provenance.get("checksums", {})
-    changed = sorted(k for k in old.keys() & new.keys() if old[k] != new[k])
-    if changed:
-        raise RunRecordError(f"cannot resume {record.path}: the data changed ({changed[0]})")
-    recorded = record.read_trials(repair=True)
-    if budget < len(recorded):
-        raise RunRecordError(
-            f"{record.path} already holds {len(recorded)} evaluations; the budget must be >= that"
-        )
-    if stored.get("budget") != budget:
-        stored["budget"] = budget
-        stored.setdefault("resumed", []).append({"time": utc_now(), "budget": budget})
-        record.write_config(stored)
-    return record, recorded
+    return RunRecord.resume(record_dir, config, oracle, objective)
 
 
 def _result(

@@ -5,6 +5,9 @@ classes, and ``__all__`` lists everything public. A new searcher is one private 
 entry in :data:`SEARCHERS` and one fixture entry in ``tests/searchers/test_conformance.py``
 (which runs :mod:`robnas.searchers.testing` on it).
 
+Names resolve on first access (PEP 562, and :data:`SEARCHERS` imports a class when it is
+looked up), so the CLI lists the searcher names in ``--help`` without importing NumPy.
+
 >>> from robnas.searchers import SEARCHERS
 >>> sorted(SEARCHERS)
 ['bo', 'ls', 'random', 're']
@@ -15,22 +18,59 @@ entry in :data:`SEARCHERS` and one fixture entry in ``tests/searchers/test_confo
 
 from __future__ import annotations
 
+import importlib
 import inspect
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
+from robnas._lazy import lazy_exports
 from robnas.errors import InvalidSearcherError
-from robnas.searchers._base import Searcher, get_params, random_unseen
-from robnas.searchers._evolution import RegularizedEvolution
-from robnas.searchers._local_search import LocalSearch
-from robnas.searchers._optuna import OptunaSearch
-from robnas.searchers._random import RandomSearch
 
-SEARCHERS: dict[str, type[Searcher]] = {
-    "random": RandomSearch,
-    "re": RegularizedEvolution,
-    "ls": LocalSearch,
-    "bo": OptunaSearch,
+if TYPE_CHECKING:
+    from robnas.searchers._base import Searcher, get_params, random_unseen
+    from robnas.searchers._evolution import RegularizedEvolution
+    from robnas.searchers._local_search import LocalSearch
+    from robnas.searchers._optuna import OptunaSearch
+    from robnas.searchers._random import RandomSearch
+
+_EXPORTS = {
+    "Searcher": "robnas.searchers._base",
+    "get_params": "robnas.searchers._base",
+    "random_unseen": "robnas.searchers._base",
+    "validate_params": "robnas.searchers._base",
+    "RegularizedEvolution": "robnas.searchers._evolution",
+    "LocalSearch": "robnas.searchers._local_search",
+    "OptunaSearch": "robnas.searchers._optuna",
+    "RandomSearch": "robnas.searchers._random",
 }
+
+
+class _Registry(Mapping[str, "type[Searcher]"]):
+    """A read-only name -> class mapping that imports a class when it is looked up."""
+
+    def __init__(self, classes: dict[str, str]) -> None:
+        self._classes = classes
+
+    def __getitem__(self, name: str) -> type[Searcher]:
+        class_name = self._classes[name]
+        return getattr(importlib.import_module(_EXPORTS[class_name]), class_name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._classes)
+
+    def __len__(self) -> int:
+        return len(self._classes)
+
+    def __repr__(self) -> str:
+        return f"SEARCHERS({', '.join(f'{k}={v}' for k, v in self._classes.items())})"
+
+
+SEARCHERS: Mapping[str, type[Searcher]] = _Registry({
+    "random": "RandomSearch",
+    "re": "RegularizedEvolution",
+    "ls": "LocalSearch",
+    "bo": "OptunaSearch",
+})
 """Searcher name (as the CLI and run records spell it) -> class."""
 
 
@@ -82,4 +122,7 @@ __all__ = [
     "make_searcher",
     "random_unseen",
     "searcher_name",
+    "validate_params",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

@@ -19,6 +19,11 @@ The contract the loop relies on (checked for every searcher by :mod:`robnas.sear
 * Constructors follow scikit-learn: every hyperparameter an explicit keyword with a default,
   stored unchanged as an attribute of the same name, no work in ``__init__``. ``seed`` feeds
   a private :class:`numpy.random.Generator` created on first use; nothing touches global RNGs.
+* Hyperparameters are checked in one pure place per searcher, its ``validate_params()``
+  (composed from :func:`check_int`, :func:`check_choice` and :func:`check_seed`), which
+  raises :class:`~robnas.errors.InvalidParameterError` (a ``RobnasError`` and a
+  ``ValueError``) without building anything; ``ask()`` calls it first, and the CLI calls it
+  before a run record is created.
 """
 
 from __future__ import annotations
@@ -28,10 +33,13 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from robnas.arch import NUM_CELLS, Arch
+from robnas.arch import CLASS_COUNT, NUM_CELLS, Arch
+from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code, class_code_array
 
 _REJECTION_TRIES = 256
+MAX_SEED = 2**32 - 1
+"""Largest seed accepted (Optuna's samplers seed NumPy's legacy ``RandomState``, which stops here)."""
 _KEYWORD_KINDS = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
@@ -111,3 +119,61 @@ def random_unseen(rng: np.random.Generator, seen: set[int]) -> Arch:
     if free.size == 0:
         raise ValueError(f"all isomorphism classes of the {NUM_CELLS} cells have been seen")
     return Arch.from_code(int(rng.choice(free)))
+
+
+# -- parameter validation: pure checks each searcher's ``validate_params`` composes ------------
+def check_int(name: str, value: object, low: int, high: int | None = None) -> None:
+    """Raise :class:`InvalidParameterError` unless ``value`` is an ``int`` in ``low..high``.
+
+    Floats (even ``30.0``) and booleans are refused: a count must be recorded as an integer.
+
+    >>> check_int("population_size", 1e9, 1, 6466)
+    Traceback (most recent call last):
+    ...
+    robnas.errors.InvalidParameterError: population_size must be an integer in 1..6466, got 1000000000.0 (float)
+    """
+    span = f"in {low}..{high}" if high is not None else f">= {low}"
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidParameterError(
+            f"{name} must be an integer {span}, got {value!r} ({type(value).__name__})"
+        )
+    if value < low or (high is not None and value > high):
+        raise InvalidParameterError(f"{name} must be an integer {span}, got {value}")
+
+
+def check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    """Raise :class:`InvalidParameterError` unless ``value`` is one of ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidParameterError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def check_seed(seed: object) -> None:
+    """Raise :class:`InvalidParameterError` unless ``seed`` is ``None`` or an int in 0..2**32-1."""
+    if seed is not None:
+        check_int("seed", seed, 0, MAX_SEED)
+
+
+MAX_COUNT = CLASS_COUNT
+"""Upper bound of every count a searcher takes (population, random starts): no search can
+evaluate more distinct classes than the space has."""
+
+
+def validate_params(searcher: object) -> None:
+    """Check ``searcher``'s hyperparameters without running it (pure: no study, no RNG).
+
+    Calls the searcher's own ``validate_params()`` where it has one (every robnas searcher
+    does); a searcher of another library without it passes unchecked.
+
+    Raises:
+        InvalidParameterError: a hyperparameter outside what the searcher accepts; the message
+            names it and the valid range or choices.
+
+    >>> from robnas.searchers import LocalSearch
+    >>> validate_params(LocalSearch(num_init=0))
+    Traceback (most recent call last):
+    ...
+    robnas.errors.InvalidParameterError: num_init must be an integer in 1..6466, got 0
+    """
+    check = getattr(searcher, "validate_params", None)
+    if callable(check):
+        check()

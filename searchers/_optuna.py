@@ -8,7 +8,14 @@ import numpy as np
 
 from robnas.arch import EDGES, OPS, Arch
 from robnas.isomorphism import class_code
-from robnas.searchers._base import params_repr, random_unseen
+from robnas.searchers._base import (
+    MAX_COUNT,
+    check_choice,
+    check_int,
+    check_seed,
+    params_repr,
+    random_unseen,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -78,6 +85,24 @@ class OptunaSearch:
     def __repr__(self) -> str:
         return params_repr(self)
 
+    def validate_params(self) -> None:
+        """Check the hyperparameters without importing Optuna or building a study.
+
+        Raises:
+            InvalidParameterError: ``sampler`` not ``"tpe"`` or ``"gp"``, ``n_startup_trials``
+                not an integer in 0..6466, ``max_repeats`` not an integer >= 1, or ``seed`` not
+                ``None`` or in 0..2**32-1.
+
+        >>> OptunaSearch(n_startup_trials=-3).validate_params()
+        Traceback (most recent call last):
+        ...
+        robnas.errors.InvalidParameterError: n_startup_trials must be an integer in 0..6466, got -3
+        """
+        check_choice("sampler", self.sampler, SAMPLERS)
+        check_int("n_startup_trials", self.n_startup_trials, 0, MAX_COUNT)
+        check_int("max_repeats", self.max_repeats, 1)
+        check_seed(self.seed)
+
     def ask(self) -> Arch:
         """Optuna's next proposal of an unseen class (or a forced random unseen cell)."""
         study = self._ensure_study()
@@ -118,10 +143,9 @@ class OptunaSearch:
     # -- internals -----------------------------------------------------------------------------
     def _ensure_study(self) -> optuna.Study:
         if self._study is None:
+            self.validate_params()
             import optuna
 
-            if self.sampler not in SAMPLERS:
-                raise ValueError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
             if self.sampler == "tpe":
                 sampler: optuna.samplers.BaseSampler = optuna.samplers.TPESampler(
                     seed=self.seed, n_startup_trials=self.n_startup_trials

@@ -13,10 +13,12 @@ fixtures: ``make_searcher`` (a callable ``seed -> searcher``) and ``oracle`` (an
 
 The checks: ``repr`` is the constructor call (changed parameters only); proposals are valid
 cells and every ask is answered before the next; the budget is met exactly; the same seed
-gives the identical run and different seeds different runs; no isomorphism class is evaluated
-twice and the loop's anti-stall guard is never needed; the searcher maximises (objectives are
+gives the identical run and different seeds different runs; the searcher never proposes a class
+it already knows (``n_known == 0``: no isomorph of an evaluated cell, so none is evaluated
+twice) and the loop's anti-stall guard is never needed; the searcher maximises (objectives are
 larger-is-better, and penalised values below zero are understood); cells told without being
-asked are learnt; and a run resumed from a truncated record equals the uninterrupted run. Requires pytest.
+asked are learnt; and a run resumed from a truncated record equals the uninterrupted run.
+Requires pytest.
 """
 
 from __future__ import annotations
@@ -123,7 +125,8 @@ class SearcherConformance:
         result = run_search(make_searcher(4), oracle, self.objective, 3 * self.budget)
         classes = [class_code(Arch.from_string(a)) for a in _archs(result)]
         assert len(set(classes)) == len(classes) == 3 * self.budget
-        assert result.n_forced == 0
+        assert result.n_known == 0, f"{result.n_known} proposals of classes already known"
+        assert result.n_proposals == 3 * self.budget and result.n_forced == 0
 
     def test_maximises(self, make_searcher: MakeSearcher, oracle: Any) -> None:
         # Every objective is larger-is-better: the best found must rank in the top tenth of

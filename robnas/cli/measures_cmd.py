@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from robnas.cli.common import add_data_options, print_json
+from robnas.cli.values import int_option, parse_float
 from robnas.errors import RobnasError
+
+SEED_MAX = 2**32 - 1
 
 DEFAULT_OBJECTIVES = ("clean", "pgd@1/255", "adversarial@mean")
 
@@ -37,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="measures_command", metavar="SUBCOMMAND")
-    parser.set_defaults(handler=lambda args: _usage(parser))
+    parser.set_defaults(handler=_no_subcommand)
     names = ", ".join(MEASURES)
 
     listing = commands.add_parser("list", help="the built-in measures and what they need")
@@ -59,11 +62,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     compute.add_argument("--images", metavar="DIR",
                          help="folder of the test sets (needed by data-dependent measures)")
     compute.add_argument("--device", default="cpu", metavar="DEV", help="cpu or cuda (default: cpu)")
-    compute.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+    compute.add_argument("--jobs", "-j", type=int_option(1, 1024), default=1, metavar="N",
                          help="worker processes (default: 1)")
-    compute.add_argument("--hessian-iterations", type=int, default=None, metavar="N",
+    compute.add_argument("--hessian-iterations", type=int_option(1, 100_000), default=None, metavar="N",
                          help="power iterations of hessian_eigenvalue (default: 20)")
-    compute.add_argument("--hessian-tolerance", type=float, default=None, metavar="TOL",
+    compute.add_argument("--hessian-tolerance", type=_tolerance, default=None, metavar="TOL",
                          help="relative change that stops the power iteration (default: 1e-3)")
     compute.add_argument("-o", "--output", metavar="FILE", help="write the table (.csv or .parquet)")
     compute.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -87,22 +90,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="how scored isomorphs of one class count (default: %(default)s)")
         sub.add_argument("--out", metavar="DIR", help="write tables and figures to DIR")
         if name == "correlate":
-            sub.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+            sub.add_argument("--bootstrap", type=int_option(0, 100_000), default=1000, metavar="N",
                              help="bootstrap resamples for the 95%% intervals (default: %(default)s)")
             sub.set_defaults(handler=run_correlate)
         else:
-            sub.add_argument("--seeds", type=int, default=10, metavar="N",
+            sub.add_argument("--seeds", type=int_option(1, 1000), default=10, metavar="N",
                              help="random 80/20 splits (default: %(default)s)")
-            sub.add_argument("--trees", type=int, default=100, metavar="N",
+            sub.add_argument("--trees", type=int_option(1, 100_000), default=100, metavar="N",
                              help="trees per forest (default: %(default)s)")
             sub.set_defaults(handler=run_predict)
 
 
 def _add_settings(parser: argparse.ArgumentParser) -> None:
     add_data_options(parser)
-    parser.add_argument("--batch-size", type=int, default=64, metavar="B",
+    parser.add_argument("--batch-size", type=int_option(1, 100_000), default=64, metavar="B",
                         help="images per batch (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, metavar="S",
+    parser.add_argument("--seed", type=int_option(0, SEED_MAX), default=0, metavar="S",
                         help="initialisation and batch seed (default: %(default)s)")
     parser.add_argument("--weights", metavar="DIR",
                         help="NATS-tss-v1_0-3ffb9-full folder: robustness measures on the released "
@@ -111,9 +114,16 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
+def _no_subcommand(_args: argparse.Namespace) -> int:
+    raise RobnasError("measures: give a subcommand: list, compute, correlate, predict "
+                      "(see `robnas measures --help`)")
+
+
+def _tolerance(text: str) -> float:
+    try:
+        return parse_float(text, "value", 0.0, 1.0)
+    except RobnasError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix("value ")) from None
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -191,21 +201,25 @@ def _cells(which: str, meta: Any) -> list[int]:
 
 
 def run_compute(args: argparse.Namespace) -> int:
+    from robnas.cli.outputs import table_format, writable_file
     from robnas.evaluation.measures._compute import compute_measures
     from robnas.evaluation.measures._store import MeasureStore
 
-    output = _output_path(args.output)
-    if args.jobs < 1:
-        raise RobnasError(f"--jobs must be at least 1, got {args.jobs}")
+    output = writable_file(args.output, "-o")
+    fmt = table_format(None, output) if output is not None else None
     request = _request(args, args.images)
+    if request.images is not None and any(m.needs_data for m in request.measures):
+        from robnas.evaluation.measures import load_batch
+
+        load_batch(request.dataset, request.images, request.batch_size, request.seed)  # fail before any work
     meta = _meta(args)
     cells = _cells(args.archs, meta)
     result = compute_measures(request, cells, meta, store=MeasureStore(args.store), jobs=args.jobs,
                               progress=not args.quiet and sys.stderr.isatty())
     if output is not None:
-        from robnas.cli.table_cmd import write_frame
+        from robnas.cli.outputs import write_frame
 
-        write_frame(result.frame.reset_index(), output.suffix.lower().lstrip("."), str(output))
+        write_frame(result.frame.reset_index(), fmt, output)
     frame = result.frame
     summary = {
         "dataset": request.dataset.value, "cells": len(frame), "computed": result.computed,
@@ -244,15 +258,6 @@ def _float(value: Any) -> float | None:
     return None if value != value else value
 
 
-def _output_path(output: str | None) -> Path | None:
-    if output is None:
-        return None
-    path = Path(output)
-    if path.suffix.lower() not in {".csv", ".parquet"}:
-        raise RobnasError(f"-o {output}: the file name must end in .csv or .parquet")
-    return path
-
-
 def _scores_and_table(args: argparse.Namespace) -> tuple[Any, Any, Any, list[str]]:
     from robnas.benchmark import TabularOracle
     from robnas.evaluation.measures._correlate import objective_table, read_scores
@@ -273,8 +278,6 @@ def _scores_and_table(args: argparse.Namespace) -> tuple[Any, Any, Any, list[str
 def run_correlate(args: argparse.Namespace) -> int:
     from robnas.evaluation.measures._correlate import correlations_markdown, score_correlations
 
-    if args.bootstrap < 0:
-        raise RobnasError(f"--bootstrap must be >= 0, got {args.bootstrap}")
     out = _out_dir(args.out)
     scores, table, meta, objectives = _scores_and_table(args)
     frame = score_correlations(scores, table, meta, isomorphs=args.isomorphs,
@@ -283,6 +286,7 @@ def run_correlate(args: argparse.Namespace) -> int:
     if out is not None:
         from robnas.evaluation.measures._plots import plot_heatmap, plot_scatter
 
+        out.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out / "correlations.csv", index=False)
         (out / "correlations.md").write_text(correlations_markdown(frame), encoding="utf-8")
         plot_heatmap(frame, "kendall").savefig(out / "heatmap.png", dpi=150)
@@ -307,8 +311,6 @@ def run_predict(args: argparse.Namespace) -> int:
     from robnas.evaluation.measures._correlate import class_scores
     from robnas.evaluation.measures._predict import predict_objective
 
-    if args.seeds < 1 or args.trees < 1:
-        raise RobnasError("--seeds and --trees must be at least 1")
     out = _out_dir(args.out)
     scores, table, meta, objectives = _scores_and_table(args)
     features = {c: class_scores(scores[c], meta, args.isomorphs).set_index("representative")["score"]
@@ -321,6 +323,7 @@ def run_predict(args: argparse.Namespace) -> int:
         prediction = predict_objective(features, table[objective], seeds=args.seeds, n_estimators=args.trees)
         results[objective] = prediction
         if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
             slug = objective.replace("/", "-").replace("@", "-")
             prediction.splits.to_csv(out / f"predict-{slug}-splits.csv", index=False)
             prediction.importances.to_csv(out / f"predict-{slug}-importances.csv", index=False)
@@ -339,10 +342,9 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def _out_dir(out: str | None) -> Path | None:
+    """``--out``, checked before any work; created only when the results are written."""
     if out is None:
         return None
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise RobnasError(f"--out {out}: exists and is not a folder")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    from robnas.cli.outputs import writable_dir
+
+    return writable_dir(out, "--out")

@@ -19,9 +19,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog="example:\n  robnas space --format parquet -o space.parquet",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--format", choices=("csv", "parquet"), help="export every cell")
-    parser.add_argument("-o", "--output", metavar="FILE", help="output file (default: stdout for csv)")
-    add_data_options(parser, dataset=False)
+    parser.add_argument("--format", choices=("csv", "parquet"),
+                        help="export every cell (default with -o: from its suffix, .csv or .parquet)")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="export every cell to FILE (without -o: csv on stdout)")
+    add_data_options(parser, dataset=False, strict=False)
     parser.set_defaults(handler=run)
 
 
@@ -29,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from robnas.arch import EDGES, NUM_CELLS, OPS
     from robnas.isomorphism import class_count
 
-    if args.format is None:
+    if args.format is None and args.output is None:
         print("search space     NAS-Bench-201 cell (4 nodes, 6 edges)")
         print(f"operations       {', '.join(OPS)}")
         print(f"edges            {' '.join(f'({i},{j})' for i, j in EDGES)}  (NB201 string order)")
@@ -37,12 +39,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"classes          {class_count()} (NB201's isomorphism rule)")
         print("neighbours       24 per cell (one edge changed)")
         return 0
-    from robnas.cli.table_cmd import write_frame
-    from robnas.errors import RobnasError
+    from robnas.cli.outputs import table_format, writable_file, write_frame
 
-    if args.format == "parquet" and not args.output:
-        raise RobnasError("--format parquet needs -o FILE (Parquet is binary)")
-    write_frame(space_dataframe(args.data).reset_index(), args.format, args.output)
+    output = writable_file(args.output, "-o")
+    fmt = table_format(args.format, output)
+    write_frame(space_dataframe(args.data).reset_index(), fmt, output)
     return 0
 
 

@@ -1,10 +1,14 @@
 """Running a comparison: the planned runs in worker processes, resumable.
 
 :func:`run_comparison` runs what is missing: a run whose folder holds ``summary.json`` is done
-and not repeated, so an interrupted comparison resumes where it stopped (a run cut short is
-started again from scratch: tabular runs are cheap and seeded). Runs execute in worker
-processes; each worker loads the tabular oracle of every dataset once, in its initializer, not
-once per run. Workers are started fresh (``spawn``) with BLAS/OpenMP thread pools limited to one
+and not repeated, so an interrupted comparison resumes where it stopped; a run cut short (a
+record without its summary) is continued through the loop's own resume
+(:func:`robnas.loop.run_search` with ``resume=True``: its recorded trials are replayed, checked
+against the table and not evaluated again), and only a folder that never got its config is
+started afresh. Runs execute in worker processes; each worker loads the tabular oracle of every
+dataset once, in its initializer, not once per run, and ends itself as soon as the parent
+process dies (even by ``kill -9``), so no worker is left blocked on a queue nobody feeds.
+Workers are started fresh (``spawn``) with BLAS/OpenMP thread pools limited to one
 thread (:data:`WORKER_THREAD_VARIABLES`, unless the caller set them): every worker is one
 process on one core, and multi-threaded BLAS inside several busy workers made Optuna's TPE
 several times slower.
@@ -18,6 +22,7 @@ import multiprocessing
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -26,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from robnas.compare.plan import RUNS_DIR, RunSpec, check_budgets, load_oracles, unique, write_plan
-from robnas.run_record import SUMMARY_FILE
+from robnas.run_record import CONFIG_FILE, SUMMARY_FILE
 
 if TYPE_CHECKING:
     from robnas.benchmark import TabularOracle
@@ -142,6 +147,7 @@ _WORKER_LOADS: list[str] = []
 def _init_worker(datasets: Sequence[str], data_root: str, optuna_verbosity: int | None) -> None:
     from robnas.benchmark import TabularOracle
 
+    exit_with_parent()
     if optuna_verbosity is not None:  # a spawned worker starts with Optuna's defaults
         import optuna
 
@@ -163,12 +169,33 @@ def _execute(spec: RunSpec, runs_dir: Path, oracle: TabularOracle) -> tuple[str,
     from robnas.searchers import SEARCHERS
 
     run_dir = runs_dir / spec.run_id
-    if run_dir.exists():  # cut short earlier: start again (seeded, so the same run)
+    resume = (run_dir / CONFIG_FILE).is_file()  # cut short earlier: continue it
+    if run_dir.exists() and not resume:  # killed before its config was written: nothing to keep
         shutil.rmtree(run_dir)
     started = time.perf_counter()
     searcher = SEARCHERS[spec.searcher](seed=spec.seed)
-    run_search(searcher, oracle, spec.objective, spec.budget, record_dir=run_dir)
+    run_search(searcher, oracle, spec.objective, spec.budget, record_dir=run_dir, resume=resume)
     return spec.searcher, time.perf_counter() - started
+
+
+def exit_with_parent() -> None:
+    """In a child process: end it (``os._exit``) as soon as its parent process dies.
+
+    A daemon thread waits on the parent's sentinel (:func:`multiprocessing.parent_process`),
+    which becomes ready when the parent is gone, however it died. Does nothing in a process
+    that multiprocessing did not start.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        from multiprocessing.connection import wait as wait_for
+
+        wait_for([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="robnas-exit-with-parent", daemon=True).start()
 
 
 @contextlib.contextmanager

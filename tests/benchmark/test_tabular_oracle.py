@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -146,6 +147,25 @@ def test_imagenet_has_attacks_but_no_corruptions(release_root, tmp_path) -> None
     assert 0 < oracle.value(13433, "clean") < 1
     with pytest.raises(InvalidObjectiveError, match="no gaussian_noise results"):
         oracle.validate("gaussian_noise@1")
+
+
+def test_cache_dir_false_writes_no_cache_anywhere(tmp_path, monkeypatch) -> None:
+    root = write_release(tmp_path / "data")
+    monkeypatch.setenv("ROBNAS_CACHE_DIR", str(tmp_path / "default-cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+    release = {p for p in tmp_path.rglob("*") if p.is_file()}
+
+    def written() -> list[Path]:  # anywhere, the data folder included
+        return sorted(p for p in tmp_path.rglob("*") if p.is_file() and p not in release)
+
+    uncached = TabularOracle("cifar10", data=root, cache_dir=False)
+    values = uncached.objective_values("pgd@1/255")
+    assert uncached.value(5, "clean") == synthetic_value(int(uncached.meta.representative[5]))
+    assert written() == []
+    cached = TabularOracle("cifar10", data=root)  # the default: the cache dir is used
+    assert np.array_equal(cached.objective_values("pgd@1/255"), values)
+    assert written() and all(p.is_relative_to(tmp_path / "default-cache") for p in written())
 
 
 def test_missing_files_are_named(tmp_path) -> None:

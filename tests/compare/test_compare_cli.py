@@ -45,7 +45,7 @@ def test_compare_runs_prints_the_summary_and_redraws_from_the_folder(release_roo
     [
         (["-O", "pgd@1/255", "--searchers", "random,sa"], "unknown searcher 'sa'"),
         (["-O", "pgd@7/255"], "valid choices: pgd@0.1/255"),
-        (["-O", "clean", "--seeds", "0"], "--seeds must be at least 1"),
+        (["-O", "clean", "--seeds", "0"], "--seeds needs a whole number in 1..10000, got 0"),
         (["-O", "clean", "--budget", "many"], "--budget needs a whole number"),
         (["-O", "clean", "--dataset", "mnist"], "unknown dataset 'mnist'"),
         (["--searchers", "re"], "give at least one --objective"),

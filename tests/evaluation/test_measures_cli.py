@@ -115,9 +115,12 @@ def test_predict_reports_r2_tau_and_importances(setup, capsys):
 @pytest.mark.parametrize(("argv", "message"), [
     (["compute", "-m", "nope"], "unknown measure 'nope'; choose from synflow"),
     (["compute", "-m", "jacov"], "jacov need test images: pass --images DIR"),
-    (["compute", "-m", "synflow", "-o", "x.txt"], "must end in .csv or .parquet"),
+    (["compute", "-m", "synflow", "-o", "x.txt"], "cannot tell the format of -o x.txt from its suffix"),
     (["compute", "-m", "synflow", "--archs", "missing.txt"], "use all, representatives or a file"),
-    (["compute", "-m", "synflow", "--jobs", "0"], "--jobs must be at least 1"),
+    (["compute", "-m", "synflow", "--jobs", "0"], "--jobs"),
+    (["compute", "-m", "jacov", "--images", "."], "cifar10 test set not found"),
+    (["compute", "-m", "synflow", "--seed", "-1"], "--seed"),
+    (["correlate", "--scores", "s.csv", "--out", "s.csv"], "--out s.csv is a file, not a folder"),
     (["correlate", "-m", "synflow", "--batch-size", "3"], "no synflow values for cifar10 with batch_size=3"),
     (["correlate", "--scores", "missing.csv"], "--scores missing.csv: no such file"),
     (["correlate", "--scores", "s.csv", "-O", "pgd@7/255"], "pgd@7/255 is not on the grid"),
@@ -129,6 +132,12 @@ def test_bad_input_is_one_line_and_exit_2(setup, capsys, argv, message, monkeypa
     assert code == 2
     assert captured.err.startswith("robnas: error: ") and message in captured.err
     assert len(captured.err.strip().splitlines()) == 1
+
+
+def test_measures_without_a_subcommand_is_one_line(capsys):
+    code, captured = run([], capsys)
+    assert code == 2 and captured.err.strip().splitlines() == [
+        "robnas: error: measures: give a subcommand: list, compute, correlate, predict (see `robnas measures --help`)"]
 
 
 def test_bad_line_in_the_cells_file_names_the_line(setup, capsys):
