@@ -4,7 +4,8 @@ Public API: :class:`NB201Network` / :func:`build_network` (the NB201 network for
 :class:`WeightsArchive` / :func:`load_network` (NATS-Bench's released weights),
 :func:`load_test_set` / :class:`TestSet` (test images from the files users have),
 :class:`LiveOracle` (the oracle over all of these), :class:`AttackProtocol` (the attacks'
-settings), :class:`ResultStore` (the SQLite cache of live results). Zero-cost proxies and the
+settings), :class:`ResultStore` (the SQLite cache of live results), :func:`build_table` /
+:class:`LiveSettings` (a results table in the release's layout, built live). Zero-cost proxies and the
 Jacobian/Hessian robustness measures live in the subpackage :mod:`robnas.evaluation.measures`.
 
 Names are resolved on first access (PEP 562), so importing this package does not import torch.
@@ -32,6 +33,8 @@ _EXPORTS = {
     "LiveOracle": "robnas.evaluation.live_oracle",
     "AttackProtocol": "robnas.evaluation.attacks",
     "ResultStore": "robnas.evaluation.store",
+    "LiveSettings": "robnas.evaluation.cell_tasks",
+    "build_table": "robnas.evaluation.table_build",
     "StoreError": "robnas.errors",
 }
 
@@ -42,6 +45,7 @@ __all__ = [
     "NUM_CLASSES",
     "AttackProtocol",
     "LiveOracle",
+    "LiveSettings",
     "NB201Network",
     "ResultStore",
     "StoreError",
@@ -50,6 +54,7 @@ __all__ = [
     "UnsafePickleError",
     "WeightsArchive",
     "build_network",
+    "build_table",
     "load_network",
     "load_test_set",
 ]
@@ -57,10 +62,12 @@ __all__ = [
 if TYPE_CHECKING:
     from robnas.errors import StoreError, UnsafePickleError
     from robnas.evaluation.attacks import AttackProtocol
+    from robnas.evaluation.cell_tasks import LiveSettings
     from robnas.evaluation.datasets import TestSet, load_test_set
     from robnas.evaluation.live_oracle import LiveOracle
     from robnas.evaluation.network import IMAGE_SIZE, NORMALISATION, NUM_CLASSES, NB201Network, build_network
     from robnas.evaluation.store import ResultStore
+    from robnas.evaluation.table_build import build_table
     from robnas.evaluation.weights import NATS_DATASET, TrainedNetConfig, WeightsArchive, load_network
 
 

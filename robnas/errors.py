@@ -79,6 +79,14 @@ class NoRunsError(RobnasError):
     """A folder that should hold run records holds none."""
 
 
+class ExecutorError(RobnasError):
+    """An executor that cannot start or run its tasks (e.g. Ray missing, its address unreachable)."""
+
+
+class TableBuildError(RobnasError):
+    """A table build that cannot run, or would write over a different table."""
+
+
 # -- live evaluation --------------------------------------------------------------------------
 class UnsafePickleError(DataFormatError):
     """A pickle asked for a global (a class or function) that robnas does not allow."""
@@ -98,6 +106,7 @@ __all__ = [
     "DataFormatError",
     "DataNotFoundError",
     "DownloadError",
+    "ExecutorError",
     "InvalidArchError",
     "InvalidObjectiveError",
     "InvalidParameterError",
@@ -108,6 +117,7 @@ __all__ = [
     "RobnasError",
     "RunRecordError",
     "StoreError",
+    "TableBuildError",
     "UnsafeArchiveError",
     "UnsafePickleError",
 ]

@@ -251,6 +251,15 @@ def _example(key: str) -> str:
     return f"{key}@3" if key in _CORRUPTIONS else f"{_short(key)}@8/255"
 
 
+def attack_key(name: str) -> str | None:
+    """The release key of an attack name (``fgsm``, ``pgd@Linf``, ``apgd``, ...), else ``None``.
+
+    >>> attack_key("pgd"), attack_key("aa_square@Linf"), attack_key("fog")
+    ('pgd@Linf', 'aa_square@Linf', None)
+    """
+    return _ATTACK_ALIASES.get(name.lower())
+
+
 def default_grid_points(epsilons: Mapping[str, list[float]]) -> dict[str, tuple[float | int, ...]]:
     """Grid points for every key of the release, from meta.json's ``epsilons``."""
     points: dict[str, tuple[float | int, ...]] = {CLEAN: ()}

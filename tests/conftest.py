@@ -74,3 +74,20 @@ def cifar10_oracle(release_root: Path, tmp_path_factory: pytest.TempPathFactory)
     from robnas.benchmark import TabularOracle
 
     return TabularOracle("cifar10", data=release_root, cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="module")
+def ray_executor():
+    """A :class:`RayExecutor` on a real 2-CPU local Ray instance, started once per test module.
+
+    Executors built inside the module's tests (e.g. by the CLI) find the instance running and
+    use it without stopping it.
+    """
+    ray = pytest.importorskip("ray")
+    from robnas.execution import RayExecutor
+
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    try:
+        yield RayExecutor()
+    finally:
+        ray.shutdown()

@@ -102,7 +102,8 @@ def test_python_dash_m_and_help_stay_light() -> None:
         "sys.argv = ['robnas', '--help']\n"
         "try:\n    runpy.run_module('robnas', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
-        "heavy = [m for m in ('torch', 'pandas', 'optuna', 'torchattacks', 'matplotlib', 'scipy')\n"
+        "import robnas.execution, robnas.compare.pool\n"
+        "heavy = [m for m in ('torch', 'pandas', 'optuna', 'torchattacks', 'matplotlib', 'scipy', 'ray')\n"
         "         if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )

@@ -15,6 +15,7 @@ from robnas.cli.common import (
     quiet_optuna,
     show_progress,
 )
+from robnas.cli.executor_options import add_executor_options, build_executor
 from robnas.cli.values import parse_int, parse_names
 from robnas.errors import RobnasError
 from robnas.searchers import SEARCHERS
@@ -33,8 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "compare",
         help="compare searchers over many seeds: anytime plots, summary, ranking",
         description=(
-            "Run every searcher, objective, dataset and seed in parallel processes (one run record "
-            "each, under OUT/runs), then write the trajectories (Parquet), a summary at "
+            "Run every searcher, objective, dataset and seed in parallel (local worker processes, or "
+            "Ray tasks with --executor ray; one run record each, under OUT/runs, written by this "
+            "process only), then write the trajectories (Parquet), a summary at "
             "checkpoints (Markdown, CSV), a ranking with Friedman and Holm-corrected Wilcoxon "
             "tests, and anytime plots with 95% bands. Re-running with the same --out resumes: "
             "finished runs are not repeated. --from DIR only re-draws tables and figures."
@@ -42,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=(
             "examples:\n"
             "  robnas compare -O pgd@1/255 -O clean --seeds 50 --budget 300 --out runs/cmp\n"
+            "  robnas compare -O clean --seeds 100 --executor ray --ray-address auto --out runs/cmp\n"
             "  robnas compare --from runs/cmp --metric regret --log-x --formats png,pdf"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -61,6 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"distinct architectures per run, 1..{CLASS_COUNT} (default: %(default)s)")
     parser.add_argument("--jobs", "-j", metavar="N",
                         help=f"worker processes, 1..{MAX_JOBS} (default: all CPUs)")
+    add_executor_options(parser)
     parser.add_argument("--out", metavar="DIR",
                         help="comparison folder (default: runs/compare-<time>); reuse to resume")
     parser.add_argument("--from", dest="from_dir", metavar="DIR",
@@ -102,8 +106,11 @@ def run(args: argparse.Namespace) -> int:
         oracles = load_oracles(specs, args.data)
         if args.strict_data:
             _check_pins(specs, args.data)
-        print(f"comparison folder: {out} ({len(specs)} runs)", file=sys.stderr)
-        done = run_comparison(specs, out, jobs=jobs, progress=show_progress(args), oracles=oracles)
+        with build_executor(args, jobs) as executor:
+            print(f"comparison folder: {out} ({len(specs)} runs, {executor.engine} executor)",
+                  file=sys.stderr)
+            done = run_comparison(specs, out, progress=show_progress(args), oracles=oracles,
+                                  executor=executor)
         print(f"ran {done.ran} runs, {done.skipped} already done, in {done.wall_seconds:.1f} s",
               file=sys.stderr)
     report = write_reports(out, checkpoints=checkpoints, metric=args.metric, log_x=args.log_x,

@@ -71,6 +71,11 @@ def _protocol(args: argparse.Namespace, recorded: dict[str, Any]) -> Any:
     return replace(base, **given)
 
 
+def attack_protocol(args: argparse.Namespace) -> Any:
+    """The attack protocol of the options (the defaults, then ``--pgd-steps`` etc.)."""
+    return _protocol(args, {})
+
+
 def build_live_oracle(args: argparse.Namespace, dataset: str, n_images: int | None,
                       recorded: dict[str, Any] | None = None) -> Any:
     """A :class:`~robnas.evaluation.live_oracle.LiveOracle` from the options.

@@ -1,15 +1,20 @@
-"""``robnas table``: export the released values of every cell for chosen objectives."""
+"""``robnas table``: export the released values of every cell for chosen objectives.
+
+``robnas table build`` (:mod:`robnas.cli.table_build_cmd`) writes a new table instead.
+"""
 
 from __future__ import annotations
 
 import argparse
 
+from robnas.cli import table_build_cmd
 from robnas.cli.common import (
     add_data_options,
     add_objective_option,
     add_offline_option,
     fetch_missing_data,
 )
+from robnas.errors import RobnasError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,10 +25,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "One row per NB201 index (15,625): nb201_index, arch string, representative index, and "
             "one column per objective (isomorphs repeat their representative's value)."
         ),
-        epilog="example:\n  robnas table -O clean -O pgd@1/255 --format parquet -o cifar10.parquet",
+        epilog=(
+            "examples:\n  robnas table -O clean -O pgd@1/255 --format parquet -o cifar10.parquet\n"
+            "  robnas table build --help     (evaluate cells live into a new table)"
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_objective_option(parser, multiple=True)
+    for action in parser._actions:  # required unless the `build` action is given (checked in run)
+        if action.dest == "objective":
+            action.required = False
     add_data_options(parser)
     add_offline_option(parser)
     parser.add_argument("--format", choices=("csv", "parquet"),
@@ -31,12 +42,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="output file (default: stdout for csv; required for parquet)")
     parser.set_defaults(handler=run)
+    actions = parser.add_subparsers(dest="table_action", metavar="ACTION", required=False)
+    table_build_cmd.register(actions)
 
 
 def run(args: argparse.Namespace) -> int:
     from robnas.benchmark import TabularOracle
     from robnas.cli.outputs import table_format, writable_file, write_frame
 
+    if not args.objective:
+        raise RobnasError("table needs --objective O (repeat for several), or the action `table build`")
     output = writable_file(args.output, "-o")
     fmt = table_format(args.format, output)
     fetch_missing_data(args, args.dataset, args.data)
