@@ -1,10 +1,11 @@
 """Computing measures for many cells: worker processes, the results store, a progress bar.
 
 :func:`compute_measures` looks every (cell, measure) up in the store first and computes only
-what is missing, in cell order, in ``jobs`` worker processes (``spawn``, one torch thread each)
-or in this process; finished cells are written to the store as they come back (in one
-transaction per second, and whenever the run ends or fails), so a killed run resumes where it
-stopped, losing at most the last second of work, and a repeated request computes nothing. Each worker reads the test
+what is missing, in cell order, on an executor of :mod:`robnas.execution` (by default ``jobs``
+local worker processes, ``spawn``, one BLAS/OpenMP thread and so one torch thread each; or this
+process; or Ray); finished cells are written to the store as they come back (in one transaction
+per second, and whenever the run ends or fails), so a killed run resumes where it stopped,
+losing at most the last second of work, and a repeated request computes nothing. Each worker reads the test
 batch once. Networks at initialisation are built with torch's default initialisation seeded
 with ``seed`` inside ``torch.random.fork_rng``, so torch's global random state is left as it
 was and the same seed gives the same values.
@@ -12,11 +13,9 @@ was and the same seed gives the same values.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
+import contextlib
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from robnas.benchmark.meta import SpaceMeta
+    from robnas.execution import Executor
 
 INDEX_NAME = "nb201_index"
 """Name of the NB201 index in measure tables (as in ``TabularOracle.dataframe`` and exports)."""
@@ -111,8 +111,12 @@ class ComputeResult:
 
 def compute_measures(request: MeasureRequest, indices: Sequence[int], meta: SpaceMeta, *,
                      store: MeasureStore | None = None, jobs: int = 1, progress: bool = False,
-                     chunk: int = 8) -> ComputeResult:
+                     chunk: int = 8, executor: Executor | None = None) -> ComputeResult:
     """Values of ``request.measures`` for NB201 ``indices``: from the store, else computed.
+
+    Cells run in chunks of ``chunk`` on ``executor`` (a :mod:`robnas.execution` engine: the
+    local pool or Ray), by default a :class:`~robnas.execution.LocalExecutor` with ``jobs``
+    worker processes (``jobs=1``: in this process). Only this process writes the store.
 
     Raises:
         MeasureError: a measure failed on a cell (values finished before stay in the store).
@@ -129,7 +133,7 @@ def compute_measures(request: MeasureRequest, indices: Sequence[int], meta: Spac
     pending: dict[str, list[tuple[int, float, float, str]]] = {name: [] for name in settings}
     flushed = time.monotonic()
     try:
-        for index, rows in _run(request, todo, jobs, chunk):
+        for index, rows in _run(request, todo, jobs, chunk, executor):
             for name, value, seconds, device in rows:
                 pending[name].append((index, value, seconds, device))
                 known[name][index] = (value, seconds)
@@ -181,44 +185,23 @@ _Task = tuple[int, int, tuple[str, ...]]  # index, arch code, measures to comput
 _Rows = list[tuple[str, float, float, str]]  # measure, value, seconds, device
 
 
-def _run(request: MeasureRequest, todo: list[_Task], jobs: int, chunk: int) -> Iterator[tuple[int, _Rows]]:
+def _run(request: MeasureRequest, todo: list[_Task], jobs: int, chunk: int,
+         executor: Executor | None) -> Iterator[tuple[int, _Rows]]:
     if not todo:
         return
-    if jobs <= 1 or len(todo) <= 1:
-        context = CellContext(request)
-        for index, code, names in todo:
-            yield index, context.compute(index, Arch.from_code(code), names)
-        return
-    from robnas.compare.pool import worker_environment
+    from robnas.execution import LocalExecutor
 
-    chunks = [todo[i:i + chunk] for i in range(0, len(todo), chunk)]
-    with worker_environment(), ProcessPoolExecutor(
-            max_workers=min(jobs, len(chunks)), mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker, initargs=(request,)) as pool:
-        pending = {pool.submit(_run_chunk, c) for c in chunks}
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield from future.result()
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+    size = chunk if (executor is not None or jobs > 1) else 1
+    chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
+    with contextlib.ExitStack() as stack:
+        if executor is None:
+            executor = stack.enter_context(LocalExecutor(jobs=jobs))
+        for _position, rows in executor.imap_unordered(_run_chunk, chunks, setup=CellContext,
+                                                       setup_args=(request,)):
+            yield from rows
 
 
-_WORKER: dict[str, CellContext] = {}
-
-
-def _init_worker(request: MeasureRequest) -> None:
-    import torch
-
-    torch.set_num_threads(1)
-    _WORKER["context"] = CellContext(request)
-
-
-def _run_chunk(tasks: list[_Task]) -> list[tuple[int, _Rows]]:
-    context = _WORKER["context"]
+def _run_chunk(context: CellContext, tasks: list[_Task]) -> list[tuple[int, _Rows]]:
     return [(index, context.compute(index, Arch.from_code(code), names)) for index, code, names in tasks]
 
 
@@ -300,8 +283,3 @@ def _bar(total: int, done: int, enabled: bool) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, initial=done, unit="cell", desc="measures", dynamic_ncols=True)
-
-
-def default_jobs() -> int:
-    """Worker processes when none are asked for: the CPU count."""
-    return os.cpu_count() or 1
