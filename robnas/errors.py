@@ -96,6 +96,10 @@ class StoreError(RobnasError):
     """The results store cannot be opened or written."""
 
 
+class MeasureError(RobnasError):
+    """A measure that is unknown, cannot be imported, or cannot be computed as asked."""
+
+
 __all__ = [
     "ChecksumMismatchError",
     "ComparisonError",
@@ -107,6 +111,7 @@ __all__ = [
     "InvalidObjectiveError",
     "InvalidParameterError",
     "InvalidSearcherError",
+    "MeasureError",
     "NoRunsError",
     "OutputPathError",
     "RobnasError",
