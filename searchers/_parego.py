@@ -53,6 +53,7 @@ class ParEGOSearch:
         self._y: list[np.ndarray] = []
         self._classes: np.ndarray | None = None  # representative code of every class
         self._features: np.ndarray | None = None  # their one-hot encodings
+        self._open: np.ndarray | None = None  # per class: not yet proposed or told
 
     def ask(self) -> Arch:
         """The unseen class that maximises a random scalarisation of the predictions."""
@@ -67,7 +68,7 @@ class ParEGOSearch:
         scaled = (predicted - low) / np.where(high > low, high - low, 1.0)
         weights = rng.dirichlet(np.ones(y.shape[1]))
         score = (weights * scaled).min(axis=1) + self.rho * (weights * scaled).sum(axis=1)
-        score[np.isin(self._classes, np.fromiter(self._seen, np.int64, len(self._seen)))] = -np.inf
+        score[~self._open] = -np.inf
         best = int(np.argmax(score))
         if not np.isfinite(score[best]):
             return self._propose(random_unseen(rng, self._seen))
@@ -77,6 +78,7 @@ class ParEGOSearch:
         """Learn ``arch``'s vector (a class told twice is learnt once)."""
         code = class_code(arch)
         self._seen.add(code)
+        self._close(code)
         if code in self._told:
             return
         self._told.add(code)
@@ -93,6 +95,9 @@ class ParEGOSearch:
             self._rng = np.random.default_rng(self.seed)
             self._classes = np.unique(class_code_array())
             self._features = _one_hot(all_ops_array()[self._classes].astype(np.int64))
+            self._open = np.ones(len(self._classes), dtype=bool)
+            for code in self._seen:
+                self._close(code)
         return self._rng
 
     def _fit(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -105,7 +110,12 @@ class ParEGOSearch:
 
     def _propose(self, arch: Arch) -> Arch:
         self._seen.add(class_code(arch))
+        self._close(class_code(arch))
         return arch
+
+    def _close(self, code: int) -> None:
+        if self._open is not None and self._classes is not None:
+            self._open[int(np.searchsorted(self._classes, code))] = False
 
 
 def _one_hot(ops: np.ndarray) -> np.ndarray:
