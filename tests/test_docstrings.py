@@ -9,6 +9,7 @@ import pytest
 
 PURE_MODULES = [
     "robnas.arch",
+    "robnas.cost",
     "robnas.isomorphism",
     "robnas.encodings",
     "robnas.objective",
