@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robnas.cli.common import StoreOnce, add_data_options, print_json
+from robnas.cli.common import add_data_options, print_json
 from robnas.cli.live_options import add_live_options, cost_line
 from robnas.errors import RobnasError
 from robnas.vocabulary import Dataset, parse_dataset
@@ -76,19 +76,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "examples:\n"
             "  robnas search --objective pgd@1/255 --searcher re --budget 300 --seed 0\n"
             "  robnas search -O pgd@8/255 --min-clean 0.8 --json\n"
+            "  robnas search -O pgd@1/255 -O clean --searcher pls --budget 300   (Pareto front)\n"
             "  robnas search --resume runs/20260124-191150-re-pgd-1-255-s0 --budget 500"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--objective", "-O", action=StoreOnce, metavar="O",
-        help="what to maximise, e.g. pgd@8/255, clean, gaussian_noise@3, adversarial@mean",
+        "--objective", "-O", action="append", metavar="O",
+        help="what to maximise, e.g. pgd@8/255, clean, gaussian_noise@3, adversarial@mean; "
+             "repeat (2 or 3) for multi-objective search, e.g. -O pgd@1/255 -O params:min "
+             "(suffix :min/:max; accuracies default to max, params/flops to min)",
     )
     add_data_options(parser, dataset=False)
     parser.add_argument("--dataset", metavar="D",
                         help=f"dataset: {', '.join(d.value for d in Dataset)} (default: cifar10)")
     parser.add_argument("--searcher", metavar="NAME",
-                        help=f"random, re, ls or bo (default: {DEFAULT_SEARCHER})")
+                        help=f"random, re, ls or bo (default: {DEFAULT_SEARCHER}); with several "
+                             "objectives: random, nsga2, motpe, pls or parego (default: pls)")
     parser.add_argument("--budget", metavar="N",
                         help=f"distinct architectures to evaluate (default: {DEFAULT_BUDGET})")
     parser.add_argument("--seed", metavar="S", help="random seed (default: drawn and recorded)")
@@ -109,8 +113,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from robnas.cli.search_multi import run_multi, wants_multi
     from robnas.loop import run_search
     from robnas.searchers import SEARCHERS
+
+    if wants_multi(args):
+        return run_multi(args)
+    if args.objective:
+        args.objective = args.objective[0]
 
     settings = _resume_settings(args) if args.resume else _new_settings(args)
     name = settings["searcher"]
