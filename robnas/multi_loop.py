@@ -10,8 +10,10 @@ proposals in a row, and a killed run resumes from its record by replaying it (se
   objective, turned larger-is-better (minimised objectives, e.g. ``params:min``, are negated;
   :func:`robnas.multi_objective.oriented`).
 * Each trial line of ``trials.jsonl`` stores the raw objective vector (``values``, in the order
-  of ``config.json``'s ``objectives``), ``best``: the hypervolume of the evaluated cells' front so
-  far, and ``on_front``: whether the cell's class is on the table's true front. ``config.json``
+  of ``config.json``'s ``objectives``), ``hypervolume``: that of the evaluated cells' front so
+  far, ``best``: its share of the true front's hypervolume (so comparisons plot and rank it as
+  they do a best value, with optimum 1), and ``on_front``: whether the cell's class is on the
+  table's true front. ``config.json``
   records the ``objectives``, the ``reference_point`` and the ``true_hypervolume``;
   ``objective`` holds the list's label (``pgd@1/255,clean``), so comparisons group such runs.
 * The result is the front of the evaluated cells (:attr:`MultiSearchResult.front`, a
@@ -97,6 +99,13 @@ class MultiSearchResult:
     problem: ParetoProblem | None = field(default=None, repr=False)
 
     @property
+    def relative_regret(self) -> float | None:
+        """``regret / true_hypervolume``: the share of the true front's hypervolume missed."""
+        if self.regret is None or not self.true_hypervolume:
+            return None
+        return self.regret / self.true_hypervolume
+
+    @property
     def share_found(self) -> float | None:
         """Share of the true front's classes that were evaluated."""
         if not self.true_front_size:
@@ -104,11 +113,12 @@ class MultiSearchResult:
         return (self.true_front_found or 0) / self.true_front_size
 
     def summary(self) -> dict[str, Any]:
-        """The JSON-ready summary (``summary.json``); ``optimum`` is the true hypervolume and
-        ``best_value`` the front's, so comparisons read multi-objective runs as they read others."""
+        """The JSON-ready summary (``summary.json``). ``best_value`` is the front's share of the
+        true hypervolume and ``optimum`` is 1, so comparisons read multi-objective runs as they
+        read single-objective ones (the regret is then the relative hypervolume regret)."""
         return {
             "objectives": [str(o) for o in self.objectives],
-            "front": self.front.astype(object).where(self.front.notna(), None).to_dict("records"),
+            "front": _records(self.front),
             "hypervolume": self.hypervolume,
             "reference_point": self.reference_point,
             "true_hypervolume": self.true_hypervolume,
@@ -116,8 +126,10 @@ class MultiSearchResult:
             "true_front_size": self.true_front_size,
             "true_front_found": self.true_front_found,
             "share_found": self.share_found,
-            "best_value": self.hypervolume,
-            "optimum": self.true_hypervolume,
+            "true_front": None if self.problem is None else _records(self.problem.true_front()),
+            "relative_regret": self.relative_regret,
+            "best_value": None if self.relative_regret is None else 1.0 - self.relative_regret,
+            "optimum": None if self.true_hypervolume is None else 1.0,
             "classes": class_count(),
             "n_evaluations": self.n_evaluations,
             "n_proposals": self.n_proposals,
@@ -321,7 +333,7 @@ class _State:
             "index": None if index_of is None else int(index_of(arch)),
             "arch": arch.to_string(),
             "values": vector,
-            "best": self._hypervolume_with(vector),
+            **self._hypervolume_with(vector),
             "on_front": None if representative is None else representative in self._front_indices,
             "cost_seconds": float(seconds[0]),
             "time": round(self.elapsed(), 6),
@@ -332,12 +344,14 @@ class _State:
             self.record.append_trial(trial)
         return trial
 
-    def _hypervolume_with(self, vector: list[float]) -> float | None:
-        """Hypervolume of the front after adding ``vector`` (before it joins the trials)."""
+    def _hypervolume_with(self, vector: list[float]) -> dict[str, float | None]:
+        """``hypervolume`` of the front after adding ``vector`` and ``best``: its share of the
+        true front's hypervolume (the number comparisons rank and plot)."""
         if self.problem is None:
-            return None
+            return {"hypervolume": None, "best": None}
         points = [self.trials[i]["values"] for i in self.front] + [vector]
-        return self.problem.hypervolume(np.asarray(points))
+        hv = self.problem.hypervolume(np.asarray(points))
+        return {"hypervolume": hv, "best": hv / self.problem.true_hypervolume}
 
     def _learn(self, arch: Arch, trial: dict[str, Any]) -> None:
         from robnas.pareto import dominated_by_any, non_dominated_mask
@@ -353,7 +367,7 @@ class _State:
             points = np.asarray([self.trials[i]["values"] for i in candidates])
             self.front = [i for i, keep in zip(candidates, non_dominated_mask(points, flags),
                                                strict=True) if keep]
-        self.hypervolume = trial.get("best")
+        self.hypervolume = trial.get("hypervolume")
         if trial.get("on_front"):
             self.front_found.add(class_code(arch))
         self.searcher.tell(arch, told)
@@ -384,6 +398,11 @@ class _State:
             replay={"trials": self.replayed, "diverged_at": self.diverged_at} if resumed else None,
             problem=problem,
         )
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A DataFrame as JSON-ready records (missing values as ``None``)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
 def _clean(x: float) -> float:

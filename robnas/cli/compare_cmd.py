@@ -10,6 +10,7 @@ from robnas.cli.common import add_data_options
 from robnas.errors import RobnasError
 
 DEFAULT_SEARCHERS = "random,re,ls,bo"
+DEFAULT_MULTI_SEARCHERS = "random,nsga2,pls,parego"
 DEFAULT_CHECKPOINTS = "10,25,50,100,300"
 
 
@@ -27,7 +28,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=(
             "examples:\n"
             "  robnas compare -O pgd@1/255 -O clean --seeds 50 --budget 300 --out runs/cmp\n"
-            "  robnas compare --from runs/cmp --metric regret --log-x --formats png,pdf"
+            "  robnas compare --from runs/cmp --metric regret --log-x --formats png,pdf\n"
+            "  robnas compare -O pgd@1/255 -O clean --multi --seeds 100 --out runs/mo\n"
+            "  robnas compare -O pgd@1/255,clean -O pgd@1/255,params:min --seeds 100\n"
+            "\n"
+            "multi-objective: --multi makes all -O one objective group (2 or 3 objectives), or\n"
+            "give each group as one comma-separated -O; a :min/:max suffix sets a direction\n"
+            "(accuracies default to max, params/flops to min). Runs then report the front's share\n"
+            "of the true front's hypervolume (reference point: the true front's nadir moved out\n"
+            "by 10% of each range), the plots show the hypervolume regret, fronts.md the share of\n"
+            "true-front classes found and figures/fronts-* the true front vs the median runs.\n"
+            f"Default multi-objective searchers: {DEFAULT_MULTI_SEARCHERS}."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -36,8 +47,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_data_options(parser, dataset=False)
     parser.add_argument("--dataset", action="append", metavar="D",
                         help="dataset (repeat for several; default: cifar10)")
-    parser.add_argument("--searchers", default=DEFAULT_SEARCHERS, metavar="LIST",
-                        help="comma-separated searchers (default: %(default)s)")
+    parser.add_argument("--multi", action="store_true",
+                        help="all -O together form one multi-objective problem")
+    parser.add_argument("--searchers", metavar="LIST",
+                        help=f"comma-separated searchers (default: {DEFAULT_SEARCHERS}; "
+                             f"multi-objective: {DEFAULT_MULTI_SEARCHERS})")
     parser.add_argument("--seeds", default="50", metavar="N",
                         help="seeds 0..N-1 per searcher (default: %(default)s)")
     parser.add_argument("--budget", default="300", metavar="N",
@@ -48,8 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="comparison folder (default: runs/compare-<time>); reuse to resume")
     parser.add_argument("--from", dest="from_dir", metavar="DIR",
                         help="re-draw the tables and figures of an existing comparison folder")
-    parser.add_argument("--metric", choices=("value", "regret"), default="value",
-                        help="what the plots show (default: %(default)s)")
+    parser.add_argument("--metric", choices=("value", "regret"),
+                        help="what the plots show (default: value; multi-objective: regret)")
     parser.add_argument("--log-x", action="store_true", help="log-scaled x axis in the plots")
     parser.add_argument("--formats", default="png", metavar="LIST",
                         help="figure formats among png,svg,pdf (default: %(default)s)")
@@ -84,7 +98,10 @@ def run(args: argparse.Namespace) -> int:
         seeds = _int(args.seeds, "--seeds")
         budget = _int(args.budget, "--budget")
         jobs = None if args.jobs is None else _int(args.jobs, "--jobs")
-        specs = plan_runs(_names(args.searchers, "--searchers"), args.objective,
+        objectives = [",".join(args.objective)] if args.multi else args.objective
+        multi = args.multi or any("," in o for o in objectives)
+        searchers = args.searchers or (DEFAULT_MULTI_SEARCHERS if multi else DEFAULT_SEARCHERS)
+        specs = plan_runs(_names(searchers, "--searchers"), objectives,
                           args.dataset or ["cifar10"], range(seeds), budget)
         oracles = load_oracles(specs, args.data)
         out = Path(args.out) if args.out else _default_out()
@@ -92,13 +109,27 @@ def run(args: argparse.Namespace) -> int:
         done = run_comparison(specs, out, jobs=jobs, progress=not args.quiet, oracles=oracles)
         print(f"ran {done.ran} runs, {done.skipped} already done, in {done.wall_seconds:.1f} s",
               file=sys.stderr)
-    report = write_reports(out, checkpoints=checkpoints, metric=args.metric, log_x=args.log_x,
+    metric = args.metric or ("regret" if _is_multi_folder(out) else "value")
+    report = write_reports(out, checkpoints=checkpoints, metric=metric, log_x=args.log_x,
                            formats=formats)
     print(report.markdown())
     print(f"files in {out}:")
     for path in report.files:
         print(f"  {path.relative_to(out)}")
     return 0
+
+
+def _is_multi_folder(out: Path) -> bool:
+    """Whether the comparison in ``out`` is multi-objective (its plan names objective groups)."""
+    import json
+
+    from robnas.compare.plan import PLAN_FILE
+
+    try:
+        plan = json.loads((out / PLAN_FILE).read_text(encoding="utf-8"))
+        return any("," in o for o in plan.get("objectives", []))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _default_out() -> Path:

@@ -57,8 +57,7 @@ def run_multi(args: argparse.Namespace) -> int:
     true_front = None if result.problem is None else result.problem.true_front()
     if args.json:
         settings.pop("recorded_oracle", None)
-        print_json({**settings, "dataset": oracle.dataset.value, **result.summary(),
-                    "true_front": None if true_front is None else _records(true_front)})
+        print_json({**settings, "dataset": oracle.dataset.value, **result.summary()})
     else:
         _print(result, settings, true_front)
     return 0
@@ -134,10 +133,6 @@ def _new_run_dir(out: Path, settings: dict[str, Any]) -> Path:
         number += 1
         candidate = out / f"{run_id}-{number}"
     return candidate
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
 def _table(frame: pd.DataFrame) -> str:

@@ -101,7 +101,7 @@ def run_comparison(
     todo = [s for s in specs if not (runs_dir / s.run_id / SUMMARY_FILE).is_file()]
     result = ComparisonRun(out_dir=out, skipped=len(specs) - len(todo))
     # longest first (Optuna's TPE dominates), so the pool's tail is short
-    todo.sort(key=lambda s: (s.searcher != "bo", s.dataset, s.objective, s.searcher, s.seed))
+    todo.sort(key=lambda s: (s.searcher not in _SLOW, s.dataset, s.objective, s.searcher, s.seed))
     bar = _progress_bar(len(specs), result.skipped, progress)
     try:
         if (jobs or os.cpu_count() or 1) <= 1 or len(todo) <= 1:
@@ -132,6 +132,8 @@ class _Done:
     finished: float
 
 
+_SLOW = ("bo", "nsga2", "motpe")
+"""Searchers whose runs take longest (Optuna's): started first so the pool's tail is short."""
 _WORKER_ORACLES: dict[str, TabularOracle] = {}
 """Per worker process: dataset -> its oracle, filled once by :func:`_init_worker`."""
 _WORKER_LOADS: list[str] = []
@@ -154,15 +156,36 @@ def _run_in_worker(spec: RunSpec, runs_dir: Path) -> _Done:
 
 def _execute(spec: RunSpec, runs_dir: Path, oracle: TabularOracle) -> tuple[str, float]:
     from robnas.loop import run_search
+    from robnas.multi_objective import is_multi
     from robnas.searchers import SEARCHERS
 
     run_dir = runs_dir / spec.run_id
     if run_dir.exists():  # cut short earlier: start again (seeded, so the same run)
         shutil.rmtree(run_dir)
     started = time.perf_counter()
-    searcher = SEARCHERS[spec.searcher](seed=spec.seed)
-    run_search(searcher, oracle, spec.objective, spec.budget, record_dir=run_dir)
+    if is_multi(spec.objective):
+        _execute_multi(spec, run_dir, oracle)
+    else:
+        searcher = SEARCHERS[spec.searcher](seed=spec.seed)
+        run_search(searcher, oracle, spec.objective, spec.budget, record_dir=run_dir)
     return spec.searcher, time.perf_counter() - started
+
+
+_PROBLEMS: dict[tuple[str, str], Any] = {}
+"""Per process: (dataset, objective group) -> its ParetoProblem, built once (true front, HV)."""
+
+
+def _execute_multi(spec: RunSpec, run_dir: Path, oracle: TabularOracle) -> None:
+    from robnas.multi_loop import run_multi_search
+    from robnas.multi_objective import ParetoProblem
+    from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS
+
+    key = (spec.dataset, spec.objective)
+    if key not in _PROBLEMS:
+        _PROBLEMS[key] = ParetoProblem.from_oracle(oracle, spec.objective)
+    searcher = MULTI_OBJECTIVE_SEARCHERS[spec.searcher](seed=spec.seed)
+    run_multi_search(searcher, oracle, spec.objective, spec.budget, record_dir=run_dir,
+                     problem=_PROBLEMS[key])
 
 
 @contextlib.contextmanager
