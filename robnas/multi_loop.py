@@ -347,10 +347,15 @@ class _State:
     def _hypervolume_with(self, vector: list[float]) -> dict[str, float | None]:
         """``hypervolume`` of the front after adding ``vector`` and ``best``: its share of the
         true front's hypervolume (the number comparisons rank and plot)."""
+        from robnas.pareto import dominated_by_any
+
         if self.problem is None:
             return {"hypervolume": None, "best": None}
-        points = [self.trials[i]["values"] for i in self.front] + [vector]
-        hv = self.problem.hypervolume(np.asarray(points))
+        front = np.asarray([self.trials[i]["values"] for i in self.front]).reshape(-1, len(vector))
+        if self.hypervolume is not None and dominated_by_any(vector, front, self.problem.maximize):
+            hv = self.hypervolume  # a dominated cell leaves the front, and its volume, unchanged
+        else:
+            hv = self.problem.hypervolume(np.vstack([front, [vector]]))
         return {"hypervolume": hv, "best": hv / self.problem.true_hypervolume}
 
     def _learn(self, arch: Arch, trial: dict[str, Any]) -> None:
