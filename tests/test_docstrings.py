@@ -14,6 +14,12 @@ PURE_MODULES = [
     "robnas.encodings",
     "robnas.objective",
     "robnas.vocabulary",
+    "robnas.pareto",
+    "robnas.multi_objective",
+    "robnas.searchers",
+    "robnas.searchers._pareto_local_search",
+    "robnas.searchers._parego",
+    "robnas.searchers._optuna_multi",
 ]
 
 
