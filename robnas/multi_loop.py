@@ -46,8 +46,8 @@ from robnas.multi_objective import (
     oriented,
     parse_objectives,
 )
-from robnas.run_record import RunRecord, RunRecordError, utc_now, versions
-from robnas.searchers import get_params, random_unseen, searcher_name
+from robnas.run_record import RunRecord, RunRecordError
+from robnas.searchers import random_unseen
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -226,50 +226,18 @@ def run_multi_search(
 def _open_record(searcher: Searcher, oracle: Oracle, objectives: tuple[DirectedObjective, ...],
                  problem: ParetoProblem | None, budget: int, record_dir: str | Path | None,
                  resume: bool) -> tuple[RunRecord | None, list[dict[str, Any]]]:
-    if record_dir is None:
-        if resume:
-            raise RunRecordError("resume needs the run folder (record_dir)")
-        return None, []
-    provenance = oracle.provenance()
-    config = {
-        "run_id": Path(record_dir).name,
-        "searcher": {"name": searcher_name(searcher), "params": get_params(searcher)},
-        "objective": label(objectives),
-        "objectives": [str(o) for o in objectives],
-        "dataset": oracle.dataset.value,
-        "seed": getattr(searcher, "seed", None),
-        "budget": budget,
-        "min_clean": None,
-        "mode": provenance.get("mode", "tabular"),
-        "reference_point": None if problem is None else problem.reference.tolist(),
-        "true_hypervolume": None if problem is None else problem.true_hypervolume,
-        "versions": versions(),
-        "oracle": provenance,
-        "created": utc_now(),
-    }
-    if not resume:
-        return RunRecord.create(record_dir, config), []
-    record = RunRecord.open(record_dir)
-    stored = record.config()
-    for key in ("searcher", "objectives", "dataset", "seed", "mode", "reference_point"):
-        if stored.get(key) != config[key]:
-            raise RunRecordError(
-                f"cannot resume {record.path}: its {key} is {stored.get(key)!r}, not {config[key]!r}"
-            )
-    old = stored.get("oracle", {}).get("checksums", {})
-    new = provenance.get("checksums", {})
-    changed = sorted(k for k in old.keys() & new.keys() if old[k] != new[k])
-    if changed:
-        raise RunRecordError(f"cannot resume {record.path}: the data changed ({changed[0]})")
-    recorded = record.read_trials(repair=True)
-    if budget < len(recorded):
-        raise RunRecordError(
-            f"{record.path} already holds {len(recorded)} evaluations; the budget must be >= that"
-        )
-    if stored.get("budget") != budget:
-        stored["budget"] = budget
-        stored.setdefault("resumed", []).append({"time": utc_now(), "budget": budget})
-        record.write_config(stored)
+    """The single-objective loop's record handling (creation, resume checks, budget changes),
+    with the objective list's label as ``objective`` and the multi-objective fields added."""
+    from robnas.loop import _open_record as open_record
+
+    record, recorded = open_record(searcher, oracle, label(objectives), budget,  # type: ignore[arg-type]
+                                   record_dir, None, resume)
+    if record is not None and not resume:
+        config = record.config()
+        config["objectives"] = [str(o) for o in objectives]
+        config["reference_point"] = None if problem is None else problem.reference.tolist()
+        config["true_hypervolume"] = None if problem is None else problem.true_hypervolume
+        record.write_config(config)
     return record, recorded
 
 
