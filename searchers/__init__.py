@@ -3,7 +3,9 @@
 The public namespace is the registry: :data:`SEARCHERS` maps the names the CLI accepts to the
 classes, and ``__all__`` lists everything public. A new searcher is one private module, one
 entry in :data:`SEARCHERS` and one fixture entry in ``tests/searchers/test_conformance.py``
-(which runs :mod:`robnas.searchers.testing` on it).
+(which runs :mod:`robnas.searchers.testing` on it). A multi-objective searcher (told a
+vector of values) goes into :data:`MULTI_OBJECTIVE_SEARCHERS` and is covered by
+``tests/searchers/test_multi_conformance.py``.
 
 >>> from robnas.searchers import SEARCHERS
 >>> sorted(SEARCHERS)

@@ -8,6 +8,9 @@ and an oracle.
 The contract the loop relies on (checked for every searcher by :mod:`robnas.searchers.testing`):
 
 * Values are maximised (every robnas objective is an accuracy; larger is better).
+* Multi-objective searchers (:data:`robnas.searchers.MULTI_OBJECTIVE_SEARCHERS`, driven by
+  :func:`robnas.multi_loop.run_multi_search`) are told a tuple of floats, one per objective,
+  every component larger-is-better (the loop negates minimised objectives such as ``params``).
 * ``ask()`` returns an :class:`~robnas.arch.Arch`; the loop answers every ``ask()`` with exactly
   one ``tell()`` of that cell before asking again.
 * ``tell()`` may also be called with a cell the searcher did not ask for (the loop's
