@@ -15,7 +15,7 @@ import pytest
 from robnas.errors import InvalidObjectiveError
 from robnas.multi_loop import run_multi_search
 from robnas.multi_objective import ParetoProblem, parse_objectives
-from robnas.run_record import CONFIG_FILE, SUMMARY_FILE, TRIALS_FILE
+from robnas.run_record import CONFIG_FILE, SUMMARY_FILE, TRIALS_FILE, RunRecordError
 from robnas.searchers import ParetoLocalSearch, RandomSearch
 
 
@@ -127,7 +127,7 @@ def test_resume_extends_a_finished_run(cifar10_oracle, tmp_path) -> None:
     assert [t["arch"] for t in longer.trials] == [t["arch"] for t in whole.trials]
     assert longer.replay == {"trials": 30, "diverged_at": None}
     assert longer.hypervolume == whole.hypervolume
-    with pytest.raises(Exception, match="cannot resume .*its objective is"):
+    with pytest.raises(RunRecordError, match=r"cannot resume .*its objective is"):
         run_multi_search(ParetoLocalSearch(seed=2), cifar10_oracle, "pgd@1/255,fog@mean", 60,
                          record_dir=tmp_path / "r", resume=True)
 
