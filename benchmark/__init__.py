@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING
 from robnas._lazy import lazy_exports
 
 _EXPORTS = {
-    "ChecksumMismatchError": "robnas.benchmark.archive",
-    "UnsafeArchiveError": "robnas.benchmark.archive",
+    "ChecksumMismatchError": "robnas.errors",
+    "UnsafeArchiveError": "robnas.errors",
     "ArrayCache": "robnas.benchmark.cache",
     "RELEASE_SHA256": "robnas.benchmark.checksums",
     "expected_files": "robnas.benchmark.checksums",
     "pinned_sha256": "robnas.benchmark.checksums",
     "DataInfo": "robnas.benchmark.data_info",
     "describe": "robnas.benchmark.data_info",
-    "DownloadError": "robnas.benchmark.download",
+    "DownloadError": "robnas.errors",
     "RetryPolicy": "robnas.benchmark.download",
     "fetch": "robnas.benchmark.download",
     "DEFAULT_BASE_URL": "robnas.benchmark.install",
@@ -64,17 +64,17 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from robnas.benchmark.archive import ChecksumMismatchError, UnsafeArchiveError
     from robnas.benchmark.cache import ArrayCache
     from robnas.benchmark.checksums import RELEASE_SHA256, expected_files, pinned_sha256
     from robnas.benchmark.data_info import DataInfo, describe
-    from robnas.benchmark.download import DownloadError, RetryPolicy, fetch
+    from robnas.benchmark.download import RetryPolicy, fetch
     from robnas.benchmark.install import DEFAULT_BASE_URL, InstallReport, download_release, import_release
     from robnas.benchmark.location import default_data_dir, resolve_data_root
     from robnas.benchmark.meta import SpaceMeta
     from robnas.benchmark.release import ResultFile, inventory, result_path
     from robnas.benchmark.table import ResultTable
     from robnas.benchmark.tabular_oracle import TabularOracle
+    from robnas.errors import ChecksumMismatchError, DownloadError, UnsafeArchiveError
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

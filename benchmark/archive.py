@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from robnas.benchmark.checksums import META_PATH, pinned_sha256
-from robnas.errors import DataFormatError, RobnasError
+from robnas.errors import ChecksumMismatchError, DataFormatError, UnsafeArchiveError
 
 _log = logging.getLogger(__name__)
 
@@ -44,12 +44,6 @@ _CHUNK = 1 << 20
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
-class UnsafeArchiveError(RobnasError):
-    """An archive holds an entry that could write outside its destination, or a link/device."""
-
-
-class ChecksumMismatchError(DataFormatError):
-    """A release file's bytes differ from its pinned SHA-256."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +73,7 @@ def safe_parts(name: str) -> tuple[str, ...]:
     >>> safe_parts("../evil.json")
     Traceback (most recent call last):
     ...
-    robnas.benchmark.archive.UnsafeArchiveError: entry '../evil.json' escapes the destination
+    robnas.errors.UnsafeArchiveError: entry '../evil.json' escapes the destination
     """
     if (
         name.startswith("/")

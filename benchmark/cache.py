@@ -167,8 +167,13 @@ class ArrayCache:
 
 
 def as_numpy(flat: array, shape: tuple[int, ...]) -> np.ndarray:
-    """A zero-copy NumPy view of cached data (imports NumPy)."""
+    """A zero-copy, read-only NumPy view of cached data (imports NumPy).
+
+    Read-only because the data is shared: every later answer of the oracle reads the same
+    buffer, so a caller that wrote into a view would silently change them.
+    """
     import numpy as np
 
     view = np.frombuffer(flat, dtype=np.float64 if flat.typecode == "d" else np.int64)
+    view.flags.writeable = False
     return view.reshape(shape)

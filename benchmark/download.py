@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from robnas._version import __version__
-from robnas.errors import RobnasError
+from robnas.errors import DownloadError
 
 if TYPE_CHECKING:
     import http.client
@@ -34,9 +34,6 @@ _CHUNK = 1 << 16
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
-
-class DownloadError(RobnasError):
-    """A file could not be downloaded (HTTP error, or the server stayed unreachable)."""
 
 
 class _Transient(Exception):

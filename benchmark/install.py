@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,6 +185,12 @@ def import_release(source: Path | str, dest: Path | str | None = None) -> Instal
     if source.is_dir() and dest.exists() and source.resolve() == dest.resolve():
         raise RobnasError(f"{source} is the data folder itself; check it with `robnas data info --verify`")
     everything = expected_files()
+    if source.is_file() and not zipfile.is_zipfile(source):
+        raise DataFormatError(f"cannot import {source}: not a zip archive (give a release zip, or a "
+                              "folder of them or of the release's files)")
+    if source.is_dir() and not any(source.glob("*.zip")) and not _has_release_files(source):
+        raise DataFormatError(f"cannot import {source}: the folder holds no release zip archive and no "
+                              "release file (*.json)")
     if source.is_file():
         sources = [(source, _dataset_of_archive(source.name), everything)]
     else:

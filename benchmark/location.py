@@ -46,6 +46,8 @@ def resolve_data_root(data: str | os.PathLike[str] | None = None) -> Path:
         DataNotFoundError: no ``meta.json`` where the data should be; the message says how to
             get the data.
     """
+    if data is not None and not str(data).strip():
+        raise DataNotFoundError("--data needs a folder holding the release's meta.json, got ''")
     if data is not None:
         candidates = [("--data", Path(data))]
     elif os.environ.get(DATA_ENV):
@@ -60,3 +62,26 @@ def resolve_data_root(data: str | os.PathLike[str] | None = None) -> Path:
             f"or pass --data PATH / set {DATA_ENV} to a folder holding {META_FILE}"
         )
     return root.resolve()
+
+
+def download_command(root: Path, dataset: str) -> str:
+    """The command that installs ``dataset`` into the data root ``root``.
+
+    ``--dest`` is left out where ``robnas data download`` installs by default (``$ROBNAS_DATA``,
+    else the per-user data directory).
+    """
+    import shlex
+
+    command = f"robnas data download --datasets {dataset}"
+    default = Path(os.environ[DATA_ENV]) if os.environ.get(DATA_ENV) else default_data_dir()
+    if Path(root).expanduser().resolve() != default.expanduser().resolve():
+        command += f" --dest {shlex.quote(str(root))}"
+    return command
+
+
+def missing_dataset_error(root: Path, dataset: str) -> DataNotFoundError:
+    """The error for a data root that holds no results of ``dataset``: which, and how to get it."""
+    return DataNotFoundError(
+        f"dataset {dataset} is not installed in {root} (no {dataset}/*_accuracy.json there); "
+        f"get it with: {download_command(root, dataset)}"
+    )

@@ -82,6 +82,9 @@ class SpaceMeta:
             return arch
         text = str(arch).strip()
         if text.lstrip("-").isdigit():
+            if not text.isascii():  # int() would read '١٢' as 12
+                raise InvalidArchError(f"NB201 index must be written in ASCII digits 0..{NUM_CELLS - 1}, "
+                                       f"got {text!r}")
             return self.arch_at(int(text))
         return Arch.from_string(text)
 

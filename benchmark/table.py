@@ -8,6 +8,7 @@ terms in both paths, so a single lookup and a vectorised one agree to the last b
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from array import array
@@ -15,15 +16,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from robnas.benchmark.cache import ArrayCache, as_numpy
+from robnas.benchmark.checksums import META_PATH, pinned_sha256
+from robnas.benchmark.location import download_command
 from robnas.benchmark.meta import SpaceMeta
 from robnas.benchmark.release import read_result_file, result_path
-from robnas.errors import DataFormatError
+from robnas.errors import ChecksumMismatchError, DataFormatError
 from robnas.objective import Grid, Term, default_grid_points
 from robnas.vocabulary import CLEAN, SEVERITIES, Corruption, Dataset, Measure
 
 if TYPE_CHECKING:
     import numpy as np
 
+_log = logging.getLogger(__name__)
 _CORRUPTION_KEYS = {c.value for c in Corruption}
 _ACCURACY_SUFFIX = f"_{Measure.ACCURACY.value}.json"
 
@@ -31,20 +35,33 @@ _ACCURACY_SUFFIX = f"_{Measure.ACCURACY.value}.json"
 class ResultTable:
     """The released results of one dataset, loaded lazily one file at a time.
 
-    Values are the floats the release's JSON holds, unchanged.
+    Values are the floats the release's JSON holds, unchanged. A file holding a value that is
+    not a number or (for accuracies) not in [0, 1] is refused when it is parsed.
+
+    Pinned SHA-256: a root whose ``meta.json`` is the release's own (its SHA-256 equals the pin)
+    is a copy of the release, and each result file read from it is compared with its pin (the
+    checksum is computed anyway, for provenance). A file that differs is logged as a warning
+    on every load, or refused with :class:`~robnas.errors.ChecksumMismatchError` when
+    ``strict_data``. A root with its own ``meta.json`` is a table a user built: no pins apply
+    and nothing is ever reported; neither is a file the release does not pin.
 
     Args:
         root: the data root.
         dataset: which dataset's folder to read.
         meta: the parsed ``meta.json`` of the same root.
         cache: where parsed files are cached.
+        strict_data: refuse (instead of warn about) a release file that differs from its pin.
     """
 
-    def __init__(self, root: Path, dataset: Dataset, meta: SpaceMeta, cache: ArrayCache) -> None:
+    def __init__(
+        self, root: Path, dataset: Dataset, meta: SpaceMeta, cache: ArrayCache, strict_data: bool = False
+    ) -> None:
         self.root = Path(root)
         self.dataset = Dataset(dataset)
         self.meta = meta
         self.cache = cache
+        self.strict_data = strict_data
+        self.is_release = meta.checksum == pinned_sha256(META_PATH)
         self._raw: dict[tuple[str, Measure], tuple[array, tuple[int, ...]]] = {}
         self._aggregates: dict[tuple[Term, ...], array] = {}
         self._checksums: dict[str, str] = {}
@@ -72,12 +89,25 @@ class ResultTable:
             if not path.is_file():  # named, never guessed
                 read_result_file(path, self.dataset, key, measure)
             checksum = self.cache.checksum(path)
-            self._checksums[f"{self.dataset.value}/{path.name}"] = checksum
+            relative = f"{self.dataset.value}/{path.name}"
+            self._check_pin(relative, checksum)
+            self._checksums[relative] = checksum
             self._raw[slot] = self.cache.array(
-                ("result", checksum, self.meta.checksum, self.dataset.value, key, str(measure)),
+                ("result-checked", checksum, self.meta.checksum, self.dataset.value, key, str(measure)),
                 lambda: self._parse(path, key, Measure(measure)),
             )
         return self._raw[slot]
+
+    def _check_pin(self, relative: str, checksum: str) -> None:
+        expected = pinned_sha256(relative) if self.is_release else None
+        if expected is None or expected == checksum:
+            return
+        message = (f"{self.root / relative} differs from the released file (SHA-256 {checksum[:12]}, "
+                   f"pinned {expected[:12]}): its values may not be the published ones; reinstall it "
+                   f"with `{download_command(self.root, self.dataset.value)} --force`")
+        if self.strict_data:
+            raise ChecksumMismatchError(f"{message} (refused under --strict-data)")
+        _log.warning("%s (--strict-data refuses it)", message)
 
     def _position(self, term: Term) -> tuple[int, int]:
         """(column, width) of ``term`` in its key's array."""
@@ -101,14 +131,21 @@ class ResultTable:
             return self.scalar(terms[0], row)
         return math.fsum(self.scalar(t, row) for t in terms) / len(terms)
 
-    def objective_list(self, terms: tuple[Term, ...]) -> array:
-        """All 6,466 objective values as a stdlib array (rows = ``meta.representatives``)."""
+    def objective_list(self, terms: tuple[Term, ...]) -> memoryview:
+        """All 6,466 objective values, read-only, without NumPy (rows = ``meta.representatives``).
+
+        A zero-copy view of the shared data: it supports ``len``, indexing, iteration and
+        ``max``, and refuses writes, which would change every later answer.
+        """
+        return memoryview(self._objective_array(terms)).toreadonly()
+
+    def _objective_array(self, terms: tuple[Term, ...]) -> array:
         if len(terms) == 1:
             flat, _ = self._load(terms[0].key)
             column, width = self._position(terms[0])
             return flat if width == 1 else flat[column::width]
         if terms not in self._aggregates:
-            columns = [self.objective_list((t,)) for t in terms]
+            columns = [self._objective_array((t,)) for t in terms]
             n = len(terms)
             self._aggregates[terms] = array("d", (math.fsum(v) / n for v in zip(*columns, strict=True)))
         return self._aggregates[terms]
@@ -124,7 +161,7 @@ class ResultTable:
 
     def objective_column(self, terms: tuple[Term, ...]) -> np.ndarray:
         """``(6466,)`` objective values (a zero-copy view where possible)."""
-        return as_numpy(self.objective_list(terms), (self.meta.num_classes,))
+        return as_numpy(self._objective_array(terms), (self.meta.num_classes,))
 
     def checksums(self) -> dict[str, str]:
         """SHA-256 of every file read so far, by path relative to the root."""
@@ -147,6 +184,13 @@ class ResultTable:
             stacked = np.asarray([values[str(i)] for i in reps], dtype=np.float64)
         except (ValueError, TypeError):
             raise DataFormatError(f"{path}: values are not numbers of one shape per id") from None
+        bad = ~np.isfinite(stacked) if measure != Measure.ACCURACY else ~((stacked >= 0) & (stacked <= 1))
+        if bad.any():
+            row = int(np.flatnonzero(bad.reshape(len(reps), -1).any(axis=1))[0])
+            value = values[str(int(reps[row]))]
+            what = "a number" if measure != Measure.ACCURACY else "an accuracy in [0, 1]"
+            raise DataFormatError(f"{path}: {key} {measure.value} of id {int(reps[row])} is {value!r}, "
+                                  f"not {what} ({int(bad.sum())} such value(s)); the file is refused")
         if measure == Measure.ACCURACY:
             expected = self._expected_width(key)
             if expected is None and stacked.ndim != 1:

@@ -7,7 +7,9 @@
 0.588
 >>> frame = oracle.dataframe(["clean", "pgd@8/255"])  # pandas, one row per NB201 index
 >>> frame.shape
-(15625, 5)
+(15625, 4)
+>>> frame.index.name, float(frame.loc[13433, "clean"])
+('nb201_index', 0.893)
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from robnas._version import __version__
-from robnas.arch import Arch, codes_of
+from robnas.arch import NUM_CELLS, Arch, codes_of
 from robnas.benchmark.cache import ArrayCache
-from robnas.benchmark.location import META_FILE, default_cache_dir, resolve_data_root
+from robnas.benchmark.location import META_FILE, default_cache_dir, missing_dataset_error, resolve_data_root
 from robnas.benchmark.meta import SpaceMeta
 from robnas.benchmark.table import ResultTable
 from robnas.objective import CLEAN, Grid, Objective, Term
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
     from robnas.oracle import Evaluations
 
 _CLEAN = (Term(CLEAN, None),)
+INDEX_NAME = "nb201_index"
+"""Name of the NB201 index in :meth:`TabularOracle.dataframe` (and of its column in exports)."""
 
 
 class TabularOracle:
@@ -48,6 +52,9 @@ class TabularOracle:
         data: data root; defaults to ``$ROBNAS_DATA``, then the per-user data directory.
         cache_dir: where parsed files are cached; defaults to ``$ROBNAS_CACHE_DIR`` or the
             per-user cache directory. Pass ``False`` to disable caching.
+        strict_data: refuse a release file whose SHA-256 differs from its pin (raises
+            :class:`~robnas.errors.ChecksumMismatchError` when it is read) instead of logging a
+            warning; tables users build themselves (their own ``meta.json``) have no pins.
     """
 
     def __init__(
@@ -55,6 +62,7 @@ class TabularOracle:
         dataset: str | Dataset = Dataset.CIFAR10,
         data: str | os.PathLike[str] | None = None,
         cache_dir: str | os.PathLike[str] | bool | None = None,
+        strict_data: bool = False,
     ) -> None:
         self._dataset = parse_dataset(dataset)
         self.root = resolve_data_root(data)
@@ -63,7 +71,7 @@ class TabularOracle:
         else:
             cache = ArrayCache(Path(cache_dir) if cache_dir else default_cache_dir())
         self.meta = SpaceMeta.load(self.root / META_FILE, cache)
-        self.table = ResultTable(self.root, self._dataset, self.meta, cache)
+        self.table = ResultTable(self.root, self._dataset, self.meta, cache, strict_data=strict_data)
         self._grid: Grid | None = None
 
     # -- the Oracle protocol --------------------------------------------------------------------
@@ -74,9 +82,17 @@ class TabularOracle:
 
     @property
     def grid(self) -> Grid:
-        """The keys and points this dataset's present files hold."""
+        """The keys and points this dataset's present files hold.
+
+        Raises:
+            DataNotFoundError: the dataset has no files in this root (the message names it and
+                the command that installs it).
+        """
         if self._grid is None:
-            self._grid = self.table.grid
+            grid = self.table.grid
+            if not grid.points:
+                raise missing_dataset_error(self.root, self._dataset.value)
+            self._grid = grid
         return self._grid
 
     def validate(self, objective: Objective | str) -> tuple[Term, ...]:
@@ -158,14 +174,19 @@ class TabularOracle:
         rows = self.meta.row_of_index[self.meta.index_of_code[np.asarray(codes, dtype=np.int64)]]
         return self.objective_values(objective)[rows]
 
-    def dataframe(self, objectives: Sequence[Objective | str] | None = None) -> pd.DataFrame:
-        """One row per NB201 index (15,625): index, arch, representative, one column per objective.
+    def dataframe(
+        self, objectives: Objective | str | Sequence[Objective | str] | None = None
+    ) -> pd.DataFrame:
+        """One row per NB201 index (15,625): arch, representative, one column per objective.
+
+        The frame's index is the NB201 index (named ``nb201_index``), so ``frame.loc[13433]``
+        is cell 13433; ``frame.reset_index()`` makes it a column.
 
         Args:
-            objectives: the columns; ``None`` (default) gives the whole table: every key at every
-                point of this dataset's grid (e.g. ``pgd@8/255``, ``fog@3``).
+            objectives: one objective or a list of them, one column each; ``None`` (default)
+                gives the whole table: every key at every point of this dataset's grid (e.g.
+                ``pgd@8/255``, ``fog@3``).
         """
-        import numpy as np
         import pandas as pd
 
         if objectives is None:
@@ -174,15 +195,23 @@ class TabularOracle:
                 for key, points in self.grid.points.items()
                 for term in ((Term(key, p) for p in points) if points else (Term(key, None),))
             ]
+        elif isinstance(objectives, (str, Objective)):
+            objectives = [objectives]
+        parsed = [Objective.parse(o) for o in objectives]
+        for objective in parsed:
+            self.validate(objective)
+        rows = self.meta.row_of_index
+        columns = {
+            "arch": [Arch.from_code(int(c)).to_string() for c in self.meta.code_of_index],
+            "representative": self.meta.representative.copy(),
+            # one block of columns at once: adding them one by one fragments the frame
+            **{str(o): self.objective_values(o)[rows] for o in parsed},
+        }
+        return pd.DataFrame(columns, index=pd.RangeIndex(len(rows), name=INDEX_NAME))
 
-        frame = pd.DataFrame(
-            {
-                "index": np.arange(len(self.meta.code_of_index)),
-                "arch": [Arch.from_code(int(c)).to_string() for c in self.meta.code_of_index],
-                "representative": self.meta.representative,
-            }
+    def __repr__(self) -> str:
+        return (
+            f"TabularOracle(dataset={self._dataset.value!r}, data={str(self.root)!r}, "
+            f"cells={NUM_CELLS}, classes={self.meta.num_classes}, "
+            f"keys={len(self.grid.points)}, files_read={len(self.table.checksums())})"
         )
-        for objective in objectives:
-            parsed = Objective.parse(objective)
-            frame[str(parsed)] = self.values_by_index(frame["index"].to_numpy(), parsed)
-        return frame

@@ -137,6 +137,14 @@ class LiveOracle:
         self._identities: dict[int, str] = {}
         self._test_sets: dict[tuple[str | None, int | None], Any] = {}
 
+    def __repr__(self) -> str:
+        images = "all" if self.n_images is None else self.n_images
+        return (
+            f"LiveOracle(dataset={self._dataset.value!r}, weights={str(self.weights)!r}, "
+            f"images={str(self.images)!r}, n_images={images!r}, device={self.device_name!r}, "
+            f"store={str(self.store.path)!r}, batches_run={self.batches_run})"
+        )
+
     # -- the Oracle protocol --------------------------------------------------------------------
     @property
     def dataset(self) -> Dataset:

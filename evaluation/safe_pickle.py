@@ -34,14 +34,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import IO, Any
 
-from robnas.errors import DataFormatError
+from robnas.errors import DataFormatError, UnsafePickleError
 
 AllowList = Mapping[tuple[str, str], Callable[[], Any]]
 """``(module, name)`` -> a zero-argument function returning the object to use for it."""
 
-
-class UnsafePickleError(DataFormatError):
-    """A pickle asked for a global (a class or function) that robnas does not allow."""
 
 
 class RestrictedUnpickler(pickle.Unpickler):

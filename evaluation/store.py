@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from robnas.errors import RobnasError
+from robnas.errors import StoreError
 
 STORE_FILE = "live-results.sqlite"
 """File name of the default store inside robnas' cache directory."""
@@ -60,9 +60,6 @@ CREATE TABLE IF NOT EXISTS progress (
 """
 _WHERE = " AND ".join(f"{c} = ?" for c in _KEY_COLUMNS)
 
-
-class StoreError(RobnasError):
-    """The results store cannot be opened or written."""
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,12 @@
 """robnas: robust neural architecture search on NAS-Bench-201.
 
 The core types: :class:`Arch` (a cell), :class:`Objective` (what to maximise), the
-:class:`Oracle` contract and its :class:`Evaluations`. Backends live in ``robnas.benchmark``
-(tabular) and ``robnas.evaluation`` (live); searchers in ``robnas.searchers``.
+:class:`Oracle` contract and its :class:`Evaluations`; the search loop (:func:`run_search`,
+:class:`SearchResult`, :class:`RunRecord`), the comparison of searchers (:func:`plan_runs`,
+:func:`run_comparison`, :func:`write_reports`, :func:`load_trajectories`; more in
+``robnas.compare``) and every error class (:class:`RobnasError` and its subclasses).
+Backends live in ``robnas.benchmark`` (tabular) and ``robnas.evaluation`` (live); searchers in
+``robnas.searchers``.
 
 Names are resolved on first access (PEP 562), so importing a submodule stays cheap.
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from robnas import errors as _errors  # tiny: class definitions only
 from robnas._lazy import lazy_exports
 from robnas._version import __version__
 
@@ -20,16 +25,22 @@ _EXPORTS = {
     "OPS": "robnas.arch",
     "Arch": "robnas.arch",
     "all_archs": "robnas.arch",
-    "DataFormatError": "robnas.errors",
-    "DataNotFoundError": "robnas.errors",
-    "InvalidArchError": "robnas.errors",
-    "InvalidObjectiveError": "robnas.errors",
-    "RobnasError": "robnas.errors",
+    **{name: "robnas.errors" for name in _errors.__all__},
+    "ComparisonReport": "robnas.compare.report",
+    "ComparisonRun": "robnas.compare.pool",
+    "RunSpec": "robnas.compare.plan",
+    "load_trajectories": "robnas.compare.trajectories",
+    "plan_runs": "robnas.compare.plan",
+    "run_comparison": "robnas.compare.pool",
+    "write_reports": "robnas.compare.report",
     "Grid": "robnas.objective",
     "Objective": "robnas.objective",
     "Term": "robnas.objective",
+    "SearchResult": "robnas.loop",
+    "run_search": "robnas.loop",
     "Evaluations": "robnas.oracle",
     "Oracle": "robnas.oracle",
+    "RunRecord": "robnas.run_record",
     "Attack": "robnas.vocabulary",
     "Corruption": "robnas.vocabulary",
     "Dataset": "robnas.vocabulary",
@@ -42,34 +53,78 @@ __all__ = [
     "OPS",
     "Arch",
     "Attack",
+    "ChecksumMismatchError",
+    "ComparisonError",
+    "ComparisonReport",
+    "ComparisonRun",
     "Corruption",
     "DataFormatError",
     "DataNotFoundError",
     "Dataset",
+    "DownloadError",
     "Evaluations",
+    "ExecutorError",
     "Grid",
     "InvalidArchError",
     "InvalidObjectiveError",
+    "InvalidParameterError",
+    "InvalidSearcherError",
     "Measure",
+    "NoRunsError",
     "Objective",
     "Oracle",
+    "OutputPathError",
+    "ParetoError",
     "RobnasError",
+    "RunRecord",
+    "RunRecordError",
+    "RunSpec",
+    "SearchResult",
+    "StoreError",
+    "TableBuildError",
     "Term",
+    "UnsafeArchiveError",
+    "UnsafePickleError",
     "__version__",
     "all_archs",
+    "load_trajectories",
+    "plan_runs",
+    "run_comparison",
+    "run_search",
+    "write_reports",
 ]
 
 if TYPE_CHECKING:
     from robnas.arch import EDGES, NUM_CELLS, OPS, Arch, all_archs
+    from robnas.compare.plan import RunSpec, plan_runs
+    from robnas.compare.pool import ComparisonRun, run_comparison
+    from robnas.compare.report import ComparisonReport, write_reports
+    from robnas.compare.trajectories import load_trajectories
     from robnas.errors import (
+        ChecksumMismatchError,
+        ComparisonError,
         DataFormatError,
         DataNotFoundError,
+        DownloadError,
+        ExecutorError,
         InvalidArchError,
         InvalidObjectiveError,
+        InvalidParameterError,
+        InvalidSearcherError,
+        NoRunsError,
+        OutputPathError,
+        ParetoError,
         RobnasError,
+        RunRecordError,
+        StoreError,
+        TableBuildError,
+        UnsafeArchiveError,
+        UnsafePickleError,
     )
+    from robnas.loop import SearchResult, run_search
     from robnas.objective import Grid, Objective, Term
     from robnas.oracle import Evaluations, Oracle
+    from robnas.run_record import RunRecord
     from robnas.vocabulary import Attack, Corruption, Dataset, Measure
 
 

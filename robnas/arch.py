@@ -32,6 +32,10 @@ EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2
 NUM_OPS = len(OPS)
 NUM_EDGES = len(EDGES)
 NUM_CELLS = NUM_OPS**NUM_EDGES  # 15,625
+CLASS_COUNT = 6466
+"""NB201's number of isomorphism classes, as a constant for messages and bounds that must not
+compute the classes (:func:`robnas.isomorphism.class_count` computes it; a test checks the two
+agree). Here rather than in :mod:`robnas.isomorphism` so that reading it imports no NumPy."""
 
 _OP_INDEX = {name: i for i, name in enumerate(OPS)}
 

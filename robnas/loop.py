@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ from robnas.loop_state import LoopState
 from robnas.objective import Objective
 from robnas.oracle import Oracle
 from robnas.run_record import RunRecord, RunRecordError, utc_now, versions
-from robnas.searchers import Searcher, get_params, random_unseen, searcher_name
+from robnas.searchers import Searcher, get_params, make_searcher, random_unseen, searcher_name
 from robnas.vocabulary import Dataset
 
 logger = logging.getLogger(__name__)
@@ -75,8 +76,8 @@ class SearchResult:
         optimum: best value over the space where known (among cells with clean accuracy
             >= ``min_clean`` when that is set and the oracle can tell).
         regret: ``optimum - best_value``.
-        rank: rank of ``best_arch`` among the 6,466 classes on the objective (1 = best,
-            unconstrained) where known.
+        rank: rank of ``best_arch`` on the objective (1 = best, ties share) where known: among
+            the 6,466 classes, or with ``min_clean`` among the feasible ones.
         chance: ``1 / classes`` of the dataset.
         at_chance: the best value is at chance level (within :data:`CHANCE_TOLERANCE`).
         constant_output: the best cell's clean accuracy is at chance level.
@@ -88,6 +89,8 @@ class SearchResult:
         trials: the trial records, in order.
         record_dir: the run folder, if one was written.
         replay: ``{"trials": k, "diverged_at": n or None}`` for a resumed run.
+        ranked_classes: how many classes ``rank`` is among (6,466; with ``min_clean`` the
+            feasible classes).
     """
 
     best_arch: Arch | None
@@ -108,6 +111,7 @@ class SearchResult:
     trials: list[dict[str, Any]] = field(repr=False)
     record_dir: Path | None = None
     replay: dict[str, Any] | None = None
+    ranked_classes: int | None = None
 
     def summary(self) -> dict[str, Any]:
         """The JSON-ready summary (``summary.json``)."""
@@ -118,6 +122,7 @@ class SearchResult:
             "best_clean": self.best_clean,
             "regret": self.regret,
             "rank": self.rank,
+            "ranked_classes": self.ranked_classes,
             "optimum": self.optimum,
             "classes": class_count(),
             "chance": self.chance,
@@ -134,11 +139,12 @@ class SearchResult:
 
 
 def run_search(
-    searcher: Searcher,
+    searcher: Searcher | str,
     oracle: Oracle,
     objective: Objective | str,
     budget: int,
     *,
+    params: Mapping[str, Any] | None = None,
     record_dir: str | Path | None = None,
     min_clean: float | None = None,
     resume: bool = False,
@@ -148,20 +154,33 @@ def run_search(
     """Search until ``budget`` distinct isomorphism classes have been evaluated.
 
     Args:
-        searcher: a fresh searcher (for ``resume``, built from the record's config).
+        searcher: a fresh searcher, or its name in :data:`robnas.searchers.SEARCHERS`
+            (``"random"``, ``"re"``, ``"ls"``, ``"bo"``); for ``resume``, the same searcher
+            as the record's config.
         oracle: answers the evaluations.
         objective: what to maximise.
         budget: distinct classes to evaluate in total (a resumed run counts its recorded ones).
+        params: constructor keywords of a searcher given by name, e.g. ``{"seed": 0}``.
         record_dir: the run folder to write (a new one), or to continue with ``resume``.
         min_clean: only cells with at least this clean accuracy may be the best (module docs).
         resume: continue the record in ``record_dir`` (module docs).
-        progress: show a tqdm progress bar on stderr.
+        progress: show a tqdm progress bar on stderr: distinct classes evaluated of the
+            budget, and the best value so far.
         max_known: known proposals in a row before the loop forces an unseen cell.
 
     Raises:
-        RobnasError: bad budget or ``min_clean``, an invalid objective, or a run record that
-            cannot be written or does not match the arguments.
+        RobnasError: bad budget or ``min_clean``, an invalid objective, an unknown searcher
+            name, or a run record that cannot be written or does not match the arguments.
+
+    Example (``ROBNAS_DATA`` points at the release)::
+
+        from robnas import run_search
+        from robnas.benchmark import TabularOracle
+
+        result = run_search("re", TabularOracle("cifar10"), "pgd@1/255", 300, params={"seed": 0})
+        result.best_value, result.regret   # (0.588, 0.0)
     """
+    searcher = make_searcher(searcher, **dict(params or {}))
     objective = Objective.parse(objective)
     oracle.validate(objective)
     if not 1 <= int(budget) <= class_count():
@@ -205,17 +224,20 @@ def run_search(
             else:
                 state.process(arch, forced=False)
             known_in_a_row = 0
+            if state.best is not None:
+                bar.set_postfix_str(f"best {state.best['value']:.3f}", refresh=False)
             bar.update(state.n_evaluations - bar.n)
+        bar.close()
+        result = _result(state, oracle, objective, min_clean, record, bool(resume))
+        if record is not None:  # still under the folder's lock
+            config = record.config()
+            config["oracle"] = oracle.provenance()
+            record.write_config(config)
+            record.write_summary(result.summary())
     finally:
         bar.close()
         if record is not None:
             record.close()
-    result = _result(state, oracle, objective, min_clean, record, bool(resume))
-    if record is not None:
-        config = record.config()
-        config["oracle"] = oracle.provenance()
-        record.write_config(config)
-        record.write_summary(result.summary())
     return result
 
 
@@ -236,7 +258,9 @@ def _open_record(
     record_dir: str | Path | None,
     min_clean: float | None,
     resume: bool,
+    check: Callable[[list[dict[str, Any]], Path], None] | None = None,
 ) -> tuple[RunRecord | None, list[dict[str, Any]]]:
+    """A new record, or the resumed one and its trials (``check``: see :meth:`RunRecord.resume`)."""
     if record_dir is None:
         if resume:
             raise RunRecordError("resume needs the run folder (record_dir)")
@@ -257,28 +281,7 @@ def _open_record(
     }
     if not resume:
         return RunRecord.create(record_dir, config), []
-    record = RunRecord.open(record_dir)
-    stored = record.config()
-    for key in ("searcher", "objective", "dataset", "seed", "min_clean", "mode"):
-        if stored.get(key) != config[key]:
-            raise RunRecordError(
-                f"cannot resume {record.path}: its {key} is {stored.get(key)!r}, not {config[key]!r}"
-            )
-    old = stored.get("oracle", {}).get("checksums", {})
-    new = provenance.get("checksums", {})
-    changed = sorted(k for k in old.keys() & new.keys() if old[k] != new[k])
-    if changed:
-        raise RunRecordError(f"cannot resume {record.path}: the data changed ({changed[0]})")
-    recorded = record.read_trials(repair=True)
-    if budget < len(recorded):
-        raise RunRecordError(
-            f"{record.path} already holds {len(recorded)} evaluations; the budget must be >= that"
-        )
-    if stored.get("budget") != budget:
-        stored["budget"] = budget
-        stored.setdefault("resumed", []).append({"time": utc_now(), "budget": budget})
-        record.write_config(stored)
-    return record, recorded
+    return RunRecord.resume(record_dir, config, oracle, objective, check)
 
 
 def _result(
@@ -291,8 +294,7 @@ def _result(
 ) -> SearchResult:
     best = state.best
     best_arch = None if best is None else Arch.from_string(best["arch"])
-    optimum = _optimum(oracle, objective, min_clean)
-    rank = None if best_arch is None else oracle.rank(best_arch, objective)
+    optimum, rank, ranked = _standing(oracle, objective, min_clean, best)
     classes = NUM_CLASSES.get(oracle.dataset)
     chance = None if classes is None else 1.0 / classes
     at_chance = bool(best and chance is not None and best["value"] <= chance + CHANCE_TOLERANCE)
@@ -319,18 +321,26 @@ def _result(
         trials=state.trials,
         record_dir=None if record is None else record.path,
         replay=state.replay_report() if resumed else None,
+        ranked_classes=ranked,
     )
 
 
-def _optimum(oracle: Oracle, objective: Objective, min_clean: float | None) -> float | None:
+def _standing(
+    oracle: Oracle, objective: Objective, min_clean: float | None, best: dict[str, Any] | None
+) -> tuple[float | None, int | None, int | None]:
+    """The optimum, the best cell's rank and the number of classes ranked: over every class, or
+    with ``min_clean`` over the feasible classes only (where the oracle can tell)."""
     if min_clean is None:
-        return oracle.optimum(objective)
+        rank = None if best is None else oracle.rank(Arch.from_string(best["arch"]), objective)
+        return oracle.optimum(objective), rank, None if rank is None else class_count()
     values_of = getattr(oracle, "objective_values", None)
     if values_of is None:
-        return None
+        return None, None, None
     values, clean = np.asarray(values_of(objective)), np.asarray(values_of("clean"))
     feasible = values[clean >= min_clean]
-    return float(feasible.max()) if feasible.size else None
+    optimum = float(feasible.max()) if feasible.size else None
+    rank = None if best is None else 1 + int((feasible > best["value"]).sum())
+    return optimum, rank, int(feasible.size)
 
 
 __all__ = ["MAX_KNOWN", "SearchResult", "run_search"]

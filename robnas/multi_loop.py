@@ -230,8 +230,11 @@ def _open_record(searcher: Searcher, oracle: Oracle, objectives: tuple[DirectedO
     with the objective list's label as ``objective`` and the multi-objective fields added."""
     from robnas.loop import _open_record as open_record
 
+    def check(trials: list[dict[str, Any]], path: Path) -> None:
+        check_vectors(trials, oracle, objectives, problem, path)
+
     record, recorded = open_record(searcher, oracle, label(objectives), budget,  # type: ignore[arg-type]
-                                   record_dir, None, resume)
+                                   record_dir, None, resume, check)
     if record is not None and not resume:
         config = record.config()
         config["objectives"] = [str(o) for o in objectives]
@@ -239,6 +242,38 @@ def _open_record(searcher: Searcher, oracle: Oracle, objectives: tuple[DirectedO
         config["true_hypervolume"] = None if problem is None else problem.true_hypervolume
         record.write_config(config)
     return record, recorded
+
+
+def check_vectors(trials: list[dict[str, Any]], oracle: Oracle,
+                  objectives: tuple[DirectedObjective, ...], problem: ParetoProblem | None,
+                  path: Path) -> None:
+    """Refuse recorded multi-objective trials that the record or the table contradicts.
+
+    Each trial must name a valid cell of a new class with its NB201 index
+    (:func:`robnas.run_record.check_cells`) and one finite value per objective; with a
+    :class:`ParetoProblem` (a tabular oracle) the values must be the table's.
+
+    Raises:
+        RunRecordError: ``cannot resume: <path> line N: ...`` for the first trial that is wrong.
+    """
+    from robnas.run_record import check_cells
+
+    archs = check_cells(trials, oracle, path, "values")
+    for number, trial in enumerate(trials, start=1):
+        if len(trial["values"]) != len(objectives):
+            raise RunRecordError(f"cannot resume: {path} line {number}: {len(trial['values'])} "
+                                 f"values for {len(objectives)} objectives")
+    if problem is None or not archs:
+        return
+    table = problem.values[problem.rows_of(archs)]
+    for number, (trial, expected) in enumerate(zip(trials, table, strict=True), start=1):
+        if not all(math.isclose(float(v), float(e), rel_tol=1e-9, abs_tol=1e-9)
+                   for v, e in zip(trial["values"], expected, strict=True)):
+            raise RunRecordError(
+                f"cannot resume: {path} line {number}: values {trial['values']} of {trial['arch']} "
+                f"are not the data's {[float(e) for e in expected]}; the record was edited or "
+                "belongs to other data"
+            )
 
 
 class _State:

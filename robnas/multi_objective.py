@@ -91,15 +91,19 @@ def parse_objectives(texts: Iterable[str | DirectedObjective] | str) -> tuple[Di
     """Two or three directed objectives from texts (each may hold several, comma-separated).
 
     Raises:
-        InvalidObjectiveError: a text that does not parse, a repeated objective, or fewer than
-            two or more than three objectives.
+        InvalidObjectiveError: a text that does not parse or is empty, a repeated objective, or
+            fewer than two or more than three objectives.
     """
     if isinstance(texts, str):
         texts = [texts]
     parsed: list[DirectedObjective] = []
     for text in texts:
         parts = [text] if isinstance(text, DirectedObjective) else str(text).split(",")
-        parsed += [DirectedObjective.parse(p) for p in parts if str(p).strip()]
+        if any(not str(p).strip() for p in parts):
+            raise InvalidObjectiveError(
+                f"empty objective in {str(text)!r}; give each as NAME[:max|:min], e.g. pgd@1/255,clean"
+            )
+        parsed += [DirectedObjective.parse(p) for p in parts]
     names = [o.name for o in parsed]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
@@ -135,12 +139,12 @@ def oriented(values: Sequence[float], objectives: Sequence[DirectedObjective]) -
 def class_values(oracle: Any, objective: DirectedObjective) -> np.ndarray:
     """``(6466,)`` values of ``objective``, one per class (rows of the oracle's table).
 
-    Accuracies come from the tabular oracle; a cost metric from the oracle where it knows it,
-    else from :mod:`robnas.cost`: the cost of the class's cheapest cell. Isomorphic cells
-    compute the same function, but a convolution on an edge that never reaches the output
-    still costs parameters; the cheapest member is that function without such dead
-    convolutions, the network one would build. (The release's representative is the cheapest
-    member for 94.5% of the classes on CIFAR-10.)
+    Accuracies come from the tabular oracle; a cost metric from the oracle where it knows it
+    (it does once cost objectives are part of the oracle), else from :mod:`robnas.cost` with the
+    oracle's own rule: a class costs what its representative costs, the network the release
+    evaluated, so there is one definition of a class's cost. (Isomorphic cells compute the same
+    function, but one with a convolution on an edge that never reaches the output costs more;
+    the representative is the cheapest member for 94.5% of the classes on CIFAR-10.)
 
     Raises:
         InvalidObjectiveError: the oracle cannot answer the objective.
@@ -162,13 +166,8 @@ def class_values(oracle: Any, objective: DirectedObjective) -> np.ndarray:
         ) from None
     import numpy as np
 
-    from robnas.isomorphism import class_code_array
-
-    per_cell = cost.cost_arrays(oracle.dataset)[objective.name]
-    classes = class_code_array()
-    cheapest = np.full(int(classes.max()) + 1, np.inf)
-    np.minimum.at(cheapest, classes, per_cell)
-    return cheapest[classes[oracle.meta.code_of_index[oracle.meta.representatives]]]
+    per_cell = cost.cost_arrays(oracle.dataset)[objective.name]  # by Arch.code
+    return np.asarray(per_cell)[oracle.meta.code_of_index[oracle.meta.representatives]]
 
 
 def evaluate_objectives(oracle: Any, archs: Sequence[Any], objectives: Sequence[DirectedObjective],

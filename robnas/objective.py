@@ -29,6 +29,7 @@ in [0, 1]); larger is better.
 from __future__ import annotations
 
 import math
+import re
 from collections import namedtuple
 from collections.abc import Mapping
 
@@ -58,6 +59,8 @@ _SHORT_NAME = {
 }
 _CORRUPTIONS = {c.value for c in Corruption}
 _MEAN = "mean"
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+"""A number as users type it, in ASCII digits only (``float`` would also read ``'٣'`` or ``'nan'``)."""
 
 
 class Term(namedtuple("Term", ["key", "point"])):
@@ -119,6 +122,15 @@ class Objective(namedtuple("Objective", ["key", "point", "mean"], defaults=(None
         lowered = raw.lower()
         if lowered == CLEAN:
             return cls(CLEAN)
+        if lowered.startswith(f"{CLEAN}@"):
+            raise InvalidObjectiveError(
+                f"clean takes no epsilon, severity or mean: write just 'clean' (got {raw!r})"
+            )
+        if lowered.replace("@linf", "").count("@") > 1:
+            raise InvalidObjectiveError(
+                f"objective {raw!r} has more than one '@'; write NAME@POINT, e.g. pgd@8/255, "
+                "gaussian_noise@3 or pgd@mean"
+            )
         if lowered in ("mean-adversarial", "adversarial"):
             return cls(ADVERSARIAL, mean=True)
         if lowered in ("mean-corruption", "corruption", "corruptions"):
@@ -135,13 +147,11 @@ class Objective(namedtuple("Objective", ["key", "point", "mean"], defaults=(None
         if key in (ADVERSARIAL, CORRUPTION):
             raise InvalidObjectiveError(f"{key} is an aggregate: use {key}@mean")
         if key in _CORRUPTIONS:
-            try:
-                severity = int(point_text)
-            except ValueError:
+            if not re.fullmatch("[0-9]+", point_text):
                 raise InvalidObjectiveError(
-                    f"severity of {key} must be an integer 1..5, got {point_text!r}"
-                ) from None
-            return cls(key, severity)
+                    f"severity of {key} must be an integer 1..5 in ASCII digits, got {point_text!r}"
+                )
+            return cls(key, int(point_text))
         return cls(key, _parse_epsilon(point_text, raw))
 
     def terms(self, grid: Grid) -> tuple[Term, ...]:
@@ -210,19 +220,18 @@ def _resolve_key(name: str) -> str:
 
 def _parse_epsilon(text: str, raw: str) -> float:
     numerator, slash, denominator = text.partition("/")
-    try:
-        value = float(numerator)
-        scale = float(denominator) if slash else 255.0
-    except ValueError:
+    if not _NUMBER.fullmatch(numerator) or (slash and not _NUMBER.fullmatch(denominator)):
         raise InvalidObjectiveError(
-            f"cannot read the epsilon of {raw!r}; write it as N/255, e.g. pgd@8/255"
-        ) from None
+            f"cannot read the epsilon of {raw!r}; write it as N/255 in ASCII digits, e.g. pgd@8/255"
+        )
+    value = float(numerator)
+    scale = float(denominator) if slash else 255.0
     if scale != 255.0:
         raise InvalidObjectiveError(
             f"epsilon in {raw!r} must be written as N/255 (the release's unit), e.g. 8/255"
         )
     if not math.isfinite(value) or value < 0:
-        raise InvalidObjectiveError(f"epsilon must be a non-negative number, got {text!r}")
+        raise InvalidObjectiveError(f"epsilon must be a finite non-negative number, got {text!r}")
     return value
 
 
@@ -240,6 +249,15 @@ def _short(key: str) -> str:
 
 def _example(key: str) -> str:
     return f"{key}@3" if key in _CORRUPTIONS else f"{_short(key)}@8/255"
+
+
+def attack_key(name: str) -> str | None:
+    """The release key of an attack name (``fgsm``, ``pgd@Linf``, ``apgd``, ...), else ``None``.
+
+    >>> attack_key("pgd"), attack_key("aa_square@Linf"), attack_key("fog")
+    ('pgd@Linf', 'aa_square@Linf', None)
+    """
+    return _ATTACK_ALIASES.get(name.lower())
 
 
 def default_grid_points(epsilons: Mapping[str, list[float]]) -> dict[str, tuple[float | int, ...]]:

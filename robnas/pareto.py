@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from robnas.errors import RobnasError
+from robnas.errors import ParetoError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -41,10 +41,6 @@ if TYPE_CHECKING:
 REFERENCE_MARGIN = 0.1
 """How far beyond the nadir of the true front the reference point lies, as a share of each
 objective's range over that front."""
-
-
-class ParetoError(RobnasError, ValueError):
-    """Objective arrays that do not fit together (shape, direction flags, NaN)."""
 
 
 def as_losses(points: np.ndarray | Sequence[Sequence[float]], maximize: Sequence[bool]) -> np.ndarray:

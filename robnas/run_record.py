@@ -15,6 +15,21 @@ Layout of ``runs/<run-id>/``:
   chose the cell. A line cut short by a kill is dropped when the record is reopened.
 * ``summary.json`` — written atomically at the end of each session (see
   :class:`robnas.loop.SearchResult`).
+* ``.robnas-run.lock`` — the lock a writing process holds (see below).
+
+One writer at a time
+    :meth:`RunRecord.create` and :meth:`RunRecord.resume` take an exclusive lock on the folder
+    (``filelock``, released by :meth:`RunRecord.close` or when the process dies, even by
+    ``kill -9``). A second process that would write the same folder (a ``--resume`` while the
+    run is still going, two runs started in the same second with one ``--out``) is refused
+    with a :class:`RunRecordError` instead of interleaving its lines with the first.
+
+Resuming trusts nothing
+    :meth:`RunRecord.resume` refuses a record whose config differs from the resumed run
+    (:data:`RESUME_KEYS`), whose data files changed (SHA-256 in the config's ``oracle``), or
+    whose trials disagree with the oracle (:func:`check_trials`: each arch a valid cell, its
+    index, value, clean accuracy and running best as the data says, no class twice); the
+    message names the line of ``trials.jsonl``.
 
 Flushing hands each line to the operating system, which keeps it through a killed process
 (not through a power cut: nothing is fsync'ed, to keep tabular runs fast).
@@ -22,26 +37,37 @@ Flushing hands each line to the operating system, which keeps it through a kille
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
+import math
 import os
 import platform
 import re
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from robnas._version import __version__
-from robnas.errors import RobnasError
+from robnas.errors import RobnasError, RunRecordError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from robnas.arch import Arch
+    from robnas.objective import Objective
+    from robnas.oracle import Oracle
 
 CONFIG_FILE = "config.json"
 TRIALS_FILE = "trials.jsonl"
 SUMMARY_FILE = "summary.json"
+LOCK_FILE = ".robnas-run.lock"
+RESUME_KEYS = ("searcher", "objective", "dataset", "seed", "min_clean", "mode")
+"""Config entries a resumed run must share with its record."""
+_TOLERANCE = 1e-9  # recorded values are the oracle's floats, written by repr: they round-trip
 _DEPENDENCIES = ("numpy", "pandas", "pyarrow", "optuna", "torch", "torchattacks", "scipy")
 
-
-class RunRecordError(RobnasError):
-    """A run folder that cannot be created, read or resumed."""
 
 
 class RunRecord:
@@ -54,30 +80,85 @@ class RunRecord:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._trials_file: IO[str] | None = None
+        self._lock: Any = None
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
     def create(cls, path: str | os.PathLike[str], config: dict[str, Any]) -> RunRecord:
-        """Start a new record at ``path`` (created; must not hold a record already)."""
+        """Start a new record at ``path`` (created; must not hold a record already).
+
+        The record holds the folder's lock until :meth:`close`.
+
+        Raises:
+            RunRecordError: the folder holds a record, another process writes it, or it cannot
+                be created.
+        """
         record = cls(path)
-        if (record.path / CONFIG_FILE).exists() or (record.path / TRIALS_FILE).exists():
-            raise RunRecordError(
-                f"{record.path} already holds a run record; use --resume {record.path} to continue it"
-            )
+        if record._exists():
+            raise record._exists_error()
         try:
             record.path.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise RunRecordError(f"cannot create run folder {record.path}: {err.strerror}") from None
-        record.write_config(config)
-        (record.path / TRIALS_FILE).touch()
+        with record._closed_on_error():
+            record._acquire()
+            if record._exists():  # another process created it between the check and the lock
+                raise record._exists_error()
+            record.write_config(config)
+            (record.path / TRIALS_FILE).touch()
         return record
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> RunRecord:
-        """An existing record (its ``config.json`` must be readable)."""
+        """An existing record, for reading (its ``config.json`` must be readable)."""
         record = cls(path)
         record.config()
         return record
+
+    @classmethod
+    def resume(
+        cls,
+        path: str | os.PathLike[str],
+        config: dict[str, Any],
+        oracle: Oracle,
+        objective: Objective,
+        check: Callable[[list[dict[str, Any]], Path], None] | None = None,
+    ) -> tuple[RunRecord, list[dict[str, Any]]]:
+        """Reopen the record at ``path`` to continue it as the run ``config`` describes.
+
+        Takes the folder's lock (held until :meth:`close`), checks the stored config against
+        ``config`` (:data:`RESUME_KEYS` and the data checksums), drops a last line cut short
+        by a kill, checks every recorded trial against ``oracle`` (:func:`check_trials`) and
+        records a new ``budget``. ``check(trials, trials_path)`` replaces :func:`check_trials`
+        for records whose trials hold other fields (a multi-objective run's ``values``).
+
+        Returns:
+            The record and its trials, in order.
+
+        Raises:
+            RunRecordError: not a record, locked by another process, or a mismatch (the
+                message names what differs, and for a trial its line in ``trials.jsonl``).
+        """
+        record = cls.open(path)
+        with record._closed_on_error():
+            record._acquire()
+            stored = record.config()
+            check_resumable(stored, config, record.path)
+            trials = record.read_trials(repair=True)
+            budget = config["budget"]
+            if budget < len(trials):
+                raise RunRecordError(
+                    f"{record.path} already holds {len(trials)} evaluations; the budget must be >= that"
+                )
+            if check is None:
+                check_trials(trials, oracle, objective, config.get("min_clean"), record.path / TRIALS_FILE)
+            else:
+                check(trials, record.path / TRIALS_FILE)
+            if stored.get("budget") != budget:
+                stored["budget"] = budget
+                stored.setdefault("resumed", []).append({"time": utc_now(), "budget": budget})
+                record.write_config(stored)
+        return record, trials
 
     # -- reading -------------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
@@ -134,16 +215,173 @@ class RunRecord:
         _write_json_atomic(self.path / SUMMARY_FILE, summary)
 
     def close(self) -> None:
-        """Close the trials file (appending reopens it)."""
+        """Close the trials file (appending reopens it) and release the folder's lock."""
         if self._trials_file is not None:
             self._trials_file.close()
             self._trials_file = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    # -- internals -----------------------------------------------------------------------------
+    def _acquire(self) -> None:
+        """Take the folder's lock at once, or refuse: one writer per record."""
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(self.path / LOCK_FILE))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise RunRecordError(
+                f"{self.path} is being written by another robnas process (a run or a resume "
+                "still going); wait for it to end, or stop it, then resume"
+            ) from None
+        except OSError as err:
+            raise RunRecordError(f"cannot lock run folder {self.path}: {err.strerror or err}") from None
+        self._lock = lock
+
+    def _exists(self) -> bool:
+        return (self.path / CONFIG_FILE).exists() or (self.path / TRIALS_FILE).exists()
+
+    def _exists_error(self) -> RunRecordError:
+        return RunRecordError(
+            f"{self.path} already holds a run record; use --resume {self.path} to continue it"
+        )
+
+    @contextlib.contextmanager
+    def _closed_on_error(self) -> Iterator[None]:
+        try:
+            yield
+        except BaseException:
+            self.close()
+            raise
 
     def __enter__(self) -> RunRecord:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def check_resumable(stored: dict[str, Any], config: dict[str, Any], path: Path) -> None:
+    """Refuse to continue the record ``stored`` as the run ``config`` describes, where they differ.
+
+    Compares :data:`RESUME_KEYS` and the SHA-256 of every data file both configs name.
+
+    Raises:
+        RunRecordError: naming the first entry that differs.
+    """
+    for key in RESUME_KEYS:
+        if stored.get(key) != config.get(key):
+            raise RunRecordError(
+                f"cannot resume {path}: its {key} is {stored.get(key)!r}, not {config.get(key)!r}"
+            )
+    old = (stored.get("oracle") or {}).get("checksums") or {}
+    new = (config.get("oracle") or {}).get("checksums") or {}
+    changed = sorted(k for k in old.keys() & new.keys() if old[k] != new[k])
+    if changed:
+        raise RunRecordError(
+            f"cannot resume {path}: the data changed since the run was recorded ({changed[0]} "
+            "has another SHA-256); start a new run"
+        )
+
+
+def check_cells(trials: Sequence[dict[str, Any]], oracle: Oracle, path: Path,
+                value_key: str = "value") -> list[Arch]:
+    """The cells of recorded trials, refusing the first trial that is malformed.
+
+    Each trial must name a valid cell of a class no earlier trial holds, with the oracle's
+    NB201 index for it (where the oracle knows indices) and a finite ``value_key`` entry (a
+    number for ``"value"``, a non-empty list of numbers otherwise).
+
+    Raises:
+        RunRecordError: ``<path> line N: ...`` for the first trial that is wrong.
+    """
+    from robnas.arch import Arch
+    from robnas.isomorphism import class_code
+
+    index_of = getattr(oracle, "index_of", None)
+    archs: list[Arch] = []
+    seen: dict[int, int] = {}
+    for number, trial in enumerate(trials, start=1):
+        where = f"cannot resume: {path} line {number}"
+        try:
+            arch = Arch.from_string(trial["arch"])
+        except (RobnasError, AttributeError, TypeError, ValueError):
+            raise RunRecordError(f"{where}: {trial['arch']!r} is not an NB201 cell") from None
+        code = class_code(arch)
+        if code in seen:
+            raise RunRecordError(f"{where}: {arch.to_string()} repeats the class of line {seen[code]}")
+        seen[code] = number
+        if index_of is not None and trial.get("index") != int(index_of(arch)):
+            raise RunRecordError(
+                f"{where}: index {trial.get('index')!r} is not that of {arch.to_string()} "
+                f"({int(index_of(arch))}); the record was edited"
+            )
+        value = trial.get(value_key)
+        if not (_is_number(value) if value_key == "value" else
+                isinstance(value, list) and bool(value) and all(_is_number(v) for v in value)):
+            what = "a number" if value_key == "value" else "a list of numbers"
+            raise RunRecordError(f"{where}: {value_key} {value!r} is not {what}")
+        archs.append(arch)
+    return archs
+
+
+def check_trials(
+    trials: Sequence[dict[str, Any]],
+    oracle: Oracle,
+    objective: Objective,
+    min_clean: float | None,
+    path: Path,
+) -> None:
+    """Refuse recorded trials that the oracle contradicts.
+
+    Each trial must name a valid cell of a class no earlier trial holds, with the oracle's
+    NB201 index for it (where the oracle knows indices) and a finite ``value``. Where the oracle
+    answers by a table look-up (it has ``objective_values``), ``value`` and ``clean`` must be
+    the table's and ``best`` the running best of the feasible values; a live oracle's values
+    are not re-measured (that would cost the run again).
+
+    Raises:
+        RunRecordError: ``<path> line N: ...`` for the first trial that is wrong.
+    """
+    archs = check_cells(trials, oracle, path)
+    if not archs or getattr(oracle, "objective_values", None) is None:
+        return
+    evaluation = oracle.evaluate(archs, objective)
+    best: float | None = None
+    for number, (trial, value, clean) in enumerate(
+        zip(trials, evaluation.values, evaluation.clean, strict=True), start=1
+    ):
+        where = f"cannot resume: {path} line {number}"
+        if not _close(trial["value"], value):
+            raise RunRecordError(
+                f"{where}: value {trial['value']!r} of {trial['arch']} is not the data's "
+                f"{float(value)!r}; the record was edited or belongs to other data"
+            )
+        clean = None if math.isnan(clean) else float(clean)
+        if clean is not None and not _close(trial.get("clean"), clean):
+            raise RunRecordError(
+                f"{where}: clean accuracy {trial.get('clean')!r} of {trial['arch']} is not the "
+                f"data's {clean!r}; the record was edited or belongs to other data"
+            )
+        if min_clean is None or clean is None or clean >= min_clean:
+            best = float(value) if best is None else max(best, float(value))
+        if not _close(trial.get("best"), best):
+            raise RunRecordError(
+                f"{where}: best so far {trial.get('best')!r} is not the best recorded value "
+                f"{best!r}; the record was edited"
+            )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _close(recorded: Any, actual: float | None) -> bool:
+    if actual is None or not _is_number(recorded):
+        return recorded is None and actual is None
+    return math.isclose(float(recorded), float(actual), rel_tol=_TOLERANCE, abs_tol=_TOLERANCE)
 
 
 def versions() -> dict[str, str]:

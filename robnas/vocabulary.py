@@ -68,6 +68,16 @@ class Measure(str, Enum):
         return self.value
 
 
+class Engine(str, Enum):
+    """Where many independent tasks run (:mod:`robnas.execution`): ``--executor`` choices."""
+
+    LOCAL = "local"
+    RAY = "ray"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 CLEAN = "clean"
 """The release key of clean (unattacked, uncorrupted) test accuracy."""
 

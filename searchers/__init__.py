@@ -7,11 +7,12 @@ entry in :data:`SEARCHERS` and one fixture entry in ``tests/searchers/test_confo
 vector of values) goes into :data:`MULTI_OBJECTIVE_SEARCHERS` and is covered by
 ``tests/searchers/test_multi_conformance.py``.
 
+Names resolve on first access (PEP 562, and :data:`SEARCHERS` imports a class when it is
+looked up), so the CLI lists the searcher names in ``--help`` without importing NumPy.
+
 >>> from robnas.searchers import SEARCHERS
 >>> sorted(SEARCHERS)
 ['bo', 'ls', 'random', 're']
->>> sorted(MULTI_OBJECTIVE_SEARCHERS)
-['motpe', 'nsga2', 'parego', 'pls', 'random']
 >>> searcher = SEARCHERS["re"](seed=0)
 >>> searcher.population_size, searcher.sample_size
 (30, 10)
@@ -19,31 +20,109 @@ vector of values) goes into :data:`MULTI_OBJECTIVE_SEARCHERS` and is covered by
 
 from __future__ import annotations
 
-from robnas.searchers._base import Searcher, get_params, random_unseen
-from robnas.searchers._evolution import RegularizedEvolution
-from robnas.searchers._local_search import LocalSearch
-from robnas.searchers._optuna import OptunaSearch
-from robnas.searchers._optuna_multi import MultiObjectiveTPE, OptunaMultiObjective
-from robnas.searchers._parego import ParEGOSearch
-from robnas.searchers._pareto_local_search import ParetoLocalSearch
-from robnas.searchers._random import RandomSearch
+import importlib
+import inspect
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
-SEARCHERS: dict[str, type[Searcher]] = {
-    "random": RandomSearch,
-    "re": RegularizedEvolution,
-    "ls": LocalSearch,
-    "bo": OptunaSearch,
+from robnas._lazy import lazy_exports
+from robnas.errors import InvalidSearcherError
+
+if TYPE_CHECKING:
+    from robnas.searchers._base import Searcher, get_params, random_unseen
+    from robnas.searchers._evolution import RegularizedEvolution
+    from robnas.searchers._local_search import LocalSearch
+    from robnas.searchers._optuna import OptunaSearch
+    from robnas.searchers._optuna_multi import MultiObjectiveTPE, OptunaMultiObjective
+    from robnas.searchers._parego import ParEGOSearch
+    from robnas.searchers._pareto_local_search import ParetoLocalSearch
+    from robnas.searchers._random import RandomSearch
+
+_EXPORTS = {
+    "Searcher": "robnas.searchers._base",
+    "get_params": "robnas.searchers._base",
+    "random_unseen": "robnas.searchers._base",
+    "validate_params": "robnas.searchers._base",
+    "RegularizedEvolution": "robnas.searchers._evolution",
+    "LocalSearch": "robnas.searchers._local_search",
+    "OptunaSearch": "robnas.searchers._optuna",
+    "RandomSearch": "robnas.searchers._random",
+    "OptunaMultiObjective": "robnas.searchers._optuna_multi",
+    "MultiObjectiveTPE": "robnas.searchers._optuna_multi",
+    "ParEGOSearch": "robnas.searchers._parego",
+    "ParetoLocalSearch": "robnas.searchers._pareto_local_search",
 }
+
+
+class _Registry(Mapping[str, "type[Searcher]"]):
+    """A read-only name -> class mapping that imports a class when it is looked up."""
+
+    def __init__(self, classes: dict[str, str]) -> None:
+        self._classes = classes
+
+    def __getitem__(self, name: str) -> type[Searcher]:
+        class_name = self._classes[name]
+        return getattr(importlib.import_module(_EXPORTS[class_name]), class_name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._classes)
+
+    def __len__(self) -> int:
+        return len(self._classes)
+
+    def __repr__(self) -> str:
+        return f"SEARCHERS({', '.join(f'{k}={v}' for k, v in self._classes.items())})"
+
+
+SEARCHERS: Mapping[str, type[Searcher]] = _Registry({
+    "random": "RandomSearch",
+    "re": "RegularizedEvolution",
+    "ls": "LocalSearch",
+    "bo": "OptunaSearch",
+})
 """Searcher name (as the CLI and run records spell it) -> class."""
 
-MULTI_OBJECTIVE_SEARCHERS: dict[str, type[Searcher]] = {
-    "random": RandomSearch,
-    "nsga2": OptunaMultiObjective,
-    "motpe": MultiObjectiveTPE,
-    "pls": ParetoLocalSearch,
-    "parego": ParEGOSearch,
-}
-"""Searchers that accept a vector of values in ``tell`` (multi-objective search), by name."""
+MULTI_OBJECTIVE_SEARCHERS: Mapping[str, type[Searcher]] = _Registry({
+    "random": "RandomSearch",
+    "nsga2": "OptunaMultiObjective",
+    "motpe": "MultiObjectiveTPE",
+    "pls": "ParetoLocalSearch",
+    "parego": "ParEGOSearch",
+})
+"""Searchers that accept a vector of values in ``tell`` (multi-objective search), by name.
+
+>>> sorted(MULTI_OBJECTIVE_SEARCHERS)
+['motpe', 'nsga2', 'parego', 'pls', 'random']
+"""
+
+
+def make_searcher(searcher: Searcher | str, **params: Any) -> Searcher:
+    """A searcher from its :data:`SEARCHERS` name and constructor keywords (an object is returned
+    unchanged, and then takes no keywords).
+
+    >>> make_searcher("re", seed=0)
+    RegularizedEvolution(seed=0)
+
+    Raises:
+        InvalidSearcherError: an unknown name, or keywords the searcher does not take.
+    """
+    if not isinstance(searcher, str):
+        if params:
+            raise InvalidSearcherError(
+                f"parameters {sorted(params)} apply to a searcher given by name, not to "
+                f"{searcher!r}; set them on the object"
+            )
+        return searcher
+    cls = SEARCHERS.get(searcher)
+    if cls is None:
+        raise InvalidSearcherError(f"unknown searcher {searcher!r}; valid: {', '.join(SEARCHERS)}")
+    valid = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    unknown = sorted(set(params) - valid)
+    if unknown:
+        raise InvalidSearcherError(
+            f"searcher {searcher} has no parameter {unknown[0]!r}; valid: {', '.join(sorted(valid))}"
+        )
+    return cls(**params)
 
 
 def searcher_name(searcher: object) -> str:
@@ -67,6 +146,10 @@ __all__ = [
     "RegularizedEvolution",
     "Searcher",
     "get_params",
+    "make_searcher",
     "random_unseen",
     "searcher_name",
+    "validate_params",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

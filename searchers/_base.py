@@ -22,6 +22,11 @@ The contract the loop relies on (checked for every searcher by :mod:`robnas.sear
 * Constructors follow scikit-learn: every hyperparameter an explicit keyword with a default,
   stored unchanged as an attribute of the same name, no work in ``__init__``. ``seed`` feeds
   a private :class:`numpy.random.Generator` created on first use; nothing touches global RNGs.
+* Hyperparameters are checked in one pure place per searcher, its ``validate_params()``
+  (composed from :func:`check_int`, :func:`check_choice` and :func:`check_seed`), which
+  raises :class:`~robnas.errors.InvalidParameterError` (a ``RobnasError`` and a
+  ``ValueError``) without building anything; ``ask()`` calls it first, and the CLI calls it
+  before a run record is created.
 """
 
 from __future__ import annotations
@@ -31,10 +36,13 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from robnas.arch import NUM_CELLS, Arch
+from robnas.arch import CLASS_COUNT, NUM_CELLS, Arch
+from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code, class_code_array
 
 _REJECTION_TRIES = 256
+MAX_SEED = 2**32 - 1
+"""Largest seed accepted (Optuna's samplers seed NumPy's legacy ``RandomState``, which stops here)."""
 _KEYWORD_KINDS = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
@@ -68,6 +76,34 @@ def get_params(searcher: object) -> dict[str, Any]:
     }
 
 
+def params_repr(searcher: object) -> str:
+    """``ClassName(param=value, ...)`` with the parameters that differ from their defaults.
+
+    This is how scikit-learn shows an estimator (``print_changed_only``); every searcher's
+    ``__repr__`` is this, so a repr can be pasted back as the constructor call.
+
+    >>> from robnas.searchers import RegularizedEvolution
+    >>> params_repr(RegularizedEvolution(population_size=50, seed=0))
+    'RegularizedEvolution(population_size=50, seed=0)'
+    >>> params_repr(RegularizedEvolution())
+    'RegularizedEvolution()'
+    """
+    signature = inspect.signature(type(searcher).__init__)
+    changed = [
+        f"{name}={value!r}"
+        for name, value in get_params(searcher).items()
+        if not _same(value, signature.parameters[name].default)
+    ]
+    return f"{type(searcher).__name__}({', '.join(changed)})"
+
+
+def _same(value: Any, default: Any) -> bool:
+    try:
+        return type(value) is type(default) and bool(value == default)
+    except (TypeError, ValueError):  # e.g. an array-valued parameter
+        return False
+
+
 def random_unseen(rng: np.random.Generator, seen: set[int]) -> Arch:
     """A uniformly random cell whose isomorphism class is not in ``seen`` (class codes).
 
@@ -86,3 +122,84 @@ def random_unseen(rng: np.random.Generator, seen: set[int]) -> Arch:
     if free.size == 0:
         raise ValueError(f"all isomorphism classes of the {NUM_CELLS} cells have been seen")
     return Arch.from_code(int(rng.choice(free)))
+
+
+# -- parameter validation: pure checks each searcher's ``validate_params`` composes ------------
+def check_int(name: str, value: object, low: int, high: int | None = None) -> None:
+    """Raise :class:`InvalidParameterError` unless ``value`` is an ``int`` in ``low..high``.
+
+    Floats (even ``30.0``) and booleans are refused: a count must be recorded as an integer.
+
+    >>> check_int("population_size", 1e9, 1, 6466)
+    Traceback (most recent call last):
+    ...
+    robnas.errors.InvalidParameterError: population_size must be an integer in 1..6466, got 1000000000.0 (float)
+    """
+    span = f"in {low}..{high}" if high is not None else f">= {low}"
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidParameterError(
+            f"{name} must be an integer {span}, got {value!r} ({type(value).__name__})"
+        )
+    if value < low or (high is not None and value > high):
+        raise InvalidParameterError(f"{name} must be an integer {span}, got {value}")
+
+
+def check_float(name: str, value: object, low: float, high: float | None = None, *,
+                low_open: bool = False) -> None:
+    """Raise :class:`InvalidParameterError` unless ``value`` is a finite real number in range.
+
+    ``low`` is included unless ``low_open``; ``high`` (if given) is included. Booleans are refused.
+
+    >>> check_float("ridge", 0.0, 0.0, low_open=True)
+    Traceback (most recent call last):
+    ...
+    robnas.errors.InvalidParameterError: ridge must be a number > 0.0, got 0.0
+    """
+    lower = f"> {low}" if low_open else f">= {low}"
+    span = f"{lower} and <= {high}" if high is not None else lower
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidParameterError(
+            f"{name} must be a number {span}, got {value!r} ({type(value).__name__})"
+        )
+    number = float(value)
+    if (not np.isfinite(number) or number < low or (low_open and number == low)
+            or (high is not None and number > high)):
+        raise InvalidParameterError(f"{name} must be a number {span}, got {value}")
+
+
+def check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    """Raise :class:`InvalidParameterError` unless ``value`` is one of ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidParameterError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def check_seed(seed: object) -> None:
+    """Raise :class:`InvalidParameterError` unless ``seed`` is ``None`` or an int in 0..2**32-1."""
+    if seed is not None:
+        check_int("seed", seed, 0, MAX_SEED)
+
+
+MAX_COUNT = CLASS_COUNT
+"""Upper bound of every count a searcher takes (population, random starts): no search can
+evaluate more distinct classes than the space has."""
+
+
+def validate_params(searcher: object) -> None:
+    """Check ``searcher``'s hyperparameters without running it (pure: no study, no RNG).
+
+    Calls the searcher's own ``validate_params()`` where it has one (every robnas searcher
+    does); a searcher of another library without it passes unchecked.
+
+    Raises:
+        InvalidParameterError: a hyperparameter outside what the searcher accepts; the message
+            names it and the valid range or choices.
+
+    >>> from robnas.searchers import LocalSearch
+    >>> validate_params(LocalSearch(num_init=0))
+    Traceback (most recent call last):
+    ...
+    robnas.errors.InvalidParameterError: num_init must be an integer in 1..6466, got 0
+    """
+    check = getattr(searcher, "validate_params", None)
+    if callable(check):
+        check()

@@ -8,8 +8,9 @@ from collections import deque
 import numpy as np
 
 from robnas.arch import Arch
+from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code
-from robnas.searchers._base import random_unseen
+from robnas.searchers._base import MAX_COUNT, check_int, check_seed, params_repr, random_unseen
 
 MUTATION_TRIES = 100
 """Tournaments tried per ask for a child of an unseen class before a random unseen cell is
@@ -55,14 +56,34 @@ class RegularizedEvolution:
         """The living members ``(arch, value)``, oldest first."""
         return list(self._population)
 
+    def __repr__(self) -> str:
+        return params_repr(self)
+
+    def validate_params(self) -> None:
+        """Check the hyperparameters (pure: builds nothing).
+
+        Raises:
+            InvalidParameterError: ``population_size`` not an integer in 1..6466, ``sample_size``
+                not in 1..``population_size``, or ``seed`` not ``None`` or in 0..2**32-1.
+
+        >>> RegularizedEvolution(population_size=5, sample_size=6).validate_params()
+        Traceback (most recent call last):
+        ...
+        robnas.errors.InvalidParameterError: sample_size must be an integer in 1..5 (population_size), got 6
+        """
+        check_int("population_size", self.population_size, 1, MAX_COUNT)
+        check_int("sample_size", self.sample_size, 1)
+        if self.sample_size > self.population_size:
+            raise InvalidParameterError(
+                f"sample_size must be an integer in 1..{self.population_size} (population_size), "
+                f"got {self.sample_size}"
+            )
+        check_seed(self.seed)
+
     def ask(self) -> Arch:
         """A random cell while the population fills up, then a mutated tournament winner."""
         if self._rng is None:
-            if not 1 <= self.sample_size <= self.population_size:
-                raise ValueError(
-                    f"need 1 <= sample_size <= population_size, got {self.sample_size}, "
-                    f"{self.population_size}"
-                )
+            self.validate_params()
             self._rng = np.random.default_rng(self.seed)
         if self._told >= self.population_size:
             for _ in range(MUTATION_TRIES):

@@ -9,7 +9,14 @@ import numpy as np
 
 from robnas.arch import Arch
 from robnas.isomorphism import class_code
-from robnas.searchers._base import random_unseen
+from robnas.searchers._base import (
+    MAX_COUNT,
+    check_choice,
+    check_int,
+    check_seed,
+    params_repr,
+    random_unseen,
+)
 
 VARIANTS = ("best", "first")
 
@@ -72,11 +79,24 @@ class LocalSearch:
         """The cell being climbed from, with its value (``None`` before the first climb)."""
         return self._current
 
+    def __repr__(self) -> str:
+        return params_repr(self)
+
+    def validate_params(self) -> None:
+        """Check the hyperparameters (pure: builds nothing).
+
+        Raises:
+            InvalidParameterError: ``variant`` not ``"best"`` or ``"first"``, ``num_init`` not an
+                integer in 1..6466, or ``seed`` not ``None`` or in 0..2**32-1.
+        """
+        check_choice("variant", self.variant, VARIANTS)
+        check_int("num_init", self.num_init, 1, MAX_COUNT)
+        check_seed(self.seed)
+
     def ask(self) -> Arch:
         """The next unknown neighbour of the current cell, or a random (re)start."""
         if self._rng is None:
-            if self.variant not in VARIANTS:
-                raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+            self.validate_params()
             self._rng = np.random.default_rng(self.seed)
         self._pending_neighbour = None
         if self._pending_restart is not None:  # asked again before the restart was told

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from robnas.arch import EDGES, OPS, Arch
 from robnas.isomorphism import class_code
-from robnas.searchers._base import random_unseen
+from robnas.searchers._base import (
+    MAX_COUNT,
+    check_choice,
+    check_int,
+    check_seed,
+    params_repr,
+    random_unseen,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -36,8 +41,10 @@ class OptunaSearch:
         max_repeats: known proposals in a row before a random unseen cell is forced.
         seed: seed of the sampler and of the private random generator (``None``: fresh entropy).
 
-    Optuna is imported on the first :meth:`ask`, and its INFO logging is muted while this
-    searcher talks to it (the previous verbosity is restored after each call).
+    Optuna is imported on the first :meth:`ask`. Its logging is left as the application set it
+    (Optuna's verbosity is process-wide, so changing it belongs to the application: the
+    ``robnas`` command sets it once to WARNING); through ask-and-tell, Optuna logs one INFO
+    line per study ("A new study created in memory").
     """
 
     def __init__(
@@ -75,26 +82,46 @@ class OptunaSearch:
         """How many random unseen cells were forced after ``max_repeats`` repeats in a row."""
         return self._forced
 
+    def __repr__(self) -> str:
+        return params_repr(self)
+
+    def validate_params(self) -> None:
+        """Check the hyperparameters without importing Optuna or building a study.
+
+        Raises:
+            InvalidParameterError: ``sampler`` not ``"tpe"`` or ``"gp"``, ``n_startup_trials``
+                not an integer in 0..6466, ``max_repeats`` not an integer >= 1, or ``seed`` not
+                ``None`` or in 0..2**32-1.
+
+        >>> OptunaSearch(n_startup_trials=-3).validate_params()
+        Traceback (most recent call last):
+        ...
+        robnas.errors.InvalidParameterError: n_startup_trials must be an integer in 0..6466, got -3
+        """
+        check_choice("sampler", self.sampler, SAMPLERS)
+        check_int("n_startup_trials", self.n_startup_trials, 0, MAX_COUNT)
+        check_int("max_repeats", self.max_repeats, 1)
+        check_seed(self.seed)
+
     def ask(self) -> Arch:
         """Optuna's next proposal of an unseen class (or a forced random unseen cell)."""
         study = self._ensure_study()
         assert self._rng is not None
-        with _quiet_optuna():
-            repeats = 0
-            while True:
-                if repeats >= self.max_repeats:
-                    forced = random_unseen(self._rng, set(self._values))
-                    study.enqueue_trial(self._params(forced))
-                    self._forced += 1
-                trial = study.ask(self._distributions)
-                arch = Arch.from_names(tuple(trial.params[name] for name in PARAM_NAMES))
-                known = self._values.get(class_code(arch))
-                if known is None:
-                    self._pending[arch] = trial
-                    return arch
-                study.tell(trial, known)
-                self._repeats_told += 1
-                repeats += 1
+        repeats = 0
+        while True:
+            if repeats >= self.max_repeats:
+                forced = random_unseen(self._rng, set(self._values))
+                study.enqueue_trial(self._params(forced))
+                self._forced += 1
+            trial = study.ask(self._distributions)
+            arch = Arch.from_names(tuple(trial.params[name] for name in PARAM_NAMES))
+            known = self._values.get(class_code(arch))
+            if known is None:
+                self._pending[arch] = trial
+                return arch
+            study.tell(trial, known)
+            self._repeats_told += 1
+            repeats += 1
 
     def tell(self, arch: Arch, value: float) -> None:
         """Tell Optuna the value of ``arch`` (added as a finished trial if it was not asked)."""
@@ -102,22 +129,22 @@ class OptunaSearch:
         value = self._told_value(value)
         self._values.setdefault(class_code(arch), value)
         trial = self._pending.pop(arch, None)
-        with _quiet_optuna():
-            if trial is not None:
-                study.tell(trial, value)
-            else:
-                import optuna
+        if trial is not None:
+            study.tell(trial, value)
+        else:
+            import optuna
 
-                study.add_trial(
-                    optuna.trial.create_trial(
-                        params=self._params(arch), distributions=self._distributions,
-                        values=list(value) if isinstance(value, tuple) else [value],
-                    )
+            study.add_trial(
+                optuna.trial.create_trial(
+                    params=self._params(arch), distributions=self._distributions,
+                    values=list(value) if isinstance(value, tuple) else [value],
                 )
+            )
 
     # -- internals -----------------------------------------------------------------------------
     def _ensure_study(self) -> optuna.Study:
         if self._study is None:
+            self.validate_params()
             import optuna
 
             sampler = self._make_sampler()
@@ -125,15 +152,13 @@ class OptunaSearch:
             self._distributions = {
                 name: optuna.distributions.CategoricalDistribution(OPS) for name in PARAM_NAMES
             }
-            with _quiet_optuna():
-                self._study = optuna.create_study(directions=self._directions(), sampler=sampler)
+            self._study = optuna.create_study(directions=self._directions(), sampler=sampler)
         return self._study
 
     def _make_sampler(self) -> optuna.samplers.BaseSampler:
+        """The sampler of :attr:`sampler` (parameters already checked by :meth:`validate_params`)."""
         import optuna
 
-        if self.sampler not in SAMPLERS:
-            raise ValueError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
         if self.sampler == "tpe":
             return optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=self.n_startup_trials)
         return optuna.samplers.GPSampler(seed=self.seed, n_startup_trials=self.n_startup_trials)
@@ -149,16 +174,3 @@ class OptunaSearch:
     @staticmethod
     def _params(arch: Arch) -> dict[str, str]:
         return dict(zip(PARAM_NAMES, arch.names, strict=True))
-
-
-@contextlib.contextmanager
-def _quiet_optuna() -> Iterator[None]:
-    """Mute Optuna's INFO messages (one line per trial) and restore the verbosity after."""
-    import optuna
-
-    previous = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        yield
-    finally:
-        optuna.logging.set_verbosity(previous)

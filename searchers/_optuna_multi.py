@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from robnas.arch import Arch
-from robnas.searchers._base import random_unseen
+from robnas.searchers._base import MAX_COUNT, check_choice, check_int, check_seed, random_unseen
 from robnas.searchers._optuna import OptunaSearch
 
 if TYPE_CHECKING:
@@ -56,11 +56,31 @@ class OptunaMultiObjective(OptunaSearch):
         self.population_size = population_size
         self._n_objectives: int | None = None
 
+    def validate_params(self) -> None:
+        """Check the hyperparameters without importing Optuna or building a study.
+
+        Raises:
+            InvalidParameterError: ``sampler`` not ``"nsga2"`` or ``"tpe"``,
+                ``population_size`` not an integer in 2..6466, ``n_startup_trials`` not an
+                integer in 0..6466, ``max_repeats`` not an integer >= 1, or ``seed`` not
+                ``None`` or in 0..2**32-1.
+
+        >>> OptunaMultiObjective(population_size=1).validate_params()
+        Traceback (most recent call last):
+        ...
+        robnas.errors.InvalidParameterError: population_size must be an integer in 2..6466, got 1
+        """
+        check_choice("sampler", self.sampler, MULTI_SAMPLERS)
+        check_int("population_size", self.population_size, 2, MAX_COUNT)
+        check_int("n_startup_trials", self.n_startup_trials, 0, MAX_COUNT)
+        check_int("max_repeats", self.max_repeats, 1)
+        check_seed(self.seed)
+
     def ask(self) -> Arch:
         """Optuna's next proposal of an unseen class (a random cell before the first tell)."""
         if self._study is None:
             if self._rng is None:
-                self._make_sampler()  # validates the parameters before anything runs
+                self.validate_params()
                 self._rng = np.random.default_rng(self.seed)
             return random_unseen(self._rng, set(self._values))
         return super().ask()
@@ -82,10 +102,6 @@ class OptunaMultiObjective(OptunaSearch):
     def _make_sampler(self) -> optuna.samplers.BaseSampler:
         import optuna
 
-        if self.sampler not in MULTI_SAMPLERS:
-            raise ValueError(f"sampler must be one of {MULTI_SAMPLERS}, got {self.sampler!r}")
-        if int(self.population_size) < 2:
-            raise ValueError(f"population_size must be at least 2, got {self.population_size}")
         if self.sampler == "tpe":
             return optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=self.n_startup_trials)
         return optuna.samplers.NSGAIISampler(seed=self.seed, population_size=int(self.population_size))

@@ -8,7 +8,14 @@ import numpy as np
 
 from robnas.arch import NUM_EDGES, NUM_OPS, Arch, all_ops_array
 from robnas.isomorphism import class_code, class_code_array
-from robnas.searchers._base import random_unseen
+from robnas.searchers._base import (
+    MAX_COUNT,
+    check_float,
+    check_int,
+    check_seed,
+    params_repr,
+    random_unseen,
+)
 
 
 class ParEGOSearch:
@@ -55,6 +62,28 @@ class ParEGOSearch:
         self._features: np.ndarray | None = None  # their one-hot encodings
         self._open: np.ndarray | None = None  # per class: not yet proposed or told
 
+    def __repr__(self) -> str:
+        return params_repr(self)
+
+    def validate_params(self) -> None:
+        """Check the hyperparameters (pure: builds nothing).
+
+        Raises:
+            InvalidParameterError: ``num_init`` not an integer in 1..6466, ``ridge`` not a
+                number > 0, ``explore`` not a probability in 0..1, ``rho`` not a number >= 0,
+                or ``seed`` not ``None`` or in 0..2**32-1.
+
+        >>> ParEGOSearch(explore=1.5).validate_params()
+        Traceback (most recent call last):
+        ...
+        robnas.errors.InvalidParameterError: explore must be a number >= 0.0 and <= 1.0, got 1.5
+        """
+        check_int("num_init", self.num_init, 1, MAX_COUNT)
+        check_float("ridge", self.ridge, 0.0, low_open=True)
+        check_float("explore", self.explore, 0.0, 1.0)
+        check_float("rho", self.rho, 0.0)
+        check_seed(self.seed)
+
     def ask(self) -> Arch:
         """The unseen class that maximises a random scalarisation of the predictions."""
         rng = self._ensure()
@@ -88,10 +117,7 @@ class ParEGOSearch:
     # -- internals -----------------------------------------------------------------------------
     def _ensure(self) -> np.random.Generator:
         if self._rng is None:
-            if int(self.num_init) < 1:
-                raise ValueError(f"num_init must be at least 1, got {self.num_init}")
-            if not 0.0 <= float(self.explore) <= 1.0:
-                raise ValueError(f"explore is a probability, got {self.explore}")
+            self.validate_params()
             self._rng = np.random.default_rng(self.seed)
             self._classes = np.unique(class_code_array())
             self._features = _one_hot(all_ops_array()[self._classes].astype(np.int64))

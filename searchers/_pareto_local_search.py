@@ -9,7 +9,16 @@ import numpy as np
 
 from robnas.arch import Arch
 from robnas.isomorphism import class_code
-from robnas.searchers._base import random_unseen
+from robnas.searchers._base import (
+    MAX_COUNT,
+    check_choice,
+    check_int,
+    check_seed,
+    params_repr,
+    random_unseen,
+)
+
+VARIANTS = ("first", "full")
 
 
 class ParetoLocalSearch:
@@ -28,6 +37,9 @@ class ParetoLocalSearch:
 
     Args:
         num_init: random cells before the local search starts.
+        variant: ``"first"`` (after the random cells) queues the neighbours of a cell as soon
+            as it enters the archive; ``"full"`` explores one archive member's whole
+            neighbourhood before picking the next member.
         seed: seed of the private random generator (``None``: fresh entropy).
 
     >>> searcher = ParetoLocalSearch(num_init=1, seed=0)
@@ -60,11 +72,29 @@ class ParetoLocalSearch:
         """Random cells drawn after the archive was fully explored."""
         return self._restarts
 
+    def __repr__(self) -> str:
+        return params_repr(self)
+
+    def validate_params(self) -> None:
+        """Check the hyperparameters (pure: builds nothing).
+
+        Raises:
+            InvalidParameterError: ``num_init`` not an integer in 1..6466, ``variant`` not
+                ``"first"`` or ``"full"``, or ``seed`` not ``None`` or in 0..2**32-1.
+
+        >>> ParetoLocalSearch(num_init=0).validate_params()
+        Traceback (most recent call last):
+        ...
+        robnas.errors.InvalidParameterError: num_init must be an integer in 1..6466, got 0
+        """
+        check_int("num_init", self.num_init, 1, MAX_COUNT)
+        check_choice("variant", self.variant, VARIANTS)
+        check_seed(self.seed)
+
     def ask(self) -> Arch:
         """The next unknown neighbour of an archive member, or a random cell."""
         if self._rng is None:
-            if int(self.num_init) < 1:
-                raise ValueError(f"num_init must be at least 1, got {self.num_init}")
+            self.validate_params()
             self._rng = np.random.default_rng(self.seed)
         if len(self._told) >= self.num_init:
             while True:

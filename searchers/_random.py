@@ -6,7 +6,7 @@ import numpy as np
 
 from robnas.arch import Arch
 from robnas.isomorphism import class_code
-from robnas.searchers._base import random_unseen
+from robnas.searchers._base import check_seed, params_repr, random_unseen
 
 
 class RandomSearch:
@@ -27,9 +27,21 @@ class RandomSearch:
         self._rng: np.random.Generator | None = None
         self._seen: set[int] = set()
 
+    def __repr__(self) -> str:
+        return params_repr(self)
+
+    def validate_params(self) -> None:
+        """Check the hyperparameters: ``seed`` is ``None`` or an integer in 0..2**32-1.
+
+        Raises:
+            InvalidParameterError: a bad seed.
+        """
+        check_seed(self.seed)
+
     def ask(self) -> Arch:
         """A random cell of a class not proposed or told before."""
         if self._rng is None:
+            self.validate_params()
             self._rng = np.random.default_rng(self.seed)
         arch = random_unseen(self._rng, self._seen)
         self._seen.add(class_code(arch))

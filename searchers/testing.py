@@ -11,12 +11,14 @@ fixtures: ``make_searcher`` (a callable ``seed -> searcher``) and ``oracle`` (an
     class TestMySearchers(SearcherConformance):
         pass
 
-The checks: proposals are valid cells and every ask is answered before the next; the budget
-is met exactly; the same seed gives the identical run and different seeds different runs; no
-isomorphism class is evaluated twice and the loop's anti-stall guard is never needed; the
-searcher maximises (objectives are larger-is-better, and penalised values below zero are
-understood); cells told without being asked are learnt; and a run resumed from a truncated
-record equals the uninterrupted run. Requires pytest.
+The checks: ``repr`` is the constructor call (changed parameters only); proposals are valid
+cells and every ask is answered before the next; the budget is met exactly; the same seed
+gives the identical run and different seeds different runs; the searcher never proposes a class
+it already knows (``n_known == 0``: no isomorph of an evaluated cell, so none is evaluated
+twice) and the loop's anti-stall guard is never needed; the searcher maximises (objectives are
+larger-is-better, and penalised values below zero are understood); cells told without being
+asked are learnt; and a run resumed from a truncated record equals the uninterrupted run.
+Requires pytest.
 
 :class:`MultiObjectiveConformance` checks the same contract for multi-objective searchers,
 which are told a vector (one value per objective) where a single-objective searcher is told a
@@ -82,12 +84,24 @@ def check_constructor(searcher: Searcher, seed: int) -> None:
     )
 
 
+def check_repr(searcher: Searcher) -> None:
+    """``repr`` is the constructor call of the changed parameters (``searcher`` has seed 7)."""
+    cls = type(searcher)
+    text = repr(searcher)
+    assert text.startswith(f"{cls.__name__}(") and "seed=7" in text
+    assert get_params(eval(text, {cls.__name__: cls})) == get_params(searcher)
+    assert repr(cls()) == f"{cls.__name__}()"  # defaults are left out, as scikit-learn does
+
+
 class SearcherConformance:
     """Pytest checks for one searcher (see the module docs). Override the class attributes to
     change the objective or the budget used."""
 
     objective: str = "pgd@1/255"
     budget: int = 40
+
+    def test_repr_is_the_constructor_call(self, make_searcher: MakeSearcher) -> None:
+        check_repr(make_searcher(7))
 
     def test_constructor_is_scikit_learn_style(self, make_searcher: MakeSearcher) -> None:
         check_constructor(make_searcher(7), 7)
@@ -124,7 +138,8 @@ class SearcherConformance:
         result = run_search(make_searcher(4), oracle, self.objective, 3 * self.budget)
         classes = [class_code(Arch.from_string(a)) for a in _archs(result)]
         assert len(set(classes)) == len(classes) == 3 * self.budget
-        assert result.n_forced == 0
+        assert result.n_known == 0, f"{result.n_known} proposals of classes already known"
+        assert result.n_proposals == 3 * self.budget and result.n_forced == 0
 
     def test_maximises(self, make_searcher: MakeSearcher, oracle: Any) -> None:
         # Every objective is larger-is-better: the best found must rank in the top tenth of
@@ -189,6 +204,9 @@ class MultiObjectiveConformance:
 
     def _run(self, searcher: Searcher, oracle: Any, budget: int, **kwargs: Any) -> MultiSearchResult:
         return run_multi_search(searcher, oracle, list(self.objectives), budget, **kwargs)
+
+    def test_repr_is_the_constructor_call(self, make_searcher: MakeSearcher) -> None:
+        check_repr(make_searcher(7))
 
     def test_constructor_is_scikit_learn_style(self, make_searcher: MakeSearcher) -> None:
         check_constructor(make_searcher(7), 7)

@@ -5,7 +5,7 @@ from collections import defaultdict
 
 import pytest
 
-from robnas.arch import NUM_CELLS, Arch, all_archs
+from robnas.arch import CLASS_COUNT, NUM_CELLS, Arch, all_archs
 from robnas.isomorphism import (
     canonical_form,
     class_code,
@@ -26,6 +26,7 @@ def _partition(labels: dict[int, object]) -> set[frozenset[int]]:
 def test_nb201_has_6466_classes() -> None:
     assert class_count() == 6466
     assert len(class_representatives()) == 6466
+    assert class_count() == CLASS_COUNT  # the constant that messages and bounds use
 
 
 def test_classes_equal_xautodl_to_unique_str_consider_zero() -> None:

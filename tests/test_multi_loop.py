@@ -102,20 +102,27 @@ def test_searcher_sees_larger_is_better_vectors(cifar10_oracle) -> None:
         assert value == (cifar10_oracle.value(arch, "pgd@1/255"), -cifar10_oracle.value(arch, "clean"))
 
 
-def test_cost_objective_is_the_cheapest_isomorph(cifar10_oracle) -> None:
+def test_cost_objective_is_the_representatives_cost(cifar10_oracle, release_root) -> None:
+    """A class costs what the release's representative costs (the oracle's rule for cost), read
+    here from meta.json: the cell itself for a member that is not its class's representative."""
     from robnas import cost
-    from robnas.arch import all_archs
-    from robnas.isomorphism import class_code
+    from robnas.arch import Arch
+    from tests.release_json import representative
 
+    meta = json.loads((release_root / "meta.json").read_text(encoding="utf-8"))["ids"]
     result = run_multi_search(ParetoLocalSearch(seed=0), cifar10_oracle, ["pgd@1/255", "params:min"], 40)
-    cheapest: dict[int, float] = {}
-    for arch in all_archs():
-        code = class_code(arch)
-        cheapest[code] = min(cheapest.get(code, np.inf), cost.params(arch, "cifar10"))
     for t in result.trials:
-        from robnas.arch import Arch
+        rep = representative(release_root, t["index"])
+        expected = cost.params(Arch.from_string(meta[str(rep)]["nb201-string"]), "cifar10")
+        assert t["values"][1] == pytest.approx(expected)
+    # every class: (5.5% of the classes have a cheaper member than their representative)
+    from robnas.multi_objective import DirectedObjective, class_values
 
-        assert t["values"][1] == pytest.approx(cheapest[class_code(Arch.from_string(t["arch"]))])
+    values = class_values(cifar10_oracle, DirectedObjective.parse("params"))
+    reps = [int(i) for i in cifar10_oracle.meta.representatives]
+    assert len(values) == len(reps) == 6466
+    expected_all = [cost.params(Arch.from_string(meta[str(i)]["nb201-string"]), "cifar10") for i in reps]
+    assert np.allclose(values, expected_all)
 
 
 def test_resume_extends_a_finished_run(cifar10_oracle, tmp_path) -> None:
@@ -148,3 +155,22 @@ def test_directions_parse_and_print() -> None:
     parsed = parse_objectives(["PGD@1/255:max", "flops", "clean:min"])
     assert [str(o) for o in parsed] == ["pgd@1/255", "flops:min", "clean:min"]
     assert [o.maximize for o in parsed] == [True, False, False]
+
+
+def test_resume_refuses_values_the_table_contradicts(cifar10_oracle, tmp_path) -> None:
+    run_multi_search(RandomSearch(seed=3), cifar10_oracle, "pgd@1/255,clean", 8, record_dir=tmp_path / "r")
+    path = tmp_path / "r" / TRIALS_FILE
+    lines = path.read_text().splitlines()
+    trial = json.loads(lines[2])
+    trial["values"][1] += 0.01
+    lines[2] = json.dumps(trial)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RunRecordError, match=r"line 3: values .* are not the data's"):
+        run_multi_search(RandomSearch(seed=3), cifar10_oracle, "pgd@1/255,clean", 10,
+                         record_dir=tmp_path / "r", resume=True)
+    trial["values"] = trial["values"][:1]
+    lines[2] = json.dumps(trial)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RunRecordError, match="line 3: 1 values for 2 objectives"):
+        run_multi_search(RandomSearch(seed=3), cifar10_oracle, "pgd@1/255,clean", 10,
+                         record_dir=tmp_path / "r", resume=True)

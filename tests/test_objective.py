@@ -71,12 +71,27 @@ def test_off_grid_points_list_the_valid_choices(text: str, message: str) -> None
         ("cw@1/255", "unknown objective 'cw'; valid names: clean, fgsm, pgd"),
         ("gaussian_noise@1.5", "integer 1..5"),
         ("adversarial@3", "use adversarial@mean"),
+        ("clean@1/255", "clean takes no epsilon, severity or mean: write just 'clean'"),
+        ("clean@mean", "clean takes no epsilon"),
+        ("pgd@mean@mean", "has more than one '@'; write NAME@POINT"),
+        ("pgd@1/255@1", "has more than one '@'"),
+        ("pgd@\u0663/255", "in ASCII digits"),  # Arabic-Indic three: float() would read 3.0
+        ("pgd@\uff13/255", "in ASCII digits"),  # fullwidth three
+        ("gaussian_noise@\u0663", "integer 1..5 in ASCII digits"),  # int() would read 3
+        ("pgd@nan/255", "cannot read the epsilon"),
+        ("pgd@1_0/255", "cannot read the epsilon"),
+        ("pgd@1e400/255", "finite non-negative"),
     ],
 )
 def test_malformed_objectives_fail_with_one_line(text: str, message: str) -> None:
     with pytest.raises(InvalidObjectiveError, match=message) as info:
         Objective.parse(text)
     assert "\n" not in str(info.value)
+
+
+def test_release_keys_with_a_point_still_parse() -> None:
+    assert str(Objective.parse("pgd@Linf@8/255")) == "pgd@8/255"
+    assert str(Objective.parse("aa_apgd-ce@Linf@1")) == "apgd@1/255"
 
 
 def test_missing_keys_name_what_the_table_has() -> None:

@@ -24,20 +24,72 @@ class StoreOnce(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
-def add_data_options(parser: argparse.ArgumentParser, *, dataset: bool = True) -> None:
-    """Add ``--data PATH`` and (unless ``dataset=False``) ``--dataset D``."""
+STRICT_DATA_HELP = (
+    "refuse a release file whose SHA-256 differs from its pin (default: warn on every use; "
+    "tables you built yourself have no pins); also accepted before the command"
+)
+DATASET_CHOICES: tuple[str, ...] = tuple(d.value for d in Dataset)
+"""The dataset names ``--dataset`` lists (its value is read with :func:`parse_dataset`, which
+also accepts spellings such as ``CIFAR-10``)."""
+
+
+def add_data_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, dataset: bool = True,
+                     dataset_default: str | None = Dataset.CIFAR10.value, dataset_action: str | type = "store",
+                     strict: bool = True) -> None:
+    """Add ``--data PATH``, ``--strict-data`` (unless ``strict=False``: commands that read no
+    result file) and (unless ``dataset=False``) ``--dataset D``."""
     parser.add_argument(
         "--data",
         metavar="PATH",
         help="folder of the released data (default: $ROBNAS_DATA, else the per-user data dir)",
     )
+    if strict:
+        add_strict_data_option(parser)
     if dataset:
+        default = f"default: {dataset_default}" if dataset_default else "default: cifar10"
         parser.add_argument(
             "--dataset",
-            default=Dataset.CIFAR10.value,
+            default=dataset_default,
+            action=dataset_action,
             metavar="D",
-            help=f"dataset: {', '.join(d.value for d in Dataset)} (default: %(default)s)",
+            help=f"dataset: {', '.join(DATASET_CHOICES)} ({default})",
         )
+
+
+def add_offline_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--offline`` (see :func:`fetch_missing_data`)."""
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="never download: without --data or $ROBNAS_DATA, a dataset missing from the "
+             "per-user data dir is otherwise fetched there first (also ROBNAS_OFFLINE=1)",
+    )
+
+
+def fetch_missing_data(args: argparse.Namespace, datasets: Any, data: Any = None) -> None:
+    """Fetch ``datasets``' tables into the per-user data dir where none is installed.
+
+    Says in one line on stderr what it fetches and where (:mod:`robnas.benchmark.first_run`).
+    """
+    from robnas.benchmark.first_run import fetch_missing
+
+    fetch_missing(
+        [datasets] if isinstance(datasets, str) else list(datasets),
+        data,
+        offline_flag=bool(getattr(args, "offline", False)),
+        progress=sys.stderr.isatty(),
+        announce=lambda line: print(f"robnas: {line}", file=sys.stderr, flush=True),
+    )
+
+
+def add_strict_data_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--strict-data`` on a data-reading command (the same flag is global: ``robnas --strict-data``).
+
+    The subcommand's flag only ever sets it, so ``robnas --strict-data query ...`` is not undone
+    by the subcommand's default.
+    """
+    parser.add_argument("--strict-data", action="store_true", default=argparse.SUPPRESS,
+                        help=STRICT_DATA_HELP)
 
 
 def add_objective_option(parser: argparse.ArgumentParser, *, multiple: bool = False) -> None:
@@ -51,6 +103,48 @@ def add_objective_option(parser: argparse.ArgumentParser, *, multiple: bool = Fa
                             help=help_text + " (repeat for several)")
     else:
         parser.add_argument("--objective", "-O", action=StoreOnce, required=True, metavar="O", help=help_text)
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Whether a command shows its progress bar: only on a terminal, and not with ``--json`` or
+    ``-q``. A bar redraws itself with carriage returns, which a log file would keep as clutter."""
+    if getattr(args, "quiet", False) or getattr(args, "json", False):
+        return False
+    return sys.stderr.isatty()
+
+
+def add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--quiet/-q`` (no progress bar; see :func:`show_progress`)."""
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress bar (there is none either when stderr is not a terminal)")
+
+
+def quiet_optuna(verbose: int) -> None:
+    """Keep Optuna's INFO lines (e.g. "A new study created in memory") out of the CLI's output.
+
+    Optuna logs through its own stderr handler at INFO by default. Its verbosity is process-wide
+    logging configuration, which belongs to the application, not to library code: so the CLI
+    sets it once, before a searcher first uses Optuna (with ``-vv`` Optuna's INFO stays on), and
+    the library leaves it as the user configured it.
+    """
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.INFO if verbose >= 2 else optuna.logging.WARNING)
+
+
+def fmt_accuracy(value: float) -> str:
+    """An accuracy (or a difference of accuracies) as text: rounded to the release's 3 decimals.
+
+    The released accuracies have 3 decimals; an aggregate (a mean of several) or a regret has
+    float noise or more digits than the data supports, so text shows it rounded like the rest
+    (``--json`` keeps full precision).
+
+    >>> fmt_accuracy(0.26799999999999996), fmt_accuracy(0.38742857142857145), fmt_accuracy(0.79)
+    ('0.268', '0.387', '0.79')
+    >>> fmt_accuracy(0.0), fmt_accuracy(-1e-17)
+    ('0', '0')
+    """
+    return f"{round(float(value), 3) + 0.0:g}"
 
 
 def print_json(payload: Any) -> None:

@@ -6,13 +6,15 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from robnas.cli.common import print_json
+from robnas.cli.common import DATASET_CHOICES, print_json
+from robnas.cli.values import int_option
 
 if TYPE_CHECKING:
     from robnas.benchmark.data_info import DataInfo
     from robnas.benchmark.install import InstallReport
 
-_DATASETS = "cifar10,cifar100,ImageNet16-120"
+_DATASETS = ",".join(DATASET_CHOICES)
+MAX_RETRIES = 100
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.set_defaults(handler=lambda _args: _usage(parser))
+    parser.set_defaults(handler=_no_action)
     actions = parser.add_subparsers(dest="data_command", metavar="ACTION")
 
     download = actions.add_parser(
@@ -45,10 +47,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="accuracy (small archives, the default), or all (every measure: "
                                "large archives)")
     download.add_argument("--base-url", default=None, metavar="URL",
-                          help="where the archives are (default: http://data.robustness.vision/)")
+                          help="where the archives are (default: $ROBNAS_BASE_URL, else "
+                               "http://data.robustness.vision/)")
     _add_dest(download)
-    download.add_argument("--retries", type=int, default=5, metavar="N",
-                          help="tries per archive before giving up (default: %(default)s)")
+    download.add_argument("--retries", type=int_option(1, MAX_RETRIES), default=5, metavar="N",
+                          help=f"tries per archive before giving up, 1..{MAX_RETRIES} (default: %(default)s)")
     download.add_argument("--force", action="store_true",
                           help="download even archives whose files are installed and verified")
     download.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -77,28 +80,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     info.set_defaults(handler=run_info)
 
 
+def _no_action(_args: argparse.Namespace) -> int:
+    from robnas.errors import RobnasError
+
+    raise RobnasError("data needs an action: download, import or info (see `robnas data --help`)")
+
+
 def _add_dest(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dest", metavar="DIR",
                         help="data folder to install into (default: $ROBNAS_DATA, else the "
                              "per-user data dir, where `robnas query` looks)")
 
 
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
-
-
 def run_download(args: argparse.Namespace) -> int:
     from robnas.benchmark.download import RetryPolicy
-    from robnas.benchmark.install import DEFAULT_BASE_URL, download_release
-    from robnas.errors import RobnasError
+    from robnas.benchmark.first_run import base_url
+    from robnas.benchmark.install import download_release, parse_datasets, parse_measures
 
-    if args.retries < 1:
-        raise RobnasError(f"--retries must be at least 1, got {args.retries}")
+    parse_datasets(args.datasets)
+    parse_measures(args.measures)
+    _check_url(args.base_url)
+    _check_dest(args.dest)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     report = download_release(
         args.dest, args.datasets, args.measures,
-        base_url=args.base_url or DEFAULT_BASE_URL,
+        base_url=args.base_url or base_url(),
         retry=RetryPolicy(attempts=args.retries),
         progress=progress, force=args.force,
     )
@@ -109,9 +115,32 @@ def run_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_url(url: str | None) -> None:
+    from urllib.parse import urlsplit
+
+    from robnas.errors import RobnasError
+
+    if url is None:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise RobnasError(f"--base-url needs an http:// or https:// URL with a host, got {url!r}")
+
+
+def _check_dest(dest: str | None) -> None:
+    from robnas.cli.outputs import writable_dir
+
+    if dest is not None:
+        writable_dir(dest, "--dest")
+
+
 def run_import(args: argparse.Namespace) -> int:
     from robnas.benchmark.install import import_release
+    from robnas.errors import RobnasError
 
+    if not args.path.strip():
+        raise RobnasError("nothing to import at '': give a release zip, or a folder of them or of the files")
+    _check_dest(args.dest)
     _print_report(import_release(args.path, args.dest))
     return 0
 
@@ -136,10 +165,19 @@ def _print_report(report: InstallReport) -> None:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from robnas.benchmark.archive import ChecksumMismatchError
     from robnas.benchmark.data_info import describe
+    from robnas.errors import ChecksumMismatchError, DataNotFoundError
 
-    info = describe(args.data, verify=args.verify)
+    try:
+        info = describe(args.data, verify=args.verify)
+    except DataNotFoundError as err:  # nothing installed yet: say so, and how to get it
+        if args.data is not None:
+            raise
+        if args.json:
+            print_json({"installed": False, "message": str(err)})
+        else:
+            print(err)
+        return 0
     if args.json:
         print_json(info.to_dict())
     else:

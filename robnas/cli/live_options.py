@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+from pathlib import Path
 from typing import Any
 
+from robnas.cli.values import int_option
 from robnas.errors import RobnasError
+
+MAX_TEST_IMAGES = 10_000
+"""The largest test set of the release's datasets (CIFAR-10 and CIFAR-100; ImageNet16-120 has 6,000)."""
+_DEVICE = re.compile(r"auto|cpu|cuda(?::[0-9]+)?")
+
+
+def _device(text: str) -> str:
+    if not _DEVICE.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}; use auto, cpu, cuda or cuda:N")
+    return text
 
 
 def add_live_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, required: bool = True,
@@ -18,16 +31,17 @@ def add_live_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, 
                         help="NATS-Bench's NATS-tss-v1_0-3ffb9-full folder (released weights)")
     parser.add_argument("--images", metavar="DIR", required=required,
                         help="folder of the test sets (CIFAR-10/100 batches, ImageNet16, *-C)")
-    parser.add_argument("--device", default=None, metavar="DEV",
-                        help="auto, cpu or cuda (default: auto)")
-    parser.add_argument("--n-images", type=int, default=None, metavar="K",
-                        help=f"evaluate on the first K test images (default: {n_images_default})")
-    parser.add_argument("--batch-size", type=int, default=None, metavar="B",
+    parser.add_argument("--device", default=None, type=_device, metavar="DEV",
+                        help="auto, cpu, cuda or cuda:N (default: auto)")
+    parser.add_argument("--n-images", type=int_option(1, MAX_TEST_IMAGES), default=None, metavar="K",
+                        help=f"evaluate on the first K test images, 1..{MAX_TEST_IMAGES} "
+                             f"(default: {n_images_default})")
+    parser.add_argument("--batch-size", type=int_option(1), default=None, metavar="B",
                         help="images per batch (default: 256)")
     parser.add_argument("--store", metavar="PATH",
                         help="SQLite file caching live results (default: in robnas' cache dir)")
     for option, field, text in _PROTOCOL_OPTIONS:
-        parser.add_argument(option, type=int, default=None, metavar="N", dest=field,
+        parser.add_argument(option, type=int_option(1), default=None, metavar="N", dest=field,
                             help=text)
 
 
@@ -57,6 +71,11 @@ def _protocol(args: argparse.Namespace, recorded: dict[str, Any]) -> Any:
     return replace(base, **given)
 
 
+def attack_protocol(args: argparse.Namespace) -> Any:
+    """The attack protocol of the options (the defaults, then ``--pgd-steps`` etc.)."""
+    return _protocol(args, {})
+
+
 def build_live_oracle(args: argparse.Namespace, dataset: str, n_images: int | None,
                       recorded: dict[str, Any] | None = None) -> Any:
     """A :class:`~robnas.evaluation.live_oracle.LiveOracle` from the options.
@@ -71,6 +90,10 @@ def build_live_oracle(args: argparse.Namespace, dataset: str, n_images: int | No
     images = args.images or recorded.get("images")
     if not weights or not images:
         raise RobnasError("live evaluation needs --weights DIR and --images DIR")
+    for option, folder in (("--weights", weights), ("--images", images)):
+        if not Path(folder).expanduser().is_dir():
+            what = "is not a folder" if Path(folder).expanduser().exists() else "does not exist"
+            raise RobnasError(f"{option} {folder} {what}")
     if recorded and n_images is not None and n_images != recorded.get("n_images"):
         raise RobnasError(f"--n-images {n_images} conflicts with the run being resumed "
                           f"({recorded.get('n_images')}); leave it out")

@@ -13,8 +13,10 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from robnas._version import __version__
+from robnas.cli.common import STRICT_DATA_HELP
 from robnas.errors import RobnasError
 
 COMMAND_MODULES: tuple[str, ...] = (
@@ -29,9 +31,23 @@ COMMAND_MODULES: tuple[str, ...] = (
 """The subcommands, in the order ``--help`` lists them."""
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line: ``robnas: error: ...``, exit 2.
+
+    Subcommand parsers inherit the class, so every command reports alike (the usage text stays
+    available through ``--help``, which the line points to).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("robnas").strip()
+        where = f"{command}: " if command else ""
+        text = " ".join(message.split())
+        self.exit(2, f"robnas: error: {where}{text} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every subcommand registered."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="robnas",
         description=(
             "Robust neural architecture search on NAS-Bench-201: query the released robustness "
@@ -43,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="log more (repeat for debug output)"
     )
+    parser.add_argument("--strict-data", action="store_true", help=STRICT_DATA_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
@@ -52,13 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a usage error (already printed as one line)
+        return done.code if isinstance(done.code, int) else 2
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(levelname)s %(name)s: %(message)s",
     )
     if getattr(args, "handler", None) is None:
-        parser.print_help()
+        commands = ", ".join(name.rsplit(".", 1)[1].removesuffix("_cmd") for name in COMMAND_MODULES)
+        print(f"robnas: error: give a command: {commands} (see `robnas --help`)", file=sys.stderr)
         return 2
     try:
         return int(args.handler(args) or 0)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from robnas.cli.common import add_data_options, add_objective_option, print_json
+from robnas.cli.common import (
+    add_data_options,
+    add_objective_option,
+    add_offline_option,
+    fetch_missing_data,
+    fmt_accuracy,
+    print_json,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("arch", metavar="ARCH", help="an NB201 string or an NB201 index (0..15624)")
     add_objective_option(parser)
     add_data_options(parser)
+    add_offline_option(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 
@@ -34,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     from robnas.benchmark import TabularOracle
     from robnas.objective import Objective
 
-    oracle = TabularOracle(args.dataset, data=args.data)
+    fetch_missing_data(args, args.dataset, args.data)
+    oracle = TabularOracle(args.dataset, data=args.data, strict_data=args.strict_data)
     objective = Objective.parse(args.objective)
     oracle.validate(objective)
     arch = oracle.parse_arch(args.arch)
@@ -61,9 +70,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"arch            {result['arch']}")
     print(f"index           {index}{iso}")
     print(f"dataset         {result['dataset']}")
-    print(f"{result['objective']:<15} {result['value']:.6g}")
-    print(f"clean           {result['clean']:.6g}")
+    print(f"{result['objective']:<15} {fmt_accuracy(result['value'])}")
+    if result["objective"] != "clean":
+        print(f"clean           {fmt_accuracy(result['clean'])}")
     print(f"rank            {result['rank']} of {result['classes']} classes")
     best = ", ".join(str(i) for i in result["optimal_indices"])
-    print(f"table optimum   {result['optimum']:.6g} (index {best})")
+    print(f"table optimum   {fmt_accuracy(result['optimum'])} (index {best})")
     return 0

@@ -5,14 +5,26 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robnas.cli.common import add_data_options, print_json
+from robnas.arch import CLASS_COUNT
+from robnas.cli.common import (
+    StoreOnce,
+    add_data_options,
+    add_offline_option,
+    add_quiet_option,
+    fetch_missing_data,
+    fmt_accuracy,
+    print_json,
+    quiet_optuna,
+    show_progress,
+)
 from robnas.cli.live_options import add_live_options, cost_line
-from robnas.errors import RobnasError
+from robnas.cli.values import parse_float, parse_int, parse_param
+from robnas.errors import InvalidParameterError, RobnasError
+from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS
 from robnas.vocabulary import Dataset, parse_dataset
 
 if TYPE_CHECKING:
@@ -33,7 +45,8 @@ def build_tabular_oracle(args: argparse.Namespace, settings: dict[str, Any]) -> 
     recorded = settings.get("recorded_oracle", {}).get("data_root")
     if data is None and not os.environ.get("ROBNAS_DATA") and recorded and Path(recorded).is_dir():
         data = recorded
-    return TabularOracle(settings["dataset"], data=data)
+    fetch_missing_data(args, settings["dataset"], data)
+    return TabularOracle(settings["dataset"], data=data, strict_data=args.strict_data)
 
 
 def build_live_oracle(args: argparse.Namespace, settings: dict[str, Any]) -> Oracle:
@@ -52,7 +65,9 @@ this command (``settings`` holds the run's searcher, objective, dataset, seed, b
 mode and, when resuming, ``recorded_oracle``: the provenance stored in the record)."""
 
 DEFAULT_SEARCHER = "re"
+DEFAULT_MULTI_SEARCHER = "pls"
 DEFAULT_BUDGET = 100
+DEFAULT_OUT = "runs"
 
 
 def build_oracle(args: argparse.Namespace, settings: dict[str, Any]) -> Oracle:
@@ -87,48 +102,66 @@ def register(subparsers: argparse._SubParsersAction) -> None:
              "repeat (2 or 3) for multi-objective search, e.g. -O pgd@1/255 -O params:min "
              "(suffix :min/:max; accuracies default to max, params/flops to min)",
     )
-    add_data_options(parser, dataset=False)
-    parser.add_argument("--dataset", metavar="D",
-                        help=f"dataset: {', '.join(d.value for d in Dataset)} (default: cifar10)")
-    parser.add_argument("--searcher", metavar="NAME",
-                        help=f"random, re, ls or bo (default: {DEFAULT_SEARCHER}); with several "
-                             "objectives: random, nsga2, motpe, pls or parego (default: pls)")
-    parser.add_argument("--budget", metavar="N",
-                        help=f"distinct architectures to evaluate (default: {DEFAULT_BUDGET})")
-    parser.add_argument("--seed", metavar="S", help="random seed (default: drawn and recorded)")
+    add_data_options(parser, dataset_default=None, dataset_action=StoreOnce)
+    add_offline_option(parser)
+    parser.add_argument("--searcher", action=StoreOnce, metavar="NAME",
+                        choices=tuple(dict.fromkeys([*SEARCHERS, *MULTI_OBJECTIVE_SEARCHERS])),
+                        help=f"{', '.join(SEARCHERS)} (default: {DEFAULT_SEARCHER}); with several "
+                             f"objectives: {', '.join(MULTI_OBJECTIVE_SEARCHERS)} (default: "
+                             f"{DEFAULT_MULTI_SEARCHER})")
+    parser.add_argument("--budget", action=StoreOnce, metavar="N",
+                        help=f"distinct architectures (isomorphism classes) to evaluate, 1..{CLASS_COUNT} "
+                             f"(default: {DEFAULT_BUDGET})")
+    parser.add_argument("--seed", action=StoreOnce, metavar="S",
+                        help="random seed, 0..2**32-1 (default: drawn and recorded)")
     parser.add_argument("--param", metavar="NAME=VALUE", action="append", default=[],
                         help="a searcher hyperparameter, e.g. variant=first (ls), sampler=gp (bo), "
-                             "population_size=50 (re); repeatable")
-    parser.add_argument("--min-clean", metavar="A",
+                             "population_size=50 (re); repeatable; checked before anything runs")
+    parser.add_argument("--min-clean", action=StoreOnce, metavar="A",
                         help="only cells with clean accuracy >= A (in [0, 1]) may be the best")
-    parser.add_argument("--out", metavar="DIR", default="runs",
-                        help="folder for run records (default: %(default)s)")
-    parser.add_argument("--resume", metavar="RUN_DIR",
+    parser.add_argument("--out", action=StoreOnce, metavar="DIR",
+                        help=f"folder for run records (default: {DEFAULT_OUT}; not with --resume)")
+    parser.add_argument("--resume", action=StoreOnce, metavar="RUN_DIR",
                         help="continue the run in RUN_DIR (to its budget, or to --budget)")
-    parser.add_argument("--mode", metavar="MODE",
+    parser.add_argument("--mode", action=StoreOnce, choices=tuple(ORACLE_BUILDERS), metavar="MODE",
                         help=f"how cells are evaluated: {', '.join(ORACLE_BUILDERS)} (default: tabular)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_quiet_option(parser)
     add_live_options(parser.add_argument_group("live mode (--mode live)"), required=False)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from robnas.cli.outputs import writable_dir
     from robnas.cli.search_multi import run_multi, wants_multi
     from robnas.loop import run_search
-    from robnas.searchers import SEARCHERS
 
+    resume = args.resume is not None
+    if resume and args.out is not None:
+        raise RobnasError("--out does not apply to --resume (the run stays in RUN_DIR); leave it out")
+    if resume and not args.resume.strip():
+        raise RobnasError("--resume needs a run record folder, got ''")
     if wants_multi(args):
         return run_multi(args)
-    if args.objective:
-        args.objective = args.objective[0]
-
-    settings = _resume_settings(args) if args.resume else _new_settings(args)
-    name = settings["searcher"]
-    if name not in SEARCHERS:
-        raise RobnasError(f"unknown searcher {name!r}; valid: {', '.join(SEARCHERS)}")
-    searcher = _build_searcher(SEARCHERS[name], name, settings["params"])
+    if args.objective is not None:  # one objective (several only reach here to resume a
+        args.objective = ",".join(args.objective)  # single-objective run: a conflict, named)
+    settings = _resume_settings(args) if resume else _new_settings(args)
+    if settings["searcher"] not in SEARCHERS and settings["searcher"] in MULTI_OBJECTIVE_SEARCHERS:
+        raise RobnasError(f"searcher {settings['searcher']} is multi-objective: give 2 or 3 objectives "
+                          f"(e.g. -O pgd@1/255 -O clean), or use one of {', '.join(SEARCHERS)}")
+    if settings["searcher"] == "bo":
+        quiet_optuna(args.verbose)
+    searcher = _build_searcher(settings["searcher"], settings["params"])
+    out = None if resume else writable_dir(args.out if args.out is not None else DEFAULT_OUT, "--out")
     oracle = build_oracle(args, settings)
-    run_dir = Path(args.resume) if args.resume else _new_run_dir(Path(args.out), settings)
+    oracle.validate(settings["objective"])
+    if settings["mode"] == "tabular":  # read (and check) every file the run uses before it starts
+        oracle.objective_values(settings["objective"])
+        if oracle.table.has("clean"):
+            oracle.objective_values("clean")
+        if settings["min_clean"] is not None:
+            _check_feasible(oracle, settings["min_clean"])
+    run_dir = Path(args.resume) if out is None else _new_run_dir(out, settings)
     result = run_search(
         searcher,
         oracle,
@@ -136,8 +169,8 @@ def run(args: argparse.Namespace) -> int:
         settings["budget"],
         record_dir=run_dir,
         min_clean=settings["min_clean"],
-        resume=bool(args.resume),
-        progress=sys.stderr.isatty() and not args.json,
+        resume=resume,
+        progress=show_progress(args),
     )
     if args.json:
         settings.pop("recorded_oracle", None)
@@ -152,20 +185,50 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _new_settings(args: argparse.Namespace) -> dict[str, Any]:
-    if not args.objective:
+    if args.objective is None:
         raise RobnasError("search needs --objective (or --resume RUN_DIR)")
     name = args.searcher or DEFAULT_SEARCHER
-    seed = _number(args.seed, "--seed", int) if args.seed is not None else secrets.randbelow(2**31)
+    seed = _seed(args.seed) if args.seed is not None else secrets.randbelow(2**31)
     return {
         "searcher": name,
         "params": {**_parse_params(args.param), "seed": seed},
-        "objective": args.objective,
-        "dataset": parse_dataset(args.dataset or Dataset.CIFAR10).value,
+        "objective": _objective(args.objective),
+        "dataset": parse_dataset(args.dataset if args.dataset is not None else Dataset.CIFAR10).value,
         "seed": seed,
-        "budget": _number(args.budget, "--budget", int) if args.budget else DEFAULT_BUDGET,
-        "min_clean": _number(args.min_clean, "--min-clean", float) if args.min_clean else None,
+        "budget": _budget(args.budget) if args.budget is not None else DEFAULT_BUDGET,
+        "min_clean": _min_clean(args.min_clean) if args.min_clean is not None else None,
         "mode": args.mode or "tabular",
     }
+
+
+def _objective(text: str) -> str:
+    """``text`` unchanged (it is recorded as typed), once it parses."""
+    from robnas.objective import Objective
+
+    Objective.parse(text)
+    return text
+
+
+def _seed(text: str) -> int:
+    from robnas.searchers._base import MAX_SEED
+
+    return parse_int(text, "--seed", 0, MAX_SEED)
+
+
+def _budget(text: str) -> int:
+    return parse_int(text, "--budget", 1, CLASS_COUNT)
+
+
+def _min_clean(text: str) -> float:
+    return parse_float(text, "--min-clean", 0.0, 1.0)
+
+
+def _check_feasible(oracle: Oracle, min_clean: float) -> None:
+    """Refuse a ``--min-clean`` that no cell of the table reaches (no budget would help)."""
+    best = oracle.optimum("clean")
+    if best is not None and best < min_clean:
+        raise RobnasError(f"--min-clean {min_clean:g}: no cell of the {oracle.dataset} table has clean "
+                          f"accuracy >= {min_clean:g} (the best has {best:.4g}); lower --min-clean")
 
 
 def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -187,9 +250,16 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
     except (KeyError, TypeError):
         raise RobnasError(f"{args.resume}/config.json lacks the searcher, objective or budget") from None
     given = {"objective": args.objective, "searcher": args.searcher, "mode": args.mode,
-             "dataset": parse_dataset(args.dataset).value if args.dataset else None}
-    given["seed"] = None if args.seed is None else _number(args.seed, "--seed", int)
-    given["min_clean"] = None if args.min_clean is None else _number(args.min_clean, "--min-clean", float)
+             "dataset": parse_dataset(args.dataset).value if args.dataset is not None else None}
+    given["seed"] = None if args.seed is None else _seed(args.seed)
+    given["min_clean"] = None if args.min_clean is None else _min_clean(args.min_clean)
+    return apply_resume_options(args, settings, given)
+
+
+def apply_resume_options(args: argparse.Namespace, settings: dict[str, Any],
+                         given: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` of the run being resumed, refusing an option ``given`` (or a ``--param``)
+    that differs from the record, with a new ``--budget`` applied."""
     for key, value in given.items():
         if value is not None and value != settings[key]:
             raise RobnasError(f"--{key.replace('_', '-')} {value} conflicts with the run being "
@@ -198,8 +268,8 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
         if settings["params"].get(key) != value:
             raise RobnasError(f"--param {key}={value} conflicts with the run being resumed "
                               f"({key}={settings['params'].get(key)}); leave it out")
-    if args.budget:
-        settings["budget"] = _number(args.budget, "--budget", int)
+    if args.budget is not None:
+        settings["budget"] = _budget(args.budget)
     return settings
 
 
@@ -207,36 +277,35 @@ def _parse_params(items: list[str]) -> dict[str, Any]:
     """``["variant=first", "num_init=5"]`` -> ``{"variant": "first", "num_init": 5}``."""
     params: dict[str, Any] = {}
     for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key:
-            raise RobnasError(f"--param needs NAME=VALUE, got {item!r}")
-        if key == "seed":
-            raise RobnasError("give the seed with --seed, not --param")
-        for kind in (int, float):
-            try:
-                params[key] = kind(text)
-                break
-            except ValueError:
-                continue
-        else:
-            params[key] = {"true": True, "false": False, "none": None}.get(text.lower(), text)
+        key, value = parse_param(item)
+        if key in params:
+            raise RobnasError(f"--param {key} given twice ({params[key]!r} and {value!r}); give it once")
+        params[key] = value
     return params
 
 
-def _build_searcher(cls: type, name: str, params: dict[str, Any]) -> Any:
-    """``cls(**params)``, with bad parameters reported as one-line errors before anything runs."""
-    from robnas.searchers import get_params
+def _build_searcher(name: str, params: dict[str, Any], registry: Mapping[str, type] = SEARCHERS,
+                    what: str = "searcher") -> Any:
+    """The searcher ``name`` of ``registry`` with ``params``, checked by its own
+    ``validate_params`` (pure: no study is built, nothing runs) so a bad parameter is one line
+    before any file is written. ``what`` names the registry in the unknown-name error."""
+    from robnas.searchers import get_params, validate_params
 
+    if name not in registry:
+        raise RobnasError(f"unknown {what} {name!r}; valid: {', '.join(registry)}")
+    cls = registry[name]
     valid = [key for key in get_params(cls()) if key != "seed"]
     unknown = sorted(set(params) - set(valid) - {"seed"})
     if unknown:
-        raise RobnasError(f"searcher {name} has no parameter {unknown[0]!r}; "
-                          f"valid: {', '.join(valid)}")
-    try:  # constructors do no work: the first ask() validates the parameters
-        cls(**params).ask()
-    except (TypeError, ValueError) as err:
-        raise RobnasError(f"bad --param for searcher {name}: {err}") from None
-    return cls(**params)
+        listing = ", ".join(valid) if valid else "none (it takes only --seed)"
+        raise RobnasError(f"searcher {name} has no parameter {unknown[0]!r}; valid: {listing}")
+    searcher = cls(**params)
+    try:
+        validate_params(searcher)
+    except InvalidParameterError as err:
+        option = "--seed" if str(err).startswith("seed ") else "--param"
+        raise InvalidParameterError(f"bad {option} for searcher {name}: {err}") from None
+    return searcher
 
 
 def _new_run_dir(out: Path, settings: dict[str, Any]) -> Path:
@@ -253,14 +322,6 @@ def _new_run_dir(out: Path, settings: dict[str, Any]) -> Path:
     return candidate
 
 
-def _number(text: str, option: str, kind: type) -> Any:
-    try:
-        return kind(text)
-    except ValueError:
-        raise RobnasError(f"{option} needs a{'n integer' if kind is int else ' number'}, "
-                          f"got {text!r}") from None
-
-
 def _print_result(result: SearchResult, settings: dict[str, Any]) -> None:
 
     objective = settings["objective"]
@@ -272,14 +333,17 @@ def _print_result(result: SearchResult, settings: dict[str, Any]) -> None:
     else:
         index = "" if result.best_index is None else f"  (index {result.best_index})"
         print(f"best arch       {result.best_arch.to_string()}{index}")
-        print(f"{objective:<15} {result.best_value:.4g}")
+        print(f"{objective:<15} {fmt_accuracy(result.best_value)}")
         if result.regret is not None and result.optimum is not None:
             where = "feasible optimum" if settings["min_clean"] is not None else "table optimum"
-            print(f"regret          {result.regret:.4g} (to the {where} {result.optimum:.4g})")
+            print(f"regret          {fmt_accuracy(result.regret)} (to the {where} "
+                  f"{fmt_accuracy(result.optimum)})")
         if result.rank is not None:
-            print(f"rank            {result.rank} of 6466 classes")
-        if result.best_clean is not None:
-            print(f"clean           {result.best_clean:.4g}")
+            among = ("classes" if settings["min_clean"] is None else
+                     f"feasible classes (clean >= {settings['min_clean']:g})")
+            print(f"rank            {result.rank} of {result.ranked_classes} {among}")
+        if result.best_clean is not None and objective != "clean":
+            print(f"clean           {fmt_accuracy(result.best_clean)}")
     print(f"run record      {result.record_dir}")
     if result.best_arch is not None and (result.at_chance or result.constant_output):
         print(_chance_note(result, settings["min_clean"]))
@@ -288,20 +352,20 @@ def _print_result(result: SearchResult, settings: dict[str, Any]) -> None:
 def _chance_note(result: SearchResult, min_clean: float | None) -> str:
     from robnas.loop import CHANCE_TOLERANCE
 
-    chance = f"{result.chance:.3g}"
+    chance = fmt_accuracy(result.chance)
     if result.constant_output:
-        what = (f"the best cell has clean accuracy {result.best_clean:.3g}, i.e. chance "
+        what = (f"the best cell has clean accuracy {fmt_accuracy(result.best_clean)}, i.e. chance "
                 f"({chance}): it outputs a constant, and a constant output is 'robust' only "
                 "because an attack cannot change it")
     else:
-        what = f"the best value {result.best_value:.3g} is at or below chance level ({chance})"
+        what = f"the best value {fmt_accuracy(result.best_value)} is at or below chance level ({chance})"
     if min_clean is None:
         advice = "Constrain the search with --min-clean (e.g. --min-clean 0.8) or use"
     elif result.optimum is not None and result.chance is not None and (
         result.optimum <= result.chance + CHANCE_TOLERANCE
     ):
         advice = (f"No cell with clean accuracy >= {min_clean:g} beats chance on this objective "
-                  f"(feasible optimum {result.optimum:.3g}); use")
+                  f"(feasible optimum {fmt_accuracy(result.optimum)}); use")
     else:
         advice = "Raise --budget, lower --min-clean, or use"
     return f"note: {what}. {advice} a smaller epsilon (e.g. pgd@1/255)."

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import secrets
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,8 @@ if TYPE_CHECKING:
     from robnas.multi_loop import MultiSearchResult
 
 DEFAULT_SEARCHER = "pls"
+OPTUNA_SEARCHERS = ("nsga2", "motpe")
+"""Multi-objective searchers built on Optuna (its log level is set once, as for ``bo``)."""
 
 
 def wants_multi(args: argparse.Namespace) -> bool:
@@ -38,22 +39,27 @@ def wants_multi(args: argparse.Namespace) -> bool:
 
 def run_multi(args: argparse.Namespace) -> int:
     """Run (or resume) a multi-objective search and print or ``--json`` its fronts."""
-    from robnas.cli.common import print_json
-    from robnas.cli.search_cmd import _build_searcher, build_oracle
+    from robnas.cli.common import print_json, quiet_optuna, show_progress
+    from robnas.cli.outputs import writable_dir
+    from robnas.cli.search_cmd import DEFAULT_OUT, _build_searcher, build_oracle
     from robnas.multi_loop import run_multi_search
+    from robnas.multi_objective import class_values, parse_objectives
     from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS
 
-    settings = _resume_settings(args) if args.resume else _new_settings(args)
-    name = settings["searcher"]
-    if name not in MULTI_OBJECTIVE_SEARCHERS:
-        raise RobnasError(f"unknown multi-objective searcher {name!r}; valid: "
-                          f"{', '.join(MULTI_OBJECTIVE_SEARCHERS)}")
-    searcher = _build_searcher(MULTI_OBJECTIVE_SEARCHERS[name], name, settings["params"])
+    resume = args.resume is not None
+    settings = _resume_settings(args) if resume else _new_settings(args)
+    if settings["searcher"] in OPTUNA_SEARCHERS:
+        quiet_optuna(args.verbose)
+    searcher = _build_searcher(settings["searcher"], settings["params"], MULTI_OBJECTIVE_SEARCHERS,
+                               "multi-objective searcher")
+    out = None if resume else writable_dir(args.out if args.out is not None else DEFAULT_OUT, "--out")
     oracle = build_oracle(args, settings)
-    run_dir = Path(args.resume) if args.resume else _new_run_dir(Path(args.out), settings)
+    if settings["mode"] == "tabular":  # read (and check) every file the run uses before it starts
+        for objective in parse_objectives(settings["objectives"]):
+            class_values(oracle, objective)
+    run_dir = Path(args.resume) if out is None else _new_run_dir(out, settings)
     result = run_multi_search(searcher, oracle, settings["objectives"], settings["budget"],
-                              record_dir=run_dir, resume=bool(args.resume),
-                              progress=sys.stderr.isatty() and not args.json)
+                              record_dir=run_dir, resume=resume, progress=show_progress(args))
     true_front = None if result.problem is None else result.problem.true_front()
     if args.json:
         settings.pop("recorded_oracle", None)
@@ -64,29 +70,29 @@ def run_multi(args: argparse.Namespace) -> int:
 
 
 def _new_settings(args: argparse.Namespace) -> dict[str, Any]:
-    from robnas.cli.search_cmd import _number, _parse_params
+    from robnas.cli.search_cmd import DEFAULT_BUDGET, _budget, _parse_params, _seed
     from robnas.multi_objective import label, parse_objectives
 
     if args.min_clean is not None:
         raise RobnasError("--min-clean is for single-objective search; add -O clean instead")
     objectives = parse_objectives(args.objective)
     name = args.searcher or DEFAULT_SEARCHER
-    seed = _number(args.seed, "--seed", int) if args.seed is not None else secrets.randbelow(2**31)
+    seed = _seed(args.seed) if args.seed is not None else secrets.randbelow(2**31)
     return {
         "searcher": name,
         "params": {**_parse_params(args.param), "seed": seed},
         "objective": label(objectives),
         "objectives": [str(o) for o in objectives],
-        "dataset": parse_dataset(args.dataset or Dataset.CIFAR10).value,
+        "dataset": parse_dataset(args.dataset if args.dataset is not None else Dataset.CIFAR10).value,
         "seed": seed,
-        "budget": _number(args.budget, "--budget", int) if args.budget else 100,
+        "budget": _budget(args.budget) if args.budget is not None else DEFAULT_BUDGET,
         "min_clean": None,
         "mode": args.mode or "tabular",
     }
 
 
 def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
-    from robnas.cli.search_cmd import _number, _parse_params
+    from robnas.cli.search_cmd import _seed, apply_resume_options
     from robnas.multi_objective import label, parse_objectives
     from robnas.run_record import RunRecord
 
@@ -106,21 +112,16 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
         }
     except (KeyError, TypeError):
         raise RobnasError(f"{args.resume}/config.json lacks the searcher, objectives or budget") from None
+    if args.min_clean is not None:
+        raise RobnasError("--min-clean is for single-objective search; the run being resumed has "
+                          f"objectives {settings['objective']}")
     given = {
         "objective": label(parse_objectives(args.objective)) if args.objective else None,
         "searcher": args.searcher, "mode": args.mode,
-        "dataset": parse_dataset(args.dataset).value if args.dataset else None,
-        "seed": None if args.seed is None else _number(args.seed, "--seed", int),
+        "dataset": parse_dataset(args.dataset).value if args.dataset is not None else None,
+        "seed": None if args.seed is None else _seed(args.seed),
     }
-    for key, value in given.items():
-        if value is not None and value != settings[key]:
-            raise RobnasError(f"--{key} {value} conflicts with the run being resumed "
-                              f"({settings[key]}); leave it out")
-    if args.param and _parse_params(args.param).items() - settings["params"].items():
-        raise RobnasError("--param conflicts with the run being resumed; leave it out")
-    if args.budget:
-        settings["budget"] = _number(args.budget, "--budget", int)
-    return settings
+    return apply_resume_options(args, settings, given)
 
 
 def _new_run_dir(out: Path, settings: dict[str, Any]) -> Path:

@@ -13,15 +13,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="print the search space's facts or export every cell with its class",
         description=(
             "Without --format: print the NB201 space's facts (ops, edges, cells, isomorphism "
-            "classes). With --format: export every cell (index, arch, representative, and "
+            "classes). With --format: export every cell (nb201_index, arch, representative, and "
             "the representative robnas' own isomorphism rule gives), using the release's meta.json for NB201 indices."
         ),
         epilog="example:\n  robnas space --format parquet -o space.parquet",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--format", choices=("csv", "parquet"), help="export every cell")
-    parser.add_argument("-o", "--output", metavar="FILE", help="output file (default: stdout for csv)")
-    add_data_options(parser, dataset=False)
+    parser.add_argument("--format", choices=("csv", "parquet"),
+                        help="export every cell (default with -o: from its suffix, .csv or .parquet)")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="export every cell to FILE (without -o: csv on stdout)")
+    add_data_options(parser, dataset=False, strict=False)
     parser.set_defaults(handler=run)
 
 
@@ -29,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from robnas.arch import EDGES, NUM_CELLS, OPS
     from robnas.isomorphism import class_count
 
-    if args.format is None:
+    if args.format is None and args.output is None:
         print("search space     NAS-Bench-201 cell (4 nodes, 6 edges)")
         print(f"operations       {', '.join(OPS)}")
         print(f"edges            {' '.join(f'({i},{j})' for i, j in EDGES)}  (NB201 string order)")
@@ -37,17 +39,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"classes          {class_count()} (NB201's isomorphism rule)")
         print("neighbours       24 per cell (one edge changed)")
         return 0
-    from robnas.cli.table_cmd import write_frame
-    from robnas.errors import RobnasError
+    from robnas.cli.outputs import table_format, writable_file, write_frame
 
-    if args.format == "parquet" and not args.output:
-        raise RobnasError("--format parquet needs -o FILE (Parquet is binary)")
-    write_frame(space_dataframe(args.data), args.format, args.output)
+    output = writable_file(args.output, "-o")
+    fmt = table_format(args.format, output)
+    write_frame(space_dataframe(args.data).reset_index(), fmt, output)
     return 0
 
 
 def space_dataframe(data: str | None):
-    """Every cell: NB201 index, arch string, release representative, robnas' own representative."""
+    """Every cell (indexed by its NB201 index, ``nb201_index``): arch string, release
+    representative, robnas' own representative, whether it is a representative."""
     import numpy as np
     import pandas as pd
 
@@ -55,6 +57,7 @@ def space_dataframe(data: str | None):
     from robnas.benchmark.cache import ArrayCache
     from robnas.benchmark.location import META_FILE, default_cache_dir, resolve_data_root
     from robnas.benchmark.meta import SpaceMeta
+    from robnas.benchmark.tabular_oracle import INDEX_NAME
     from robnas.isomorphism import class_code_array
 
     meta = SpaceMeta.load(resolve_data_root(data) / META_FILE, ArrayCache(default_cache_dir()))
@@ -65,10 +68,10 @@ def space_dataframe(data: str | None):
     np.minimum.at(smallest_index, class_of_index, np.arange(len(codes)))
     return pd.DataFrame(
         {
-            "index": np.arange(len(codes)),
             "arch": [Arch.from_code(int(c)).to_string() for c in codes],
-            "representative": meta.representative,
+            "representative": meta.representative.copy(),
             "robnas_representative": smallest_index[class_of_index],
             "is_representative": meta.representative == np.arange(len(codes)),
-        }
+        },
+        index=pd.RangeIndex(len(codes), name=INDEX_NAME),
     )

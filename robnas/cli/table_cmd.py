@@ -1,11 +1,19 @@
-"""``robnas table``: export the released values of every cell for chosen objectives."""
+"""``robnas table``: export the released values of every cell for chosen objectives.
+
+``robnas table build`` (:mod:`robnas.cli.table_build_cmd`) writes a new table instead.
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
 
-from robnas.cli.common import add_data_options, add_objective_option
+from robnas.cli import table_build_cmd
+from robnas.cli.common import (
+    add_data_options,
+    add_objective_option,
+    add_offline_option,
+    fetch_missing_data,
+)
 from robnas.errors import RobnasError
 
 
@@ -14,55 +22,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "table",
         help="export all 15,625 cells with their values as CSV or Parquet",
         description=(
-            "One row per NB201 index (15,625): index, arch string, representative index, and one "
-            "column per objective (isomorphs repeat their representative's value)."
+            "One row per NB201 index (15,625): nb201_index, arch string, representative index, and "
+            "one column per objective (isomorphs repeat their representative's value)."
         ),
-        epilog="example:\n  robnas table -O clean -O pgd@1/255 --format parquet -o cifar10.parquet",
+        epilog=(
+            "examples:\n  robnas table -O clean -O pgd@1/255 --format parquet -o cifar10.parquet\n"
+            "  robnas table build --help     (evaluate cells live into a new table)"
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_objective_option(parser, multiple=True)
+    for action in parser._actions:  # required unless the `build` action is given (checked in run)
+        if action.dest == "objective":
+            action.required = False
     add_data_options(parser)
-    parser.add_argument("--format", choices=("csv", "parquet"), default="csv",
-                        help="output format (default: %(default)s)")
+    add_offline_option(parser)
+    parser.add_argument("--format", choices=("csv", "parquet"),
+                        help="output format (default: from -o's suffix, .csv or .parquet; csv on stdout)")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="output file (default: stdout for csv; required for parquet)")
     parser.set_defaults(handler=run)
+    actions = parser.add_subparsers(dest="table_action", metavar="ACTION", required=False)
+    table_build_cmd.register(actions)
 
 
 def run(args: argparse.Namespace) -> int:
     from robnas.benchmark import TabularOracle
+    from robnas.cli.outputs import table_format, writable_file, write_frame
 
-    if args.format == "parquet" and not args.output:
-        raise RobnasError("--format parquet needs -o FILE (Parquet is binary)")
-    oracle = TabularOracle(args.dataset, data=args.data)
+    if not args.objective:
+        raise RobnasError("table needs --objective O (repeat for several), or the action `table build`")
+    output = writable_file(args.output, "-o")
+    fmt = table_format(args.format, output)
+    fetch_missing_data(args, args.dataset, args.data)
+    oracle = TabularOracle(args.dataset, data=args.data, strict_data=args.strict_data)
     for objective in args.objective:
         oracle.validate(objective)
-    frame = oracle.dataframe(args.objective)
-    write_frame(frame, args.format, args.output)
+    frame = oracle.dataframe(args.objective).reset_index()  # the NB201 index as a column
+    write_frame(frame, fmt, output)
     return 0
-
-
-def write_frame(frame, fmt: str, output: str | None) -> None:
-    """Write a DataFrame as CSV (stdout when no path) or Parquet, atomically for files."""
-    import os
-    import tempfile
-    from pathlib import Path
-
-    if output is None:
-        frame.to_csv(sys.stdout, index=False)
-        return
-    target = Path(output)
-    if not target.parent.exists():
-        raise RobnasError(f"cannot write {target}: folder {target.parent} does not exist")
-    handle, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-    os.close(handle)
-    try:
-        if fmt == "parquet":
-            frame.to_parquet(tmp, index=False)
-        else:
-            frame.to_csv(tmp, index=False)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    print(f"wrote {len(frame)} rows to {target}", file=sys.stderr)

@@ -18,10 +18,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-from robnas.cli.common import StoreOnce, print_json
+from robnas.cli.common import DATASET_CHOICES, StoreOnce, add_data_options, print_json
+from robnas.cli.executor_options import add_executor_options, build_executor, gpus_per_task
 from robnas.cli.live_options import add_live_options, build_live_oracle
+from robnas.cli.values import int_option
 from robnas.errors import RobnasError
-from robnas.vocabulary import Dataset
+from robnas.vocabulary import Dataset, parse_dataset
 
 Z = 1.96
 """Two-sided 95 % normal quantile of the agreement test."""
@@ -52,13 +54,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="an NB201 string or index to verify (repeat for several)")
     parser.add_argument("--objective", "-O", action=StoreOnce, metavar="O",
                         help="objective (default: the run's), e.g. pgd@1/255, clean, fog@3")
-    parser.add_argument("--top", type=int, default=DEFAULT_TOP, metavar="N",
+    parser.add_argument("--top", type=int_option(1), default=DEFAULT_TOP, metavar="N",
                         help="verify the run's N best cells (default: %(default)s)")
     add_live_options(parser, n_images_default=str(DEFAULT_N_IMAGES))
-    parser.add_argument("--data", metavar="PATH",
-                        help="folder of the released data (default: $ROBNAS_DATA, else the per-user dir)")
+    add_data_options(parser, dataset=False)
     parser.add_argument("--dataset", metavar="D",
-                        help=f"dataset: {', '.join(d.value for d in Dataset)} (default: the run's, else cifar10)")
+                        help=f"dataset: {', '.join(DATASET_CHOICES)} (default: the run's, else cifar10)")
+    parser.add_argument("--jobs", "-j", type=int_option(1), default=1, metavar="N",
+                        help="cells evaluated at once by local worker processes (default: 1, in this "
+                             "process), or the CPUs of a local Ray instance")
+    add_executor_options(parser, gpus=True)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 
@@ -67,22 +72,23 @@ def run(args: argparse.Namespace) -> int:
     from robnas.benchmark import TabularOracle
     from robnas.objective import Objective
 
-    if args.top < 1:
-        raise RobnasError(f"--top must be >= 1, got {args.top}")
+    gpus_per_task(args)
     config, candidates = _candidates(args)
-    dataset = args.dataset or config.get("dataset") or Dataset.CIFAR10.value
-    objective_text = args.objective or config.get("objective")
-    if not objective_text:
+    dataset = parse_dataset(args.dataset if args.dataset is not None
+                            else config.get("dataset") or Dataset.CIFAR10).value
+    objective_text = args.objective if args.objective is not None else config.get("objective")
+    if objective_text is None:
         raise RobnasError("verify needs --objective (or a RUN_DIR whose config names one)")
     objective = Objective.parse(objective_text)
     n_images = args.n_images if args.n_images is not None else DEFAULT_N_IMAGES
-    table = TabularOracle(dataset, data=args.data)
-    live = build_live_oracle(args, dataset, n_images)
+    table = TabularOracle(dataset, data=args.data, strict_data=args.strict_data)
     terms = table.validate(objective)
+    archs = [table.parse_arch(text) for text in candidates]  # all checked before live work starts
+    live = build_live_oracle(args, dataset, n_images)
     live.validate(objective)
+    spent = _prefill(args, live, archs, terms)
     rows = []
-    for text in candidates:
-        arch = table.parse_arch(text)
+    for arch in archs:
         table_terms = [table.value(arch, str(term)) for term in terms]
         table_value = table.value(arch, objective)
         evaluation = live.evaluate([arch], objective)
@@ -92,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
         rows.append({
             "index": table.index_of(arch), "arch": arch.to_string(), "table": table_value,
             "live": live_value, "diff": diff, "n_images": n_images, "tolerance": tolerance,
-            "agree": abs(diff) <= tolerance + 1e-12, "seconds": float(evaluation.cost_seconds[0]),
+            "agree": abs(diff) <= tolerance + 1e-12,
+            "seconds": spent.get(live.meta.representative_of(table.index_of(arch)), float(evaluation.cost_seconds[0])),
         })
     if args.json:
         print_json({"objective": str(objective), "dataset": table.dataset.value, "n_images": n_images,
@@ -103,6 +110,17 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(r["agree"] for r in rows) else 1
 
 
+def _prefill(args: argparse.Namespace, live: Any, archs: list[Any], terms: Any) -> dict[int, float]:
+    """With --executor ray or --jobs > 1: evaluate the cells as executor tasks first (into the
+    store, written here only); the comparison then reads them from the store."""
+    if args.executor == "local" and args.ray_address is None and args.jobs == 1:
+        return {}  # in this process, as the live oracle evaluates
+    from robnas.evaluation.cell_tasks import prefill
+
+    with build_executor(args, args.jobs) as executor:
+        return prefill(live, archs, terms, executor=executor, gpus_per_task=gpus_per_task(args))
+
+
 def _candidates(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
     if args.arch and args.run_dir:
         raise RobnasError("give a RUN_DIR or --arch, not both")
@@ -111,6 +129,9 @@ def _candidates(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
     if not args.run_dir:
         raise RobnasError("verify needs a RUN_DIR or --arch A")
     run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        what = "a file" if run_dir.exists() else "no such folder"
+        raise RobnasError(f"{run_dir} is not a run record folder ({what})")
     try:
         config = json.loads((run_dir / "config.json").read_text())
         lines = (run_dir / "trials.jsonl").read_text().splitlines()

@@ -2,7 +2,9 @@
 
 One panel per dataset and objective, one line per searcher with its 95% Student-t confidence
 band across runs, and the table's optimum as a dashed horizontal line (regret: the zero line).
-Matplotlib runs on the non-interactive Agg backend, so plots work without a display.
+Figures are :class:`matplotlib.figure.Figure` objects made without pyplot, so plotting needs no
+display and changes no process-wide state (the backend is not switched: a notebook's inline
+plots keep working).
 
 >>> import tempfile, pathlib
 >>> from robnas.compare.trajectories import write_run_record, load_trajectories, expand_to_budget
@@ -59,7 +61,8 @@ _COLOURS = {"random": "#7f7f7f", "re": "#1f77b4", "ls": "#2ca02c", "bo": "#d6272
 def anytime_curves(expanded: pd.DataFrame, metric: str = "value") -> pd.DataFrame:
     """Per dataset, objective, searcher and ``n``: mean, 95% t-interval and run count of ``metric``.
 
-    The metric is the best value so far (``value``) or the regret (``regret``).
+    The metric is the best value so far (``value``) or the regret (``regret``, whose interval
+    is clipped at 0).
     """
     import numpy as np
     from scipy import stats
@@ -73,6 +76,8 @@ def anytime_curves(expanded: pd.DataFrame, metric: str = "value") -> pd.DataFram
         half = t * curves["sd"].to_numpy() / np.sqrt(runs)
     curves["low"] = curves["mean"] - half
     curves["high"] = curves["mean"] + half
+    if metric == "regret":  # a regret is never negative: its band stops at 0
+        curves["low"] = curves["low"].clip(lower=0.0)
     return curves
 
 
@@ -139,10 +144,7 @@ def plot_anytime(
     Returns:
         The paths written, per-panel figures first.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     bad = [f for f in formats if f not in FORMATS]
     if bad:
@@ -165,13 +167,13 @@ def plot_anytime(
             _zoom(ax, panel, metric, optimum)
 
     for key, panel in panels:
-        fig, ax = plt.subplots(figsize=PANEL_SIZE)
-        draw(ax, key, panel)
+        fig = Figure(figsize=PANEL_SIZE)
+        draw(fig.subplots(), key, panel)
         written += _save(fig, out / f"anytime-{_slug(key[0])}-{_slug(key[1])}", formats)
-        plt.close(fig)
     if combined and panels:
         size = (PANEL_SIZE[0] * len(panels), PANEL_SIZE[1])
-        fig, axes = plt.subplots(1, len(panels), figsize=size, squeeze=False)
+        fig = Figure(figsize=size)
+        axes = fig.subplots(1, len(panels), squeeze=False)
         for ax, (key, panel) in zip(axes[0], panels, strict=True):
             draw(ax, key, panel, legend=False)
         # one shared legend below the panels; each panel's optimum differs, so name it generically
@@ -182,7 +184,6 @@ def plot_anytime(
                    frameon=False)
         fig.tight_layout(rect=(0, 0.08, 1, 1))
         written += _save(fig, out / "anytime-all", formats, layout=False)
-        plt.close(fig)
     return written
 
 

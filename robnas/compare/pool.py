@@ -1,40 +1,48 @@
-"""Running a comparison: the planned runs in worker processes, resumable.
+"""Running a comparison: the planned runs as tasks of an executor, resumable.
 
 :func:`run_comparison` runs what is missing: a run whose folder holds ``summary.json`` is done
-and not repeated, so an interrupted comparison resumes where it stopped (a run cut short is
-started again from scratch: tabular runs are cheap and seeded). Runs execute in worker
-processes; each worker loads the tabular oracle of every dataset once, in its initializer, not
-once per run. Workers are started fresh (``spawn``) with BLAS/OpenMP thread pools limited to one
-thread (:data:`WORKER_THREAD_VARIABLES`, unless the caller set them): every worker is one
-process on one core, and multi-threaded BLAS inside several busy workers made Optuna's TPE
-several times slower.
+and not repeated, so an interrupted comparison resumes where it stopped; a run cut short (a
+record with its config but no summary) is continued through the loop's own resume
+(:func:`robnas.loop.run_search` with ``resume=True``: its recorded trials are replayed, checked
+against the table and not evaluated again). Each run is one task of a
+:class:`~robnas.execution.Executor` (the local process pool by default, or Ray):
+
+* local workers share this machine's file system, so each writes its run record in place
+  (the record's lock keeps one writer per run): a comparison killed mid-run leaves partial
+  records, which the next call resumes;
+* Ray workers may be on other machines: the task runs the search into a private folder of
+  its worker (seeded with the partial record, if the driver has one) and sends the run
+  record's files back, and this process alone writes them under ``runs/`` (atomically, once
+  per run), so no shared file system is needed and a task that Ray retried after its worker
+  died is written and counted once.
+
+Each worker process loads the tabular oracle of every dataset once, not once per run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import multiprocessing
 import os
 import shutil
+import sys
+import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from robnas.compare.plan import RUNS_DIR, RunSpec, check_budgets, load_oracles, unique, write_plan
-from robnas.run_record import SUMMARY_FILE
+from robnas.execution import WORKER_THREAD_VARIABLES, Executor, LocalExecutor, worker_environment
+from robnas.run_record import CONFIG_FILE, SUMMARY_FILE
 
 if TYPE_CHECKING:
     from robnas.benchmark import TabularOracle
+    from robnas.multi_objective import ParetoProblem
+
+__all__ = ["WORKER_THREAD_VARIABLES", "ComparisonRun", "run_comparison", "worker_environment"]
 
 logger = logging.getLogger(__name__)
-
-WORKER_THREAD_VARIABLES: tuple[str, ...] = (
-    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-"""Thread-pool sizes set to 1 for worker processes (a value the caller set is kept)."""
 
 
 @dataclass
@@ -72,6 +80,7 @@ def run_comparison(
     jobs: int | None = None,
     progress: bool = False,
     oracles: dict[str, TabularOracle] | None = None,
+    executor: Executor | None = None,
 ) -> ComparisonRun:
     """Run every spec that has no finished run record under ``out_dir/runs``.
 
@@ -79,9 +88,12 @@ def run_comparison(
         specs: from :func:`plan_runs`.
         out_dir: the comparison folder (created).
         data: data root of the released table (default: ``$ROBNAS_DATA``, then the per-user dir).
-        jobs: worker processes (default: the CPU count; 1 runs in this process).
+        jobs: worker processes of the default local executor (default: the CPU count; 1 runs
+            in this process).
         progress: show a tqdm progress bar on stderr.
-        oracles: from :func:`load_oracles` (loaded here when not given).
+        oracles: from :func:`load_oracles` (loaded here when not given; checks the objectives).
+        executor: where the runs execute (default: ``LocalExecutor(jobs)``; the caller closes
+            an executor it passes).
 
     Raises:
         InvalidObjectiveError: a spec's objective is not in its dataset's table.
@@ -97,22 +109,30 @@ def run_comparison(
     runs_dir.mkdir(parents=True, exist_ok=True)
     check_budgets(runs_dir, specs)
     write_plan(out, specs)
+    _remove_staging(out)
 
     todo = [s for s in specs if not (runs_dir / s.run_id / SUMMARY_FILE).is_file()]
     result = ComparisonRun(out_dir=out, skipped=len(specs) - len(todo))
     # longest first (Optuna's TPE dominates), so the pool's tail is short
     todo.sort(key=lambda s: (s.searcher not in _SLOW, s.dataset, s.objective, s.searcher, s.seed))
     bar = _progress_bar(len(specs), result.skipped, progress)
+    engine = executor or LocalExecutor(jobs)
+    in_place = isinstance(engine, LocalExecutor)
+    tasks = [_RunTask(spec, str(runs_dir) if in_place else None,
+                      {} if in_place else _partial_record(runs_dir / spec.run_id))
+             for spec in todo]
     try:
-        if (jobs or os.cpu_count() or 1) <= 1 or len(todo) <= 1:
-            for spec in todo:
-                searcher, seconds = _execute(spec, runs_dir, oracles[spec.dataset])
-                _account(result, bar, searcher, seconds, time.time())
-        else:
-            _run_in_pool(todo, runs_dir, datasets, data_root, jobs, result, bar)
+        for position, outcome in engine.imap_unordered(
+                _run_in_worker, tasks, setup=_load_worker_oracles,
+                setup_args=(tuple(datasets), data_root, _optuna_verbosity())):
+            if not in_place:
+                _write_record(runs_dir, todo[position].run_id, outcome.files)
+            _account(result, bar, outcome)
     finally:
         if bar is not None:
             bar.close()
+        if executor is None:
+            engine.close()
     result.wall_seconds = time.perf_counter() - started
     return result
 
@@ -122,7 +142,7 @@ def run_comparison(
 
 @dataclass(frozen=True)
 class _Done:
-    """What one finished run reports back to the parent process."""
+    """What one finished run sends back to the driver: its record's files and timings."""
 
     searcher: str
     seconds: float
@@ -130,110 +150,154 @@ class _Done:
     oracle_loads: int
     threads: str | None
     finished: float
+    files: dict[str, bytes]
 
 
 _SLOW = ("bo", "nsga2", "motpe")
 """Searchers whose runs take longest (Optuna's): started first so the pool's tail is short."""
-_WORKER_ORACLES: dict[str, TabularOracle] = {}
-"""Per worker process: dataset -> its oracle, filled once by :func:`_init_worker`."""
 _WORKER_LOADS: list[str] = []
 """Per worker process: the datasets whose oracle it built (to report loads per worker)."""
 
 
-def _init_worker(datasets: Sequence[str], data_root: str) -> None:
+@dataclass
+class _WorkerContext:
+    """What a worker process builds once and keeps for all its runs."""
+
+    oracles: dict[str, TabularOracle]
+    """Dataset -> its tabular oracle."""
+    problems: dict[tuple[str, str], ParetoProblem] = field(default_factory=dict)
+    """(dataset, objective group) -> its multi-objective problem (true front, hypervolume),
+    built at the first run that needs it."""
+
+
+def _load_worker_oracles(datasets: Sequence[str], data_root: str,
+                         optuna_verbosity: int | None = None) -> _WorkerContext:
+    """A worker's context: the tabular oracle of each dataset (built once per worker process)."""
     from robnas.benchmark import TabularOracle
 
+    if optuna_verbosity is not None:  # a spawned worker starts with Optuna's defaults
+        import optuna
+
+        optuna.logging.set_verbosity(optuna_verbosity)
+
+    oracles = {}
     for dataset in datasets:
-        _WORKER_ORACLES[dataset] = TabularOracle(dataset, data=data_root)
+        oracles[dataset] = TabularOracle(dataset, data=data_root)
         _WORKER_LOADS.append(dataset)
+    return _WorkerContext(oracles)
 
 
-def _run_in_worker(spec: RunSpec, runs_dir: Path) -> _Done:
-    searcher, seconds = _execute(spec, runs_dir, _WORKER_ORACLES[spec.dataset])
+@dataclass(frozen=True)
+class _RunTask:
+    """One run for a worker: where to write its record, or the partial record to continue."""
+
+    spec: RunSpec
+    runs_dir: str | None
+    """The comparison's ``runs/`` folder when the worker shares this file system, else ``None``
+    (the record is written in a private folder and sent back)."""
+    partial: dict[str, bytes]
+    """A run cut short: its record's files, continued by the worker (``{}``: none)."""
+
+
+def _run_in_worker(context: _WorkerContext, task: _RunTask) -> _Done:
+    """One run, in place or into a private folder whose files go back to the driver."""
+    spec = task.spec
+    if task.runs_dir is not None:
+        searcher, seconds = _execute(spec, Path(task.runs_dir), context)
+        files: dict[str, bytes] = {}
+    else:
+        with tempfile.TemporaryDirectory(prefix="robnas-run-") as scratch:
+            run_dir = Path(scratch) / spec.run_id
+            if task.partial:
+                run_dir.mkdir()
+                for name, payload in task.partial.items():
+                    (run_dir / name).write_bytes(payload)
+            searcher, seconds = _execute(spec, Path(scratch), context)
+            files = {p.name: p.read_bytes() for p in sorted(run_dir.iterdir())
+                     if p.is_file() and not p.name.startswith(".")}
     return _Done(searcher, seconds, os.getpid(), len(_WORKER_LOADS),
-                 os.environ.get("OPENBLAS_NUM_THREADS"), time.time())
+                 os.environ.get("OPENBLAS_NUM_THREADS"), time.time(), files)
 
 
-def _execute(spec: RunSpec, runs_dir: Path, oracle: TabularOracle) -> tuple[str, float]:
+def _partial_record(run_dir: Path) -> dict[str, bytes]:
+    """The files of a run cut short (config written, no summary), else ``{}``."""
+    if not (run_dir / CONFIG_FILE).is_file() or (run_dir / SUMMARY_FILE).is_file():
+        return {}
+    return {p.name: p.read_bytes() for p in sorted(run_dir.iterdir())
+            if p.is_file() and not p.name.startswith(".")}
+
+
+def _execute(spec: RunSpec, runs_dir: Path, context: _WorkerContext) -> tuple[str, float]:
     from robnas.loop import run_search
     from robnas.multi_objective import is_multi
     from robnas.searchers import SEARCHERS
 
     run_dir = runs_dir / spec.run_id
-    if run_dir.exists():  # cut short earlier: start again (seeded, so the same run)
+    resume = (run_dir / CONFIG_FILE).is_file()  # cut short earlier: continue it
+    if run_dir.exists() and not resume:  # killed before its config was written: nothing to keep
         shutil.rmtree(run_dir)
     started = time.perf_counter()
     if is_multi(spec.objective):
-        _execute_multi(spec, run_dir, oracle)
+        _execute_multi(spec, run_dir, context, resume)
     else:
         searcher = SEARCHERS[spec.searcher](seed=spec.seed)
-        run_search(searcher, oracle, spec.objective, spec.budget, record_dir=run_dir)
+        run_search(searcher, context.oracles[spec.dataset], spec.objective, spec.budget,
+                   record_dir=run_dir, resume=resume)
     return spec.searcher, time.perf_counter() - started
 
 
-_PROBLEMS: dict[tuple[str, str], Any] = {}
-"""Per process: (dataset, objective group) -> its ParetoProblem, built once (true front, HV)."""
-
-
-def _execute_multi(spec: RunSpec, run_dir: Path, oracle: TabularOracle) -> None:
+def _execute_multi(spec: RunSpec, run_dir: Path, context: _WorkerContext, resume: bool) -> None:
     from robnas.multi_loop import run_multi_search
     from robnas.multi_objective import ParetoProblem
     from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS
 
+    oracle = context.oracles[spec.dataset]
     key = (spec.dataset, spec.objective)
-    if key not in _PROBLEMS:
-        _PROBLEMS[key] = ParetoProblem.from_oracle(oracle, spec.objective)
+    if key not in context.problems:  # the true front and its hypervolume, once per worker
+        context.problems[key] = ParetoProblem.from_oracle(oracle, spec.objective)
     searcher = MULTI_OBJECTIVE_SEARCHERS[spec.searcher](seed=spec.seed)
     run_multi_search(searcher, oracle, spec.objective, spec.budget, record_dir=run_dir,
-                     problem=_PROBLEMS[key])
+                     resume=resume, problem=context.problems[key])
 
 
-@contextlib.contextmanager
-def worker_environment() -> Iterator[dict[str, str]]:
-    """Set :data:`WORKER_THREAD_VARIABLES` to ``1`` (where unset) while workers are started.
+_STAGING = ".staging-"
+"""Prefix of the folder a finished run's files are written into before it is moved in place."""
 
-    Spawned workers inherit the environment when they start, and BLAS reads it when it loads,
-    so this is the one moment the setting can reach them; the parent's own environment is
-    restored on exit. Yields the variables it set.
-    """
-    added = {name: "1" for name in WORKER_THREAD_VARIABLES if name not in os.environ}
-    os.environ.update(added)
+
+def _remove_staging(out: Path) -> None:
+    """Staging folders left by a driver killed while writing a run (never a finished run)."""
+    for path in out.glob(f"{_STAGING}*"):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _write_record(runs_dir: Path, run_id: str, files: dict[str, bytes]) -> None:
+    """Write a finished run's files as ``runs_dir/run_id``, replacing a run cut short."""
+    staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{run_id}-", dir=runs_dir.parent))
     try:
-        yield added
+        for name, payload in files.items():
+            (staging / name).write_bytes(payload)
+        target = runs_dir / run_id
+        if target.exists():  # cut short earlier (no summary): replaced by its continuation
+            shutil.rmtree(target)
+        os.replace(staging, target)
     finally:
-        for name in added:
-            os.environ.pop(name, None)
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
 
 
-def _run_in_pool(todo: Sequence[RunSpec], runs_dir: Path, datasets: Sequence[str],
-                 data_root: str, jobs: int | None, result: ComparisonRun, bar: Any) -> None:
-    workers = min(jobs or os.cpu_count() or 1, len(todo))
-    context = multiprocessing.get_context("spawn")
-    with worker_environment(), ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_init_worker,
-            initargs=(list(datasets), data_root)) as pool:
-        pending: set[Future[_Done]] = {pool.submit(_run_in_worker, spec, runs_dir) for spec in todo}
-        try:
-            while pending:
-                # count each run as it ends (FIRST_EXCEPTION would wait for all of them)
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    outcome = future.result()  # a failed run raises here
-                    _account(result, bar, outcome.searcher, outcome.seconds, outcome.finished)
-                    worker = result.workers.setdefault(outcome.pid, {"runs": 0})
-                    worker.update(runs=worker["runs"] + 1, oracle_loads=outcome.oracle_loads,
-                                  threads=outcome.threads)
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+def _optuna_verbosity() -> int | None:
+    """This process's Optuna verbosity, for the workers to copy (``None``: Optuna not loaded)."""
+    optuna = sys.modules.get("optuna")
+    return None if optuna is None else int(optuna.logging.get_verbosity())
 
 
-def _account(result: ComparisonRun, bar: Any, searcher: str, seconds: float,
-             finished: float) -> None:
+def _account(result: ComparisonRun, bar: Any, outcome: _Done) -> None:
     result.ran += 1
-    result.timeline.append((finished, time.time()))
-    result.run_seconds[searcher] = result.run_seconds.get(searcher, 0.0) + seconds
+    result.timeline.append((outcome.finished, time.time()))
+    result.run_seconds[outcome.searcher] = result.run_seconds.get(outcome.searcher, 0.0) + outcome.seconds
+    worker = result.workers.setdefault(outcome.pid, {"runs": 0})
+    worker.update(runs=worker["runs"] + 1, oracle_loads=outcome.oracle_loads, threads=outcome.threads)
     if bar is not None:
         bar.update(1)
 
@@ -244,4 +308,3 @@ def _progress_bar(total: int, done: int, enabled: bool) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, initial=done, unit="run", desc="compare", dynamic_ncols=True)
-

@@ -83,6 +83,20 @@ def mean_interval(
     return (mean, mean - half, mean + half)
 
 
+def clip_regret(interval: tuple[float, float, float]) -> tuple[float, float, float]:
+    """A regret's ``(mean, low, high)`` with the bounds clipped at 0 (NaN stays NaN).
+
+    A regret is never negative, but a symmetric t-interval around a small mean reaches below 0
+    (``0.001 [-0.002, 0.004]``); the clipped interval still covers every possible regret it
+    covered before.
+
+    >>> clip_regret((0.001, -0.002, 0.004))
+    (0.001, 0.0, 0.004)
+    """
+    mean, low, high = interval
+    return (mean, low if math.isnan(low) else max(low, 0.0), high if math.isnan(high) else max(high, 0.0))
+
+
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm-adjusted p-values (step-down, monotone, capped at 1), in the input order.
 
@@ -113,7 +127,8 @@ def summarize(
 
     Returns:
         One row per dataset, objective, searcher and checkpoint ``evaluations`` with ``runs``,
-        ``best_mean/best_low/best_high``, ``regret_mean/regret_low/regret_high``,
+        ``best_mean/best_low/best_high``, ``regret_mean/regret_low/regret_high`` (the regret's
+        interval clipped at 0, see :func:`clip_regret`),
         ``found_share`` (runs whose best equals the optimum by then), ``reached`` (their count)
         and ``evals_to_optimum`` (mean first evaluation at which those runs found it).
     """
@@ -131,7 +146,7 @@ def summarize(
         for c in checkpoints_for(budget, checkpoints):
             at = group[group["n"] == c]
             best = mean_interval(at["best"].to_numpy())
-            regret = mean_interval(at["regret"].to_numpy())
+            regret = clip_regret(mean_interval(at["regret"].to_numpy()))
             reached = run_first[run_first <= c]
             runs = int(at["run_id"].nunique())
             rows.append({

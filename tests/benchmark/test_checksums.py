@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
 from pathlib import Path
-
-import pytest
 
 from robnas.benchmark.cache import sha256_of
 from robnas.benchmark.checksums import (
@@ -48,14 +44,6 @@ def test_expected_files_by_measure() -> None:
     full = expected_files(["cifar10"], None)
     assert {"cifar10/clean_cm.json", "cifar10/pgd@Linf_confidence.json", "meta.json"} <= full
     assert not any(p.startswith("cifar100/") for p in full)
-
-
-@pytest.mark.parametrize(
-    "name", ["robnas.benchmark.checksums", "robnas.benchmark.archive", "robnas.benchmark.install"]
-)
-def test_docstring_examples(name: str) -> None:
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
 
 
 def test_sha256_of_matches_hashlib(tmp_path: Path) -> None:

@@ -104,6 +104,23 @@ def test_second_download_skips_verified_archives(archives, capsys, tmp_path) -> 
         assert len(server.requests_for("cifar10-accuracies.zip")) == 2
 
 
+def test_an_installed_file_that_lost_its_bytes_is_fetched_again(
+        archives, release_root, capsys, tmp_path) -> None:
+    """Files that exist are not verified files: a tampered one (same size) is replaced."""
+    dest = tmp_path / "d"
+    with ReleaseServer(archives) as server:
+        assert _download(capsys, server, dest)[0] == 0
+        installed = dest / "cifar10" / "clean_accuracy.json"
+        original = installed.read_bytes()
+        installed.write_bytes(original.replace(b"0.9", b"0.1", 1))  # same size, other bytes
+        code, out, _ = _download(capsys, server, dest)
+        assert code == 0
+        assert "cifar10-accuracies.zip: already installed" not in out
+        assert "ImageNet16-120-accuracies.zip: already installed and verified" in out
+        assert len(server.requests_for("cifar10-accuracies.zip")) == 2
+    assert installed.read_bytes() == original == (release_root / "cifar10/clean_accuracy.json").read_bytes()
+
+
 def test_interrupted_download_resumes_on_the_next_run(archives, capsys, tmp_path) -> None:
     size = len(archives["cifar10-accuracies.zip"])
     with ReleaseServer(archives, Faults(drop_once={"cifar10-accuracies.zip"})) as server:
@@ -214,7 +231,8 @@ def test_server_down(capsys, tmp_path) -> None:
         (["--datasets", "mnist"],
          "unknown dataset 'mnist'; choose one of: cifar10, cifar100, ImageNet16-120"),
         (["--measures", "loss"], "unknown measure 'loss'; choose from: accuracy, confidence, cm, all"),
-        (["--retries", "0"], "--retries must be at least 1, got 0"),
+        (["--retries", "0"], "data download: argument --retries: needs a whole number in 1..100, got 0 "
+                             "(see `robnas data download --help`)"),
     ],
 )
 def test_bad_options(capsys, tmp_path, argv, message) -> None:
@@ -300,9 +318,7 @@ def test_destination_that_is_a_file(archives, capsys, tmp_path) -> None:
     (tmp_path / "d").write_text("not a folder")
     with ReleaseServer(archives) as server:
         code, _, err = _download(capsys, server, tmp_path / "d")
-    assert _one_line_error(code, err) == (
-        f"robnas: error: cannot install into {tmp_path / 'd'}: File exists ({tmp_path / 'd'})"
-    )
+    assert _one_line_error(code, err) == f"robnas: error: --dest {tmp_path / 'd'} is a file, not a folder"
 
 
 def test_all_measures_uses_the_full_archive_and_reports_unpinned_files(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -73,12 +74,72 @@ def test_aggregates_are_means_of_their_columns(cifar10_oracle: TabularOracle) ->
     assert 0 < cifar10_oracle.value(13433, "adversarial@mean") < 0.893
 
 
-def test_dataframe_has_every_index(cifar10_oracle: TabularOracle) -> None:
+def test_dataframe_is_indexed_by_the_nb201_index(cifar10_oracle: TabularOracle, release_root) -> None:
     frame = cifar10_oracle.dataframe(["clean", "pgd@1/255"])
-    assert len(frame) == NUM_CELLS
-    assert list(frame.columns) == ["index", "arch", "representative", "clean", "pgd@1/255"]
-    row = frame.iloc[13433]
-    assert (row["clean"], row["pgd@1/255"]) == (0.893, 0.336)
+    assert len(frame) == NUM_CELLS and frame.index.name == "nb201_index"
+    assert (frame.index.to_numpy() == np.arange(NUM_CELLS)).all()
+    assert list(frame.columns) == ["arch", "representative", "clean", "pgd@1/255"]
+    # expectations straight from the released JSON
+    meta = json.loads((release_root / "meta.json").read_text())["ids"]
+    clean = json.loads((release_root / "cifar10" / "clean_accuracy.json").read_text())
+    clean = clean["cifar10"]["clean"]["accuracy"]
+    for index in (0, 13433, 15624):
+        entry = meta[str(index)]
+        assert frame.loc[index, "arch"] == entry["nb201-string"]
+        assert frame.loc[index, "representative"] == int(entry["isomorph"])
+        assert frame.loc[index, "clean"] == clean[str(entry["isomorph"])]
+
+
+def test_dataframe_takes_one_objective_as_well_as_a_list(cifar10_oracle: TabularOracle) -> None:
+    one = cifar10_oracle.dataframe("clean")
+    assert list(one.columns) == ["arch", "representative", "clean"]
+    assert one.equals(cifar10_oracle.dataframe(["clean"]))
+    assert one.equals(cifar10_oracle.dataframe(Objective.parse("clean")))
+    with pytest.raises(InvalidObjectiveError):
+        cifar10_oracle.dataframe("pgd@7/255")
+
+
+def test_whole_table_dataframe_gives_no_performance_warning(release_root, tmp_path) -> None:
+    import warnings
+
+    import pandas as pd
+
+    oracle = TabularOracle("cifar10", data=release_root, cache_dir=tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.PerformanceWarning)
+        frame = oracle.dataframe()
+    assert frame.shape[1] > 100  # every key at every point: the case that fragmented the frame
+    frame["mine"] = 0.0  # the frame is the caller's: writable, and not a view of the oracle's data
+    frame.loc[13433, ["clean", "representative"]] = 0
+    assert oracle.value(13433, "clean") == 0.893 and oracle.meta.representative[13433] != 0
+
+
+def test_arrays_handed_out_are_read_only(release_root, tmp_path) -> None:
+    oracle = TabularOracle("cifar10", data=release_root, cache_dir=tmp_path)
+    before = oracle.value(13433, "pgd@1/255")
+    for array in (oracle.meta.row_of_index, oracle.meta.index_of_code, oracle.meta.code_of_index,
+                  oracle.meta.representative, oracle.meta.representatives,
+                  oracle.objective_values("pgd@1/255"), oracle.objective_values("pgd@mean"),
+                  oracle.table.key_array("pgd@Linf")):
+        with pytest.raises(ValueError, match="read-only"):
+            array[:] = 0
+    with pytest.raises(TypeError):
+        oracle.table.objective_list(oracle.validate("clean"))[0] = 0.0
+    assert oracle.value(13433, "pgd@1/255") == before
+    assert oracle.values_by_index([13433], "pgd@1/255")[0] == before
+    assert oracle.evaluate([oracle.parse_arch(13433)], "pgd@1/255").values[0] == before
+
+
+def test_repr_names_dataset_root_and_counts(release_root, tmp_path) -> None:
+    oracle = TabularOracle("cifar10", data=release_root, cache_dir=tmp_path)
+    text = repr(oracle)
+    assert text.startswith("TabularOracle(dataset='cifar10', ")
+    assert f"data={str(release_root)!r}" in text
+    assert "cells=15625" in text and "classes=6466" in text
+    keys = len({p.name.split("_accuracy")[0] for p in (release_root / "cifar10").glob("*_accuracy.json")})
+    assert f"keys={keys}," in text and "files_read=1)" in text
+    oracle.value(0, "pgd@1/255")
+    assert "files_read=2)" in repr(oracle)
 
 
 def test_imagenet_has_attacks_but_no_corruptions(release_root, tmp_path) -> None:
@@ -86,6 +147,25 @@ def test_imagenet_has_attacks_but_no_corruptions(release_root, tmp_path) -> None
     assert 0 < oracle.value(13433, "clean") < 1
     with pytest.raises(InvalidObjectiveError, match="no gaussian_noise results"):
         oracle.validate("gaussian_noise@1")
+
+
+def test_cache_dir_false_writes_no_cache_anywhere(tmp_path, monkeypatch) -> None:
+    root = write_release(tmp_path / "data")
+    monkeypatch.setenv("ROBNAS_CACHE_DIR", str(tmp_path / "default-cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+    release = {p for p in tmp_path.rglob("*") if p.is_file()}
+
+    def written() -> list[Path]:  # anywhere, the data folder included
+        return sorted(p for p in tmp_path.rglob("*") if p.is_file() and p not in release)
+
+    uncached = TabularOracle("cifar10", data=root, cache_dir=False)
+    values = uncached.objective_values("pgd@1/255")
+    assert uncached.value(5, "clean") == synthetic_value(int(uncached.meta.representative[5]))
+    assert written() == []
+    cached = TabularOracle("cifar10", data=root)  # the default: the cache dir is used
+    assert np.array_equal(cached.objective_values("pgd@1/255"), values)
+    assert written() and all(p.is_relative_to(tmp_path / "default-cache") for p in written())
 
 
 def test_missing_files_are_named(tmp_path) -> None:
@@ -134,7 +214,7 @@ def test_whole_table_as_one_dataframe(release_root, tmp_path) -> None:
     oracle = TabularOracle("ImageNet16-120", data=release_root, cache_dir=tmp_path)
     frame = oracle.dataframe()
     eps = oracle.meta.epsilons
-    assert frame.shape == (15625, 3 + 1 + sum(len(v) for v in eps.values()))
+    assert frame.shape == (15625, 2 + 1 + sum(len(v) for v in eps.values()))
     assert "pgd@8/255" in frame.columns and "fgsm@255/255" in frame.columns
     assert frame.loc[13433, "clean"] == oracle.value(13433, "clean")
 

@@ -74,15 +74,21 @@ def test_runs_in_workers_resume_and_equal_a_plain_search(release_root, cifar10_o
     recorded = RunRecord(out / "runs" / "cifar10-pgd@1_255-re-s002").read_trials()
     assert [t["arch"] for t in recorded] == [t["arch"] for t in plain.trials]
 
-    # resume: finished runs are not repeated; a run without summary is run again, identically
+    # resume: finished runs are not repeated; a run cut short (6 trials and half a line, no
+    # summary) continues through the loop's resume: its trials replayed, not evaluated again
     killed = out / "runs" / "cifar10-pgd@1_255-ls-s001"
     before = (killed / "trials.jsonl").read_text()
+    kept = "".join(before.splitlines(keepends=True)[:6])
+    (killed / "trials.jsonl").write_text(kept + before.splitlines()[6][:25])
     (killed / "summary.json").unlink()
     stamp = (out / "runs" / "cifar10-pgd@1_255-re-s000" / "summary.json").stat().st_mtime_ns
     again = run_comparison(specs, out, data=release_root, jobs=1)
     assert (again.ran, again.skipped) == (1, 8)
-    assert [json.loads(x)["arch"] for x in (killed / "trials.jsonl").read_text().splitlines()] \
+    after = (killed / "trials.jsonl").read_text()
+    assert after.startswith(kept)  # the recorded lines (their times included) kept as they were
+    assert [json.loads(x)["arch"] for x in after.splitlines()] \
         == [json.loads(x)["arch"] for x in before.splitlines()]
+    assert RunRecord(killed).summary()["replay"] == {"trials": 6, "diverged_at": None}
     assert (out / "runs" / "cifar10-pgd@1_255-re-s000" / "summary.json").stat().st_mtime_ns == stamp
     plan = json.loads((out / "comparison.json").read_text())
     assert plan["searchers"] == ["random", "re", "ls"] and plan["seeds"] == [0, 1, 2]

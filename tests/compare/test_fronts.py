@@ -69,3 +69,30 @@ def test_median_run_and_plan_rules(release_root, tmp_path) -> None:
         plan_runs(["random"], ["pgd@1/255,clean", "clean"], ["cifar10"], [0], 10)
     with pytest.raises(ComparisonError, match="unknown multi-objective searcher 're'"):
         plan_runs(["re"], ["pgd@1/255,clean"], ["cifar10"], [0], 10)
+
+
+def _cut_short(run_dir, keep: int) -> str:
+    """Leave ``keep`` trial lines and half of the next (a kill mid-write), no summary."""
+    before = (run_dir / "trials.jsonl").read_text()
+    lines = before.splitlines(keepends=True)
+    (run_dir / "trials.jsonl").write_text("".join(lines[:keep]) + lines[keep][:25])
+    (run_dir / "summary.json").unlink()
+    return before
+
+
+def test_a_multi_objective_run_cut_short_continues_in_place(release_root, tmp_path) -> None:
+    from robnas.compare import run_comparison
+    from robnas.run_record import RunRecord
+
+    specs = plan_runs(["pls", "nsga2"], ["pgd@1/255,clean"], ["cifar10"], range(2), 14)
+    out = tmp_path / "cmp"
+    assert run_comparison(specs, out, data=release_root, jobs=1).ran == 4
+    killed = out / "runs" / specs[1].run_id
+    before = _cut_short(killed, 5)
+    again = run_comparison(specs, out, data=release_root, jobs=1)
+    assert (again.ran, again.skipped) == (1, 3)
+    after = (killed / "trials.jsonl").read_text()
+    assert after.startswith("".join(before.splitlines(keepends=True)[:5]))  # kept as written
+    assert [json.loads(x)["values"] for x in after.splitlines()] \
+        == [json.loads(x)["values"] for x in before.splitlines()]
+    assert RunRecord(killed).summary()["replay"] == {"trials": 5, "diverged_at": None}

@@ -4,8 +4,10 @@ import struct
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from robnas.compare.plots import DPI, PANEL_SIZE, anytime_curves, plot_anytime
+from robnas.compare.stats import summarize
 from robnas.compare.trajectories import expand_to_budget, load_trajectories
 from robnas.errors import RobnasError
 from tests.compare.helpers import write_comparison
@@ -81,3 +83,40 @@ def test_combined_figure_has_one_shared_legend(table, tmp_path, metric) -> None:
         assert "<!-- optimum (0.950) -->" in single
     else:
         assert svg.count("<!-- zero regret -->") == 1 and "optimum of the table" not in svg
+
+
+def test_regret_band_stops_at_zero(tmp_path) -> None:
+    # regrets at the end: 0, 0, 0, 0.01 -> mean 0.0025, t-interval reaching below zero
+    write_comparison(tmp_path / "runs", lambda s, seed: [0.5, 0.9 - (0.01 if seed == 3 else 0.0)],
+                     searchers=("re",), seeds=range(4), optimum=0.9)
+    table = expand_to_budget(load_trajectories(tmp_path / "runs"))
+    regrets = np.array([0.0, 0.0, 0.0, 0.01])
+    half = stats.t.ppf(0.975, 3) * regrets.std(ddof=1) / 2
+    assert regrets.mean() - half < 0
+    row = anytime_curves(table, "regret").query("n == 2").iloc[0]
+    assert row["low"] == 0.0 and row["high"] == pytest.approx(regrets.mean() + half)
+    summary = summarize(table, checkpoints=[2]).iloc[0]
+    assert summary["regret_low"] == 0.0
+    assert summary["regret_mean"] == pytest.approx(regrets.mean())
+    assert summary["regret_high"] == pytest.approx(regrets.mean() + half)
+    assert summary["best_low"] == pytest.approx(0.9 - regrets.mean() - half)  # values: not clipped
+
+
+def test_plotting_changes_no_process_wide_state(table, tmp_path) -> None:
+    """No backend switch and no pyplot: a notebook's inline backend keeps working."""
+    import subprocess
+    import sys
+
+    table.to_parquet(tmp_path / "expanded.parquet")
+    code = (
+        "import sys, matplotlib, pandas as pd\n"
+        "matplotlib.use('svg')\n"
+        "from robnas.compare.plots import plot_anytime\n"
+        f"paths = plot_anytime(pd.read_parquet({str(tmp_path / 'expanded.parquet')!r}), "
+        f"{str(tmp_path / 'fig')!r}, combined=True)\n"
+        "print('BACKEND', matplotlib.get_backend(), 'PYPLOT', 'matplotlib.pyplot' in sys.modules, len(paths))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "BACKEND svg PYPLOT False 3" in out
+    single = _png_size(tmp_path / "fig" / "anytime-cifar10-clean.png")
+    assert _png_size(tmp_path / "fig" / "anytime-all.png")[0] > single[0]

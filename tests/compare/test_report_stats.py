@@ -113,3 +113,22 @@ def test_ranking_uses_only_seeds_every_searcher_ran(tmp_path) -> None:
     assert ranking.ranks["seeds"].unique().tolist() == [4]
     assert math.isnan(ranking.ranks["friedman_p"].iloc[0])  # two searchers: no Friedman test
     assert ranking.pairwise["wins"].tolist() == [4] or ranking.pairwise["losses"].tolist() == [4]
+
+
+def test_significance_follows_the_holm_corrected_p_value_not_the_raw_one(tmp_path) -> None:
+    # three searchers, six paired seeds, every difference of one sign: each raw Wilcoxon p is
+    # the exact two-sided 2 / 2**6 = 0.031 < 0.05, but Holm over the three pairs makes it
+    # 3 * 0.031 = 0.094 > 0.05: nothing is significant at family-wise alpha 0.05
+    def values(searcher: str, seed: int) -> list[float]:
+        return [0.1, {"bo": 0.60, "re": 0.55, "random": 0.50}[searcher] + seed / 1000]
+
+    write_comparison(tmp_path, values, searchers=("random", "re", "bo"), seeds=range(6))
+    ranking = rank_searchers(expand_to_budget(load_trajectories(tmp_path)))
+    pairs = ranking.pairwise
+    assert pairs["p_value"].tolist() == pytest.approx([2 / 2**6] * 3)
+    assert pairs["p_holm"].tolist() == pytest.approx([3 * 2 / 2**6] * 3)
+    assert (pairs["p_value"] < ranking.alpha).all()
+    assert not pairs["significant"].any()
+    # and with a looser family-wise alpha the same corrected p-values are significant
+    loose = rank_searchers(expand_to_budget(load_trajectories(tmp_path)), alpha=0.1)
+    assert loose.pairwise["significant"].all()

@@ -61,6 +61,10 @@ def test_is_an_oracle_like_the_tabular_one(roots):
     provenance = oracle.provenance()
     assert provenance["mode"] == "live" and provenance["protocol"]["fingerprint"] == FAST.fingerprint()
     assert {"weights", "images", "device", "torch", "torchattacks", "checksums"} <= provenance.keys()
+    weights, images = str(roots["weights"].resolve()), str(roots["images"].resolve())
+    assert repr(oracle) == (
+        f"LiveOracle(dataset='cifar10', weights={weights!r}, images={images!r}, n_images='all', "
+        f"device='cpu', store={str(roots['base'] / 'store.sqlite')!r}, batches_run=0)")
 
 
 def test_values_are_the_networks_real_accuracies(roots):

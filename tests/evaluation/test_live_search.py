@@ -82,7 +82,7 @@ def test_search_command_in_live_mode_reports_the_cost(roots, tmp_path, capsys):
     code = main(["search", "--resume", str(run_dir), "--budget", "3", "--pgd-steps", "3"])
     assert code == 2 and "attack protocol" in capsys.readouterr().err
     code = main(["search", "--resume", str(run_dir), "--budget", "3", "--pgd-steps", "0"])
-    assert code == 2 and "--pgd-steps must be at least 1, got 0" in capsys.readouterr().err
+    assert code == 2 and "argument --pgd-steps: needs a whole number >= 1, got 0" in capsys.readouterr().err
     code = main(["search", "--resume", str(run_dir), "--budget", "3", "--json"])
     captured = capsys.readouterr()
     assert code == 0, captured.err

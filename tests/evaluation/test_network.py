@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -13,7 +11,6 @@ from xautodl.models.cell_infers.tiny_network import TinyNetwork  # noqa: E402
 from xautodl.models.cell_searchs.genotypes import Structure  # noqa: E402
 
 from robnas.arch import Arch  # noqa: E402
-from robnas.evaluation import network  # noqa: E402
 from robnas.evaluation.network import NORMALISATION, NB201Network, build_network  # noqa: E402
 from robnas.vocabulary import Dataset  # noqa: E402
 
@@ -104,8 +101,3 @@ def test_normalisation_is_not_in_the_state_dict_but_moves_with_the_model() -> No
     assert "mean" not in net.state_dict() and "std" not in net.state_dict()
     net = net.to(torch.float64)
     assert net.mean.dtype == torch.float64
-
-
-def test_docstring_example() -> None:
-    result = doctest.testmod(network)
-    assert result.attempted > 0 and result.failed == 0

@@ -128,13 +128,3 @@ def test_progress_rows_of_another_batch_size_are_not_reused(tmp_path, problem):
 def test_store_file_is_created_with_its_folder(tmp_path):
     store = ResultStore(Path(tmp_path) / "a" / "b" / "s.sqlite")
     assert store.count() == 0 and store.path.is_file()
-
-
-@pytest.mark.parametrize("module", ["robnas.evaluation.attacks", "robnas.evaluation.store",
-                                    "robnas.evaluation.runner"])
-def test_docstring_examples(module):
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(module))
-    assert result.attempted > 0 and result.failed == 0

@@ -78,3 +78,23 @@ def test_verify_errors_are_one_line(setup, capsys, tmp_path):
     assert code == 2 and "not a run record" in out.err
     code, out = verify(["-O", "pgd@2.5/255", "--arch", GOOD, *setup["options"]], capsys)
     assert code == 2 and "valid choices" in out.err
+
+
+def test_verify_through_worker_processes_equals_in_process(setup, capsys, tmp_path):
+    from robnas.evaluation.store import ResultStore
+
+    argv = ["--arch", CONSTANT, "--arch", GOOD, "-O", "fgsm@1/255", "--json", "--pgd-steps", "2"]
+    options = [o if o != str(setup["base"] / "store.sqlite") else str(tmp_path / "pool.sqlite")
+               for o in setup["options"]]
+    code, out = verify([*argv, *options, "--jobs", "2"], capsys)
+    pooled = json.loads(out.out)["rows"]
+    # clean and fgsm@1/255 of both cells, measured in the workers, stored once by this process
+    assert ResultStore(tmp_path / "pool.sqlite").count() == 4
+    options = [o if o != str(tmp_path / "pool.sqlite") else str(tmp_path / "plain.sqlite") for o in options]
+    plain_code, out = verify([*argv, *options], capsys)
+    plain = json.loads(out.out)["rows"]
+    assert code == plain_code
+    assert [(r["arch"], r["live"], r["agree"]) for r in pooled] == [(r["arch"], r["live"], r["agree"]) for r in plain]
+    assert all(r["seconds"] > 0 for r in pooled)
+    code, out = verify([*argv, *options, "--gpus-per-task", "0.5"], capsys)
+    assert code == 2 and "--gpus-per-task needs --executor ray" in out.err

@@ -251,12 +251,3 @@ def test_a_file_holding_another_index_is_refused(tmp_path: Path) -> None:
     (tmp_path / "000007.pickle.pbz2").rename(tmp_path / "000008.pickle.pbz2")
     with pytest.raises(DataFormatError, match="holds index 7"):
         WeightsArchive(tmp_path).seeds(8, "cifar10")
-
-
-def test_safe_pickle_docstring_examples() -> None:
-    import doctest
-
-    from robnas.evaluation import safe_pickle
-
-    result = doctest.testmod(safe_pickle)
-    assert result.attempted > 0 and result.failed == 0

@@ -1,0 +1,304 @@
+"""Build a results table where none exists, in the release's own layout.
+
+:func:`build_table` evaluates cells live (clean accuracy and one attack at chosen epsilons)
+and writes what the release would::
+
+    ROOT/meta.json                        the source's ids and isomorph classes; the epsilons
+                                          of every attack the table holds
+    ROOT/<dataset>/clean_accuracy.json    {dataset: {"clean": {"accuracy": {id: 0.893}}}}
+    ROOT/<dataset>/<key>_accuracy.json    {dataset: {key: {"accuracy": {id: [acc per eps]}}}}
+    ROOT/provenance.json                  per dataset and key: protocol, images, weights
+                                          (archive, epochs, seed, SHA-256 per cell), versions
+
+keyed by representative NB201 ids (isomorphs share their representative's value), accuracies
+as fractions rounded to 3 decimals, so :class:`~robnas.benchmark.TabularOracle` and every
+command that reads the release read it unchanged once it covers every class.
+
+Each cell is one task of an :class:`~robnas.execution.Executor` (local processes or Ray,
+:func:`~robnas.evaluation.cell_tasks.evaluate_cells`); this process alone writes the results
+into the :class:`~robnas.evaluation.store.ResultStore` (keyed by dataset, cell, key, epsilon,
+protocol, weights identity and images), then the table files. A build that was
+interrupted resumes from the store: finished cells are not evaluated again. ``archs`` can
+grow a table in pieces: cells already in ROOT's files are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from robnas._version import __version__
+from robnas.benchmark.location import META_FILE
+from robnas.errors import RobnasError, TableBuildError
+from robnas.evaluation.cell_tasks import LiveSettings, evaluate_cells
+from robnas.evaluation.store import ResultKey, ResultStore
+from robnas.objective import CLEAN, Term, attack_key
+
+if TYPE_CHECKING:
+    from robnas.evaluation.live_oracle import LiveOracle
+    from robnas.execution import Executor
+
+PROVENANCE_FILE = "provenance.json"
+ACCURACY_DECIMALS = 3
+"""The release's rounding of accuracies."""
+
+
+@dataclass
+class TableBuild:
+    """What :func:`build_table` did.
+
+    Attributes:
+        root: the table's folder.
+        files: the files written (relative to ``root``).
+        cells: cells (classes) in the table's files now.
+        asked: cells this call asked for.
+        evaluated: cells evaluated now (the rest came from the store).
+        wall_seconds: wall time of the call.
+        compute_seconds: compute seconds of the cells evaluated now (summed over workers).
+        executor: the executor's description.
+    """
+
+    root: Path
+    files: list[str] = field(default_factory=list)
+    cells: int = 0
+    asked: int = 0
+    evaluated: int = 0
+    wall_seconds: float = 0.0
+    compute_seconds: float = 0.0
+    executor: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_attack(text: str, release_epsilons: dict[str, Sequence[float]]) -> tuple[str, tuple[float, ...]]:
+    """``KEY[@EPS,...]`` -> (release key, epsilons in units of 1/255).
+
+    ``KEY`` is ``clean`` or an attack (``fgsm``, ``pgd``, ``apgd``, ``square`` or its release
+    key); without epsilons, the release's grid of that attack.
+
+    >>> parse_attack("fgsm@0.5,1,2/255", {})
+    ('fgsm@Linf', (0.5, 1.0, 2.0))
+    >>> parse_attack("clean", {})
+    ('clean', ())
+    """
+    name, _, points = text.strip().partition("@")
+    if name.lower() == CLEAN:
+        if points:
+            raise TableBuildError(f"--attack {text!r}: clean has no epsilons")
+        return CLEAN, ()
+    if points.lower().startswith("linf"):  # a release key such as fgsm@Linf[@eps,...]
+        name, points = f"{name}@Linf", points[4:].lstrip("@")
+    key = attack_key(name)
+    if key is None:
+        choices = ", ".join(["clean", "fgsm", "pgd", "apgd", "square"])
+        raise TableBuildError(f"--attack {text!r}: unknown attack {name!r}; choose from {choices}")
+    if not points:
+        if key not in release_epsilons:
+            raise TableBuildError(f"--attack {text!r}: give its epsilons, e.g. {name}@1,2,4")
+        return key, tuple(float(e) for e in release_epsilons[key])
+    epsilons = []
+    for part in points.split(","):
+        number = part.strip().removesuffix("/255")
+        try:
+            value = float(number)
+        except ValueError:
+            raise TableBuildError(f"--attack {text!r}: epsilon {part!r} is not a number "
+                                  "(units of 1/255, e.g. fgsm@0.5,1,2)") from None
+        if not 0 < value <= 255:
+            raise TableBuildError(f"--attack {text!r}: epsilon {part!r} must be in (0, 255]")
+        epsilons.append(value)
+    if len(set(epsilons)) != len(epsilons):
+        raise TableBuildError(f"--attack {text!r}: an epsilon is given twice")
+    return key, tuple(epsilons)
+
+
+def terms_of(key: str, epsilons: Sequence[float]) -> list[Term]:
+    """Clean accuracy, then ``key`` at each epsilon (what one cell's task evaluates)."""
+    return [Term(CLEAN, None)] + ([] if key == CLEAN else [Term(key, float(e)) for e in epsilons])
+
+
+def build_table(settings: LiveSettings, key: str, epsilons: Sequence[float], indices: Sequence[int],
+                out: str | os.PathLike[str], *, store: ResultStore, executor: Executor,
+                gpus_per_task: float = 0.0, progress: bool = False) -> TableBuild:
+    """Evaluate ``indices`` (NB201 indices; one per class is kept) and write the table at ``out``.
+
+    Args:
+        settings: the live evaluation (weights, images, protocol, ...); ``settings.data`` is
+            the source ``meta.json``'s folder.
+        key: ``clean`` or an attack's release key.
+        epsilons: the attack's epsilons (units of 1/255).
+        indices: the cells to evaluate.
+        out: the table's folder (created; an existing table there is extended).
+        store: the results store (written by this process only).
+        executor: where cells are evaluated.
+        gpus_per_task: GPUs each task asks of Ray (a fraction shares a GPU).
+        progress: a tqdm bar on stderr.
+
+    Raises:
+        TableBuildError: ``out`` holds ``key`` at other epsilons, or a worker's weights differ
+            from this machine's.
+    """
+    started = time.perf_counter()
+    root = Path(out)
+    driver = settings.oracle(store)
+    meta = _merged_meta(root, Path(settings.data) / META_FILE, key, epsilons)
+    cells = sorted({driver.meta.representative_of(int(i)) for i in indices})
+    terms = terms_of(key, epsilons)
+    keys = {index: [driver.result_key(index, t) for t in terms] for index in cells}
+    todo = [index for index in cells if any(store.get(k) is None for k in keys[index])]
+    result = TableBuild(root=root, asked=len(cells), executor=executor.describe())
+    bar = _bar(len(cells), len(cells) - len(todo), progress)
+    try:
+        for _, seconds in evaluate_cells(settings, todo, terms, keys, store=store, executor=executor,
+                                         gpus_per_task=gpus_per_task):
+            result.evaluated += 1
+            result.compute_seconds += seconds
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    result.files = _write_files(root, meta, settings, driver, key, terms, keys, store)
+    result.cells = _count_cells(root / settings.dataset / f"{CLEAN}_accuracy.json", settings.dataset)
+    result.wall_seconds = time.perf_counter() - started
+    return result
+
+
+def select_indices(which: str, meta: Any) -> list[int]:
+    """``all`` / ``representatives`` (every class once) or a FILE of NB201 strings or indices."""
+    if which in ("all", "representatives"):
+        return [int(i) for i in meta.representatives]
+    path = Path(which)
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as err:
+        raise TableBuildError(f"--archs {which}: not all, representatives or a readable file "
+                              f"({err.strerror})") from None
+    indices = []
+    for number, line in enumerate(lines, 1):
+        text = line.split("#", 1)[0].strip()
+        if text:
+            try:
+                indices.append(meta.index_of(meta.parse_arch(int(text) if text.isdigit() else text)))
+            except RobnasError as err:
+                raise TableBuildError(f"--archs {which}, line {number}: {err}") from None
+    if not indices:
+        raise TableBuildError(f"--archs {which}: no cells listed (one NB201 string or index a line)")
+    return indices
+
+
+# -- files ------------------------------------------------------------------------------------
+
+def _merged_meta(root: Path, source: Path, key: str, epsilons: Sequence[float]) -> dict[str, Any]:
+    """ROOT's meta.json with ``key``'s epsilons (the source's ids when ROOT has none yet)."""
+    existing = root / META_FILE
+    try:
+        meta = json.loads((existing if existing.is_file() else source).read_text())
+    except (OSError, ValueError) as err:
+        raise TableBuildError(f"cannot read {existing if existing.is_file() else source}: {err}") from None
+    if not existing.is_file():
+        meta = {"ids": meta["ids"], "epsilons": {}}
+    if key != CLEAN:
+        had = meta["epsilons"].get(key)
+        if had is not None and [float(e) for e in had] != [float(e) for e in epsilons]:
+            raise TableBuildError(f"{root} holds {key} at epsilons {had}, not {list(epsilons)}: "
+                                  "build the same epsilons there, or use another --out")
+        meta["epsilons"][key] = [float(e) for e in epsilons]
+    return meta
+
+
+def _write_files(root: Path, meta: dict[str, Any], settings: LiveSettings, driver: LiveOracle,
+                 key: str, terms: list[Term], keys: dict[int, list[ResultKey]],
+                 store: ResultStore) -> list[str]:
+    dataset = settings.dataset
+    if _read_json(root / META_FILE) != meta:  # 15,625 ids: written when new or changed only
+        _atomic_json(root / META_FILE, meta)
+    values: dict[int, list[float]] = {}
+    for index, cell_keys in keys.items():
+        stored = [store.get(k) for k in cell_keys]
+        if all(s is not None for s in stored):
+            values[index] = [round(s.accuracy, ACCURACY_DECIMALS) for s in stored]  # type: ignore[union-attr]
+    files = [META_FILE]
+    columns = {CLEAN: lambda v: v[0]}
+    if key != CLEAN:
+        columns[key] = lambda v: v[1:]
+    for name, pick in columns.items():
+        relative = f"{dataset}/{name}_accuracy.json"
+        path = root / relative
+        table = _read_values(path, dataset, name)
+        table.update({str(index): pick(v) for index, v in values.items()})
+        ordered = dict(sorted(table.items(), key=lambda item: int(item[0])))
+        _atomic_json(path, {dataset: {name: {"accuracy": ordered}}})
+        files.append(relative)
+    provenance = _read_json(root / PROVENANCE_FILE)
+    entry = provenance.setdefault(dataset, {})
+    identities = {str(i): driver.weights_identity(i) for i in sorted(values)}
+    for name in columns:
+        old = entry.get(name, {})
+        entry[name] = {
+            "robnas": __version__, "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "epsilons": meta["epsilons"].get(name, []),
+            "protocol": settings.protocol.describe() if name != CLEAN else None,
+            "n_images": settings.n_images, "images": settings.images, "batch_size": settings.batch_size,
+            "weights": {"root": settings.weights, "epochs": settings.epochs, "seed": settings.seed,
+                        "identity": {**old.get("weights", {}).get("identity", {}), **identities}},
+            "versions": _versions(),
+        }
+    _atomic_json(root / PROVENANCE_FILE, provenance)
+    files.append(PROVENANCE_FILE)
+    return files
+
+
+def _read_values(path: Path, dataset: str, key: str) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        return dict(json.loads(path.read_text())[dataset][key]["accuracy"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise TableBuildError(f"{path} is not a results file of {dataset}/{key} ({err})") from None
+
+
+def _count_cells(path: Path, dataset: str) -> int:
+    return len(_read_values(path, dataset, CLEAN))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError) as err:
+        raise TableBuildError(f"{path}: {err}") from None
+
+
+def _atomic_json(path: Path, payload: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            json.dump(payload, stream)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _versions() -> dict[str, str]:
+    import torch
+    import torchattacks
+
+    return {"torch": torch.__version__, "torchattacks": torchattacks.__version__}
+
+
+def _bar(total: int, done: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=done, unit="cell", desc="table build", dynamic_ncols=True)
+
+
+__all__ = ["TableBuild", "TableBuildError", "build_table", "parse_attack",
+           "select_indices", "terms_of"]

@@ -1,0 +1,326 @@
+"""The executor: where many independent tasks run, a local process pool or Ray.
+
+The executor decides only *where* a task runs, never what it computes. A task is a picklable,
+module-level function ``fn(context, item) -> result``; ``context`` is built once per worker
+process by ``setup(*setup_args)`` (e.g. the tabular oracles of a comparison, a live oracle's
+weights archive) and reused by every task that process runs. Results travel back to the
+driver, which alone writes run records and results stores, so workers need no shared
+filesystem and nothing is written twice.
+
+Two engines behind one interface (:class:`Executor`, :meth:`Executor.imap_unordered`):
+
+* :class:`LocalExecutor`: worker processes on this machine (``spawn``, BLAS/OpenMP thread pools
+  limited to one thread, :data:`WORKER_THREAD_VARIABLES`); ``jobs=1`` runs in this process.
+  A worker that dies breaks the pool: the call raises and a re-run resumes.
+* :class:`RayExecutor`: one Ray task per item (``ray.remote``), on a Ray instance started here
+  (``address=None``) or a running cluster (``address="auto"`` or ``ray://...``). A worker
+  process or node that dies mid-task has its task retried (``max_retries``); each task asks
+  for ``cpus`` CPUs and ``gpus`` GPUs, fractions allowed, so several small evaluations can
+  share one GPU. Ray is imported only here, only when this engine is used.
+
+Each result is yielded exactly once, as ``(position, result)``, in completion order: a task
+that Ray retried still yields once, so the driver never counts a task twice.
+
+>>> with LocalExecutor(jobs=1) as executor:
+...     sorted(executor.imap_unordered(_example_task, [1, 2, 3], setup=_example_setup, setup_args=(10,)))
+[(0, 11), (1, 12), (2, 13)]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import pickle
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from robnas.errors import ExecutorError
+from robnas.vocabulary import Engine
+
+logger = logging.getLogger(__name__)
+
+ENGINES: tuple[str, ...] = tuple(e.value for e in Engine)
+"""The executor engines (``--executor`` choices)."""
+
+WORKER_THREAD_VARIABLES: tuple[str, ...] = (
+    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+"""Thread-pool sizes set to 1 for worker processes (a value the caller set is kept)."""
+
+DEFAULT_MAX_RETRIES = 3
+"""Ray retries of a task whose worker process or node died."""
+
+Setup = Callable[..., Any]
+Task = Callable[[Any, Any], Any]
+
+
+@dataclass(frozen=True)
+class TaskResources:
+    """What one task asks of a worker (Ray schedules by it; the local pool runs one per process).
+
+    Attributes:
+        cpus: CPUs per task (fractions allowed on Ray).
+        gpus: GPUs per task; a fraction lets several tasks share one GPU (Ray only).
+    """
+
+    cpus: float = 1.0
+    gpus: float = 0.0
+
+
+# -- per-process worker context ---------------------------------------------------------------
+
+_CONTEXTS: dict[tuple[str, str, bytes], Any] = {}
+"""Per worker process: ``setup``'s name and pickled ``setup_args`` -> the context it built (once)."""
+
+
+def _context(setup: Setup | None, setup_args: tuple[Any, ...]) -> Any:
+    if setup is None:
+        return None
+    # by name: a setup shipped by value (e.g. from a script's __main__) is not picklable here
+    key = (getattr(setup, "__module__", ""), getattr(setup, "__qualname__", repr(setup)),
+           pickle.dumps(setup_args))
+    if key not in _CONTEXTS:
+        _CONTEXTS[key] = setup(*setup_args)
+    return _CONTEXTS[key]
+
+
+def run_task(fn: Task, setup: Setup | None, setup_args: tuple[Any, ...], item: Any) -> Any:
+    """Run one task in this process: ``fn(context, item)`` with this process's context."""
+    return fn(_context(setup, setup_args), item)
+
+
+def exit_with_parent() -> None:
+    """In a child process: end it (``os._exit``) as soon as its parent process dies.
+
+    A daemon thread waits on the parent's sentinel (:func:`multiprocessing.parent_process`),
+    which becomes ready when the parent is gone, however it died (even ``kill -9``), so no
+    worker is left blocked on a queue nobody feeds. Does nothing in a process that
+    multiprocessing did not start.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        from multiprocessing.connection import wait as wait_for
+
+        wait_for([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="robnas-exit-with-parent", daemon=True).start()
+
+
+@contextlib.contextmanager
+def worker_environment() -> Iterator[dict[str, str]]:
+    """Set :data:`WORKER_THREAD_VARIABLES` to ``1`` (where unset) while workers are started.
+
+    Spawned workers inherit the environment when they start, and BLAS reads it when it loads,
+    so this is the one moment the setting can reach them; the parent's own environment is
+    restored on exit. Yields the variables it set.
+    """
+    added = {name: "1" for name in WORKER_THREAD_VARIABLES if name not in os.environ}
+    os.environ.update(added)
+    try:
+        yield added
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
+# -- the interface ----------------------------------------------------------------------------
+
+class Executor(ABC):
+    """Runs independent tasks and yields their results to the driver as they finish.
+
+    Use as a context manager (or call :meth:`close`), so started workers are released.
+    """
+
+    engine: str = ""
+    """``local`` or ``ray``."""
+
+    @property
+    @abstractmethod
+    def workers(self) -> int:
+        """How many tasks run at once (Ray: the cluster's CPUs, or GPUs for GPU tasks)."""
+
+    @abstractmethod
+    def imap_unordered(self, fn: Task, items: Sequence[Any], *, setup: Setup | None = None,
+                       setup_args: tuple[Any, ...] = (),
+                       resources: TaskResources | None = None) -> Iterator[tuple[int, Any]]:
+        """Run ``fn(context, item)`` for every item; yield ``(position, result)`` as each ends.
+
+        Args:
+            fn: a module-level function (it is pickled to the workers).
+            items: the tasks' inputs (picklable).
+            setup: builds a worker's context once per process (``setup(*setup_args)``).
+            setup_args: arguments of ``setup`` (picklable).
+            resources: what each task asks for (default: one CPU, no GPU).
+
+        Raises:
+            Exception: the first task that failed, after the others were cancelled (finished
+                results already yielded stay with the caller).
+        """
+
+    def close(self) -> None:  # noqa: B027 (engines without lasting workers have nothing to release)
+        """Release the workers (idempotent)."""
+
+    def describe(self) -> dict[str, Any]:
+        """The engine and its size, for records and reports."""
+        return {"engine": self.engine, "workers": self.workers}
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class LocalExecutor(Executor):
+    """Worker processes on this machine (see the module docs).
+
+    Args:
+        jobs: worker processes (default: the CPU count); 1 runs every task in this process.
+    """
+
+    engine = "local"
+
+    def __init__(self, jobs: int | None = None) -> None:
+        self.jobs = max(1, jobs or os.cpu_count() or 1)
+
+    @property
+    def workers(self) -> int:
+        return self.jobs
+
+    def imap_unordered(self, fn: Task, items: Sequence[Any], *, setup: Setup | None = None,
+                       setup_args: tuple[Any, ...] = (),
+                       resources: TaskResources | None = None) -> Iterator[tuple[int, Any]]:
+        if self.jobs <= 1 or len(items) <= 1:  # in this process: a context for this call only
+            context = None if setup is None or not items else setup(*setup_args)
+            for position, item in enumerate(items):
+                yield position, fn(context, item)
+            return
+        context = multiprocessing.get_context("spawn")
+        with worker_environment(), ProcessPoolExecutor(
+                max_workers=min(self.jobs, len(items)), mp_context=context,
+                initializer=exit_with_parent) as pool:
+            pending: dict[Future[Any], int] = {
+                pool.submit(run_task, fn, setup, setup_args, item): position
+                for position, item in enumerate(items)}
+            try:
+                while pending:
+                    # yield each task as it ends (FIRST_EXCEPTION would wait for all of them)
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        position = pending.pop(future)
+                        yield position, future.result()  # a failed task raises here
+            finally:
+                for future in pending:
+                    future.cancel()
+
+
+class RayExecutor(Executor):
+    """Ray tasks on a local Ray instance or a cluster (see the module docs).
+
+    Args:
+        address: ``None`` starts a local Ray instance (stopped on :meth:`close`); ``auto``
+            joins the cluster started with ``ray start --head`` on this machine; any other
+            value is passed to ``ray.init(address=...)`` (e.g. ``ray://head:10001``). A Ray
+            instance already running in this process is used as it is.
+        jobs: CPUs of the local instance started here (default: the CPU count).
+        max_retries: retries of a task whose worker process or node died.
+    """
+
+    engine = "ray"
+
+    def __init__(self, address: str | None = None, *, jobs: int | None = None,
+                 max_retries: int = DEFAULT_MAX_RETRIES) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ExecutorError("--executor ray needs Ray: pip install 'robnas[ray]'") from None
+        self.address = address
+        self.max_retries = max_retries
+        self._ray = ray
+        self._owns = False
+        if not ray.is_initialized():
+            env = {"env_vars": {name: os.environ.get(name, "1") for name in WORKER_THREAD_VARIABLES}}
+            try:
+                if address is None:
+                    ray.init(num_cpus=jobs or os.cpu_count() or 1, include_dashboard=False,
+                             runtime_env=env, logging_level=logging.WARNING, log_to_driver=False)
+                else:
+                    ray.init(address=address, runtime_env=env, logging_level=logging.WARNING)
+            except (ConnectionError, RuntimeError, ValueError) as err:
+                first = str(err).splitlines()[0] if str(err) else type(err).__name__
+                raise ExecutorError(f"--ray-address {address}: cannot join a Ray cluster ({first})") from None
+            self._owns = True
+        self._remote = ray.remote(run_task)
+
+    @property
+    def workers(self) -> int:
+        return max(1, int(self._ray.cluster_resources().get("CPU", 1)))
+
+    def imap_unordered(self, fn: Task, items: Sequence[Any], *, setup: Setup | None = None,
+                       setup_args: tuple[Any, ...] = (),
+                       resources: TaskResources | None = None) -> Iterator[tuple[int, Any]]:
+        ray = self._ray
+        resources = resources or TaskResources()
+        remote = self._remote.options(num_cpus=resources.cpus, num_gpus=resources.gpus,
+                                      max_retries=self.max_retries, retry_exceptions=False)
+        # one shared copy of the function and setup in Ray's object store, not one per task
+        fn_ref, setup_ref, args_ref = ray.put(fn), ray.put(setup), ray.put(setup_args)
+        pending = {remote.remote(fn_ref, setup_ref, args_ref, item): position
+                   for position, item in enumerate(items)}
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    position = pending.pop(ref)
+                    yield position, ray.get(ref)  # a failed task raises here
+        finally:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+
+    def close(self) -> None:
+        if self._owns and self._ray.is_initialized():
+            self._ray.shutdown()
+        self._owns = False
+
+    def describe(self) -> dict[str, Any]:
+        return {"engine": self.engine, "workers": self.workers, "address": self.address or "local",
+                "ray": self._ray.__version__}
+
+
+def make_executor(engine: str = "local", *, jobs: int | None = None,
+                  address: str | None = None) -> Executor:
+    """The executor of ``engine`` (``local`` or ``ray``).
+
+    Args:
+        engine: one of :data:`ENGINES`.
+        jobs: local worker processes, or the CPUs of a Ray instance started here.
+        address: Ray only: ``None`` (start one here), ``auto`` or a cluster address.
+
+    Raises:
+        ExecutorError: an unknown engine, ``address`` with the local engine, or Ray
+            unavailable.
+    """
+    if engine not in ENGINES:
+        raise ExecutorError(f"unknown executor {engine!r}; choose from {', '.join(ENGINES)}")
+    if engine == "local":
+        if address is not None:
+            raise ExecutorError("--ray-address needs --executor ray")
+        return LocalExecutor(jobs)
+    return RayExecutor(address, jobs=jobs)
+
+
+def _example_setup(offset: int) -> int:
+    return offset
+
+
+def _example_task(offset: int, item: int) -> int:
+    return offset + item

@@ -1,0 +1,153 @@
+"""What the loader refuses or reports: non-numbers in a file, files that differ from their pins,
+a dataset that is not installed.
+
+Release copies here are real: ``meta.json`` and the untouched files are the real release's
+(symlinked), and one result file is rewritten from the real one with a single value changed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from robnas.benchmark import TabularOracle
+from robnas.benchmark.checksums import pinned_sha256
+from robnas.cli.main import main
+from robnas.errors import ChecksumMismatchError, DataFormatError, DataNotFoundError
+from tests.release_fixture import write_release
+
+TABLE_LOGGER = "robnas.benchmark.table"
+
+
+def _release_copy(release_root: Path, target: Path, changed: dict[str, object] | None = None) -> Path:
+    """A copy of the release's cifar10 clean and pgd files (meta.json linked), with ``changed``
+    (id -> new value) applied to ``clean_accuracy.json``."""
+    (target / "cifar10").mkdir(parents=True)
+    (target / "meta.json").symlink_to(release_root / "meta.json")
+    (target / "cifar10" / "pgd@Linf_accuracy.json").symlink_to(release_root / "cifar10" / "pgd@Linf_accuracy.json")
+    clean = target / "cifar10" / "clean_accuracy.json"
+    if changed is None:
+        clean.symlink_to(release_root / "cifar10" / "clean_accuracy.json")
+        return target
+    document = json.loads((release_root / "cifar10" / "clean_accuracy.json").read_text())
+    document["cifar10"]["clean"]["accuracy"].update(changed)
+    clean.write_text(json.dumps(document))  # json writes NaN as the token NaN, as the bad file had
+    return target
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# -- values that are not numbers, or not accuracies ---------------------------------------------------
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -0.1, 1.5])
+def test_a_file_with_a_non_accuracy_is_refused_at_load_naming_file_key_and_id(tmp_path, bad) -> None:
+    root = write_release(tmp_path / "data", keys=("clean",))
+    path = root / "cifar10" / "clean_accuracy.json"
+    document = json.loads(path.read_text())
+    ids = document["cifar10"]["clean"]["accuracy"]
+    victim = sorted(ids, key=int)[7]
+    ids[victim] = bad
+    path.write_text(json.dumps(document))
+    oracle = TabularOracle(data=root, cache_dir=False)
+    with pytest.raises(DataFormatError) as info:
+        oracle.value(int(victim), "clean")
+    message = str(info.value)
+    assert str(path) in message and "clean accuracy" in message and f"id {victim}" in message
+
+
+def test_nan_in_a_release_file_fails_query_and_search_without_output_or_record(
+    release_root, tmp_path, capsys
+) -> None:
+    root = _release_copy(release_root, tmp_path / "data", {"13433": float("nan")})
+    code, out, err = _run(capsys, "query", "13433", "-O", "clean", "--data", str(root), "--json")
+    assert code == 2 and out == "" and "clean_accuracy.json" in err and "id 13433" in err
+    runs = tmp_path / "runs"
+    code, out, err = _run(capsys, "search", "-O", "pgd@1/255", "--budget", "5", "--seed", "0",
+                          "--data", str(root), "--out", str(runs))
+    assert code == 2 and "clean_accuracy.json" in err and err.count("\n") == 1
+    assert not runs.exists()
+
+
+# -- pinned SHA-256 --------------------------------------------------------------------------------
+def test_an_unchanged_release_copy_is_silent(release_root, tmp_path, caplog) -> None:
+    root = _release_copy(release_root, tmp_path / "data")
+    with caplog.at_level(logging.WARNING, logger=TABLE_LOGGER):
+        TabularOracle(data=root, cache_dir=tmp_path / "cache", strict_data=True).value(13433, "clean")
+    assert caplog.records == []
+
+
+def test_a_changed_release_file_warns_on_every_use_and_strict_data_refuses(release_root, tmp_path, caplog) -> None:
+    real = json.loads((release_root / "cifar10" / "clean_accuracy.json").read_text())
+    new_value = round(1 - real["cifar10"]["clean"]["accuracy"]["13433"], 3)
+    root = _release_copy(release_root, tmp_path / "data", {"13433": new_value})
+    cache = tmp_path / "cache"
+    with caplog.at_level(logging.WARNING, logger=TABLE_LOGGER):
+        for _ in range(2):  # two uses, the second from the cache: each warns
+            assert TabularOracle(data=root, cache_dir=cache).value(13433, "clean") == new_value
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 2
+    assert all("cifar10/clean_accuracy.json differs from the released file" in w for w in warnings)
+    assert pinned_sha256("cifar10/clean_accuracy.json")[:12] in warnings[0]
+    with pytest.raises(ChecksumMismatchError, match=r"clean_accuracy\.json differs"):
+        TabularOracle(data=root, cache_dir=cache, strict_data=True).value(13433, "clean")
+    # a file the change does not touch is still served under strict_data
+    assert TabularOracle(data=root, cache_dir=cache, strict_data=True).value(13433, "pgd@1/255") == 0.336
+
+
+@pytest.mark.parametrize("where", ["global", "command"])
+def test_strict_data_on_the_command_line(release_root, tmp_path, capsys, caplog, where) -> None:
+    root = _release_copy(release_root, tmp_path / "data", {"13433": 0.5})
+    query = ["query", "13433", "-O", "clean", "--data", str(root)]
+    with caplog.at_level(logging.WARNING, logger=TABLE_LOGGER):
+        code, out, _ = _run(capsys, *query)
+    assert code == 0 and "clean           0.5" in out
+    assert "differs from the released file" in caplog.text and "--strict-data refuses it" in caplog.text
+    argv = ["--strict-data", *query] if where == "global" else [*query, "--strict-data"]
+    code, out, err = _run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.startswith("robnas: error: ") and "refused under --strict-data" in err and err.count("\n") == 1
+
+
+def test_tables_users_build_have_no_pins_and_never_warn(tmp_path, caplog, capsys) -> None:
+    # the fixture writes its own meta.json: a user-built table, whose files sit at pinned paths
+    root = write_release(tmp_path / "data", keys=("clean", "pgd@Linf"))
+    assert pinned_sha256("cifar10/clean_accuracy.json") is not None
+    with caplog.at_level(logging.WARNING, logger=TABLE_LOGGER):
+        oracle = TabularOracle(data=root, cache_dir=False, strict_data=True)
+        oracle.value(5, "clean"), oracle.value(5, "pgd@1/255")
+    assert caplog.records == []
+    code, _, err = _run(capsys, "--strict-data", "table", "-O", "clean", "-o", str(tmp_path / "t.csv"),
+                        "--data", str(root))
+    assert code == 0 and "differs" not in err
+
+
+# -- a dataset that is not installed -------------------------------------------------------------------
+def test_a_missing_dataset_is_named_with_the_command_that_gets_it(release_root, tmp_path, capsys, monkeypatch) -> None:
+    code, _, err = _run(capsys, "query", "1", "-O", "clean", "--dataset", "cifar100", "--data", str(release_root))
+    assert code == 2
+    assert err == (f"robnas: error: dataset cifar100 is not installed in {release_root} (no "
+                   f"cifar100/*_accuracy.json there); get it with: robnas data download --datasets "
+                   f"cifar100 --dest {release_root}\n")
+    # where the data is the default place, the command needs no --dest
+    copy = tmp_path / "data"
+    shutil.copytree(release_root, copy, ignore=shutil.ignore_patterns("ImageNet16-120", "cifar10"),
+                    symlinks=True)
+    monkeypatch.setenv("ROBNAS_DATA", str(copy))
+    with pytest.raises(DataNotFoundError) as info:
+        TabularOracle("ImageNet16-120", cache_dir=False).validate("clean")
+    assert str(info.value).endswith("get it with: robnas data download --datasets ImageNet16-120")
+
+
+def test_data_info_with_nothing_installed_says_so(capsys) -> None:
+    code, out, err = _run(capsys, "data", "info")
+    assert code == 0 and err == ""
+    assert "no robustness data at" in out and "robnas data download" in out
+    code, out, _ = _run(capsys, "data", "info", "--json")
+    assert code == 0 and json.loads(out)["installed"] is False

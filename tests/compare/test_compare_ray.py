@@ -1,0 +1,97 @@
+"""``robnas compare`` on a real local Ray instance: the same run records as the local pool."""
+
+from __future__ import annotations
+
+import os
+
+from robnas.cli.main import main
+from robnas.compare import plan_runs, run_comparison
+from robnas.run_record import RunRecord
+
+
+def test_compare_on_ray_writes_the_records_of_the_local_pool(ray_executor, release_root, tmp_path):
+    specs = plan_runs(["random", "re", "bo"], ["pgd@1/255"], ["cifar10"], range(2), 12)
+    on_ray = run_comparison(specs, tmp_path / "ray", data=release_root, executor=ray_executor)
+    run_comparison(specs, tmp_path / "local", data=release_root, jobs=1)
+    assert (on_ray.ran, on_ray.skipped) == (6, 0) and len(on_ray.timeline) == 6
+    assert os.getpid() not in on_ray.workers and sum(w["runs"] for w in on_ray.workers.values()) == 6
+    assert all(w["oracle_loads"] == 1 for w in on_ray.workers.values())
+    for spec in specs:
+        ray_trials = RunRecord(tmp_path / "ray" / "runs" / spec.run_id).read_trials()
+        local_trials = RunRecord(tmp_path / "local" / "runs" / spec.run_id).read_trials()
+        assert [(t["arch"], t["value"]) for t in ray_trials] == [(t["arch"], t["value"]) for t in local_trials]
+    # only the run folders: the workers' scratch folders and the driver's staging are gone
+    assert sorted(p.name for p in (tmp_path / "ray" / "runs").iterdir()) == sorted(s.run_id for s in specs)
+    assert not [p for p in (tmp_path / "ray").iterdir() if p.name.startswith(".")]
+    again = run_comparison(specs, tmp_path / "ray", data=release_root, executor=ray_executor)
+    assert (again.ran, again.skipped) == (0, 6)
+
+
+def test_compare_cli_executor_ray_and_bad_options(ray_executor, release_root, tmp_path, capsys):
+    out = tmp_path / "cmp"
+    argv = ["compare", "-O", "clean", "--searchers", "random,ls", "--seeds", "2", "--budget", "8",
+            "--checkpoints", "4,8", "--data", str(release_root), "--out", str(out), "-q"]
+    assert main([*argv, "--executor", "ray"]) == 0
+    assert "ran 4 runs, 0 already done" in capsys.readouterr().err
+    assert len(list((out / "runs").iterdir())) == 4
+    assert main([*argv[:-3], "--out", str(tmp_path / "bad"), "--ray-address", "auto"]) == 2
+    assert capsys.readouterr().err.strip() == "robnas: error: --ray-address needs --executor ray"
+    assert not (tmp_path / "bad").exists()
+
+
+def test_a_killed_ray_driver_resumes_without_losing_or_repeating_runs(ray_executor, release_root, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import ray
+
+    out = tmp_path / "cmp"
+    specs = plan_runs(["random", "ls"], ["clean"], ["cifar10"], range(30), 60)
+    # a second driver on this module's Ray instance, killed once some runs are finished
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "robnas", "compare", "-O", "clean", "--searchers", "random,ls", "--seeds", "30",
+         "--budget", "60", "--data", str(release_root), "--out", str(out), "-q", "--executor", "ray",
+         "--ray-address", ray.get_runtime_context().gcs_address],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(out.glob("runs/*/summary.json")):
+        assert driver.poll() is None and time.monotonic() < deadline, "the driver never finished a run"
+        time.sleep(0.05)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    finished = {p.parent.name for p in (out / "runs").glob("*/summary.json")}
+    assert 0 < len(finished) < len(specs)
+    resumed = run_comparison(specs, out, data=release_root, executor=ray_executor)
+    assert (resumed.ran, resumed.skipped) == (len(specs) - len(finished), len(finished))
+    assert sorted(p.name for p in (out / "runs").iterdir()) == sorted(s.run_id for s in specs)
+    assert not list(out.glob(".staging-*"))
+    for spec in specs:  # every run whole: its budget of distinct cells, each once
+        trials = RunRecord(out / "runs" / spec.run_id).read_trials()
+        assert [t["n"] for t in trials] == list(range(1, 61))
+
+
+def test_multi_objective_runs_on_ray_equal_the_local_pool_and_continue_a_cut_run(
+        ray_executor, release_root, tmp_path):
+    import json
+
+    specs = plan_runs(["random", "pls"], ["pgd@1/255,params"], ["cifar10"], range(2), 12)
+    run_comparison(specs, tmp_path / "local", data=release_root, jobs=1)
+    on_ray = run_comparison(specs, tmp_path / "ray", data=release_root, executor=ray_executor)
+    assert (on_ray.ran, on_ray.skipped) == (4, 0)
+    for spec in specs:
+        ray_trials = RunRecord(tmp_path / "ray" / "runs" / spec.run_id).read_trials()
+        local_trials = RunRecord(tmp_path / "local" / "runs" / spec.run_id).read_trials()
+        assert [(t["arch"], t["values"], t["hypervolume"]) for t in ray_trials] \
+            == [(t["arch"], t["values"], t["hypervolume"]) for t in local_trials]
+    # a run cut short on the driver's disk is sent to a Ray worker and continued there
+    killed = tmp_path / "ray" / "runs" / specs[3].run_id
+    lines = (killed / "trials.jsonl").read_text().splitlines(keepends=True)
+    (killed / "trials.jsonl").write_text("".join(lines[:4]))
+    (killed / "summary.json").unlink()
+    again = run_comparison(specs, tmp_path / "ray", data=release_root, executor=ray_executor)
+    assert (again.ran, again.skipped) == (1, 3)
+    assert RunRecord(killed).summary()["replay"] == {"trials": 4, "diverged_at": None}
+    assert [json.loads(x)["values"] for x in (killed / "trials.jsonl").read_text().splitlines()] \
+        == [json.loads(x)["values"] for x in lines]

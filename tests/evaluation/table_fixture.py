@@ -1,0 +1,28 @@
+"""A source ``meta.json`` with only a few isomorphism classes, so a *complete* table is small.
+
+Every NB201 index is assigned to one of ``representatives`` (the classes are arbitrary, not
+NB201's isomorphism: the readers take the classes from ``meta.json``), so a table over those
+few cells covers the whole space and :class:`TabularOracle` reads it like the release.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from robnas.arch import NUM_CELLS, Arch
+
+REPRESENTATIVES = (3, 101, 2024, 5000, 9999, 15000)
+EPSILONS = {"fgsm@Linf": [0.5, 1.0, 2.0], "pgd@Linf": [1.0, 8.0]}
+
+
+def write_coarse_meta(root: Path, representatives: tuple[int, ...] = REPRESENTATIVES) -> Path:
+    """Write ``root/meta.json`` whose classes are ``representatives``; returns ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    reps = sorted(representatives)
+    ids = {}
+    for index in range(NUM_CELLS):
+        rep = index if index in reps else reps[index % len(reps)]
+        ids[str(index)] = {"nb201-string": Arch.from_code(index).to_string(), "isomorph": str(rep)}
+    (root / "meta.json").write_text(json.dumps({"ids": ids, "epsilons": EPSILONS}))
+    return root

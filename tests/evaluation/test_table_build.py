@@ -1,0 +1,130 @@
+"""``robnas table build``: live evaluations written in the release's layout, resumable, on Ray."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from robnas.arch import Arch
+from robnas.benchmark import TabularOracle
+from robnas.cli.main import main
+from robnas.errors import DataFormatError, TableBuildError
+from robnas.evaluation.cell_tasks import LiveSettings
+from robnas.evaluation.live_oracle import LiveOracle
+from robnas.evaluation.store import ResultStore
+from robnas.evaluation.table_build import build_table, parse_attack
+from robnas.execution import LocalExecutor
+from tests.evaluation.dataset_fixtures import write_cifar10
+from tests.evaluation.live_helpers import FAST
+from tests.evaluation.nats_fixture import write_nats_archive
+from tests.evaluation.table_fixture import REPRESENTATIVES, write_coarse_meta
+
+N_IMAGES = 6
+ATTACK = "fgsm@0.5,1,2"
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    base = tmp_path_factory.mktemp("build")
+    data = write_coarse_meta(base / "data")
+    write_nats_archive(base / "weights", {r: Arch.from_code(r) for r in REPRESENTATIVES},
+                       datasets=("cifar10",), epochs=(200,), seeds=(777,))
+    write_cifar10(base / "images", n=N_IMAGES)
+    # the expected values, measured by the live oracle itself (not the builder), rounded as
+    # the release rounds
+    oracle = LiveOracle("cifar10", weights=base / "weights", images=base / "images", data=data,
+                        n_images=N_IMAGES, protocol=FAST, device="cpu", store=base / "expected.sqlite")
+    expected = {}
+    for rep in REPRESENTATIVES:
+        arch = oracle.meta.arch_at(rep)
+        expected[rep] = [round(oracle.value(arch, objective), 3)
+                         for objective in ("clean", "fgsm@0.5/255", "fgsm@1/255", "fgsm@2/255")]
+    options = ["--dataset", "cifar10", "--weights", str(base / "weights"), "--images", str(base / "images"),
+               "--data", str(data), "--n-images", str(N_IMAGES), "--device", "cpu", "--pgd-steps", "5",
+               "--apgd-steps", "5", "--square-queries", "10", "-q", "--json"]
+    return {"base": base, "data": data, "expected": expected, "options": options}
+
+
+def _files(root):
+    fgsm = json.loads((root / "cifar10" / "fgsm@Linf_accuracy.json").read_text())["cifar10"]["fgsm@Linf"]["accuracy"]
+    clean = json.loads((root / "cifar10" / "clean_accuracy.json").read_text())["cifar10"]["clean"]["accuracy"]
+    return clean, fgsm
+
+
+def _build(argv, capsys):
+    code = main(["table", "build", *argv])
+    out = capsys.readouterr()
+    return code, (json.loads(out.out) if code == 0 else out.err)
+
+
+def test_build_in_pieces_resumes_and_reads_as_a_release(source, tmp_path, capsys):
+    root, store = tmp_path / "table", tmp_path / "store.sqlite"
+    first_three = tmp_path / "first.txt"
+    first_three.write_text("# three of the six classes\n" + "\n".join(str(r) for r in REPRESENTATIVES[:3]) + "\n")
+    common = ["--attack", ATTACK, "--out", str(root), "--store", str(store), *source["options"]]
+
+    code, piece = _build([*common, "--archs", str(first_three), "-j", "1"], capsys)
+    assert code == 0 and (piece["asked"], piece["evaluated"], piece["cells"]) == (3, 3, 3)
+    clean, fgsm = _files(root)
+    assert sorted(map(int, fgsm)) == sorted(REPRESENTATIVES[:3])
+    with pytest.raises(DataFormatError, match="3 representative ids have no value"):
+        TabularOracle("cifar10", data=root).value(REPRESENTATIVES[0], "clean")
+
+    code, rest = _build([*common, "--archs", "representatives", "-j", "1"], capsys)
+    assert code == 0 and (rest["asked"], rest["evaluated"], rest["cells"]) == (6, 3, 6)  # 3 from the store
+    clean, fgsm = _files(root)
+    for rep, (c, *attacked) in source["expected"].items():
+        assert clean[str(rep)] == c and fgsm[str(rep)] == attacked
+    meta = json.loads((root / "meta.json").read_text())
+    assert meta["epsilons"] == {"fgsm@Linf": [0.5, 1.0, 2.0]} and len(meta["ids"]) == 15625
+    provenance = json.loads((root / "provenance.json").read_text())["cifar10"]["fgsm@Linf"]
+    assert provenance["protocol"]["fingerprint"] == FAST.fingerprint() and provenance["n_images"] == N_IMAGES
+    assert sorted(map(int, provenance["weights"]["identity"])) == sorted(REPRESENTATIVES)
+
+    # the release's readers take it unchanged
+    table = TabularOracle("cifar10", data=root)
+    best = max(REPRESENTATIVES, key=lambda r: (source["expected"][r][2], -r))
+    assert table.value(REPRESENTATIVES[1], "fgsm@1/255") == source["expected"][REPRESENTATIVES[1]][2]
+    assert table.optimum("fgsm@1/255") == source["expected"][best][2]
+    assert main(["search", "-O", "fgsm@1/255", "--searcher", "random", "--budget", "6", "--data", str(root),
+                 "--seed", "0", "--json", "--out", str(tmp_path / "runs")]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["best_value"] == source["expected"][best][2]
+
+    # nothing left to evaluate; other epsilons on the same key are refused before any write
+    before = {p.name: p.read_bytes() for p in (root / "cifar10").iterdir()}
+    code, again = _build([*common, "-j", "1"], capsys)
+    assert code == 0 and again["evaluated"] == 0
+    assert {p.name: p.read_bytes() for p in (root / "cifar10").iterdir()} == before
+    code, err = _build(["--attack", "fgsm@4", "--out", str(root), "--store", str(store), *source["options"]], capsys)
+    assert code == 2 and "holds fgsm@Linf at epsilons [0.5, 1.0, 2.0], not [4.0]" in err
+    assert {p.name: p.read_bytes() for p in (root / "cifar10").iterdir()} == before
+
+
+def test_build_on_ray_writes_what_the_local_pool_writes(source, ray_executor, tmp_path):
+    settings = LiveSettings("cifar10", str(source["base"] / "weights"), str(source["base"] / "images"),
+                            str(source["data"]), N_IMAGES, FAST, "cpu", 200, None, 256)
+    key, epsilons = parse_attack(ATTACK, {})
+    done = build_table(settings, key, epsilons, list(REPRESENTATIVES), tmp_path / "ray",
+                       store=ResultStore(tmp_path / "ray.sqlite"), executor=ray_executor)
+    assert (done.evaluated, done.cells) == (6, 6) and done.executor["engine"] == "ray"
+    clean, fgsm = _files(tmp_path / "ray")
+    for rep, (c, *attacked) in source["expected"].items():
+        assert clean[str(rep)] == c and fgsm[str(rep)] == attacked
+    assert ResultStore(tmp_path / "ray.sqlite").count() == 6 * 4  # each result stored once
+    with LocalExecutor(jobs=1) as local:
+        again = build_table(settings, key, epsilons, list(REPRESENTATIVES), tmp_path / "ray",
+                            store=ResultStore(tmp_path / "ray.sqlite"), executor=local)
+    assert again.evaluated == 0
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("fgsm@a", "epsilon 'a' is not a number"),
+    ("fog@1", "unknown attack 'fog'"),
+    ("clean@1", "clean has no epsilons"),
+    ("pgd@1,1", "given twice"),
+])
+def test_bad_attacks_are_refused(text, message):
+    with pytest.raises(TableBuildError, match=message):
+        parse_attack(text, {})

@@ -1,0 +1,116 @@
+"""Each searcher checks its hyperparameters in one pure place, ``validate_params``.
+
+Pure: it builds nothing (no Optuna study, no random generator), so the CLI can call it before a
+run record exists. The error is both a ``RobnasError`` (one CLI line) and a ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from robnas.arch import CLASS_COUNT
+from robnas.errors import InvalidParameterError, RobnasError
+from robnas.searchers import (
+    MULTI_OBJECTIVE_SEARCHERS,
+    SEARCHERS,
+    LocalSearch,
+    OptunaSearch,
+    RegularizedEvolution,
+    validate_params,
+)
+
+BAD: list[tuple[str, dict[str, object], str]] = [
+    ("ls", {"num_init": 0}, "num_init must be an integer in 1..6466, got 0"),
+    ("ls", {"num_init": CLASS_COUNT + 1}, "num_init must be an integer in 1..6466, got 6467"),
+    ("ls", {"num_init": 2.0}, "num_init must be an integer in 1..6466, got 2.0 (float)"),
+    ("ls", {"variant": "middle"}, "variant must be one of best, first; got 'middle'"),
+    ("re", {"population_size": 1e9}, "population_size must be an integer in 1..6466, got 1000000000.0 (float)"),
+    ("re", {"population_size": "abc"}, "population_size must be an integer in 1..6466, got 'abc' (str)"),
+    ("re", {"population_size": True}, "population_size must be an integer in 1..6466, got True (bool)"),
+    ("re", {"population_size": 5, "sample_size": 6}, "sample_size must be an integer in 1..5"),
+    ("re", {"sample_size": 0}, "sample_size must be an integer >= 1, got 0"),
+    ("bo", {"n_startup_trials": -3}, "n_startup_trials must be an integer in 0..6466, got -3"),
+    ("bo", {"max_repeats": -1}, "max_repeats must be an integer >= 1, got -1"),
+    ("bo", {"max_repeats": 0}, "max_repeats must be an integer >= 1, got 0"),
+    ("bo", {"sampler": "cmaes"}, "sampler must be one of tpe, gp; got 'cmaes'"),
+    ("random", {"seed": -1}, "seed must be an integer in 0..4294967295, got -1"),
+    ("bo", {"seed": 2**32}, "seed must be an integer in 0..4294967295, got 4294967296"),
+    ("re", {"seed": 1.5}, "seed must be an integer in 0..4294967295, got 1.5 (float)"),
+]
+
+
+@pytest.mark.parametrize(("name", "params", "message"), BAD, ids=[f"{n}-{p}" for n, p, _ in BAD])
+def test_bad_parameters_are_refused_by_validate_and_by_the_first_ask(name, params, message) -> None:
+    searcher = SEARCHERS[name](**params)
+    with pytest.raises(InvalidParameterError) as info:
+        validate_params(searcher)
+    assert message in str(info.value)
+    assert isinstance(info.value, RobnasError) and isinstance(info.value, ValueError)
+    with pytest.raises(InvalidParameterError, match="must be"):
+        searcher.ask()  # the same check guards Python users who never call validate_params
+
+
+@pytest.mark.parametrize("name", sorted(SEARCHERS))
+def test_defaults_and_the_edges_of_each_range_are_accepted(name) -> None:
+    validate_params(SEARCHERS[name]())
+    validate_params(SEARCHERS[name](seed=0))
+    validate_params(SEARCHERS[name](seed=2**32 - 1))
+
+
+def test_edges() -> None:
+    validate_params(LocalSearch(num_init=1))
+    validate_params(LocalSearch(num_init=CLASS_COUNT, variant="first"))
+    validate_params(RegularizedEvolution(population_size=1, sample_size=1))
+    validate_params(OptunaSearch(n_startup_trials=0, max_repeats=1, sampler="gp"))
+
+
+def test_validation_builds_no_study_and_no_generator() -> None:
+    searcher = OptunaSearch(sampler="gp", n_startup_trials=3, seed=1)
+    validate_params(searcher)
+    assert searcher.study is None and searcher._rng is None
+    evolution = RegularizedEvolution(seed=1)
+    validate_params(evolution)
+    assert evolution._rng is None
+
+
+def test_a_searcher_without_validate_params_passes_unchecked() -> None:
+    class Plain:
+        seed = None
+
+    validate_params(Plain())
+
+
+MULTI_BAD: list[tuple[str, dict[str, object], str]] = [
+    ("pls", {"num_init": 0}, "num_init must be an integer in 1..6466, got 0"),
+    ("pls", {"variant": "best"}, "variant must be one of first, full; got 'best'"),
+    ("pls", {"seed": -1}, "seed must be an integer in 0..4294967295, got -1"),
+    ("parego", {"num_init": 2.5}, "num_init must be an integer in 1..6466, got 2.5 (float)"),
+    ("parego", {"ridge": 0.0}, "ridge must be a number > 0.0, got 0.0"),
+    ("parego", {"ridge": float("nan")}, "ridge must be a number > 0.0, got nan"),
+    ("parego", {"explore": 1.5}, "explore must be a number >= 0.0 and <= 1.0, got 1.5"),
+    ("parego", {"explore": "often"}, "explore must be a number >= 0.0 and <= 1.0, got 'often' (str)"),
+    ("parego", {"rho": -0.1}, "rho must be a number >= 0.0, got -0.1"),
+    ("nsga2", {"population_size": 1}, "population_size must be an integer in 2..6466, got 1"),
+    ("nsga2", {"sampler": "gp"}, "sampler must be one of nsga2, tpe; got 'gp'"),
+    ("motpe", {"n_startup_trials": -1}, "n_startup_trials must be an integer in 0..6466, got -1"),
+    ("motpe", {"max_repeats": 0}, "max_repeats must be an integer >= 1, got 0"),
+]
+
+
+@pytest.mark.parametrize(("name", "params", "message"), MULTI_BAD,
+                         ids=[f"{n}-{p}" for n, p, _ in MULTI_BAD])
+def test_multi_objective_searchers_validate_too(name, params, message) -> None:
+    searcher = MULTI_OBJECTIVE_SEARCHERS[name](**params)
+    with pytest.raises(InvalidParameterError) as info:
+        validate_params(searcher)
+    assert message in str(info.value)
+    with pytest.raises(InvalidParameterError, match="must be"):
+        searcher.ask()
+
+
+@pytest.mark.parametrize("name", sorted(MULTI_OBJECTIVE_SEARCHERS))
+def test_multi_objective_defaults_and_edges_are_accepted(name) -> None:
+    validate_params(MULTI_OBJECTIVE_SEARCHERS[name]())
+    validate_params(MULTI_OBJECTIVE_SEARCHERS[name](seed=2**32 - 1))
+    validate_params(MULTI_OBJECTIVE_SEARCHERS["parego"](ridge=1e-9, explore=1.0, rho=0.0))
+    validate_params(MULTI_OBJECTIVE_SEARCHERS["nsga2"](population_size=2, n_startup_trials=0))

@@ -1,0 +1,91 @@
+"""The executor on a real local Ray instance (started once for this module) and the local pool."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from robnas.errors import ExecutorError
+from robnas.execution import LocalExecutor, TaskResources, make_executor
+
+# -- tasks (module level: they are pickled to the workers) ------------------------------------
+
+def _setup(folder: str) -> dict:
+    """Counts, in a file per process, how often a worker built its context."""
+    path = Path(folder) / f"setup-{os.getpid()}"
+    path.write_text(str(int(path.read_text()) + 1 if path.exists() else 1))
+    return {"folder": folder, "pid": os.getpid()}
+
+
+def _square(context: dict, item: int) -> tuple[int, int]:
+    assert context["pid"] == os.getpid()  # the context of this very process
+    return item * item, os.getpid()
+
+
+def _slow_once(folder: str, item: int) -> int:
+    """Item 0's first attempt announces its pid and hangs (to be killed); every other call returns."""
+    marker = Path(folder) / f"attempt-{item}-{os.getpid()}"
+    first = not list(Path(folder).glob(f"attempt-{item}-*"))
+    marker.write_text("")
+    if item == 0 and first:
+        time.sleep(120)
+    return item + 100
+
+
+def _fail(context: None, item: int) -> int:
+    if item == 3:
+        raise ValueError("task 3 failed")
+    return item
+
+
+# -- tests ------------------------------------------------------------------------------------
+
+def test_ray_runs_every_task_once_with_one_context_per_worker(ray_executor, tmp_path) -> None:
+    items = list(range(12))
+    out = list(ray_executor.imap_unordered(_square, items, setup=_setup, setup_args=(str(tmp_path),),
+                                           resources=TaskResources(cpus=0.5)))
+    assert sorted(position for position, _ in out) == items
+    assert all(value == items[position] ** 2 for position, (value, _) in out)
+    pids = {pid for _, (_, pid) in out}
+    assert os.getpid() not in pids
+    builds = {p.name: int(p.read_text()) for p in tmp_path.glob("setup-*")}
+    assert set(builds) == {f"setup-{pid}" for pid in pids} and set(builds.values()) == {1}
+    assert ray_executor.describe()["engine"] == "ray" and ray_executor.workers == 2
+
+
+def test_a_killed_ray_worker_has_its_task_retried_and_counted_once(ray_executor, tmp_path) -> None:
+    results: list[tuple[int, int]] = []
+    consumer = threading.Thread(target=lambda: results.extend(ray_executor.imap_unordered(
+        _slow_once, [0, 1, 2, 3], setup=str, setup_args=(str(tmp_path),))))
+    consumer.start()
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob("attempt-0-*")):
+        assert time.monotonic() < deadline, "task 0 never started"
+        time.sleep(0.05)
+    (victim,) = tmp_path.glob("attempt-0-*")
+    pid = int(victim.name.rsplit("-", 1)[1])
+    assert pid != os.getpid()
+    os.kill(pid, signal.SIGKILL)  # the worker dies mid-task
+    consumer.join(timeout=90)
+    assert not consumer.is_alive()
+    assert sorted(results) == [(0, 100), (1, 101), (2, 102), (3, 103)]  # each result once
+    attempts = sorted(p.name for p in tmp_path.glob("attempt-0-*"))
+    assert len(attempts) == 2 and f"attempt-0-{pid}" in attempts  # retried in another process
+
+
+def test_a_failing_task_raises_on_both_engines(ray_executor) -> None:
+    for executor in (ray_executor, LocalExecutor(jobs=1)):
+        with pytest.raises(ValueError, match="task 3 failed"):
+            list(executor.imap_unordered(_fail, range(5)))
+
+
+def test_bad_executor_options_are_refused() -> None:
+    with pytest.raises(ExecutorError, match="choose from local, ray"):
+        make_executor("dask")
+    with pytest.raises(ExecutorError, match="--ray-address needs --executor ray"):
+        make_executor("local", address="auto")

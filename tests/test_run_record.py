@@ -1,0 +1,216 @@
+"""Run records are never corrupted by a second writer and never trusted blindly on resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from robnas.arch import Arch
+from robnas.cli.main import main
+from robnas.isomorphism import class_code
+from robnas.loop import run_search
+from robnas.run_record import LOCK_FILE, TRIALS_FILE, RunRecord, RunRecordError
+from robnas.searchers import RandomSearch, RegularizedEvolution
+from tests.release_fixture import write_release
+
+OBJ = "pgd@1/255"
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _lines(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / TRIALS_FILE).read_text().splitlines()]
+
+
+def _write_lines(run_dir: Path, trials: list[dict]) -> None:
+    (run_dir / TRIALS_FILE).write_text("".join(json.dumps(t) + "\n" for t in trials))
+
+
+def _search_process(out: Path, data: Path, *extra: str) -> subprocess.Popen:
+    command = [sys.executable, "-m", "robnas", "search", "-O", OBJ, "--seed", "0",
+               "--out", str(out), "--data", str(data), "--json", *extra]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _wait_for_trials(folder: Path, process: subprocess.Popen, count: int) -> Path:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        found = list(folder.glob(f"*/{TRIALS_FILE}"))
+        if found and found[0].read_bytes().count(b"\n") >= count:
+            return found[0].parent
+        time.sleep(0.01)
+    raise AssertionError(f"no {count} trials written: {process.stderr.read().decode()}")
+
+
+# -- one writer at a time ----------------------------------------------------------------------
+
+def test_resume_while_the_run_is_still_going_is_refused(release_root, capsys, tmp_path) -> None:
+    process = _search_process(tmp_path, release_root, "--searcher", "bo", "--budget", "3000")
+    try:
+        run_dir = _wait_for_trials(tmp_path, process, 5)
+        # a budget just above what is written, so a resume that went ahead would end at once
+        budget = (run_dir / TRIALS_FILE).read_bytes().count(b"\n") + 1
+        code, out, err = _run(capsys, "search", "--resume", str(run_dir), "--budget", str(budget),
+                              "--data", str(release_root))
+        assert process.poll() is None, "the run ended before the resume was tried"
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert code == 2 and out == ""
+    assert "is being written by another robnas process" in err
+    assert err.startswith("robnas: error: ") and err.count("\n") == 1
+    # the killed run's lock died with it: now the resume goes ahead, without a repeated trial
+    budget = (run_dir / TRIALS_FILE).read_bytes().count(b"\n") + 5
+    code, out, err = _run(capsys, "search", "--resume", str(run_dir), "--budget", str(budget),
+                          "--data", str(release_root), "--json")
+    assert code == 0, err
+    assert [t["n"] for t in _lines(run_dir)] == list(range(1, budget + 1))
+
+
+def test_a_folder_locked_by_another_writer_is_refused_and_left_alone(tmp_path) -> None:
+    from filelock import FileLock
+
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    other = FileLock(str(run_dir / LOCK_FILE))
+    # another process (e.g. the same command started in the same second with the same --out)
+    # between creating the folder and writing its config
+    other.acquire()
+    try:
+        with pytest.raises(RunRecordError, match="being written by another robnas process"):
+            RunRecord.create(run_dir, {"run_id": "r"})
+        assert sorted(p.name for p in run_dir.iterdir()) == [LOCK_FILE]
+    finally:
+        other.release()
+    with RunRecord.create(run_dir, {"run_id": "r"}) as record:
+        with pytest.raises(RunRecordError, match="already holds a run record"):
+            RunRecord.create(run_dir, {"run_id": "r"})
+        record.append_trial({"n": 1, "arch": "x"})
+    assert _lines(run_dir) == [{"n": 1, "arch": "x"}]
+
+
+def test_a_finished_run_releases_its_folder(cifar10_oracle, tmp_path) -> None:
+    from filelock import FileLock
+
+    run_search(RandomSearch(seed=0), cifar10_oracle, OBJ, 5, record_dir=tmp_path / "r")
+    lock = FileLock(str(tmp_path / "r" / LOCK_FILE))
+    lock.acquire(timeout=0)  # free again
+    try:
+        with pytest.raises(RunRecordError, match="being written by another"):
+            run_search(RandomSearch(seed=0), cifar10_oracle, OBJ, 8, record_dir=tmp_path / "r",
+                       resume=True)
+    finally:
+        lock.release()
+    assert len(_lines(tmp_path / "r")) == 5  # the refused resume wrote nothing
+
+
+# -- resume trusts nothing -----------------------------------------------------------------------
+
+@pytest.fixture
+def recorded(cifar10_oracle, tmp_path) -> Path:
+    run_dir = tmp_path / "r"
+    run_search(RegularizedEvolution(seed=3), cifar10_oracle, OBJ, 20, record_dir=run_dir)
+    return run_dir
+
+
+def _resume(oracle, run_dir: Path, budget: int = 30):
+    return run_search(RegularizedEvolution(seed=3), oracle, OBJ, budget, record_dir=run_dir,
+                      resume=True)
+
+
+def test_untouched_record_resumes(cifar10_oracle, recorded) -> None:
+    assert _resume(cifar10_oracle, recorded).replay == {"trials": 20, "diverged_at": None}
+
+
+def test_a_tampered_value_is_refused_with_its_line(cifar10_oracle, recorded, capsys) -> None:
+    trials = _lines(recorded)
+    truth = cifar10_oracle.value(Arch.from_string(trials[6]["arch"]), OBJ)
+    for later in trials[6:]:  # a careful forger keeps the running best consistent
+        later["best"] = 0.999
+    trials[6]["value"] = 0.999
+    _write_lines(recorded, trials)
+    tampered = (recorded / TRIALS_FILE).read_bytes()
+    message = rf"trials.jsonl line 7: value 0.999 of .* is not the data's {truth}"
+    with pytest.raises(RunRecordError, match=message):
+        _resume(cifar10_oracle, recorded)
+    code, _, err = _run(capsys, "search", "--resume", str(recorded), "--data",
+                          str(cifar10_oracle.root))
+    assert code == 2 and "line 7: value 0.999" in err and err.count("\n") == 1
+    assert (recorded / TRIALS_FILE).read_bytes() == tampered  # refused before writing
+
+
+def test_a_changed_arch_is_refused_with_its_line(cifar10_oracle, recorded) -> None:
+    trials = _lines(recorded)
+    used = {class_code(Arch.from_string(t["arch"])) for t in trials}
+    other = next(Arch.from_code(c) for c in range(15625) if class_code(Arch.from_code(c)) not in used)
+    trials[4]["arch"] = other.to_string()
+    _write_lines(recorded, trials)
+    with pytest.raises(RunRecordError, match=r"line 5: index \d+ is not that of"):
+        _resume(cifar10_oracle, recorded)
+
+
+def test_arch_and_index_changed_together_are_refused_by_value(cifar10_oracle, recorded) -> None:
+    trials = _lines(recorded)
+    used = {class_code(Arch.from_string(t["arch"])) for t in trials}
+    value = trials[4]["value"]
+    other = next(Arch.from_code(c) for c in range(15625)
+                 if class_code(Arch.from_code(c)) not in used
+                 and cifar10_oracle.value(Arch.from_code(c), OBJ) != value)
+    trials[4].update(arch=other.to_string(), index=cifar10_oracle.index_of(other))
+    _write_lines(recorded, trials)
+    with pytest.raises(RunRecordError, match=r"line 5: value .* is not the data's"):
+        _resume(cifar10_oracle, recorded)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t[9].update(best=1.0), "line 10: best so far 1.0 is not the best recorded"),
+        (lambda t: t[2].update(clean=0.5), "line 3: clean accuracy 0.5 of"),
+        (lambda t: t[3].update(value="high"), "line 4: value 'high' is not a number"),
+        (lambda t: t[1].update(arch="|conv~0|"), "line 2: '|conv~0|' is not an NB201 cell"),
+        (lambda t: t[8].update(arch=t[2]["arch"], index=t[2]["index"], value=t[2]["value"],
+                               clean=t[2]["clean"]), "line 9: .* repeats the class of line 3"),
+    ],
+)
+def test_other_edits_are_refused_with_their_line(cifar10_oracle, recorded, edit, message) -> None:
+    trials = _lines(recorded)
+    edit(trials)
+    _write_lines(recorded, trials)
+    with pytest.raises(RunRecordError, match=message):
+        _resume(cifar10_oracle, recorded)
+
+
+def test_resume_after_the_data_files_changed_is_refused(tmp_path) -> None:
+    """Same values, other bytes: only the recorded SHA-256 can tell, and it must."""
+    from robnas.benchmark import TabularOracle
+
+    data = write_release(tmp_path / "data")
+    oracle = TabularOracle("cifar10", data=data, cache_dir=False)
+    run_search(RandomSearch(seed=0), oracle, OBJ, 10, record_dir=tmp_path / "r")
+    path = data / "cifar10" / "pgd@Linf_accuracy.json"
+    path.write_text(json.dumps(json.loads(path.read_text()), indent=1))
+    fresh = TabularOracle("cifar10", data=data, cache_dir=False)
+    with pytest.raises(RunRecordError, match=r"the data changed .*cifar10/pgd@Linf_accuracy.json"):
+        run_search(RandomSearch(seed=0), fresh, OBJ, 20, record_dir=tmp_path / "r", resume=True)
+    assert len(_lines(tmp_path / "r")) == 10
+    # a copy of the same bytes elsewhere is the same data: it resumes
+    moved = shutil.copytree(data, tmp_path / "copy")
+    path.write_text(json.dumps(json.loads(path.read_text())))
+    shutil.copy(path, moved / "cifar10" / path.name)
+    elsewhere = TabularOracle("cifar10", data=moved, cache_dir=False)
+    result = run_search(RandomSearch(seed=0), elsewhere, OBJ, 20, record_dir=tmp_path / "r",
+                        resume=True)
+    assert result.n_evaluations == 20 and os.path.isfile(tmp_path / "r" / "summary.json")
