@@ -10,6 +10,15 @@
 (15625, 4)
 >>> frame.index.name, float(frame.loc[13433, "clean"])
 ('nb201_index', 0.893)
+>>> oracle.value(13433, "params"), oracle.value(13433, "flops")  # robnas.cost, per cell
+(0.157306, 19.57953)
+
+Cost objectives (``params``, ``flops``): every cell has its own cost, so :meth:`value`,
+:meth:`evaluate`, ``values_by_*`` and :meth:`dataframe` give the cell's own cost, also for an
+isomorph (a dead convolution still has weights). Per class (:meth:`objective_values`,
+:meth:`optimum`, :meth:`rank`, :meth:`best_indices`) a class costs what its representative
+costs, the network the release evaluated; for cost the optimum is the *smallest* value and
+the rank counts the classes that are strictly cheaper.
 """
 
 from __future__ import annotations
@@ -25,6 +34,9 @@ from robnas.benchmark.cache import ArrayCache
 from robnas.benchmark.location import META_FILE, default_cache_dir, missing_dataset_error, resolve_data_root
 from robnas.benchmark.meta import SpaceMeta
 from robnas.benchmark.table import ResultTable
+from robnas.cost import METRICS as COST_METRICS
+from robnas.cost import cost_arrays
+from robnas.cost import value as cost_value
 from robnas.objective import CLEAN, Grid, Objective, Term
 from robnas.vocabulary import Dataset, parse_dataset
 
@@ -73,6 +85,7 @@ class TabularOracle:
         self.meta = SpaceMeta.load(self.root / META_FILE, cache)
         self.table = ResultTable(self.root, self._dataset, self.meta, cache, strict_data=strict_data)
         self._grid: Grid | None = None
+        self._costs: dict[str, np.ndarray] | None = None
 
     # -- the Oracle protocol --------------------------------------------------------------------
     @property
@@ -106,17 +119,23 @@ class TabularOracle:
         from robnas.oracle import Evaluations
 
         terms = self.validate(objective)
-        rows = self.meta.row_of_index[self.meta.index_of_code[codes_of(list(archs))]]
-        values = self.table.objective_column(terms)[rows]
+        codes = codes_of(list(archs))
+        rows = self.meta.row_of_index[self.meta.index_of_code[codes]]
+        cost = self._cost_by_code(objective)
+        values = cost[codes] if cost is not None else self.table.objective_column(terms)[rows]
         clean = self.table.objective_column(_CLEAN)[rows] if self.table.has(CLEAN) else np.full(rows.shape, np.nan)
         return Evaluations(values, clean, np.zeros(rows.shape), terms)
 
     def optimum(self, objective: Objective | str) -> float:
-        """The best value of ``objective`` over the whole space."""
+        """The best value of ``objective`` over the whole space (the smallest for a cost)."""
+        if Objective.parse(objective).is_cost:
+            return float(self.objective_values(objective).min())
         return max(self.table.objective_list(self.validate(objective)))
 
     def rank(self, arch: Arch, objective: Objective | str) -> int:
         """1 + the number of classes with a strictly better value (ties share a rank)."""
+        if Objective.parse(objective).is_cost:
+            return 1 + int((self.objective_values(objective) < self.value(arch, objective)).sum())
         terms = self.validate(objective)
         value = self.table.objective_scalar(terms, self.meta.row_of(self.meta.index_of(arch)))
         return 1 + sum(1 for other in self.table.objective_list(terms) if other > value)
@@ -135,7 +154,10 @@ class TabularOracle:
     def value(self, arch: Arch | str | int, objective: Objective | str) -> float:
         """The value of one cell (an ``Arch``, NB201 string or NB201 index)."""
         terms = self.validate(objective)
-        return self.table.objective_scalar(terms, self.meta.row_of(self.index_of(self.parse_arch(arch))))
+        parsed = self.parse_arch(arch)
+        if terms[0].key in COST_METRICS:
+            return cost_value(terms[0].key, parsed, self._dataset)
+        return self.table.objective_scalar(terms, self.meta.row_of(self.index_of(parsed)))
 
     def parse_arch(self, arch: Arch | str | int) -> Arch:
         """An ``Arch`` from an ``Arch``, an NB201 string or an NB201 index."""
@@ -151,6 +173,9 @@ class TabularOracle:
 
     def best_indices(self, objective: Objective | str) -> list[int]:
         """Representative NB201 indices of every class that attains the optimum."""
+        if Objective.parse(objective).is_cost:
+            values = self.objective_values(objective)
+            return [int(i) for i in self.meta.representatives[values == values.min()]]
         values = self.table.objective_list(self.validate(objective))
         best = max(values)
         return [self.meta.representative_at_row(row) for row, v in enumerate(values) if v == best]
@@ -158,21 +183,45 @@ class TabularOracle:
     # -- vectorised ------------------------------------------------------------------------------
     def objective_values(self, objective: Objective | str) -> np.ndarray:
         """``(6466,)`` values of ``objective``, one per class (rows = ``meta.representatives``)."""
-        return self.table.objective_column(self.validate(objective))
+        terms = self.validate(objective)
+        cost = self._cost_by_code(objective)
+        if cost is not None:
+            return cost[self.meta.code_of_index[self.meta.representatives]]
+        return self.table.objective_column(terms)
 
     def values_by_index(self, indices: np.ndarray | Sequence[int], objective: Objective | str) -> np.ndarray:
         """Vectorised values for NB201 indices (any of 15,625)."""
         import numpy as np
 
-        rows = self.meta.row_of_index[np.asarray(indices, dtype=np.int64)]
-        return self.objective_values(objective)[rows]
+        indices = np.asarray(indices, dtype=np.int64)
+        cost = self._cost_by_code(objective)
+        if cost is not None:
+            return cost[self.meta.code_of_index[indices]]
+        return self.objective_values(objective)[self.meta.row_of_index[indices]]
 
     def values_by_code(self, codes: np.ndarray, objective: Objective | str) -> np.ndarray:
         """Vectorised values for :attr:`Arch.code` values (the fastest path)."""
         import numpy as np
 
-        rows = self.meta.row_of_index[self.meta.index_of_code[np.asarray(codes, dtype=np.int64)]]
-        return self.objective_values(objective)[rows]
+        codes = np.asarray(codes, dtype=np.int64)
+        cost = self._cost_by_code(objective)
+        if cost is not None:
+            return cost[codes]
+        return self.objective_values(objective)[self.meta.row_of_index[self.meta.index_of_code[codes]]]
+
+    def _by_index_column(self, objective: Objective, rows: np.ndarray) -> np.ndarray:
+        """``objective`` for every NB201 index: a cell's own cost, or its class's value."""
+        cost = self._cost_by_code(objective)
+        return cost[self.meta.code_of_index] if cost is not None else self.objective_values(objective)[rows]
+
+    def _cost_by_code(self, objective: Objective | str) -> np.ndarray | None:
+        """``(15625,)`` cost of every cell by :attr:`Arch.code` for a cost objective, else ``None``."""
+        parsed = Objective.parse(objective)
+        if not parsed.is_cost:
+            return None
+        if self._costs is None:
+            self._costs = cost_arrays(self._dataset)
+        return self._costs[parsed.key]
 
     def dataframe(
         self, objectives: Objective | str | Sequence[Objective | str] | None = None
@@ -183,9 +232,10 @@ class TabularOracle:
         is cell 13433; ``frame.reset_index()`` makes it a column.
 
         Args:
-            objectives: one objective or a list of them, one column each; ``None`` (default)
-                gives the whole table: every key at every point of this dataset's grid (e.g.
-                ``pgd@8/255``, ``fog@3``).
+            objectives: one objective or a list of them, one column each (e.g.
+                ``["params", "pgd@1/255"]``); ``None`` (default) gives the whole table: every key
+                at every point of this dataset's grid (e.g. ``pgd@8/255``, ``fog@3``), without the
+                cost metrics.
         """
         import pandas as pd
 
@@ -205,7 +255,7 @@ class TabularOracle:
             "arch": [Arch.from_code(int(c)).to_string() for c in self.meta.code_of_index],
             "representative": self.meta.representative.copy(),
             # one block of columns at once: adding them one by one fragments the frame
-            **{str(o): self.objective_values(o)[rows] for o in parsed},
+            **{str(o): self._by_index_column(o, rows) for o in parsed},
         }
         return pd.DataFrame(columns, index=pd.RangeIndex(len(rows), name=INDEX_NAME))
 

@@ -39,6 +39,7 @@ from robnas.arch import Arch
 from robnas.benchmark.cache import ArrayCache
 from robnas.benchmark.location import META_FILE, default_cache_dir, resolve_data_root
 from robnas.benchmark.meta import SpaceMeta
+from robnas.errors import InvalidObjectiveError
 from robnas.evaluation.attacks import AttackProtocol, is_attack
 from robnas.evaluation.store import ResultKey, ResultStore
 from robnas.objective import CLEAN, Grid, Objective, Term, default_grid_points
@@ -167,8 +168,14 @@ class LiveOracle:
         return self._device
 
     def validate(self, objective: Objective | str) -> tuple[Term, ...]:
-        """The terms of ``objective`` on the release's grid (raises with the valid choices)."""
-        return Objective.parse(objective).terms(self.grid)
+        """The terms of ``objective`` on the release's grid (raises with the valid choices).
+
+        A cost metric (``params``, ``flops``) is computed, not measured: it is refused here.
+        """
+        parsed = Objective.parse(objective)
+        if parsed.is_cost:
+            raise InvalidObjectiveError(f"{parsed} is computed, not measured: see robnas query ARCH -O {parsed}")
+        return parsed.terms(self.grid)
 
     def evaluate(self, archs: Sequence[Arch], objective: Objective | str) -> Evaluations:
         """Measured values and clean accuracies of ``archs``; cost = compute seconds per cell."""

@@ -21,6 +21,17 @@ Budget and known cells
     feasible cells and is drawn towards the feasible region (Deb's feasibility rules). Cells
     whose clean accuracy is unknown (NaN) count as feasible.
 
+``max_params``, ``max_flops``
+    Cost constraints (:mod:`robnas.cost`: millions of parameters, millions of
+    multiply-accumulates per image) work the same way: the evaluated cell's own cost is
+    recorded in its trial (``params``, ``flops``) and a cell above a limit is infeasible. With
+    several constraints the searcher is told ``-1 - v``, ``v`` the mean over the constraints of
+    each one's normalised violation (``min_clean - clean``; ``(cost - limit) / cost``), so
+    ``min_clean`` alone penalises exactly as described above. The optimum (and so the regret)
+    is then the best value among the cells that satisfy every constraint, and the rank is
+    among the classes with such a cell. A cost is not something to maximise: ``objective``
+    ``params`` or ``flops`` is refused.
+
 Resuming
     With ``resume=True`` the loop re-reads the record and *replays* it: the searcher (built
     afresh from the recorded config) asks as in the first run and each proposal is answered
@@ -45,8 +56,10 @@ from typing import Any
 
 import numpy as np
 
-from robnas.arch import Arch
-from robnas.isomorphism import class_count
+from robnas.arch import NUM_CELLS, Arch
+from robnas.cost import FLOPS, PARAMS, cost_arrays
+from robnas.errors import InvalidObjectiveError
+from robnas.isomorphism import class_code_array, class_count
 from robnas.loop_state import LoopState
 from robnas.objective import Objective
 from robnas.oracle import Oracle
@@ -74,10 +87,11 @@ class SearchResult:
         best_value: its objective value.
         best_clean: its clean accuracy.
         optimum: best value over the space where known (among cells with clean accuracy
-            >= ``min_clean`` when that is set and the oracle can tell).
+            >= ``min_clean`` and within ``max_params``/``max_flops`` when those are set and the
+            oracle can tell).
         regret: ``optimum - best_value``.
         rank: rank of ``best_arch`` on the objective (1 = best, ties share) where known: among
-            the 6,466 classes, or with ``min_clean`` among the feasible ones.
+            the 6,466 classes, or with ``min_clean`` or a cost limit among the feasible ones.
         chance: ``1 / classes`` of the dataset.
         at_chance: the best value is at chance level (within :data:`CHANCE_TOLERANCE`).
         constant_output: the best cell's clean accuracy is at chance level.
@@ -150,6 +164,8 @@ def run_search(
     resume: bool = False,
     progress: bool = False,
     max_known: int = MAX_KNOWN,
+    max_params: float | None = None,
+    max_flops: float | None = None,
 ) -> SearchResult:
     """Search until ``budget`` distinct isomorphism classes have been evaluated.
 
@@ -167,10 +183,13 @@ def run_search(
         progress: show a tqdm progress bar on stderr: distinct classes evaluated of the
             budget, and the best value so far.
         max_known: known proposals in a row before the loop forces an unseen cell.
+        max_params: only cells with at most this many million parameters may be the best.
+        max_flops: only cells with at most this many million FLOPs may be the best.
 
     Raises:
-        RobnasError: bad budget or ``min_clean``, an invalid objective, an unknown searcher
-            name, or a run record that cannot be written or does not match the arguments.
+        RobnasError: bad budget, ``min_clean`` or cost limit, an invalid objective (a cost
+            metric included), an unknown searcher name, or a run record that cannot be written
+            or does not match the arguments.
 
     Example (``ROBNAS_DATA`` points at the release)::
 
@@ -182,14 +201,20 @@ def run_search(
     """
     searcher = make_searcher(searcher, **dict(params or {}))
     objective = Objective.parse(objective)
+    if objective.is_cost:
+        raise InvalidObjectiveError(
+            f"{objective} is a cost, not an objective to maximise: search an accuracy and "
+            f"constrain it with --max-{objective.key} (see costs with robnas query/table/analyze)"
+        )
     oracle.validate(objective)
+    limits = _cost_limits(max_params, max_flops)
     if not 1 <= int(budget) <= class_count():
         raise RunRecordError(f"budget must be 1..{class_count()} (distinct classes), got {budget}")
     if min_clean is not None and not 0.0 <= min_clean <= 1.0:
         raise RunRecordError(f"--min-clean is an accuracy in [0, 1], got {min_clean}")
     _load_columns(oracle, objective, min_clean)
     record, recorded = _open_record(
-        searcher, oracle, objective, int(budget), record_dir, min_clean, resume
+        searcher, oracle, objective, int(budget), record_dir, min_clean, resume, limits
     )
     seed = getattr(searcher, "seed", None)
     state = LoopState(
@@ -199,6 +224,7 @@ def run_search(
         min_clean=min_clean,
         record=record,
         replay=deque(recorded),
+        max_cost=limits,
         time_offset=float(recorded[-1]["time"]) if recorded else 0.0,
     )
     guard_rng = np.random.default_rng(None if seed is None else [int(seed), _GUARD_SALT])
@@ -228,7 +254,7 @@ def run_search(
                 bar.set_postfix_str(f"best {state.best['value']:.3f}", refresh=False)
             bar.update(state.n_evaluations - bar.n)
         bar.close()
-        result = _result(state, oracle, objective, min_clean, record, bool(resume))
+        result = _result(state, oracle, objective, min_clean, record, bool(resume), limits)
         if record is not None:  # still under the folder's lock
             config = record.config()
             config["oracle"] = oracle.provenance()
@@ -250,6 +276,18 @@ def _load_columns(oracle: Oracle, objective: Objective, min_clean: float | None)
             values_of("clean")
 
 
+def _cost_limits(max_params: float | None, max_flops: float | None) -> dict[str, float]:
+    """``{"params": limit, ...}`` for the cost limits given, validated."""
+    limits = {}
+    for metric, limit in ((PARAMS, max_params), (FLOPS, max_flops)):
+        if limit is None:
+            continue
+        if not (isinstance(limit, (int, float)) and 0 < float(limit) < float("inf")):
+            raise RunRecordError(f"--max-{metric} is a positive number (millions), got {limit}")
+        limits[metric] = float(limit)
+    return limits
+
+
 def _open_record(
     searcher: Searcher,
     oracle: Oracle,
@@ -258,6 +296,7 @@ def _open_record(
     record_dir: str | Path | None,
     min_clean: float | None,
     resume: bool,
+    limits: dict[str, float],
     check: Callable[[list[dict[str, Any]], Path], None] | None = None,
 ) -> tuple[RunRecord | None, list[dict[str, Any]]]:
     """A new record, or the resumed one and its trials (``check``: see :meth:`RunRecord.resume`)."""
@@ -274,6 +313,7 @@ def _open_record(
         "seed": getattr(searcher, "seed", None),
         "budget": budget,
         "min_clean": min_clean,
+        **{f"max_{metric}": limit for metric, limit in limits.items()},
         "mode": provenance.get("mode", "tabular"),
         "versions": versions(),
         "oracle": provenance,
@@ -291,10 +331,11 @@ def _result(
     min_clean: float | None,
     record: RunRecord | None,
     resumed: bool,
+    limits: dict[str, float],
 ) -> SearchResult:
     best = state.best
     best_arch = None if best is None else Arch.from_string(best["arch"])
-    optimum, rank, ranked = _standing(oracle, objective, min_clean, best)
+    optimum, rank, ranked = _standing(oracle, objective, min_clean, best, limits)
     classes = NUM_CLASSES.get(oracle.dataset)
     chance = None if classes is None else 1.0 / classes
     at_chance = bool(best and chance is not None and best["value"] <= chance + CHANCE_TOLERANCE)
@@ -326,21 +367,33 @@ def _result(
 
 
 def _standing(
-    oracle: Oracle, objective: Objective, min_clean: float | None, best: dict[str, Any] | None
+    oracle: Oracle, objective: Objective, min_clean: float | None, best: dict[str, Any] | None,
+    limits: dict[str, float],
 ) -> tuple[float | None, int | None, int | None]:
     """The optimum, the best cell's rank and the number of classes ranked: over every class, or
-    with ``min_clean`` over the feasible classes only (where the oracle can tell)."""
-    if min_clean is None:
+    with ``min_clean`` or cost limits over the feasible ones only (where the oracle can tell).
+
+    With constraints a class is feasible when one of its cells meets them all (its cells share
+    the clean accuracy but not the cost: a dead convolution still has weights)."""
+    if min_clean is None and not limits:
         rank = None if best is None else oracle.rank(Arch.from_string(best["arch"]), objective)
         return oracle.optimum(objective), rank, None if rank is None else class_count()
-    values_of = getattr(oracle, "objective_values", None)
+    values_of = getattr(oracle, "values_by_code", None)
     if values_of is None:
         return None, None, None
-    values, clean = np.asarray(values_of(objective)), np.asarray(values_of("clean"))
-    feasible = values[clean >= min_clean]
-    optimum = float(feasible.max()) if feasible.size else None
-    rank = None if best is None else 1 + int((feasible > best["value"]).sum())
-    return optimum, rank, int(feasible.size)
+    codes = np.arange(NUM_CELLS)
+    values = np.asarray(values_of(codes, objective))
+    feasible = np.ones(NUM_CELLS, dtype=bool)
+    if min_clean is not None:
+        feasible &= np.asarray(values_of(codes, "clean")) >= min_clean
+    costs = cost_arrays(oracle.dataset) if limits else {}
+    for metric, limit in limits.items():
+        feasible &= costs[metric] <= limit
+    _, first = np.unique(class_code_array()[feasible], return_index=True)
+    per_class = values[feasible][first]
+    optimum = float(per_class.max()) if per_class.size else None
+    rank = None if best is None else 1 + int((per_class > best["value"]).sum())
+    return optimum, rank, int(per_class.size)
 
 
 __all__ = ["MAX_KNOWN", "SearchResult", "run_search"]

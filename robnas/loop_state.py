@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from robnas.arch import Arch
+from robnas.cost import value as cost_value
 from robnas.isomorphism import class_code
 from robnas.objective import Objective
 from robnas.oracle import Oracle
@@ -34,6 +35,7 @@ class LoopState:
     record: RunRecord | None
     replay: deque[dict[str, Any]]
     time_offset: float = 0.0
+    max_cost: dict[str, float] = field(default_factory=dict)  # cost metric -> limit
     memory: dict[int, float] = field(default_factory=dict)  # class code -> value told
     trials: list[dict[str, Any]] = field(default_factory=list)
     best: dict[str, Any] | None = None
@@ -97,7 +99,8 @@ class LoopState:
         evaluation = self.oracle.evaluate([arch], self.objective)
         value = float(evaluation.values[0])
         clean = _as_float(evaluation.clean[0])
-        feasible = self._feasible(clean)
+        costs = {metric: cost_value(metric, arch, self.oracle.dataset) for metric in self.max_cost}
+        feasible = self._violation({"clean": clean, **costs}) is None
         best = self.best["value"] if self.best is not None else None
         if feasible and (best is None or value > best):
             best = value
@@ -111,8 +114,9 @@ class LoopState:
             "clean": clean,
             "cost_seconds": float(evaluation.cost_seconds[0]),
             "time": round(self.elapsed(), 6),
+            **costs,
         }
-        if self.min_clean is not None:
+        if self.min_clean is not None or self.max_cost:
             trial["feasible"] = feasible
         if forced:
             trial["forced"] = True
@@ -122,9 +126,9 @@ class LoopState:
 
     def _learn(self, arch: Arch, trial: dict[str, Any], *, tell: bool) -> None:
         value = float(trial["value"])
-        clean = trial.get("clean")
-        feasible = self._feasible(clean)
-        told = value if feasible else float(clean) - float(self.min_clean or 0.0) - 1.0
+        violation = self._violation(trial)
+        feasible = violation is None
+        told = value if feasible else -1.0 - violation
         self.memory[class_code(arch)] = told
         self.trials.append(trial)
         if feasible and (self.best is None or value > self.best["value"]):
@@ -132,8 +136,18 @@ class LoopState:
         if tell:
             self.searcher.tell(arch, told)
 
-    def _feasible(self, clean: float | None) -> bool:
-        return self.min_clean is None or clean is None or clean >= self.min_clean
+    def _violation(self, trial: dict[str, Any]) -> float | None:
+        """``None`` for a feasible trial, else the mean normalised violation (in ``(0, 1]``)."""
+        parts = []
+        clean = trial.get("clean")
+        if self.min_clean is not None:
+            parts.append(0.0 if clean is None or clean >= self.min_clean else self.min_clean - float(clean))
+        for metric, limit in self.max_cost.items():
+            cost = float(trial[metric]) if trial.get(metric) is not None else 0.0
+            parts.append((cost - limit) / cost if cost > limit else 0.0)
+        if not any(parts):
+            return None
+        return sum(parts) / len(parts)
 
 
 def _as_float(value: Any) -> float | None:

@@ -234,7 +234,7 @@ def _open_record(searcher: Searcher, oracle: Oracle, objectives: tuple[DirectedO
         check_vectors(trials, oracle, objectives, problem, path)
 
     record, recorded = open_record(searcher, oracle, label(objectives), budget,  # type: ignore[arg-type]
-                                   record_dir, None, resume, check)
+                                   record_dir, None, resume, {}, check)
     if record is not None and not resume:
         config = record.config()
         config["objectives"] = [str(o) for o in objectives]

@@ -11,10 +11,14 @@ Grammar (dataset is chosen separately)::
     adversarial@mean              mean over all attacks and epsilons ("mean adversarial
                                   robust accuracy" of the paper)
     corruption@mean               mean over all corruptions and severities
+    params, flops                 the network's cost (:mod:`robnas.cost`): millions of
+                                  parameters, millions of multiply-accumulates per image
 
 Attack names: the release's keys (``pgd@Linf``, ``aa_apgd-ce@Linf``, ...) or the short names
 ``fgsm``, ``pgd``, ``apgd`` / ``apgd-ce``, ``square``. Every objective is an accuracy (a fraction
-in [0, 1]); larger is better.
+in [0, 1]); larger is better. The two cost metrics are the exception: they are not in the
+release's files but computed for every cell, and smaller is better (:attr:`Objective.is_cost`);
+they serve as constraints and table columns, not as something to maximise.
 
 >>> obj = Objective.parse("pgd@8/255")
 >>> obj.key, obj.point, str(obj)
@@ -24,6 +28,9 @@ in [0, 1]); larger is better.
 (Term(key='pgd@Linf', point=8.0),)
 >>> [t.point for t in Objective.parse("pgd@mean").terms(grid)]
 [0.1, 1.0, 8.0]
+>>> cost = Objective.parse("params")
+>>> cost.is_cost, cost.terms(grid), str(cost)
+(True, (Term(key='params', point=None),), 'params')
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import re
 from collections import namedtuple
 from collections.abc import Mapping
 
+from robnas.cost import METRICS as COST_METRICS
 from robnas.errors import InvalidObjectiveError
 from robnas.vocabulary import CLEAN, SEVERITIES, Attack, Corruption
 
@@ -122,6 +130,8 @@ class Objective(namedtuple("Objective", ["key", "point", "mean"], defaults=(None
         lowered = raw.lower()
         if lowered == CLEAN:
             return cls(CLEAN)
+        if lowered in COST_METRICS:
+            return cls(lowered)
         if lowered.startswith(f"{CLEAN}@"):
             raise InvalidObjectiveError(
                 f"clean takes no epsilon, severity or mean: write just 'clean' (got {raw!r})"
@@ -157,10 +167,14 @@ class Objective(namedtuple("Objective", ["key", "point", "mean"], defaults=(None
     def terms(self, grid: Grid) -> tuple[Term, ...]:
         """The columns this objective averages, validated against ``grid``.
 
+        A cost metric is on every grid: its one term is ``Term("params", None)`` (or flops).
+
         Raises:
             InvalidObjectiveError: the key or point is not in the grid; the message lists the
                 valid choices.
         """
+        if self.is_cost:
+            return (Term(self.key, None),)
         if self.key == ADVERSARIAL:
             keys = [a.value for a in Attack if a.value in grid.points]
             if not keys:
@@ -189,9 +203,14 @@ class Objective(namedtuple("Objective", ["key", "point", "mean"], defaults=(None
             f"{self} is not on the grid; valid choices: {grid.describe(self.key)}, {_short(self.key)}@mean"
         )
 
+    @property
+    def is_cost(self) -> bool:
+        """Whether this is a cost metric (``params``, ``flops``): smaller is better."""
+        return self.key in COST_METRICS
+
     def __str__(self) -> str:
-        if self.key == CLEAN:
-            return CLEAN
+        if self.key == CLEAN or self.is_cost:
+            return self.key
         if self.mean:
             return f"{_short(self.key)}@{_MEAN}"
         return _format(self.key, self.point)
@@ -214,7 +233,7 @@ def _resolve_key(name: str) -> str:
         return lowered
     if lowered in (ADVERSARIAL, "adv", CORRUPTION, "corruptions"):
         return ADVERSARIAL if lowered.startswith("adv") else CORRUPTION
-    choices = "clean, fgsm, pgd, apgd, square, " + ", ".join(sorted(_CORRUPTIONS))
+    choices = "clean, fgsm, pgd, apgd, square, " + ", ".join(sorted(_CORRUPTIONS)) + ", params, flops"
     raise InvalidObjectiveError(f"unknown objective {name!r}; valid names: {choices}")
 
 

@@ -63,7 +63,7 @@ CONFIG_FILE = "config.json"
 TRIALS_FILE = "trials.jsonl"
 SUMMARY_FILE = "summary.json"
 LOCK_FILE = ".robnas-run.lock"
-RESUME_KEYS = ("searcher", "objective", "dataset", "seed", "min_clean", "mode")
+RESUME_KEYS = ("searcher", "objective", "dataset", "seed", "min_clean", "mode", "max_params", "max_flops")
 """Config entries a resumed run must share with its record."""
 _TOLERANCE = 1e-9  # recorded values are the oracle's floats, written by repr: they round-trip
 _DEPENDENCIES = ("numpy", "pandas", "pyarrow", "optuna", "torch", "torchattacks", "scipy")
@@ -151,7 +151,10 @@ class RunRecord:
                     f"{record.path} already holds {len(trials)} evaluations; the budget must be >= that"
                 )
             if check is None:
-                check_trials(trials, oracle, objective, config.get("min_clean"), record.path / TRIALS_FILE)
+                limits = {key[4:]: config[key] for key in ("max_params", "max_flops")
+                          if config.get(key) is not None}
+                check_trials(trials, oracle, objective, config.get("min_clean"), record.path / TRIALS_FILE,
+                             limits=limits)
             else:
                 check(trials, record.path / TRIALS_FILE)
             if stored.get("budget") != budget:
@@ -333,18 +336,26 @@ def check_trials(
     objective: Objective,
     min_clean: float | None,
     path: Path,
+    *,
+    limits: dict[str, float] | None = None,
 ) -> None:
     """Refuse recorded trials that the oracle contradicts.
 
     Each trial must name a valid cell of a class no earlier trial holds, with the oracle's
-    NB201 index for it (where the oracle knows indices) and a finite ``value``. Where the oracle
-    answers by a table look-up (it has ``objective_values``), ``value`` and ``clean`` must be
-    the table's and ``best`` the running best of the feasible values; a live oracle's values
-    are not re-measured (that would cost the run again).
+    NB201 index for it (where the oracle knows indices) and a finite ``value``
+    (:func:`check_cells`). Where the oracle answers by a table look-up (it has
+    ``objective_values``), ``value`` and ``clean`` must be the table's and ``best`` the running
+    best of the feasible values; a live oracle's values are not re-measured (that would cost
+    the run again). With cost ``limits`` (metric -> limit, as ``max_params``/``max_flops``),
+    each trial's recorded cost must be its cell's (:mod:`robnas.cost`) and only cells within
+    every limit count towards ``best``.
 
     Raises:
         RunRecordError: ``<path> line N: ...`` for the first trial that is wrong.
     """
+    from robnas.arch import Arch
+    from robnas.cost import value as cost_value
+
     archs = check_cells(trials, oracle, path)
     if not archs or getattr(oracle, "objective_values", None) is None:
         return
@@ -365,7 +376,14 @@ def check_trials(
                 f"{where}: clean accuracy {trial.get('clean')!r} of {trial['arch']} is not the "
                 f"data's {clean!r}; the record was edited or belongs to other data"
             )
-        if min_clean is None or clean is None or clean >= min_clean:
+        within = True
+        for metric, limit in (limits or {}).items():
+            own = cost_value(metric, Arch.from_string(trial["arch"]), oracle.dataset)
+            if not _close(trial.get(metric), own):
+                raise RunRecordError(f"{where}: {metric} {trial.get(metric)!r} of {trial['arch']} is not "
+                                     f"its cost {own!r}; the record was edited")
+            within = within and own <= limit
+        if within and (min_clean is None or clean is None or clean >= min_clean):
             best = float(value) if best is None else max(best, float(value))
         if not _close(trial.get("best"), best):
             raise RunRecordError(

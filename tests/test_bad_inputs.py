@@ -100,6 +100,7 @@ BASES: dict[str, list[str]] = {
                  "--retries", "1", "--dest", "{tmp}/data", "--no-progress"],
     "import": ["data", "import", "{missing}", "--dest", "{tmp}/data"],
     "info": ["data", "info", "--data", "{data}"],
+    "analyze": ["analyze", "-O", "clean", "--out", "{tmp}/analysis", "--data", "{data}"],
 }
 
 
@@ -135,6 +136,7 @@ def _option_cases() -> Iterator[tuple[str, list[str]]]:
             "--min-clean": [*NOT_NUMBERS, "-0.1", "1.5", "0.99", "1e400"],
             "--mode": ["", "xyz", "LIVE", "table"], "--out": BAD_DIR_OUTPUTS,
             "--resume": ["", "{missing}", "{file}", "{dir}"],
+            "--max-params": [*NOT_NUMBERS, "0", "-1", "1e400"], "--max-flops": [*NOT_NUMBERS, "0", "-1"],
         },
         "compare": {
             "-O": BAD_OBJECTIVES, "--dataset": BAD_DATASETS, "--data": BAD_DATA,
@@ -158,6 +160,11 @@ def _option_cases() -> Iterator[tuple[str, list[str]]]:
             "--base-url": ["", "not a url", "ftp://127.0.0.1/", "http://"],
         },
         "import": {"--dest": ["", "{file}", "{ro}", "{file}/sub"]},
+        "analyze": {
+            "-O": BAD_OBJECTIVES, "--dataset": BAD_DATASETS, "--data": BAD_DATA, "--out": BAD_DIR_OUTPUTS,
+            "--top-percent": [*NOT_NUMBERS, "0", "-1", "101", "1e400"],
+            "--formats": ["", ",", "gif", "png,gif", "PNG;pdf"],
+        },
         "info": {"--data": ["", "{missing}", "{file}"]},
     }
     for command, options in plan.items():
@@ -218,7 +225,7 @@ def _whole_line_cases() -> Iterator[tuple[str, list[str]]]:
         ("query", ["query", "1", "--data", "{data}"]),
         ("query", ["query", "1", "2", "-O", "clean", "--data", "{data}"]),
         ("query", ["query", "1", "-O", "fog@2", "--dataset", "ImageNet16-120", "--data", "{data}"]),
-        ("query", ["query", "1", "-O", "clean", "-O", "fog@2", "--data", "{data}"]),
+        ("query", ["query", "1", "-O", "clean", "-O", "fog@9", "--data", "{data}"]),  # one of several -O off the grid
         ("query", ["query", "1", "-O", "clean", "--bogus", "--data", "{data}"]),
         ("table", ["table", "--data", "{data}"]),
         ("table", ["table", "-O", "clean", "--format", "parquet", "--data", "{data}"]),

@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "robnas.cli.verify_cmd",
     "robnas.cli.search_cmd",
     "robnas.cli.compare_cmd",
+    "robnas.cli.analyze_cmd",
 )
 """The subcommands, in the order ``--help`` lists them."""
 

@@ -19,19 +19,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "query",
         help="look up one architecture in the released table",
         description=(
-            "Print the released value of ARCH on an objective, its isomorphism representative, "
-            "its rank among the 6,466 classes and the table's optimum."
+            "Print the released value of ARCH on one or more objectives, its isomorphism "
+            "representative, its rank among the 6,466 classes and the table's optimum. The cost "
+            "metrics params (millions of parameters) and flops (millions of multiply-accumulates "
+            "per image) are objectives too: the cell's own cost, as NAS-Bench-201 counts it; "
+            "for them smaller is better, and the optimum is the smallest network."
         ),
         epilog=(
             "examples:\n"
             "  robnas query 13433 --objective pgd@1/255\n"
+            "  robnas query 13433 -O pgd@1/255 -O params -O flops\n"
             "  robnas query '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|"
             "nor_conv_3x3~1|nor_conv_3x3~2|' -O clean --dataset ImageNet16-120 --json"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("arch", metavar="ARCH", help="an NB201 string or an NB201 index (0..15624)")
-    add_objective_option(parser)
+    add_objective_option(parser, multiple=True)
     add_data_options(parser)
     add_offline_option(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -44,36 +48,58 @@ def run(args: argparse.Namespace) -> int:
 
     fetch_missing_data(args, args.dataset, args.data)
     oracle = TabularOracle(args.dataset, data=args.data, strict_data=args.strict_data)
-    objective = Objective.parse(args.objective)
-    oracle.validate(objective)
+    objectives = [Objective.parse(text) for text in args.objective]
+    for objective in objectives:
+        oracle.validate(objective)
     arch = oracle.parse_arch(args.arch)
-    evaluation = oracle.evaluate([arch], objective)
     index = oracle.index_of(arch)
     representative = oracle.representative_index(arch)
-    result = {
+    answers = [_answer(oracle, arch, objective) for objective in objectives]
+    head = {
         "arch": arch.to_string(),
         "index": index,
         "representative": representative,
         "dataset": oracle.dataset.value,
+        "clean": answers[0].pop("clean"),
+        "classes": len(oracle.meta.representatives),
+    }
+    for answer in answers[1:]:
+        answer.pop("clean")
+    if args.json:
+        print_json({**head, **answers[0]} if len(answers) == 1 else {**head, "objectives": answers})
+        return 0
+    iso = "" if representative == index else f" (isomorph of {representative})"
+    print(f"arch            {head['arch']}")
+    print(f"index           {index}{iso}")
+    print(f"dataset         {head['dataset']}")
+    for answer in answers:
+        print(f"{answer['objective']:<15} {_shown(answer['value'], answer['cost'])}")
+    if "clean" not in [a["objective"] for a in answers]:
+        print(f"clean           {fmt_accuracy(head['clean'])}")
+    for answer in answers:
+        name = "" if len(answers) == 1 else f" on {answer['objective']}"
+        order = " (smaller is better)" if answer["cost"] else ""
+        print(f"rank            {answer['rank']} of {head['classes']} classes{name}{order}")
+        best = ", ".join(str(i) for i in answer["optimal_indices"])
+        label = "smallest" if answer["cost"] else "table optimum"
+        print(f"{label:<15} {_shown(answer['optimum'], answer['cost'])}{name} (index {best})")
+    return 0
+
+
+def _shown(value: float, cost: bool) -> str:
+    """An accuracy as the release rounds it; a cost (millions) to 6 significant digits."""
+    return f"{value:.6g}" if cost else fmt_accuracy(value)
+
+
+def _answer(oracle, arch, objective) -> dict:
+    """One objective's value, rank and optimum for ``arch`` (and the clean accuracy)."""
+    evaluation = oracle.evaluate([arch], objective)
+    return {
         "objective": str(objective),
         "value": float(evaluation.values[0]),
         "clean": float(evaluation.clean[0]),
+        "cost": objective.is_cost,
         "rank": oracle.rank(arch, objective),
-        "classes": len(oracle.meta.representatives),
         "optimum": oracle.optimum(objective),
         "optimal_indices": oracle.best_indices(objective)[:10],
     }
-    if args.json:
-        print_json(result)
-        return 0
-    iso = "" if representative == index else f" (isomorph of {representative})"
-    print(f"arch            {result['arch']}")
-    print(f"index           {index}{iso}")
-    print(f"dataset         {result['dataset']}")
-    print(f"{result['objective']:<15} {fmt_accuracy(result['value'])}")
-    if result["objective"] != "clean":
-        print(f"clean           {fmt_accuracy(result['clean'])}")
-    print(f"rank            {result['rank']} of {result['classes']} classes")
-    best = ", ".join(str(i) for i in result["optimal_indices"])
-    print(f"table optimum   {fmt_accuracy(result['optimum'])} (index {best})")
-    return 0

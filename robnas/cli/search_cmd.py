@@ -67,6 +67,8 @@ mode and, when resuming, ``recorded_oracle``: the provenance stored in the recor
 DEFAULT_SEARCHER = "re"
 DEFAULT_MULTI_SEARCHER = "pls"
 DEFAULT_BUDGET = 100
+MAX_COST = 10_000.0
+"""Upper end of --max-params and --max-flops (millions; the largest NB201 network has 220 MFLOPs)."""
 DEFAULT_OUT = "runs"
 
 
@@ -91,6 +93,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "examples:\n"
             "  robnas search --objective pgd@1/255 --searcher re --budget 300 --seed 0\n"
             "  robnas search -O pgd@8/255 --min-clean 0.8 --json\n"
+            "  robnas search -O pgd@1/255 --max-params 0.5 --max-flops 60\n"
             "  robnas search -O pgd@1/255 -O clean --searcher pls --budget 300   (Pareto front)\n"
             "  robnas search --resume runs/20260124-191150-re-pgd-1-255-s0 --budget 500"
         ),
@@ -119,6 +122,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "population_size=50 (re); repeatable; checked before anything runs")
     parser.add_argument("--min-clean", action=StoreOnce, metavar="A",
                         help="only cells with clean accuracy >= A (in [0, 1]) may be the best")
+    parser.add_argument("--max-params", action=StoreOnce, metavar="M",
+                        help="only cells with at most M million parameters may be the best "
+                             "(NB201's count; see robnas query ARCH -O params)")
+    parser.add_argument("--max-flops", action=StoreOnce, metavar="M",
+                        help="only cells with at most M million FLOPs (multiply-accumulates per "
+                             "image) may be the best")
     parser.add_argument("--out", action=StoreOnce, metavar="DIR",
                         help=f"folder for run records (default: {DEFAULT_OUT}; not with --resume)")
     parser.add_argument("--resume", action=StoreOnce, metavar="RUN_DIR",
@@ -171,6 +180,8 @@ def run(args: argparse.Namespace) -> int:
         min_clean=settings["min_clean"],
         resume=resume,
         progress=show_progress(args),
+        max_params=settings.get("max_params"),
+        max_flops=settings.get("max_flops"),
     )
     if args.json:
         settings.pop("recorded_oracle", None)
@@ -197,8 +208,19 @@ def _new_settings(args: argparse.Namespace) -> dict[str, Any]:
         "seed": seed,
         "budget": _budget(args.budget) if args.budget is not None else DEFAULT_BUDGET,
         "min_clean": _min_clean(args.min_clean) if args.min_clean is not None else None,
+        **_cost_limits(args),
         "mode": args.mode or "tabular",
     }
+
+
+def _cost_limits(args: argparse.Namespace) -> dict[str, float]:
+    """``{"max_params": M, "max_flops": M}`` for the cost limits given (none: empty)."""
+    limits = {}
+    for key in ("max_params", "max_flops"):
+        text = getattr(args, key)
+        if text is not None:
+            limits[key] = parse_float(text, f"--{key.replace('_', '-')}", 0.0, MAX_COST)
+    return limits
 
 
 def _objective(text: str) -> str:
@@ -244,6 +266,7 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
             "seed": config["seed"],
             "budget": config["budget"],
             "min_clean": config["min_clean"],
+            **{key: config[key] for key in ("max_params", "max_flops") if config.get(key) is not None},
             "mode": config["mode"],
             "recorded_oracle": dict(config.get("oracle") or {}),
         }
@@ -253,6 +276,7 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
              "dataset": parse_dataset(args.dataset).value if args.dataset is not None else None}
     given["seed"] = None if args.seed is None else _seed(args.seed)
     given["min_clean"] = None if args.min_clean is None else _min_clean(args.min_clean)
+    given.update(_cost_limits(args))
     return apply_resume_options(args, settings, given)
 
 
@@ -261,7 +285,7 @@ def apply_resume_options(args: argparse.Namespace, settings: dict[str, Any],
     """``settings`` of the run being resumed, refusing an option ``given`` (or a ``--param``)
     that differs from the record, with a new ``--budget`` applied."""
     for key, value in given.items():
-        if value is not None and value != settings[key]:
+        if value is not None and value != settings.get(key):
             raise RobnasError(f"--{key.replace('_', '-')} {value} conflicts with the run being "
                               f"resumed ({settings[key]}); leave it out")
     for key, value in _parse_params(args.param).items():
@@ -328,25 +352,39 @@ def _print_result(result: SearchResult, settings: dict[str, Any]) -> None:
     print(f"searcher        {settings['searcher']} (seed {settings['seed']}), "
           f"{result.n_evaluations} distinct cells evaluated")
     if result.best_arch is None:
-        print(f"no cell with clean accuracy >= {settings['min_clean']} was found; "
-              "lower --min-clean or raise --budget")
+        print(f"no cell meeting {_constraints(settings)} was found; "
+              "relax the constraints or raise --budget")
     else:
         index = "" if result.best_index is None else f"  (index {result.best_index})"
         print(f"best arch       {result.best_arch.to_string()}{index}")
         print(f"{objective:<15} {fmt_accuracy(result.best_value)}")
         if result.regret is not None and result.optimum is not None:
-            where = "feasible optimum" if settings["min_clean"] is not None else "table optimum"
+            where = "feasible optimum" if _constraints(settings) else "table optimum"
             print(f"regret          {fmt_accuracy(result.regret)} (to the {where} "
                   f"{fmt_accuracy(result.optimum)})")
         if result.rank is not None:
-            among = ("classes" if settings["min_clean"] is None else
-                     f"feasible classes (clean >= {settings['min_clean']:g})")
+            among = "classes" if not _constraints(settings) else f"feasible classes ({_constraints(settings)})"
             print(f"rank            {result.rank} of {result.ranked_classes} {among}")
         if result.best_clean is not None and objective != "clean":
             print(f"clean           {fmt_accuracy(result.best_clean)}")
+        for key in ("max_params", "max_flops"):
+            if settings.get(key) is not None:
+                from robnas.cost import value as cost_value
+
+                metric = key[4:]
+                amount = cost_value(metric, result.best_arch, settings["dataset"])
+                print(f"{metric:<15} {amount:.4g} (limit {settings[key]:g})")
     print(f"run record      {result.record_dir}")
     if result.best_arch is not None and (result.at_chance or result.constant_output):
         print(_chance_note(result, settings["min_clean"]))
+
+
+def _constraints(settings: dict[str, Any]) -> str:
+    """The run's constraints as text (``clean >= 0.8, params <= 0.5``), empty if none."""
+    parts = [] if settings.get("min_clean") is None else [f"clean >= {settings['min_clean']:g}"]
+    parts += [f"{key[4:]} <= {settings[key]:g}" for key in ("max_params", "max_flops")
+              if settings.get(key) is not None]
+    return ", ".join(parts)
 
 
 def _chance_note(result: SearchResult, min_clean: float | None) -> str:

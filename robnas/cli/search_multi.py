@@ -75,6 +75,7 @@ def _new_settings(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.min_clean is not None:
         raise RobnasError("--min-clean is for single-objective search; add -O clean instead")
+    _refuse_cost_limits(args)
     objectives = parse_objectives(args.objective)
     name = args.searcher or DEFAULT_SEARCHER
     seed = _seed(args.seed) if args.seed is not None else secrets.randbelow(2**31)
@@ -115,6 +116,7 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
     if args.min_clean is not None:
         raise RobnasError("--min-clean is for single-objective search; the run being resumed has "
                           f"objectives {settings['objective']}")
+    _refuse_cost_limits(args)
     given = {
         "objective": label(parse_objectives(args.objective)) if args.objective else None,
         "searcher": args.searcher, "mode": args.mode,
@@ -122,6 +124,14 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
         "seed": None if args.seed is None else _seed(args.seed),
     }
     return apply_resume_options(args, settings, given)
+
+
+def _refuse_cost_limits(args: argparse.Namespace) -> None:
+    """``--max-params``/``--max-flops`` constrain one objective; with several, costs are objectives."""
+    for key in ("max_params", "max_flops"):
+        if getattr(args, key, None) is not None:
+            raise RobnasError(f"--{key.replace('_', '-')} is for single-objective search; add "
+                              f"-O {key[4:]}:min to trade it off instead")
 
 
 def _new_run_dir(out: Path, settings: dict[str, Any]) -> Path:

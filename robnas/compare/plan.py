@@ -63,6 +63,7 @@ def plan_runs(
         InvalidObjectiveError: an objective that does not parse.
     """
     from robnas.multi_objective import is_multi
+    from robnas.objective import Objective
     from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS
     from robnas.vocabulary import parse_dataset
 
@@ -82,6 +83,11 @@ def plan_runs(
             raise ComparisonError(f"a comparison needs at least one of {what}")
     if budget < 1:
         raise ComparisonError(f"budget must be at least 1, got {budget}")
+    parsed = [Objective.parse(o) for o in objectives if not is_multi(o)]
+    costs = [str(o) for o in parsed if o.is_cost]
+    if costs:
+        raise ComparisonError(f"{costs[0]} is a cost, not an objective to maximise; compare on "
+                              "accuracies, or give it in an objective group (pgd@1/255,params)")
     canonical_objectives = unique(canonical_objective(o) for o in objectives)
     canonical_datasets = unique(parse_dataset(d).value for d in datasets)
     return [

@@ -58,6 +58,8 @@ def test_is_an_oracle_like_the_tabular_one(roots):
     with pytest.raises(InvalidObjectiveError, match="valid choices"):
         oracle.validate("pgd@2/255")  # the synthetic release's pgd grid is 0.1, 1, 8
     assert [t.point for t in oracle.validate("pgd@mean")] == [0.1, 1.0, 8.0]
+    with pytest.raises(InvalidObjectiveError, match="params is computed, not measured"):
+        oracle.validate("params")
     provenance = oracle.provenance()
     assert provenance["mode"] == "live" and provenance["protocol"]["fingerprint"] == FAST.fingerprint()
     assert {"weights", "images", "device", "torch", "torchattacks", "checksums"} <= provenance.keys()

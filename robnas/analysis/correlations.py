@@ -1,0 +1,136 @@
+"""Correlations: rank agreement between objectives on one dataset, and between datasets.
+
+Kendall's tau (tau-b, which accounts for the many ties of 3-decimal accuracies) and Spearman's
+rho, from :mod:`scipy.stats`, over the isomorphism classes, with the number of classes used.
+Spearman's rho of every pair comes from one rank-matrix computation; Kendall's tau costs a few
+milliseconds a pair, so over very many objectives (a whole table has over a hundred: about
+8,000 pairs) it can be limited to the pairs with a chosen few (``focus``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+COLUMNS: tuple[str, ...] = ("kendall_tau", "spearman_rho", "n")
+"""The statistics of every pair."""
+
+
+def correlations(frame: pd.DataFrame, objectives: Sequence[str], *,
+                 focus: Sequence[str] | None = None, exclude_degenerate: bool = False) -> pd.DataFrame:
+    """Kendall's tau and Spearman's rho between every two objectives over the classes of ``frame``.
+
+    Args:
+        frame: a :func:`robnas.analysis.class_frame`.
+        objectives: its objective columns.
+        focus: limit Kendall's tau (a few milliseconds a pair) to the pairs within ``focus``
+            and every objective's pair with ``focus[0]`` (e.g. ``clean``); the other pairs get
+            NaN. ``None`` (default): Kendall's tau for every pair. Spearman's rho is always
+            given for every pair.
+        exclude_degenerate: leave out the constant-output classes.
+
+    Returns:
+        One row per unordered pair (``a`` before ``b`` in ``objectives``) with :data:`COLUMNS`;
+        a pair with a constant column has NaN statistics.
+    """
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+
+    data = frame.loc[~frame["degenerate"]] if exclude_degenerate else frame
+    names = list(dict.fromkeys(objectives))
+    values = data[names].to_numpy(dtype=np.float64)
+    complete = ~np.isnan(values).any(axis=1)
+    rho = _spearman_matrix(values[complete]) if len(names) > 1 else np.ones((1, 1))
+    present = ~np.isnan(values)
+    first, second = np.triu_indices(len(names), k=1)
+    weights = present.astype(np.float64)
+    counts = (weights.T @ weights)[first, second].astype(np.int64)
+    chosen = set(focus or ())
+    tau = np.full(len(first), np.nan)
+    for k, (i, j) in enumerate(zip(first, second, strict=True)):
+        a, b = names[i], names[j]
+        if focus is None or {a, b} <= chosen or focus[0] in (a, b):
+            ok = present[:, i] & present[:, j]
+            if ok.sum() > 1:
+                tau[k] = stats.kendalltau(values[ok, i], values[ok, j]).statistic
+    return pd.DataFrame({
+        "a": [names[i] for i in first],
+        "b": [names[j] for j in second],
+        "kendall_tau": tau,
+        "spearman_rho": rho[first, second] if len(first) else np.zeros(0),
+        "n": counts,
+    })
+
+
+def dataset_correlations(frames: Mapping[str, pd.DataFrame], objectives: Sequence[str] | None = None,
+                         *, exclude_degenerate: bool = False) -> pd.DataFrame:
+    """Kendall's tau and Spearman's rho of each objective between every two datasets.
+
+    Args:
+        frames: dataset name -> its :func:`robnas.analysis.class_frame` (same class rows).
+        objectives: the objectives to compare (default: every column all frames share).
+        exclude_degenerate: leave out classes that are constant-output on either dataset.
+
+    Returns:
+        One row per objective and pair of datasets: ``objective``, ``dataset_a``, ``dataset_b``
+        and :data:`COLUMNS`.
+    """
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+
+    from robnas.analysis.frame import objective_columns
+
+    names = list(frames)
+    if objectives is None:
+        shared = set.intersection(*(set(objective_columns(f)) for f in frames.values())) if frames else set()
+        objectives = [o for o in objective_columns(frames[names[0]]) if o in shared] if names else []
+    rows = []
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            left, right = frames[first].align(frames[second], join="inner", axis=0)
+            keep = np.ones(len(left), dtype=bool)
+            if exclude_degenerate:
+                keep = ~(left["degenerate"].to_numpy() | right["degenerate"].to_numpy())
+            for objective in objectives:
+                x = left[objective].to_numpy(dtype=np.float64)[keep]
+                y = right[objective].to_numpy(dtype=np.float64)[keep]
+                ok = ~(np.isnan(x) | np.isnan(y))
+                tau = stats.kendalltau(x[ok], y[ok]).statistic
+                rho = stats.spearmanr(x[ok], y[ok]).statistic
+                rows.append((objective, first, second, float(tau), float(rho), int(ok.sum())))
+    return pd.DataFrame(rows, columns=["objective", "dataset_a", "dataset_b", *COLUMNS])
+
+
+def correlation_matrix(table: pd.DataFrame, statistic: str = "kendall_tau",
+                       columns: Sequence[str] | None = None, rows: Sequence[str] | None = None) -> pd.DataFrame:
+    """A :func:`correlations` table as a matrix: ``rows`` (default: every objective of the
+    table) by ``columns`` (default: the rows), symmetric, 1 on the diagonal, NaN for pairs not
+    computed."""
+    import numpy as np
+    import pandas as pd
+
+    order = list(rows) if rows is not None else list(dict.fromkeys([*table["a"], *table["b"]]))
+    cols = list(columns) if columns is not None else order
+    matrix = pd.DataFrame(np.nan, index=pd.Index(order, name="a"), columns=pd.Index(cols, name="b"))
+    for a, b, value in zip(table["a"], table["b"], table[statistic], strict=True):
+        for row, col in ((a, b), (b, a)):
+            if row in matrix.index and col in matrix.columns:
+                matrix.loc[row, col] = value
+    for name in set(order) & set(cols):
+        matrix.loc[name, name] = 1.0
+    return matrix
+
+
+def _spearman_matrix(values):
+    """Spearman's rho of every two columns (one :func:`scipy.stats.spearmanr` call)."""
+    import numpy as np
+    from scipy import stats
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = stats.spearmanr(values, axis=0).statistic
+    return np.atleast_2d(rho) if values.shape[1] > 2 else np.array([[1.0, rho], [rho, 1.0]])

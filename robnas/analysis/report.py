@@ -1,0 +1,289 @@
+"""The design-analysis report: every section's tables and figures written to one folder.
+
+:func:`write_report` computes the sections of :mod:`robnas.analysis` for one dataset, writes
+each as CSV (and Markdown where a person reads it) and as a figure, and returns an
+:class:`AnalysisReport` whose :meth:`~AnalysisReport.markdown` is the printed summary.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from robnas.vocabulary import CLEAN, Dataset
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from robnas.benchmark import TabularOracle
+
+FULL_KENDALL_LIMIT = 30
+"""Up to this many objectives, Kendall's tau is computed for every pair; above, for the pairs
+among the headline objectives and of every objective with ``clean``."""
+
+
+@dataclass
+class AnalysisReport:
+    """What :func:`write_report` wrote and found.
+
+    Attributes:
+        dataset: the dataset analysed.
+        out: the report folder.
+        objectives: every objective analysed; ``headline``: those with figures.
+        classes: classes analysed; ``degenerate``: of which constant-output.
+        exclude_degenerate: whether equal cost and operations leave them out.
+        top_percent: the share of best classes enrichment looks at.
+        findings: the widest large equal-parameter group of each objective.
+        enriched: per headline objective, the edge x operation pairs most enriched in the top.
+        clean_tau: Kendall's tau of each headline objective with clean accuracy.
+        best: the best class of each headline objective (index, arch, value).
+        files: the files written, relative to ``out``.
+        seconds: wall time.
+    """
+
+    dataset: str
+    out: Path
+    objectives: list[str]
+    headline: list[str]
+    classes: int
+    degenerate: int
+    exclude_degenerate: bool
+    top_percent: float
+    findings: pd.DataFrame = field(repr=False)
+    enriched: pd.DataFrame = field(repr=False)
+    clean_tau: dict[str, float] = field(default_factory=dict)
+    best: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary (also ``summary.json``)."""
+        return {
+            "dataset": self.dataset, "out": str(self.out), "classes": self.classes,
+            "degenerate": self.degenerate, "exclude_degenerate": self.exclude_degenerate,
+            "top_percent": self.top_percent, "objectives": self.objectives, "headline": self.headline,
+            "equal_params": self.findings.to_dict(orient="records"),
+            "enriched": self.enriched.to_dict(orient="records"),
+            "kendall_tau_with_clean": self.clean_tau, "best": self.best,
+            "files": [str(f) for f in self.files], "seconds": round(self.seconds, 3),
+        }
+
+    def markdown(self) -> str:
+        """The summary a person reads: findings, enrichment, correlations, best cells."""
+        from robnas.compare.tables import markdown_table
+
+        excluded = "excluded from" if self.exclude_degenerate else "included in"
+        lines = [
+            f"# Design analysis: {self.dataset}",
+            "",
+            f"{self.classes} isomorphism classes, {len(self.objectives)} objectives; "
+            f"{self.degenerate} constant-output classes (clean accuracy at chance), {excluded} the "
+            "equal-cost and operations sections (listed in degenerate.csv).",
+            "",
+            "## Equal parameter count",
+            "",
+            *[f"- {s}" for s in self.findings.loc[self.findings["objective"].isin(self.headline), "statement"]],
+            "",
+            f"## Operations most enriched among the top {self.top_percent:g}%",
+            "",
+            markdown_table(self.enriched.round(3)),
+            "",
+            "## Kendall's tau with clean accuracy",
+            "",
+            *[f"- {name}: {tau:.3f}" for name, tau in self.clean_tau.items()],
+            "",
+            "## Best cells",
+            "",
+            *[f"- {name}: {b['value']:.3f}, index {b['index']} {b['arch']} "
+              f"({b['params']:.3f} M params)" for name, b in self.best.items()],
+        ]
+        return "\n".join(lines) + "\n"
+
+
+def write_report(
+    oracle: TabularOracle,
+    out: str | Path,
+    objectives: Sequence[str] | None = None,
+    *,
+    top_percent: float = 5.0,
+    exclude_degenerate: bool = True,
+    formats: Sequence[str] = ("png",),
+    others: dict[str, TabularOracle] | None = None,
+    progress: bool = False,
+) -> AnalysisReport:
+    """Compute every section for ``oracle``'s dataset and write it to ``out``.
+
+    Args:
+        oracle: the tabular oracle of the dataset analysed.
+        out: the report folder (created; files in it are replaced).
+        objectives: objective texts; ``None``: every objective of the table (figures, top
+            cells and the summary then cover clean and the means; with a list, all of it).
+        top_percent: the share of best classes for enrichment.
+        exclude_degenerate: leave the constant-output classes out of the equal-cost and
+            operations sections (they stay in distributions, correlations and top cells).
+        formats: figure formats (``png``, ``svg``, ``pdf``).
+        others: oracles of other datasets, for the between-datasets correlations.
+        progress: a tqdm bar over the sections on stderr.
+    """
+    from tqdm.auto import tqdm
+
+    from robnas import analysis as an
+    from robnas.compare.plots import FORMATS
+    from robnas.errors import RobnasError
+
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise RobnasError(f"unknown figure format {bad[0]!r}; choose from {', '.join(FORMATS)}")
+    an.top_mask([1.0], top_percent)  # validates top_percent before any work
+    started = time.perf_counter()
+    frame = an.class_frame(oracle, objectives)  # validates the objectives before anything is written
+    out = Path(out)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    writer = _Writer(out, formats)
+    bar = tqdm(total=7, disable=not progress, desc="analyze", unit="section", leave=False)
+
+    names = an.objective_columns(frame)
+    headline = names if objectives is not None else an.headline_objectives(names)
+    writer.table(an.degenerate_cells(frame), "degenerate", index=True)
+    bar.update()
+
+    table = an.distributions(frame, names)
+    writer.table(table, "distributions", index=True, markdown=True)
+    writer.figure(an.plot_distributions(table, title=f"{oracle.dataset.value}: distributions over classes"),
+                  "distributions")
+    bar.update()
+
+    focus = None if len(names) <= FULL_KENDALL_LIMIT else headline
+    pairs = an.correlations(frame, names, focus=focus)
+    writer.table(pairs, "correlations")
+    matrix = an.correlation_matrix(pairs, columns=focus, rows=names)
+    writer.table(an.correlation_matrix(pairs, columns=headline, rows=headline).round(3), "correlations",
+                 index=True, markdown=True, csv=False)
+    writer.figure(an.plot_correlations(matrix, title=f"{oracle.dataset.value}: Kendall's tau"), "correlations")
+    frames = {oracle.dataset.value: frame}
+    for name, other in (others or {}).items():
+        shared = [n for n in names if _on_grid(other, n)]
+        frames[name] = an.class_frame(other, shared)
+    if len(frames) > 1:
+        across = an.dataset_correlations(frames)
+        writer.table(across, "datasets", markdown=True)
+        writer.figure(an.plot_dataset_correlations(across), "dataset-correlations")
+    bar.update()
+
+    findings = []
+    for by in ("params", "flops"):
+        groups = an.equal_cost(frame, names, by, exclude_degenerate=exclude_degenerate)
+        writer.table(groups, f"equal-cost-{by}")
+        found = an.equal_cost_findings(groups, frame)
+        writer.table(found, f"equal-cost-findings-{by}", markdown=True)
+        findings.append(found)
+    # one figure: FLOPs, like parameters, depend only on the cell's numbers of 1x1 and 3x3
+    # convolutions, so both group the classes alike and the FLOPs scatter is this one relabelled
+    writer.figure(an.plot_equal_cost(frame, headline, "params", exclude_degenerate=exclude_degenerate),
+                  "equal-cost-params")
+    bar.update()
+
+    effects = an.operation_effects(frame, names, top_percent=top_percent, exclude_degenerate=exclude_degenerate)
+    counts = an.operation_counts(frame, names, top_percent=top_percent, exclude_degenerate=exclude_degenerate)
+    overall = an.operation_enrichment(frame, names, top_percent=top_percent, exclude_degenerate=exclude_degenerate)
+    writer.table(effects, "operations")
+    writer.table(counts, "operation-counts")
+    writer.table(overall, "operation-enrichment", markdown=True)
+    writer.figure(an.plot_operations(effects, headline), "operations")
+    writer.figure(an.plot_operation_counts(counts, headline), "operation-counts")
+    enriched = (effects.loc[effects["objective"].isin(headline)]
+                .sort_values(["objective", "enrichment"], ascending=[True, False], kind="stable")
+                .groupby("objective", sort=False).head(3)
+                [["objective", "edge", "op", "enrichment", "share_top", "share_all", "mean"]])
+    bar.update()
+
+    best = {}
+    for objective in headline:
+        top = an.top_cells(frame, objective)
+        writer.table(top, f"top-{_slug(objective)}", index=True, markdown=True)
+        first = top.iloc[0]
+        best[objective] = {"index": int(top.index[0]), "arch": first["arch"], "value": float(first[objective]),
+                           "params": float(first["params"])}
+    bar.update()
+
+    clean_tau = {}
+    for objective in headline:
+        if objective != CLEAN:
+            hit = pairs.loc[((pairs["a"] == CLEAN) & (pairs["b"] == objective))
+                            | ((pairs["b"] == CLEAN) & (pairs["a"] == objective)), "kendall_tau"]
+            clean_tau[objective] = float(hit.iloc[0])
+    report = AnalysisReport(
+        dataset=oracle.dataset.value, out=out, objectives=names, headline=headline, classes=len(frame),
+        degenerate=int(frame["degenerate"].sum()), exclude_degenerate=exclude_degenerate,
+        top_percent=top_percent, findings=findings[0], enriched=enriched.reset_index(drop=True),
+        clean_tau=clean_tau, best=best,
+    )
+    (out / "summary.md").write_text(report.markdown())
+    writer.files.append(Path("summary.md"))
+    report.files = [*writer.files, Path("summary.json")]
+    report.seconds = time.perf_counter() - started
+    (out / "summary.json").write_text(json.dumps(report.summary(), indent=2, default=str) + "\n")
+    bar.update()
+    bar.close()
+    return report
+
+
+def other_datasets(oracle: TabularOracle) -> dict[str, TabularOracle]:
+    """Oracles of the other datasets whose folders exist under ``oracle``'s data root."""
+    from robnas.benchmark import TabularOracle
+
+    found = {}
+    for dataset in Dataset:
+        if dataset != oracle.dataset and (oracle.root / dataset.value).is_dir():
+            found[dataset.value] = TabularOracle(dataset, data=oracle.root)
+    return found
+
+
+class _Writer:
+    """Writes tables and figures into the report folder and remembers what it wrote."""
+
+    def __init__(self, out: Path, formats: Sequence[str]) -> None:
+        self.out, self.formats, self.files = out, list(formats), []
+
+    def table(self, frame: pd.DataFrame, stem: str, *, index: bool = False, markdown: bool = False,
+              csv: bool = True) -> None:
+        from robnas.compare.tables import markdown_table
+
+        if csv:
+            frame.to_csv(self.out / f"{stem}.csv", index=index)
+            self.files.append(Path(f"{stem}.csv"))
+        if markdown:
+            shown = frame.reset_index() if index else frame
+            text = markdown_table(shown.round(4) if hasattr(shown, "round") else shown)
+            (self.out / f"{stem}.md").write_text(text + "\n")
+            self.files.append(Path(f"{stem}.md"))
+
+    def figure(self, fig: Any, stem: str) -> None:
+        import matplotlib
+
+        from robnas.analysis.plots import DPI
+
+        for fmt in self.formats:
+            path = self.out / "figures" / f"{stem}.{fmt}"
+            metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt, {})
+            with matplotlib.rc_context({"svg.hashsalt": "robnas"}):  # stable SVG ids, no dates
+                fig.savefig(path, dpi=DPI, metadata=metadata)
+            self.files.append(path.relative_to(self.out))
+
+
+def _on_grid(oracle: TabularOracle, objective: str) -> bool:
+    from robnas.errors import InvalidObjectiveError
+
+    try:
+        oracle.validate(objective)
+    except InvalidObjectiveError:
+        return False
+    return True
+
+
+def _slug(text: str) -> str:
+    return text.replace("/", "-").replace("@", "-")

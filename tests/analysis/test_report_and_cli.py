@@ -1,0 +1,97 @@
+"""Figures, the report folder and ``robnas analyze``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from robnas import analysis as an
+from robnas.cli.main import main
+
+from .conftest import OBJECTIVES
+
+
+def test_plots_return_figures_without_touching_pyplot(frame) -> None:
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    backend = matplotlib.get_backend()
+    effects = an.operation_effects(frame, OBJECTIVES)
+    figures = [
+        an.plot_distributions(an.distributions(frame, OBJECTIVES)),
+        an.plot_correlations(an.correlation_matrix(an.correlations(frame, OBJECTIVES))),
+        an.plot_equal_cost(frame, OBJECTIVES, "flops"),
+        an.plot_operations(effects, OBJECTIVES),
+        an.plot_operation_counts(an.operation_counts(frame, OBJECTIVES), OBJECTIVES),
+    ]
+    assert all(isinstance(f, Figure) for f in figures)
+    assert [len(f.axes) for f in figures[2:]] == [4, 5, 4]  # a panel per objective (+ the colour bar)
+    assert matplotlib.get_backend() == backend
+
+
+def test_analysis_import_stays_light() -> None:
+    code = ("import sys\nimport robnas.analysis\nfrom robnas.cli.main import build_parser\nbuild_parser()\n"
+            "print('HEAVY', [m for m in ('pandas', 'matplotlib', 'scipy', 'torch') if m in sys.modules])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "HEAVY []" in out
+
+
+def _cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_analyze_writes_every_section(release_root, capsys, tmp_path, raw_cifar10) -> None:
+    out = tmp_path / "report"
+    code, printed, _ = _cli(capsys, "analyze", "-O", "clean", "-O", "pgd@1/255", "-O", "adversarial@mean",
+                            "--top-percent", "10", "--out", str(out), "--data", str(release_root),
+                            "--formats", "png,svg")
+    assert code == 0
+    names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    for stem in ("distributions", "correlations", "equal-cost-params", "operations", "operation-counts",
+                 "dataset-correlations"):
+        assert f"figures/{stem}.png" in names and f"figures/{stem}.svg" in names
+    for table in ("degenerate.csv", "distributions.csv", "correlations.csv", "datasets.csv",
+                  "equal-cost-params.csv", "equal-cost-flops.csv", "equal-cost-findings-params.md",
+                  "equal-cost-findings-flops.md", "operations.csv",
+                  "operation-counts.csv", "operation-enrichment.md", "top-pgd-1-255.csv", "summary.md",
+                  "summary.json"):
+        assert table in names
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["classes"] == 6466 and summary["degenerate"] == 5 and summary["top_percent"] == 10
+    assert summary["headline"] == ["clean", "pgd@1/255", "adversarial@mean"]
+    assert "Design analysis: cifar10" in printed and "range in adversarial@mean from" in printed
+    top = pd.read_csv(out / "top-pgd-1-255.csv", index_col=0)
+    assert list(top["pgd@1/255"]) == list(raw_cifar10["pgd@1/255"].sort_values(ascending=False).head(20))
+    degenerate = pd.read_csv(out / "degenerate.csv", index_col=0)
+    assert list(degenerate.index) == list(raw_cifar10.index[raw_cifar10["clean"] <= 0.105])
+    # the degenerate cells are out of equal cost by default, in with --no-exclude-degenerate
+    groups = pd.read_csv(out / "equal-cost-params.csv")
+    assert groups.loc[groups["objective"] == "clean", "n"].sum() == 6461
+    code, printed, _ = _cli(capsys, "analyze", "-O", "clean", "--no-exclude-degenerate", "--json",
+                            "--out", str(out), "--data", str(release_root))
+    assert code == 0 and json.loads(printed)["exclude_degenerate"] is False
+    assert pd.read_csv(out / "equal-cost-params.csv")["n"].sum() == 6466
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--top-percent", "0"], "--top-percent must be in (0, 100], got 0"),
+        (["--top-percent", "x"], "--top-percent needs a number in 0..100, got 'x'"),
+        (["--formats", "bmp"], "--formats: unknown figure format 'bmp'; choose from png, svg, pdf"),
+        (["-O", "params"], "params is always a column of the analysis"),
+        (["-O", "pgd@7/255"], "pgd@7/255 is not on the grid"),
+        (["--dataset", "mnist"], "unknown dataset 'mnist'"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(release_root, capsys, tmp_path, argv, message) -> None:
+    out = tmp_path / "never"
+    code, _, err = _cli(capsys, "analyze", *argv, "--out", str(out), "--data", str(release_root))
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not out.exists()
