@@ -139,35 +139,20 @@ def oriented(values: Sequence[float], objectives: Sequence[DirectedObjective]) -
 def class_values(oracle: Any, objective: DirectedObjective) -> np.ndarray:
     """``(6466,)`` values of ``objective``, one per class (rows of the oracle's table).
 
-    Accuracies come from the tabular oracle; a cost metric from the oracle where it knows it
-    (it does once cost objectives are part of the oracle), else from :mod:`robnas.cost` with the
-    oracle's own rule: a class costs what its representative costs, the network the release
-    evaluated, so there is one definition of a class's cost. (Isomorphic cells compute the same
-    function, but one with a convolution on an edge that never reaches the output costs more;
-    the representative is the cheapest member for 94.5% of the classes on CIFAR-10.)
+    Accuracies and cost metrics alike come from the tabular oracle
+    (:meth:`~robnas.benchmark.TabularOracle.objective_values`), so there is one definition of a
+    class's cost: what its representative costs, the network the release evaluated.
+    (Isomorphic cells compute the same function, but one with a convolution on an edge that
+    never reaches the output costs more; the representative is the cheapest member for 94.5% of
+    the classes on CIFAR-10.)
 
     Raises:
-        InvalidObjectiveError: the oracle cannot answer the objective.
+        InvalidObjectiveError: the oracle cannot answer the objective (or has no table).
     """
     values_of = getattr(oracle, "objective_values", None)
     if values_of is None:
         raise InvalidObjectiveError("the true front needs a tabular oracle")
-    if not objective.is_cost:
-        return values_of(objective.name)
-    try:
-        return values_of(objective.name)
-    except InvalidObjectiveError:
-        pass
-    try:
-        from robnas import cost
-    except ImportError:
-        raise InvalidObjectiveError(
-            f"{objective.name} needs robnas.cost, which this installation lacks"
-        ) from None
-    import numpy as np
-
-    per_cell = cost.cost_arrays(oracle.dataset)[objective.name]  # by Arch.code
-    return np.asarray(per_cell)[oracle.meta.code_of_index[oracle.meta.representatives]]
+    return values_of(objective.name)
 
 
 def evaluate_objectives(oracle: Any, archs: Sequence[Any], objectives: Sequence[DirectedObjective],
