@@ -40,11 +40,13 @@ def main() -> None:
     args = parser.parse_args()
 
     from robnas.benchmark import TabularOracle
+    from robnas.cli.common import quiet_optuna
     from robnas.compare.stats import mean_interval
     from robnas.multi_loop import run_multi_search
     from robnas.multi_objective import ParetoProblem
     from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS
 
+    quiet_optuna(0)  # as the robnas command does: no INFO line per Optuna study
     for dataset in args.datasets.split(","):
         oracle = TabularOracle(dataset, data=args.data)
         for group in args.groups.split(";"):
