@@ -5,7 +5,8 @@ Public API: :class:`NB201Network` / :func:`build_network` (the NB201 network for
 :func:`load_test_set` / :class:`TestSet` (test images from the files users have),
 :class:`LiveOracle` (the oracle over all of these), :class:`AttackProtocol` (the attacks'
 settings), :class:`ResultStore` (the SQLite cache of live results), :func:`build_table` /
-:class:`LiveSettings` (a results table in the release's layout, built live).
+:class:`LiveSettings` (a results table in the release's layout, built live). Zero-cost proxies and the
+Jacobian/Hessian robustness measures live in the subpackage :mod:`robnas.evaluation.measures`.
 
 Names are resolved on first access (PEP 562), so importing this package does not import torch.
 """

@@ -106,14 +106,20 @@ class StoredResult:
         return self.correct / self.n if self.n else float("nan")
 
 
-class ResultStore:
-    """A SQLite file of live results and in-progress batches (see the module docs).
+class SqliteStore:
+    """A SQLite file with a schema, opened per operation (one short transaction each), with
+    write-ahead logging and a busy timeout so several processes can share it.
+
+    Subclasses set :attr:`schema` (``CREATE TABLE IF NOT EXISTS ...`` statements); several
+    stores may share one file, each creating its own tables.
 
     Args:
         path: the database file (created with its folder); default
             ``default_cache_dir() / "live-results.sqlite"``.
         timeout: seconds to wait for another process's write lock.
     """
+
+    schema = ""
 
     def __init__(self, path: str | os.PathLike[str] | None = None, timeout: float = 60.0) -> None:
         if path is None:
@@ -134,7 +140,7 @@ class ResultStore:
         try:
             if not self._ready:
                 connection.execute("PRAGMA journal_mode=WAL")
-                connection.executescript(_SCHEMA)
+                connection.executescript(self.schema)
                 self._ready = True
             with connection:  # one transaction, committed on success
                 yield connection
@@ -142,6 +148,18 @@ class ResultStore:
             raise StoreError(f"results store {self.path}: {err}") from None
         finally:
             connection.close()
+
+
+class ResultStore(SqliteStore):
+    """A SQLite file of live results and in-progress batches (see the module docs).
+
+    Args:
+        path: the database file (created with its folder); default
+            ``default_cache_dir() / "live-results.sqlite"``.
+        timeout: seconds to wait for another process's write lock.
+    """
+
+    schema = _SCHEMA
 
     def get(self, key: ResultKey) -> StoredResult | None:
         """The stored result for ``key``, or ``None``."""

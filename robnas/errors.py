@@ -100,6 +100,10 @@ class StoreError(RobnasError):
     """The results store cannot be opened or written."""
 
 
+class MeasureError(RobnasError):
+    """A measure that is unknown, cannot be imported, or cannot be computed as asked."""
+
+
 __all__ = [
     "ChecksumMismatchError",
     "ComparisonError",
@@ -111,6 +115,7 @@ __all__ = [
     "InvalidObjectiveError",
     "InvalidParameterError",
     "InvalidSearcherError",
+    "MeasureError",
     "NoRunsError",
     "OutputPathError",
     "ParetoError",

@@ -83,6 +83,8 @@ MALFORMED_PARAMS = ["", "=", "=1", "novalue", "seed=3", "population_size=30=1"]
 
 # -- the commands, each from a line that is valid up to live weights ------------------------------
 BASES: dict[str, list[str]] = {
+    "measures": ["measures", "compute", "-m", "jacov", "--archs", "representatives", "--images", "{dir}",
+                 "--data", "{data}", "--store", "{tmp}/m.sqlite", "-o", "{tmp}/m.csv"],
     "space": ["space", "--format", "csv", "-o", "{tmp}/space.csv", "--data", "{data}"],
     "query": ["query", "13433", "-O", "pgd@1/255", "--data", "{data}"],
     "table": ["table", "-O", "clean", "--format", "csv", "-o", "{tmp}/t.csv", "--data", "{data}"],
@@ -164,6 +166,13 @@ def _option_cases() -> Iterator[tuple[str, list[str]]]:
             "-O": BAD_OBJECTIVES, "--dataset": BAD_DATASETS, "--data": BAD_DATA, "--out": BAD_DIR_OUTPUTS,
             "--top-percent": [*NOT_NUMBERS, "0", "-1", "101", "1e400"],
             "--formats": ["", ",", "gif", "png,gif", "PNG;pdf"],
+        },
+        "measures": {
+            "-m": ["", " ", "xyz", "JACOV", "no_module:fn", "os:sep"], "--archs": ["", "{missing}", "{dir}"],
+            "--batch-size": integers, "--seed": NOT_INTEGERS + NEGATIVE + HUGE, "--jobs": integers,
+            "--images": ["", "{missing}", "{file}"], "--weights": ["", "{missing}", "{file}"],
+            "--dataset": BAD_DATASETS, "--data": BAD_DATA, "-o": BAD_FILE_OUTPUTS,
+            "--hessian-iterations": integers, "--hessian-tolerance": [*NOT_NUMBERS, "-1", "2"],
         },
         "info": {"--data": ["", "{missing}", "{file}"]},
     }
@@ -265,6 +274,18 @@ def _whole_line_cases() -> Iterator[tuple[str, list[str]]]:
         ("verify", ["verify", "{run}", "--top", "0", "--weights", "{dir}", "--images", "{dir}"]),
         ("verify", ["verify", "{run}", "-O", "fog@9", "--weights", "{dir}", "--images", "{dir}"]),
         ("verify", ["verify", "--arch", "1", "--weights", "{dir}", "--images", "{dir}", "--data", "{data}"]),
+        ("measures", ["measures"]),
+        ("measures", ["measures", "frobnicate"]),
+        ("measures", ["measures", "compute", "-m", "synflow", "--archs", "{file}", "--data", "{data}"]),
+        ("measures", ["measures", "correlate", "--scores", "{missing}", "--data", "{data}"]),
+        ("measures", ["measures", "correlate", "--scores", "{file}", "--data", "{data}"]),
+        ("measures", ["measures", "correlate", "--scores", "{dir}", "--data", "{data}"]),
+        ("measures", ["measures", "correlate", "-m", "synflow", "--data", "{data}", "--store", "{tmp}/m.sqlite",
+                      "--bootstrap", "-1"]),
+        ("measures", ["measures", "correlate", "-m", "synflow", "-O", "fog@9", "--data", "{data}"]),
+        ("measures", ["measures", "correlate", "-m", "synflow", "--data", "{data}", "--out", "{file}"]),
+        ("measures", ["measures", "predict", "-m", "synflow", "--data", "{data}", "--seeds", "0"]),
+        ("measures", ["measures", "predict", "-m", "synflow", "--data", "{data}", "--trees", "abc"]),
         ("data", ["data"]),
         ("data", ["data", "frobnicate"]),
         ("import", ["data", "import", "", "--dest", "{tmp}/data"]),

@@ -169,6 +169,7 @@ def test_usage_errors_are_one_line_with_a_pointer_to_help(capsys) -> None:
         "robnas: error: query: argument --dataset: expected one argument (see `robnas query --help`)"
     )
     assert _error(capsys) == (
-        "robnas: error: give a command: space, query, table, data, verify, search, compare, analyze "
+        "robnas: error: give a command: space, query, table, data, verify, search, compare, analyze, "
+        "measures "
         "(see `robnas --help`)"
     )

@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "robnas.cli.search_cmd",
     "robnas.cli.compare_cmd",
     "robnas.cli.analyze_cmd",
+    "robnas.cli.measures_cmd",
 )
 """The subcommands, in the order ``--help`` lists them."""
 

@@ -1,0 +1,225 @@
+"""How well does a per-cell score predict an objective? Rank and linear correlations with
+bootstrap intervals, and top-10% precision.
+
+Scores come from any table with a column ``nb201_index`` or ``index`` (NB201 index) or
+``arch`` (NB201 string)
+and one or more numeric score columns, for any subset of cells (:func:`read_scores`). The
+table's values are per isomorphism class, so scores are first resolved to classes: with
+``isomorphs="mean"`` (default) a class's score is the mean over its scored cells;
+``"representative"`` keeps only representatives' scores; ``"all"`` keeps every scored cell
+(classes then count once per scored member). Cells with a missing score (NaN) are dropped;
+infinite scores are kept for the rank statistics and dropped for Pearson's r.
+
+For each score and objective: Kendall's tau-b, Spearman's rho, Pearson's r (``scipy.stats``)
+and top-10% precision (the share of the score's best 10% of classes that are among the truly
+best 10%: the classes at or above the objective's 90th-percentile rank value), each with a
+percentile bootstrap 95% interval over resampled classes (a private, seeded
+``numpy.random.Generator``), and the numbers of cells and classes used.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from robnas.evaluation.measures._registry import MeasureError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from robnas.benchmark.meta import SpaceMeta
+
+STATISTICS = ("kendall", "spearman", "pearson", "top10")
+"""The statistics of :func:`score_correlations`, in column order."""
+ISOMORPHS = ("mean", "representative", "all")
+
+
+def read_scores(source: str | os.PathLike[str] | pd.DataFrame, meta: SpaceMeta) -> pd.DataFrame:
+    """A user's scores as a frame indexed by NB201 index, one float column per score.
+
+    ``source`` is a CSV or Parquet file (by suffix) or a DataFrame with a column
+    ``nb201_index`` or ``index`` (NB201 indices) or ``arch`` (NB201 strings) and numeric score
+    columns (other text columns are ignored).
+
+    Raises:
+        MeasureError: no index/arch column, an unknown cell, no score column, or a cell twice.
+    """
+    import pandas as pd
+
+    from robnas.errors import InvalidArchError
+
+    frame = source if isinstance(source, pd.DataFrame) else _read_table(Path(source))
+    key = next((c for c in ("nb201_index", "index") if c in frame.columns), None)
+    if key is not None:
+        try:
+            indices = [int(i) for i in frame[key]]
+            for i in indices:
+                meta.check_index(i)
+        except (ValueError, TypeError, InvalidArchError) as err:
+            raise MeasureError(f"scores: column {key!r} must hold NB201 indices 0..15624 ({err})") from None
+    elif "arch" in frame.columns:
+        key = "arch"
+        try:
+            indices = [meta.index_of(meta.parse_arch(a)) for a in frame["arch"]]
+        except InvalidArchError as err:
+            raise MeasureError(f"scores: {err}") from None
+    else:
+        raise MeasureError("scores need a column 'nb201_index' or 'index' (NB201 index) or 'arch' (NB201 string); "
+                           f"found {', '.join(map(str, frame.columns))}")
+    skip = {"nb201_index", "index", "arch", "representative"}
+    columns = [c for c in frame.columns if c not in skip and not str(c).endswith("_seconds")
+               and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+    if not columns:
+        raise MeasureError("scores: no numeric score column besides " + key)
+    scores = frame[columns].astype("float64").set_axis(pd.Index(indices, name="nb201_index"))
+    if scores.index.duplicated().any():
+        first = int(scores.index[scores.index.duplicated()][0])
+        raise MeasureError(f"scores: NB201 index {first} appears twice")
+    return scores
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    if not path.is_file():
+        raise MeasureError(f"--scores {path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix not in {".csv", ".parquet"}:
+        raise MeasureError(f"--scores {path}: use a .csv or .parquet file")
+    try:
+        return pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path)
+    except (OSError, ValueError) as err:
+        raise MeasureError(f"--scores {path}: unreadable ({err})") from None
+
+
+def class_scores(scores: pd.Series, meta: SpaceMeta, isomorphs: str = "mean") -> pd.DataFrame:
+    """Scores resolved to classes: columns ``representative``, ``score``, ``cells`` (members
+    scored); one row per class (per cell for ``isomorphs="all"``)."""
+    import pandas as pd
+
+    if isomorphs not in ISOMORPHS:
+        raise MeasureError(f"isomorphs must be one of {', '.join(ISOMORPHS)}, got {isomorphs!r}")
+    scores = scores.dropna()
+    reps = meta.representative[scores.index.to_numpy(dtype="int64")]
+    frame = pd.DataFrame({"representative": reps, "score": scores.to_numpy(), "cells": 1})
+    if isomorphs == "representative":
+        return frame[frame["representative"].to_numpy() == scores.index.to_numpy()].reset_index(drop=True)
+    if isomorphs == "all":
+        return frame
+    grouped = frame.groupby("representative", sort=True)
+    return pd.DataFrame({"score": grouped["score"].mean(), "cells": grouped["cells"].sum()}).reset_index()
+
+
+def statistics(score: np.ndarray, objective: np.ndarray, top: float = 0.1) -> dict[str, float]:
+    """Kendall, Spearman, Pearson and top-``top`` precision of ``score`` vs ``objective``."""
+    import numpy as np
+    from scipy import stats
+
+    finite = np.isfinite(score)
+    if len(score) < 3 or np.ptp(objective) == 0 or len(np.unique(score)) < 2:
+        return dict.fromkeys(STATISTICS, math.nan)
+    pearson = stats.pearsonr(score[finite], objective[finite])[0] if finite.sum() > 2 else math.nan
+    return {
+        "kendall": float(stats.kendalltau(score, objective).statistic),
+        "spearman": float(stats.spearmanr(score, objective).statistic),
+        "pearson": float(pearson),
+        "top10": top_precision(score, objective, top),
+    }
+
+
+def top_precision(score: np.ndarray, objective: np.ndarray, top: float = 0.1) -> float:
+    """Share of the score's best ``top`` fraction that is among the objective's best ``top``
+    fraction (ties at either threshold are included on both sides)."""
+    import numpy as np
+
+    k = max(1, math.ceil(top * len(score)))
+    best_true = objective >= np.sort(objective)[::-1][k - 1]
+    chosen = score >= np.sort(score)[::-1][k - 1]
+    return float(best_true[chosen].mean())
+
+
+def score_correlations(scores: pd.DataFrame, table: pd.DataFrame, meta: SpaceMeta, *,
+                       isomorphs: str = "mean", bootstrap: int = 1000, seed: int = 0,
+                       top: float = 0.1) -> pd.DataFrame:
+    """Every score column x every objective column: the statistics with 95% intervals.
+
+    Args:
+        scores: indexed by NB201 index (:func:`read_scores`, :func:`load_measures`).
+        table: the objectives, indexed by NB201 index (e.g. ``TabularOracle.dataframe``
+            indexed by ``index``); one value per class, isomorphs repeating it.
+        meta: the space (representatives).
+        isomorphs: ``mean``, ``representative`` or ``all`` (see the module docs).
+        bootstrap: resamples for the intervals (0: no intervals).
+        seed: seeds the resampling.
+        top: the fraction for top precision.
+
+    Returns:
+        One row per score and objective: ``score``, ``objective``, ``cells``, ``classes``,
+        ``duplicates`` (classes with several scored cells), then for each statistic its value
+        and ``<stat>_low``/``<stat>_high``.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rows = []
+    for column in scores.columns:
+        resolved = class_scores(scores[column], meta, isomorphs)
+        for objective in table.columns:
+            values = table[objective].reindex(resolved["representative"]).to_numpy(dtype="float64")
+            keep = ~np.isnan(values)
+            x, y = resolved["score"].to_numpy()[keep], values[keep]
+            row = {"score": str(column), "objective": str(objective),
+                   "cells": int(resolved["cells"].to_numpy()[keep].sum()),
+                   "classes": int(pd.unique(resolved["representative"].to_numpy()[keep]).size),
+                   "duplicates": int((resolved["cells"].to_numpy()[keep] > 1).sum())
+                   if isomorphs == "mean" else int(pd.Series(resolved["representative"][keep]).duplicated().sum())}
+            point = statistics(x, y, top)
+            draws = _bootstrap(x, y, bootstrap, seed, top)
+            for name in STATISTICS:
+                row[name] = point[name]
+                finite = draws[name][np.isfinite(draws[name])] if bootstrap else np.array([])
+                low, high = (np.percentile(finite, [2.5, 97.5]) if finite.size else (math.nan, math.nan))
+                row[f"{name}_low"], row[f"{name}_high"] = float(low), float(high)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _bootstrap(x: np.ndarray, y: np.ndarray, times: int, seed: int, top: float) -> dict[str, np.ndarray]:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    draws = {name: np.full(times, np.nan) for name in STATISTICS}
+    for b in range(times):
+        rows = rng.integers(0, len(x), size=len(x))
+        for name, value in statistics(x[rows], y[rows], top).items():
+            draws[name][b] = value
+    return draws
+
+
+def correlations_markdown(frame: pd.DataFrame) -> str:
+    """The correlation table as Markdown: value [95% interval] per statistic."""
+    header = "| score | objective | cells | classes | Kendall tau | Spearman rho | Pearson r | top-10% precision |"
+    lines = [header, "|---|---|---|---|---|---|---|---|"]
+    for row in frame.to_dict("records"):
+        cells = [_interval(row, name) for name in STATISTICS]
+        lines.append(f"| {row['score']} | {row['objective']} | {row['cells']} | {row['classes']} | "
+                     + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _interval(row: dict, name: str) -> str:
+    value, low, high = row[name], row[f"{name}_low"], row[f"{name}_high"]
+    if math.isnan(value):
+        return "–"
+    text = f"{value:.3f}".replace("-0.000", "0.000")
+    return text if math.isnan(low) else f"{text} [{low:.3f}, {high:.3f}]"
+
+
+def objective_table(oracle: object, objectives: Sequence[str]) -> pd.DataFrame:
+    """The objectives of a tabular oracle, indexed by NB201 index (one column each)."""
+    frame = oracle.dataframe(list(objectives))  # type: ignore[attr-defined]  # indexed by nb201_index
+    return frame[[c for c in frame.columns if c not in {"arch", "representative"}]]

@@ -1,0 +1,106 @@
+"""Reading computed measure values back: from the results store or a measures file.
+
+This is what other code (a predictor-guided searcher, an analysis) uses::
+
+    from robnas.evaluation.measures import load_measures
+    frame = load_measures(measures=["synflow", "nwot"], dataset="cifar10")   # the store
+    frame = load_measures("measures.parquet")                                 # a file
+    frame["synflow"]          # pandas Series indexed by NB201 index
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from robnas.evaluation.measures._compute import INDEX_NAME, MeasureRequest
+from robnas.evaluation.measures._registry import MeasureError, get_measure
+from robnas.evaluation.measures._store import MeasureStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_META_COLUMNS = (INDEX_NAME, "index", "arch", "representative")
+
+
+def load_measures(
+    source: str | os.PathLike[str] | None = None,
+    measures: Sequence[str] | None = None,
+    *,
+    dataset: str = "cifar10",
+    batch_size: int = 64,
+    seed: int = 0,
+    weights: str | os.PathLike[str] | None = None,
+    epochs: int = 200,
+    weights_seed: int | None = None,
+) -> pd.DataFrame:
+    """Computed measure values, one row per NB201 index (index name ``nb201_index``), one
+    float column per measure.
+
+    Args:
+        source: a measures file written by ``robnas measures compute -o`` (``.parquet`` or
+            ``.csv``; needs an ``nb201_index`` or ``index`` column), or a results-store SQLite
+            file; ``None``: the
+            default results store in robnas' cache dir.
+        measures: the columns (default: every measure column of a file; required for a store).
+        dataset: for a store: the dataset the values were computed for.
+        batch_size: for a store: the batch size they were computed with.
+        seed: for a store: the seed they were computed with.
+        weights: for a store: the weights folder given to ``compute`` (``None``: at init).
+        epochs: for a store: the weights' training epochs.
+        weights_seed: for a store: the weights' training seed.
+
+    Raises:
+        MeasureError: the file lacks a column, or the store holds no value for a measure
+            under these settings (the message lists the settings it does hold).
+    """
+    import pandas as pd
+
+    path = None if source is None else Path(source)
+    if path is not None and path.suffix.lower() in {".parquet", ".csv"}:
+        return _from_file(path, measures)
+    if not measures:
+        raise MeasureError("name the measures to read from the results store")
+    specs = tuple(get_measure(m) for m in measures)
+    request = MeasureRequest(specs, dataset, images=Path("."), batch_size=batch_size, seed=seed,
+                             weights=None if weights is None else Path(weights), epochs=epochs,
+                             weights_seed=weights_seed)
+    store = MeasureStore(path)
+    columns = {}
+    for spec in specs:
+        values = store.values(request.settings(spec))
+        if not values:
+            held = store.settings(request.dataset.value, spec.name)
+            hint = "; ".join(f"{n} cells with batch_size={s['batch_size']}, seed={s['seed']}, "
+                             f"weights={s['weights']}" for s, n in held[:3]) or "none"
+            raise MeasureError(f"no {spec.name} values for {request.dataset.value} with batch_size="
+                               f"{batch_size}, seed={seed} in {store.path} (it holds: {hint})")
+        columns[spec.name] = pd.Series({i: v for i, (v, _) in values.items()}, dtype="float64")
+    frame = pd.DataFrame(columns).sort_index()
+    frame.index = frame.index.astype("int64")
+    frame.index.name = INDEX_NAME
+    return frame
+
+
+def _from_file(path: Path, measures: Sequence[str] | None) -> pd.DataFrame:
+    import pandas as pd
+
+    if not path.is_file():
+        raise MeasureError(f"{path}: no such measures file")
+    try:
+        frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+    except (OSError, ValueError) as err:
+        raise MeasureError(f"{path}: not a readable measures table ({err})") from None
+    key = next((c for c in (INDEX_NAME, "index") if c in frame.columns), None)
+    if key is None:
+        raise MeasureError(f"{path}: no '{INDEX_NAME}' (or 'index') column of NB201 indices")
+    columns = list(measures) if measures else [
+        c for c in frame.columns if c not in _META_COLUMNS and not str(c).endswith("_seconds")]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise MeasureError(f"{path}: no column {missing[0]!r}; it has {', '.join(map(str, frame.columns))}")
+    out = frame.set_index(frame[key].astype("int64"))[columns].astype("float64").sort_index()
+    out.index.name = INDEX_NAME
+    return out

@@ -1,0 +1,102 @@
+"""Predict an objective from several measures with a random forest (as Lukasik et al., GCPR
+2023, did for robustness): R2 and Kendall's tau on held-out cells, and feature importances.
+
+For each of ``seeds`` splits, classes are split 80/20 at random (seeded), a
+``sklearn.ensemble.RandomForestRegressor`` is fitted on the training classes' measures and
+scored on the held-out ones. Rows with a missing measure are dropped; infinite values are
+clipped to the finite range of their column (forests need finite inputs). Trees depend only on
+the order of each feature's values, so features are mapped by the monotone
+``sign(x) log(1 + |x|)``: values beyond float32's range (synflow reaches 1e49; scikit-learn's
+trees work in float32) stay finite and distinct.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from robnas.evaluation.measures._registry import MeasureError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Per-split scores and mean feature importances.
+
+    Attributes:
+        splits: one row per seed: ``seed``, ``train``, ``test``, ``r2``, ``kendall``.
+        importances: one row per feature: ``feature``, ``importance`` (mean impurity
+            decrease over splits), ``std``.
+        objective: what was predicted.
+    """
+
+    splits: pd.DataFrame
+    importances: pd.DataFrame
+    objective: str
+
+    def summary(self) -> dict[str, float]:
+        """Mean and 95% t-interval of R2 and Kendall's tau over the splits."""
+        import numpy as np
+        from scipy import stats
+
+        out: dict[str, float] = {"splits": len(self.splits)}
+        for name in ("r2", "kendall"):
+            values = self.splits[name].to_numpy(dtype=float)
+            mean = float(values.mean())
+            half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))) \
+                if len(values) > 1 else float("nan")
+            out[name], out[f"{name}_low"], out[f"{name}_high"] = mean, mean - half, mean + half
+        return out
+
+
+def predict_objective(features: pd.DataFrame, target: pd.Series, *, seeds: int = 10,
+                      test_size: float = 0.2, n_estimators: int = 100,
+                      max_features: float | str = 1.0) -> Prediction:
+    """Fit and score a random forest on ``seeds`` random 80/20 splits.
+
+    Args:
+        features: one row per class (or cell), one column per measure.
+        target: the objective, aligned with ``features``' index.
+        seeds: number of splits (seeds ``0..seeds-1``).
+        test_size: held-out fraction.
+        n_estimators: trees per forest.
+        max_features: features tried per split (scikit-learn's meaning).
+
+    Raises:
+        MeasureError: fewer than 10 complete rows, or no feature.
+    """
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.metrics import r2_score
+    from sklearn.model_selection import train_test_split
+
+    if features.shape[1] == 0:
+        raise MeasureError("predict needs at least one measure")
+    data = features.join(target.rename("__target__"), how="inner").dropna()
+    if len(data) < 10:
+        raise MeasureError(f"predict needs at least 10 cells with every measure and the objective, got {len(data)}")
+    x = np.array(data[features.columns].to_numpy(dtype=float), copy=True)
+    for j in range(x.shape[1]):  # clip +-inf to the column's finite range
+        finite = x[np.isfinite(x[:, j]), j]
+        low, high = (finite.min(), finite.max()) if finite.size else (0.0, 0.0)
+        x[:, j] = np.clip(np.nan_to_num(x[:, j], posinf=high, neginf=low), low, high)
+    x = np.sign(x) * np.log1p(np.abs(x))
+    y = data["__target__"].to_numpy(dtype=float)
+    rows, importances = [], []
+    for seed in range(seeds):
+        x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=test_size, random_state=seed)
+        forest = RandomForestRegressor(n_estimators=n_estimators, max_features=max_features,
+                                       random_state=seed, n_jobs=1).fit(x_train, y_train)
+        predicted = forest.predict(x_test)
+        rows.append({"seed": seed, "train": len(y_train), "test": len(y_test),
+                     "r2": float(r2_score(y_test, predicted)),
+                     "kendall": float(stats.kendalltau(predicted, y_test).statistic)})
+        importances.append(forest.feature_importances_)
+    stack = np.vstack(importances)
+    table = pd.DataFrame({"feature": list(features.columns), "importance": stack.mean(axis=0),
+                          "std": stack.std(axis=0)}).sort_values("importance", ascending=False)
+    return Prediction(pd.DataFrame(rows), table.reset_index(drop=True), str(target.name))

@@ -1,0 +1,167 @@
+"""The measure registry: one signature, ``measure(network, batch) -> float``.
+
+A :class:`Measure` names a function and says what it needs (test images, labels, a network,
+trained weights). Built-in measures are listed in :data:`MEASURES` by import path, so reading
+the registry (``robnas measures list``, the CLI's choices) imports no torch. A user's own
+measure is a function with the same signature (on the command line ``-m module:function``; a
+function may declare what it needs in an attribute, e.g. ``f.measure_flags = {"needs_data":
+False}``, else it is taken to need test images):
+
+>>> def weight_count(network, batch):
+...     return float(sum(p.numel() for p in network.parameters()))
+>>> mine = Measure.from_function(weight_count, needs_data=False)
+>>> mine.name, mine.needs_data, mine.uses_trained_weights
+('weight_count', False, True)
+>>> get_measure("synflow").needs_data
+False
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from robnas.errors import MeasureError
+
+MeasureFunction = Callable[..., float]
+"""``f(network, batch, **params) -> float``."""
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A named measure and what computing it needs.
+
+    Attributes:
+        name: the name in tables, the store and on the command line.
+        function: the callable, or its import path ``"module:function"`` (resolved on use).
+        needs_data: reads test images (``False``: data-free; the batch only gives shapes).
+        needs_labels: also reads the images' labels.
+        needs_network: builds the network (``False``: only ``network.arch`` is read).
+        uses_trained_weights: runs on the released weights when ``--weights`` is given
+            (``False``: always at initialisation, as zero-cost proxies are defined).
+        params: keyword arguments passed to the function (part of the store's fingerprint).
+        summary: one line for ``robnas measures list``.
+    """
+
+    name: str
+    function: MeasureFunction | str
+    needs_data: bool = True
+    needs_labels: bool = False
+    needs_network: bool = True
+    uses_trained_weights: bool = True
+    params: Mapping[str, Any] = field(default_factory=dict)
+    summary: str = ""
+
+    @classmethod
+    def from_function(cls, function: MeasureFunction, name: str | None = None, **flags: Any) -> Measure:
+        """A measure for a user's function ``f(network, batch) -> float``.
+
+        ``flags`` are the other fields (default: needs data, no labels, uses trained weights).
+        """
+        if not callable(function):
+            raise MeasureError(f"a measure must be callable, got {type(function).__name__}")
+        doc = (inspect.getdoc(function) or "").strip().splitlines()
+        return cls(name or function.__name__, function, summary=doc[0] if doc else "", **flags)
+
+    def resolve(self) -> MeasureFunction:
+        """The callable (imports it when the registry holds its path)."""
+        if callable(self.function):
+            return self.function
+        return import_function(self.function)
+
+    def with_params(self, **params: Any) -> Measure:
+        """This measure with some keyword arguments changed."""
+        return replace(self, params={**self.params, **params})
+
+    def identity(self) -> str:
+        """``module:qualname`` of the function (recorded in the store's fingerprint)."""
+        if isinstance(self.function, str):
+            return self.function
+        return f"{self.function.__module__}:{self.function.__qualname__}"
+
+    def __call__(self, network: Any, batch: Any) -> float:
+        return float(self.resolve()(network, batch, **dict(self.params)))
+
+
+def import_function(path: str) -> MeasureFunction:
+    """The callable at ``"module:function"`` (also ``"module.function"``)."""
+    module_name, sep, attr = path.partition(":")
+    if not sep:
+        module_name, _, attr = path.rpartition(".")
+    if not module_name or not attr:
+        raise MeasureError(f"{path!r} is not a measure name or an import path 'module:function'")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as err:
+        raise MeasureError(f"cannot import measure {path!r}: {err}") from None
+    if not callable(target):
+        raise MeasureError(f"{path!r} is not callable")
+    return target
+
+
+_Z = "robnas.evaluation.measures._gradient:"
+_A = "robnas.evaluation.measures._activation:"
+_R = "robnas.evaluation.measures._robustness:"
+_C = "robnas.evaluation.measures._cost:"
+_ZERO_COST = {"uses_trained_weights": False}
+
+MEASURES: dict[str, Measure] = {
+    m.name: m
+    for m in (
+        Measure("synflow", _Z + "synflow", needs_data=False, **_ZERO_COST,
+                summary="sum |theta * dR/dtheta|, R = sum of outputs on an all-ones input, |weights|, float64, no BN"),
+        Measure("snip", _Z + "snip", needs_labels=True, **_ZERO_COST,
+                summary="sum |theta * dL/dtheta| (connection sensitivity), cross-entropy on one batch"),
+        Measure("grasp", _Z + "grasp", needs_labels=True, **_ZERO_COST,
+                summary="sum -theta * (H g): gradient signal preservation, Hessian-gradient product"),
+        Measure("fisher", _Z + "fisher", needs_labels=True, **_ZERO_COST,
+                summary="sum over channels of 0.5 * mean_n (sum_hw a * dL/da)^2 at conv/linear outputs"),
+        Measure("grad_norm", _Z + "grad_norm", needs_labels=True, **_ZERO_COST,
+                summary="sum over layers of ||dL/dW||_2"),
+        Measure("plain", _Z + "plain", needs_labels=True, **_ZERO_COST,
+                summary="sum theta * dL/dtheta (signed)"),
+        Measure("l2_norm", _Z + "l2_norm", needs_data=False, **_ZERO_COST,
+                summary="sum over layers of ||W||_2 (Frobenius) of the initial weights"),
+        Measure("jacov", _A + "jacov", **_ZERO_COST,
+                summary="-sum(log(v + k) + 1/(v + k)), v = eigenvalues of the input-gradient correlations"),
+        Measure("nwot", _A + "nwot", **_ZERO_COST,
+                summary="NASWOT: log|det K|, K = Hamming-agreement kernel of ReLU activation codes"),
+        Measure("epe_nas", _A + "epe_nas", needs_labels=True, **_ZERO_COST,
+                summary="EPE-NAS: per-class input-gradient correlation score"),
+        Measure("zen", _A + "zen", needs_data=False, **_ZERO_COST,
+                summary="Zen-score: log E|f(x) - f(x + 0.01 e)| + sum log sqrt(mean BN var), Gaussian init and inputs"),
+        Measure("jacobian_norm", _R + "jacobian_norm",
+                summary="mean over images of the Frobenius norm of d logits / d image"),
+        Measure("hessian_eigenvalue", _R + "hessian_eigenvalue", needs_labels=True,
+                params={"iterations": 20, "tolerance": 1e-3},
+                summary="mean over images of the top eigenvalue of d^2 loss / d image^2 (power iteration)"),
+        Measure("params", _C + "params", needs_data=False, needs_network=False, uses_trained_weights=False,
+                summary="parameters of the NB201 network, millions (robnas.cost; no network built)"),
+        Measure("flops", _C + "flops", needs_data=False, needs_network=False, uses_trained_weights=False,
+                summary="FLOPs of the NB201 network, millions of MACs per image (robnas.cost)"),
+    )
+}
+"""Built-in measures by name: zero-cost proxies at initialisation, the robustness measures, the cost."""
+
+
+def get_measure(measure: str | Measure | MeasureFunction) -> Measure:
+    """A :class:`Measure` from a registry name, an import path ``module:function``, a
+    :class:`Measure` or a function ``f(network, batch) -> float``."""
+    if isinstance(measure, Measure):
+        return measure
+    if callable(measure):
+        return Measure.from_function(measure)
+    text = str(measure).strip()
+    if text in MEASURES:
+        return MEASURES[text]
+    if ":" in text:
+        function = import_function(text)
+        flags = getattr(function, "measure_flags", {})
+        return Measure.from_function(function, name=text.rpartition(":")[2], **flags)
+    raise MeasureError(f"unknown measure {text!r}; choose from {', '.join(MEASURES)} "
+                       "or give your own as module:function")

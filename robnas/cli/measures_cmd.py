@@ -1,0 +1,350 @@
+"""``robnas measures``: compute zero-cost proxies and robustness measures for many cells, and
+benchmark any per-cell score against the table (correlations, random-forest prediction)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from robnas.cli.common import add_data_options, print_json
+from robnas.cli.values import int_option, parse_float
+from robnas.errors import RobnasError
+
+SEED_MAX = 2**32 - 1
+
+DEFAULT_OBJECTIVES = ("clean", "pgd@1/255", "adversarial@mean")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from robnas.evaluation.measures._registry import MEASURES
+
+    parser = subparsers.add_parser(
+        "measures",
+        help="zero-cost proxies and robustness measures: compute, correlate, predict",
+        description=(
+            "Compute measures of NB201 networks (zero-cost proxies at initialisation; Jacobian "
+            "and Hessian measures on released weights or at initialisation) for many cells, "
+            "cached in the results store; then correlate them (or your own scores) with the "
+            "table's objectives, or predict an objective from several of them."
+        ),
+        epilog=(
+            "examples:\n"
+            "  robnas measures list\n"
+            "  robnas measures compute -m synflow -m zen --archs all --jobs 2 -o cifar10.parquet\n"
+            "  robnas measures compute -m jacov -m jacobian_norm --images ~/datasets --weights W\n"
+            "  robnas measures correlate --scores cifar10.parquet -O clean -O pgd@1/255 --out corr\n"
+            "  robnas measures predict --scores cifar10.parquet -O pgd@1/255"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="measures_command", metavar="SUBCOMMAND")
+    parser.set_defaults(handler=_no_subcommand)
+    names = ", ".join(MEASURES)
+
+    listing = commands.add_parser("list", help="the built-in measures and what they need")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(handler=run_list)
+
+    compute = commands.add_parser(
+        "compute", help="compute measures for all cells, the representatives or a list",
+        description=("One row per cell (nb201_index, arch, representative), one column per measure and "
+                     "its compute seconds. Values are cached in the results store with their "
+                     "settings, so a killed run resumes and a repeated one computes nothing."),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    compute.add_argument("-m", "--measure", action="append", required=True, metavar="M",
+                         help=f"a measure: {names}, or your own as module:function (repeat)")
+    compute.add_argument("--archs", default="representatives", metavar="WHICH",
+                         help="all (15,625), representatives (6,466) or a FILE of NB201 indices or "
+                              "strings, one a line (default: %(default)s)")
+    _add_settings(compute)
+    compute.add_argument("--images", metavar="DIR",
+                         help="folder of the test sets (needed by data-dependent measures)")
+    compute.add_argument("--device", default="cpu", metavar="DEV", help="cpu or cuda (default: cpu)")
+    compute.add_argument("--jobs", "-j", type=int_option(1, 1024), default=1, metavar="N",
+                         help="worker processes (default: 1)")
+    compute.add_argument("--hessian-iterations", type=int_option(1, 100_000), default=None, metavar="N",
+                         help="power iterations of hessian_eigenvalue (default: 20)")
+    compute.add_argument("--hessian-tolerance", type=_tolerance, default=None, metavar="TOL",
+                         help="relative change that stops the power iteration (default: 1e-3)")
+    compute.add_argument("-o", "--output", metavar="FILE", help="write the table (.csv or .parquet)")
+    compute.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    compute.set_defaults(handler=run_compute)
+
+    for name, text in (("correlate", "Kendall, Spearman, Pearson and top-10% precision with 95% "
+                                     "bootstrap intervals, heat map and scatter plots"),
+                       ("predict", "random forest predicting an objective from several measures "
+                                   "(80/20 splits over seeds): R2, held-out Kendall tau, importances")):
+        sub = commands.add_parser(name, help=text, description=text + ".")
+        source = sub.add_mutually_exclusive_group(required=True)
+        source.add_argument("--scores", metavar="FILE",
+                            help="your scores: CSV/Parquet with a column nb201_index (or index) or arch, "
+                                 "and score columns")
+        source.add_argument("-m", "--measure", action="append", metavar="M",
+                            help="a measure computed before (read from the results store; repeat)")
+        sub.add_argument("--objective", "-O", action="append", metavar="O",
+                         help=f"objective (repeat; default: {', '.join(DEFAULT_OBJECTIVES)})")
+        _add_settings(sub)
+        sub.add_argument("--isomorphs", choices=("mean", "representative", "all"), default="mean",
+                         help="how scored isomorphs of one class count (default: %(default)s)")
+        sub.add_argument("--out", metavar="DIR", help="write tables and figures to DIR")
+        if name == "correlate":
+            sub.add_argument("--bootstrap", type=int_option(0, 100_000), default=1000, metavar="N",
+                             help="bootstrap resamples for the 95%% intervals (default: %(default)s)")
+            sub.set_defaults(handler=run_correlate)
+        else:
+            sub.add_argument("--seeds", type=int_option(1, 1000), default=10, metavar="N",
+                             help="random 80/20 splits (default: %(default)s)")
+            sub.add_argument("--trees", type=int_option(1, 100_000), default=100, metavar="N",
+                             help="trees per forest (default: %(default)s)")
+            sub.set_defaults(handler=run_predict)
+
+
+def _add_settings(parser: argparse.ArgumentParser) -> None:
+    add_data_options(parser)
+    parser.add_argument("--batch-size", type=int_option(1, 100_000), default=64, metavar="B",
+                        help="images per batch (default: %(default)s)")
+    parser.add_argument("--seed", type=int_option(0, SEED_MAX), default=0, metavar="S",
+                        help="initialisation and batch seed (default: %(default)s)")
+    parser.add_argument("--weights", metavar="DIR",
+                        help="NATS-tss-v1_0-3ffb9-full folder: robustness measures on the released "
+                             "weights (default: at initialisation)")
+    parser.add_argument("--store", metavar="PATH", help="results store (default: in robnas' cache dir)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _no_subcommand(_args: argparse.Namespace) -> int:
+    raise RobnasError("measures: give a subcommand: list, compute, correlate, predict "
+                      "(see `robnas measures --help`)")
+
+
+def _tolerance(text: str) -> float:
+    try:
+        return parse_float(text, "value", 0.0, 1.0)
+    except RobnasError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix("value ")) from None
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from robnas.evaluation.measures._registry import MEASURES
+
+    rows = [{"name": m.name, "data": m.needs_data, "labels": m.needs_labels,
+             "weights": "trained or init" if m.uses_trained_weights else "init", "summary": m.summary}
+            for m in MEASURES.values()]
+    if args.json:
+        print_json(rows)
+        return 0
+    for row in rows:
+        needs = "images+labels" if row["labels"] else "images" if row["data"] else "data-free"
+        print(f"{row['name']:<19} {needs:<14} {row['weights']:<15} {row['summary']}")
+    return 0
+
+
+def _measures(args: argparse.Namespace) -> tuple[Any, ...]:
+    from robnas.evaluation.measures._registry import get_measure
+
+    specs = []
+    for text in args.measure:
+        spec = get_measure(text)
+        if spec.name == "hessian_eigenvalue":
+            changes = {k: v for k, v in (("iterations", getattr(args, "hessian_iterations", None)),
+                                         ("tolerance", getattr(args, "hessian_tolerance", None)))
+                       if v is not None}
+            spec = spec.with_params(**changes)
+        specs.append(spec)
+    return tuple(specs)
+
+
+def _request(args: argparse.Namespace, images: str | None) -> Any:
+    from robnas.evaluation.measures._compute import MeasureRequest
+
+    weights = None if args.weights is None else Path(args.weights).expanduser().resolve()
+    if weights is not None and not weights.is_dir():
+        raise RobnasError(f"--weights {args.weights}: no such folder")
+    return MeasureRequest(_measures(args), args.dataset,
+                          images=None if images is None else Path(images).expanduser().resolve(),
+                          weights=weights, batch_size=args.batch_size, seed=args.seed,
+                          device=getattr(args, "device", "cpu"))
+
+
+def _meta(args: argparse.Namespace) -> Any:
+    from robnas.benchmark.cache import ArrayCache
+    from robnas.benchmark.location import META_FILE, default_cache_dir, resolve_data_root
+    from robnas.benchmark.meta import SpaceMeta
+
+    root = resolve_data_root(args.data)
+    return SpaceMeta.load(root / META_FILE, ArrayCache(default_cache_dir()))
+
+
+def _cells(which: str, meta: Any) -> list[int]:
+    from robnas.arch import NUM_CELLS
+
+    if which == "all":
+        return list(range(NUM_CELLS))
+    if which == "representatives":
+        return [int(i) for i in meta.representatives]
+    path = Path(which)
+    if not path.is_file():
+        raise RobnasError(f"--archs {which}: use all, representatives or a file of cells (no such file)")
+    cells = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        text = line.split("#")[0].strip()
+        if text:
+            try:
+                cells.append(meta.index_of(meta.parse_arch(text)))
+            except RobnasError as err:
+                raise RobnasError(f"--archs {path}, line {number}: {err}") from None
+    if not cells:
+        raise RobnasError(f"--archs {path}: no cells in the file")
+    return cells
+
+
+def run_compute(args: argparse.Namespace) -> int:
+    from robnas.cli.outputs import table_format, writable_file
+    from robnas.evaluation.measures._compute import compute_measures
+    from robnas.evaluation.measures._store import MeasureStore
+
+    output = writable_file(args.output, "-o")
+    fmt = table_format(None, output) if output is not None else None
+    request = _request(args, args.images)
+    if request.images is not None and any(m.needs_data for m in request.measures):
+        from robnas.evaluation.measures import load_batch
+
+        load_batch(request.dataset, request.images, request.batch_size, request.seed)  # fail before any work
+    meta = _meta(args)
+    cells = _cells(args.archs, meta)
+    result = compute_measures(request, cells, meta, store=MeasureStore(args.store), jobs=args.jobs,
+                              progress=not args.quiet and sys.stderr.isatty())
+    if output is not None:
+        from robnas.cli.outputs import write_frame
+
+        write_frame(result.frame.reset_index(), fmt, output)
+    frame = result.frame
+    summary = {
+        "dataset": request.dataset.value, "cells": len(frame), "computed": result.computed,
+        "cached": result.cached, "wall_seconds": round(result.wall_seconds, 3),
+        "batch_size": request.batch_size, "seed": request.seed, "output": None if output is None else str(output),
+        "measures": {m.name: {"settings": request.settings(m).describe(),
+                              "mean": _float(frame[m.name].mean()),
+                              "missing": int(frame[m.name].isna().sum()),
+                              "seconds_per_cell": _float(frame[f"{m.name}_seconds"].mean())}
+                     for m in request.measures},
+    }
+    if args.json:
+        print_json(summary)
+        return 0
+    print(f"{len(frame)} cells on {request.dataset.value}: {result.computed} values computed, "
+          f"{result.cached} from the store, {result.wall_seconds:.1f} s")
+    for name, info in summary["measures"].items():
+        print(f"  {name:<19} mean {info['mean']:.4g}  {info['seconds_per_cell']:.3f} s/cell  "
+              f"weights {info['settings']['weights']}" + (f"  ({info['missing']} NaN)" if info["missing"] else ""))
+    return 0
+
+
+def _finite(payload: Any) -> Any:
+    """``payload`` with NaN and infinities as ``None`` (strict JSON has no NaN)."""
+    if isinstance(payload, dict):
+        return {k: _finite(v) for k, v in payload.items()}
+    if isinstance(payload, list):
+        return [_finite(v) for v in payload]
+    if isinstance(payload, float) and (payload != payload or payload in (float("inf"), float("-inf"))):
+        return None
+    return payload
+
+
+def _float(value: Any) -> float | None:
+    value = float(value)
+    return None if value != value else value
+
+
+def _scores_and_table(args: argparse.Namespace) -> tuple[Any, Any, Any, list[str]]:
+    from robnas.benchmark import TabularOracle
+    from robnas.evaluation.measures._correlate import objective_table, read_scores
+    from robnas.evaluation.measures._load import load_measures
+
+    oracle = TabularOracle(args.dataset, data=args.data)
+    objectives = args.objective or list(DEFAULT_OBJECTIVES)
+    for objective in objectives:
+        oracle.validate(objective)
+    if args.scores:
+        scores = read_scores(args.scores, oracle.meta)
+    else:
+        scores = load_measures(args.store, args.measure, dataset=oracle.dataset.value,
+                               batch_size=args.batch_size, seed=args.seed, weights=args.weights)
+    return scores, objective_table(oracle, objectives), oracle.meta, objectives
+
+
+def run_correlate(args: argparse.Namespace) -> int:
+    from robnas.evaluation.measures._correlate import correlations_markdown, score_correlations
+
+    out = _out_dir(args.out)
+    scores, table, meta, objectives = _scores_and_table(args)
+    frame = score_correlations(scores, table, meta, isomorphs=args.isomorphs,
+                               bootstrap=args.bootstrap, seed=args.seed)
+    files = []
+    if out is not None:
+        from robnas.evaluation.measures._plots import plot_heatmap, plot_scatter
+
+        out.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(out / "correlations.csv", index=False)
+        (out / "correlations.md").write_text(correlations_markdown(frame), encoding="utf-8")
+        plot_heatmap(frame, "kendall").savefig(out / "heatmap.png", dpi=150)
+        joined = scores.join(table, how="inner")
+        plot_scatter(joined, list(scores.columns), objectives, frame).savefig(out / "scatter.png", dpi=120)
+        files = [str(out / n) for n in ("correlations.csv", "correlations.md", "heatmap.png", "scatter.png")]
+    if args.json:
+        print_json({"dataset": args.dataset, "isomorphs": args.isomorphs, "bootstrap": args.bootstrap,
+                    "correlations": _finite(frame.to_dict("records")), "files": files})
+        return 0
+    print(correlations_markdown(frame), end="")
+    duplicated = frame.groupby("score")["duplicates"].max()
+    for score, count in duplicated[duplicated > 0].items():
+        how = "their mean score is used" if args.isomorphs == "mean" else "each counts"
+        print(f"note: {score}: {count} classes have several scored isomorphs ({how}; --isomorphs)")
+    if files:
+        print(f"wrote {', '.join(files)}", file=sys.stderr)
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from robnas.evaluation.measures._correlate import class_scores
+    from robnas.evaluation.measures._predict import predict_objective
+
+    out = _out_dir(args.out)
+    scores, table, meta, objectives = _scores_and_table(args)
+    features = {c: class_scores(scores[c], meta, args.isomorphs).set_index("representative")["score"]
+                for c in scores.columns}
+    import pandas as pd
+
+    features = pd.DataFrame(features) if args.isomorphs != "all" else scores
+    results = {}
+    for objective in objectives:
+        prediction = predict_objective(features, table[objective], seeds=args.seeds, n_estimators=args.trees)
+        results[objective] = prediction
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            slug = objective.replace("/", "-").replace("@", "-")
+            prediction.splits.to_csv(out / f"predict-{slug}-splits.csv", index=False)
+            prediction.importances.to_csv(out / f"predict-{slug}-importances.csv", index=False)
+    if args.json:
+        print_json(_finite({o: {"summary": p.summary(), "importances": p.importances.to_dict("records")}
+                            for o, p in results.items()}))
+        return 0
+    for objective, prediction in results.items():
+        s = prediction.summary()
+        print(f"{objective}: R2 {s['r2']:.3f} [{s['r2_low']:.3f}, {s['r2_high']:.3f}], held-out Kendall tau "
+              f"{s['kendall']:.3f} [{s['kendall_low']:.3f}, {s['kendall_high']:.3f}] over {s['splits']} "
+              f"80/20 splits ({prediction.splits['train'].iloc[0]} train / {prediction.splits['test'].iloc[0]} test)")
+        for row in prediction.importances.to_dict("records"):
+            print(f"  {row['feature']:<19} importance {row['importance']:.3f} (sd {row['std']:.3f})")
+    return 0
+
+
+def _out_dir(out: str | None) -> Path | None:
+    """``--out``, checked before any work; created only when the results are written."""
+    if out is None:
+        return None
+    from robnas.cli.outputs import writable_dir
+
+    return writable_dir(out, "--out")

@@ -1,0 +1,161 @@
+"""``robnas measures`` end to end: the real release's table and meta, fixture CIFAR-10 files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from robnas.cli.main import main
+from tests.evaluation.dataset_fixtures import write_cifar10
+
+
+@pytest.fixture(scope="module")
+def setup(cifar10_oracle, tmp_path_factory):
+    base = tmp_path_factory.mktemp("measures-cli")
+    write_cifar10(base / "images", n=20)
+    meta = cifar10_oracle.meta
+    cells = base / "cells.txt"
+    cells.write_text(f"13433\n# a comment\n{meta.arch_at(0).to_string()}\n\n9930  # trailing comment\n")
+    return {"base": base, "oracle": cifar10_oracle, "cells": cells,
+            "common": ["--data", str(cifar10_oracle.root), "--store", str(base / "store.sqlite")]}
+
+
+def run(argv, capsys):
+    code = main(["measures", *argv])
+    return code, capsys.readouterr()
+
+
+def test_compute_writes_parquet_and_a_repeat_costs_nothing(setup, capsys):
+    out = setup["base"] / "m.parquet"
+    argv = ["compute", "-m", "l2_norm", "-m", "nwot", "--archs", str(setup["cells"]), "--images",
+            str(setup["base"] / "images"), "--batch-size", "4", "-o", str(out), "--json", *setup["common"]]
+    code, captured = run(argv, capsys)
+    assert code == 0, captured.err
+    summary = json.loads(captured.out)
+    assert (summary["cells"], summary["computed"], summary["cached"]) == (3, 6, 0)
+    assert summary["measures"]["nwot"]["settings"]["real_images"] is True
+    frame = pd.read_parquet(out)
+    assert list(frame["nb201_index"]) == [13433, 0, 9930]
+    assert frame["arch"][1] == setup["oracle"].meta.arch_at(0).to_string()
+    assert list(frame.columns[3:5]) == ["l2_norm", "nwot"] and frame[["l2_norm", "nwot"]].notna().all().all()
+    code, captured = run(argv, capsys)
+    again = json.loads(captured.out)
+    assert (again["computed"], again["cached"]) == (0, 6)
+    code, captured = run(["compute", "-m", "l2_norm", "--archs", str(setup["cells"]), "--batch-size", "4",
+                          "-o", str(setup["base"] / "m.csv"), *setup["common"]], capsys)
+    assert code == 0 and "3 cells on cifar10: 0 values computed, 3 from the store" in captured.out
+    assert np.allclose(pd.read_csv(setup["base"] / "m.csv")["l2_norm"], frame["l2_norm"])
+
+
+def test_list_names_every_measure(capsys):
+    code, captured = run(["list", "--json"], capsys)
+    names = [row["name"] for row in json.loads(captured.out)]
+    assert code == 0 and {"synflow", "jacov", "nwot", "zen", "jacobian_norm", "hessian_eigenvalue"} <= set(names)
+
+
+def _scores_file(setup):
+    oracle = setup["oracle"]
+    reps = oracle.meta.representatives[::10]
+    rng = np.random.default_rng(0)
+    clean = oracle.dataframe(["clean"]).loc[reps, "clean"].to_numpy()
+    path = setup["base"] / "scores.csv"
+    pd.DataFrame({"arch": [oracle.meta.arch_at(int(i)).to_string() for i in reps],
+                  "good": clean + rng.normal(0, 0.01, len(reps)),
+                  "random": rng.normal(size=len(reps))}).to_csv(path, index=False)
+    return path, len(reps)
+
+
+def test_correlate_scores_writes_tables_and_figures(setup, capsys):
+    path, n = _scores_file(setup)
+    out = setup["base"] / "corr"
+    code, captured = run(["correlate", "--scores", str(path), "-O", "clean", "-O", "pgd@1/255",
+                          "--bootstrap", "20", "--out", str(out), *setup["common"]], capsys)
+    assert code == 0, captured.err
+    assert f"| good | clean | {n} | {n} |" in captured.out
+    table = pd.read_csv(out / "correlations.csv")
+    good = table[(table["score"] == "good") & (table["objective"] == "clean")].iloc[0]
+    rand = table[(table["score"] == "random") & (table["objective"] == "clean")].iloc[0]
+    assert good["kendall"] > 0.6 and abs(rand["kendall"]) < 0.1
+    assert all((out / name).stat().st_size > 0 for name in ("heatmap.png", "scatter.png", "correlations.md"))
+    code, captured = run(["correlate", "--scores", str(path), "-O", "clean", "--bootstrap", "0", "--json",
+                          *setup["common"]], capsys)
+    def strict(name: str) -> None:
+        raise AssertionError(f"non-standard JSON constant {name}")
+
+    rows = json.loads(captured.out, parse_constant=strict)["correlations"]
+    assert code == 0 and len(rows) == 2 and rows[0]["kendall_low"] is None  # no bootstrap: no interval
+
+
+def test_correlate_reports_scored_isomorphs(setup, capsys):
+    meta = setup["oracle"].meta
+    members = [i for i in range(2000) if meta.representative_of(i) != i][:5]
+    index = members + [meta.representative_of(i) for i in members] + list(meta.representatives[:40])
+    index = list(dict.fromkeys(int(i) for i in index))
+    path = setup["base"] / "iso.csv"
+    pd.DataFrame({"nb201_index": index, "s": np.arange(len(index), dtype=float)}).to_csv(path, index=False)
+    code, captured = run(["correlate", "--scores", str(path), "-O", "clean", "--bootstrap", "0",
+                          *setup["common"]], capsys)
+    classes = {meta.representative_of(i) for i in members}
+    assert code == 0 and f"note: s: {len(classes)} classes have several scored isomorphs" in captured.out
+
+
+def test_predict_reports_r2_tau_and_importances(setup, capsys):
+    path, _ = _scores_file(setup)
+    code, captured = run(["predict", "--scores", str(path), "-O", "clean", "--seeds", "2", "--trees", "20",
+                          "--json", *setup["common"]], capsys)
+    assert code == 0, captured.err
+    result = json.loads(captured.out)["clean"]
+    assert result["summary"]["r2"] > 0.8
+    assert result["importances"][0]["feature"] == "good"
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["compute", "-m", "nope"], "unknown measure 'nope'; choose from synflow"),
+    (["compute", "-m", "jacov"], "jacov need test images: pass --images DIR"),
+    (["compute", "-m", "synflow", "-o", "x.txt"], "cannot tell the format of -o x.txt from its suffix"),
+    (["compute", "-m", "synflow", "--archs", "missing.txt"], "use all, representatives or a file"),
+    (["compute", "-m", "synflow", "--jobs", "0"], "--jobs"),
+    (["compute", "-m", "jacov", "--images", "."], "cifar10 test set not found"),
+    (["compute", "-m", "synflow", "--seed", "-1"], "--seed"),
+    (["correlate", "--scores", "s.csv", "--out", "s.csv"], "--out s.csv is a file, not a folder"),
+    (["correlate", "-m", "synflow", "--batch-size", "3"], "no synflow values for cifar10 with batch_size=3"),
+    (["correlate", "--scores", "missing.csv"], "--scores missing.csv: no such file"),
+    (["correlate", "--scores", "s.csv", "-O", "pgd@7/255"], "pgd@7/255 is not on the grid"),
+])
+def test_bad_input_is_one_line_and_exit_2(setup, capsys, argv, message, monkeypatch):
+    monkeypatch.chdir(setup["base"])
+    pd.DataFrame({"index": [1, 2], "x": [0.1, 0.2]}).to_csv(setup["base"] / "s.csv", index=False)
+    code, captured = run([*argv, *setup["common"]], capsys)
+    assert code == 2
+    assert captured.err.startswith("robnas: error: ") and message in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+
+
+def test_measures_without_a_subcommand_is_one_line(capsys):
+    code, captured = run([], capsys)
+    assert code == 2 and captured.err.strip().splitlines() == [
+        "robnas: error: measures: give a subcommand: list, compute, correlate, predict (see `robnas measures --help`)"]
+
+
+def test_bad_line_in_the_cells_file_names_the_line(setup, capsys):
+    bad = setup["base"] / "bad.txt"
+    bad.write_text("13433\n|not_an_op~0|\n")
+    code, captured = run(["compute", "-m", "synflow", "--archs", str(bad), *setup["common"]], capsys)
+    assert code == 2 and f"--archs {bad}, line 2:" in captured.err
+
+
+def test_a_users_measure_from_the_command_line(setup, capsys, tmp_path, monkeypatch):
+    (tmp_path / "my_scores.py").write_text(
+        "def weight_sum(network, batch):\n"
+        "    return float(sum(p.detach().abs().sum() for p in network.parameters()))\n"
+        "weight_sum.measure_flags = {'needs_data': False}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "mine.csv"
+    code, captured = run(["compute", "-m", "my_scores:weight_sum", "--archs", str(setup["cells"]),
+                          "-o", str(out), *setup["common"]], capsys)
+    assert code == 0, captured.err
+    frame = pd.read_csv(out)
+    assert list(frame.columns[3:]) == ["weight_sum", "weight_sum_seconds"] and (frame["weight_sum"] > 0).all()
