@@ -66,6 +66,10 @@ class OutputPathError(RobnasError, ValueError):
     """A place to write output that cannot be written (a folder, a read-only place, ...)."""
 
 
+class ParetoError(RobnasError, ValueError):
+    """Objective arrays that do not fit together (shape, direction flags, NaN)."""
+
+
 # -- runs and comparisons ---------------------------------------------------------------------
 class RunRecordError(RobnasError):
     """A run folder that cannot be created, read or resumed."""
@@ -118,6 +122,7 @@ __all__ = [
     "MeasureError",
     "NoRunsError",
     "OutputPathError",
+    "ParetoError",
     "PriorError",
     "RobnasError",
     "RunRecordError",

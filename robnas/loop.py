@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -300,7 +300,9 @@ def _open_record(
     min_clean: float | None,
     resume: bool,
     limits: dict[str, float],
+    check: Callable[[list[dict[str, Any]], Path], None] | None = None,
 ) -> tuple[RunRecord | None, list[dict[str, Any]]]:
+    """A new record, or the resumed one and its trials (``check``: see :meth:`RunRecord.resume`)."""
     if record_dir is None:
         if resume:
             raise RunRecordError("resume needs the run folder (record_dir)")
@@ -322,7 +324,7 @@ def _open_record(
     }
     if not resume:
         return RunRecord.create(record_dir, config), []
-    return RunRecord.resume(record_dir, config, oracle, objective)
+    return RunRecord.resume(record_dir, config, oracle, objective, check)
 
 
 def _result(

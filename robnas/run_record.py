@@ -53,8 +53,9 @@ from robnas._version import __version__
 from robnas.errors import RobnasError, RunRecordError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
+    from robnas.arch import Arch
     from robnas.objective import Objective
     from robnas.oracle import Oracle
 
@@ -121,13 +122,15 @@ class RunRecord:
         config: dict[str, Any],
         oracle: Oracle,
         objective: Objective,
+        check: Callable[[list[dict[str, Any]], Path], None] | None = None,
     ) -> tuple[RunRecord, list[dict[str, Any]]]:
         """Reopen the record at ``path`` to continue it as the run ``config`` describes.
 
         Takes the folder's lock (held until :meth:`close`), checks the stored config against
         ``config`` (:data:`RESUME_KEYS` and the data checksums), drops a last line cut short
         by a kill, checks every recorded trial against ``oracle`` (:func:`check_trials`) and
-        records a new ``budget``.
+        records a new ``budget``. ``check(trials, trials_path)`` replaces :func:`check_trials`
+        for records whose trials hold other fields (a multi-objective run's ``values``).
 
         Returns:
             The record and its trials, in order.
@@ -147,9 +150,13 @@ class RunRecord:
                 raise RunRecordError(
                     f"{record.path} already holds {len(trials)} evaluations; the budget must be >= that"
                 )
-            limits = {key[4:]: config[key] for key in ("max_params", "max_flops") if config.get(key) is not None}
-            check_trials(trials, oracle, objective, config.get("min_clean"), record.path / TRIALS_FILE,
-                         limits=limits)
+            if check is None:
+                limits = {key[4:]: config[key] for key in ("max_params", "max_flops")
+                          if config.get(key) is not None}
+                check_trials(trials, oracle, objective, config.get("min_clean"), record.path / TRIALS_FILE,
+                             limits=limits)
+            else:
+                check(trials, record.path / TRIALS_FILE)
             if stored.get("budget") != budget:
                 stored["budget"] = budget
                 stored.setdefault("resumed", []).append({"time": utc_now(), "budget": budget})
@@ -282,30 +289,18 @@ def check_resumable(stored: dict[str, Any], config: dict[str, Any], path: Path) 
         )
 
 
-def check_trials(
-    trials: Sequence[dict[str, Any]],
-    oracle: Oracle,
-    objective: Objective,
-    min_clean: float | None,
-    path: Path,
-    *,
-    limits: dict[str, float] | None = None,
-) -> None:
-    """Refuse recorded trials that the oracle contradicts.
+def check_cells(trials: Sequence[dict[str, Any]], oracle: Oracle, path: Path,
+                value_key: str = "value") -> list[Arch]:
+    """The cells of recorded trials, refusing the first trial that is malformed.
 
     Each trial must name a valid cell of a class no earlier trial holds, with the oracle's
-    NB201 index for it (where the oracle knows indices) and a finite ``value``. Where the oracle
-    answers by a table look-up (it has ``objective_values``), ``value`` and ``clean`` must be
-    the table's and ``best`` the running best of the feasible values; a live oracle's values
-    are not re-measured (that would cost the run again). With cost ``limits`` (metric ->
-    limit, as ``max_params``/``max_flops``), each trial's recorded cost must be its cell's
-    (:mod:`robnas.cost`) and only cells within every limit count towards ``best``.
+    NB201 index for it (where the oracle knows indices) and a finite ``value_key`` entry (a
+    number for ``"value"``, a non-empty list of numbers otherwise).
 
     Raises:
         RunRecordError: ``<path> line N: ...`` for the first trial that is wrong.
     """
     from robnas.arch import Arch
-    from robnas.cost import value as cost_value
     from robnas.isomorphism import class_code
 
     index_of = getattr(oracle, "index_of", None)
@@ -326,9 +321,42 @@ def check_trials(
                 f"{where}: index {trial.get('index')!r} is not that of {arch.to_string()} "
                 f"({int(index_of(arch))}); the record was edited"
             )
-        if not _is_number(trial.get("value")):
-            raise RunRecordError(f"{where}: value {trial.get('value')!r} is not a number")
+        value = trial.get(value_key)
+        if not (_is_number(value) if value_key == "value" else
+                isinstance(value, list) and bool(value) and all(_is_number(v) for v in value)):
+            what = "a number" if value_key == "value" else "a list of numbers"
+            raise RunRecordError(f"{where}: {value_key} {value!r} is not {what}")
         archs.append(arch)
+    return archs
+
+
+def check_trials(
+    trials: Sequence[dict[str, Any]],
+    oracle: Oracle,
+    objective: Objective,
+    min_clean: float | None,
+    path: Path,
+    *,
+    limits: dict[str, float] | None = None,
+) -> None:
+    """Refuse recorded trials that the oracle contradicts.
+
+    Each trial must name a valid cell of a class no earlier trial holds, with the oracle's
+    NB201 index for it (where the oracle knows indices) and a finite ``value``
+    (:func:`check_cells`). Where the oracle answers by a table look-up (it has
+    ``objective_values``), ``value`` and ``clean`` must be the table's and ``best`` the running
+    best of the feasible values; a live oracle's values are not re-measured (that would cost
+    the run again). With cost ``limits`` (metric -> limit, as ``max_params``/``max_flops``),
+    each trial's recorded cost must be its cell's (:mod:`robnas.cost`) and only cells within
+    every limit count towards ``best``.
+
+    Raises:
+        RunRecordError: ``<path> line N: ...`` for the first trial that is wrong.
+    """
+    from robnas.arch import Arch
+    from robnas.cost import value as cost_value
+
+    archs = check_cells(trials, oracle, path)
     if not archs or getattr(oracle, "objective_values", None) is None:
         return
     evaluation = oracle.evaluate(archs, objective)

@@ -3,7 +3,9 @@
 The public namespace is the registry: :data:`SEARCHERS` maps the names the CLI accepts to the
 classes, and ``__all__`` lists everything public. A new searcher is one private module, one
 entry in :data:`SEARCHERS` and one fixture entry in ``tests/searchers/test_conformance.py``
-(which runs :mod:`robnas.searchers.testing` on it).
+(which runs :mod:`robnas.searchers.testing` on it). A multi-objective searcher (told a
+vector of values) goes into :data:`MULTI_OBJECTIVE_SEARCHERS` and is covered by
+``tests/searchers/test_multi_conformance.py``.
 
 Names resolve on first access (PEP 562, and :data:`SEARCHERS` imports a class when it is
 looked up), so the CLI lists the searcher names in ``--help`` without importing NumPy.
@@ -39,6 +41,9 @@ if TYPE_CHECKING:
     from robnas.searchers._evolution import RegularizedEvolution
     from robnas.searchers._local_search import LocalSearch
     from robnas.searchers._optuna import OptunaSearch
+    from robnas.searchers._optuna_multi import MultiObjectiveTPE, OptunaMultiObjective
+    from robnas.searchers._parego import ParEGOSearch
+    from robnas.searchers._pareto_local_search import ParetoLocalSearch
     from robnas.searchers._predictor import PredictorSearch
     from robnas.searchers._random import RandomSearch
 
@@ -55,6 +60,10 @@ _EXPORTS = {
     "OptunaSearch": "robnas.searchers._optuna",
     "PredictorSearch": "robnas.searchers._predictor",
     "RandomSearch": "robnas.searchers._random",
+    "OptunaMultiObjective": "robnas.searchers._optuna_multi",
+    "MultiObjectiveTPE": "robnas.searchers._optuna_multi",
+    "ParEGOSearch": "robnas.searchers._parego",
+    "ParetoLocalSearch": "robnas.searchers._pareto_local_search",
 }
 
 
@@ -86,6 +95,19 @@ SEARCHERS: Mapping[str, type[Searcher]] = _Registry({
     "predictor": "PredictorSearch",
 })
 """Searcher name (as the CLI and run records spell it) -> class."""
+
+MULTI_OBJECTIVE_SEARCHERS: Mapping[str, type[Searcher]] = _Registry({
+    "random": "RandomSearch",
+    "nsga2": "OptunaMultiObjective",
+    "motpe": "MultiObjectiveTPE",
+    "pls": "ParetoLocalSearch",
+    "parego": "ParEGOSearch",
+})
+"""Searchers that accept a vector of values in ``tell`` (multi-objective search), by name.
+
+>>> sorted(MULTI_OBJECTIVE_SEARCHERS)
+['motpe', 'nsga2', 'parego', 'pls', 'random']
+"""
 
 
 def make_searcher(searcher: Searcher | str, **params: Any) -> Searcher:
@@ -119,16 +141,21 @@ def make_searcher(searcher: Searcher | str, **params: Any) -> Searcher:
 
 def searcher_name(searcher: object) -> str:
     """The :data:`SEARCHERS` name of ``searcher``'s class (else its qualified class name)."""
-    for name, cls in SEARCHERS.items():
+    for name, cls in (*SEARCHERS.items(), *MULTI_OBJECTIVE_SEARCHERS.items()):
         if type(searcher) is cls:
             return name
     return f"{type(searcher).__module__}.{type(searcher).__qualname__}"
 
 
 __all__ = [
+    "MULTI_OBJECTIVE_SEARCHERS",
     "SEARCHERS",
     "LocalSearch",
+    "MultiObjectiveTPE",
+    "OptunaMultiObjective",
     "OptunaSearch",
+    "ParEGOSearch",
+    "ParetoLocalSearch",
     "PredictorSearch",
     "RandomSearch",
     "RegularizedEvolution",

@@ -8,6 +8,9 @@ and an oracle.
 The contract the loop relies on (checked for every searcher by :mod:`robnas.searchers.testing`):
 
 * Values are maximised (every robnas objective is an accuracy; larger is better).
+* Multi-objective searchers (:data:`robnas.searchers.MULTI_OBJECTIVE_SEARCHERS`, driven by
+  :func:`robnas.multi_loop.run_multi_search`) are told a tuple of floats, one per objective,
+  every component larger-is-better (the loop negates minimised objectives such as ``params``).
 * ``ask()`` returns an :class:`~robnas.arch.Arch`; the loop answers every ``ask()`` with exactly
   one ``tell()`` of that cell before asking again.
 * ``tell()`` may also be called with a cell the searcher did not ask for (the loop's
@@ -198,6 +201,29 @@ def check_int(name: str, value: object, low: int, high: int | None = None) -> No
         )
     if value < low or (high is not None and value > high):
         raise InvalidParameterError(f"{name} must be an integer {span}, got {value}")
+
+
+def check_float(name: str, value: object, low: float, high: float | None = None, *,
+                low_open: bool = False) -> None:
+    """Raise :class:`InvalidParameterError` unless ``value`` is a finite real number in range.
+
+    ``low`` is included unless ``low_open``; ``high`` (if given) is included. Booleans are refused.
+
+    >>> check_float("ridge", 0.0, 0.0, low_open=True)
+    Traceback (most recent call last):
+    ...
+    robnas.errors.InvalidParameterError: ridge must be a number > 0.0, got 0.0
+    """
+    lower = f"> {low}" if low_open else f">= {low}"
+    span = f"{lower} and <= {high}" if high is not None else lower
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidParameterError(
+            f"{name} must be a number {span}, got {value!r} ({type(value).__name__})"
+        )
+    number = float(value)
+    if (not np.isfinite(number) or number < low or (low_open and number == low)
+            or (high is not None and number > high)):
+        raise InvalidParameterError(f"{name} must be a number {span}, got {value}")
 
 
 def check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:

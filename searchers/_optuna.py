@@ -144,7 +144,7 @@ class OptunaSearch:
     def tell(self, arch: Arch, value: float) -> None:
         """Tell Optuna the value of ``arch`` (added as a finished trial if it was not asked)."""
         study = self._ensure_study()
-        value = float(value)
+        value = self._told_value(value)
         self._values.setdefault(class_code(arch), value)
         trial = self._pending.pop(arch, None)
         if trial is not None:
@@ -154,7 +154,8 @@ class OptunaSearch:
 
             study.add_trial(
                 optuna.trial.create_trial(
-                    params=self._params(arch), distributions=self._distributions, value=value
+                    params=self._params(arch), distributions=self._distributions,
+                    values=list(value) if isinstance(value, tuple) else [value],
                 )
             )
 
@@ -164,14 +165,7 @@ class OptunaSearch:
             self.validate_params()
             import optuna
 
-            if self.sampler == "tpe":
-                sampler: optuna.samplers.BaseSampler = optuna.samplers.TPESampler(
-                    seed=self.seed, n_startup_trials=self.n_startup_trials
-                )
-            else:
-                sampler = optuna.samplers.GPSampler(
-                    seed=self.seed, n_startup_trials=self.n_startup_trials
-                )
+            sampler = self._make_sampler()
             self._rng = np.random.default_rng(self.seed)
             self._distributions = {
                 name: optuna.distributions.CategoricalDistribution(OPS) for name in PARAM_NAMES
@@ -180,9 +174,25 @@ class OptunaSearch:
             if storage is not None and self.study_name is not None:
                 with contextlib.suppress(KeyError):  # no such study yet
                     optuna.delete_study(study_name=self.study_name, storage=storage)
-            self._study = optuna.create_study(direction="maximize", sampler=sampler,
+            self._study = optuna.create_study(directions=self._directions(), sampler=sampler,
                                               storage=storage, study_name=self.study_name)
         return self._study
+
+    def _make_sampler(self) -> optuna.samplers.BaseSampler:
+        """The sampler of :attr:`sampler` (parameters already checked by :meth:`validate_params`)."""
+        import optuna
+
+        if self.sampler == "tpe":
+            return optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=self.n_startup_trials)
+        return optuna.samplers.GPSampler(seed=self.seed, n_startup_trials=self.n_startup_trials)
+
+    def _directions(self) -> list[str]:
+        """The study's directions (one: every single objective is maximised)."""
+        return ["maximize"]
+
+    def _told_value(self, value: Any) -> Any:
+        """What Optuna is told for ``value`` (a float here; a tuple in multi-objective mode)."""
+        return float(value)
 
     @staticmethod
     def _params(arch: Arch) -> dict[str, str]:

@@ -20,6 +20,10 @@ larger-is-better, and penalised values below zero are understood); cells told wi
 asked are learnt; a run resumed from a truncated record equals the uninterrupted run; and the
 searcher sees nothing but what it is told (no peeking: the run is unchanged when every value
 it was not told is scrambled). Requires pytest.
+
+:class:`MultiObjectiveConformance` checks the same contract for multi-objective searchers,
+which are told a vector (one value per objective) where a single-objective searcher is told a
+number.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import pytest
 from robnas.arch import NUM_CELLS, NUM_EDGES, NUM_OPS, Arch
 from robnas.isomorphism import class_code, class_code_array
 from robnas.loop import SearchResult, run_search
+from robnas.multi_loop import MultiSearchResult, run_multi_search
 from robnas.run_record import TRIALS_FILE
 from robnas.searchers._base import Searcher, get_params
 
@@ -48,14 +53,14 @@ class RecordingSearcher:
     def __init__(self, inner: Searcher) -> None:
         self.inner = inner
         self.seed = inner.seed
-        self.calls: list[tuple[str, Arch, float | None]] = []
+        self.calls: list[tuple[str, Arch, Any]] = []
 
     def ask(self) -> Arch:
         arch = self.inner.ask()
         self.calls.append(("ask", arch, None))
         return arch
 
-    def tell(self, arch: Arch, value: float) -> None:
+    def tell(self, arch: Arch, value: Any) -> None:
         self.calls.append(("tell", arch, value))
         self.inner.tell(arch, value)
 
@@ -96,8 +101,33 @@ class ScrambledOracle:
         return self.inner.parse_arch(arch)
 
 
-def _archs(result: SearchResult) -> list[str]:
+def _archs(result: SearchResult | MultiSearchResult) -> list[str]:
     return [t["arch"] for t in result.trials]
+
+
+def check_constructor(searcher: Searcher, seed: int) -> None:
+    """scikit-learn style: keyword-only parameters with defaults, stored unchanged, no RNG yet."""
+    params = get_params(searcher)
+    assert params["seed"] == seed
+    signature = inspect.signature(type(searcher).__init__)
+    for name, parameter in signature.parameters.items():
+        if name == "self":
+            continue
+        assert parameter.default is not inspect.Parameter.empty, f"{name} needs a default"
+        assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, f"{name} must be keyword-only"
+    assert get_params(type(searcher)(**params)) == params
+    assert not any(isinstance(v, np.random.Generator) for v in vars(searcher).values()), (
+        "the random generator must be created on first use, not in __init__"
+    )
+
+
+def check_repr(searcher: Searcher) -> None:
+    """``repr`` is the constructor call of the changed parameters (``searcher`` has seed 7)."""
+    cls = type(searcher)
+    text = repr(searcher)
+    assert text.startswith(f"{cls.__name__}(") and "seed=7" in text
+    assert get_params(eval(text, {cls.__name__: cls})) == get_params(searcher)
+    assert repr(cls()) == f"{cls.__name__}()"  # defaults are left out, as scikit-learn does
 
 
 class SearcherConformance:
@@ -108,27 +138,10 @@ class SearcherConformance:
     budget: int = 40
 
     def test_repr_is_the_constructor_call(self, make_searcher: MakeSearcher) -> None:
-        searcher = make_searcher(7)
-        cls = type(searcher)
-        text = repr(searcher)
-        assert text.startswith(f"{cls.__name__}(") and "seed=7" in text
-        assert get_params(eval(text, {cls.__name__: cls})) == get_params(searcher)
-        assert repr(cls()) == f"{cls.__name__}()"  # defaults are left out, as scikit-learn does
+        check_repr(make_searcher(7))
 
     def test_constructor_is_scikit_learn_style(self, make_searcher: MakeSearcher) -> None:
-        searcher = make_searcher(7)
-        params = get_params(searcher)
-        assert params["seed"] == 7
-        signature = inspect.signature(type(searcher).__init__)
-        for name, parameter in signature.parameters.items():
-            if name == "self":
-                continue
-            assert parameter.default is not inspect.Parameter.empty, f"{name} needs a default"
-            assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, f"{name} must be keyword-only"
-        assert get_params(type(searcher)(**params)) == params
-        assert not any(isinstance(v, np.random.Generator) for v in vars(searcher).values()), (
-            "the random generator must be created on first use, not in __init__"
-        )
+        check_constructor(make_searcher(7), 7)
 
     def test_proposals_are_valid_and_answered(self, make_searcher: MakeSearcher, oracle: Any) -> None:
         searcher = RecordingSearcher(make_searcher(0))
@@ -228,3 +241,101 @@ class SearcherConformance:
         second = run_search(make_searcher(9), scrambled, self.objective, self.budget)
         assert _archs(second) == _archs(first)
         assert [t["value"] for t in second.trials] == [t["value"] for t in first.trials]
+
+class MultiObjectiveConformance:
+    """Pytest checks for a multi-objective searcher: the same contract with vector values.
+
+    The searcher is told one value per objective, every component larger-is-better (the loop
+    negates minimised objectives). Fixtures as for :class:`SearcherConformance`.
+    """
+
+    objectives: tuple[str, ...] = ("pgd@1/255", "clean")
+    budget: int = 40
+
+    def _run(self, searcher: Searcher, oracle: Any, budget: int, **kwargs: Any) -> MultiSearchResult:
+        return run_multi_search(searcher, oracle, list(self.objectives), budget, **kwargs)
+
+    def test_repr_is_the_constructor_call(self, make_searcher: MakeSearcher) -> None:
+        check_repr(make_searcher(7))
+
+    def test_constructor_is_scikit_learn_style(self, make_searcher: MakeSearcher) -> None:
+        check_constructor(make_searcher(7), 7)
+
+    def test_proposals_are_valid_and_told_vectors(
+        self, make_searcher: MakeSearcher, oracle: Any
+    ) -> None:
+        searcher = RecordingSearcher(make_searcher(0))
+        self._run(searcher, oracle, self.budget)
+        calls = searcher.calls
+        assert calls[0][0] == "ask"
+        for (kind, arch, _), (next_kind, next_arch, value) in zip(calls[::2], calls[1::2], strict=False):
+            assert kind == "ask" and next_kind == "tell" and next_arch == arch
+            assert isinstance(arch, Arch) and all(0 <= op < NUM_OPS for op in arch.ops)
+            assert isinstance(value, tuple) and len(value) == len(self.objectives)
+            assert all(isinstance(v, float) and np.isfinite(v) for v in value)
+
+    @pytest.mark.parametrize("budget", [1, 7])
+    def test_budget_is_exact(self, make_searcher: MakeSearcher, oracle: Any, budget: int) -> None:
+        result = self._run(make_searcher(1), oracle, budget)
+        assert result.n_evaluations == len(result.trials) == budget
+        assert [t["n"] for t in result.trials] == list(range(1, budget + 1))
+
+    def test_same_seed_same_run_and_seeds_differ(self, make_searcher: MakeSearcher, oracle: Any) -> None:
+        first = self._run(make_searcher(3), oracle, self.budget)
+        second = self._run(make_searcher(3), oracle, self.budget)
+        assert _archs(first) == _archs(second)
+        assert [t["values"] for t in first.trials] == [t["values"] for t in second.trials]
+        others = [_archs(self._run(make_searcher(s), oracle, self.budget)) for s in (0, 1)]
+        assert len({tuple(_archs(first)), *(tuple(o) for o in others)}) == 3
+
+    def test_no_class_twice_and_no_stall(self, make_searcher: MakeSearcher, oracle: Any) -> None:
+        result = self._run(make_searcher(4), oracle, 3 * self.budget)
+        classes = [class_code(Arch.from_string(a)) for a in _archs(result)]
+        assert len(set(classes)) == len(classes) == 3 * self.budget
+        assert result.n_forced == 0
+
+    def test_follows_each_direction(self, make_searcher: MakeSearcher, oracle: Any) -> None:
+        # pgd@1/255 minimised, clean maximised: the cells found must reach the bottom tenth of
+        # the 6,466 classes on pgd@1/255 and the top tenth on clean accuracy (random search
+        # misses a tenth in 60 draws with probability 0.9**60 = 0.002; a searcher that ignores
+        # a direction ends at the wrong end).
+        pgd = np.sort(oracle.objective_values("pgd@1/255"))
+        clean = np.sort(oracle.objective_values("clean"))
+        for seed in (0, 1):
+            result = run_multi_search(make_searcher(seed), oracle, ["pgd@1/255:min", "clean"], 60)
+            found = np.asarray([t["values"] for t in result.trials])
+            assert found[:, 0].min() <= pgd[len(pgd) // 10]
+            assert found[:, 1].max() >= clean[-(len(clean) // 10)]
+
+    def test_learns_unasked_tells(self, make_searcher: MakeSearcher, oracle: Any) -> None:
+        searcher = make_searcher(6)
+        rng = np.random.default_rng(99)
+        warm = [Arch.random(rng) for _ in range(20)]
+
+        def vector(arch: Arch) -> tuple[float, ...]:
+            return tuple(float(oracle.evaluate([arch], o).values[0]) for o in self.objectives)
+
+        for arch in warm:  # told before anything was asked
+            searcher.tell(arch, vector(arch))
+        known = {class_code(a) for a in warm}
+        for _ in range(20):
+            arch = searcher.ask()
+            assert class_code(arch) not in known
+            known.add(class_code(arch))
+            searcher.tell(arch, vector(arch))
+
+    def test_resume_equals_uninterrupted(
+        self, make_searcher: MakeSearcher, oracle: Any, tmp_path: Path
+    ) -> None:
+        whole = self._run(make_searcher(8), oracle, self.budget, record_dir=tmp_path / "whole")
+        self._run(make_searcher(8), oracle, self.budget, record_dir=tmp_path / "cut")
+        lines = (tmp_path / "cut" / TRIALS_FILE).read_text().splitlines(keepends=True)
+        keep = self.budget // 2
+        (tmp_path / "cut" / TRIALS_FILE).write_text("".join(lines[:keep]) + lines[keep][:20])
+        resumed = self._run(make_searcher(8), oracle, self.budget, record_dir=tmp_path / "cut",
+                            resume=True)
+        assert resumed.replay == {"trials": keep, "diverged_at": None}
+        assert _archs(resumed) == _archs(whole)
+        assert resumed.hypervolume == whole.hypervolume
+        on_disk = [json.loads(line) for line in (tmp_path / "cut" / TRIALS_FILE).open()]
+        assert [t["values"] for t in on_disk] == [t["values"] for t in whole.trials]

@@ -82,6 +82,16 @@ WARMUP_PARAMS = ["warmup=", "warmup=nope", "warmup=3", "warmup={missing}.csv", "
                  "warmup={dir}", "prior=params"]
 """Bad warm starts of evolution and local search (the prior is the predictor's)."""
 BAD_STORAGES = ["", " ", "nosuchdb://x", "abc", "sqlite:///{missing}/optuna.db"]
+MULTI_BAD_PARAMS: dict[str, list[str]] = {
+    "pls": ["num_init=0", "num_init=1.5", "variant=best", "variant=", "foo=1"],
+    "parego": ["ridge=0", "ridge=-1", "ridge=nan", "explore=1.5", "explore=abc", "rho=-1", "rho=inf",
+               "num_init=0"],
+    "nsga2": ["population_size=1", "population_size=1.5", "population_size=1e9", "sampler=gp",
+              "max_repeats=0"],
+    "motpe": ["n_startup_trials=-1", "max_repeats=abc", "sampler=cmaes"],
+    "random": ["foo=1"],
+}
+"""Bad ``--param`` values of the multi-objective searchers (given with two objectives)."""
 MALFORMED_PARAMS = ["", "=", "=1", "novalue", "seed=3", "population_size=30=1"]
 
 # -- the commands, each from a line that is valid up to live weights ------------------------------
@@ -95,6 +105,10 @@ BASES: dict[str, list[str]] = {
                "--out", "{tmp}/runs", "--data", "{data}"],
     "compare": ["compare", "-O", "pgd@1/255", "--searchers", "random", "--seeds", "1", "--budget", "5",
                 "--jobs", "1", "--out", "{tmp}/cmp", "--data", "{data}", "-q"],
+    "search-multi": ["search", "-O", "pgd@1/255", "-O", "clean", "--searcher", "pls", "--budget", "5",
+                     "--seed", "0", "--out", "{tmp}/runs", "--data", "{data}"],
+    "compare-multi": ["compare", "-O", "pgd@1/255,params", "--searchers", "pls", "--seeds", "1",
+                      "--budget", "5", "--jobs", "1", "--out", "{tmp}/cmp", "--data", "{data}", "-q"],
     "verify": ["verify", "--arch", "13433", "-O", "pgd@1/255", "--weights", "{dir}", "--images", "{dir}",
                "--n-images", "10", "--data", "{data}"],
     "download": ["data", "download", "--datasets", "cifar10", "--base-url", "http://127.0.0.1:9/",
@@ -192,6 +206,40 @@ def _param_cases() -> Iterator[tuple[str, list[str]]]:
     yield "search", [*BASES["search"], "--storage", "sqlite:///{tmp}/optuna.db"]  # not bo
 
 
+def _multi_cases() -> Iterator[tuple[str, list[str]]]:
+    """Multi-objective search and compare (several -O, objective groups, their searchers)."""
+    search, compare = BASES["search-multi"], BASES["compare-multi"]
+    for name, params in MULTI_BAD_PARAMS.items():
+        for param in params:
+            yield "search", [*_with(search, "--searcher", name), "--param", param]
+    for objective in [*BAD_OBJECTIVES[:12], "clean:best", "params:up", "pgd@1/255", "clean,"]:
+        yield "search", [*search, "-O", objective]  # a third objective that is wrong
+        yield "compare", _with(compare, "-O", f"pgd@1/255,{objective}")
+    for option, values in {"--budget": ["0", "abc", "6467"], "--seed": ["-1", "1.5"],
+                           "--searcher": ["re", "bo", "xyz"], "--out": BAD_DIR_OUTPUTS,
+                           "--dataset": ["mnist", "cifar100"], "--min-clean": ["0.5", "abc"]}.items():
+        for value in values:
+            yield "search", _with(search, option, value)
+    yield from [
+        ("search", [*search, "-O", "flops", "-O", "params"]),  # four objectives
+        ("search", _with(search, "-O", "clean")),  # clean twice
+        ("search", _with(search, "-O", "params:max,params")),
+        ("search", [*_with(search, "-O", "fog@2"), "--dataset", "ImageNet16-120"]),
+        ("search", ["search", "-O", "pgd@1/255,", "--searcher", "pls", "--data", "{data}"]),
+        ("search", ["search", "-O", "clean", "--searcher", "parego", "--data", "{data}"]),
+        ("search", [*search, "--storage", "sqlite:///{tmp}/optuna.db"]),  # bo's single-objective study
+        ("search", ["search", "--resume", "{run}", "-O", "pgd@1/255", "-O", "clean"]),
+        ("compare", [*compare, "-O", "clean"]),  # a group and a single objective
+        ("compare", _with(compare, "--searchers", "re")),
+        ("compare", _with(compare, "--searchers", "pls,xyz")),
+        ("compare", [*_with(compare, "-O", "pgd@1/255"), "--multi"]),  # one objective
+        ("compare", [*_with(compare, "-O", "pgd@1/255"), "-O", "clean", "-O", "flops", "-O", "params",
+                     "--multi"]),
+        ("compare", [*_with(compare, "-O", "pgd@1/255,fog@2"), "--dataset", "ImageNet16-120"]),
+        ("compare", ["compare", "--from", "{dir}", "--multi"]),
+    ]
+
+
 def _whole_line_cases() -> Iterator[tuple[str, list[str]]]:
     """Spoilt command lines that no single option substitution gives."""
     search, compare = BASES["search"], BASES["compare"]
@@ -272,7 +320,7 @@ def generated_cases() -> list[tuple[str, list[str]]]:
     """Every generated case as ``(command, argv with placeholders)``, without duplicates."""
     seen: set[tuple[str, ...]] = set()
     cases = []
-    for command, argv in (*_option_cases(), *_param_cases(), *_whole_line_cases()):
+    for command, argv in (*_option_cases(), *_param_cases(), *_multi_cases(), *_whole_line_cases()):
         if tuple(argv) not in seen:
             seen.add(tuple(argv))
             cases.append((command, argv))

@@ -57,7 +57,7 @@ def test_bad_input_is_one_line_and_exit_2(release_root, capsys, argv, message) -
 
 
 @pytest.mark.parametrize(
-    "command", [["search"], ["verify", "--arch", "1", "--weights", "w", "--images", "i"]]
+    "command", [["verify", "--arch", "1", "--weights", "w", "--images", "i"]]
 )
 def test_a_single_objective_option_given_twice_is_refused(command, capsys) -> None:
     assert main([*command, "-O", "clean", "--objective", "pgd@1/255"]) == 2

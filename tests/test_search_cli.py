@@ -85,7 +85,8 @@ def test_min_clean_run_at_chance_where_better_cells_exist(release_root, capsys, 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--searcher", "sa"], "invalid choice: 'sa' (choose from 'random', 're', 'ls', 'bo', 'predictor')"),
+        (["--searcher", "sa"], "invalid choice: 'sa' (choose from 'random', 're', 'ls', 'bo', "
+                               "'predictor', 'nsga2', 'motpe', 'pls', 'parego')"),
         (["--budget", "ten"], "--budget needs a whole number in 1..6466, got 'ten'"),
         (["--budget", "0"], "--budget needs a whole number in 1..6466, got 0"),
         (["--min-clean", "2"], "--min-clean needs a number in 0..1, got 2"),
@@ -181,3 +182,40 @@ def _oracle(root: Path):
     from robnas.benchmark import TabularOracle
 
     return TabularOracle("cifar10", data=root)
+
+
+def test_multi_objective_search_prints_fronts_and_resumes(release_root, capsys, tmp_path) -> None:
+    code, out, _ = _run(capsys, "search", "-O", "pgd@1/255", "-O", "clean", "--searcher", "pls",
+                        "--budget", "40", "--seed", "0", "--out", str(tmp_path),
+                        "--data", str(release_root))
+    assert code == 0
+    (run_dir,) = tmp_path.iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert "objectives      pgd@1/255 (max), clean (max) on cifar10" in out
+    assert f"front found     {len(summary['front'])} cells" in out
+    assert f"hypervolume     {summary['hypervolume']:.4g} (reference point (0.423, 0.8129)" in out
+    assert f"true front      10 classes, hypervolume {summary['true_hypervolume']:.4g}" in out
+    assert f"found           {summary['true_front_found']} of the 10 true-front classes" in out
+    for row in summary["front"] + summary["true_front"]:
+        assert row["arch"] in out
+    code, out, _ = _run(capsys, "search", "--resume", str(run_dir), "--budget", "60", "--json")
+    payload = json.loads(out)
+    assert code == 0 and payload["n_evaluations"] == 60 and payload["replay"]["trials"] == 40
+    assert payload["objectives"] == ["pgd@1/255", "clean"] and payload["reference_point"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-O", "pgd@1/255", "-O", "clean", "--searcher", "re"],
+         "unknown multi-objective searcher 're'; valid: random, nsga2, motpe, pls, parego"),
+        (["-O", "pgd@1/255,clean", "--min-clean", "0.8"], "--min-clean is for single-objective"),
+        (["-O", "pgd@1/255", "-O", "clean", "-O", "fog@3", "-O", "pgd@2/255"],
+         "takes 2 or 3 objectives, got 4"),
+        (["-O", "pgd@1/255", "-O", "params:least"], "unknown direction 'least'"),
+    ],
+)
+def test_multi_objective_bad_input_is_one_line(release_root, capsys, tmp_path, argv, message) -> None:
+    code, _, err = _run(capsys, "search", *argv, "--out", str(tmp_path), "--data", str(release_root))
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not list(tmp_path.iterdir())  # nothing half-written

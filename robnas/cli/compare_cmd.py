@@ -18,15 +18,18 @@ from robnas.cli.common import (
 from robnas.cli.executor_options import add_executor_options, build_executor
 from robnas.cli.values import parse_int, parse_names
 from robnas.errors import RobnasError
-from robnas.searchers import SEARCHERS
+from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS
 from robnas.vocabulary import Dataset, parse_dataset
 
 DEFAULT_SEARCHERS = ",".join(SEARCHERS)
+DEFAULT_MULTI_SEARCHERS = "random,nsga2,pls,parego"
 DEFAULT_CHECKPOINTS = "10,25,50,100,300"
 MAX_SEEDS = 10_000
 """Most seeds per searcher: a comparison writes one run record per seed, searcher, objective
 and dataset, so more would fill a disk long before it told searchers apart any better."""
 MAX_JOBS = 256
+OPTUNA_SEARCHERS = ("bo", "nsga2", "motpe")
+"""Searchers built on Optuna (its log level is set once, here and in each worker)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,7 +48,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "examples:\n"
             "  robnas compare -O pgd@1/255 -O clean --seeds 50 --budget 300 --out runs/cmp\n"
             "  robnas compare -O clean --seeds 100 --executor ray --ray-address auto --out runs/cmp\n"
-            "  robnas compare --from runs/cmp --metric regret --log-x --formats png,pdf"
+            "  robnas compare --from runs/cmp --metric regret --log-x --formats png,pdf\n"
+            "  robnas compare -O pgd@1/255 -O clean --multi --seeds 100 --out runs/mo\n"
+            "  robnas compare -O pgd@1/255,clean -O pgd@1/255,params:min --seeds 100\n"
+            "\n"
+            "multi-objective: --multi makes all -O one objective group (2 or 3 objectives), or\n"
+            "give each group as one comma-separated -O; a :min/:max suffix sets a direction\n"
+            "(accuracies default to max, params/flops to min). Runs then report the front's share\n"
+            "of the true front's hypervolume (reference point: the true front's nadir moved out\n"
+            "by 10% of each range), the plots show the hypervolume regret, fronts.md the share of\n"
+            "true-front classes found and figures/fronts-* the true front vs the median runs.\n"
+            f"Default multi-objective searchers: {DEFAULT_MULTI_SEARCHERS}."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -56,8 +69,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--dataset", action="append", metavar="D",
                         help=f"dataset: {', '.join(d.value for d in Dataset)} (repeat for several; "
                              "default: cifar10)")
-    parser.add_argument("--searchers", default=DEFAULT_SEARCHERS, metavar="LIST",
-                        help="comma-separated, among %(default)s (default: all)")
+    parser.add_argument("--multi", action="store_true",
+                        help="all -O together form one multi-objective problem")
+    parser.add_argument("--searchers", metavar="LIST",
+                        help=f"comma-separated, among {DEFAULT_SEARCHERS} (default: all); "
+                             f"multi-objective: among {', '.join(MULTI_OBJECTIVE_SEARCHERS)} "
+                             f"(default: {DEFAULT_MULTI_SEARCHERS})")
     parser.add_argument("--seeds", default="50", metavar="N",
                         help=f"seeds 0..N-1 per searcher, N in 1..{MAX_SEEDS} (default: %(default)s)")
     parser.add_argument("--budget", default="300", metavar="N",
@@ -69,8 +86,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="comparison folder (default: runs/compare-<time>); reuse to resume")
     parser.add_argument("--from", dest="from_dir", metavar="DIR",
                         help="re-draw the tables and figures of an existing comparison folder")
-    parser.add_argument("--metric", choices=("value", "regret"), default="value",
-                        help="what the plots show (default: %(default)s)")
+    parser.add_argument("--metric", choices=("value", "regret"),
+                        help="what the plots show (default: value; multi-objective: regret)")
     parser.add_argument("--log-x", action="store_true", help="log-scaled x axis in the plots")
     parser.add_argument("--formats", default="png", metavar="LIST",
                         help="figure formats among png,svg,pdf (default: %(default)s)")
@@ -96,12 +113,21 @@ def run(args: argparse.Namespace) -> int:
         seeds = parse_int(args.seeds, "--seeds", 1, MAX_SEEDS)
         budget = parse_int(args.budget, "--budget", 1, CLASS_COUNT)
         jobs = None if args.jobs is None else parse_int(args.jobs, "--jobs", 1, MAX_JOBS)
-        searchers = parse_names(args.searchers, "--searchers", SEARCHERS, "searcher")
+        objectives = [",".join(args.objective)] if args.multi else args.objective
+        multi = args.multi or any("," in o for o in objectives)
+        if multi:
+            searchers = parse_names(DEFAULT_MULTI_SEARCHERS if args.searchers is None else args.searchers,
+                                    "--searchers",
+                                    MULTI_OBJECTIVE_SEARCHERS, "multi-objective searcher")
+        else:
+            searchers = parse_names(DEFAULT_SEARCHERS if args.searchers is None else args.searchers,
+                                    "--searchers", SEARCHERS,
+                                    "searcher")
         datasets = [parse_dataset(d).value for d in (args.dataset or [Dataset.CIFAR10.value])]
         out = writable_dir(args.out if args.out is not None else str(_default_out()), "--out")
-        specs = plan_runs(searchers, args.objective, datasets, range(seeds), budget)
+        specs = plan_runs(searchers, objectives, datasets, range(seeds), budget)
         fetch_missing_data(args, dict.fromkeys(s.dataset for s in specs), args.data)
-        if any(spec.searcher == "bo" for spec in specs):
+        if any(spec.searcher in OPTUNA_SEARCHERS for spec in specs):
             quiet_optuna(args.verbose)  # here, and in each worker (which copies the setting)
         oracles = load_oracles(specs, args.data)
         if args.strict_data:
@@ -113,13 +139,27 @@ def run(args: argparse.Namespace) -> int:
                                   executor=executor)
         print(f"ran {done.ran} runs, {done.skipped} already done, in {done.wall_seconds:.1f} s",
               file=sys.stderr)
-    report = write_reports(out, checkpoints=checkpoints, metric=args.metric, log_x=args.log_x,
+    metric = args.metric or ("regret" if _is_multi_folder(out) else "value")
+    report = write_reports(out, checkpoints=checkpoints, metric=metric, log_x=args.log_x,
                            formats=formats)
     print(report.markdown())
     print(f"files in {out}:")
     for path in report.files:
         print(f"  {path.relative_to(out)}")
     return 0
+
+
+def _is_multi_folder(out: Path) -> bool:
+    """Whether the comparison in ``out`` is multi-objective (its plan names objective groups)."""
+    import json
+
+    from robnas.compare.plan import PLAN_FILE
+
+    try:
+        plan = json.loads((out / PLAN_FILE).read_text(encoding="utf-8"))
+        return any("," in o for o in plan.get("objectives", []))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _existing_comparison(args: argparse.Namespace) -> Path:
@@ -130,7 +170,8 @@ def _existing_comparison(args: argparse.Namespace) -> Path:
     if not out.is_dir():
         raise RobnasError(f"--from {out}: {'not a folder' if out.exists() else 'no such folder'}")
     planning = [option for option, value in (("--objective", args.objective), ("--dataset", args.dataset),
-                                             ("--out", args.out), ("--jobs", args.jobs)) if value is not None]
+                                             ("--out", args.out), ("--jobs", args.jobs),
+                                             ("--multi", args.multi or None)) if value is not None]
     if planning:
         raise RobnasError(f"--from only re-draws an existing comparison; {planning[0]} does not apply to it")
     return out
@@ -139,11 +180,13 @@ def _existing_comparison(args: argparse.Namespace) -> Path:
 def _check_pins(specs: list, data: str | None) -> None:
     """``--strict-data``: read every file the runs use, refusing one that differs from its pin."""
     from robnas.benchmark import TabularOracle
+    from robnas.multi_objective import DirectedObjective, class_values, is_multi, parse_objectives
 
     for dataset in dict.fromkeys(s.dataset for s in specs):
         oracle = TabularOracle(dataset, data=data, strict_data=True)
         for objective in dict.fromkeys(s.objective for s in specs if s.dataset == dataset):
-            oracle.objective_values(objective)
+            for part in parse_objectives(objective) if is_multi(objective) else [objective]:
+                class_values(oracle, DirectedObjective.parse(part))
             oracle.objective_values("clean")
 
 

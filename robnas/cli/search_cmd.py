@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ from robnas.cli.common import (
 from robnas.cli.live_options import add_live_options, cost_line
 from robnas.cli.values import parse_float, parse_int, parse_param
 from robnas.errors import InvalidParameterError, PriorError, RobnasError
-from robnas.searchers import SEARCHERS
+from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS
 from robnas.vocabulary import Dataset, parse_dataset
 
 if TYPE_CHECKING:
@@ -65,6 +65,7 @@ this command (``settings`` holds the run's searcher, objective, dataset, seed, b
 mode and, when resuming, ``recorded_oracle``: the provenance stored in the record)."""
 
 DEFAULT_SEARCHER = "re"
+DEFAULT_MULTI_SEARCHER = "pls"
 DEFAULT_BUDGET = 100
 MAX_COST = 10_000.0
 """Upper end of --max-params and --max-flops (millions; the largest NB201 network has 220 MFLOPs)."""
@@ -95,18 +96,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "  robnas search -O pgd@1/255 --searcher predictor --budget 100\n"
             "  robnas search -O clean --searcher bo --storage sqlite:///runs/optuna.db\n"
             "  robnas search -O pgd@1/255 --max-params 0.5 --max-flops 60\n"
+            "  robnas search -O pgd@1/255 -O clean --searcher pls --budget 300   (Pareto front)\n"
             "  robnas search --resume runs/20260124-191150-re-pgd-1-255-s0 --budget 500"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--objective", "-O", action=StoreOnce, metavar="O",
-        help="what to maximise, e.g. pgd@8/255, clean, gaussian_noise@3, adversarial@mean",
+        "--objective", "-O", action="append", metavar="O",
+        help="what to maximise, e.g. pgd@8/255, clean, gaussian_noise@3, adversarial@mean; "
+             "repeat (2 or 3) for multi-objective search, e.g. -O pgd@1/255 -O params:min "
+             "(suffix :min/:max; accuracies default to max, params/flops to min)",
     )
     add_data_options(parser, dataset_default=None, dataset_action=StoreOnce)
     add_offline_option(parser)
-    parser.add_argument("--searcher", action=StoreOnce, choices=tuple(SEARCHERS), metavar="NAME",
-                        help=f"{', '.join(SEARCHERS)} (default: {DEFAULT_SEARCHER})")
+    parser.add_argument("--searcher", action=StoreOnce, metavar="NAME",
+                        choices=tuple(dict.fromkeys([*SEARCHERS, *MULTI_OBJECTIVE_SEARCHERS])),
+                        help=f"{', '.join(SEARCHERS)} (default: {DEFAULT_SEARCHER}); with several "
+                             f"objectives: {', '.join(MULTI_OBJECTIVE_SEARCHERS)} (default: "
+                             f"{DEFAULT_MULTI_SEARCHER})")
     parser.add_argument("--budget", action=StoreOnce, metavar="N",
                         help=f"distinct architectures (isomorphism classes) to evaluate, 1..{CLASS_COUNT} "
                              f"(default: {DEFAULT_BUDGET})")
@@ -142,6 +149,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from robnas.cli.outputs import writable_dir
+    from robnas.cli.search_multi import run_multi, wants_multi
     from robnas.loop import run_search
 
     resume = args.resume is not None
@@ -149,13 +157,23 @@ def run(args: argparse.Namespace) -> int:
         raise RobnasError("--out does not apply to --resume (the run stays in RUN_DIR); leave it out")
     if resume and not args.resume.strip():
         raise RobnasError("--resume needs a run record folder, got ''")
+    if wants_multi(args):
+        if args.storage is not None:
+            raise RobnasError("--storage keeps the study of the single-objective bo searcher; "
+                              "leave it out of a multi-objective search")
+        return run_multi(args)
+    if args.objective is not None:  # one objective (several only reach here to resume a
+        args.objective = ",".join(args.objective)  # single-objective run: a conflict, named)
     settings = _resume_settings(args) if resume else _new_settings(args)
+    if settings["searcher"] not in SEARCHERS and settings["searcher"] in MULTI_OBJECTIVE_SEARCHERS:
+        raise RobnasError(f"searcher {settings['searcher']} is multi-objective: give 2 or 3 objectives "
+                          f"(e.g. -O pgd@1/255 -O clean), or use one of {', '.join(SEARCHERS)}")
     if settings["searcher"] == "bo":
         quiet_optuna(args.verbose)
     if args.storage is not None:
         _add_storage(settings, args.storage)
     storage_option = "--param" if args.storage is None else "--storage"
-    _build_searcher(settings["searcher"], settings["params"], None, storage_option)  # before any data is read
+    _build_searcher(settings["searcher"], settings["params"], storage_option=storage_option)  # before data
     out = None if resume else writable_dir(args.out if args.out is not None else DEFAULT_OUT, "--out")
     oracle = build_oracle(args, settings)
     oracle.validate(settings["objective"])
@@ -168,7 +186,8 @@ def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.resume) if out is None else _new_run_dir(out, settings)
     if args.storage is not None:
         settings["params"].setdefault("study_name", run_dir.name)
-    searcher = _build_searcher(settings["searcher"], settings["params"], oracle, storage_option)
+    searcher = _build_searcher(settings["searcher"], settings["params"], oracle=oracle,
+                               storage_option=storage_option)
     result = run_search(
         searcher,
         oracle,
@@ -275,6 +294,13 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
     given["seed"] = None if args.seed is None else _seed(args.seed)
     given["min_clean"] = None if args.min_clean is None else _min_clean(args.min_clean)
     given.update(_cost_limits(args))
+    return apply_resume_options(args, settings, given)
+
+
+def apply_resume_options(args: argparse.Namespace, settings: dict[str, Any],
+                         given: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` of the run being resumed, refusing an option ``given`` (or a ``--param``)
+    that differs from the record, with a new ``--budget`` applied."""
     for key, value in given.items():
         if value is not None and value != settings.get(key):
             raise RobnasError(f"--{key.replace('_', '-')} {value} conflicts with the run being "
@@ -312,10 +338,12 @@ def _parse_params(items: list[str]) -> dict[str, Any]:
     return params
 
 
-def _build_searcher(name: str, params: dict[str, Any], oracle: Oracle | None = None,
+def _build_searcher(name: str, params: dict[str, Any], registry: Mapping[str, type] = SEARCHERS,
+                    what: str = "searcher", *, oracle: Oracle | None = None,
                     storage_option: str = "--param") -> Any:
-    """The searcher ``name`` with ``params``, checked by its own ``validate_params`` (pure: no
-    study is built, nothing runs) so a bad parameter is one line before any file is written.
+    """The searcher ``name`` of ``registry`` with ``params``, checked by its own
+    ``validate_params`` (pure: no study is built, nothing runs) so a bad parameter is one line
+    before any file is written. ``what`` names the registry in the unknown-name error.
 
     Without ``oracle``, a ``prior``/``warmup`` measure is left out of the check (its scores need
     the oracle); with it, the measure is resolved (:func:`robnas.priors.provide_scores`) and the
@@ -324,9 +352,9 @@ def _build_searcher(name: str, params: dict[str, Any], oracle: Oracle | None = N
     from robnas.searchers import get_params, validate_params
     from robnas.searchers._base import SCORE_PARAMS
 
-    if name not in SEARCHERS:
-        raise RobnasError(f"unknown searcher {name!r}; valid: {', '.join(SEARCHERS)}")
-    cls = SEARCHERS[name]
+    if name not in registry:
+        raise RobnasError(f"unknown {what} {name!r}; valid: {', '.join(registry)}")
+    cls = registry[name]
     valid = [key for key in get_params(cls()) if key != "seed"]
     unknown = sorted(set(params) - set(valid) - {"seed"})
     if unknown:

@@ -38,7 +38,7 @@ class RunSpec:
     @property
     def run_id(self) -> str:
         """A stable folder name, so a resumed comparison finds its runs again."""
-        objective = self.objective.replace("/", "_")
+        objective = self.objective.replace("/", "_").replace(",", "+").replace(":", "-")
         return f"{self.dataset}-{objective}-{self.searcher}-s{self.seed:03d}"
 
 
@@ -53,18 +53,29 @@ def plan_runs(
 
     Objective and dataset texts are canonicalised (``PGD@1/255`` -> ``pgd@1/255``); whether
     the table holds the objective is checked when the oracles load (:func:`run_comparison`).
+    An objective group (``pgd@1/255,clean``: two or three objectives, see
+    :mod:`robnas.multi_objective`) makes a multi-objective comparison, whose searchers come
+    from :data:`~robnas.searchers.MULTI_OBJECTIVE_SEARCHERS`; a plan holds groups only or
+    single objectives only.
 
     Raises:
         ComparisonError: unknown searcher, empty list, duplicate or a budget below 1.
         InvalidObjectiveError: an objective that does not parse.
     """
+    from robnas.multi_objective import is_multi
     from robnas.objective import Objective
-    from robnas.searchers import SEARCHERS
+    from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS
     from robnas.vocabulary import parse_dataset
 
-    unknown = [s for s in searchers if s not in SEARCHERS]
+    multi = [is_multi(o) for o in objectives]
+    if any(multi) and not all(multi):
+        raise ComparisonError("a comparison is single- or multi-objective: give every -O as a "
+                              "group (pgd@1/255,clean) or use --multi, or none")
+    registry = MULTI_OBJECTIVE_SEARCHERS if any(multi) else SEARCHERS
+    unknown = [s for s in searchers if s not in registry]
     if unknown:
-        raise ComparisonError(f"unknown searcher {unknown[0]!r}; choose from {', '.join(SEARCHERS)}")
+        kind = "multi-objective searcher" if any(multi) else "searcher"
+        raise ComparisonError(f"unknown {kind} {unknown[0]!r}; choose from {', '.join(registry)}")
     seed_list = list(seeds)
     for what, items in (("searchers", searchers), ("objectives", objectives),
                         ("datasets", datasets), ("seeds", seed_list)):
@@ -72,11 +83,12 @@ def plan_runs(
             raise ComparisonError(f"a comparison needs at least one of {what}")
     if budget < 1:
         raise ComparisonError(f"budget must be at least 1, got {budget}")
-    parsed = [Objective.parse(o) for o in objectives]
+    parsed = [Objective.parse(o) for o in objectives if not is_multi(o)]
     costs = [str(o) for o in parsed if o.is_cost]
     if costs:
-        raise ComparisonError(f"{costs[0]} is a cost, not an objective to maximise; compare on accuracies")
-    canonical_objectives = unique(str(o) for o in parsed)
+        raise ComparisonError(f"{costs[0]} is a cost, not an objective to maximise; compare on "
+                              "accuracies, or give it in an objective group (pgd@1/255,params)")
+    canonical_objectives = unique(canonical_objective(o) for o in objectives)
     canonical_datasets = unique(parse_dataset(d).value for d in datasets)
     return [
         RunSpec(searcher, objective, dataset, int(seed), int(budget))
@@ -97,11 +109,25 @@ def load_oracles(
         DataNotFoundError: the released data is not where robnas looked.
     """
     from robnas.benchmark import TabularOracle
+    from robnas.multi_objective import class_values, is_multi, parse_objectives
 
     oracles = {d: TabularOracle(d, data=data) for d in unique(s.dataset for s in specs)}
     for objective, dataset in unique((s.objective, s.dataset) for s in specs):
-        oracles[dataset].validate(objective)
+        if is_multi(objective):
+            for part in parse_objectives(objective):
+                class_values(oracles[dataset], part)
+        else:
+            oracles[dataset].validate(objective)
     return oracles
+
+
+def canonical_objective(text: str) -> str:
+    """``PGD@1/255`` -> ``pgd@1/255``; an objective group ``PGD@1/255, params`` ->
+    ``pgd@1/255,params:min`` (see :mod:`robnas.multi_objective`)."""
+    from robnas.multi_objective import is_multi, label, parse_objectives
+    from robnas.objective import Objective
+
+    return label(parse_objectives(text)) if is_multi(text) else str(Objective.parse(text))
 
 
 

@@ -50,9 +50,14 @@ SEARCHER_LABELS = {
     "ls": "Local search",
     "bo": "BO (Optuna TPE)",
     "predictor": "Predictor (random forest, Thompson)",
+    "nsga2": "NSGA-II (Optuna)",
+    "motpe": "MOTPE (Optuna)",
+    "pls": "Pareto local search",
+    "parego": "ParEGO (ridge)",
 }
 _COLOURS = {"random": "#7f7f7f", "re": "#1f77b4", "ls": "#2ca02c", "bo": "#d62728",
-            "predictor": "#9467bd"}
+            "predictor": "#9467bd",  # single-objective figures: never drawn next to parego
+            "nsga2": "#1f77b4", "motpe": "#d62728", "pls": "#2ca02c", "parego": "#9467bd"}
 
 
 def anytime_curves(expanded: pd.DataFrame, metric: str = "value") -> pd.DataFrame:
@@ -104,7 +109,11 @@ def draw_panel(
     if log_x:
         ax.set_xscale("log")
     ax.set_xlabel("distinct architectures evaluated")
-    ax.set_ylabel("best accuracy so far" if metric == "value" else "regret to the optimum")
+    if title and "," in title:  # an objective group: hypervolume shares (robnas.multi_loop)
+        ax.set_ylabel("share of the true hypervolume" if metric == "value"
+                      else "hypervolume regret (share)")
+    else:
+        ax.set_ylabel("best accuracy so far" if metric == "value" else "regret to the optimum")
     if title:
         ax.set_title(title, fontsize=10)
     ax.grid(True, alpha=0.3)

@@ -38,6 +38,7 @@ from robnas.run_record import CONFIG_FILE, SUMMARY_FILE
 
 if TYPE_CHECKING:
     from robnas.benchmark import TabularOracle
+    from robnas.multi_objective import ParetoProblem
 
 __all__ = ["WORKER_THREAD_VARIABLES", "ComparisonRun", "run_comparison", "worker_environment"]
 
@@ -113,7 +114,7 @@ def run_comparison(
     todo = [s for s in specs if not (runs_dir / s.run_id / SUMMARY_FILE).is_file()]
     result = ComparisonRun(out_dir=out, skipped=len(specs) - len(todo))
     # longest first (Optuna's TPE dominates), so the pool's tail is short
-    todo.sort(key=lambda s: (s.searcher != "bo", s.dataset, s.objective, s.searcher, s.seed))
+    todo.sort(key=lambda s: (s.searcher not in _SLOW, s.dataset, s.objective, s.searcher, s.seed))
     bar = _progress_bar(len(specs), result.skipped, progress)
     engine = executor or LocalExecutor(jobs)
     in_place = isinstance(engine, LocalExecutor)
@@ -152,13 +153,26 @@ class _Done:
     files: dict[str, bytes]
 
 
+_SLOW = ("bo", "nsga2", "motpe")
+"""Searchers whose runs take longest (Optuna's): started first so the pool's tail is short."""
 _WORKER_LOADS: list[str] = []
 """Per worker process: the datasets whose oracle it built (to report loads per worker)."""
 
 
+@dataclass
+class _WorkerContext:
+    """What a worker process builds once and keeps for all its runs."""
+
+    oracles: dict[str, TabularOracle]
+    """Dataset -> its tabular oracle."""
+    problems: dict[tuple[str, str], ParetoProblem] = field(default_factory=dict)
+    """(dataset, objective group) -> its multi-objective problem (true front, hypervolume),
+    built at the first run that needs it."""
+
+
 def _load_worker_oracles(datasets: Sequence[str], data_root: str,
-                         optuna_verbosity: int | None = None) -> dict[str, TabularOracle]:
-    """A worker's context: dataset -> its tabular oracle (built once per worker process)."""
+                         optuna_verbosity: int | None = None) -> _WorkerContext:
+    """A worker's context: the tabular oracle of each dataset (built once per worker process)."""
     from robnas.benchmark import TabularOracle
 
     if optuna_verbosity is not None:  # a spawned worker starts with Optuna's defaults
@@ -170,7 +184,7 @@ def _load_worker_oracles(datasets: Sequence[str], data_root: str,
     for dataset in datasets:
         oracles[dataset] = TabularOracle(dataset, data=data_root)
         _WORKER_LOADS.append(dataset)
-    return oracles
+    return _WorkerContext(oracles)
 
 
 @dataclass(frozen=True)
@@ -185,11 +199,11 @@ class _RunTask:
     """A run cut short: its record's files, continued by the worker (``{}``: none)."""
 
 
-def _run_in_worker(oracles: dict[str, TabularOracle], task: _RunTask) -> _Done:
+def _run_in_worker(context: _WorkerContext, task: _RunTask) -> _Done:
     """One run, in place or into a private folder whose files go back to the driver."""
     spec = task.spec
     if task.runs_dir is not None:
-        searcher, seconds = _execute(spec, Path(task.runs_dir), oracles[spec.dataset])
+        searcher, seconds = _execute(spec, Path(task.runs_dir), context)
         files: dict[str, bytes] = {}
     else:
         with tempfile.TemporaryDirectory(prefix="robnas-run-") as scratch:
@@ -198,7 +212,7 @@ def _run_in_worker(oracles: dict[str, TabularOracle], task: _RunTask) -> _Done:
                 run_dir.mkdir()
                 for name, payload in task.partial.items():
                     (run_dir / name).write_bytes(payload)
-            searcher, seconds = _execute(spec, Path(scratch), oracles[spec.dataset])
+            searcher, seconds = _execute(spec, Path(scratch), context)
             files = {p.name: p.read_bytes() for p in sorted(run_dir.iterdir())
                      if p.is_file() and not p.name.startswith(".")}
     return _Done(searcher, seconds, os.getpid(), len(_WORKER_LOADS),
@@ -213,8 +227,9 @@ def _partial_record(run_dir: Path) -> dict[str, bytes]:
             if p.is_file() and not p.name.startswith(".")}
 
 
-def _execute(spec: RunSpec, runs_dir: Path, oracle: TabularOracle) -> tuple[str, float]:
+def _execute(spec: RunSpec, runs_dir: Path, context: _WorkerContext) -> tuple[str, float]:
     from robnas.loop import run_search
+    from robnas.multi_objective import is_multi
     from robnas.searchers import SEARCHERS
 
     run_dir = runs_dir / spec.run_id
@@ -222,9 +237,27 @@ def _execute(spec: RunSpec, runs_dir: Path, oracle: TabularOracle) -> tuple[str,
     if run_dir.exists() and not resume:  # killed before its config was written: nothing to keep
         shutil.rmtree(run_dir)
     started = time.perf_counter()
-    searcher = SEARCHERS[spec.searcher](seed=spec.seed)
-    run_search(searcher, oracle, spec.objective, spec.budget, record_dir=run_dir, resume=resume)
+    if is_multi(spec.objective):
+        _execute_multi(spec, run_dir, context, resume)
+    else:
+        searcher = SEARCHERS[spec.searcher](seed=spec.seed)
+        run_search(searcher, context.oracles[spec.dataset], spec.objective, spec.budget,
+                   record_dir=run_dir, resume=resume)
     return spec.searcher, time.perf_counter() - started
+
+
+def _execute_multi(spec: RunSpec, run_dir: Path, context: _WorkerContext, resume: bool) -> None:
+    from robnas.multi_loop import run_multi_search
+    from robnas.multi_objective import ParetoProblem
+    from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS
+
+    oracle = context.oracles[spec.dataset]
+    key = (spec.dataset, spec.objective)
+    if key not in context.problems:  # the true front and its hypervolume, once per worker
+        context.problems[key] = ParetoProblem.from_oracle(oracle, spec.objective)
+    searcher = MULTI_OBJECTIVE_SEARCHERS[spec.searcher](seed=spec.seed)
+    run_multi_search(searcher, oracle, spec.objective, spec.budget, record_dir=run_dir,
+                     resume=resume, problem=context.problems[key])
 
 
 _STAGING = ".staging-"

@@ -25,12 +25,19 @@ class ComparisonReport:
     ranking: Ranking
     optima: dict[tuple[str, str], float]
     files: list[Path]
+    fronts: pd.DataFrame | None = None
 
     def markdown(self) -> str:
-        """The summary and the ranking as Markdown."""
+        """The summary and the ranking as Markdown (and the true-front classes found, for
+        multi-objective runs)."""
         from robnas.compare.tables import ranking_markdown, summary_markdown
 
-        return summary_markdown(self.summary, self.optima) + "\n" + ranking_markdown(self.ranking)
+        text = summary_markdown(self.summary, self.optima) + "\n" + ranking_markdown(self.ranking)
+        if self.fronts is not None:
+            from robnas.compare.fronts import front_found_markdown
+
+            text += "\n" + front_found_markdown(self.fronts)
+        return text
 
 
 def write_reports(
@@ -75,5 +82,30 @@ def write_reports(
     panels = expanded.groupby(["dataset", "objective"]).ngroups
     files += plot_anytime(expanded, out / FIGURES_DIR, metric=metric, log_x=log_x,
                           formats=formats, combined=panels > 1)
-    return ComparisonReport(table, summary, ranking, optima, files)
+    fronts = _front_reports(source, out, checkpoints, formats, files)
+    return ComparisonReport(table, summary, ranking, optima, files, fronts)
+
+
+def _front_reports(source: Path, out: Path, checkpoints: Iterable[int], formats: Sequence[str],
+                   files: list[Path]) -> pd.DataFrame | None:
+    """For multi-objective runs: ``fronts.md``/``fronts.csv`` (true-front classes found) and
+    ``figures/fronts-*`` (true front vs median runs); ``None`` when there are none."""
+    from robnas.compare.fronts import (
+        front_found_markdown,
+        front_found_summary,
+        load_front_runs,
+        plot_fronts,
+    )
+    from robnas.compare.trajectories import find_run_dirs
+
+    runs = load_front_runs(find_run_dirs(source))
+    if not runs:
+        return None
+    found = front_found_summary(runs, checkpoints)
+    found.to_csv(out / "fronts.csv", index=False)
+    (out / "fronts.md").write_text("# True-front classes found\n\n" + front_found_markdown(found),
+                                   encoding="utf-8")
+    files += [out / "fronts.md", out / "fronts.csv"]
+    files += plot_fronts(runs, out / FIGURES_DIR, formats=formats)
+    return found
 

@@ -70,3 +70,28 @@ def test_a_killed_ray_driver_resumes_without_losing_or_repeating_runs(ray_execut
     for spec in specs:  # every run whole: its budget of distinct cells, each once
         trials = RunRecord(out / "runs" / spec.run_id).read_trials()
         assert [t["n"] for t in trials] == list(range(1, 61))
+
+
+def test_multi_objective_runs_on_ray_equal_the_local_pool_and_continue_a_cut_run(
+        ray_executor, release_root, tmp_path):
+    import json
+
+    specs = plan_runs(["random", "pls"], ["pgd@1/255,params"], ["cifar10"], range(2), 12)
+    run_comparison(specs, tmp_path / "local", data=release_root, jobs=1)
+    on_ray = run_comparison(specs, tmp_path / "ray", data=release_root, executor=ray_executor)
+    assert (on_ray.ran, on_ray.skipped) == (4, 0)
+    for spec in specs:
+        ray_trials = RunRecord(tmp_path / "ray" / "runs" / spec.run_id).read_trials()
+        local_trials = RunRecord(tmp_path / "local" / "runs" / spec.run_id).read_trials()
+        assert [(t["arch"], t["values"], t["hypervolume"]) for t in ray_trials] \
+            == [(t["arch"], t["values"], t["hypervolume"]) for t in local_trials]
+    # a run cut short on the driver's disk is sent to a Ray worker and continued there
+    killed = tmp_path / "ray" / "runs" / specs[3].run_id
+    lines = (killed / "trials.jsonl").read_text().splitlines(keepends=True)
+    (killed / "trials.jsonl").write_text("".join(lines[:4]))
+    (killed / "summary.json").unlink()
+    again = run_comparison(specs, tmp_path / "ray", data=release_root, executor=ray_executor)
+    assert (again.ran, again.skipped) == (1, 3)
+    assert RunRecord(killed).summary()["replay"] == {"trials": 4, "diverged_at": None}
+    assert [json.loads(x)["values"] for x in (killed / "trials.jsonl").read_text().splitlines()] \
+        == [json.loads(x)["values"] for x in lines]

@@ -12,7 +12,14 @@ import pytest
 
 from robnas.arch import CLASS_COUNT
 from robnas.errors import InvalidParameterError, RobnasError
-from robnas.searchers import SEARCHERS, LocalSearch, OptunaSearch, RegularizedEvolution, validate_params
+from robnas.searchers import (
+    MULTI_OBJECTIVE_SEARCHERS,
+    SEARCHERS,
+    LocalSearch,
+    OptunaSearch,
+    RegularizedEvolution,
+    validate_params,
+)
 
 BAD: list[tuple[str, dict[str, object], str]] = [
     ("ls", {"num_init": 0}, "num_init must be an integer in 1..6466, got 0"),
@@ -94,3 +101,39 @@ def test_handed_scores_satisfy_the_warm_start(tmp_path) -> None:
         validate_params(searcher)
     validate_params(OptunaSearch(storage=f"sqlite:///{tmp_path / 'optuna.db'}", study_name="s"))
     assert not any(tmp_path.iterdir())  # the storage is checked, not opened
+
+
+MULTI_BAD: list[tuple[str, dict[str, object], str]] = [
+    ("pls", {"num_init": 0}, "num_init must be an integer in 1..6466, got 0"),
+    ("pls", {"variant": "best"}, "variant must be one of first, full; got 'best'"),
+    ("pls", {"seed": -1}, "seed must be an integer in 0..4294967295, got -1"),
+    ("parego", {"num_init": 2.5}, "num_init must be an integer in 1..6466, got 2.5 (float)"),
+    ("parego", {"ridge": 0.0}, "ridge must be a number > 0.0, got 0.0"),
+    ("parego", {"ridge": float("nan")}, "ridge must be a number > 0.0, got nan"),
+    ("parego", {"explore": 1.5}, "explore must be a number >= 0.0 and <= 1.0, got 1.5"),
+    ("parego", {"explore": "often"}, "explore must be a number >= 0.0 and <= 1.0, got 'often' (str)"),
+    ("parego", {"rho": -0.1}, "rho must be a number >= 0.0, got -0.1"),
+    ("nsga2", {"population_size": 1}, "population_size must be an integer in 2..6466, got 1"),
+    ("nsga2", {"sampler": "gp"}, "sampler must be one of nsga2, tpe; got 'gp'"),
+    ("motpe", {"n_startup_trials": -1}, "n_startup_trials must be an integer in 0..6466, got -1"),
+    ("motpe", {"max_repeats": 0}, "max_repeats must be an integer >= 1, got 0"),
+]
+
+
+@pytest.mark.parametrize(("name", "params", "message"), MULTI_BAD,
+                         ids=[f"{n}-{p}" for n, p, _ in MULTI_BAD])
+def test_multi_objective_searchers_validate_too(name, params, message) -> None:
+    searcher = MULTI_OBJECTIVE_SEARCHERS[name](**params)
+    with pytest.raises(InvalidParameterError) as info:
+        validate_params(searcher)
+    assert message in str(info.value)
+    with pytest.raises(InvalidParameterError, match="must be"):
+        searcher.ask()
+
+
+@pytest.mark.parametrize("name", sorted(MULTI_OBJECTIVE_SEARCHERS))
+def test_multi_objective_defaults_and_edges_are_accepted(name) -> None:
+    validate_params(MULTI_OBJECTIVE_SEARCHERS[name]())
+    validate_params(MULTI_OBJECTIVE_SEARCHERS[name](seed=2**32 - 1))
+    validate_params(MULTI_OBJECTIVE_SEARCHERS["parego"](ridge=1e-9, explore=1.0, rho=0.0))
+    validate_params(MULTI_OBJECTIVE_SEARCHERS["nsga2"](population_size=2, n_startup_trials=0))

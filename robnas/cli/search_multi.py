@@ -1,0 +1,177 @@
+"""``robnas search`` with several objectives: multi-objective search (called by ``search_cmd``).
+
+``robnas search -O pgd@1/255 -O clean`` (or ``-O pgd@1/255,clean``) searches for the Pareto
+front of two or three objectives; ``-O params:min`` adds a cost (a ``:min``/``:max`` suffix sets
+the direction; accuracies default to max, ``params`` and ``flops`` to min). It prints the front
+of the evaluated cells, its hypervolume, the table's true front and hypervolume, the hypervolume
+regret and the share of the true front's classes found, with the reference point used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from robnas.errors import RobnasError
+from robnas.vocabulary import Dataset, parse_dataset
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from robnas.multi_loop import MultiSearchResult
+
+DEFAULT_SEARCHER = "pls"
+OPTUNA_SEARCHERS = ("nsga2", "motpe")
+"""Multi-objective searchers built on Optuna (its log level is set once, as for ``bo``)."""
+
+
+def wants_multi(args: argparse.Namespace) -> bool:
+    """Whether the command line (or the run being resumed) is a multi-objective search."""
+    if args.resume:
+        from robnas.run_record import RunRecord
+
+        return "objectives" in RunRecord.open(args.resume).config()
+    objectives = args.objective or []
+    return len(objectives) > 1 or any("," in o for o in objectives)
+
+
+def run_multi(args: argparse.Namespace) -> int:
+    """Run (or resume) a multi-objective search and print or ``--json`` its fronts."""
+    from robnas.cli.common import print_json, quiet_optuna, show_progress
+    from robnas.cli.outputs import writable_dir
+    from robnas.cli.search_cmd import DEFAULT_OUT, _build_searcher, build_oracle
+    from robnas.multi_loop import run_multi_search
+    from robnas.multi_objective import class_values, parse_objectives
+    from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS
+
+    resume = args.resume is not None
+    settings = _resume_settings(args) if resume else _new_settings(args)
+    if settings["searcher"] in OPTUNA_SEARCHERS:
+        quiet_optuna(args.verbose)
+    searcher = _build_searcher(settings["searcher"], settings["params"], MULTI_OBJECTIVE_SEARCHERS,
+                               "multi-objective searcher")
+    out = None if resume else writable_dir(args.out if args.out is not None else DEFAULT_OUT, "--out")
+    oracle = build_oracle(args, settings)
+    if settings["mode"] == "tabular":  # read (and check) every file the run uses before it starts
+        for objective in parse_objectives(settings["objectives"]):
+            class_values(oracle, objective)
+    run_dir = Path(args.resume) if out is None else _new_run_dir(out, settings)
+    result = run_multi_search(searcher, oracle, settings["objectives"], settings["budget"],
+                              record_dir=run_dir, resume=resume, progress=show_progress(args))
+    true_front = None if result.problem is None else result.problem.true_front()
+    if args.json:
+        settings.pop("recorded_oracle", None)
+        print_json({**settings, "dataset": oracle.dataset.value, **result.summary()})
+    else:
+        _print(result, settings, true_front)
+    return 0
+
+
+def _new_settings(args: argparse.Namespace) -> dict[str, Any]:
+    from robnas.cli.search_cmd import DEFAULT_BUDGET, _budget, _parse_params, _seed
+    from robnas.multi_objective import label, parse_objectives
+
+    if args.min_clean is not None:
+        raise RobnasError("--min-clean is for single-objective search; add -O clean instead")
+    _refuse_cost_limits(args)
+    objectives = parse_objectives(args.objective)
+    name = args.searcher or DEFAULT_SEARCHER
+    seed = _seed(args.seed) if args.seed is not None else secrets.randbelow(2**31)
+    return {
+        "searcher": name,
+        "params": {**_parse_params(args.param), "seed": seed},
+        "objective": label(objectives),
+        "objectives": [str(o) for o in objectives],
+        "dataset": parse_dataset(args.dataset if args.dataset is not None else Dataset.CIFAR10).value,
+        "seed": seed,
+        "budget": _budget(args.budget) if args.budget is not None else DEFAULT_BUDGET,
+        "min_clean": None,
+        "mode": args.mode or "tabular",
+    }
+
+
+def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
+    from robnas.cli.search_cmd import _seed, apply_resume_options
+    from robnas.multi_objective import label, parse_objectives
+    from robnas.run_record import RunRecord
+
+    config = RunRecord.open(args.resume).config()
+    try:
+        settings = {
+            "searcher": config["searcher"]["name"],
+            "params": dict(config["searcher"]["params"]),
+            "objective": config["objective"],
+            "objectives": list(config["objectives"]),
+            "dataset": config["dataset"],
+            "seed": config["seed"],
+            "budget": config["budget"],
+            "min_clean": None,
+            "mode": config["mode"],
+            "recorded_oracle": dict(config.get("oracle") or {}),
+        }
+    except (KeyError, TypeError):
+        raise RobnasError(f"{args.resume}/config.json lacks the searcher, objectives or budget") from None
+    if args.min_clean is not None:
+        raise RobnasError("--min-clean is for single-objective search; the run being resumed has "
+                          f"objectives {settings['objective']}")
+    _refuse_cost_limits(args)
+    given = {
+        "objective": label(parse_objectives(args.objective)) if args.objective else None,
+        "searcher": args.searcher, "mode": args.mode,
+        "dataset": parse_dataset(args.dataset).value if args.dataset is not None else None,
+        "seed": None if args.seed is None else _seed(args.seed),
+    }
+    return apply_resume_options(args, settings, given)
+
+
+def _refuse_cost_limits(args: argparse.Namespace) -> None:
+    """``--max-params``/``--max-flops`` constrain one objective; with several, costs are objectives."""
+    for key in ("max_params", "max_flops"):
+        if getattr(args, key, None) is not None:
+            raise RobnasError(f"--{key.replace('_', '-')} is for single-objective search; add "
+                              f"-O {key[4:]}:min to trade it off instead")
+
+
+def _new_run_dir(out: Path, settings: dict[str, Any]) -> Path:
+    from robnas.run_record import new_run_id
+
+    run_id = new_run_id(settings["searcher"], settings["objective"].replace(",", "+"),
+                        settings["seed"])
+    candidate, number = out / run_id, 1
+    while candidate.exists():
+        number += 1
+        candidate = out / f"{run_id}-{number}"
+    return candidate
+
+
+def _table(frame: pd.DataFrame) -> str:
+    columns = ["index", *[c for c in frame.columns if c not in ("arch", "index")], "arch"]
+    return frame[columns].to_string(index=False, float_format=lambda x: f"{x:.4g}")
+
+
+def _print(result: MultiSearchResult, settings: dict[str, Any], true_front: pd.DataFrame | None) -> None:
+    directions = ", ".join(f"{o.name} ({'max' if o.maximize else 'min'})" for o in result.objectives)
+    print(f"searcher        {settings['searcher']} (seed {settings['seed']}), "
+          f"{result.n_evaluations} distinct cells evaluated")
+    print(f"objectives      {directions} on {settings['dataset']}")
+    print(f"front found     {len(result.front)} cells")
+    print(_indent(_table(result.front)))
+    if result.hypervolume is not None and result.reference_point is not None:
+        reference = ", ".join(f"{x:.4g}" for x in result.reference_point)
+        print(f"hypervolume     {result.hypervolume:.4g} (reference point ({reference}): the true "
+              "front's nadir moved outward by 10% of each objective's range)")
+    if true_front is not None and result.true_hypervolume:
+        print(f"true front      {result.true_front_size} classes, hypervolume "
+              f"{result.true_hypervolume:.4g}")
+        print(_indent(_table(true_front)))
+        share = 100.0 * (result.regret or 0.0) / result.true_hypervolume
+        print(f"regret          {result.regret:.4g} ({share:.1f}% of the true hypervolume)")
+        print(f"found           {result.true_front_found} of the {result.true_front_size} "
+              f"true-front classes ({100.0 * (result.share_found or 0.0):.0f}%)")
+    print(f"run record      {result.record_dir}")
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())

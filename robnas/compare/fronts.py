@@ -1,0 +1,171 @@
+"""Multi-objective comparisons: true-front classes found, and a figure of the fronts.
+
+Multi-objective run records (:mod:`robnas.multi_loop`) flow through the ordinary comparison
+tables: their ``best`` is the front's share of the true hypervolume and their optimum is 1, so
+:func:`~robnas.compare.stats.summarize`, :func:`~robnas.compare.stats.rank_searchers` and
+:func:`~robnas.compare.plots.plot_anytime` report hypervolume shares and relative hypervolume
+regrets. This module adds what only fronts have:
+
+* :func:`load_front_runs` — per multi-objective run: its trials' objective vectors and whether
+  each cell's class is on the true front, plus the true front and reference point it recorded;
+* :func:`front_found_summary` — per checkpoint, the mean share of the true front's classes found
+  (95% Student-t interval);
+* :func:`plot_fronts` — per dataset and objective group, the true front against the front of
+  each searcher's median run (the run with the median final hypervolume).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from robnas.compare.stats import DEFAULT_CHECKPOINTS, checkpoints_for, mean_interval
+from robnas.run_record import RunRecord
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class FrontRun:
+    """One finished multi-objective run, as the front reports need it."""
+
+    searcher: str
+    dataset: str
+    objective: str
+    objectives: list[str]
+    seed: int | None
+    values: np.ndarray  # (n, k) raw objective vectors, in evaluation order
+    on_front: np.ndarray  # (n,) whether each cell's class is on the true front
+    final_share: float  # final share of the true hypervolume
+    true_front: list[dict[str, Any]]
+    true_front_size: int
+
+
+def load_front_runs(run_dirs: Iterable[str | os.PathLike[str]]) -> list[FrontRun]:
+    """Read the finished multi-objective runs among ``run_dirs`` (others are skipped)."""
+    import numpy as np
+
+    runs = []
+    for run_dir in run_dirs:
+        record = RunRecord(run_dir)
+        config, summary = record.config(), record.summary()
+        if "objectives" not in config or summary is None or not summary.get("true_front_size"):
+            continue
+        trials = record.read_trials()
+        runs.append(FrontRun(
+            searcher=str(config["searcher"]["name"]),
+            dataset=str(config["dataset"]),
+            objective=str(config["objective"]),
+            objectives=list(config["objectives"]),
+            seed=config.get("seed"),
+            values=np.asarray([t["values"] for t in trials], dtype=np.float64),
+            on_front=np.asarray([bool(t.get("on_front")) for t in trials]),
+            final_share=float(summary["best_value"]),
+            true_front=list(summary.get("true_front") or []),
+            true_front_size=int(summary["true_front_size"]),
+        ))
+    return runs
+
+
+def front_found_summary(runs: Sequence[FrontRun],
+                        checkpoints: Iterable[int] = DEFAULT_CHECKPOINTS) -> pd.DataFrame:
+    """Per dataset, objective group, searcher and checkpoint: share of true-front classes found.
+
+    Returns:
+        Columns ``dataset, objective, searcher, evaluations, runs, found_mean, found_low,
+        found_high`` (shares in [0, 1], a Student-t 95% interval across runs). A run shorter
+        than a checkpoint counts with what it found.
+    """
+    import numpy as np
+    import pandas as pd
+
+    groups: dict[tuple[str, str, str], list[FrontRun]] = {}
+    for run in runs:
+        groups.setdefault((run.dataset, run.objective, run.searcher), []).append(run)
+    rows = []
+    for (dataset, objective, searcher), members in sorted(groups.items()):
+        budget = max(len(r.values) for r in members)
+        for c in checkpoints_for(budget, checkpoints):
+            shares = [float(np.sum(r.on_front[:c])) / r.true_front_size for r in members]
+            mean, low, high = mean_interval(shares)
+            rows.append({"dataset": dataset, "objective": objective, "searcher": searcher,
+                         "evaluations": c, "runs": len(members), "found_mean": mean,
+                         "found_low": low, "found_high": high})
+    return pd.DataFrame(rows)
+
+
+def front_found_markdown(table: pd.DataFrame) -> str:
+    """:func:`front_found_summary` as Markdown: one row per searcher, one column per checkpoint."""
+    from robnas.compare.stats import searcher_sort_key
+    from robnas.compare.tables import markdown_table
+
+    sections = ["Mean share of the true front's classes evaluated by then (95% Student-t "
+                "interval across runs)."]
+    for (dataset, objective), group in table.groupby(["dataset", "objective"], sort=True):
+        wide = group.assign(cell=[f"{r.found_mean:.0%} [{r.found_low:.0%}, {r.found_high:.0%}]"
+                                  for r in group.itertuples()])
+        wide = wide.pivot(index="searcher", columns="evaluations", values="cell")
+        wide = wide.reindex(sorted(wide.index, key=searcher_sort_key))
+        wide.columns = [f"{c} cells" for c in wide.columns]
+        sections += [f"### {dataset} · {objective}", markdown_table(wide.reset_index())]
+    return "\n\n".join(sections) + "\n"
+
+
+def median_run(runs: Sequence[FrontRun]) -> FrontRun:
+    """The run with the median final hypervolume share (the lower median for an even count)."""
+    ordered = sorted(runs, key=lambda r: (r.final_share, r.seed if r.seed is not None else -1))
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def plot_fronts(runs: Sequence[FrontRun], out_dir: str | os.PathLike[str], *,
+                formats: Sequence[str] = ("png",)) -> list[Path]:
+    """One figure per dataset and objective group: the true front and each searcher's median
+    run's front (for three objectives, the first two are drawn)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    from robnas.compare.plots import _COLOURS, PANEL_SIZE, SEARCHER_LABELS, _save, _slug
+    from robnas.compare.stats import searcher_sort_key
+    from robnas.multi_objective import DirectedObjective
+    from robnas.pareto import non_dominated_mask
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    groups: dict[tuple[str, str], list[FrontRun]] = {}
+    for run in runs:
+        groups.setdefault((run.dataset, run.objective), []).append(run)
+    written: list[Path] = []
+    for (dataset, objective), members in sorted(groups.items()):
+        directed = [DirectedObjective.parse(o) for o in members[0].objectives]
+        flags = [o.maximize for o in directed]
+        x_name, y_name = directed[0].name, directed[1].name
+        fig, ax = plt.subplots(figsize=(PANEL_SIZE[0] * 1.2, PANEL_SIZE[1] * 1.2))
+        true = members[0].true_front
+        tx, ty = [r[x_name] for r in true], [r[y_name] for r in true]
+        ax.scatter(tx, ty, s=70, facecolors="none", edgecolors="black", lw=1.2,
+                   label=f"true front ({len(true)} classes)", zorder=3)
+        for searcher in sorted({r.searcher for r in members}, key=searcher_sort_key):
+            run = median_run([r for r in members if r.searcher == searcher])
+            front = run.values[non_dominated_mask(run.values, flags)]
+            front = front[front[:, 0].argsort()]
+            ax.plot(front[:, 0], front[:, 1], marker="o", ms=4, lw=1.0, alpha=0.85,
+                    drawstyle="steps-pre" if flags[0] else "steps-post",
+                    color=_COLOURS.get(searcher),
+                    label=f"{SEARCHER_LABELS.get(searcher, searcher)} "
+                          f"(median run, {run.final_share:.1%} of true HV)")
+        ax.set_xlabel(str(directed[0]))
+        ax.set_ylabel(str(directed[1]))
+        title = f"{dataset} · {objective}: fronts after {len(members[0].values)} cells"
+        ax.set_title(title + (" (first two objectives)" if len(directed) > 2 else ""), fontsize=9)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+        written += _save(fig, out / f"fronts-{_slug(dataset)}-{_slug(objective)}", formats)
+        plt.close(fig)
+    return written

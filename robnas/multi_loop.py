@@ -1,0 +1,421 @@
+"""The multi-objective search loop: :func:`run_search` with a list of objectives.
+
+The single-objective loop (:mod:`robnas.loop`) is untouched; this one follows the same rules:
+the budget counts distinct isomorphism classes, a proposal of a known class is answered from
+memory at no cost, the anti-stall guard forces a random unseen cell after ``max_known`` known
+proposals in a row, and a killed run resumes from its record by replaying it (see
+:mod:`robnas.loop` for the details). What differs:
+
+* A searcher sees a **vector** where it saw a number: ``tell(arch, values)`` with one value per
+  objective, turned larger-is-better (minimised objectives, e.g. ``params:min``, are negated;
+  :func:`robnas.multi_objective.oriented`).
+* Each trial line of ``trials.jsonl`` stores the raw objective vector (``values``, in the order
+  of ``config.json``'s ``objectives``), ``hypervolume``: that of the evaluated cells' front so
+  far, ``best``: its share of the true front's hypervolume (so comparisons plot and rank it as
+  they do a best value, with optimum 1), and ``on_front``: whether the cell's class is on the
+  table's true front. ``config.json``
+  records the ``objectives``, the ``reference_point`` and the ``true_hypervolume``;
+  ``objective`` holds the list's label (``pgd@1/255,clean``), so comparisons group such runs.
+* The result is the front of the evaluated cells (:attr:`MultiSearchResult.front`, a
+  DataFrame), its hypervolume, the true front's hypervolume, the hypervolume regret and the
+  share of the true front's classes found.
+
+There is no ``min_clean``: make clean accuracy an objective instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from robnas.arch import Arch
+from robnas.isomorphism import class_code, class_count
+from robnas.multi_objective import (
+    DirectedObjective,
+    ParetoProblem,
+    evaluate_objectives,
+    front_frame,
+    label,
+    oriented,
+    parse_objectives,
+)
+from robnas.run_record import RunRecord, RunRecordError
+from robnas.searchers import random_unseen
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from robnas.oracle import Oracle
+    from robnas.searchers import Searcher
+
+logger = logging.getLogger("robnas.loop")
+
+MAX_KNOWN = 1000
+_GUARD_SALT = 0x6C6F6F70  # the single-objective loop's salt: the same guard stream
+
+
+@dataclass
+class MultiSearchResult:
+    """What a multi-objective search found (also what ``summary.json`` holds).
+
+    Attributes:
+        objectives: the directed objectives.
+        front: the evaluated cells on their own Pareto front: ``arch``, ``index``, one column
+            per objective (best first on the first objective).
+        hypervolume: the front's hypervolume w.r.t. ``reference_point`` (``None`` without a table).
+        reference_point: the fixed reference point of this dataset and objective list.
+        true_hypervolume: the hypervolume of the table's true front.
+        regret: ``true_hypervolume - hypervolume``.
+        true_front_size: classes on the true front.
+        true_front_found: of those, how many were evaluated.
+        n_evaluations, n_proposals, n_known, n_forced, wall_seconds, trials, record_dir,
+        replay: as in :class:`robnas.loop.SearchResult`.
+        problem: the :class:`~robnas.multi_objective.ParetoProblem` (``None`` without a table).
+    """
+
+    objectives: tuple[DirectedObjective, ...]
+    front: pd.DataFrame
+    hypervolume: float | None
+    reference_point: list[float] | None
+    true_hypervolume: float | None
+    regret: float | None
+    true_front_size: int | None
+    true_front_found: int | None
+    n_evaluations: int
+    n_proposals: int
+    n_known: int
+    n_forced: int
+    wall_seconds: float
+    trials: list[dict[str, Any]] = field(repr=False)
+    record_dir: Path | None = None
+    replay: dict[str, Any] | None = None
+    problem: ParetoProblem | None = field(default=None, repr=False)
+
+    @property
+    def relative_regret(self) -> float | None:
+        """``regret / true_hypervolume``: the share of the true front's hypervolume missed."""
+        if self.regret is None or not self.true_hypervolume:
+            return None
+        return self.regret / self.true_hypervolume
+
+    @property
+    def share_found(self) -> float | None:
+        """Share of the true front's classes that were evaluated."""
+        if not self.true_front_size:
+            return None
+        return (self.true_front_found or 0) / self.true_front_size
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON-ready summary (``summary.json``). ``best_value`` is the front's share of the
+        true hypervolume and ``optimum`` is 1, so comparisons read multi-objective runs as they
+        read single-objective ones (the regret is then the relative hypervolume regret)."""
+        return {
+            "objectives": [str(o) for o in self.objectives],
+            "front": _records(self.front),
+            "hypervolume": self.hypervolume,
+            "reference_point": self.reference_point,
+            "true_hypervolume": self.true_hypervolume,
+            "regret": self.regret,
+            "true_front_size": self.true_front_size,
+            "true_front_found": self.true_front_found,
+            "share_found": self.share_found,
+            "true_front": None if self.problem is None else _records(self.problem.true_front()),
+            "relative_regret": self.relative_regret,
+            "best_value": None if self.relative_regret is None else 1.0 - self.relative_regret,
+            "optimum": None if self.true_hypervolume is None else 1.0,
+            "classes": class_count(),
+            "n_evaluations": self.n_evaluations,
+            "n_proposals": self.n_proposals,
+            "n_known": self.n_known,
+            "n_forced": self.n_forced,
+            "wall_seconds": self.wall_seconds,
+            "record_dir": None if self.record_dir is None else str(self.record_dir),
+            "replay": self.replay,
+        }
+
+
+def run_multi_search(
+    searcher: Searcher,
+    oracle: Oracle,
+    objectives: Any,
+    budget: int,
+    *,
+    record_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = False,
+    max_known: int = MAX_KNOWN,
+    problem: ParetoProblem | None = None,
+) -> MultiSearchResult:
+    """Search until ``budget`` distinct classes have been evaluated on two or three objectives.
+
+    Args:
+        searcher: a fresh searcher that accepts vectors in ``tell`` (for ``resume``, built from
+            the record's config).
+        oracle: answers the evaluations (a tabular oracle also gives the true front).
+        objectives: the objective list (texts such as ``["pgd@1/255", "params:min"]``).
+        budget: distinct classes to evaluate in total (a resumed run counts its recorded ones).
+        record_dir: the run folder to write (a new one), or to continue with ``resume``.
+        resume: continue the record in ``record_dir``.
+        progress: show a tqdm progress bar on stderr.
+        max_known: known proposals in a row before the loop forces an unseen cell.
+        problem: the :class:`ParetoProblem` of this oracle and objectives, if already built
+            (comparisons build it once per worker).
+
+    Raises:
+        RobnasError: bad objectives or budget, or a record that cannot be written or resumed.
+    """
+    parsed = parse_objectives(objectives)
+    if problem is None and hasattr(oracle, "objective_values"):
+        problem = ParetoProblem.from_oracle(oracle, parsed)
+    if problem is not None and problem.objectives != parsed:
+        raise RunRecordError("the problem given is for other objectives")
+    if problem is None:
+        for objective in parsed:
+            oracle.validate(objective.name)
+    if not 1 <= int(budget) <= class_count():
+        raise RunRecordError(f"budget must be 1..{class_count()} (distinct classes), got {budget}")
+    record, recorded = _open_record(searcher, oracle, parsed, problem, int(budget), record_dir,
+                                    resume)
+    state = _State(oracle, parsed, problem, searcher, record, deque(recorded),
+                   float(recorded[-1]["time"]) if recorded else 0.0)
+    seed = getattr(searcher, "seed", None)
+    guard_rng = np.random.default_rng(None if seed is None else [int(seed), _GUARD_SALT])
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=int(budget), disable=not progress, unit="cell", desc="search", leave=False)
+    try:
+        known_in_a_row = 0
+        while len(state.trials) < budget:
+            arch = searcher.ask()
+            if not isinstance(arch, Arch):
+                raise TypeError(f"{type(searcher).__name__}.ask() returned {arch!r}, not an Arch")
+            state.n_proposals += 1
+            if state.answer_known(arch):
+                known_in_a_row += 1
+                if known_in_a_row < max_known:
+                    continue
+                arch = random_unseen(guard_rng, set(state.memory))
+                state.n_forced += 1
+                logger.warning("%d known proposals in a row: evaluating a random unseen cell",
+                               known_in_a_row)
+                state.process(arch, forced=True)
+            else:
+                state.process(arch, forced=False)
+            known_in_a_row = 0
+            bar.update(len(state.trials) - bar.n)
+    finally:
+        bar.close()
+        if record is not None:
+            record.close()
+    result = state.result(bool(resume))
+    if record is not None:
+        config = record.config()
+        config["oracle"] = oracle.provenance()
+        record.write_config(config)
+        record.write_summary(result.summary())
+    return result
+
+
+def _open_record(searcher: Searcher, oracle: Oracle, objectives: tuple[DirectedObjective, ...],
+                 problem: ParetoProblem | None, budget: int, record_dir: str | Path | None,
+                 resume: bool) -> tuple[RunRecord | None, list[dict[str, Any]]]:
+    """The single-objective loop's record handling (creation, resume checks, budget changes),
+    with the objective list's label as ``objective`` and the multi-objective fields added."""
+    from robnas.loop import _open_record as open_record
+
+    def check(trials: list[dict[str, Any]], path: Path) -> None:
+        check_vectors(trials, oracle, objectives, problem, path)
+
+    record, recorded = open_record(searcher, oracle, label(objectives), budget,  # type: ignore[arg-type]
+                                   record_dir, None, resume, {}, check)
+    if record is not None and not resume:
+        config = record.config()
+        config["objectives"] = [str(o) for o in objectives]
+        config["reference_point"] = None if problem is None else problem.reference.tolist()
+        config["true_hypervolume"] = None if problem is None else problem.true_hypervolume
+        record.write_config(config)
+    return record, recorded
+
+
+def check_vectors(trials: list[dict[str, Any]], oracle: Oracle,
+                  objectives: tuple[DirectedObjective, ...], problem: ParetoProblem | None,
+                  path: Path) -> None:
+    """Refuse recorded multi-objective trials that the record or the table contradicts.
+
+    Each trial must name a valid cell of a new class with its NB201 index
+    (:func:`robnas.run_record.check_cells`) and one finite value per objective; with a
+    :class:`ParetoProblem` (a tabular oracle) the values must be the table's.
+
+    Raises:
+        RunRecordError: ``cannot resume: <path> line N: ...`` for the first trial that is wrong.
+    """
+    from robnas.run_record import check_cells
+
+    archs = check_cells(trials, oracle, path, "values")
+    for number, trial in enumerate(trials, start=1):
+        if len(trial["values"]) != len(objectives):
+            raise RunRecordError(f"cannot resume: {path} line {number}: {len(trial['values'])} "
+                                 f"values for {len(objectives)} objectives")
+    if problem is None or not archs:
+        return
+    table = problem.values[problem.rows_of(archs)]
+    for number, (trial, expected) in enumerate(zip(trials, table, strict=True), start=1):
+        if not all(math.isclose(float(v), float(e), rel_tol=1e-9, abs_tol=1e-9)
+                   for v, e in zip(trial["values"], expected, strict=True)):
+            raise RunRecordError(
+                f"cannot resume: {path} line {number}: values {trial['values']} of {trial['arch']} "
+                f"are not the data's {[float(e) for e in expected]}; the record was edited or "
+                "belongs to other data"
+            )
+
+
+class _State:
+    """What the loop knows during one session: memory, trials, the front so far, the replay."""
+
+    def __init__(self, oracle: Oracle, objectives: tuple[DirectedObjective, ...],
+                 problem: ParetoProblem | None, searcher: Searcher, record: RunRecord | None,
+                 replay: deque[dict[str, Any]], time_offset: float) -> None:
+        self.oracle, self.objectives, self.problem = oracle, objectives, problem
+        self.searcher, self.record, self.replay = searcher, record, replay
+        self.time_offset, self.started = time_offset, time.perf_counter()
+        self.memory: dict[int, tuple[float, ...]] = {}  # class code -> vector told
+        self.trials: list[dict[str, Any]] = []
+        self.front: list[int] = []  # positions in trials of the current front
+        self.hypervolume: float | None = None
+        self.front_found: set[int] = set()
+        self.n_proposals = self.n_known = self.n_forced = self.replayed = 0
+        self.diverged_at: int | None = None
+        self._front_indices = None if problem is None else problem.front_indices
+
+    def elapsed(self) -> float:
+        return self.time_offset + time.perf_counter() - self.started
+
+    def answer_known(self, arch: Arch) -> bool:
+        told = self.memory.get(class_code(arch))
+        if told is None:
+            return False
+        self.searcher.tell(arch, told)
+        self.n_known += 1
+        return True
+
+    def process(self, arch: Arch, *, forced: bool) -> None:
+        if self.replay:
+            expected = self.replay[0]
+            if expected["arch"] == arch.to_string() and bool(expected.get("forced")) == forced:
+                self.replay.popleft()
+                self.replayed += 1
+                self._learn(arch, expected)
+                return
+            self.diverged_at = self.replay[0]["n"]
+            logger.warning("replay diverged at trial %d: telling the searcher the %d remaining "
+                           "recorded trials and continuing from there", self.diverged_at,
+                           len(self.replay))
+            while self.replay:
+                trial = self.replay.popleft()
+                self._learn(Arch.from_string(trial["arch"]), trial)
+            if self.answer_known(arch):
+                return
+        self._learn(arch, self._evaluate(arch, forced))
+
+    def _evaluate(self, arch: Arch, forced: bool) -> dict[str, Any]:
+        values, seconds = evaluate_objectives(self.oracle, [arch], self.objectives, self.problem)
+        vector = [float(v) for v in values[0]]
+        representative = None
+        if self._front_indices is not None:
+            representative = int(self.oracle.representative_index(arch))  # type: ignore[attr-defined]
+        index_of = getattr(self.oracle, "index_of", None)
+        trial: dict[str, Any] = {
+            "n": len(self.trials) + 1,
+            "index": None if index_of is None else int(index_of(arch)),
+            "arch": arch.to_string(),
+            "values": vector,
+            **self._hypervolume_with(vector),
+            "on_front": None if representative is None else representative in self._front_indices,
+            "cost_seconds": float(seconds[0]),
+            "time": round(self.elapsed(), 6),
+        }
+        if forced:
+            trial["forced"] = True
+        if self.record is not None:
+            self.record.append_trial(trial)
+        return trial
+
+    def _hypervolume_with(self, vector: list[float]) -> dict[str, float | None]:
+        """``hypervolume`` of the front after adding ``vector`` and ``best``: its share of the
+        true front's hypervolume (the number comparisons rank and plot)."""
+        from robnas.pareto import dominated_by_any
+
+        if self.problem is None:
+            return {"hypervolume": None, "best": None}
+        front = np.asarray([self.trials[i]["values"] for i in self.front]).reshape(-1, len(vector))
+        if self.hypervolume is not None and dominated_by_any(vector, front, self.problem.maximize):
+            hv = self.hypervolume  # a dominated cell leaves the front, and its volume, unchanged
+        else:
+            hv = self.problem.hypervolume(np.vstack([front, [vector]]))
+        return {"hypervolume": hv, "best": hv / self.problem.true_hypervolume}
+
+    def _learn(self, arch: Arch, trial: dict[str, Any]) -> None:
+        from robnas.pareto import dominated_by_any, non_dominated_mask
+
+        vector = [float(v) for v in trial["values"]]
+        told = oriented(vector, self.objectives)
+        self.memory[class_code(arch)] = told
+        self.trials.append(trial)
+        flags = [o.maximize for o in self.objectives]
+        current = np.asarray([self.trials[i]["values"] for i in self.front]).reshape(-1, len(flags))
+        if not dominated_by_any(vector, current, flags):
+            candidates = [*self.front, len(self.trials) - 1]
+            points = np.asarray([self.trials[i]["values"] for i in candidates])
+            self.front = [i for i, keep in zip(candidates, non_dominated_mask(points, flags),
+                                               strict=True) if keep]
+        self.hypervolume = trial.get("hypervolume")
+        if trial.get("on_front"):
+            self.front_found.add(class_code(arch))
+        self.searcher.tell(arch, told)
+
+    def result(self, resumed: bool) -> MultiSearchResult:
+        front_trials = [self.trials[i] for i in self.front]
+        frame = front_frame([t["arch"] for t in front_trials], [t["index"] for t in front_trials],
+                            np.asarray([t["values"] for t in front_trials]), self.objectives)
+        problem = self.problem
+        hv = None if problem is None else (self.hypervolume or 0.0)
+        true_hv = None if problem is None else problem.true_hypervolume
+        return MultiSearchResult(
+            objectives=self.objectives,
+            front=frame,
+            hypervolume=hv,
+            reference_point=None if problem is None else problem.reference.tolist(),
+            true_hypervolume=true_hv,
+            regret=None if hv is None or true_hv is None else _clean(true_hv - hv),
+            true_front_size=None if problem is None else len(problem.front_rows),
+            true_front_found=None if problem is None else len(self.front_found),
+            n_evaluations=len(self.trials),
+            n_proposals=self.n_proposals,
+            n_known=self.n_known,
+            n_forced=self.n_forced,
+            wall_seconds=self.elapsed(),
+            trials=self.trials,
+            record_dir=None if self.record is None else self.record.path,
+            replay={"trials": self.replayed, "diverged_at": self.diverged_at} if resumed else None,
+            problem=problem,
+        )
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A DataFrame as JSON-ready records (missing values as ``None``)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def _clean(x: float) -> float:
+    """Round away float noise (a regret of 1e-17 is 0)."""
+    return 0.0 if math.isclose(x, 0.0, abs_tol=1e-12) else round(x, 12)
+
+
+__all__ = ["MultiSearchResult", "run_multi_search"]

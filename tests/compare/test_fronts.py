@@ -1,0 +1,98 @@
+"""Multi-objective comparisons: objective groups through the comparison pipeline, true-front
+classes found (checked against the trial records), the fronts figure and the CLI."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from robnas.cli.main import main
+from robnas.compare.fronts import load_front_runs, median_run
+from robnas.compare.plan import plan_runs
+from robnas.compare.trajectories import find_run_dirs
+from robnas.errors import ComparisonError
+
+
+def test_compare_multi_runs_reports_hypervolume_regret_fronts_and_figure(
+    release_root, capsys, tmp_path
+) -> None:
+    out = tmp_path / "cmp"
+    code = main(["compare", "-O", "pgd@1/255", "-O", "clean", "--multi", "--searchers",
+                 "random,pls", "--seeds", "3", "--budget", "30", "--checkpoints", "10,30",
+                 "--out", str(out), "--data", str(release_root), "--jobs", "1", "-q"])
+    stdout = capsys.readouterr().out
+    assert code == 0
+    assert "### cifar10 · pgd@1/255,clean (optimum 1.000; 3 runs per searcher)" in stdout
+    assert "Mean share of the true front's classes" in stdout
+    assert (out / "figures" / "fronts-cifar10-pgd@1_255_clean.png").is_file()
+    png = (out / "figures" / "anytime-cifar10-pgd@1_255_clean.png").read_bytes()
+    assert struct.unpack(">I", png[16:20])[0] > 0
+
+    # the summary's hypervolume shares are the records' own, and regret = 1 - share
+    summary = pd.read_csv(out / "summary.csv")
+    for run_dir in find_run_dirs(out / "runs"):
+        trials = [json.loads(line) for line in (run_dir / "trials.jsonl").open()]
+        assert trials[-1]["best"] == pytest.approx(
+            trials[-1]["hypervolume"] / json.loads((run_dir / "config.json").read_text())["true_hypervolume"])
+    at_30 = summary[(summary["evaluations"] == 30)].set_index("searcher")
+    assert (at_30["regret_mean"] + at_30["best_mean"]).to_numpy() == pytest.approx(1.0)
+
+    # true-front classes found, recomputed from the trial lines
+    found = pd.read_csv(out / "fronts.csv").set_index(["searcher", "evaluations"])
+    for searcher in ("random", "pls"):
+        shares = []
+        for run_dir in sorted((out / "runs").glob(f"*-{searcher}-s*")):
+            trials = [json.loads(line) for line in (run_dir / "trials.jsonl").open()]
+            shares.append(sum(bool(t["on_front"]) for t in trials[:10]) / 10)  # 10 true-front classes
+        assert found.loc[(searcher, 10), "found_mean"] == pytest.approx(np.mean(shares))
+
+
+def test_median_run_and_plan_rules(release_root, tmp_path) -> None:
+    from robnas.benchmark import TabularOracle
+    from robnas.multi_loop import run_multi_search
+    from robnas.searchers import RandomSearch
+
+    oracle = TabularOracle("cifar10", data=release_root)
+    for seed in range(3):
+        run_multi_search(RandomSearch(seed=seed), oracle, "pgd@1/255,clean", 15,
+                         record_dir=tmp_path / f"r{seed}")
+    runs = load_front_runs(find_run_dirs(tmp_path))
+    shares = sorted(r.final_share for r in runs)
+    assert median_run(runs).final_share == shares[1]
+    specs = plan_runs(["pls"], ["PGD@1/255, params"], ["cifar10"], [0], 10)
+    assert specs[0].objective == "pgd@1/255,params:min" and "," not in specs[0].run_id
+    with pytest.raises(ComparisonError, match="single- or multi-objective"):
+        plan_runs(["random"], ["pgd@1/255,clean", "clean"], ["cifar10"], [0], 10)
+    with pytest.raises(ComparisonError, match="unknown multi-objective searcher 're'"):
+        plan_runs(["re"], ["pgd@1/255,clean"], ["cifar10"], [0], 10)
+
+
+def _cut_short(run_dir, keep: int) -> str:
+    """Leave ``keep`` trial lines and half of the next (a kill mid-write), no summary."""
+    before = (run_dir / "trials.jsonl").read_text()
+    lines = before.splitlines(keepends=True)
+    (run_dir / "trials.jsonl").write_text("".join(lines[:keep]) + lines[keep][:25])
+    (run_dir / "summary.json").unlink()
+    return before
+
+
+def test_a_multi_objective_run_cut_short_continues_in_place(release_root, tmp_path) -> None:
+    from robnas.compare import run_comparison
+    from robnas.run_record import RunRecord
+
+    specs = plan_runs(["pls", "nsga2"], ["pgd@1/255,clean"], ["cifar10"], range(2), 14)
+    out = tmp_path / "cmp"
+    assert run_comparison(specs, out, data=release_root, jobs=1).ran == 4
+    killed = out / "runs" / specs[1].run_id
+    before = _cut_short(killed, 5)
+    again = run_comparison(specs, out, data=release_root, jobs=1)
+    assert (again.ran, again.skipped) == (1, 3)
+    after = (killed / "trials.jsonl").read_text()
+    assert after.startswith("".join(before.splitlines(keepends=True)[:5]))  # kept as written
+    assert [json.loads(x)["values"] for x in after.splitlines()] \
+        == [json.loads(x)["values"] for x in before.splitlines()]
+    assert RunRecord(killed).summary()["replay"] == {"trials": 5, "diverged_at": None}

@@ -1,0 +1,176 @@
+"""The multi-objective loop on the real CIFAR-10 table: vectors, fronts, hypervolumes, records.
+
+Expectations are computed independently: objective values with ``TabularOracle.value`` (the
+scalar path, no NumPy), fronts by pairwise dominance in plain Python, the true front by a
+vectorised all-pairs comparison, hypervolumes in 2-D by a sweep written here.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from robnas.errors import InvalidObjectiveError
+from robnas.multi_loop import run_multi_search
+from robnas.multi_objective import ParetoProblem, parse_objectives
+from robnas.run_record import CONFIG_FILE, SUMMARY_FILE, TRIALS_FILE, RunRecordError
+from robnas.searchers import ParetoLocalSearch, RandomSearch
+
+
+def _sweep_hypervolume(points, reference) -> float:
+    """2-D hypervolume of maximised points above ``reference``, by a sweep over x."""
+    pts = sorted((p for p in points if p[0] > reference[0] and p[1] > reference[1]), reverse=True)
+    area, top = 0.0, reference[1]
+    for i, (x, y) in enumerate(pts):
+        top = max(top, y)
+        next_x = pts[i + 1][0] if i + 1 < len(pts) else reference[0]
+        area += (x - next_x) * (top - reference[1])
+    return area
+
+
+def _true_front_rows(values: np.ndarray) -> set[int]:
+    """Rows of ``values`` (all maximised) no other row dominates: all pairs, in blocks."""
+    rows = set()
+    for start in range(0, len(values), 500):
+        block = values[start:start + 500]
+        ge = (values[None, :, :] >= block[:, None, :]).all(axis=2)
+        gt = (values[None, :, :] > block[:, None, :]).any(axis=2)
+        rows |= {start + i for i in np.flatnonzero(~(ge & gt).any(axis=1))}
+    return rows
+
+
+@pytest.fixture(scope="module")
+def problem(cifar10_oracle):
+    return ParetoProblem.from_oracle(cifar10_oracle, ["pgd@1/255", "clean"])
+
+
+def test_true_front_reference_point_and_hypervolume(cifar10_oracle, problem) -> None:
+    values = np.stack([cifar10_oracle.objective_values("pgd@1/255"),
+                       cifar10_oracle.objective_values("clean")], axis=1)
+    assert set(problem.front_rows.tolist()) == _true_front_rows(values)
+    front = values[problem.front_rows]
+    span = front.max(axis=0) - front.min(axis=0)
+    assert problem.reference == pytest.approx(front.min(axis=0) - 0.1 * span)
+    assert problem.true_hypervolume == pytest.approx(
+        _sweep_hypervolume(front.tolist(), problem.reference.tolist()))
+    table = problem.true_front()
+    assert list(table.columns) == ["arch", "index", "pgd@1/255", "clean"]
+    assert table["pgd@1/255"].max() == cifar10_oracle.optimum("pgd@1/255")
+    assert table["clean"].max() == cifar10_oracle.optimum("clean")
+
+
+def test_trials_hold_vectors_fronts_and_hypervolumes(cifar10_oracle, problem, tmp_path) -> None:
+    result = run_multi_search(RandomSearch(seed=0), cifar10_oracle, ["pgd@1/255", "clean"], 60,
+                              record_dir=tmp_path / "run")
+    trials = [json.loads(line) for line in (tmp_path / "run" / TRIALS_FILE).open()]
+    assert [t["n"] for t in trials] == list(range(1, 61))
+    points = []
+    for t in trials:
+        expected = [cifar10_oracle.value(t["arch"], "pgd@1/255"), cifar10_oracle.value(t["arch"], "clean")]
+        assert t["values"] == pytest.approx(expected)
+        points.append(t["values"])
+        hv = _sweep_hypervolume(points, problem.reference.tolist())
+        assert t["hypervolume"] == pytest.approx(hv)
+        assert t["best"] == pytest.approx(hv / problem.true_hypervolume)
+        on_front = cifar10_oracle.representative_index(cifar10_oracle.parse_arch(t["arch"]))
+        assert t["on_front"] == (on_front in problem.front_indices)
+    own_front = [p for p in points if not any(
+        q[0] >= p[0] and q[1] >= p[1] and q != p for q in points)]
+    assert sorted(map(tuple, result.front[["pgd@1/255", "clean"]].to_numpy().tolist())) == sorted(
+        map(tuple, own_front))
+    assert result.regret == pytest.approx(problem.true_hypervolume - trials[-1]["hypervolume"])
+    summary = json.loads((tmp_path / "run" / SUMMARY_FILE).read_text())
+    config = json.loads((tmp_path / "run" / CONFIG_FILE).read_text())
+    assert config["objective"] == "pgd@1/255,clean" and config["objectives"] == ["pgd@1/255", "clean"]
+    assert config["reference_point"] == pytest.approx(problem.reference.tolist())
+    assert summary["optimum"] == 1.0 and summary["best_value"] == pytest.approx(trials[-1]["best"])
+    assert summary["true_front_size"] == len(problem.front_rows) == len(summary["true_front"])
+
+
+def test_searcher_sees_larger_is_better_vectors(cifar10_oracle) -> None:
+    told = []
+
+    class Spy(RandomSearch):
+        def tell(self, arch, value):
+            told.append((arch, value))
+            super().tell(arch, value)
+
+    run_multi_search(Spy(seed=1), cifar10_oracle, ["pgd@1/255", "clean:min"], 5)
+    for arch, value in told:
+        assert value == (cifar10_oracle.value(arch, "pgd@1/255"), -cifar10_oracle.value(arch, "clean"))
+
+
+def test_cost_objective_is_the_representatives_cost(cifar10_oracle, release_root) -> None:
+    """A class costs what the release's representative costs (the oracle's rule for cost), read
+    here from meta.json: the cell itself for a member that is not its class's representative."""
+    from robnas import cost
+    from robnas.arch import Arch
+    from tests.release_json import representative
+
+    meta = json.loads((release_root / "meta.json").read_text(encoding="utf-8"))["ids"]
+    result = run_multi_search(ParetoLocalSearch(seed=0), cifar10_oracle, ["pgd@1/255", "params:min"], 40)
+    for t in result.trials:
+        rep = representative(release_root, t["index"])
+        expected = cost.params(Arch.from_string(meta[str(rep)]["nb201-string"]), "cifar10")
+        assert t["values"][1] == pytest.approx(expected)
+    # every class: (5.5% of the classes have a cheaper member than their representative)
+    from robnas.multi_objective import DirectedObjective, class_values
+
+    values = class_values(cifar10_oracle, DirectedObjective.parse("params"))
+    reps = [int(i) for i in cifar10_oracle.meta.representatives]
+    assert len(values) == len(reps) == 6466
+    expected_all = [cost.params(Arch.from_string(meta[str(i)]["nb201-string"]), "cifar10") for i in reps]
+    assert np.allclose(values, expected_all)
+
+
+def test_resume_extends_a_finished_run(cifar10_oracle, tmp_path) -> None:
+    whole = run_multi_search(ParetoLocalSearch(seed=2), cifar10_oracle, "pgd@1/255,clean", 50)
+    run_multi_search(ParetoLocalSearch(seed=2), cifar10_oracle, "pgd@1/255,clean", 30,
+                     record_dir=tmp_path / "r")
+    longer = run_multi_search(ParetoLocalSearch(seed=2), cifar10_oracle, "pgd@1/255,clean", 50,
+                              record_dir=tmp_path / "r", resume=True)
+    assert [t["arch"] for t in longer.trials] == [t["arch"] for t in whole.trials]
+    assert longer.replay == {"trials": 30, "diverged_at": None}
+    assert longer.hypervolume == whole.hypervolume
+    with pytest.raises(RunRecordError, match=r"cannot resume .*its objective is"):
+        run_multi_search(ParetoLocalSearch(seed=2), cifar10_oracle, "pgd@1/255,fog@mean", 60,
+                         record_dir=tmp_path / "r", resume=True)
+
+
+@pytest.mark.parametrize(("objectives", "message"), [
+    (["clean"], "takes 2 or 3 objectives, got 1"),
+    (["clean", "pgd@1/255", "fog@3", "pgd@2/255"], "takes 2 or 3 objectives, got 4"),
+    (["clean", "clean:min"], "objective clean is given twice"),
+    (["clean:up", "pgd@1/255"], "unknown direction 'up'"),
+    (["pgd@7/255", "clean"], "not on the grid"),
+])
+def test_bad_objective_lists_are_refused(cifar10_oracle, objectives, message) -> None:
+    with pytest.raises(InvalidObjectiveError, match=message):
+        run_multi_search(RandomSearch(seed=0), cifar10_oracle, objectives, 5)
+
+
+def test_directions_parse_and_print() -> None:
+    parsed = parse_objectives(["PGD@1/255:max", "flops", "clean:min"])
+    assert [str(o) for o in parsed] == ["pgd@1/255", "flops:min", "clean:min"]
+    assert [o.maximize for o in parsed] == [True, False, False]
+
+
+def test_resume_refuses_values_the_table_contradicts(cifar10_oracle, tmp_path) -> None:
+    run_multi_search(RandomSearch(seed=3), cifar10_oracle, "pgd@1/255,clean", 8, record_dir=tmp_path / "r")
+    path = tmp_path / "r" / TRIALS_FILE
+    lines = path.read_text().splitlines()
+    trial = json.loads(lines[2])
+    trial["values"][1] += 0.01
+    lines[2] = json.dumps(trial)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RunRecordError, match=r"line 3: values .* are not the data's"):
+        run_multi_search(RandomSearch(seed=3), cifar10_oracle, "pgd@1/255,clean", 10,
+                         record_dir=tmp_path / "r", resume=True)
+    trial["values"] = trial["values"][:1]
+    lines[2] = json.dumps(trial)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RunRecordError, match="line 3: 1 values for 2 objectives"):
+        run_multi_search(RandomSearch(seed=3), cifar10_oracle, "pgd@1/255,clean", 10,
+                         record_dir=tmp_path / "r", resume=True)

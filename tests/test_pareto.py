@@ -1,0 +1,96 @@
+"""robnas.pareto against independent brute-force computations (Optuna's functions are private)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from robnas.pareto import (
+    ParetoError,
+    dominated_by_any,
+    dominates,
+    hypervolume,
+    non_dominated_mask,
+    non_dominated_ranks,
+    reference_point,
+)
+
+
+def _brute_dominates(a, b, maximize) -> bool:
+    better_or_equal = all((x >= y) if m else (x <= y) for x, y, m in zip(a, b, maximize, strict=True))
+    strictly = any((x > y) if m else (x < y) for x, y, m in zip(a, b, maximize, strict=True))
+    return better_or_equal and strictly
+
+
+def _brute_ranks(points, maximize) -> list[int]:
+    remaining, ranks, rank = set(range(len(points))), [0] * len(points), 0
+    while remaining:
+        front = {i for i in remaining
+                 if not any(_brute_dominates(points[j], points[i], maximize) for j in remaining)}
+        for i in front:
+            ranks[i] = rank
+        remaining -= front
+        rank += 1
+    return ranks
+
+
+def _lattice_hypervolume(points, reference) -> int:
+    """Unit cubes of the integer lattice dominated by some point (minimisation), counted."""
+    count = 0
+    ranges = [range(int(p), int(r)) for p, r in zip(points.min(axis=0), reference, strict=True)]
+    for corner in itertools.product(*ranges):
+        if any((np.asarray(corner) >= p).all() for p in points):
+            count += 1
+    return count
+
+
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ranks_and_mask_equal_brute_force(k: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    points = rng.integers(0, 6, size=(40, k)).astype(float)  # many ties and duplicates
+    maximize = [bool(m) for m in rng.integers(0, 2, size=k)]
+    expected = _brute_ranks(points.tolist(), maximize)
+    assert non_dominated_ranks(points, maximize).tolist() == expected
+    assert non_dominated_mask(points, maximize).tolist() == [r == 0 for r in expected]
+    for i, j in [(0, 1), (2, 3), (4, 4)]:
+        assert dominates(points[i], points[j], maximize) == _brute_dominates(points[i], points[j], maximize)
+    assert dominated_by_any(points[5], points, maximize) == (expected[5] > 0)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_hypervolume_equals_lattice_count(k: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    losses = rng.integers(0, 8, size=(12, k)).astype(float)
+    reference = np.full(k, 9.0)
+    expected = _lattice_hypervolume(losses, reference)
+    assert hypervolume(losses, reference, [False] * k) == pytest.approx(expected)
+    # maximising the negated values is the same problem
+    assert hypervolume(-losses, -reference, [True] * k) == pytest.approx(expected)
+
+
+def test_points_outside_the_reference_add_nothing() -> None:
+    points = np.array([[0.5, 0.9], [0.2, 0.95]])
+    assert hypervolume(points, [0.3, 0.8], [True, True]) == pytest.approx(0.2 * 0.1)
+    assert hypervolume(points[1:], [0.3, 0.8], [True, True]) == 0.0
+    assert hypervolume(np.zeros((0, 2)), [0.3, 0.8], [True, True]) == 0.0
+
+
+def test_reference_point_is_the_nadir_moved_out_by_a_tenth_of_the_range() -> None:
+    front = np.array([[0.588, 0.825], [0.438, 0.946]])
+    ref = reference_point(front, [True, True])
+    assert ref == pytest.approx([0.438 - 0.015, 0.825 - 0.0121])
+    mixed = np.array([[0.588, 0.10], [0.509, 0.07]])  # params minimised: outward is larger
+    assert reference_point(mixed, [True, False]) == pytest.approx([0.509 - 0.0079, 0.10 + 0.003])
+    single = reference_point(np.array([[0.5, 2.0]]), [True, False])  # zero range: 10% of |x|
+    assert single == pytest.approx([0.45, 2.2])
+
+
+def test_bad_shapes_and_nan_are_refused() -> None:
+    with pytest.raises(ParetoError, match=r"\(n, 2\) array"):
+        non_dominated_mask(np.zeros((3, 3)), [True, True])
+    with pytest.raises(ParetoError, match="NaN"):
+        hypervolume([[np.nan, 1.0]], [0.0, 0.0], [True, True])
