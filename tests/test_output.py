@@ -93,8 +93,11 @@ def test_search_progress_bar_on_a_terminal_shows_trials_of_budget_and_best(relea
                                       "--out", str(tmp_path), "--json"], env=_env(release_root))
     assert code == 0 and err == ""  # --json: no bar
     final = json.loads(out)["best_value"]
+    # every update drawn (tqdm reads TQDM_* defaults from the environment): without this a fast
+    # run on an idle machine draws only its first frame before the bar is cleared
+    every_frame = {**_env(release_root), "TQDM_MININTERVAL": "0", "TQDM_MINITERS": "1"}
     code, out, err = run_on_terminal(["search", "-O", "pgd@1/255", "--budget", "300", "--seed", "0",
-                                      "--out", str(tmp_path)], env=_env(release_root))
+                                      "--out", str(tmp_path)], env=every_frame)
     assert code == 0
     frames = [f for f in err.split("\r") if f.startswith("search:")]
     assert frames and all(re.search(r" \d+/300 \[", f) for f in frames)
