@@ -11,8 +11,10 @@ Measures:
 
 * ``params`` and ``flops``: the cost of every cell from :mod:`robnas.cost` (analytic, no torch;
   larger networks tend to be more accurate);
-* a scores file: a path to a CSV or Parquet file with an ``index`` (NB201 index) or ``arch``
-  (NB201 string) column and a ``score`` column (or exactly one other numeric column). A listed
+* a scores file: a path to a CSV or Parquet file with an ``index`` or ``nb201_index`` (NB201
+  index) or ``arch`` (NB201 string) column and a ``score`` column (or exactly one other numeric
+  column: ``representative`` and ``*_seconds`` timing columns do not count, so the output of
+  ``robnas measures compute -m MEASURE -o FILE`` with one measure is a scores file). A listed
   cell keeps its score; isomorphs are one network, so a cell left out takes the mean score of
   its class's listed members, and every class needs at least one.
 """
@@ -32,6 +34,10 @@ if TYPE_CHECKING:
 
     from robnas.oracle import Oracle
 
+INDEX_COLUMNS = ("index", "nb201_index")
+"""Columns that hold NB201 indices (``nb201_index`` is what robnas' own tables write)."""
+NOT_SCORES = (*INDEX_COLUMNS, "arch", "representative")
+"""Columns of a scores file that are never the score."""
 COST_MEASURES = ("params", "flops")
 """Measures computed by :mod:`robnas.cost` (free, no torch)."""
 FILE_SUFFIXES = (".csv", ".parquet")
@@ -77,7 +83,8 @@ def provide_scores(searcher: object, oracle: Oracle) -> None:
 def _score_column(frame: pd.DataFrame, path: Path) -> str:
     if "score" in frame.columns:
         return "score"
-    numeric = [c for c in frame.select_dtypes("number").columns if c not in ("index", "arch")]
+    numeric = [c for c in frame.select_dtypes("number").columns
+               if c not in NOT_SCORES and not str(c).endswith("_seconds")]
     if len(numeric) != 1:
         raise PriorError(f"scores file {path} needs a 'score' column (or exactly one numeric "
                          f"column besides index/arch); it has {list(frame.columns)}")
@@ -88,12 +95,14 @@ def _from_frame(frame: pd.DataFrame, column: str, oracle: Oracle, what: str) -> 
     from robnas.isomorphism import class_code_array
 
     try:
-        if "index" in frame.columns:
-            codes = [oracle.parse_arch(int(i)).code for i in frame["index"]]
+        index_column = next((c for c in INDEX_COLUMNS if c in frame.columns), None)
+        if index_column is not None:
+            codes = [oracle.parse_arch(int(i)).code for i in frame[index_column]]
         elif "arch" in frame.columns:
             codes = [Arch.from_string(str(a)).code for a in frame["arch"]]
         else:
-            raise PriorError(f"{what}: needs an 'index' or 'arch' column; it has {list(frame.columns)}")
+            raise PriorError(f"{what}: needs an 'index', 'nb201_index' or 'arch' column; "
+                             f"it has {list(frame.columns)}")
     except (RobnasError, ValueError) as err:
         if isinstance(err, PriorError):
             raise

@@ -44,6 +44,25 @@ def test_index_file_maps_nb201_indices(release_root, cifar10_oracle, tmp_path: P
         assert scores[code] == cifar10_oracle.representative_index(arch)
 
 
+def test_a_measures_compute_table_is_a_scores_file(release_root, cifar10_oracle, tmp_path) -> None:
+    """The layout `robnas measures compute -o` writes: nb201_index, arch, representative, the
+    measure and its timing column; only the measure is the score."""
+    ids = json.loads((release_root / "meta.json").read_text())["ids"]
+    indices = [int(i) for i in ids]
+    representative = [int(entry["isomorph"]) for entry in ids.values()]
+    frame = pd.DataFrame({"nb201_index": indices,
+                          "arch": [entry["nb201-string"] for entry in ids.values()],
+                          "representative": representative,
+                          "synflow": [2.0 * r + 1 for r in representative],
+                          "synflow_seconds": [0.5] * len(indices)})
+    path = tmp_path / "measures.parquet"
+    frame.to_parquet(path)
+    scores = cell_scores(str(path), cifar10_oracle)
+    for index in (0, 1, 777, 13433, 15624):
+        arch = cifar10_oracle.parse_arch(index)
+        assert scores[arch.code] == 2.0 * cifar10_oracle.representative_index(arch) + 1
+
+
 def test_missing_classes_unknown_measures_and_bad_files(cifar10_oracle, tmp_path: Path) -> None:
     reps = _reps()
     path = tmp_path / "partial.csv"
