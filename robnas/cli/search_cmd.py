@@ -270,10 +270,21 @@ def _check_feasible(oracle: Oracle, min_clean: float) -> None:
                           f"accuracy >= {min_clean:g} (the best has {best:.4g}); lower --min-clean")
 
 
-def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
+def recorded_settings(run_dir: str, *, multi_objective: bool = False) -> dict[str, Any]:
+    """The settings of the run recorded in ``run_dir`` (its ``config.json``), for a resume.
+
+    Args:
+        run_dir: the run record folder.
+        multi_objective: a multi-objective record: it has ``objectives`` and no constraints
+            (``min_clean`` is ``None``); a single-objective one has ``min_clean`` and may have
+            ``max_params``/``max_flops``.
+
+    Raises:
+        RobnasError: the config lacks an entry.
+    """
     from robnas.run_record import RunRecord
 
-    config = RunRecord.open(args.resume).config()
+    config = RunRecord.open(run_dir).config()
     try:
         settings = {
             "searcher": config["searcher"]["name"],
@@ -282,13 +293,23 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
             "dataset": config["dataset"],
             "seed": config["seed"],
             "budget": config["budget"],
-            "min_clean": config["min_clean"],
-            **{key: config[key] for key in ("max_params", "max_flops") if config.get(key) is not None},
             "mode": config["mode"],
             "recorded_oracle": dict(config.get("oracle") or {}),
         }
+        if multi_objective:
+            settings.update(objectives=list(config["objectives"]), min_clean=None)
+        else:
+            settings["min_clean"] = config["min_clean"]
+            settings.update({key: config[key] for key in ("max_params", "max_flops")
+                             if config.get(key) is not None})
     except (KeyError, TypeError):
-        raise RobnasError(f"{args.resume}/config.json lacks the searcher, objective or budget") from None
+        what = "objectives" if multi_objective else "objective"
+        raise RobnasError(f"{run_dir}/config.json lacks the searcher, {what} or budget") from None
+    return settings
+
+
+def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
+    settings = recorded_settings(args.resume)
     given = {"objective": args.objective, "searcher": args.searcher, "mode": args.mode,
              "dataset": parse_dataset(args.dataset).value if args.dataset is not None else None}
     given["seed"] = None if args.seed is None else _seed(args.seed)

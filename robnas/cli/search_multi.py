@@ -93,26 +93,10 @@ def _new_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
-    from robnas.cli.search_cmd import _seed, apply_resume_options
+    from robnas.cli.search_cmd import _seed, apply_resume_options, recorded_settings
     from robnas.multi_objective import label, parse_objectives
-    from robnas.run_record import RunRecord
 
-    config = RunRecord.open(args.resume).config()
-    try:
-        settings = {
-            "searcher": config["searcher"]["name"],
-            "params": dict(config["searcher"]["params"]),
-            "objective": config["objective"],
-            "objectives": list(config["objectives"]),
-            "dataset": config["dataset"],
-            "seed": config["seed"],
-            "budget": config["budget"],
-            "min_clean": None,
-            "mode": config["mode"],
-            "recorded_oracle": dict(config.get("oracle") or {}),
-        }
-    except (KeyError, TypeError):
-        raise RobnasError(f"{args.resume}/config.json lacks the searcher, objectives or budget") from None
+    settings = recorded_settings(args.resume, multi_objective=True)
     if args.min_clean is not None:
         raise RobnasError("--min-clean is for single-objective search; the run being resumed has "
                           f"objectives {settings['objective']}")
