@@ -7,8 +7,11 @@ Student t), the mean simulated makespan of the first ``b`` results and the speed
 worker. The schedule is the loop's deterministic discrete-event simulation
 (:mod:`robnas.schedule`): each evaluation takes its cell's FLOPs over the mean FLOPs of all
 cells (the release records no evaluation times), so times are in *mean evaluations* and one
-worker needs about ``b`` units for ``b`` cells. The best after ``b`` results is that of the
-first ``b`` results to come back. Nothing here is a pass/fail test.
+worker needs about ``b`` units for ``b`` cells. ``speed-up`` is one worker's mean makespan
+over N workers' (the searcher may choose cheaper or dearer cells with N workers, so it can
+exceed N); ``busy`` is the share of the N workers' time spent evaluating (the cells' total cost
+over N x makespan). The best after ``b`` results is that of the first ``b`` results to come
+back. Nothing here is a pass/fail test.
 
 Usage: python benchmarks/async_workers.py [--data PATH] [--seeds 20] [--workers 1 2 4 8]
 """
@@ -44,12 +47,13 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.seeds} seeds; best value after b distinct cells (mean, 95% CI of the mean) and "
           "simulated makespan of the first b results in mean evaluations (FLOPs cost model)")
     print(f"{'searcher':<9} {'N':>2} {'b':>4} {'mean best':>9} {'95% CI':>17} {'makespan':>9} "
-          f"{'speed-up':>8} {'CPU s/run':>9}")
+          f"{'speed-up':>8} {'busy':>5} {'CPU s/run':>9}")
     for name in args.searchers:
         sequential: dict[int, float] = {}
         for workers in sorted(args.workers):
             best = {b: [] for b in budgets}
             span = {b: [] for b in budgets}
+            busy = {b: [] for b in budgets}
             cpu = time.process_time()
             for seed in range(args.seeds):
                 result = run_search(name, oracle, args.objective, max(budgets),
@@ -57,11 +61,9 @@ def main(argv: list[str] | None = None) -> int:
                 for b in budgets:
                     first = result.trials[:b]
                     best[b].append(max(t["value"] for t in first))
-                    if workers == 1:
-                        span[b].append(sum(simulated_cost(Arch.from_string(t["arch"]), args.dataset)
-                                           for t in first))
-                    else:
-                        span[b].append(max(t["finished"] for t in first))
+                    cost = sum(simulated_cost(Arch.from_string(t["arch"]), args.dataset) for t in first)
+                    span[b].append(cost if workers == 1 else max(t["finished"] for t in first))
+                    busy[b].append(cost / (workers * span[b][-1]))
             per_run = (time.process_time() - cpu) / args.seeds
             for b in budgets:
                 mean, half = _mean_ci(best[b])
@@ -70,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
                     sequential[b] = makespan
                 speedup = sequential[b] / makespan if b in sequential else float("nan")
                 print(f"{name:<9} {workers:>2} {b:>4} {mean:>9.4f} [{mean - half:.4f}, {mean + half:.4f}] "
-                      f"{makespan:>9.1f} {speedup:>7.2f}x {per_run:>9.2f}", flush=True)
+                      f"{makespan:>9.1f} {speedup:>7.2f}x {statistics.fmean(busy[b]):>5.2f} "
+                      f"{per_run:>9.2f}", flush=True)
     return 0
 
 

@@ -17,6 +17,8 @@ Three kinds:
   (:mod:`robnas.execution`: a local process pool or Ray) measures its terms into a scratch
   store and sends the counts back; this process alone writes them into the live oracle's
   results store (:mod:`robnas.evaluation.cell_tasks`), then reads the cell's values from it.
+  A cell whose results the store already holds (finished by a run that was killed before it
+  recorded the trial) is answered from the store, without a task.
 
 The simulated cost
     The released table holds no evaluation times, so the simulation uses a model: a cell's
@@ -160,15 +162,24 @@ class ExecutorSchedule(Schedule):
         self._evaluate = evaluate
         self._submitter: Submitter = cell_submitter(LiveSettings.of(oracle), executor, gpus_per_task)
         self._tasks: dict[int, tuple[Arch, int]] = {}  # ticket -> (cell, representative)
+        self._stored: deque[Arch] = deque()  # cells whose results the store already holds
+        self.tasks_sent = 0
 
     def submit(self, arch: Arch) -> None:
         oracle = self._oracle
         index = oracle.meta.representative_of(oracle.index_of(arch))
+        if all(oracle.store.get(oracle.result_key(index, term)) is not None for term in self._terms):
+            self._stored.append(arch)  # finished before (e.g. by a run that was killed)
+            return
         self._tasks[self._submitter.submit((index, list(self._terms)))] = (arch, index)
+        self.tasks_sent += 1
 
     def next(self) -> tuple[Arch, Any, dict[str, Any]]:
         from robnas.evaluation.cell_tasks import store_counts
 
+        if self._stored:
+            arch = self._stored.popleft()
+            return arch, self._evaluate(arch), {}
         ticket, counts = self._submitter.wait()
         arch, index = self._tasks.pop(ticket)
         keys = [self._oracle.result_key(index, term) for term in self._terms]
