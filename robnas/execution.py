@@ -239,20 +239,22 @@ class _InProcessSubmitter(Submitter):
 
 
 class _PoolSubmitter(Submitter):
-    """Tasks on a ``spawn`` process pool of ``jobs`` workers."""
+    """Tasks on a ``spawn`` process pool of ``jobs`` workers (started by the first task)."""
 
     def __init__(self, jobs: int, fn: Task, setup: Setup | None, setup_args: tuple[Any, ...]) -> None:
+        self._jobs = jobs
         self._call = (fn, setup, setup_args)
-        with worker_environment():
-            self._pool = ProcessPoolExecutor(max_workers=jobs, initializer=exit_with_parent,
-                                             mp_context=multiprocessing.get_context("spawn"))
-            self._pool.submit(int).result()  # start the workers while the environment is set
+        self._pool: ProcessPoolExecutor | None = None
         self._pending: dict[Future[Any], int] = {}
         self._tickets = 0
 
     def submit(self, item: Any) -> int:
         fn, setup, setup_args = self._call
-        self._pending[self._pool.submit(run_task, fn, setup, setup_args, item)] = self._tickets
+        with worker_environment():  # a worker the pool starts now inherits the thread limits
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(max_workers=self._jobs, initializer=exit_with_parent,
+                                                 mp_context=multiprocessing.get_context("spawn"))
+            self._pending[self._pool.submit(run_task, fn, setup, setup_args, item)] = self._tickets
         self._tickets += 1
         return self._tickets - 1
 
@@ -267,7 +269,9 @@ class _PoolSubmitter(Submitter):
         for future in self._pending:
             future.cancel()
         self._pending.clear()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 class _RaySubmitter(Submitter):
