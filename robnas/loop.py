@@ -13,6 +13,19 @@ Budget and known cells
     such trials carry ``"forced": true``. The shipped searchers avoid known classes
     themselves, so the guard is a safety net.
 
+Several workers (``workers=N``)
+    The loop keeps up to N evaluations in flight (:mod:`robnas.loop_core`): it asks until N
+    new cells are pending, then tells each result as it comes back and asks again. A pending
+    cell counts against the budget when it is proposed; a proposal of a pending class costs
+    nothing and is answered when that evaluation ends, so no class is evaluated twice. Trials
+    are recorded in the order results come back, with ``proposed`` (the cell's place among the
+    proposals). Live, the evaluations run as executor tasks (``executor``: a local process pool
+    of N workers by default, or Ray) and only this process writes the results store and the
+    record. In tabular mode the same asynchronous schedule is simulated
+    (:mod:`robnas.schedule`: each cell costs its FLOPs over the mean FLOPs of all cells), so
+    the same seed gives the same run; trials carry the simulated ``finished`` time and
+    ``SearchResult.simulated_time`` is the makespan. ``workers=1`` is the sequential loop.
+
 ``min_clean``
     Cells whose clean accuracy is below ``min_clean`` are infeasible: evaluated and recorded
     (with their true value and ``"feasible": false``) but never the best. The searcher is told
@@ -43,6 +56,16 @@ Resuming
     logs a warning, tells the searcher every remaining recorded trial as an unasked cell and
     carries on from there: nothing is lost or re-evaluated, but the continuation differs from
     an uninterrupted run. ``SearchResult.replay`` says which happened.
+
+    With several workers a run killed with evaluations in flight resumes the same way: the
+    replay consumes the recorded results in their order, the cells that were in flight are
+    proposed again by the replayed searcher and evaluated (live: answered from the results
+    store if they had finished there), and nothing recorded is evaluated or counted twice. In
+    tabular mode the resumed run equals the uninterrupted one; live, the order in which
+    results come back is not reproducible, so it may differ from a run that was never stopped.
+    A resumed run keeps its recorded ``workers``. Extending the budget of a finished run with
+    several workers diverges near the old budget (the first session stopped proposing as its
+    budget filled); the run then carries on from everything recorded.
 """
 
 from __future__ import annotations
