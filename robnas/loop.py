@@ -63,9 +63,10 @@ Resuming
     store if they had finished there), and nothing recorded is evaluated or counted twice. In
     tabular mode the resumed run equals the uninterrupted one; live, the order in which
     results come back is not reproducible, so it may differ from a run that was never stopped.
-    A resumed run keeps its recorded ``workers``. Extending the budget of a finished run with
-    several workers diverges near the old budget (the first session stopped proposing as its
-    budget filled); the run then carries on from everything recorded.
+    A resumed run keeps its recorded ``workers``. A session with several workers stops
+    proposing as its budget fills up, so ``config.json`` keeps each session's budget
+    (``sessions``) and the replay stops proposing where that session did: a finished run
+    extended to a larger budget replays without diverging.
 """
 
 from __future__ import annotations
@@ -83,7 +84,14 @@ from robnas.arch import NUM_CELLS, Arch
 from robnas.cost import FLOPS, PARAMS, cost_arrays
 from robnas.errors import InvalidObjectiveError
 from robnas.isomorphism import class_code_array, class_count
-from robnas.loop_core import MAX_KNOWN, check_workers, guard_rng, make_schedule, schedule_makespan
+from robnas.loop_core import (
+    MAX_KNOWN,
+    check_workers,
+    guard_rng,
+    make_schedule,
+    recorded_sessions,
+    schedule_makespan,
+)
 from robnas.loop_state import LoopState
 from robnas.objective import Objective
 from robnas.oracle import Oracle
@@ -282,7 +290,8 @@ def run_search(
     schedule = make_schedule(oracle, state.evaluate, workers, oracle.validate(objective),
                              executor=executor, gpus_per_task=gpus_per_task)
     try:
-        state.run(schedule, int(budget), max_known, guard_rng(searcher), on_result)
+        state.run(schedule, int(budget), max_known, guard_rng(searcher), on_result,
+                  sessions=recorded_sessions(record))
         bar.close()
         result = _result(state, oracle, objective, min_clean, record, bool(resume), limits)
         if record is not None:  # still under the folder's lock
@@ -353,13 +362,21 @@ def _open_record(
         "oracle": provenance,
         "created": utc_now(),
     }
+    if workers > 1:  # each session's budget, so a replay proposes what that session proposed
+        config["sessions"] = [{"start": 0, "budget": budget}]
     if not resume:
         return RunRecord.create(record_dir, config), []
     recorded_workers = RunRecord.open(record_dir).config().get("workers", 1)
     if recorded_workers != workers:
         raise RunRecordError(f"--workers {workers} conflicts with the run being resumed "
                              f"({recorded_workers}); leave it out")
-    return RunRecord.resume(record_dir, config, oracle, objective, check)
+    record, trials = RunRecord.resume(record_dir, config, oracle, objective, check)
+    stored = record.config()
+    sessions = stored.get("sessions")
+    if sessions and sessions[-1]["budget"] != budget:
+        stored["sessions"] = [*sessions, {"start": len(trials), "budget": budget}]
+        record.write_config(stored)
+    return record, trials
 
 
 def _result(

@@ -109,12 +109,25 @@ class LoopCore:
         return {"trials": self.replayed, "diverged_at": self.diverged_at}
 
     def run(self, schedule: Schedule, budget: int, max_known: int, guard_rng: np.random.Generator,
-            on_result: Callable[[], None] = lambda: None) -> None:
-        """Ask, evaluate and tell until ``budget`` distinct classes are evaluated."""
+            on_result: Callable[[], None] = lambda: None, *,
+            sessions: list[tuple[int, int]] | None = None) -> None:
+        """Ask, evaluate and tell until ``budget`` distinct classes are evaluated.
+
+        ``sessions``: ``(first trial, budget)`` of each recorded session, oldest first: while
+        replaying, proposals stop where that session's budget stopped them.
+        """
         self.schedule = schedule
         known_in_a_row = 0
+
+        def cap() -> int:
+            limit = budget
+            for start, session_budget in sessions or ():
+                if start <= self.n_evaluations and self.replay:
+                    limit = session_budget
+            return limit
+
         while self.n_evaluations < budget:
-            while len(self.pending) < self.workers and self.n_evaluations + len(self.pending) < budget:
+            while len(self.pending) < self.workers and self.n_evaluations + len(self.pending) < cap():
                 arch = self.searcher.ask()
                 if not isinstance(arch, Arch):
                     raise TypeError(f"{type(self.searcher).__name__}.ask() returned {arch!r}, not an Arch")
@@ -280,6 +293,14 @@ def make_schedule(oracle: Any, evaluate: Callable[[Arch], Any], workers: int, te
 
         executor = LocalExecutor(workers)
     return ExecutorSchedule(oracle, terms, evaluate, executor, gpus_per_task)
+
+
+def recorded_sessions(record: RunRecord | None) -> list[tuple[int, int]]:
+    """``(first trial, budget)`` of each session of the run in ``record`` (``config.json``'s
+    ``sessions``, kept for runs with several workers)."""
+    if record is None:
+        return []
+    return [(int(s["start"]), int(s["budget"])) for s in record.config().get("sessions") or []]
 
 
 def schedule_makespan(state: LoopCore) -> float | None:

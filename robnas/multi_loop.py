@@ -37,7 +37,15 @@ import numpy as np
 from robnas.arch import Arch
 from robnas.cost import is_metric
 from robnas.isomorphism import class_code, class_count
-from robnas.loop_core import MAX_KNOWN, LoopCore, check_workers, guard_rng, make_schedule, schedule_makespan
+from robnas.loop_core import (
+    MAX_KNOWN,
+    LoopCore,
+    check_workers,
+    guard_rng,
+    make_schedule,
+    recorded_sessions,
+    schedule_makespan,
+)
 from robnas.multi_objective import (
     DirectedObjective,
     ParetoProblem,
@@ -201,7 +209,7 @@ def run_multi_search(
                              gpus_per_task=gpus_per_task)
     try:
         state.run(schedule, int(budget), max_known, guard_rng(searcher),
-                  lambda: bar.update(len(state.trials) - bar.n))
+                  lambda: bar.update(len(state.trials) - bar.n), sessions=recorded_sessions(record))
     finally:
         bar.close()
         schedule.close()

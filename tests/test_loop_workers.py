@@ -186,3 +186,19 @@ def _pls(seed: int):
 def test_bad_workers_are_refused(cifar10_oracle, workers) -> None:
     with pytest.raises(RunRecordError, match=r"workers must be a whole number in 1\.\.1024"):
         run_search("random", cifar10_oracle, OBJ, 5, workers=workers)
+
+
+def test_a_finished_run_extends_its_budget_without_diverging(cifar10_oracle, tmp_path) -> None:
+    # The first session stopped proposing as its 30 cells filled up; the replay must stop there
+    # too (config.json's sessions), or the searcher would see other asks and diverge.
+    first = run_search("re", cifar10_oracle, OBJ, 30, params={"seed": 6}, workers=4,
+                       record_dir=tmp_path / "run")
+    longer = run_search("re", cifar10_oracle, OBJ, 45, params={"seed": 6}, workers=4,
+                        record_dir=tmp_path / "run", resume=True)
+    assert longer.replay == {"trials": 30, "diverged_at": None}
+    assert _archs(longer)[:30] == _archs(first) and longer.n_evaluations == 45
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["sessions"] == [{"start": 0, "budget": 30}, {"start": 30, "budget": 45}]
+    again = run_search("re", cifar10_oracle, OBJ, 50, params={"seed": 6}, workers=4,
+                       record_dir=tmp_path / "run", resume=True)
+    assert again.replay == {"trials": 45, "diverged_at": None} and _archs(again)[:45] == _archs(longer)
