@@ -22,7 +22,7 @@ Each result is yielded exactly once, as ``(position, result)``, in completion or
 that Ray retried still yields once, so the driver never counts a task twice.
 
 Where the next task depends on earlier results (a search that keeps N evaluations in flight),
-:meth:`Executor.submitter` gives a :class:`Submitter`: ``submit(item)`` one task at a time and
+:meth:`Executor.submitter` gives a :class:`~robnas.submitters.Submitter`: ``submit(item)`` one task at a time and
 ``wait()`` for the next that ends, on the same engines.
 
 >>> with LocalExecutor(jobs=1) as executor:
@@ -42,10 +42,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from robnas.errors import ExecutorError
 from robnas.vocabulary import Engine
+
+if TYPE_CHECKING:
+    from robnas.submitters import Submitter
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +180,9 @@ class Executor(ABC):
         Use as a context manager: leaving it cancels what has not ended and releases the
         workers it started.
         """
-        return _InProcessSubmitter(fn, setup, setup_args)
+        from robnas.submitters import InProcessSubmitter
+
+        return InProcessSubmitter(fn, setup, setup_args)
 
     def close(self) -> None:  # noqa: B027 (engines without lasting workers have nothing to release)
         """Release the workers (idempotent)."""
@@ -191,117 +196,6 @@ class Executor(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class Submitter(ABC):
-    """Tasks submitted one at a time, each result returned once as it ends (see
-    :meth:`Executor.submitter`)."""
-
-    @abstractmethod
-    def submit(self, item: Any) -> int:
-        """Start ``fn(context, item)``; returns the task's ticket (0, 1, 2, ... in order)."""
-
-    @abstractmethod
-    def wait(self) -> tuple[int, Any]:
-        """The ``(ticket, result)`` of the next task to end (raises what a failed task raised)."""
-
-    def close(self) -> None:  # noqa: B027 (nothing to release by default)
-        """Cancel the tasks that have not ended and release the workers."""
-
-    def __enter__(self) -> Submitter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class _InProcessSubmitter(Submitter):
-    """Runs each task in this process when it is waited for, oldest first."""
-
-    def __init__(self, fn: Task, setup: Setup | None, setup_args: tuple[Any, ...]) -> None:
-        self._fn, self._setup, self._setup_args = fn, setup, setup_args
-        self._context: Any = None
-        self._queue: list[tuple[int, Any]] = []
-        self._tickets = 0
-
-    def submit(self, item: Any) -> int:
-        self._queue.append((self._tickets, item))
-        self._tickets += 1
-        return self._tickets - 1
-
-    def wait(self) -> tuple[int, Any]:
-        if not self._queue:
-            raise ExecutorError("no task is running")
-        ticket, item = self._queue.pop(0)
-        if self._context is None and self._setup is not None:
-            self._context = self._setup(*self._setup_args)
-        return ticket, self._fn(self._context, item)
-
-
-class _PoolSubmitter(Submitter):
-    """Tasks on a ``spawn`` process pool of ``jobs`` workers (started by the first task)."""
-
-    def __init__(self, jobs: int, fn: Task, setup: Setup | None, setup_args: tuple[Any, ...]) -> None:
-        self._jobs = jobs
-        self._call = (fn, setup, setup_args)
-        self._pool: ProcessPoolExecutor | None = None
-        self._pending: dict[Future[Any], int] = {}
-        self._tickets = 0
-
-    def submit(self, item: Any) -> int:
-        fn, setup, setup_args = self._call
-        with worker_environment():  # a worker the pool starts now inherits the thread limits
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(max_workers=self._jobs, initializer=exit_with_parent,
-                                                 mp_context=multiprocessing.get_context("spawn"))
-            self._pending[self._pool.submit(run_task, fn, setup, setup_args, item)] = self._tickets
-        self._tickets += 1
-        return self._tickets - 1
-
-    def wait(self) -> tuple[int, Any]:
-        if not self._pending:
-            raise ExecutorError("no task is running")
-        done, _ = wait(self._pending, return_when=FIRST_COMPLETED)
-        future = min(done, key=self._pending.__getitem__)  # oldest first among those ended
-        return self._pending.pop(future), future.result()
-
-    def close(self) -> None:
-        for future in self._pending:
-            future.cancel()
-        self._pending.clear()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-
-class _RaySubmitter(Submitter):
-    """One Ray task per submitted item."""
-
-    def __init__(self, executor: RayExecutor, fn: Task, setup: Setup | None,
-                 setup_args: tuple[Any, ...], resources: TaskResources) -> None:
-        ray = self._ray = executor._ray
-        self._remote = executor._remote.options(num_cpus=resources.cpus, num_gpus=resources.gpus,
-                                                max_retries=executor.max_retries,
-                                                retry_exceptions=False)
-        self._refs = (ray.put(fn), ray.put(setup), ray.put(setup_args))
-        self._pending: dict[Any, int] = {}
-        self._tickets = 0
-
-    def submit(self, item: Any) -> int:
-        self._pending[self._remote.remote(*self._refs, item)] = self._tickets
-        self._tickets += 1
-        return self._tickets - 1
-
-    def wait(self) -> tuple[int, Any]:
-        if not self._pending:
-            raise ExecutorError("no task is running")
-        (ref,), _ = self._ray.wait(list(self._pending), num_returns=1)
-        return self._pending.pop(ref), self._ray.get(ref)
-
-    def close(self) -> None:
-        for ref in self._pending:
-            self._ray.cancel(ref, force=True)
-        self._pending.clear()
 
 
 class LocalExecutor(Executor):
@@ -348,9 +242,11 @@ class LocalExecutor(Executor):
 
     def submitter(self, fn: Task, *, setup: Setup | None = None, setup_args: tuple[Any, ...] = (),
                   resources: TaskResources | None = None) -> Submitter:
+        from robnas.submitters import InProcessSubmitter, PoolSubmitter
+
         if self.jobs <= 1:
-            return _InProcessSubmitter(fn, setup, setup_args)
-        return _PoolSubmitter(self.jobs, fn, setup, setup_args)
+            return InProcessSubmitter(fn, setup, setup_args)
+        return PoolSubmitter(self.jobs, fn, setup, setup_args)
 
 
 class RayExecutor(Executor):
@@ -418,7 +314,10 @@ class RayExecutor(Executor):
 
     def submitter(self, fn: Task, *, setup: Setup | None = None, setup_args: tuple[Any, ...] = (),
                   resources: TaskResources | None = None) -> Submitter:
-        return _RaySubmitter(self, fn, setup, setup_args, resources or TaskResources())
+        from robnas.submitters import RaySubmitter
+
+        return RaySubmitter(self._ray, self._remote, self.max_retries, fn, setup, setup_args,
+                            resources or TaskResources())
 
     def close(self) -> None:
         if self._owns and self._ray.is_initialized():

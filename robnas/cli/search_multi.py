@@ -42,14 +42,8 @@ def run_multi(args: argparse.Namespace) -> int:
     from robnas.cli.common import print_json, quiet_optuna, show_progress
     from robnas.cli.executor_options import gpus_per_task
     from robnas.cli.outputs import writable_dir
-    from robnas.cli.search_cmd import (
-        DEFAULT_OUT,
-        _build_searcher,
-        build_oracle,
-        check_executor_options,
-        live_executor,
-        workers_line,
-    )
+    from robnas.cli.search_cmd import DEFAULT_OUT, _build_searcher, build_oracle
+    from robnas.cli.workers_options import check_executor_options, live_executor, workers_line
     from robnas.multi_loop import run_multi_search
     from robnas.multi_objective import class_values, parse_objectives
     from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS
