@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from robnas.arch import Arch
     from robnas.evaluation.attacks import AttackProtocol
     from robnas.evaluation.live_oracle import LiveOracle
-    from robnas.execution import Executor
+    from robnas.execution import Executor, Submitter
 
 Counts = list[tuple[ResultKey, int, int, float, str]]
 """Per term of a cell: its key, correct, images, seconds and device."""
@@ -90,14 +90,41 @@ def evaluate_cells(settings: LiveSettings, cells: Sequence[int], terms: Sequence
             _evaluate_cell, [(index, list(terms)) for index in cells], setup=_worker_settings,
             setup_args=(settings,), resources=TaskResources(gpus=gpus_per_task)):
         index = cells[position]
-        seconds = 0.0
-        for expected, (got, correct, n, spent, device) in zip(keys[index], counts, strict=True):
-            if got != expected:
-                raise ExecutorError(f"cell {index}: a worker evaluated weights {got.weights}, this "
-                                    f"machine has {expected.weights} (different weights files)")
-            store.put(expected, correct, n, spent, device=device)
-            seconds += spent
-        yield index, seconds
+        yield index, store_counts(index, counts, keys[index], store)
+
+
+def store_counts(index: int, counts: Counts, keys: Sequence[ResultKey], store: ResultStore) -> float:
+    """Write a worker's ``counts`` for cell ``index`` into ``store`` (this process only).
+
+    Returns:
+        The compute seconds the worker spent on the cell.
+
+    Raises:
+        ExecutorError: the worker evaluated other weights than ``keys`` name (this machine's).
+    """
+    seconds = 0.0
+    for expected, (got, correct, n, spent, device) in zip(keys, counts, strict=True):
+        if got != expected:
+            raise ExecutorError(f"cell {index}: a worker evaluated weights {got.weights}, this "
+                                f"machine has {expected.weights} (different weights files)")
+        store.put(expected, correct, n, spent, device=device)
+        seconds += spent
+    return seconds
+
+
+def cell_submitter(settings: LiveSettings, executor: Executor, gpus_per_task: float = 0.0) -> Submitter:
+    """A :class:`~robnas.execution.Submitter` of cell tasks: ``submit((index, terms))`` one
+    cell at a time; ``wait()`` returns its counts, for :func:`store_counts`."""
+    from robnas.execution import TaskResources
+
+    return executor.submitter(_evaluate_cell, setup=_worker_settings, setup_args=(settings,),
+                              resources=TaskResources(gpus=gpus_per_task))
+
+
+def with_clean(terms: Sequence[Term]) -> list[Term]:
+    """``terms`` with clean accuracy first (the oracle always reports it), each once."""
+    clean = Term(CLEAN, None)
+    return [clean, *dict.fromkeys(t for t in terms if t != clean)]
 
 
 def prefill(oracle: LiveOracle, archs: Sequence[Arch], terms: Sequence[Term], *,
@@ -107,8 +134,7 @@ def prefill(oracle: LiveOracle, archs: Sequence[Arch], terms: Sequence[Term], *,
     Afterwards ``oracle.evaluate(archs, ...)`` answers from the store. Clean accuracy is always
     included (the oracle reports it). Returns the compute seconds spent per representative.
     """
-    clean = Term(CLEAN, None)
-    wanted = [clean, *(t for t in terms if t != clean)]
+    wanted = with_clean(terms)
     cells = list(dict.fromkeys(oracle.meta.representative_of(oracle.index_of(a)) for a in archs))
     keys = {index: [oracle.result_key(index, t) for t in wanted] for index in cells}
     todo = [index for index in cells if any(oracle.store.get(k) is None for k in keys[index])]
