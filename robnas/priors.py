@@ -104,9 +104,9 @@ def _from_store(measure: str, oracle: Oracle) -> np.ndarray:
         raise PriorError(f"no {measure} scores for {dataset}: no results store at {store.path}; {hint}")
     try:
         frame = load_measures(store.path, [measure], dataset=dataset)
-    except (MeasureError, RobnasError) as err:
-        raise PriorError(f"no {measure} scores for {dataset} in {store.path} "
-                         f"({str(err).splitlines()[0][:120]}); {hint}") from None
+    except (MeasureError, RobnasError):
+        raise PriorError(f"no {measure} scores for {dataset} (batch size 64, seed 0, at "
+                         f"initialisation) in the results store {store.path}; {hint}") from None
     frame = frame[np.isfinite(frame[measure].to_numpy())].reset_index()
     try:
         return _from_frame(frame, measure, oracle, f"{measure} in the results store {store.path}")

@@ -196,7 +196,7 @@ def _searchers(args: argparse.Namespace, registry: Mapping[str, type], default: 
         chosen += [(name, {}) for name in names]
     for text in args.searcher_specs or []:
         name, params = parse_searcher_spec(text, registry, what)
-        _build_searcher(name, params, registry, what, param_option=f"--searcher {text}")
+        _build_searcher(name, params, registry, what, param_option="--searcher")
         chosen.append((name, params))
     return chosen
 
@@ -241,9 +241,8 @@ def _check_measures(specs: list, oracles: dict) -> None:
 
     for name, params, dataset in dict.fromkeys((s.searcher, s.params, s.dataset) for s in specs):
         if any(key in SCORE_PARAMS for key, _ in params):
-            spec = next(s for s in specs if (s.searcher, s.params) == (name, params))
             _build_searcher(name, dict(params), SEARCHERS, oracle=oracles[dataset],
-                            param_option=f"--searcher {spec.label}")
+                            param_option="--searcher")
 
 
 def _check_pins(specs: list, data: str | None) -> None:
