@@ -26,7 +26,7 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
            {"warmup": "params"}],
     "ls": [*({"variant": v, "num_init": n} for v, n in product(("best", "first"), (5, 10, 20))),
            {"warmup": "params"}],
-    "bo": [{"n_startup_trials": n} for n in (10, 20)],
+    "bo": [{"n_startup_trials": n} for n in (5, 10, 20)],
     "predictor": [
         *({"acquisition": "thompson", "surrogate": s, "n_estimators": 5, "refit_every": 5}
           for s in ("random_forest", "extra_trees")),
@@ -34,6 +34,8 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
           for r, n in product((1, 3, 10), (5, 10, 20))),
         *({"acquisition": a, "n_estimators": 30, "refit_every": 5} for a in ("ucb", "ei", "mean")),
         {"prior": "params"},
+        *({"local": n, "local_top": k} for n, k in ((1, 3), (2, 3), (3, 3), (2, 1))),
+        {"features": "cells+cost"},
     ],
 }
 """Searcher name -> the parameter settings measured (defaults fill the rest)."""

@@ -8,7 +8,7 @@ from collections import deque
 
 import numpy as np
 
-from robnas.arch import Arch, all_ops_array
+from robnas.arch import NUM_EDGES, NUM_OPS, Arch, all_ops_array
 from robnas.encodings import cell_features
 from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code, class_code_array
@@ -28,6 +28,9 @@ SURROGATES = ("random_forest", "extra_trees")
 MAX_TREES = 1000
 """Most trees per fit (a guard against typos: 30 trees already take seconds per 300-cell run)."""
 ACQUISITIONS = ("thompson", "ucb", "ei", "mean")
+FEATURES = ("cells", "cells+cost")
+"""``cells``: :func:`~robnas.encodings.cell_features`; ``cells+cost``: plus parameters and FLOPs
+(:mod:`robnas.cost`, free)."""
 
 
 class PredictorSearch:
@@ -49,6 +52,11 @@ class PredictorSearch:
       the best value told, Gaussian approximation) or ``"mean"`` (greedy): the top
       ``refit_every`` classes of one score.
 
+    With ``local`` > 0, that many of each batch's proposals are taken by the same acquisition
+    from the unseen one-edge neighbours of the ``local_top`` best cells told (a trust region
+    around the incumbents, so a good basin is refined, not only found), the others from every
+    unseen class.
+
     Ties (common: a tree predicts the same value for a whole leaf) are broken at random. The
     defaults were chosen by measurement (``benchmarks/searcher_defaults.py``, README).
 
@@ -59,6 +67,9 @@ class PredictorSearch:
         kappa: weight of the spread in ``"ucb"``.
         num_init: cells proposed before the first fit.
         refit_every: proposals per fit (1 refits before every proposal).
+        local: proposals per fit taken among the incumbents' neighbours (0..``refit_every``).
+        local_top: how many of the best cells told span that neighbourhood.
+        features: ``"cells"`` or ``"cells+cost"`` (:data:`FEATURES`).
         prior: name of a per-cell measure (e.g. ``"params"``) used as an extra feature and to
             pick the first cells; the caller resolves the name and hands the scores over with
             :meth:`use_scores` (:func:`robnas.priors.provide_scores`). ``None``: no prior.
@@ -80,6 +91,9 @@ class PredictorSearch:
         kappa: float = 1.0,
         num_init: int = 10,
         refit_every: int = 5,
+        local: int = 0,
+        local_top: int = 3,
+        features: str = "cells",
         prior: str | None = None,
         seed: int | None = None,
     ) -> None:
@@ -89,12 +103,16 @@ class PredictorSearch:
         self.kappa = kappa
         self.num_init = num_init
         self.refit_every = refit_every
+        self.local = local
+        self.local_top = local_top
+        self.features = features
         self.prior = prior
         self.seed = seed
         self._rng: np.random.Generator | None = None
         self._scores: np.ndarray | None = None
         self._classes = np.zeros(0, dtype=np.int64)  # class codes, sorted (set on first ask)
         self._features = np.zeros((0, 0))
+        self._neighbours = np.zeros((0, 0), dtype=np.int64)  # class position -> neighbours' positions
         self._values: dict[int, float] = {}  # class code -> value, from every tell
         self._seen: set[int] = set()  # classes proposed or told
         self._queue: deque[int] = deque()
@@ -128,6 +146,12 @@ class PredictorSearch:
             raise InvalidParameterError(f"kappa must be a finite number >= 0, got {kappa!r}")
         check_int("num_init", self.num_init, 1, MAX_COUNT)
         check_int("refit_every", self.refit_every, 1, MAX_COUNT)
+        check_int("local", self.local, 0, MAX_COUNT)
+        if self.local > self.refit_every:
+            raise InvalidParameterError(f"local must be at most refit_every ({self.refit_every}), "
+                                        f"got {self.local}")
+        check_int("local_top", self.local_top, 1, MAX_COUNT)
+        check_choice("features", self.features, FEATURES)
         check_measure("prior", self.prior, self._scores)
         check_seed(self.seed)
 
@@ -169,7 +193,16 @@ class PredictorSearch:
         self.validate_params()
         self._rng = np.random.default_rng(self.seed)
         self._classes = np.unique(class_code_array())
-        self._features = cell_features(all_ops_array()[self._classes])
+        ops = all_ops_array()[self._classes].astype(np.int64)
+        self._features = cell_features(ops)
+        if self.features == "cells+cost":
+            from robnas.cost import cost_arrays
+
+            cost = cost_arrays()  # CIFAR-10's; other datasets' differ by a monotone rescaling
+            self._features = np.hstack([self._features, cost["params"][self._classes, None],
+                                        cost["flops"][self._classes, None]])
+        if self.local:
+            self._neighbours = _neighbour_positions(ops, self._classes)
         if self._scores is not None:
             self._features = np.hstack([self._features, self._scores[self._classes, None]])
             self._initial = deque(warm_start(self._rng, self._scores, self._seen, self.num_init))
@@ -201,9 +234,15 @@ class PredictorSearch:
             per_tree = np.stack([tree.predict(features) for tree in model.estimators_])
             shared = self._acquire(per_tree.mean(axis=0), per_tree.std(axis=0), float(values.max()))
             scores = [shared] * self.refit_every
+        allowed = np.ones(unseen.size, dtype=bool)
+        if self.local:  # the incumbents' unseen neighbours (positions in `unseen`)
+            top = np.searchsorted(self._classes, codes[np.argsort(-values, kind="stable")[: self.local_top]])
+            near = np.isin(self._classes[unseen], self._classes[np.unique(self._neighbours[top])])
         taken = np.zeros(unseen.size, dtype=bool)
-        for score in scores[: unseen.size]:
-            score = np.where(taken, -np.inf, score)
+        for i, score in enumerate(scores[: unseen.size]):
+            if self.local:  # the last `local` proposals of a batch stay near the incumbents
+                allowed = near if i >= self.refit_every - self.local and (near & ~taken).any() else ~taken
+            score = np.where(taken | ~allowed, -np.inf, score)
             best = np.flatnonzero(score == score.max())  # ties (common in trees) broken at random
             pick = int(best[self._rng.integers(best.size)])
             taken[pick] = True
@@ -219,3 +258,16 @@ class PredictorSearch:
         spread = np.maximum(spread, 1e-12)
         z = (mean - best) / spread
         return (mean - best) * norm.cdf(z) + spread * norm.pdf(z)
+
+
+def _neighbour_positions(ops: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """``(len(classes), 24)``: for each class (its representative's ``ops``), the positions in
+    ``classes`` of the classes of its one-edge mutations."""
+    weights = NUM_OPS ** np.arange(NUM_EDGES - 1, -1, -1, dtype=np.int64)
+    columns = []
+    for edge in range(NUM_EDGES):
+        for shift in range(1, NUM_OPS):
+            mutated = ops.copy()
+            mutated[:, edge] = (mutated[:, edge] + shift) % NUM_OPS
+            columns.append(np.searchsorted(classes, class_code_array()[mutated @ weights]))
+    return np.stack(columns, axis=1)

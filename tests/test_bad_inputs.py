@@ -75,7 +75,8 @@ BAD_PARAMS: dict[str, list[str]] = {
         "num_init=0", "num_init=1e9", "num_init=99999", "refit_every=0", "refit_every=1.5",
         "refit_every=abc", "kappa=-1", "kappa=nan", "kappa=inf", "kappa=abc", "kappa=true",
         "prior=", "prior=nope", "prior=3", "prior=synflow", "prior={missing}.csv", "prior={file}",
-        "prior={dir}", "warmup=params", "variant=first",
+        "prior={dir}", "warmup=params", "variant=first", "local=-1", "local=6", "local=abc",
+        "local_top=0", "features=paths", "features=",
     ],
 }
 WARMUP_PARAMS = ["warmup=", "warmup=nope", "warmup=3", "warmup={missing}.csv", "warmup={file}",

@@ -43,6 +43,10 @@ def test_beats_random_search_at_equal_budget(cifar10_oracle, acquisition) -> Non
     ({"kappa": float("inf")}, "kappa must be a finite number >= 0, got inf"),
     ({"kappa": "big"}, "kappa must be a finite number >= 0, got 'big'"),
     ({"kappa": True}, "kappa must be a finite number >= 0, got True"),
+    ({"local": -1}, "local must be an integer in 0..6466, got -1"),
+    ({"local": 6, "refit_every": 5}, "local must be at most refit_every (5), got 6"),
+    ({"local_top": 0}, "local_top must be an integer in 1..6466, got 0"),
+    ({"features": "paths"}, "features must be one of cells, cells+cost; got 'paths'"),
     ({"prior": "params"}, "prior='params' needs its scores"),
     ({"prior": ""}, "prior must be a measure name"),
     ({"prior": 3}, "prior must be a measure name"),
@@ -108,3 +112,21 @@ def test_unasked_tells_are_learnt_by_the_surrogate(cifar10_oracle) -> None:
     proposal = searcher.ask()
     assert searcher.fits == 1 and class_code(proposal) not in {class_code(a) for a in told}
     assert cifar10_oracle.rank(proposal, "pgd@1/255") <= 647
+
+
+@pytest.mark.parametrize("local_top", [1, 3])
+def test_local_proposals_are_unseen_one_edge_neighbours_of_the_best_cells_told(cifar10_oracle,
+                                                                              local_top) -> None:
+    searcher = PredictorSearch(local=1, refit_every=1, local_top=local_top, num_init=10, seed=1)
+    classes = class_code_array()
+    told: dict[int, float] = {}
+    for step in range(40):
+        arch = searcher.ask()
+        code = int(classes[arch.code])
+        if step >= 10:  # each proposal follows a fit whose batch is all local
+            best = sorted(told, key=told.get, reverse=True)[:local_top]
+            near = {int(classes[n.code]) for b in best for n in Arch.from_code(b).neighbours()}
+            assert code in near and code not in told
+        value = float(cifar10_oracle.evaluate([arch], "pgd@1/255").values[0])
+        searcher.tell(arch, value)
+        told[code] = value
