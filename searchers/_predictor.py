@@ -54,8 +54,9 @@ class PredictorSearch:
 
     With ``local`` > 0, that many of each batch's proposals are taken by the same acquisition
     from the unseen one-edge neighbours of the ``local_top`` best cells told (a trust region
-    around the incumbents, so a good basin is refined, not only found), the others from every
-    unseen class.
+    around the incumbents, so a good basin is refined, not only found); with ``explore`` > 0,
+    that many are unseen classes drawn uniformly at random (so a surrogate that is confidently
+    wrong about a region cannot hold the search there); the others come from every unseen class.
 
     Ties (common: a tree predicts the same value for a whole leaf) are broken at random. The
     defaults were chosen by measurement (``benchmarks/searcher_defaults.py``, README).
@@ -69,6 +70,8 @@ class PredictorSearch:
         refit_every: proposals per fit (1 refits before every proposal).
         local: proposals per fit taken among the incumbents' neighbours (0..``refit_every``).
         local_top: how many of the best cells told span that neighbourhood.
+        explore: proposals per fit drawn uniformly at random among the unseen classes
+            (``local + explore <= refit_every``).
         features: ``"cells"`` or ``"cells+cost"`` (:data:`FEATURES`).
         prior: name of a per-cell measure (e.g. ``"params"``) used as an extra feature and to
             pick the first cells; the caller resolves the name and hands the scores over with
@@ -93,6 +96,7 @@ class PredictorSearch:
         refit_every: int = 5,
         local: int = 0,
         local_top: int = 3,
+        explore: int = 0,
         features: str = "cells",
         prior: str | None = None,
         seed: int | None = None,
@@ -105,6 +109,7 @@ class PredictorSearch:
         self.refit_every = refit_every
         self.local = local
         self.local_top = local_top
+        self.explore = explore
         self.features = features
         self.prior = prior
         self.seed = seed
@@ -147,9 +152,10 @@ class PredictorSearch:
         check_int("num_init", self.num_init, 1, MAX_COUNT)
         check_int("refit_every", self.refit_every, 1, MAX_COUNT)
         check_int("local", self.local, 0, MAX_COUNT)
-        if self.local > self.refit_every:
-            raise InvalidParameterError(f"local must be at most refit_every ({self.refit_every}), "
-                                        f"got {self.local}")
+        check_int("explore", self.explore, 0, MAX_COUNT)
+        if self.local + self.explore > self.refit_every:
+            raise InvalidParameterError(f"local + explore must be at most refit_every ({self.refit_every}), "
+                                        f"got {self.local} + {self.explore}")
         check_int("local_top", self.local_top, 1, MAX_COUNT)
         check_choice("features", self.features, FEATURES)
         check_measure("prior", self.prior, self._scores)
@@ -234,15 +240,19 @@ class PredictorSearch:
             per_tree = np.stack([tree.predict(features) for tree in model.estimators_])
             shared = self._acquire(per_tree.mean(axis=0), per_tree.std(axis=0), float(values.max()))
             scores = [shared] * self.refit_every
-        allowed = np.ones(unseen.size, dtype=bool)
-        if self.local:  # the incumbents' unseen neighbours (positions in `unseen`)
+        near = np.zeros(unseen.size, dtype=bool)  # the incumbents' unseen neighbours
+        if self.local:
             top = np.searchsorted(self._classes, codes[np.argsort(-values, kind="stable")[: self.local_top]])
             near = np.isin(self._classes[unseen], self._classes[np.unique(self._neighbours[top])])
         taken = np.zeros(unseen.size, dtype=bool)
+        first_local = self.refit_every - self.local  # a batch: global, then random, then local
         for i, score in enumerate(scores[: unseen.size]):
-            if self.local:  # the last `local` proposals of a batch stay near the incumbents
-                allowed = near if i >= self.refit_every - self.local and (near & ~taken).any() else ~taken
-            score = np.where(taken | ~allowed, -np.inf, score)
+            allowed = ~taken
+            if first_local - self.explore <= i < first_local:  # a uniformly random unseen class
+                score = self._rng.random(unseen.size)
+            elif i >= first_local and (near & ~taken).any():
+                allowed = near & ~taken
+            score = np.where(allowed, score, -np.inf)
             best = np.flatnonzero(score == score.max())  # ties (common in trees) broken at random
             pick = int(best[self._rng.integers(best.size)])
             taken[pick] = True

@@ -76,7 +76,7 @@ BAD_PARAMS: dict[str, list[str]] = {
         "refit_every=abc", "kappa=-1", "kappa=nan", "kappa=inf", "kappa=abc", "kappa=true",
         "prior=", "prior=nope", "prior=3", "prior=synflow", "prior={missing}.csv", "prior={file}",
         "prior={dir}", "warmup=params", "variant=first", "local=-1", "local=6", "local=abc",
-        "local_top=0", "features=paths", "features=",
+        "local_top=0", "features=paths", "features=", "explore=-1", "explore=6"
     ],
 }
 WARMUP_PARAMS = ["warmup=", "warmup=nope", "warmup=3", "warmup={missing}.csv", "warmup={file}",

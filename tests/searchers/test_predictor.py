@@ -44,7 +44,9 @@ def test_beats_random_search_at_equal_budget(cifar10_oracle, acquisition) -> Non
     ({"kappa": "big"}, "kappa must be a finite number >= 0, got 'big'"),
     ({"kappa": True}, "kappa must be a finite number >= 0, got True"),
     ({"local": -1}, "local must be an integer in 0..6466, got -1"),
-    ({"local": 6, "refit_every": 5}, "local must be at most refit_every (5), got 6"),
+    ({"local": 6, "refit_every": 5}, "local + explore must be at most refit_every (5), got 6 + 0"),
+    ({"local": 3, "explore": 3}, "local + explore must be at most refit_every (5), got 3 + 3"),
+    ({"explore": -1}, "explore must be an integer in 0..6466, got -1"),
     ({"local_top": 0}, "local_top must be an integer in 1..6466, got 0"),
     ({"features": "paths"}, "features must be one of cells, cells+cost; got 'paths'"),
     ({"prior": "params"}, "prior='params' needs its scores"),
@@ -130,3 +132,26 @@ def test_local_proposals_are_unseen_one_edge_neighbours_of_the_best_cells_told(c
         value = float(cifar10_oracle.evaluate([arch], "pgd@1/255").values[0])
         searcher.tell(arch, value)
         told[code] = value
+
+
+def test_explore_proposals_ignore_the_surrogate(cifar10_oracle) -> None:
+    # all of every batch random: the cells asked cannot depend on the values told
+    def asked(sign: float) -> list[Arch]:
+        searcher = PredictorSearch(explore=5, refit_every=5, num_init=5, seed=3)
+        out = []
+        for _ in range(30):
+            arch = searcher.ask()
+            searcher.tell(arch, sign * float(cifar10_oracle.evaluate([arch], "pgd@1/255").values[0]))
+            out.append(arch)
+        return out
+
+    assert asked(1.0) == asked(-1.0)
+    # while the surrogate's own picks do depend on them
+    guided = [PredictorSearch(num_init=5, seed=3) for _ in range(2)]
+    runs = []
+    for sign, searcher in zip((1.0, -1.0), guided, strict=True):
+        for _ in range(30):
+            arch = searcher.ask()
+            searcher.tell(arch, sign * float(cifar10_oracle.evaluate([arch], "pgd@1/255").values[0]))
+        runs.append(sorted(searcher._seen))
+    assert runs[0] != runs[1]
