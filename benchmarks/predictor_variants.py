@@ -56,7 +56,7 @@ class Variant(PredictorSearch):
     """The predictor with one of :data:`VARIANTS`' changes (see :meth:`_fit_and_queue`)."""
 
     def __init__(self, changes: dict[str, Any], **params: Any) -> None:
-        super().__init__(**params)
+        super().__init__(**{"local": 0, "explore": 0, **params})  # this class does its own batch
         self.changes = changes
 
     def _start(self) -> None:

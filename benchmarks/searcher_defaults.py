@@ -30,11 +30,12 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
     "predictor": [
         *({"acquisition": "thompson", "surrogate": s, "n_estimators": 5, "refit_every": 5}
           for s in ("random_forest", "extra_trees")),
-        *({"acquisition": "thompson", "n_estimators": r, "refit_every": r, "num_init": n}
-          for r, n in product((1, 3, 10), (5, 10, 20))),
+        *({"acquisition": "thompson", "n_estimators": r, "refit_every": r, "num_init": n,
+           "local": 0, "explore": 0} for r, n in product((1, 3, 10), (5, 10, 20))),
         *({"acquisition": a, "n_estimators": 30, "refit_every": 5} for a in ("ucb", "ei", "mean")),
         {"prior": "params"},
-        *({"local": n, "local_top": k} for n, k in ((1, 3), (2, 3), (3, 3), (2, 1))),
+        *({"local": n, "local_top": k, "explore": e}
+          for n, k, e in ((0, 3, 0), (2, 3, 0), (3, 3, 0), (2, 3, 1), (3, 1, 1))),
         {"features": "cells+cost"},
     ],
 }

@@ -78,7 +78,7 @@ class PredictorSearch:
             :meth:`use_scores` (:func:`robnas.priors.provide_scores`). ``None``: no prior.
         seed: seed of the private random generator (``None``: fresh entropy).
 
-    >>> searcher = PredictorSearch(num_init=3, refit_every=2, seed=0)
+    >>> searcher = PredictorSearch(num_init=3, seed=0)
     >>> for value in (0.1, 0.2, 0.3, 0.4):
     ...     searcher.tell(searcher.ask(), value)
     >>> searcher.fits
@@ -94,9 +94,9 @@ class PredictorSearch:
         kappa: float = 1.0,
         num_init: int = 10,
         refit_every: int = 5,
-        local: int = 0,
+        local: int = 3,
         local_top: int = 3,
-        explore: int = 0,
+        explore: int = 1,
         features: str = "cells",
         prior: str | None = None,
         seed: int | None = None,
