@@ -70,8 +70,9 @@ def test_missing_classes_unknown_measures_and_bad_files(cifar10_oracle, tmp_path
                   "score": 1.0}).to_csv(path, index=False)
     with pytest.raises(PriorError, match="no score for 3 of 6466 classes"):
         cell_scores(str(path), cifar10_oracle)
-    with pytest.raises(PriorError, match="unknown measure 'synflow'; valid: params, flops"):
-        cell_scores("synflow", cifar10_oracle)
+    with pytest.raises(PriorError, match=r"unknown measure 'synflo'; valid: params, flops, a measure "
+                                         r"computed by robnas measures compute \(synflow, snip"):
+        cell_scores("synflo", cifar10_oracle)
     with pytest.raises(PriorError, match="cannot read scores file"):
         cell_scores(str(tmp_path / "absent.csv"), cifar10_oracle)
     (tmp_path / "two.csv").write_text("arch,a,b\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1,2\n")
