@@ -20,9 +20,12 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 SETTINGS: dict[str, dict[str, object]] = {
-    "predictor (defaults: refit every 5)": {},
-    "predictor refit_every=1 n_estimators=1": {"refit_every": 1, "n_estimators": 1},
-    "predictor refit_every=10 n_estimators=10": {"refit_every": 10, "n_estimators": 10},
+    "predictor (defaults: refit every 5, 3 local)": {},
+    "predictor without local/explore picks": {"local": 0, "explore": 0},
+    "predictor refit_every=1 n_estimators=1": {"refit_every": 1, "n_estimators": 1, "local": 0,
+                                               "explore": 0},
+    "predictor refit_every=10 n_estimators=10": {"refit_every": 10, "n_estimators": 10, "local": 6,
+                                                 "explore": 2},
     "predictor ucb, 30 trees, refit every 5": {"acquisition": "ucb", "n_estimators": 30},
 }
 BLOCK = 50

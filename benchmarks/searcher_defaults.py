@@ -26,14 +26,17 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
            {"warmup": "params"}],
     "ls": [*({"variant": v, "num_init": n} for v, n in product(("best", "first"), (5, 10, 20))),
            {"warmup": "params"}],
-    "bo": [{"n_startup_trials": n} for n in (10, 20)],
+    "bo": [{"n_startup_trials": n} for n in (5, 10, 20)],
     "predictor": [
         *({"acquisition": "thompson", "surrogate": s, "n_estimators": 5, "refit_every": 5}
           for s in ("random_forest", "extra_trees")),
-        *({"acquisition": "thompson", "n_estimators": r, "refit_every": r, "num_init": n}
-          for r, n in product((1, 3, 10), (5, 10, 20))),
+        *({"acquisition": "thompson", "n_estimators": r, "refit_every": r, "num_init": n,
+           "local": 0, "explore": 0} for r, n in product((1, 3, 10), (5, 10, 20))),
         *({"acquisition": a, "n_estimators": 30, "refit_every": 5} for a in ("ucb", "ei", "mean")),
         {"prior": "params"},
+        *({"local": n, "local_top": k, "explore": e}
+          for n, k, e in ((0, 3, 0), (2, 3, 0), (3, 3, 0), (2, 3, 1), (3, 1, 1))),
+        {"features": "cells+cost"},
     ],
 }
 """Searcher name -> the parameter settings measured (defaults fill the rest)."""

@@ -11,6 +11,10 @@ Measures:
 
 * ``params`` and ``flops``: the cost of every cell from :mod:`robnas.cost` (analytic, no torch;
   larger networks tend to be more accurate);
+* a measure of :mod:`robnas.evaluation.measures` by name (``synflow``, ``nwot``, ...): its
+  values cached in the results store by ``robnas measures compute -m NAME --archs all``
+  (default settings: batch size 64, seed 0, at initialisation; the store in robnas' cache
+  dir), read without torch; missing values are refused with the command that computes them;
 * a scores file: a path to a CSV or Parquet file with an ``index`` or ``nb201_index`` (NB201
   index) or ``arch`` (NB201 string) column and a ``score`` column (or exactly one other numeric
   column: ``representative`` and ``*_seconds`` timing columns do not count, so the output of
@@ -58,10 +62,16 @@ def cell_scores(measure: str, oracle: Oracle) -> np.ndarray:
         from robnas.cost import cost_arrays
 
         return cost_arrays(oracle.dataset)[measure]
+    from robnas.evaluation.measures._registry import MEASURES
+
+    if measure in MEASURES:
+        return _from_store(measure, oracle)
     path = Path(measure)
     if path.suffix.lower() not in FILE_SUFFIXES:
-        raise PriorError(f"unknown measure {measure!r}; valid: {', '.join(COST_MEASURES)} or a "
-                         f"scores file ({', '.join(FILE_SUFFIXES)})")
+        stored = ", ".join(m for m in MEASURES if m not in COST_MEASURES)
+        raise PriorError(f"unknown measure {measure!r}; valid: {', '.join(COST_MEASURES)}, a measure "
+                         f"computed by robnas measures compute ({stored}) "
+                         f"or a scores file ({', '.join(FILE_SUFFIXES)})")
     import pandas as pd
 
     try:
@@ -78,6 +88,30 @@ def provide_scores(searcher: object, oracle: Oracle) -> None:
     measure = wanted_measure(searcher)
     if measure is not None:
         searcher.use_scores(cell_scores(measure, oracle))  # type: ignore[attr-defined]
+
+
+def _from_store(measure: str, oracle: Oracle) -> np.ndarray:
+    """``measure``'s values in the default results store (``robnas measures compute``'s
+    cache), refused in one line naming the command that computes them when they are missing."""
+    from robnas.evaluation.measures._load import load_measures
+    from robnas.evaluation.measures._registry import MeasureError
+    from robnas.evaluation.measures._store import MeasureStore
+
+    dataset = oracle.dataset.value
+    hint = f"compute them with: robnas measures compute -m {measure} --archs all --dataset {dataset}"
+    store = MeasureStore()
+    if not store.path.is_file():  # reading must not create an empty store
+        raise PriorError(f"no {measure} scores for {dataset}: no results store at {store.path}; {hint}")
+    try:
+        frame = load_measures(store.path, [measure], dataset=dataset)
+    except (MeasureError, RobnasError):
+        raise PriorError(f"no {measure} scores for {dataset} (batch size 64, seed 0, at "
+                         f"initialisation) in the results store {store.path}; {hint}") from None
+    frame = frame[np.isfinite(frame[measure].to_numpy())].reset_index()
+    try:
+        return _from_frame(frame, measure, oracle, f"{measure} in the results store {store.path}")
+    except PriorError as err:
+        raise PriorError(f"{err}; {hint}") from None
 
 
 def _score_column(frame: pd.DataFrame, path: Path) -> str:

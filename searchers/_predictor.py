@@ -8,7 +8,7 @@ from collections import deque
 
 import numpy as np
 
-from robnas.arch import Arch, all_ops_array
+from robnas.arch import NUM_EDGES, NUM_OPS, Arch, all_ops_array
 from robnas.encodings import cell_features
 from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code, class_code_array
@@ -28,6 +28,9 @@ SURROGATES = ("random_forest", "extra_trees")
 MAX_TREES = 1000
 """Most trees per fit (a guard against typos: 30 trees already take seconds per 300-cell run)."""
 ACQUISITIONS = ("thompson", "ucb", "ei", "mean")
+FEATURES = ("cells", "cells+cost")
+"""``cells``: :func:`~robnas.encodings.cell_features`; ``cells+cost``: plus parameters and FLOPs
+(:mod:`robnas.cost`, free)."""
 
 
 class PredictorSearch:
@@ -49,6 +52,12 @@ class PredictorSearch:
       the best value told, Gaussian approximation) or ``"mean"`` (greedy): the top
       ``refit_every`` classes of one score.
 
+    With ``local`` > 0, that many of each batch's proposals are taken by the same acquisition
+    from the unseen one-edge neighbours of the ``local_top`` best cells told (a trust region
+    around the incumbents, so a good basin is refined, not only found); with ``explore`` > 0,
+    that many are unseen classes drawn uniformly at random (so a surrogate that is confidently
+    wrong about a region cannot hold the search there); the others come from every unseen class.
+
     Ties (common: a tree predicts the same value for a whole leaf) are broken at random. The
     defaults were chosen by measurement (``benchmarks/searcher_defaults.py``, README).
 
@@ -65,12 +74,17 @@ class PredictorSearch:
         kappa: weight of the spread in ``"ucb"``.
         num_init: cells proposed before the first fit.
         refit_every: proposals per fit (1 refits before every proposal).
+        local: proposals per fit taken among the incumbents' neighbours (0..``refit_every``).
+        local_top: how many of the best cells told span that neighbourhood.
+        explore: proposals per fit drawn uniformly at random among the unseen classes
+            (``local + explore <= refit_every``).
+        features: ``"cells"`` or ``"cells+cost"`` (:data:`FEATURES`).
         prior: name of a per-cell measure (e.g. ``"params"``) used as an extra feature and to
             pick the first cells; the caller resolves the name and hands the scores over with
             :meth:`use_scores` (:func:`robnas.priors.provide_scores`). ``None``: no prior.
         seed: seed of the private random generator (``None``: fresh entropy).
 
-    >>> searcher = PredictorSearch(num_init=3, refit_every=2, seed=0)
+    >>> searcher = PredictorSearch(num_init=3, seed=0)
     >>> for value in (0.1, 0.2, 0.3, 0.4):
     ...     searcher.tell(searcher.ask(), value)
     >>> searcher.fits
@@ -86,6 +100,10 @@ class PredictorSearch:
         kappa: float = 1.0,
         num_init: int = 10,
         refit_every: int = 5,
+        local: int = 3,
+        local_top: int = 3,
+        explore: int = 1,
+        features: str = "cells",
         prior: str | None = None,
         seed: int | None = None,
     ) -> None:
@@ -95,12 +113,17 @@ class PredictorSearch:
         self.kappa = kappa
         self.num_init = num_init
         self.refit_every = refit_every
+        self.local = local
+        self.local_top = local_top
+        self.explore = explore
+        self.features = features
         self.prior = prior
         self.seed = seed
         self._rng: np.random.Generator | None = None
         self._scores: np.ndarray | None = None
         self._classes = np.zeros(0, dtype=np.int64)  # class codes, sorted (set on first ask)
         self._features = np.zeros((0, 0))
+        self._neighbours = np.zeros((0, 0), dtype=np.int64)  # class position -> neighbours' positions
         self._values: dict[int, float] = {}  # class code -> value, from every tell
         self._seen: set[int] = set()  # classes proposed or told
         self._queue: deque[int] = deque()
@@ -134,6 +157,13 @@ class PredictorSearch:
             raise InvalidParameterError(f"kappa must be a finite number >= 0, got {kappa!r}")
         check_int("num_init", self.num_init, 1, MAX_COUNT)
         check_int("refit_every", self.refit_every, 1, MAX_COUNT)
+        check_int("local", self.local, 0, MAX_COUNT)
+        check_int("explore", self.explore, 0, MAX_COUNT)
+        if self.local + self.explore > self.refit_every:
+            raise InvalidParameterError(f"local + explore must be at most refit_every ({self.refit_every}), "
+                                        f"got {self.local} + {self.explore}")
+        check_int("local_top", self.local_top, 1, MAX_COUNT)
+        check_choice("features", self.features, FEATURES)
         check_measure("prior", self.prior, self._scores)
         check_seed(self.seed)
 
@@ -175,7 +205,16 @@ class PredictorSearch:
         self.validate_params()
         self._rng = np.random.default_rng(self.seed)
         self._classes = np.unique(class_code_array())
-        self._features = cell_features(all_ops_array()[self._classes])
+        ops = all_ops_array()[self._classes].astype(np.int64)
+        self._features = cell_features(ops)
+        if self.features == "cells+cost":
+            from robnas.cost import cost_arrays
+
+            cost = cost_arrays()  # CIFAR-10's; other datasets' differ by a monotone rescaling
+            self._features = np.hstack([self._features, cost["params"][self._classes, None],
+                                        cost["flops"][self._classes, None]])
+        if self.local:
+            self._neighbours = _neighbour_positions(ops, self._classes)
         if self._scores is not None:
             self._features = np.hstack([self._features, self._scores[self._classes, None]])
             self._initial = deque(warm_start(self._rng, self._scores, self._seen, self.num_init))
@@ -207,9 +246,19 @@ class PredictorSearch:
             per_tree = np.stack([tree.predict(features) for tree in model.estimators_])
             shared = self._acquire(per_tree.mean(axis=0), per_tree.std(axis=0), float(values.max()))
             scores = [shared] * self.refit_every
+        near = np.zeros(unseen.size, dtype=bool)  # the incumbents' unseen neighbours
+        if self.local:
+            top = np.searchsorted(self._classes, codes[np.argsort(-values, kind="stable")[: self.local_top]])
+            near = np.isin(self._classes[unseen], self._classes[np.unique(self._neighbours[top])])
         taken = np.zeros(unseen.size, dtype=bool)
-        for score in scores[: unseen.size]:
-            score = np.where(taken, -np.inf, score)
+        first_local = self.refit_every - self.local  # a batch: global, then random, then local
+        for i, score in enumerate(scores[: unseen.size]):
+            allowed = ~taken
+            if first_local - self.explore <= i < first_local:  # a uniformly random unseen class
+                score = self._rng.random(unseen.size)
+            elif i >= first_local and (near & ~taken).any():
+                allowed = near & ~taken
+            score = np.where(allowed, score, -np.inf)
             best = np.flatnonzero(score == score.max())  # ties (common in trees) broken at random
             pick = int(best[self._rng.integers(best.size)])
             taken[pick] = True
@@ -225,3 +274,16 @@ class PredictorSearch:
         spread = np.maximum(spread, 1e-12)
         z = (mean - best) / spread
         return (mean - best) * norm.cdf(z) + spread * norm.pdf(z)
+
+
+def _neighbour_positions(ops: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """``(len(classes), 24)``: for each class (its representative's ``ops``), the positions in
+    ``classes`` of the classes of its one-edge mutations."""
+    weights = NUM_OPS ** np.arange(NUM_EDGES - 1, -1, -1, dtype=np.int64)
+    columns = []
+    for edge in range(NUM_EDGES):
+        for shift in range(1, NUM_OPS):
+            mutated = ops.copy()
+            mutated[:, edge] = (mutated[:, edge] + shift) % NUM_OPS
+            columns.append(np.searchsorted(classes, class_code_array()[mutated @ weights]))
+    return np.stack(columns, axis=1)

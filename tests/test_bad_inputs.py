@@ -75,7 +75,8 @@ BAD_PARAMS: dict[str, list[str]] = {
         "num_init=0", "num_init=1e9", "num_init=99999", "refit_every=0", "refit_every=1.5",
         "refit_every=abc", "kappa=-1", "kappa=nan", "kappa=inf", "kappa=abc", "kappa=true",
         "prior=", "prior=nope", "prior=3", "prior=synflow", "prior={missing}.csv", "prior={file}",
-        "prior={dir}", "warmup=params", "variant=first",
+        "prior={dir}", "warmup=params", "variant=first", "local=-1", "local=6", "local=abc",
+        "local_top=0", "features=paths", "features=", "explore=-1", "explore=6"
     ],
 }
 WARMUP_PARAMS = ["warmup=", "warmup=nope", "warmup=3", "warmup={missing}.csv", "warmup={file}",
@@ -93,6 +94,11 @@ MULTI_BAD_PARAMS: dict[str, list[str]] = {
 }
 """Bad ``--param`` values of the multi-objective searchers (given with two objectives)."""
 MALFORMED_PARAMS = ["", "=", "=1", "novalue", "seed=3", "population_size=30=1"]
+BAD_SEARCHER_SPECS = ["", " ", ":", "xyz", "RE", "re:", "re:=1", "re:novalue", "re:seed=3",
+                      "re:population_size=30=1", "re:population_size=20,population_size=30",
+                      "re:population_size=20,", "re;warmup=params", "xyz:warmup=params",
+                      "pls:num_init=3", "re:warmup=params,sample_size=99"]
+"""Malformed ``compare --searcher NAME:KEY=VALUE,...`` specs."""
 
 # -- the commands, each from a line that is valid up to live weights ------------------------------
 BASES: dict[str, list[str]] = {
@@ -201,6 +207,13 @@ def _param_cases() -> Iterator[tuple[str, list[str]]]:
         extra = WARMUP_PARAMS if name in ("re", "ls") else []
         for param in params + extra + MALFORMED_PARAMS:
             yield "search", [*_with(BASES["search"], "--searcher", name), "--param", param]
+    compare = BASES["compare"]
+    for name, params in BAD_PARAMS.items():  # the same values as compare --searcher specs
+        extra = WARMUP_PARAMS if name in ("re", "ls") else []
+        for param in params + extra:
+            yield "compare", [*compare, "--searcher", f"{name}:{param}"]
+    for spec in BAD_SEARCHER_SPECS:
+        yield "compare", [*compare, "-s", spec]
     bo = _with(BASES["search"], "--searcher", "bo")
     for storage in BAD_STORAGES:
         yield "search", [*bo, "--storage", storage]

@@ -70,8 +70,9 @@ def test_missing_classes_unknown_measures_and_bad_files(cifar10_oracle, tmp_path
                   "score": 1.0}).to_csv(path, index=False)
     with pytest.raises(PriorError, match="no score for 3 of 6466 classes"):
         cell_scores(str(path), cifar10_oracle)
-    with pytest.raises(PriorError, match="unknown measure 'synflow'; valid: params, flops"):
-        cell_scores("synflow", cifar10_oracle)
+    with pytest.raises(PriorError, match=r"unknown measure 'synflo'; valid: params, flops, a measure "
+                                         r"computed by robnas measures compute \(synflow, snip"):
+        cell_scores("synflo", cifar10_oracle)
     with pytest.raises(PriorError, match="cannot read scores file"):
         cell_scores(str(tmp_path / "absent.csv"), cifar10_oracle)
     (tmp_path / "two.csv").write_text("arch,a,b\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1,2\n")
@@ -131,3 +132,45 @@ def test_cost_measures_come_from_robnas_cost(cifar10_oracle, measure) -> None:
     scores = cell_scores(measure, cifar10_oracle)
     for code in (0, 100, 9999, NUM_CELLS - 1):
         assert scores[code] == pytest.approx(cost.value(measure, Arch.from_code(code), "cifar10"))
+
+
+def test_a_measure_by_name_is_read_from_the_results_store(release_root, cifar10_oracle, tmp_path,
+                                                          monkeypatch, capsys) -> None:
+    """`prior=synflow` reads what `robnas measures compute -m synflow` cached in the store."""
+    from robnas.evaluation.measures._compute import MeasureRequest
+    from robnas.evaluation.measures._registry import get_measure
+    from robnas.evaluation.measures._store import MeasureStore
+
+    monkeypatch.setenv("ROBNAS_CACHE_DIR", str(tmp_path / "cache"))
+    hint = "robnas measures compute -m synflow --archs all --dataset cifar10"
+    with pytest.raises(PriorError, match="no results store") as info:
+        cell_scores("synflow", cifar10_oracle)
+    assert hint in str(info.value) and not (tmp_path / "cache").exists()  # reading created nothing
+
+    # the real command computes a few cells into the real (SQLite) store: not enough classes yet
+    (tmp_path / "cells.txt").write_text("0\n13433\n777\n")
+    assert main(["measures", "compute", "-m", "synflow", "--archs", str(tmp_path / "cells.txt"),
+                 "--data", str(release_root), "-o", str(tmp_path / "few.csv"), "--jobs", "1", "-q"]) == 0
+    computed = pd.read_csv(tmp_path / "few.csv").set_index("nb201_index")["synflow"]
+    with pytest.raises(PriorError, match=r"no score for \d+ of 6466 classes") as info:
+        cell_scores("synflow", cifar10_oracle)
+    assert hint in str(info.value) and len(str(info.value).splitlines()) == 1
+
+    # every other cell, stored under the settings that command used (defaults: batch 64, seed 0)
+    request = MeasureRequest((get_measure("synflow"),), "cifar10", images=Path("."), batch_size=64,
+                             seed=0, weights=None, epochs=200, weights_seed=None)
+    others = [i for i in range(NUM_CELLS) if i not in computed.index]
+    MeasureStore().put_many(request.settings(get_measure("synflow")),
+                            [(i, 1000.0 + i, 0.0, "cpu") for i in others])
+    scores = cell_scores("synflow", cifar10_oracle)
+    for index in (0, 13433, 777, 1, 15624):
+        expected = computed[index] if index in computed.index else 1000.0 + index
+        assert scores[cifar10_oracle.parse_arch(index).code] == pytest.approx(expected)
+
+    out = tmp_path / "runs"  # and the searchers take it by name
+    assert main(["search", "-O", "clean", "--searcher", "predictor", "--param", "prior=synflow",
+                 "--budget", "12", "--seed", "0", "--out", str(out), "--data", str(release_root)]) == 0
+    capsys.readouterr()
+    searcher = RegularizedEvolution(warmup="synflow", seed=0)
+    provide_scores(searcher, cifar10_oracle)
+    assert searcher._scores is not None and searcher._scores[cifar10_oracle.parse_arch(5).code] == 1005.0

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from robnas.arch import CLASS_COUNT
 from robnas.cli.common import (
@@ -16,7 +18,7 @@ from robnas.cli.common import (
     show_progress,
 )
 from robnas.cli.executor_options import add_executor_options, build_executor
-from robnas.cli.values import parse_int, parse_names
+from robnas.cli.values import parse_int, parse_names, parse_param
 from robnas.errors import RobnasError
 from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS
 from robnas.vocabulary import Dataset, parse_dataset
@@ -50,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "  robnas compare -O clean --seeds 100 --executor ray --ray-address auto --out runs/cmp\n"
             "  robnas compare --from runs/cmp --metric regret --log-x --formats png,pdf\n"
             "  robnas compare -O pgd@1/255 -O clean --multi --seeds 100 --out runs/mo\n"
+            "  robnas compare -O clean -s re -s re:warmup=params -s predictor:prior=params\n"
             "  robnas compare -O pgd@1/255,clean -O pgd@1/255,params:min --seeds 100\n"
             "\n"
             "multi-objective: --multi makes all -O one objective group (2 or 3 objectives), or\n"
@@ -75,6 +78,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"comma-separated, among {DEFAULT_SEARCHERS} (default: all); "
                              f"multi-objective: among {', '.join(MULTI_OBJECTIVE_SEARCHERS)} "
                              f"(default: {DEFAULT_MULTI_SEARCHERS})")
+    parser.add_argument("--searcher", "-s", action="append", metavar="SPEC", dest="searcher_specs",
+                        help="a searcher with hyperparameters, NAME:KEY=VALUE[,KEY=VALUE...], e.g. "
+                             "-s re -s re:warmup=params (repeat; its label in the tables and "
+                             "figures is the searcher's name and the non-default values; with "
+                             "--searchers, both lists run)")
     parser.add_argument("--seeds", default="50", metavar="N",
                         help=f"seeds 0..N-1 per searcher, N in 1..{MAX_SEEDS} (default: %(default)s)")
     parser.add_argument("--budget", default="300", metavar="N",
@@ -115,14 +123,9 @@ def run(args: argparse.Namespace) -> int:
         jobs = None if args.jobs is None else parse_int(args.jobs, "--jobs", 1, MAX_JOBS)
         objectives = [",".join(args.objective)] if args.multi else args.objective
         multi = args.multi or any("," in o for o in objectives)
-        if multi:
-            searchers = parse_names(DEFAULT_MULTI_SEARCHERS if args.searchers is None else args.searchers,
-                                    "--searchers",
-                                    MULTI_OBJECTIVE_SEARCHERS, "multi-objective searcher")
-        else:
-            searchers = parse_names(DEFAULT_SEARCHERS if args.searchers is None else args.searchers,
-                                    "--searchers", SEARCHERS,
-                                    "searcher")
+        searchers = _searchers(args, MULTI_OBJECTIVE_SEARCHERS if multi else SEARCHERS,
+                               DEFAULT_MULTI_SEARCHERS if multi else DEFAULT_SEARCHERS,
+                               "multi-objective searcher" if multi else "searcher")
         datasets = [parse_dataset(d).value for d in (args.dataset or [Dataset.CIFAR10.value])]
         out = writable_dir(args.out if args.out is not None else str(_default_out()), "--out")
         specs = plan_runs(searchers, objectives, datasets, range(seeds), budget)
@@ -130,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         if any(spec.searcher in OPTUNA_SEARCHERS for spec in specs):
             quiet_optuna(args.verbose)  # here, and in each worker (which copies the setting)
         oracles = load_oracles(specs, args.data)
+        _check_measures(specs, oracles)
         if args.strict_data:
             _check_pins(specs, args.data)
         with build_executor(args, jobs) as executor:
@@ -171,10 +175,74 @@ def _existing_comparison(args: argparse.Namespace) -> Path:
         raise RobnasError(f"--from {out}: {'not a folder' if out.exists() else 'no such folder'}")
     planning = [option for option, value in (("--objective", args.objective), ("--dataset", args.dataset),
                                              ("--out", args.out), ("--jobs", args.jobs),
+                                             ("--searcher", args.searcher_specs),
                                              ("--multi", args.multi or None)) if value is not None]
     if planning:
         raise RobnasError(f"--from only re-draws an existing comparison; {planning[0]} does not apply to it")
     return out
+
+
+def _searchers(args: argparse.Namespace, registry: Mapping[str, type], default: str,
+               what: str) -> list[tuple[str, dict[str, Any]]]:
+    """``--searchers`` names and ``--searcher`` specs as ``(name, params)``, each checked by
+    the searcher's own ``validate_params`` (a measure it names is resolved later, per dataset,
+    by :func:`_check_measures`)."""
+    from robnas.cli.search_cmd import _build_searcher
+
+    chosen: list[tuple[str, dict[str, Any]]] = []
+    if args.searchers is not None or not args.searcher_specs:
+        names = parse_names(default if args.searchers is None else args.searchers, "--searchers",
+                            registry, what)
+        chosen += [(name, {}) for name in names]
+    for text in args.searcher_specs or []:
+        name, params = parse_searcher_spec(text, registry, what)
+        _build_searcher(name, params, registry, what, param_option="--searcher")
+        chosen.append((name, params))
+    return chosen
+
+
+def parse_searcher_spec(text: str, registry: Mapping[str, type],
+                        what: str = "searcher") -> tuple[str, dict[str, Any]]:
+    """``NAME[:KEY=VALUE[,KEY=VALUE...]]`` of ``--searcher`` -> ``(name, params)``; values
+    are read as ``--param`` reads them (:func:`~robnas.cli.values.parse_param`).
+
+    >>> from robnas.searchers import SEARCHERS
+    >>> parse_searcher_spec("re:warmup=params,population_size=20", SEARCHERS)
+    ('re', {'warmup': 'params', 'population_size': 20})
+    """
+    name, _, rest = str(text).partition(":")
+    name = name.strip()
+    if name not in registry:
+        raise RobnasError(f"--searcher {text!r}: unknown {what} {name!r}; choose from {', '.join(registry)}")
+    params: dict[str, Any] = {}
+    for item in rest.split(",") if rest.strip() else []:
+        key = item.partition("=")[0].strip()
+        if key == "seed":
+            raise RobnasError(f"--searcher {text!r}: seeds come from --seeds, not a searcher parameter")
+        try:
+            key, value = parse_param(item)
+        except RobnasError:
+            raise RobnasError(f"--searcher {text!r}: needs NAME:KEY=VALUE[,KEY=VALUE...] "
+                              f"(e.g. re:warmup=params), got {item.strip()!r} after the name") from None
+        if key in params:
+            raise RobnasError(f"--searcher {text!r}: {key} given twice; give it once")
+        params[key] = value
+    if rest.strip() == "" and ":" in str(text):
+        raise RobnasError(f"--searcher {text!r}: nothing after ':'; give KEY=VALUE pairs "
+                          "(e.g. re:warmup=params) or the name alone")
+    return name, params
+
+
+def _check_measures(specs: list, oracles: dict) -> None:
+    """Resolve every ``prior``/``warmup`` measure a searcher names on each dataset's oracle
+    (one line, before any run is written, if a measure is unknown or its scores are missing)."""
+    from robnas.cli.search_cmd import _build_searcher
+    from robnas.searchers._base import SCORE_PARAMS
+
+    for name, params, dataset in dict.fromkeys((s.searcher, s.params, s.dataset) for s in specs):
+        if any(key in SCORE_PARAMS for key, _ in params):
+            _build_searcher(name, dict(params), SEARCHERS, oracle=oracles[dataset],
+                            param_option="--searcher")
 
 
 def _check_pins(specs: list, data: str | None) -> None:

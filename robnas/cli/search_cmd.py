@@ -388,10 +388,11 @@ def _parse_params(items: list[str]) -> dict[str, Any]:
 
 def _build_searcher(name: str, params: dict[str, Any], registry: Mapping[str, type] = SEARCHERS,
                     what: str = "searcher", *, oracle: Oracle | None = None,
-                    storage_option: str = "--param") -> Any:
+                    storage_option: str = "--param", param_option: str = "--param") -> Any:
     """The searcher ``name`` of ``registry`` with ``params``, checked by its own
     ``validate_params`` (pure: no study is built, nothing runs) so a bad parameter is one line
-    before any file is written. ``what`` names the registry in the unknown-name error.
+    before any file is written. ``what`` names the registry in the unknown-name error,
+    ``param_option`` the option that gave the params in the bad-parameter error.
 
     Without ``oracle``, a ``prior``/``warmup`` measure is left out of the check (its scores need
     the oracle); with it, the measure is resolved (:func:`robnas.priors.provide_scores`) and the
@@ -417,10 +418,10 @@ def _build_searcher(name: str, params: dict[str, Any], registry: Mapping[str, ty
         validate_params(searcher)
     except InvalidParameterError as err:
         first = str(err).split(" ", 1)[0]
-        option = {"seed": "--seed", "storage": storage_option}.get(first, "--param")
+        option = {"seed": "--seed", "storage": storage_option}.get(first, param_option)
         raise InvalidParameterError(f"bad {option} for searcher {name}: {err}") from None
     except PriorError as err:
-        raise PriorError(f"bad --param for searcher {name}: {err}") from None
+        raise PriorError(f"bad {param_option} for searcher {name}: {err}") from None
     return searcher
 
 

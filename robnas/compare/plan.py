@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,31 +26,91 @@ RUNS_DIR = "runs"
 FIGURES_DIR = "figures"
 
 
+NOT_LABELLED = ("seed", "storage", "study_name")
+"""Searcher keywords that never enter a label: the seed, and where a study is kept."""
+
+
 @dataclass(frozen=True)
 class RunSpec:
-    """One run of a comparison: a searcher with a seed, on an objective and dataset."""
+    """One run of a comparison: a searcher (with hyperparameters) and a seed, on an objective
+    and dataset.
+
+    ``params`` holds the searcher's keywords that differ from its defaults, in constructor
+    order (:func:`searcher_params`); ``label`` names the searcher with them, as the tables
+    and figures show it.
+    """
 
     searcher: str
     objective: str
     dataset: str
     seed: int
     budget: int
+    params: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def label(self) -> str:
+        """``re``, or ``re:warmup=params`` with hyperparameters (:func:`searcher_label`)."""
+        return searcher_label(self.searcher, dict(self.params))
 
     @property
     def run_id(self) -> str:
         """A stable folder name, so a resumed comparison finds its runs again."""
         objective = self.objective.replace("/", "_").replace(",", "+").replace(":", "-")
-        return f"{self.dataset}-{objective}-{self.searcher}-s{self.seed:03d}"
+        label = re.sub(r"[^A-Za-z0-9_.+-]", "_", self.label.replace(":", "-", 1).replace(",", "+"))
+        return f"{self.dataset}-{objective}-{label}-s{self.seed:03d}"
+
+
+def searcher_params(name: str, params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """The ``params`` of searcher ``name`` that differ from its defaults, in constructor order
+    (the seed and an Optuna storage left out): what tells two settings of a searcher apart.
+
+    >>> searcher_params("re", {"sample_size": 10, "population_size": 20, "seed": 3})
+    (('population_size', 20),)
+    """
+    from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS, get_params
+
+    cls = SEARCHERS.get(name) or MULTI_OBJECTIVE_SEARCHERS.get(name)
+    if cls is None:
+        return tuple((k, v) for k, v in params.items() if k not in NOT_LABELLED)
+    defaults = get_params(cls())
+    return tuple((key, params[key]) for key in defaults
+                 if key in params and key not in NOT_LABELLED and params[key] != defaults[key])
+
+
+def searcher_label(name: str, params: Mapping[str, Any]) -> str:
+    """``name``, followed by ``:key=value,...`` for the ``params`` that differ from the
+    searcher's defaults (:func:`searcher_params`): the searcher's name in tables and figures.
+
+    >>> searcher_label("re", {"warmup": "params", "seed": 0}), searcher_label("re", {"seed": 0})
+    ('re:warmup=params', 're')
+    """
+    given = searcher_params(name, params)
+    if not given:
+        return name
+    return f"{name}:" + ",".join(f"{key}={_text(value)}" for key, value in given)
+
+
+def _text(value: Any) -> str:
+    """A parameter value as ``--param`` reads it back (``true``, ``none``, ``0.5``, ``best``)."""
+    if value is None or isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
 
 
 def plan_runs(
-    searchers: Sequence[str],
+    searchers: Sequence[str | tuple[str, Mapping[str, Any]]],
     objectives: Sequence[str],
     datasets: Sequence[str],
     seeds: Iterable[int],
     budget: int,
 ) -> list[RunSpec]:
     """Every (searcher, objective, dataset, seed) combination, validated.
+
+    A searcher is its registry name, or ``(name, params)`` for a setting of its
+    hyperparameters (keywords equal to the defaults are dropped, so ``("re", {})`` and ``"re"``
+    are one searcher; two settings of one searcher are two searchers, labelled by
+    :func:`searcher_label`). Whether the params are valid is the searcher's
+    ``validate_params``' business (the CLI checks them before planning).
 
     Objective and dataset texts are canonicalised (``PGD@1/255`` -> ``pgd@1/255``); whether
     the table holds the objective is checked when the oracles load (:func:`run_comparison`).
@@ -72,7 +133,8 @@ def plan_runs(
         raise ComparisonError("a comparison is single- or multi-objective: give every -O as a "
                               "group (pgd@1/255,clean) or use --multi, or none")
     registry = MULTI_OBJECTIVE_SEARCHERS if any(multi) else SEARCHERS
-    unknown = [s for s in searchers if s not in registry]
+    settings = [(s, {}) if isinstance(s, str) else (s[0], dict(s[1])) for s in searchers]
+    unknown = [name for name, _ in settings if name not in registry]
     if unknown:
         kind = "multi-objective searcher" if any(multi) else "searcher"
         raise ComparisonError(f"unknown {kind} {unknown[0]!r}; choose from {', '.join(registry)}")
@@ -90,11 +152,12 @@ def plan_runs(
                               "accuracies, or give it in an objective group (pgd@1/255,params)")
     canonical_objectives = unique(canonical_objective(o) for o in objectives)
     canonical_datasets = unique(parse_dataset(d).value for d in datasets)
+    chosen = unique((name, searcher_params(name, params)) for name, params in settings)
     return [
-        RunSpec(searcher, objective, dataset, int(seed), int(budget))
+        RunSpec(name, objective, dataset, int(seed), int(budget), params)
         for dataset in canonical_datasets
         for objective in canonical_objectives
-        for searcher in unique(searchers)
+        for name, params in chosen
         for seed in seed_list
     ]
 
@@ -139,9 +202,9 @@ def write_plan(out: Path, specs: Sequence[RunSpec]) -> None:
             runs = {r["run_id"]: r for r in json.loads(path.read_text(encoding="utf-8"))["runs"]}
         except (ValueError, KeyError, TypeError):
             raise ComparisonError(f"{path} is not a comparison plan") from None
-    runs.update({s.run_id: asdict(s) | {"run_id": s.run_id} for s in specs})
+    runs.update({s.run_id: asdict(s) | {"run_id": s.run_id, "label": s.label} for s in specs})
     plan = {
-        "searchers": unique(r["searcher"] for r in runs.values()),
+        "searchers": unique(r.get("label") or r["searcher"] for r in runs.values()),
         "objectives": unique(r["objective"] for r in runs.values()),
         "datasets": unique(r["dataset"] for r in runs.values()),
         "seeds": sorted({r["seed"] for r in runs.values()}),

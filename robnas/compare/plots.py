@@ -99,7 +99,8 @@ def draw_panel(
     for searcher in _ordered(curves["searcher"].unique()):
         c = curves[curves["searcher"] == searcher]
         colour = _COLOURS.get(searcher)
-        label = SEARCHER_LABELS.get(searcher, searcher)
+        base, _, setting = searcher.partition(":")  # re:warmup=params: a setting of re
+        label = SEARCHER_LABELS.get(base, base) + (f" ({setting})" if setting else "")
         ax.plot(c["n"], c["mean"], color=colour, lw=1.6, label=label)
         ax.fill_between(c["n"], c["low"], c["high"], color=colour, alpha=0.2, lw=0)
     reference = 0.0 if metric == "regret" else optimum

@@ -240,10 +240,10 @@ def _execute(spec: RunSpec, runs_dir: Path, context: _WorkerContext) -> tuple[st
     if is_multi(spec.objective):
         _execute_multi(spec, run_dir, context, resume)
     else:
-        searcher = SEARCHERS[spec.searcher](seed=spec.seed)
+        searcher = SEARCHERS[spec.searcher](**dict(spec.params), seed=spec.seed)
         run_search(searcher, context.oracles[spec.dataset], spec.objective, spec.budget,
                    record_dir=run_dir, resume=resume)
-    return spec.searcher, time.perf_counter() - started
+    return spec.label, time.perf_counter() - started
 
 
 def _execute_multi(spec: RunSpec, run_dir: Path, context: _WorkerContext, resume: bool) -> None:
@@ -255,7 +255,7 @@ def _execute_multi(spec: RunSpec, run_dir: Path, context: _WorkerContext, resume
     key = (spec.dataset, spec.objective)
     if key not in context.problems:  # the true front and its hypervolume, once per worker
         context.problems[key] = ParetoProblem.from_oracle(oracle, spec.objective)
-    searcher = MULTI_OBJECTIVE_SEARCHERS[spec.searcher](seed=spec.seed)
+    searcher = MULTI_OBJECTIVE_SEARCHERS[spec.searcher](**dict(spec.params), seed=spec.seed)
     run_multi_search(searcher, oracle, spec.objective, spec.budget, record_dir=run_dir,
                      resume=resume, problem=context.problems[key])
 

@@ -48,8 +48,10 @@ SEARCHER_ORDER: tuple[str, ...] = ("random", "re", "ls", "bo", "predictor", "nsg
 
 
 def searcher_sort_key(name: str) -> tuple[int, str]:
-    """Sort key listing searchers in :data:`SEARCHER_ORDER`, unknown names after, by name."""
-    return (SEARCHER_ORDER.index(name) if name in SEARCHER_ORDER else len(SEARCHER_ORDER), name)
+    """Sort key listing searchers in :data:`SEARCHER_ORDER`, unknown names after, by name; a
+    label with hyperparameters (``re:warmup=params``) right after its searcher's name."""
+    base = name.split(":", 1)[0]
+    return (SEARCHER_ORDER.index(base) if base in SEARCHER_ORDER else len(SEARCHER_ORDER), name)
 
 
 def checkpoints_for(budget: int, checkpoints: Iterable[int] = DEFAULT_CHECKPOINTS) -> list[int]:

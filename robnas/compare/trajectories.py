@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from robnas.compare.plan import searcher_label
 from robnas.errors import NoRunsError, RobnasError
 from robnas.run_record import CONFIG_FILE, RunRecord, RunRecordError
 
@@ -72,7 +73,9 @@ class RunInfo:
     Attributes:
         path: the run folder.
         run_id: the folder's run id.
-        searcher: registry name of the searcher (``random``, ``re``, ``ls``, ``bo``).
+        searcher: registry name of the searcher (``random``, ``re``, ``ls``, ``bo``), with
+            the hyperparameters that differ from its defaults (``re:warmup=params``, see
+            :func:`~robnas.compare.plan.searcher_label`).
         objective: canonical objective text (``pgd@1/255``).
         dataset: dataset name.
         seed: the searcher's seed (``None`` if it had none).
@@ -113,6 +116,8 @@ def read_run_info(run_dir: str | os.PathLike[str]) -> RunInfo:
     try:
         searcher = config["searcher"]
         name = searcher["name"] if isinstance(searcher, dict) else str(searcher)
+        if isinstance(searcher, dict) and isinstance(searcher.get("params"), dict):
+            name = searcher_label(str(name), searcher["params"])
         optimum = (summary or {}).get("optimum", config.get("optimum"))
         seed = config.get("seed")
         return RunInfo(

@@ -66,3 +66,39 @@ def test_bad_input_is_one_line_and_exit_2(release_root, capsys, tmp_path, argv, 
 def test_from_a_folder_without_runs_is_one_line(capsys, tmp_path) -> None:
     code, _out, err = _run(capsys, "compare", "--from", str(tmp_path))
     assert code == 2 and "no finished run records" in err and err.count("\n") == 1
+
+
+def test_searcher_specs_compare_settings_of_one_searcher_under_their_labels(
+        release_root, capsys, tmp_path) -> None:
+    from matplotlib.figure import Figure
+
+    from robnas.benchmark import TabularOracle
+    from robnas.compare.plots import anytime_curves, draw_panel
+    from robnas.compare.trajectories import expand_to_budget, load_trajectories
+    from robnas.loop import run_search
+    from robnas.searchers import RegularizedEvolution
+
+    out = tmp_path / "cmp"
+    code, stdout, _ = _run(capsys, "compare", "-O", "clean", "-s", "re", "-s", "re:warmup=params",
+                           "-s", "re:population_size=30", "--seeds", "2", "--budget", "12",
+                           "--out", str(out), "--data", str(release_root), "--jobs", "1", "-q")
+    assert code == 0
+    assert "| re:warmup=params | 12 |" in stdout and "| re | 12 |" in stdout
+    table = load_trajectories(out)
+    # population_size=30 is the default: the same searcher as plain re, run once
+    assert sorted(table["searcher"].unique()) == ["re", "re:warmup=params"]
+    assert len(list((out / "runs").iterdir())) == 4
+    oracle = TabularOracle("cifar10", data=release_root)
+    for seed in (0, 1):  # the compare run is the warmed-up searcher's own run, not plain re's
+        expected = run_search(RegularizedEvolution(warmup="params", seed=seed), oracle, "clean", 12)
+        plain = run_search(RegularizedEvolution(seed=seed), oracle, "clean", 12)
+        got = table[(table["searcher"] == "re:warmup=params") & (table["seed"] == seed)]
+        assert got["value"].tolist() == [t["value"] for t in expected.trials]
+        assert got["value"].tolist() != [t["value"] for t in plain.trials]
+    fig = Figure()
+    ax = fig.add_subplot()
+    draw_panel(ax, anytime_curves(expand_to_budget(table)))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "Regularized evolution", "Regularized evolution (warmup=params)"]
+    ranking = (out / "ranking.md").read_text()
+    assert "re:warmup=params" in ranking

@@ -14,7 +14,8 @@ from robnas.searchers import PredictorSearch, RandomSearch, validate_params, war
 
 @pytest.mark.parametrize(("num_init", "refit_every"), [(10, 1), (5, 4)])
 def test_fits_once_per_batch_after_the_random_start(cifar10_oracle, num_init, refit_every) -> None:
-    searcher = PredictorSearch(num_init=num_init, refit_every=refit_every, seed=0)
+    searcher = PredictorSearch(num_init=num_init, refit_every=refit_every, local=min(3, refit_every - 1),
+                               explore=min(1, refit_every - 1), seed=0)
     run_search(searcher, cifar10_oracle, "pgd@1/255", 30)
     assert searcher.fits == math.ceil((30 - num_init) / refit_every)
 
@@ -43,6 +44,13 @@ def test_beats_random_search_at_equal_budget(cifar10_oracle, acquisition) -> Non
     ({"kappa": float("inf")}, "kappa must be a finite number >= 0, got inf"),
     ({"kappa": "big"}, "kappa must be a finite number >= 0, got 'big'"),
     ({"kappa": True}, "kappa must be a finite number >= 0, got True"),
+    ({"local": -1}, "local must be an integer in 0..6466, got -1"),
+    ({"local": 6, "refit_every": 5}, "local + explore must be at most refit_every (5), got 6 + 1"),
+    ({"refit_every": 1}, "local + explore must be at most refit_every (1), got 3 + 1"),
+    ({"local": 3, "explore": 3}, "local + explore must be at most refit_every (5), got 3 + 3"),
+    ({"explore": -1}, "explore must be an integer in 0..6466, got -1"),
+    ({"local_top": 0}, "local_top must be an integer in 1..6466, got 0"),
+    ({"features": "paths"}, "features must be one of cells, cells+cost; got 'paths'"),
     ({"prior": "params"}, "prior='params' needs its scores"),
     ({"prior": ""}, "prior must be a measure name"),
     ({"prior": 3}, "prior must be a measure name"),
@@ -108,3 +116,44 @@ def test_unasked_tells_are_learnt_by_the_surrogate(cifar10_oracle) -> None:
     proposal = searcher.ask()
     assert searcher.fits == 1 and class_code(proposal) not in {class_code(a) for a in told}
     assert cifar10_oracle.rank(proposal, "pgd@1/255") <= 647
+
+
+@pytest.mark.parametrize("local_top", [1, 3])
+def test_local_proposals_are_unseen_one_edge_neighbours_of_the_best_cells_told(cifar10_oracle,
+                                                                              local_top) -> None:
+    searcher = PredictorSearch(local=1, explore=0, refit_every=1, local_top=local_top, num_init=10, seed=1)
+    classes = class_code_array()
+    told: dict[int, float] = {}
+    for step in range(40):
+        arch = searcher.ask()
+        code = int(classes[arch.code])
+        if step >= 10:  # each proposal follows a fit whose batch is all local
+            best = sorted(told, key=told.get, reverse=True)[:local_top]
+            near = {int(classes[n.code]) for b in best for n in Arch.from_code(b).neighbours()}
+            assert code in near and code not in told
+        value = float(cifar10_oracle.evaluate([arch], "pgd@1/255").values[0])
+        searcher.tell(arch, value)
+        told[code] = value
+
+
+def test_explore_proposals_ignore_the_surrogate(cifar10_oracle) -> None:
+    # all of every batch random: the cells asked cannot depend on the values told
+    def asked(sign: float) -> list[Arch]:
+        searcher = PredictorSearch(explore=5, local=0, refit_every=5, num_init=5, seed=3)
+        out = []
+        for _ in range(30):
+            arch = searcher.ask()
+            searcher.tell(arch, sign * float(cifar10_oracle.evaluate([arch], "pgd@1/255").values[0]))
+            out.append(arch)
+        return out
+
+    assert asked(1.0) == asked(-1.0)
+    # while the surrogate's own picks do depend on them
+    guided = [PredictorSearch(num_init=5, explore=0, seed=3) for _ in range(2)]
+    runs = []
+    for sign, searcher in zip((1.0, -1.0), guided, strict=True):
+        for _ in range(30):
+            arch = searcher.ask()
+            searcher.tell(arch, sign * float(cifar10_oracle.evaluate([arch], "pgd@1/255").values[0]))
+        runs.append(sorted(searcher._seen))
+    assert runs[0] != runs[1]

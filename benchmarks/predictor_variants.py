@@ -1,0 +1,193 @@
+"""Surrogate variants of the predictor searcher that are not (or not yet) its parameters.
+
+Each variant is :class:`~robnas.searchers.PredictorSearch` with one change to its fit or its
+batch (a target transform, tree settings, cost features, random or local picks); ``--real``
+settings run the searcher itself with keyword parameters instead. For each, ``--seeds`` runs of
+300 distinct cells on one objective (the whole table's values are read once, then each run asks
+and tells directly, as the loop would, without run records) print the mean best value after 50,
+100 and 300 cells and the share of runs at the optimum. Nothing here is a pass/fail test; the
+README's predictor section quotes its output.
+
+Usage: python benchmarks/predictor_variants.py --data PATH [--seeds 20] [--only NAME,...]
+       [--dataset cifar10] [--objective pgd@1/255]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+
+from robnas.arch import NUM_EDGES, NUM_OPS, Arch, all_ops_array
+from robnas.isomorphism import class_code_array
+from robnas.searchers import PredictorSearch
+
+VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    # name: (changes to the fit/batch, PredictorSearch keywords)
+    "base (last round's default)": ({}, {}),
+    "cost features": ({"cost": True}, {}),
+    "rank target": ({"target": "rank"}, {}),
+    "gap target": ({"target": "gap"}, {}),
+    "5 random cells first": ({}, {"num_init": 5}),
+    "10 trees per fit": ({}, {"n_estimators": 10}),
+    "min_samples_leaf=2": ({"leaf": 2}, {}),
+    "max_features=0.5": ({"maxf": 0.5}, {}),
+    "one-hot + counts only": ({"feats": "onehot_counts"}, {}),
+    "local 2 (top 3)": ({"local": 2}, {}),
+    "local 3 (top 3)": ({"local": 3}, {}),
+    "local 2 (top 1)": ({"local": 2, "topk": 1}, {}),
+    "local 3 + 1 random": ({"local": 3, "rand": 1}, {}),
+    "local 2 + 1 random": ({"local": 2, "rand": 1}, {}),
+    "local 3, max_features=0.5": ({"local": 3, "maxf": 0.5}, {}),
+    "local 3, 20 random cells first": ({"local": 3}, {"num_init": 20}),
+    "local 3 + cost features": ({"local": 3, "cost": True}, {}),
+}
+CLASSES = class_code_array()
+
+
+class Variant(PredictorSearch):
+    """The predictor with one of :data:`VARIANTS`' changes (see :meth:`_fit_and_queue`)."""
+
+    def __init__(self, changes: dict[str, Any], **params: Any) -> None:
+        super().__init__(**{"local": 0, "explore": 0, **params})  # this class does its own batch
+        self.changes = changes
+
+    def _start(self) -> None:
+        super()._start()
+        c = self.changes
+        if c.get("cost"):
+            from robnas.cost import cost_arrays
+
+            cost = cost_arrays()
+            self._features = np.hstack([self._features, cost["params"][self._classes, None],
+                                        cost["flops"][self._classes, None]])
+        if c.get("feats") == "onehot_counts":
+            self._features = np.hstack([self._features[:, :30], self._features[:, 130:]])
+        ops = all_ops_array().astype(np.int64)
+        weights = NUM_OPS ** np.arange(NUM_EDGES - 1, -1, -1)
+        mutations = []
+        for edge in range(NUM_EDGES):
+            for shift in range(1, NUM_OPS):
+                mutated = ops.copy()
+                mutated[:, edge] = (mutated[:, edge] + shift) % NUM_OPS
+                mutations.append(mutated @ weights)
+        self._mutations = np.stack(mutations, axis=1)  # cell code -> its 24 one-edge mutations
+
+    def _fit_and_queue(self) -> None:
+        from scipy.stats import rankdata
+        from sklearn.ensemble import RandomForestRegressor
+
+        assert self._rng is not None
+        c = self.changes
+        model = RandomForestRegressor(n_estimators=self.n_estimators, n_jobs=1,
+                                      random_state=int(self._rng.integers(2**31)),
+                                      min_samples_leaf=c.get("leaf", 1), max_features=c.get("maxf", 1.0))
+        codes = np.fromiter(self._values, dtype=np.int64, count=len(self._values))
+        values = np.fromiter(self._values.values(), dtype=float, count=len(self._values))
+        target = values
+        if c.get("target") == "rank":  # the quantile of each told value
+            target = rankdata(values) / len(values)
+        elif c.get("target") == "gap":  # log distance to the best told: stretches the top
+            target = -np.log(values.max() - values + 1e-3)
+        model.fit(self._features[np.searchsorted(self._classes, codes)], target)
+        self._fits += 1
+        seen = np.fromiter(self._seen, dtype=np.int64, count=len(self._seen))
+        unseen_mask = ~np.isin(self._classes, seen)
+        unseen = np.flatnonzero(unseen_mask)
+        features = self._features[unseen]
+        trees = model.estimators_
+        n_local, n_random = c.get("local", 0), c.get("rand", 0)
+        n_global = self.refit_every - n_local - n_random
+        taken = np.zeros(unseen.size, dtype=bool)
+        for i in range(n_global):  # Thompson sampling over every unseen class
+            score = np.where(taken, -np.inf, trees[i % len(trees)].predict(features))
+            best = np.flatnonzero(score == score.max())
+            pick = int(best[self._rng.integers(best.size)])
+            taken[pick] = True
+            self._queue.append(int(self._classes[unseen[pick]]))
+        for _ in range(n_random):  # uniformly random unseen classes
+            free = np.flatnonzero(~taken)
+            pick = int(free[self._rng.integers(free.size)])
+            taken[pick] = True
+            self._queue.append(int(self._classes[unseen[pick]]))
+        if n_local:  # Thompson sampling among the unseen neighbours of the best cells told
+            top = codes[np.argsort(-values)[: c.get("topk", 3)]]
+            near = np.searchsorted(self._classes, np.unique(CLASSES[self._mutations[top].ravel()]))
+            near = np.setdiff1d(near[unseen_mask[near]], unseen[taken])
+            for i in range(n_local):
+                if not near.size:
+                    break
+                score = trees[(n_global + i) % len(trees)].predict(self._features[near])
+                best = np.flatnonzero(score == score.max())
+                pick = int(best[self._rng.integers(best.size)])
+                self._queue.append(int(self._classes[near[pick]]))
+                near = np.delete(near, pick)
+
+
+def _run(searcher: PredictorSearch, values: np.ndarray, budget: int) -> list[float]:
+    seen: set[int] = set()
+    best, out = float("-inf"), []
+    while len(seen) < budget:
+        arch = searcher.ask()
+        value = float(values[arch.code])
+        searcher.tell(arch, value)
+        if int(CLASSES[arch.code]) not in seen:
+            seen.add(int(CLASSES[arch.code]))
+            best = max(best, value)
+            out.append(best)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=os.environ.get("ROBNAS_DATA"))
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--only", help="comma-separated variant names (default: all)")
+    parser.add_argument("--real", action="append", default=[], metavar="KEY=VALUE[,KEY=VALUE]",
+                        help="also run PredictorSearch itself with these keywords (repeat)")
+    parser.add_argument("--dataset", default="cifar10")
+    parser.add_argument("--objective", default="pgd@1/255")
+    args = parser.parse_args(argv)
+    if not args.data:
+        sys.exit("give the data folder with --data PATH or $ROBNAS_DATA")
+    from robnas.benchmark import TabularOracle
+    from robnas.cli.values import parse_param
+
+    oracle = TabularOracle(args.dataset, data=args.data)
+    values = np.asarray(oracle.evaluate([Arch.from_code(i) for i in range(len(CLASSES))],
+                                        args.objective).values, dtype=float)
+    optimum = values.max()
+    chosen = VARIANTS if args.only is None else {k: VARIANTS[k] for k in args.only.split(",")}
+    settings: list[tuple[str, Any]] = [(name, v) for name, v in chosen.items()]
+    settings += [(f"PredictorSearch({text})", dict(parse_param(p) for p in text.split(",")))
+                 for text in args.real]
+    print(f"{args.dataset} {args.objective} (optimum {optimum:.3f}), {args.seeds} seeds: mean best "
+          f"after 50 / 100 / 300 cells (share of runs at the optimum)")
+    for name, setting in settings:
+        started = time.process_time()
+        runs = []
+        for seed in range(args.seeds):
+            if isinstance(setting, tuple):
+                searcher: PredictorSearch = Variant(setting[0], **setting[1], seed=seed)
+            else:
+                searcher = PredictorSearch(**setting, seed=seed)
+            runs.append(_run(searcher, values, 300))
+        cpu = (time.process_time() - started) / args.seeds
+        cells = []
+        for budget in (50, 100, 300):
+            bests = np.array([run[budget - 1] for run in runs])
+            cells.append(f"@{budget} {bests.mean():.4f} ({(bests >= optimum - 1e-9).mean():4.0%})")
+        worst = min(run[-1] for run in runs)
+        print(f"  {name:42s} {'  '.join(cells)}  worst@300 {worst:.3f}  {cpu:.2f} s CPU/run", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
