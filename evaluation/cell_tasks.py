@@ -3,8 +3,9 @@
 :func:`evaluate_cells` sends one task per cell to an :class:`~robnas.execution.Executor`
 (local processes or Ray). A worker builds a :class:`~robnas.evaluation.live_oracle.LiveOracle`
 from :class:`LiveSettings`, evaluates the cell's terms into a scratch store of its node and
-sends the counts back; this process alone writes them into the results store, once per cell,
-so the store need not be shared between machines and a task Ray retried is stored once. A
+sends the counts back; this process alone writes them into the results store, once per cell
+(one transaction), so the store need not be shared between machines and a task Ray retried
+is stored once. A
 worker whose weights file differs from this machine's (another SHA-256) is refused.
 Used by ``robnas table build`` and ``robnas verify``.
 
@@ -100,15 +101,13 @@ def evaluate_cells(settings: LiveSettings, cells: Sequence[int], terms: Sequence
             _evaluate_cell, [(index, list(terms)) for index in cells], setup=_worker_settings,
             setup_args=(settings,), resources=TaskResources(gpus=gpus_per_task)):
         index = cells[position]
-        seconds, batches = 0.0, 0
-        for expected, (got, correct, n, spent, device, run) in zip(keys[index], counts, strict=True):
+        for expected, (got, *_) in zip(keys[index], counts, strict=True):
             if got != expected:
                 raise ExecutorError(f"cell {index}: a worker evaluated weights {got.weights}, this "
                                     f"machine has {expected.weights} (different weights files)")
-            store.put(expected, correct, n, spent, device=device)
-            seconds += spent
-            batches += run
-        yield index, seconds, batches
+        # one transaction per cell: a driver killed here leaves the cell whole or absent
+        store.put_many([(key, correct, n, spent, device) for key, correct, n, spent, device, _ in counts])
+        yield index, sum(c[3] for c in counts), sum(c[5] for c in counts)
 
 
 def prefill(oracle: LiveOracle, archs: Sequence[Arch], terms: Sequence[Term], *,
