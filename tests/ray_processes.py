@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def _descendants(root: int) -> list[int]:
@@ -54,3 +58,28 @@ def wait_for(condition, what: str, timeout: float = 120.0, every: float = 0.02):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(every)
+
+
+def kill_a_worker_mid_task(driver: Callable[[], Any], ready: Callable[[], bool] | None = None,
+                           timeout: float = 300.0) -> tuple[int, Any]:
+    """Run ``driver()`` in a thread; once ``ready()`` holds, SIGKILL a Ray worker of this
+    process running a task; return (its pid, what ``driver()`` returned)."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = driver()
+        except BaseException as err:  # re-raised in the test's thread
+            outcome["error"] = err
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    if ready is not None:
+        wait_for(ready, "the moment to kill", timeout)
+    victim = wait_for(running_task_pids, "a running Ray task", timeout)[0]
+    os.kill(victim, signal.SIGKILL)
+    thread.join(timeout=timeout)
+    assert not thread.is_alive(), "the driver did not finish after its worker was killed"
+    if "error" in outcome:
+        raise outcome["error"]
+    return victim, outcome["value"]

@@ -98,21 +98,11 @@ def test_multi_objective_runs_on_ray_equal_the_local_pool_and_continue_a_cut_run
 
 
 def test_a_killed_ray_worker_has_its_run_retried_and_written_once(ray_executor, release_root, tmp_path):
-    import signal
-    import threading
-
-    from tests.ray_processes import running_task_pids, wait_for
+    from tests.ray_processes import kill_a_worker_mid_task
 
     specs = plan_runs(["bo", "random"], ["pgd@1/255"], ["cifar10"], range(2), 40)
-    done: dict = {}
-    driver = threading.Thread(target=lambda: done.update(result=run_comparison(
-        specs, tmp_path / "ray", data=release_root, executor=ray_executor)))
-    driver.start()
-    victim = wait_for(running_task_pids, "a running run")[0]
-    os.kill(victim, signal.SIGKILL)  # a worker dies mid-run
-    driver.join(timeout=300)
-    assert not driver.is_alive()
-    result = done["result"]
+    victim, result = kill_a_worker_mid_task(lambda: run_comparison(  # a worker dies mid-run
+        specs, tmp_path / "ray", data=release_root, executor=ray_executor))
     assert (result.ran, result.skipped) == (4, 0) and len(result.timeline) == 4  # each run counted once
     assert victim not in result.workers  # the dead worker's run was retried elsewhere
     run_comparison(specs, tmp_path / "local", data=release_root, jobs=1)

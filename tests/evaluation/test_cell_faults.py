@@ -4,25 +4,20 @@ killed driver (``robnas table build`` and ``robnas verify`` share this path: ``e
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 
 import pytest
 
-from robnas.arch import Arch
 from robnas.cli.main import main
 from robnas.evaluation.cell_tasks import LiveSettings, scratch_store
 from robnas.evaluation.store import ResultStore
 from robnas.evaluation.table_build import build_table, parse_attack, terms_of
-from tests.evaluation.dataset_fixtures import write_cifar10
 from tests.evaluation.live_helpers import FAST
-from tests.evaluation.nats_fixture import write_nats_archive
-from tests.evaluation.table_fixture import REPRESENTATIVES, write_coarse_meta
-from tests.ray_processes import running_task_pids, wait_for
+from tests.evaluation.table_fixture import REPRESENTATIVES, write_build_source
+from tests.ray_processes import kill_a_worker_mid_task, wait_for
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds Ray workers in /proc")
 
@@ -35,12 +30,9 @@ BATCHES_PER_CELL = len(OBJECTIVES) * N_IMAGES // BATCH
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
     base = tmp_path_factory.mktemp("faults")
-    data = write_coarse_meta(base / "data")
-    write_nats_archive(base / "weights", {r: Arch.from_code(r) for r in REPRESENTATIVES},
-                       datasets=("cifar10",), epochs=(200,), seeds=(777,))
-    write_cifar10(base / "images", n=N_IMAGES)
-    settings = LiveSettings("cifar10", str(base / "weights"), str(base / "images"), str(data), N_IMAGES,
-                            FAST, "cpu", 200, None, BATCH)
+    data, weights, images = write_build_source(base, N_IMAGES)
+    settings = LiveSettings("cifar10", str(weights), str(images), str(data), N_IMAGES, FAST, "cpu", 200,
+                            None, BATCH)
     # expected values: the live oracle in this process, no executor, rounded as the release
     oracle = settings.oracle(base / "expected.sqlite")
     expected = {rep: [round(oracle.value(oracle.meta.arch_at(rep), o), 3) for o in OBJECTIVES]
@@ -73,18 +65,17 @@ def test_a_worker_killed_mid_cell_resumes_at_its_first_unfinished_batch(source, 
     key, epsilons = parse_attack(ATTACK, {})
     scratch = scratch_store(settings, cell, terms_of(key, epsilons))
     scratch.unlink(missing_ok=True)
-    built: dict = {}
-    builder = threading.Thread(target=lambda: built.update(done=build_table(
+    seen: list[int] = []
+
+    def two_batches_done() -> bool:
+        seen.append(_finished_batches(scratch) if scratch.exists() else 0)
+        return seen[-1] >= 2
+
+    # the worker dies mid-cell, once it has recorded two batches
+    _, done = kill_a_worker_mid_task(lambda: build_table(
         settings, key, epsilons, [cell], tmp_path / "table", store=ResultStore(tmp_path / "store.sqlite"),
-        executor=ray_executor)))
-    builder.start()
-    before = wait_for(lambda: scratch.exists() and _finished_batches(scratch) >= 2 and _finished_batches(scratch),
-                      "two finished batches")
-    (pid,) = wait_for(running_task_pids, "the cell's Ray task")
-    os.kill(pid, signal.SIGKILL)  # the worker dies mid-cell
-    builder.join(timeout=180)
-    assert not builder.is_alive()
-    done = built["done"]
+        executor=ray_executor), ready=two_batches_done)
+    before = seen[-1]
     assert (done.evaluated, done.cells) == (1, 1)
     # the retry ran only what the dead worker had not recorded (a fresh start runs them all)
     assert 0 <= done.batches <= BATCHES_PER_CELL - before

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from robnas.benchmark.cache import ArrayCache
 from robnas.benchmark.meta import SpaceMeta
 from robnas.cli.main import main
 from robnas.evaluation.measures import MeasureRequest, MeasureStore, compute_measures, get_measure
-from tests.ray_processes import running_task_pids, wait_for
+from tests.ray_processes import kill_a_worker_mid_task, wait_for
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds Ray workers in /proc")
 
@@ -36,15 +35,8 @@ def setup(release_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def test_a_killed_ray_worker_has_its_chunk_retried_and_stored_once(setup, ray_executor, tmp_path) -> None:
     store = MeasureStore(tmp_path / "store.sqlite")
-    computed: dict = {}
-    driver = threading.Thread(target=lambda: computed.update(result=compute_measures(
-        setup["request"], setup["cells"], setup["meta"], store=store, executor=ray_executor, chunk=3)))
-    driver.start()
-    victim = wait_for(running_task_pids, "a running chunk")[0]
-    os.kill(victim, signal.SIGKILL)  # its worker dies mid-chunk
-    driver.join(timeout=300)
-    assert not driver.is_alive()
-    result = computed["result"]
+    _, result = kill_a_worker_mid_task(lambda: compute_measures(  # a worker dies mid-chunk
+        setup["request"], setup["cells"], setup["meta"], store=store, executor=ray_executor, chunk=3))
     assert (result.computed, result.cached) == (len(setup["cells"]), 0)  # each value counted once
     assert result.frame[MEASURE].to_dict() == pytest.approx(setup["expected"], rel=1e-12)
     stored = store.values(setup["request"].settings(setup["request"].measures[0]))
