@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from robnas.arch import Arch
     from robnas.evaluation.attacks import AttackProtocol
     from robnas.evaluation.live_oracle import LiveOracle
-    from robnas.execution import Executor
+    from robnas.execution import Executor, Submitter
 
 Counts = list[tuple[ResultKey, int, int, float, str, int]]
 """Per term of a cell: its key, correct, images, seconds, device and batches run by this attempt."""
@@ -101,13 +101,40 @@ def evaluate_cells(settings: LiveSettings, cells: Sequence[int], terms: Sequence
             _evaluate_cell, [(index, list(terms)) for index in cells], setup=_worker_settings,
             setup_args=(settings,), resources=TaskResources(gpus=gpus_per_task)):
         index = cells[position]
-        for expected, (got, *_) in zip(keys[index], counts, strict=True):
-            if got != expected:
-                raise ExecutorError(f"cell {index}: a worker evaluated weights {got.weights}, this "
-                                    f"machine has {expected.weights} (different weights files)")
-        # one transaction per cell: a driver killed here leaves the cell whole or absent
-        store.put_many([(key, correct, n, spent, device) for key, correct, n, spent, device, _ in counts])
-        yield index, sum(c[3] for c in counts), sum(c[5] for c in counts)
+        yield index, store_counts(index, counts, keys[index], store), sum(c[5] for c in counts)
+
+
+def store_counts(index: int, counts: Counts, keys: Sequence[ResultKey], store: ResultStore) -> float:
+    """Write a worker's ``counts`` for cell ``index`` into ``store`` (this process only), in one
+    transaction: a driver killed here leaves the cell whole or absent.
+
+    Returns:
+        The compute seconds spent on the cell (also by an attempt whose worker died).
+
+    Raises:
+        ExecutorError: the worker evaluated other weights than ``keys`` name (this machine's).
+    """
+    for expected, (got, *_) in zip(keys, counts, strict=True):
+        if got != expected:
+            raise ExecutorError(f"cell {index}: a worker evaluated weights {got.weights}, this "
+                                f"machine has {expected.weights} (different weights files)")
+    store.put_many([(key, correct, n, spent, device) for key, correct, n, spent, device, _ in counts])
+    return sum(c[3] for c in counts)
+
+
+def cell_submitter(settings: LiveSettings, executor: Executor, gpus_per_task: float = 0.0) -> Submitter:
+    """A :class:`~robnas.execution.Submitter` of cell tasks: ``submit((index, terms))`` one
+    cell at a time; ``wait()`` returns its counts, for :func:`store_counts`."""
+    from robnas.execution import TaskResources
+
+    return executor.submitter(_evaluate_cell, setup=_worker_settings, setup_args=(settings,),
+                              resources=TaskResources(gpus=gpus_per_task))
+
+
+def with_clean(terms: Sequence[Term]) -> list[Term]:
+    """``terms`` with clean accuracy first (the oracle always reports it), each once."""
+    clean = Term(CLEAN, None)
+    return [clean, *dict.fromkeys(t for t in terms if t != clean)]
 
 
 def prefill(oracle: LiveOracle, archs: Sequence[Arch], terms: Sequence[Term], *,
@@ -117,8 +144,7 @@ def prefill(oracle: LiveOracle, archs: Sequence[Arch], terms: Sequence[Term], *,
     Afterwards ``oracle.evaluate(archs, ...)`` answers from the store. Clean accuracy is always
     included (the oracle reports it). Returns the compute seconds spent per representative.
     """
-    clean = Term(CLEAN, None)
-    wanted = [clean, *(t for t in terms if t != clean)]
+    wanted = with_clean(terms)
     cells = list(dict.fromkeys(oracle.meta.representative_of(oracle.index_of(a)) for a in archs))
     keys = {index: [oracle.result_key(index, t) for t in wanted] for index in cells}
     todo = [index for index in cells if any(oracle.store.get(k) is None for k in keys[index])]

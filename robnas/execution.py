@@ -21,6 +21,10 @@ Two engines behind one interface (:class:`Executor`, :meth:`Executor.imap_unorde
 Each result is yielded exactly once, as ``(position, result)``, in completion order: a task
 that Ray retried still yields once, so the driver never counts a task twice.
 
+Where the next task depends on earlier results (a search that keeps N evaluations in flight),
+:meth:`Executor.submitter` gives a :class:`~robnas.submitters.Submitter`: ``submit(item)`` one task at a time and
+``wait()`` for the next that ends, on the same engines.
+
 >>> with LocalExecutor(jobs=1) as executor:
 ...     sorted(executor.imap_unordered(_example_task, [1, 2, 3], setup=_example_setup, setup_args=(10,)))
 [(0, 11), (1, 12), (2, 13)]
@@ -38,10 +42,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from robnas.errors import ExecutorError
 from robnas.vocabulary import Engine
+
+if TYPE_CHECKING:
+    from robnas.submitters import Submitter
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +173,17 @@ class Executor(ABC):
                 results already yielded stay with the caller).
         """
 
+    def submitter(self, fn: Task, *, setup: Setup | None = None, setup_args: tuple[Any, ...] = (),
+                  resources: TaskResources | None = None) -> Submitter:
+        """Tasks submitted one at a time (``fn``, ``setup`` as in :meth:`imap_unordered`).
+
+        Use as a context manager: leaving it cancels what has not ended and releases the
+        workers it started.
+        """
+        from robnas.submitters import InProcessSubmitter
+
+        return InProcessSubmitter(fn, setup, setup_args)
+
     def close(self) -> None:  # noqa: B027 (engines without lasting workers have nothing to release)
         """Release the workers (idempotent)."""
 
@@ -221,6 +239,14 @@ class LocalExecutor(Executor):
             finally:
                 for future in pending:
                     future.cancel()
+
+    def submitter(self, fn: Task, *, setup: Setup | None = None, setup_args: tuple[Any, ...] = (),
+                  resources: TaskResources | None = None) -> Submitter:
+        from robnas.submitters import InProcessSubmitter, PoolSubmitter
+
+        if self.jobs <= 1:
+            return InProcessSubmitter(fn, setup, setup_args)
+        return PoolSubmitter(self.jobs, fn, setup, setup_args)
 
 
 class RayExecutor(Executor):
@@ -285,6 +311,13 @@ class RayExecutor(Executor):
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
+
+    def submitter(self, fn: Task, *, setup: Setup | None = None, setup_args: tuple[Any, ...] = (),
+                  resources: TaskResources | None = None) -> Submitter:
+        from robnas.submitters import RaySubmitter
+
+        return RaySubmitter(self._ray, self._remote, self.max_retries, fn, setup, setup_args,
+                            resources or TaskResources())
 
     def close(self) -> None:
         if self._owns and self._ray.is_initialized():

@@ -13,6 +13,19 @@ Budget and known cells
     such trials carry ``"forced": true``. The shipped searchers avoid known classes
     themselves, so the guard is a safety net.
 
+Several workers (``workers=N``)
+    The loop keeps up to N evaluations in flight (:mod:`robnas.loop_core`): it asks until N
+    new cells are pending, then tells each result as it comes back and asks again. A pending
+    cell counts against the budget when it is proposed; a proposal of a pending class costs
+    nothing and is answered when that evaluation ends, so no class is evaluated twice. Trials
+    are recorded in the order results come back, with ``proposed`` (the cell's place among the
+    proposals). Live, the evaluations run as executor tasks (``executor``: a local process pool
+    of N workers by default, or Ray) and only this process writes the results store and the
+    record. In tabular mode the same asynchronous schedule is simulated
+    (:mod:`robnas.schedule`: each cell costs its FLOPs over the mean FLOPs of all cells), so
+    the same seed gives the same run; trials carry the simulated ``finished`` time and
+    ``SearchResult.simulated_time`` is the makespan. ``workers=1`` is the sequential loop.
+
 ``min_clean``
     Cells whose clean accuracy is below ``min_clean`` are infeasible: evaluated and recorded
     (with their true value and ``"feasible": false``) but never the best. The searcher is told
@@ -43,6 +56,17 @@ Resuming
     logs a warning, tells the searcher every remaining recorded trial as an unasked cell and
     carries on from there: nothing is lost or re-evaluated, but the continuation differs from
     an uninterrupted run. ``SearchResult.replay`` says which happened.
+
+    With several workers a run killed with evaluations in flight resumes the same way: the
+    replay consumes the recorded results in their order, the cells that were in flight are
+    proposed again by the replayed searcher and evaluated (live: answered from the results
+    store if they had finished there), and nothing recorded is evaluated or counted twice. In
+    tabular mode the resumed run equals the uninterrupted one; live, the order in which
+    results come back is not reproducible, so it may differ from a run that was never stopped.
+    A resumed run keeps its recorded ``workers``. A session with several workers stops
+    proposing as its budget fills up, so ``config.json`` keeps each session's budget
+    (``sessions``) and the replay stops proposing where that session did: a finished run
+    extended to a larger budget replays without diverging.
 """
 
 from __future__ import annotations
@@ -52,7 +76,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -60,22 +84,30 @@ from robnas.arch import NUM_CELLS, Arch
 from robnas.cost import FLOPS, PARAMS, cost_arrays
 from robnas.errors import InvalidObjectiveError
 from robnas.isomorphism import class_code_array, class_count
+from robnas.loop_core import (
+    MAX_KNOWN,
+    check_workers,
+    guard_rng,
+    make_schedule,
+    recorded_sessions,
+    schedule_makespan,
+)
 from robnas.loop_state import LoopState
 from robnas.objective import Objective
 from robnas.oracle import Oracle
 from robnas.priors import provide_scores
 from robnas.run_record import RunRecord, RunRecordError, utc_now, versions
-from robnas.searchers import Searcher, get_params, make_searcher, random_unseen, searcher_name
+from robnas.searchers import Searcher, get_params, make_searcher, searcher_name
 from robnas.vocabulary import Dataset
+
+if TYPE_CHECKING:
+    from robnas.execution import Executor
 
 logger = logging.getLogger(__name__)
 
-MAX_KNOWN = 1000
-"""Known proposals in a row after which the loop forces a random unseen cell."""
 CHANCE_TOLERANCE = 0.005
 """A value (or clean accuracy) within this of ``1 / classes`` counts as chance level."""
 NUM_CLASSES = {Dataset.CIFAR10: 10, Dataset.CIFAR100: 100, Dataset.IMAGENET16_120: 120}
-_GUARD_SALT = 0x6C6F6F70  # keeps the guard's random stream apart from the searcher's
 
 
 @dataclass
@@ -101,6 +133,9 @@ class SearchResult:
         n_known: proposals answered from memory at no cost (this session, replay included).
         n_forced: cells the anti-stall guard chose (this session).
         wall_seconds: seconds the run took, over all its sessions.
+        workers: evaluations kept in flight.
+        simulated_time: tabular mode: the simulated makespan of the run, in mean evaluations
+            (:mod:`robnas.schedule`); ``None`` live.
         trials: the trial records, in order.
         record_dir: the run folder, if one was written.
         replay: ``{"trials": k, "diverged_at": n or None}`` for a resumed run.
@@ -123,7 +158,9 @@ class SearchResult:
     n_known: int
     n_forced: int
     wall_seconds: float
-    trials: list[dict[str, Any]] = field(repr=False)
+    workers: int = 1
+    simulated_time: float | None = None
+    trials: list[dict[str, Any]] = field(default_factory=list, repr=False)
     record_dir: Path | None = None
     replay: dict[str, Any] | None = None
     ranked_classes: int | None = None
@@ -148,6 +185,8 @@ class SearchResult:
             "n_known": self.n_known,
             "n_forced": self.n_forced,
             "wall_seconds": self.wall_seconds,
+            "workers": self.workers,
+            "simulated_time": self.simulated_time,
             "record_dir": None if self.record_dir is None else str(self.record_dir),
             "replay": self.replay,
         }
@@ -167,6 +206,9 @@ def run_search(
     max_known: int = MAX_KNOWN,
     max_params: float | None = None,
     max_flops: float | None = None,
+    workers: int = 1,
+    executor: Executor | None = None,
+    gpus_per_task: float = 0.0,
 ) -> SearchResult:
     """Search until ``budget`` distinct isomorphism classes have been evaluated.
 
@@ -186,9 +228,13 @@ def run_search(
         max_known: known proposals in a row before the loop forces an unseen cell.
         max_params: only cells with at most this many million parameters may be the best.
         max_flops: only cells with at most this many million FLOPs may be the best.
+        workers: evaluations kept in flight (module docs: several workers).
+        executor: where live evaluations run with several workers (default: a local process
+            pool of ``workers`` processes); unused in tabular mode, which simulates the workers.
+        gpus_per_task: GPUs each live evaluation asks of a Ray executor.
 
     Raises:
-        RobnasError: bad budget, ``min_clean`` or cost limit, an invalid objective (a cost
+        RobnasError: bad budget, ``workers``, ``min_clean`` or cost limit, an invalid objective (a cost
             metric included), an unknown searcher name, a ``prior``/``warmup`` measure that
             cannot be resolved (:mod:`robnas.priors`), or a run record that cannot be written
             or does not match the arguments.
@@ -217,9 +263,10 @@ def run_search(
     _load_columns(oracle, objective, min_clean)
     provide_scores(searcher, oracle)
     record, recorded = _open_record(
-        searcher, oracle, objective, int(budget), record_dir, min_clean, resume, limits
+        searcher, oracle, objective, int(budget), record_dir, min_clean, resume, limits,
+        workers=check_workers(workers),
     )
-    seed = getattr(searcher, "seed", None)
+    workers = check_workers(workers)
     state = LoopState(
         oracle=oracle,
         objective=objective,
@@ -229,33 +276,22 @@ def run_search(
         replay=deque(recorded),
         max_cost=limits,
         time_offset=float(recorded[-1]["time"]) if recorded else 0.0,
+        workers=workers,
     )
-    guard_rng = np.random.default_rng(None if seed is None else [int(seed), _GUARD_SALT])
     from tqdm.auto import tqdm
 
     bar = tqdm(total=int(budget), disable=not progress, unit="cell", desc="search", leave=False)
+
+    def on_result() -> None:
+        if state.best is not None:
+            bar.set_postfix_str(f"best {state.best['value']:.3f}", refresh=False)
+        bar.update(state.n_evaluations - bar.n)
+
+    schedule = make_schedule(oracle, state.evaluate, workers, oracle.validate(objective),
+                             executor=executor, gpus_per_task=gpus_per_task)
     try:
-        known_in_a_row = 0
-        while state.n_evaluations < budget:
-            arch = searcher.ask()
-            if not isinstance(arch, Arch):
-                raise TypeError(f"{type(searcher).__name__}.ask() returned {arch!r}, not an Arch")
-            state.n_proposals += 1
-            if state.answer_known(arch):
-                known_in_a_row += 1
-                if known_in_a_row < max_known:
-                    continue
-                arch = random_unseen(guard_rng, set(state.memory))
-                state.n_forced += 1
-                logger.warning("%d known proposals in a row: evaluating a random unseen cell",
-                               known_in_a_row)
-                state.process(arch, forced=True)
-            else:
-                state.process(arch, forced=False)
-            known_in_a_row = 0
-            if state.best is not None:
-                bar.set_postfix_str(f"best {state.best['value']:.3f}", refresh=False)
-            bar.update(state.n_evaluations - bar.n)
+        state.run(schedule, int(budget), max_known, guard_rng(searcher), on_result,
+                  sessions=recorded_sessions(record))
         bar.close()
         result = _result(state, oracle, objective, min_clean, record, bool(resume), limits)
         if record is not None:  # still under the folder's lock
@@ -265,6 +301,7 @@ def run_search(
             record.write_summary(result.summary())
     finally:
         bar.close()
+        schedule.close()
         if record is not None:
             record.close()
     return result
@@ -301,6 +338,8 @@ def _open_record(
     resume: bool,
     limits: dict[str, float],
     check: Callable[[list[dict[str, Any]], Path], None] | None = None,
+    *,
+    workers: int = 1,
 ) -> tuple[RunRecord | None, list[dict[str, Any]]]:
     """A new record, or the resumed one and its trials (``check``: see :meth:`RunRecord.resume`)."""
     if record_dir is None:
@@ -318,13 +357,26 @@ def _open_record(
         "min_clean": min_clean,
         **{f"max_{metric}": limit for metric, limit in limits.items()},
         "mode": provenance.get("mode", "tabular"),
+        "workers": workers,
         "versions": versions(),
         "oracle": provenance,
         "created": utc_now(),
     }
+    if workers > 1:  # each session's budget, so a replay proposes what that session proposed
+        config["sessions"] = [{"start": 0, "budget": budget}]
     if not resume:
         return RunRecord.create(record_dir, config), []
-    return RunRecord.resume(record_dir, config, oracle, objective, check)
+    recorded_workers = RunRecord.open(record_dir).config().get("workers", 1)
+    if recorded_workers != workers:
+        raise RunRecordError(f"--workers {workers} conflicts with the run being resumed "
+                             f"({recorded_workers}); leave it out")
+    record, trials = RunRecord.resume(record_dir, config, oracle, objective, check)
+    stored = record.config()
+    sessions = stored.get("sessions")
+    if sessions and sessions[-1]["budget"] != budget:
+        stored["sessions"] = [*sessions, {"start": len(trials), "budget": budget}]
+        record.write_config(stored)
+    return record, trials
 
 
 def _result(
@@ -362,6 +414,8 @@ def _result(
         n_known=state.n_known,
         n_forced=state.n_forced,
         wall_seconds=state.elapsed(),
+        workers=state.workers,
+        simulated_time=schedule_makespan(state),
         trials=state.trials,
         record_dir=None if record is None else record.path,
         replay=state.replay_report() if resumed else None,

@@ -1,10 +1,11 @@
 """The multi-objective search loop: :func:`run_search` with a list of objectives.
 
-The single-objective loop (:mod:`robnas.loop`) is untouched; this one follows the same rules:
-the budget counts distinct isomorphism classes, a proposal of a known class is answered from
-memory at no cost, the anti-stall guard forces a random unseen cell after ``max_known`` known
-proposals in a row, and a killed run resumes from its record by replaying it (see
-:mod:`robnas.loop` for the details). What differs:
+Asking, known and pending cells, the anti-stall guard, several workers and the replay of a
+resumed run are the single-objective loop's, in one implementation (:mod:`robnas.loop_core`):
+the budget counts distinct isomorphism classes, a proposal of a known (or pending) class is
+answered at no cost, the anti-stall guard forces a random unseen cell after ``max_known`` known
+proposals in a row, ``workers`` evaluations are kept in flight, and a killed run resumes from
+its record by replaying it (see :mod:`robnas.loop` for the details). What differs:
 
 * A searcher sees a **vector** where it saw a number: ``tell(arch, values)`` with one value per
   objective, turned larger-is-better (minimised objectives, e.g. ``params:min``, are negated;
@@ -25,9 +26,7 @@ There is no ``min_clean``: make clean accuracy an objective instead.
 
 from __future__ import annotations
 
-import logging
 import math
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from robnas.arch import Arch
+from robnas.cost import is_metric
 from robnas.isomorphism import class_code, class_count
+from robnas.loop_core import (
+    MAX_KNOWN,
+    LoopCore,
+    check_workers,
+    guard_rng,
+    make_schedule,
+    recorded_sessions,
+    schedule_makespan,
+)
 from robnas.multi_objective import (
     DirectedObjective,
     ParetoProblem,
@@ -47,18 +56,15 @@ from robnas.multi_objective import (
     parse_objectives,
 )
 from robnas.run_record import RunRecord, RunRecordError
-from robnas.searchers import random_unseen
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from robnas.execution import Executor
     from robnas.oracle import Oracle
     from robnas.searchers import Searcher
 
-logger = logging.getLogger("robnas.loop")
 
-MAX_KNOWN = 1000
-_GUARD_SALT = 0x6C6F6F70  # the single-objective loop's salt: the same guard stream
 
 
 @dataclass
@@ -75,8 +81,8 @@ class MultiSearchResult:
         regret: ``true_hypervolume - hypervolume``.
         true_front_size: classes on the true front.
         true_front_found: of those, how many were evaluated.
-        n_evaluations, n_proposals, n_known, n_forced, wall_seconds, trials, record_dir,
-        replay: as in :class:`robnas.loop.SearchResult`.
+        n_evaluations, n_proposals, n_known, n_forced, wall_seconds, workers, simulated_time,
+        trials, record_dir, replay: as in :class:`robnas.loop.SearchResult`.
         problem: the :class:`~robnas.multi_objective.ParetoProblem` (``None`` without a table).
     """
 
@@ -93,7 +99,9 @@ class MultiSearchResult:
     n_known: int
     n_forced: int
     wall_seconds: float
-    trials: list[dict[str, Any]] = field(repr=False)
+    workers: int = 1
+    simulated_time: float | None = None
+    trials: list[dict[str, Any]] = field(default_factory=list, repr=False)
     record_dir: Path | None = None
     replay: dict[str, Any] | None = None
     problem: ParetoProblem | None = field(default=None, repr=False)
@@ -136,6 +144,8 @@ class MultiSearchResult:
             "n_known": self.n_known,
             "n_forced": self.n_forced,
             "wall_seconds": self.wall_seconds,
+            "workers": self.workers,
+            "simulated_time": self.simulated_time,
             "record_dir": None if self.record_dir is None else str(self.record_dir),
             "replay": self.replay,
         }
@@ -152,6 +162,9 @@ def run_multi_search(
     progress: bool = False,
     max_known: int = MAX_KNOWN,
     problem: ParetoProblem | None = None,
+    workers: int = 1,
+    executor: Executor | None = None,
+    gpus_per_task: float = 0.0,
 ) -> MultiSearchResult:
     """Search until ``budget`` distinct classes have been evaluated on two or three objectives.
 
@@ -167,6 +180,8 @@ def run_multi_search(
         max_known: known proposals in a row before the loop forces an unseen cell.
         problem: the :class:`ParetoProblem` of this oracle and objectives, if already built
             (comparisons build it once per worker).
+        workers, executor, gpus_per_task: evaluations kept in flight and where live ones run,
+            as in :func:`robnas.loop.run_search`.
 
     Raises:
         RobnasError: bad objectives or budget, or a record that cannot be written or resumed.
@@ -182,36 +197,22 @@ def run_multi_search(
     if not 1 <= int(budget) <= class_count():
         raise RunRecordError(f"budget must be 1..{class_count()} (distinct classes), got {budget}")
     record, recorded = _open_record(searcher, oracle, parsed, problem, int(budget), record_dir,
-                                    resume)
+                                    resume, check_workers(workers))
+    workers = check_workers(workers)
     state = _State(oracle, parsed, problem, searcher, record, deque(recorded),
-                   float(recorded[-1]["time"]) if recorded else 0.0)
-    seed = getattr(searcher, "seed", None)
-    guard_rng = np.random.default_rng(None if seed is None else [int(seed), _GUARD_SALT])
+                   float(recorded[-1]["time"]) if recorded else 0.0, workers)
     from tqdm.auto import tqdm
 
     bar = tqdm(total=int(budget), disable=not progress, unit="cell", desc="search", leave=False)
+    terms = [t for o in parsed if not is_metric(o.name) for t in oracle.validate(o.name)]
+    schedule = make_schedule(oracle, state.evaluate, workers, terms, executor=executor,
+                             gpus_per_task=gpus_per_task)
     try:
-        known_in_a_row = 0
-        while len(state.trials) < budget:
-            arch = searcher.ask()
-            if not isinstance(arch, Arch):
-                raise TypeError(f"{type(searcher).__name__}.ask() returned {arch!r}, not an Arch")
-            state.n_proposals += 1
-            if state.answer_known(arch):
-                known_in_a_row += 1
-                if known_in_a_row < max_known:
-                    continue
-                arch = random_unseen(guard_rng, set(state.memory))
-                state.n_forced += 1
-                logger.warning("%d known proposals in a row: evaluating a random unseen cell",
-                               known_in_a_row)
-                state.process(arch, forced=True)
-            else:
-                state.process(arch, forced=False)
-            known_in_a_row = 0
-            bar.update(len(state.trials) - bar.n)
+        state.run(schedule, int(budget), max_known, guard_rng(searcher),
+                  lambda: bar.update(len(state.trials) - bar.n), sessions=recorded_sessions(record))
     finally:
         bar.close()
+        schedule.close()
         if record is not None:
             record.close()
     result = state.result(bool(resume))
@@ -225,7 +226,7 @@ def run_multi_search(
 
 def _open_record(searcher: Searcher, oracle: Oracle, objectives: tuple[DirectedObjective, ...],
                  problem: ParetoProblem | None, budget: int, record_dir: str | Path | None,
-                 resume: bool) -> tuple[RunRecord | None, list[dict[str, Any]]]:
+                 resume: bool, workers: int = 1) -> tuple[RunRecord | None, list[dict[str, Any]]]:
     """The single-objective loop's record handling (creation, resume checks, budget changes),
     with the objective list's label as ``objective`` and the multi-objective fields added."""
     from robnas.loop import _open_record as open_record
@@ -234,7 +235,7 @@ def _open_record(searcher: Searcher, oracle: Oracle, objectives: tuple[DirectedO
         check_vectors(trials, oracle, objectives, problem, path)
 
     record, recorded = open_record(searcher, oracle, label(objectives), budget,  # type: ignore[arg-type]
-                                   record_dir, None, resume, {}, check)
+                                   record_dir, None, resume, {}, check, workers=workers)
     if record is not None and not resume:
         config = record.config()
         config["objectives"] = [str(o) for o in objectives]
@@ -276,56 +277,24 @@ def check_vectors(trials: list[dict[str, Any]], oracle: Oracle,
             )
 
 
-class _State:
+class _State(LoopCore):
     """What the loop knows during one session: memory, trials, the front so far, the replay."""
 
     def __init__(self, oracle: Oracle, objectives: tuple[DirectedObjective, ...],
                  problem: ParetoProblem | None, searcher: Searcher, record: RunRecord | None,
-                 replay: deque[dict[str, Any]], time_offset: float) -> None:
+                 replay: deque[dict[str, Any]], time_offset: float, workers: int = 1) -> None:
+        super().__init__(searcher, record, replay, time_offset, workers)
         self.oracle, self.objectives, self.problem = oracle, objectives, problem
-        self.searcher, self.record, self.replay = searcher, record, replay
-        self.time_offset, self.started = time_offset, time.perf_counter()
-        self.memory: dict[int, tuple[float, ...]] = {}  # class code -> vector told
-        self.trials: list[dict[str, Any]] = []
         self.front: list[int] = []  # positions in trials of the current front
         self.hypervolume: float | None = None
         self.front_found: set[int] = set()
-        self.n_proposals = self.n_known = self.n_forced = self.replayed = 0
-        self.diverged_at: int | None = None
         self._front_indices = None if problem is None else problem.front_indices
 
-    def elapsed(self) -> float:
-        return self.time_offset + time.perf_counter() - self.started
+    def evaluate(self, arch: Arch) -> Any:
+        return evaluate_objectives(self.oracle, [arch], self.objectives, self.problem)
 
-    def answer_known(self, arch: Arch) -> bool:
-        told = self.memory.get(class_code(arch))
-        if told is None:
-            return False
-        self.searcher.tell(arch, told)
-        self.n_known += 1
-        return True
-
-    def process(self, arch: Arch, *, forced: bool) -> None:
-        if self.replay:
-            expected = self.replay[0]
-            if expected["arch"] == arch.to_string() and bool(expected.get("forced")) == forced:
-                self.replay.popleft()
-                self.replayed += 1
-                self._learn(arch, expected)
-                return
-            self.diverged_at = self.replay[0]["n"]
-            logger.warning("replay diverged at trial %d: telling the searcher the %d remaining "
-                           "recorded trials and continuing from there", self.diverged_at,
-                           len(self.replay))
-            while self.replay:
-                trial = self.replay.popleft()
-                self._learn(Arch.from_string(trial["arch"]), trial)
-            if self.answer_known(arch):
-                return
-        self._learn(arch, self._evaluate(arch, forced))
-
-    def _evaluate(self, arch: Arch, forced: bool) -> dict[str, Any]:
-        values, seconds = evaluate_objectives(self.oracle, [arch], self.objectives, self.problem)
+    def make_trial(self, arch: Arch, outcome: Any, forced: bool, extra: dict[str, Any]) -> dict[str, Any]:
+        values, seconds = outcome
         vector = [float(v) for v in values[0]]
         representative = None
         if self._front_indices is not None:
@@ -338,11 +307,12 @@ class _State:
             "values": vector,
             **self._hypervolume_with(vector),
             "on_front": None if representative is None else representative in self._front_indices,
-            "cost_seconds": float(seconds[0]),
+            "cost_seconds": float(extra.pop("cost_seconds", seconds[0])),
             "time": round(self.elapsed(), 6),
         }
         if forced:
             trial["forced"] = True
+        trial.update(extra)
         if self.record is not None:
             self.record.append_trial(trial)
         return trial
@@ -361,7 +331,7 @@ class _State:
             hv = self.problem.hypervolume(np.vstack([front, [vector]]))
         return {"hypervolume": hv, "best": hv / self.problem.true_hypervolume}
 
-    def _learn(self, arch: Arch, trial: dict[str, Any]) -> None:
+    def learn(self, arch: Arch, trial: dict[str, Any]) -> None:
         from robnas.pareto import dominated_by_any, non_dominated_mask
 
         vector = [float(v) for v in trial["values"]]
@@ -401,9 +371,11 @@ class _State:
             n_known=self.n_known,
             n_forced=self.n_forced,
             wall_seconds=self.elapsed(),
+            workers=self.workers,
+            simulated_time=schedule_makespan(self),
             trials=self.trials,
             record_dir=None if self.record is None else self.record.path,
-            replay={"trials": self.replayed, "diverged_at": self.diverged_at} if resumed else None,
+            replay=self.replay_report() if resumed else None,
             problem=problem,
         )
 

@@ -12,7 +12,16 @@ The contract the loop relies on (checked for every searcher by :mod:`robnas.sear
   :func:`robnas.multi_loop.run_multi_search`) are told a tuple of floats, one per objective,
   every component larger-is-better (the loop negates minimised objectives such as ``params``).
 * ``ask()`` returns an :class:`~robnas.arch.Arch`; the loop answers every ``ask()`` with exactly
-  one ``tell()`` of that cell before asking again.
+  one ``tell()`` of that cell. With one worker the tell comes before the next ask; with
+  ``workers=N`` (:func:`robnas.loop.run_search`) up to N proposals are *pending* (asked, not
+  yet told) and their tells come in the order the evaluations finish, which need not be the
+  order of the asks. A searcher must accept that, must not propose a pending class again (the
+  loop would answer it when the pending one finishes, at no cost, but it wastes a proposal),
+  and documents how it chooses while results are pending: random search and evolution treat
+  pending cells as seen; local search walks on through the neighbourhood; Optuna's TPE uses a
+  constant liar (``constant_liar=True``); the predictor excludes pending classes from the
+  candidates and proposes the next ones of its current batch; the multi-objective searchers
+  treat pending cells as seen (NSGA-II and MOTPE as running trials).
 * ``tell()`` may also be called with a cell the searcher did not ask for (the loop's
   anti-stall guard, or a resumed run whose replay diverged): searchers must accept it and
   simply learn from it.

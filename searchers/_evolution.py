@@ -37,6 +37,11 @@ class RegularizedEvolution:
     isomorphism class is already known is redrawn (up to :data:`MUTATION_TRIES` tournaments),
     so the budget is spent on new cells.
 
+    With several proposals pending (a loop with several workers), a pending cell counts as
+    seen but is not in the population until it is told: the random phase lasts until
+    ``population_size`` values are told, and tournaments draw from the told members only
+    (asynchronous evolution, as Real et al. ran it on many workers).
+
     Args:
         population_size: members kept alive (NASLib default 30).
         sample_size: tournament size (NASLib default 10).

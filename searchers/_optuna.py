@@ -49,6 +49,13 @@ class OptunaSearch:
         study_name: the study's name in ``storage`` (``robnas search`` uses the run id).
         seed: seed of the sampler and of the private random generator (``None``: fresh entropy).
 
+    Several proposals may be pending (asked, not yet told; a loop with several workers): they
+    are Optuna trials still running. TPE is built with ``constant_liar=True``, so it models a
+    running trial as a bad result and spreads the next proposals away from it (with no trial
+    running, as in a sequential loop, this changes nothing); the GP sampler ignores running
+    trials. A proposal of a pending class is dropped (its trial marked failed, which samplers
+    ignore) and counts as a repeat, so no class is proposed while it is pending.
+
     Optuna is imported on the first :meth:`ask`. Its logging is left as the application set it
     (Optuna's verbosity is process-wide, so changing it belongs to the application: the
     ``robnas`` command sets it once to WARNING); through ask-and-tell, Optuna logs one INFO
@@ -76,6 +83,7 @@ class OptunaSearch:
         self._distributions: dict[str, Any] = {}
         self._values: dict[int, float] = {}  # class code -> value
         self._pending: dict[Arch, optuna.trial.Trial] = {}
+        self._pending_classes: set[int] = set()
         self._repeats_told = 0
         self._forced = 0
 
@@ -133,11 +141,18 @@ class OptunaSearch:
                 self._forced += 1
             trial = study.ask(self._distributions)
             arch = Arch.from_names(tuple(trial.params[name] for name in PARAM_NAMES))
-            known = self._values.get(class_code(arch))
-            if known is None:
+            code = class_code(arch)
+            known = self._values.get(code)
+            if known is None and code not in self._pending_classes:
                 self._pending[arch] = trial
+                self._pending_classes.add(code)
                 return arch
-            study.tell(trial, known)
+            if known is None:  # a class still being evaluated: this trial is dropped
+                import optuna
+
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            else:
+                study.tell(trial, known)
             self._repeats_told += 1
             repeats += 1
 
@@ -146,6 +161,7 @@ class OptunaSearch:
         study = self._ensure_study()
         value = self._told_value(value)
         self._values.setdefault(class_code(arch), value)
+        self._pending_classes.discard(class_code(arch))
         trial = self._pending.pop(arch, None)
         if trial is not None:
             study.tell(trial, value)
@@ -183,7 +199,8 @@ class OptunaSearch:
         import optuna
 
         if self.sampler == "tpe":
-            return optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=self.n_startup_trials)
+            return optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=self.n_startup_trials,
+                                              constant_liar=True)
         return optuna.samplers.GPSampler(seed=self.seed, n_startup_trials=self.n_startup_trials)
 
     def _directions(self) -> list[str]:

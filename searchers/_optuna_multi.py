@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from robnas.arch import Arch
+from robnas.isomorphism import class_code
 from robnas.searchers._base import MAX_COUNT, check_choice, check_int, check_seed, random_unseen
 from robnas.searchers._optuna import OptunaSearch
 
@@ -25,7 +26,10 @@ class OptunaMultiObjective(OptunaSearch):
     unseen cell enqueued after ``max_repeats`` repeats in a row, unasked cells added as finished
     trials. Values are vectors, every component maximised. The study (and its number of
     objectives) is created at the first :meth:`tell`; the very first proposal, made before any
-    value is known, is a random cell.
+    value is known, is a random cell (and so is every proposal asked before the first tell).
+    Pending proposals (asked, not yet told) are running trials; NSGA-II breeds from finished
+    trials only, TPE treats running ones as bad results (``constant_liar``), and no pending
+    class is proposed again.
 
     Args:
         sampler: ``"nsga2"`` (:class:`optuna.samplers.NSGAIISampler`) or ``"tpe"``
@@ -82,7 +86,9 @@ class OptunaMultiObjective(OptunaSearch):
             if self._rng is None:
                 self.validate_params()
                 self._rng = np.random.default_rng(self.seed)
-            return random_unseen(self._rng, set(self._values))
+            arch = random_unseen(self._rng, set(self._values) | self._pending_classes)
+            self._pending_classes.add(class_code(arch))  # several may be asked before a tell
+            return arch
         return super().ask()
 
     def tell(self, arch: Arch, value: float | Sequence[float]) -> None:
@@ -103,7 +109,8 @@ class OptunaMultiObjective(OptunaSearch):
         import optuna
 
         if self.sampler == "tpe":
-            return optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=self.n_startup_trials)
+            return optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=self.n_startup_trials,
+                                              constant_liar=True)
         return optuna.samplers.NSGAIISampler(seed=self.seed, population_size=int(self.population_size))
 
     def _directions(self) -> list[str]:

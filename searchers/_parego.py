@@ -32,6 +32,10 @@ class ParEGOSearch:
     Values are vectors, larger-is-better in every component; a plain number is read as a
     one-element vector.
 
+    Pending proposals (asked, not yet told; a loop with several workers) are closed as
+    candidates; the models are fitted on told cells only, and each proposal draws its own
+    weights, so concurrent proposals spread along the front.
+
     Args:
         num_init: random cells before the model is used.
         ridge: L2 penalty of the ridge regressions.

@@ -35,6 +35,10 @@ class ParetoLocalSearch:
     Values are vectors, larger-is-better in every component (the multi-objective loop negates
     minimised objectives); a plain number is read as a one-element vector.
 
+    Pending proposals (asked, not yet told; a loop with several workers) count as seen, so the
+    search walks on through the queued neighbours while results are out; the archive holds
+    told cells only.
+
     Args:
         num_init: random cells before the local search starts.
         variant: ``"first"`` (after the random cells) queues the neighbours of a cell as soon

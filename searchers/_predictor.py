@@ -52,6 +52,12 @@ class PredictorSearch:
     Ties (common: a tree predicts the same value for a whole leaf) are broken at random. The
     defaults were chosen by measurement (``benchmarks/searcher_defaults.py``, README).
 
+    Pending proposals (asked, not yet told; a loop with several workers) count as seen: they
+    are never candidates again, and the surrogate is fitted on the told cells only (no lie is
+    made up for them). The random start lasts until ``num_init`` values are told, and a batch
+    of ``refit_every`` proposals (different trees' favourites under Thompson sampling) keeps
+    several workers on diverse cells between fits.
+
     Args:
         surrogate: ``"random_forest"`` or ``"extra_trees"`` (scikit-learn's regressors).
         n_estimators: trees per fit.

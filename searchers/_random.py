@@ -12,6 +12,9 @@ from robnas.searchers._base import check_seed, params_repr, random_unseen
 class RandomSearch:
     """Uniform random search over the 15,625 cells, skipping known isomorphism classes.
 
+    Proposals are independent of the values, so pending proposals (several workers) change
+    nothing: a pending class counts as seen.
+
     Args:
         seed: seed of the private random generator (``None``: fresh entropy).
 

@@ -17,7 +17,9 @@ gives the identical run and different seeds different runs; the searcher never p
 it already knows (``n_known == 0``: no isomorph of an evaluated cell, so none is evaluated
 twice) and the loop's anti-stall guard is never needed; the searcher maximises (objectives are
 larger-is-better, and penalised values below zero are understood); cells told without being
-asked are learnt; a run resumed from a truncated record equals the uninterrupted run; and the
+asked are learnt; several asks before their tells (a loop with several workers) never propose
+a pending class, and a 4-worker run spends its budget on distinct classes, reproducibly; a
+run resumed from a truncated record equals the uninterrupted run; and the
 searcher sees nothing but what it is told (no peeking: the run is unchanged when every value
 it was not told is scrambled). Requires pytest.
 
@@ -130,6 +132,29 @@ def check_repr(searcher: Searcher) -> None:
     assert repr(cls()) == f"{cls.__name__}()"  # defaults are left out, as scikit-learn does
 
 
+def check_pending_asks(searcher: Searcher, value_of: Callable[[Arch], Any], *, width: int = 8,
+                       rounds: int = 20) -> None:
+    """Several asks before their tells: ``rounds`` times, ask ``width`` cells, then tell them
+    (last first); no proposal may be of a class already proposed, pending or told."""
+    seen: set[int] = set()
+    for _ in range(rounds):
+        batch = [searcher.ask() for _ in range(width)]
+        for arch in batch:
+            assert isinstance(arch, Arch)
+            assert class_code(arch) not in seen, f"{arch.to_string()}: a pending or known class again"
+            seen.add(class_code(arch))
+        for arch in reversed(batch):
+            searcher.tell(arch, value_of(arch))
+
+
+def check_workers_run(result: SearchResult | MultiSearchResult, budget: int) -> None:
+    """A run with several workers: exactly ``budget`` distinct classes, none proposed twice."""
+    classes = [class_code(Arch.from_string(a)) for a in _archs(result)]
+    assert len(set(classes)) == len(classes) == budget == result.n_evaluations
+    assert result.n_known == 0, f"{result.n_known} proposals of classes known or pending"
+    assert result.n_forced == 0 and result.n_proposals == budget
+
+
 class SearcherConformance:
     """Pytest checks for one searcher (see the module docs). Override the class attributes to
     change the objective or the budget used."""
@@ -227,6 +252,16 @@ class SearcherConformance:
         assert _archs(resumed) == _archs(whole)
         on_disk = [json.loads(line) for line in (tmp_path / "cut" / TRIALS_FILE).open()]
         assert [t["arch"] for t in on_disk] == _archs(whole)
+
+    def test_several_asks_before_tells(self, make_searcher: MakeSearcher, oracle: Any) -> None:
+        # With several workers the loop asks again before the pending cells are told: the
+        # searcher must accept it and never propose a pending class twice.
+        check_pending_asks(make_searcher(10),
+                           lambda arch: float(oracle.evaluate([arch], self.objective).values[0]))
+        result = run_search(make_searcher(10), oracle, self.objective, self.budget, workers=4)
+        check_workers_run(result, self.budget)
+        again = run_search(make_searcher(10), oracle, self.objective, self.budget, workers=4)
+        assert _archs(again) == _archs(result)
 
     def test_sees_only_what_it_is_told(self, make_searcher: MakeSearcher, oracle: Any) -> None:
         # Scramble the value of every class the first run did not evaluate: a searcher that
@@ -339,3 +374,12 @@ class MultiObjectiveConformance:
         assert resumed.hypervolume == whole.hypervolume
         on_disk = [json.loads(line) for line in (tmp_path / "cut" / TRIALS_FILE).open()]
         assert [t["values"] for t in on_disk] == [t["values"] for t in whole.trials]
+
+    def test_several_asks_before_tells(self, make_searcher: MakeSearcher, oracle: Any) -> None:
+        def vector(arch: Arch) -> tuple[float, ...]:
+            return tuple(float(oracle.evaluate([arch], o).values[0]) for o in self.objectives)
+
+        check_pending_asks(make_searcher(10), vector)
+        result = self._run(make_searcher(10), oracle, self.budget, workers=4)
+        check_workers_run(result, self.budget)
+        assert _archs(self._run(make_searcher(10), oracle, self.budget, workers=4)) == _archs(result)

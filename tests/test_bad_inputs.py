@@ -152,6 +152,7 @@ def _option_cases() -> Iterator[tuple[str, list[str]]]:
             "--mode": ["", "xyz", "LIVE", "table"], "--out": BAD_DIR_OUTPUTS,
             "--resume": ["", "{missing}", "{file}", "{dir}"],
             "--max-params": [*NOT_NUMBERS, "0", "-1", "1e400"], "--max-flops": [*NOT_NUMBERS, "0", "-1"],
+            "--workers": [*integers, "1025"],
         },
         "compare": {
             "-O": BAD_OBJECTIVES, "--dataset": BAD_DATASETS, "--data": BAD_DATA,
@@ -277,6 +278,11 @@ def _whole_line_cases() -> Iterator[tuple[str, list[str]]]:
         ("search", [*_with(search, "-O", "clean"), "--min-clean", "0.99"]),
         ("search", [*_with(search, "-O", "pgd@8/255"), "--min-clean", "0.96"]),
         ("search", [*search, "--seed", "1"]),
+        ("search", ["search", "--resume", "{run}", "--workers", "3"]),  # the run has 1 worker
+        ("search", [*search, "--workers", "2", "--executor", "ray"]),  # tabular: nothing to execute
+        ("search", [*search, "--workers", "2", "--ray-address", "auto"]),
+        ("search", [*search, "--workers", "2", "--gpus-per-task", "0.5"]),
+        ("search", [*search, "--executor", "dask"]),
         ("compare", _without(compare, "-O")),
         ("compare", [*compare, "--from", "{tmp}/cmp"]),
         ("compare", ["compare", "--from", "{missing}"]),

@@ -89,3 +89,26 @@ def test_bad_executor_options_are_refused() -> None:
         make_executor("dask")
     with pytest.raises(ExecutorError, match="--ray-address needs --executor ray"):
         make_executor("local", address="auto")
+
+
+def test_a_submitter_keeps_tasks_in_flight_on_every_engine(ray_executor, tmp_path) -> None:
+    # One task at a time, the next submitted as one ends (a search with N workers): each
+    # ticket comes back once with its own result, from worker processes (in-process for jobs=1).
+    for executor, remote in ((LocalExecutor(1), False), (LocalExecutor(2), True), (ray_executor, True)):
+        folder = tmp_path / executor.engine / str(executor.workers)
+        folder.mkdir(parents=True)
+        with executor.submitter(_square, setup=_setup, setup_args=(str(folder),)) as submitter:
+            tickets = {submitter.submit(item): item for item in (3, 4)}
+            seen = {}
+            for item in (5, 6, 7):
+                ticket, (value, pid) = submitter.wait()
+                seen[ticket] = value
+                tickets[submitter.submit(item)] = item
+            for _ in range(2):
+                ticket, (value, pid) = submitter.wait()
+                seen[ticket] = value
+            with pytest.raises(ExecutorError, match="no task is running"):
+                submitter.wait()
+        assert sorted(tickets) == [0, 1, 2, 3, 4]
+        assert seen == {ticket: item * item for ticket, item in tickets.items()}
+        assert (pid != os.getpid()) == remote

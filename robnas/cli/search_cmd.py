@@ -21,9 +21,12 @@ from robnas.cli.common import (
     quiet_optuna,
     show_progress,
 )
+from robnas.cli.executor_options import add_executor_options, gpus_per_task
 from robnas.cli.live_options import add_live_options, cost_line
 from robnas.cli.values import parse_float, parse_int, parse_param
+from robnas.cli.workers_options import check_executor_options, live_executor, workers_line
 from robnas.errors import InvalidParameterError, PriorError, RobnasError
+from robnas.loop_core import MAX_WORKERS
 from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS
 from robnas.vocabulary import Dataset, parse_dataset
 
@@ -97,6 +100,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "  robnas search -O clean --searcher bo --storage sqlite:///runs/optuna.db\n"
             "  robnas search -O pgd@1/255 --max-params 0.5 --max-flops 60\n"
             "  robnas search -O pgd@1/255 -O clean --searcher pls --budget 300   (Pareto front)\n"
+            "  robnas search -O pgd@1/255 --searcher bo --workers 8   (simulated 8 workers)\n"
+            "  robnas search --mode live -O pgd@1/255 --workers 4 --weights W --images I\n"
             "  robnas search --resume runs/20260124-191150-re-pgd-1-255-s0 --budget 500"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -141,9 +146,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="bo only: keep the Optuna study in this storage, e.g. "
                              "sqlite:///runs/optuna.db (study name = the run id), for "
                              "optuna-dashboard")
+    parser.add_argument("--workers", action=StoreOnce, metavar="N",
+                        help=f"evaluations kept in flight, 1..{MAX_WORKERS} (default: 1). Live: N "
+                             "worker processes (or Ray tasks with --executor ray) evaluate while "
+                             "the searcher proposes the next cells; tabular: the same asynchronous "
+                             "schedule simulated with each cell's FLOPs as its cost (prints the "
+                             "simulated makespan). Not changeable on --resume")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_quiet_option(parser)
-    add_live_options(parser.add_argument_group("live mode (--mode live)"), required=False)
+    live = parser.add_argument_group("live mode (--mode live)")
+    add_live_options(live, required=False)
+    add_executor_options(live, gpus=True)
     parser.set_defaults(handler=run)
 
 
@@ -168,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
     if settings["searcher"] not in SEARCHERS and settings["searcher"] in MULTI_OBJECTIVE_SEARCHERS:
         raise RobnasError(f"searcher {settings['searcher']} is multi-objective: give 2 or 3 objectives "
                           f"(e.g. -O pgd@1/255 -O clean), or use one of {', '.join(SEARCHERS)}")
+    check_executor_options(args, settings)
     if settings["searcher"] == "bo":
         quiet_optuna(args.verbose)
     if args.storage is not None:
@@ -188,18 +202,22 @@ def run(args: argparse.Namespace) -> int:
         settings["params"].setdefault("study_name", run_dir.name)
     searcher = _build_searcher(settings["searcher"], settings["params"], oracle=oracle,
                                storage_option=storage_option)
-    result = run_search(
-        searcher,
-        oracle,
-        settings["objective"],
-        settings["budget"],
-        record_dir=run_dir,
-        min_clean=settings["min_clean"],
-        resume=resume,
-        progress=show_progress(args),
-        max_params=settings.get("max_params"),
-        max_flops=settings.get("max_flops"),
-    )
+    with live_executor(args, settings) as executor:
+        result = run_search(
+            searcher,
+            oracle,
+            settings["objective"],
+            settings["budget"],
+            record_dir=run_dir,
+            min_clean=settings["min_clean"],
+            resume=resume,
+            progress=show_progress(args),
+            max_params=settings.get("max_params"),
+            max_flops=settings.get("max_flops"),
+            workers=settings["workers"],
+            executor=executor,
+            gpus_per_task=gpus_per_task(args),
+        )
     if args.json:
         settings.pop("recorded_oracle", None)
         print_json({**settings, "dataset": oracle.dataset.value, **result.summary(),
@@ -209,7 +227,13 @@ def run(args: argparse.Namespace) -> int:
         _print_result(result, settings)
         if settings["mode"] == "live":
             print(cost_line(result.trials, getattr(oracle, "device", "cpu")))
+        if result.workers > 1:
+            print(workers_line(result, settings))
     return 0
+
+
+def _workers(text: str) -> int:
+    return parse_int(text, "--workers", 1, MAX_WORKERS)
 
 
 def _new_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -227,6 +251,7 @@ def _new_settings(args: argparse.Namespace) -> dict[str, Any]:
         "min_clean": _min_clean(args.min_clean) if args.min_clean is not None else None,
         **_cost_limits(args),
         "mode": args.mode or "tabular",
+        "workers": _workers(args.workers) if args.workers is not None else 1,
     }
 
 
@@ -294,6 +319,7 @@ def recorded_settings(run_dir: str, *, multi_objective: bool = False) -> dict[st
             "seed": config["seed"],
             "budget": config["budget"],
             "mode": config["mode"],
+            "workers": config.get("workers", 1),
             "recorded_oracle": dict(config.get("oracle") or {}),
         }
         if multi_objective:
@@ -311,7 +337,8 @@ def recorded_settings(run_dir: str, *, multi_objective: bool = False) -> dict[st
 def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
     settings = recorded_settings(args.resume)
     given = {"objective": args.objective, "searcher": args.searcher, "mode": args.mode,
-             "dataset": parse_dataset(args.dataset).value if args.dataset is not None else None}
+             "dataset": parse_dataset(args.dataset).value if args.dataset is not None else None,
+             "workers": None if args.workers is None else _workers(args.workers)}
     given["seed"] = None if args.seed is None else _seed(args.seed)
     given["min_clean"] = None if args.min_clean is None else _min_clean(args.min_clean)
     given.update(_cost_limits(args))

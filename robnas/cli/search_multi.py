@@ -40,14 +40,17 @@ def wants_multi(args: argparse.Namespace) -> bool:
 def run_multi(args: argparse.Namespace) -> int:
     """Run (or resume) a multi-objective search and print or ``--json`` its fronts."""
     from robnas.cli.common import print_json, quiet_optuna, show_progress
+    from robnas.cli.executor_options import gpus_per_task
     from robnas.cli.outputs import writable_dir
     from robnas.cli.search_cmd import DEFAULT_OUT, _build_searcher, build_oracle
+    from robnas.cli.workers_options import check_executor_options, live_executor, workers_line
     from robnas.multi_loop import run_multi_search
     from robnas.multi_objective import class_values, parse_objectives
     from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS
 
     resume = args.resume is not None
     settings = _resume_settings(args) if resume else _new_settings(args)
+    check_executor_options(args, settings)
     if settings["searcher"] in OPTUNA_SEARCHERS:
         quiet_optuna(args.verbose)
     searcher = _build_searcher(settings["searcher"], settings["params"], MULTI_OBJECTIVE_SEARCHERS,
@@ -58,19 +61,24 @@ def run_multi(args: argparse.Namespace) -> int:
         for objective in parse_objectives(settings["objectives"]):
             class_values(oracle, objective)
     run_dir = Path(args.resume) if out is None else _new_run_dir(out, settings)
-    result = run_multi_search(searcher, oracle, settings["objectives"], settings["budget"],
-                              record_dir=run_dir, resume=resume, progress=show_progress(args))
+    with live_executor(args, settings) as executor:
+        result = run_multi_search(searcher, oracle, settings["objectives"], settings["budget"],
+                                  record_dir=run_dir, resume=resume, progress=show_progress(args),
+                                  workers=settings["workers"], executor=executor,
+                                  gpus_per_task=gpus_per_task(args))
     true_front = None if result.problem is None else result.problem.true_front()
     if args.json:
         settings.pop("recorded_oracle", None)
         print_json({**settings, "dataset": oracle.dataset.value, **result.summary()})
     else:
         _print(result, settings, true_front)
+        if result.workers > 1:
+            print(workers_line(result, settings))
     return 0
 
 
 def _new_settings(args: argparse.Namespace) -> dict[str, Any]:
-    from robnas.cli.search_cmd import DEFAULT_BUDGET, _budget, _parse_params, _seed
+    from robnas.cli.search_cmd import DEFAULT_BUDGET, _budget, _parse_params, _seed, _workers
     from robnas.multi_objective import label, parse_objectives
 
     if args.min_clean is not None:
@@ -89,11 +97,12 @@ def _new_settings(args: argparse.Namespace) -> dict[str, Any]:
         "budget": _budget(args.budget) if args.budget is not None else DEFAULT_BUDGET,
         "min_clean": None,
         "mode": args.mode or "tabular",
+        "workers": _workers(args.workers) if args.workers is not None else 1,
     }
 
 
 def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
-    from robnas.cli.search_cmd import _seed, apply_resume_options, recorded_settings
+    from robnas.cli.search_cmd import _seed, _workers, apply_resume_options, recorded_settings
     from robnas.multi_objective import label, parse_objectives
 
     settings = recorded_settings(args.resume, multi_objective=True)
@@ -106,6 +115,7 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
         "searcher": args.searcher, "mode": args.mode,
         "dataset": parse_dataset(args.dataset).value if args.dataset is not None else None,
         "seed": None if args.seed is None else _seed(args.seed),
+        "workers": None if args.workers is None else _workers(args.workers),
     }
     return apply_resume_options(args, settings, given)
 
