@@ -2,15 +2,25 @@
 
 :func:`evaluate_cells` sends one task per cell to an :class:`~robnas.execution.Executor`
 (local processes or Ray). A worker builds a :class:`~robnas.evaluation.live_oracle.LiveOracle`
-from :class:`LiveSettings`, evaluates the cell's terms into a private scratch store and sends
-the counts back; this process alone writes them into the results store, once per cell, so
-the store need not be shared between machines and a task Ray retried is stored once. A
+from :class:`LiveSettings`, evaluates the cell's terms into a scratch store of its node and
+sends the counts back; this process alone writes them into the results store, once per cell
+(one transaction), so the store need not be shared between machines and a task Ray retried
+is stored once. A
 worker whose weights file differs from this machine's (another SHA-256) is refused.
 Used by ``robnas table build`` and ``robnas verify``.
+
+The scratch store (:func:`scratch_store`) is a file in the worker node's temporary folder
+named after the task (settings, cell, terms), not a fresh folder per attempt: every finished
+image batch is recorded there (:func:`~robnas.evaluation.runner.run_cached`), so when a
+worker process dies mid-cell, Ray's retry on the same node (or a re-run of a killed driver)
+resumes the cell at its first unfinished batch instead of its first. The file is deleted
+once the cell's counts are returned. A retry on another node starts the cell afresh (the
+dead node's disk is gone with it).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -28,8 +38,8 @@ if TYPE_CHECKING:
     from robnas.evaluation.live_oracle import LiveOracle
     from robnas.execution import Executor, Submitter
 
-Counts = list[tuple[ResultKey, int, int, float, str]]
-"""Per term of a cell: its key, correct, images, seconds and device."""
+Counts = list[tuple[ResultKey, int, int, float, str, int]]
+"""Per term of a cell: its key, correct, images, seconds, device and batches run by this attempt."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +89,8 @@ def evaluate_cells(settings: LiveSettings, cells: Sequence[int], terms: Sequence
         gpus_per_task: GPUs each task asks of Ray (a fraction shares a GPU).
 
     Yields:
-        ``(cell, compute seconds)`` as each cell's results are stored.
+        ``(cell, compute seconds, batches)`` as each cell's results are stored: the seconds of
+        all its batches (also those of an attempt that died), the batches the last attempt ran.
 
     Raises:
         ExecutorError: a worker evaluated other weights than this machine has.
@@ -90,26 +101,25 @@ def evaluate_cells(settings: LiveSettings, cells: Sequence[int], terms: Sequence
             _evaluate_cell, [(index, list(terms)) for index in cells], setup=_worker_settings,
             setup_args=(settings,), resources=TaskResources(gpus=gpus_per_task)):
         index = cells[position]
-        yield index, store_counts(index, counts, keys[index], store)
+        yield index, store_counts(index, counts, keys[index], store), sum(c[5] for c in counts)
 
 
 def store_counts(index: int, counts: Counts, keys: Sequence[ResultKey], store: ResultStore) -> float:
-    """Write a worker's ``counts`` for cell ``index`` into ``store`` (this process only).
+    """Write a worker's ``counts`` for cell ``index`` into ``store`` (this process only), in one
+    transaction: a driver killed here leaves the cell whole or absent.
 
     Returns:
-        The compute seconds the worker spent on the cell.
+        The compute seconds spent on the cell (also by an attempt whose worker died).
 
     Raises:
         ExecutorError: the worker evaluated other weights than ``keys`` name (this machine's).
     """
-    seconds = 0.0
-    for expected, (got, correct, n, spent, device) in zip(keys, counts, strict=True):
+    for expected, (got, *_) in zip(keys, counts, strict=True):
         if got != expected:
             raise ExecutorError(f"cell {index}: a worker evaluated weights {got.weights}, this "
                                 f"machine has {expected.weights} (different weights files)")
-        store.put(expected, correct, n, spent, device=device)
-        seconds += spent
-    return seconds
+    store.put_many([(key, correct, n, spent, device) for key, correct, n, spent, device, _ in counts])
+    return sum(c[3] for c in counts)
 
 
 def cell_submitter(settings: LiveSettings, executor: Executor, gpus_per_task: float = 0.0) -> Submitter:
@@ -138,29 +148,45 @@ def prefill(oracle: LiveOracle, archs: Sequence[Arch], terms: Sequence[Term], *,
     cells = list(dict.fromkeys(oracle.meta.representative_of(oracle.index_of(a)) for a in archs))
     keys = {index: [oracle.result_key(index, t) for t in wanted] for index in cells}
     todo = [index for index in cells if any(oracle.store.get(k) is None for k in keys[index])]
-    return dict(evaluate_cells(LiveSettings.of(oracle), todo, wanted, keys, store=oracle.store,
-                               executor=executor, gpus_per_task=gpus_per_task))
+    return {index: seconds for index, seconds, _ in evaluate_cells(
+        LiveSettings.of(oracle), todo, wanted, keys, store=oracle.store, executor=executor,
+        gpus_per_task=gpus_per_task)}
 
 
 def _worker_settings(settings: LiveSettings) -> LiveSettings:
     return settings
 
 
+def scratch_store(settings: LiveSettings, index: int, terms: Sequence[Term]) -> Path:
+    """This node's scratch store of the task (``settings``, cell ``index``, ``terms``).
+
+    The same path for every attempt of the task on this node, so a retry finds the batches
+    an attempt that died had finished (the store's keys also name the weights' SHA-256, so
+    changed weights never reuse stale batches).
+    """
+    task = repr((settings, int(index), [(t.key, t.point) for t in terms])).encode()
+    user = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+    folder = Path(tempfile.gettempdir()) / f"robnas-cells-{user}"
+    return folder / f"{hashlib.sha256(task).hexdigest()[:24]}.sqlite"
+
+
 def _evaluate_cell(settings: LiveSettings, item: tuple[int, list[Term]]) -> Counts:
-    """Evaluate one cell's terms into a scratch store; return (key, correct, n, seconds, device)."""
+    """Evaluate one cell's terms via this node's scratch store (resuming an attempt that died)."""
     from robnas.evaluation.runner import run_cached
 
     index, terms = item
-    with tempfile.TemporaryDirectory(prefix="robnas-cell-") as scratch:
-        store = ResultStore(Path(scratch) / "cell.sqlite")
-        oracle = settings.oracle(store)
-        model = oracle.network(index).to(oracle.device)
-        out = []
-        for term in terms:
-            key = oracle.result_key(index, term)
-            test = oracle.test_set(term)
-            outcome = run_cached(store, key, model, test.images, test.labels, protocol=oracle.protocol,
-                                 device=oracle.device, batch_size=oracle.batch_size)
-            out.append((key, outcome.result.correct, outcome.result.n, outcome.result.seconds,
-                        outcome.result.device))
+    path = scratch_store(settings, index, terms)
+    store = ResultStore(path)
+    oracle = settings.oracle(store)
+    model = oracle.network(index).to(oracle.device)
+    out = []
+    for term in terms:
+        key = oracle.result_key(index, term)
+        test = oracle.test_set(term)
+        outcome = run_cached(store, key, model, test.images, test.labels, protocol=oracle.protocol,
+                             device=oracle.device, batch_size=oracle.batch_size)
+        out.append((key, outcome.result.correct, outcome.result.n, outcome.result.seconds,
+                    outcome.result.device, outcome.batches_run))
+    for leftover in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        leftover.unlink(missing_ok=True)
     return out

@@ -180,6 +180,18 @@ class ResultStore(SqliteStore):
             db.execute(f"DELETE FROM progress WHERE {_WHERE}", key.row())
         return StoredResult(int(correct), int(n), float(seconds), device)
 
+    def put_many(self, rows: list[tuple[ResultKey, int, int, float, str]]) -> None:
+        """Store several finished results ``(key, correct, n, seconds, device)`` in one
+        transaction (all or none), dropping their progress rows."""
+        with self._connect() as db:
+            for key, correct, n, seconds, device in rows:
+                db.execute(
+                    "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*key.row(), int(correct), int(n), correct / n if n else float("nan"),
+                     float(seconds), device, time.time()),
+                )
+                db.execute(f"DELETE FROM progress WHERE {_WHERE}", key.row())
+
     def add_batch(self, key: ResultKey, batch_size: int, batch: int, correct: int, n: int,
                   seconds: float) -> None:
         """Record one finished batch of an evaluation under way."""

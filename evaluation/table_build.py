@@ -18,7 +18,9 @@ Each cell is one task of an :class:`~robnas.execution.Executor` (local processes
 :func:`~robnas.evaluation.cell_tasks.evaluate_cells`); this process alone writes the results
 into the :class:`~robnas.evaluation.store.ResultStore` (keyed by dataset, cell, key, epsilon,
 protocol, weights identity and images), then the table files. A build that was
-interrupted resumes from the store: finished cells are not evaluated again. ``archs`` can
+interrupted resumes from the store: finished cells are not evaluated again, and a cell cut
+short resumes at its first unfinished image batch (the worker's scratch store,
+:func:`~robnas.evaluation.cell_tasks.scratch_store`). ``archs`` can
 grow a table in pieces: cells already in ROOT's files are kept.
 """
 
@@ -61,6 +63,8 @@ class TableBuild:
         evaluated: cells evaluated now (the rest came from the store).
         wall_seconds: wall time of the call.
         compute_seconds: compute seconds of the cells evaluated now (summed over workers).
+        batches: image batches evaluated now (a cell resumed after its worker died counts
+            only the batches its last attempt ran).
         executor: the executor's description.
     """
 
@@ -71,6 +75,7 @@ class TableBuild:
     evaluated: int = 0
     wall_seconds: float = 0.0
     compute_seconds: float = 0.0
+    batches: int = 0
     executor: dict[str, Any] = field(default_factory=dict)
 
 
@@ -153,10 +158,11 @@ def build_table(settings: LiveSettings, key: str, epsilons: Sequence[float], ind
     result = TableBuild(root=root, asked=len(cells), executor=executor.describe())
     bar = _bar(len(cells), len(cells) - len(todo), progress)
     try:
-        for _, seconds in evaluate_cells(settings, todo, terms, keys, store=store, executor=executor,
-                                         gpus_per_task=gpus_per_task):
+        for _, seconds, batches in evaluate_cells(settings, todo, terms, keys, store=store,
+                                                  executor=executor, gpus_per_task=gpus_per_task):
             result.evaluated += 1
             result.compute_seconds += seconds
+            result.batches += batches
             if bar is not None:
                 bar.update(1)
     finally:

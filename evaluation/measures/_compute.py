@@ -111,12 +111,15 @@ class ComputeResult:
 
 def compute_measures(request: MeasureRequest, indices: Sequence[int], meta: SpaceMeta, *,
                      store: MeasureStore | None = None, jobs: int = 1, progress: bool = False,
-                     chunk: int = 8, executor: Executor | None = None) -> ComputeResult:
+                     chunk: int = 8, executor: Executor | None = None,
+                     gpus_per_task: float = 0.0) -> ComputeResult:
     """Values of ``request.measures`` for NB201 ``indices``: from the store, else computed.
 
     Cells run in chunks of ``chunk`` on ``executor`` (a :mod:`robnas.execution` engine: the
     local pool or Ray), by default a :class:`~robnas.execution.LocalExecutor` with ``jobs``
-    worker processes (``jobs=1``: in this process). Only this process writes the store.
+    worker processes (``jobs=1``: in this process). Only this process writes the store; a
+    chunk whose Ray worker died is retried by Ray and its values stored once. ``gpus_per_task``:
+    the GPUs each chunk asks of Ray (a fraction shares a GPU).
 
     Raises:
         MeasureError: a measure failed on a cell (values finished before stay in the store).
@@ -133,7 +136,7 @@ def compute_measures(request: MeasureRequest, indices: Sequence[int], meta: Spac
     pending: dict[str, list[tuple[int, float, float, str]]] = {name: [] for name in settings}
     flushed = time.monotonic()
     try:
-        for index, rows in _run(request, todo, jobs, chunk, executor):
+        for index, rows in _run(request, todo, jobs, chunk, executor, gpus_per_task):
             for name, value, seconds, device in rows:
                 pending[name].append((index, value, seconds, device))
                 known[name][index] = (value, seconds)
@@ -186,18 +189,20 @@ _Rows = list[tuple[str, float, float, str]]  # measure, value, seconds, device
 
 
 def _run(request: MeasureRequest, todo: list[_Task], jobs: int, chunk: int,
-         executor: Executor | None) -> Iterator[tuple[int, _Rows]]:
+         executor: Executor | None, gpus: float = 0.0) -> Iterator[tuple[int, _Rows]]:
     if not todo:
         return
-    from robnas.execution import LocalExecutor
+    from robnas.execution import LocalExecutor, TaskResources
 
-    size = chunk if (executor is not None or jobs > 1) else 1
+    in_process = (executor is None and jobs <= 1) or (isinstance(executor, LocalExecutor) and executor.jobs <= 1)
+    size = 1 if in_process else chunk
     chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
     with contextlib.ExitStack() as stack:
         if executor is None:
             executor = stack.enter_context(LocalExecutor(jobs=jobs))
         for _position, rows in executor.imap_unordered(_run_chunk, chunks, setup=CellContext,
-                                                       setup_args=(request,)):
+                                                       setup_args=(request,),
+                                                       resources=TaskResources(gpus=gpus)):
             yield from rows
 
 

@@ -125,10 +125,10 @@ def _grouped(data, objectives, groups, top_percent, labels, np) -> pd.DataFrame:
     members = np.stack([mask for _, _, mask in groups], axis=1).astype(np.float64)  # classes x groups
     values = data[names].to_numpy(dtype=np.float64)  # classes x objectives
     n = members.sum(axis=0)
-    mean = values.T @ members / n  # objectives x groups
-    squares = (values**2).T @ members - n * mean**2
     t = stats.t.ppf(0.975, np.maximum(n - 1, 1))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # an empty group (a small table) is NaN
+        mean = values.T @ members / n  # objectives x groups
+        squares = (values**2).T @ members - n * mean**2
         half = np.where(n > 1, t * np.sqrt(np.maximum(squares, 0) / np.maximum(n - 1, 1) / n), np.nan)
     top = np.stack([top_mask(values[:, k], top_percent) for k in range(len(names))], axis=1).astype(np.float64)
     share_all = n / len(data)

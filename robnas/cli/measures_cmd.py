@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from robnas.cli.common import add_data_options, print_json
+from robnas.cli.executor_options import add_executor_options, build_executor, gpus_per_task
 from robnas.cli.values import int_option, parse_float
 from robnas.errors import RobnasError
 
@@ -34,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "  robnas measures list\n"
             "  robnas measures compute -m synflow -m zen --archs all --jobs 2 -o cifar10.parquet\n"
             "  robnas measures compute -m jacov -m jacobian_norm --images ~/datasets --weights W\n"
+            "  robnas measures compute -m synflow --archs all --executor ray --ray-address auto\n"
             "  robnas measures correlate --scores cifar10.parquet -O clean -O pgd@1/255 --out corr\n"
             "  robnas measures predict --scores cifar10.parquet -O pgd@1/255"
         ),
@@ -63,7 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="folder of the test sets (needed by data-dependent measures)")
     compute.add_argument("--device", default="cpu", metavar="DEV", help="cpu or cuda (default: cpu)")
     compute.add_argument("--jobs", "-j", type=int_option(1, 1024), default=1, metavar="N",
-                         help="worker processes (default: 1)")
+                         help="worker processes, or the CPUs of a local Ray instance (default: 1)")
+    add_executor_options(compute, gpus=True)
     compute.add_argument("--hessian-iterations", type=int_option(1, 100_000), default=None, metavar="N",
                          help="power iterations of hessian_eigenvalue (default: 20)")
     compute.add_argument("--hessian-tolerance", type=_tolerance, default=None, metavar="TOL",
@@ -206,6 +209,7 @@ def run_compute(args: argparse.Namespace) -> int:
     from robnas.evaluation.measures._store import MeasureStore
 
     output = writable_file(args.output, "-o")
+    gpus = gpus_per_task(args)  # checked before anything is loaded
     fmt = table_format(None, output) if output is not None else None
     request = _request(args, args.images)
     if request.images is not None and any(m.needs_data for m in request.measures):
@@ -214,8 +218,9 @@ def run_compute(args: argparse.Namespace) -> int:
         load_batch(request.dataset, request.images, request.batch_size, request.seed)  # fail before any work
     meta = _meta(args)
     cells = _cells(args.archs, meta)
-    result = compute_measures(request, cells, meta, store=MeasureStore(args.store), jobs=args.jobs,
-                              progress=not args.quiet and sys.stderr.isatty())
+    with build_executor(args, args.jobs) as executor:
+        result = compute_measures(request, cells, meta, store=MeasureStore(args.store), executor=executor,
+                                  progress=not args.quiet and sys.stderr.isatty(), gpus_per_task=gpus)
     if output is not None:
         from robnas.cli.outputs import write_frame
 
@@ -223,7 +228,7 @@ def run_compute(args: argparse.Namespace) -> int:
     frame = result.frame
     summary = {
         "dataset": request.dataset.value, "cells": len(frame), "computed": result.computed,
-        "cached": result.cached, "wall_seconds": round(result.wall_seconds, 3),
+        "cached": result.cached, "executor": args.executor, "wall_seconds": round(result.wall_seconds, 3),
         "batch_size": request.batch_size, "seed": request.seed, "output": None if output is None else str(output),
         "measures": {m.name: {"settings": request.settings(m).describe(),
                               "mean": _float(frame[m.name].mean()),

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         print_json({"root": str(done.root), "files": done.files, "cells": done.cells, "asked": done.asked,
                     "evaluated": done.evaluated, "from_store": done.asked - done.evaluated,
                     "wall_seconds": done.wall_seconds, "compute_seconds": done.compute_seconds,
-                    "executor": done.executor, "key": key, "epsilons": list(epsilons)})
+                    "batches": done.batches, "executor": done.executor, "key": key, "epsilons": list(epsilons)})
     else:
         print(f"{done.root}: {done.cells} cells of {dataset} ({key}"
               f"{' at ' + ', '.join(f'{e:g}/255' for e in epsilons) if epsilons else ''}); "

@@ -95,3 +95,19 @@ def test_multi_objective_runs_on_ray_equal_the_local_pool_and_continue_a_cut_run
     assert RunRecord(killed).summary()["replay"] == {"trials": 4, "diverged_at": None}
     assert [json.loads(x)["values"] for x in (killed / "trials.jsonl").read_text().splitlines()] \
         == [json.loads(x)["values"] for x in lines]
+
+
+def test_a_killed_ray_worker_has_its_run_retried_and_written_once(ray_executor, release_root, tmp_path):
+    from tests.ray_processes import kill_a_worker_mid_task
+
+    specs = plan_runs(["bo", "random"], ["pgd@1/255"], ["cifar10"], range(2), 40)
+    victim, result = kill_a_worker_mid_task(lambda: run_comparison(  # a worker dies mid-run
+        specs, tmp_path / "ray", data=release_root, executor=ray_executor))
+    assert (result.ran, result.skipped) == (4, 0) and len(result.timeline) == 4  # each run counted once
+    assert victim not in result.workers  # the dead worker's run was retried elsewhere
+    run_comparison(specs, tmp_path / "local", data=release_root, jobs=1)
+    for spec in specs:
+        ray_trials = RunRecord(tmp_path / "ray" / "runs" / spec.run_id).read_trials()
+        local_trials = RunRecord(tmp_path / "local" / "runs" / spec.run_id).read_trials()
+        assert len(ray_trials) == 40
+        assert [(t["arch"], t["value"]) for t in ray_trials] == [(t["arch"], t["value"]) for t in local_trials]

@@ -26,3 +26,17 @@ def write_coarse_meta(root: Path, representatives: tuple[int, ...] = REPRESENTAT
         ids[str(index)] = {"nb201-string": Arch.from_code(index).to_string(), "isomorph": str(rep)}
     (root / "meta.json").write_text(json.dumps({"ids": ids, "epsilons": EPSILONS}))
     return root
+
+
+def write_build_source(base: Path, n_images: int) -> tuple[Path, Path, Path]:
+    """A table build's inputs under ``base``: a coarse ``meta.json`` (:data:`REPRESENTATIVES`),
+    a NATS-format archive of those cells (CIFAR-10, 200 epochs, seed 777) and ``n_images``
+    CIFAR-10 test images. Returns (data, weights, images) folders."""
+    from tests.evaluation.dataset_fixtures import write_cifar10
+    from tests.evaluation.nats_fixture import write_nats_archive
+
+    data = write_coarse_meta(base / "data")
+    write_nats_archive(base / "weights", {r: Arch.from_code(r) for r in REPRESENTATIVES},
+                       datasets=("cifar10",), epochs=(200,), seeds=(777,))
+    write_cifar10(base / "images", n=n_images)
+    return data, base / "weights", base / "images"

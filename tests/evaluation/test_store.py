@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from robnas.evaluation.runner import run_cached
-from robnas.evaluation.store import STORE_FILE, ResultKey, ResultStore, StoreError
+from robnas.evaluation.store import STORE_FILE, ResultKey, ResultStore, StoredResult, StoreError
 from tests.evaluation.live_helpers import FAST, own_labels, small_net
 
 
@@ -128,3 +128,12 @@ def test_progress_rows_of_another_batch_size_are_not_reused(tmp_path, problem):
 def test_store_file_is_created_with_its_folder(tmp_path):
     store = ResultStore(Path(tmp_path) / "a" / "b" / "s.sqlite")
     assert store.count() == 0 and store.path.is_file()
+
+
+def test_put_many_stores_every_result_and_drops_their_progress(tmp_path) -> None:
+    store = ResultStore(tmp_path / "s.sqlite")
+    keys = [ResultKey("cifar10", "7", "fgsm@Linf", eps, "p", "w", 10) for eps in (1.0, 2.0)]
+    store.add_batch(keys[0], 5, batch=0, correct=3, n=5, seconds=0.5)
+    store.put_many([(keys[0], 6, 10, 1.0, "cpu"), (keys[1], 4, 10, 2.0, "cpu")])
+    assert [store.get(k) for k in keys] == [StoredResult(6, 10, 1.0, "cpu"), StoredResult(4, 10, 2.0, "cpu")]
+    assert store.batches(keys[0], 5) == {} and store.count() == 2

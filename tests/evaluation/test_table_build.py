@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
 
+import robnas
 from robnas.arch import Arch
 from robnas.benchmark import TabularOracle
 from robnas.cli.main import main
@@ -81,6 +83,14 @@ def test_build_in_pieces_resumes_and_reads_as_a_release(source, tmp_path, capsys
     provenance = json.loads((root / "provenance.json").read_text())["cifar10"]["fgsm@Linf"]
     assert provenance["protocol"]["fingerprint"] == FAST.fingerprint() and provenance["n_images"] == N_IMAGES
     assert sorted(map(int, provenance["weights"]["identity"])) == sorted(REPRESENTATIVES)
+    for rep, identity in provenance["weights"]["identity"].items():  # SHA-256 of each cell's file
+        (path,) = (source["base"] / "weights").glob(f"{int(rep):06d}.*")
+        assert identity == f"{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}:e200:sdefault"
+    import torch
+    import torchattacks
+
+    assert provenance["versions"] == {"torch": torch.__version__, "torchattacks": torchattacks.__version__}
+    assert provenance["robnas"] == robnas.__version__
 
     # the release's readers take it unchanged
     table = TabularOracle("cifar10", data=root)
@@ -91,6 +101,15 @@ def test_build_in_pieces_resumes_and_reads_as_a_release(source, tmp_path, capsys
                  "--seed", "0", "--json", "--out", str(tmp_path / "runs")]) == 0
     found = json.loads(capsys.readouterr().out)
     assert found["best_value"] == source["expected"][best][2]
+    assert main(["compare", "-O", "fgsm@1/255", "--searchers", "random,re", "--seeds", "2", "--budget", "6",
+                 "--checkpoints", "3,6", "--data", str(root), "--out", str(tmp_path / "cmp"), "--jobs", "1",
+                 "-q"]) == 0
+    finals = [json.loads(p.read_text()) for p in (tmp_path / "cmp" / "runs").glob("*/summary.json")]
+    assert len(finals) == 4 and {f["best_value"] for f in finals} == {source["expected"][best][2]}
+    assert main(["analyze", "-O", "fgsm@1/255", "-O", "clean", "--data", str(root), "--out",
+                 str(tmp_path / "analysis"), "--json"]) == 0
+    capsys.readouterr()
+    assert (tmp_path / "analysis" / "summary.md").is_file()
 
     # nothing left to evaluate; other epsilons on the same key are refused before any write
     before = {p.name: p.read_bytes() for p in (root / "cifar10").iterdir()}

@@ -80,13 +80,16 @@ def test_verify_errors_are_one_line(setup, capsys, tmp_path):
     assert code == 2 and "valid choices" in out.err
 
 
-def test_verify_through_worker_processes_equals_in_process(setup, capsys, tmp_path):
+@pytest.mark.parametrize("engine", [["--jobs", "2"], ["--executor", "ray"]], ids=["pool", "ray"])
+def test_verify_through_worker_processes_equals_in_process(setup, capsys, tmp_path, engine, request):
     from robnas.evaluation.store import ResultStore
 
+    if "ray" in engine:
+        request.getfixturevalue("ray_executor")  # this module's local Ray instance (2 CPUs)
     argv = ["--arch", CONSTANT, "--arch", GOOD, "-O", "fgsm@1/255", "--json", "--pgd-steps", "2"]
     options = [o if o != str(setup["base"] / "store.sqlite") else str(tmp_path / "pool.sqlite")
                for o in setup["options"]]
-    code, out = verify([*argv, *options, "--jobs", "2"], capsys)
+    code, out = verify([*argv, *options, *engine], capsys)
     pooled = json.loads(out.out)["rows"]
     # clean and fgsm@1/255 of both cells, measured in the workers, stored once by this process
     assert ResultStore(tmp_path / "pool.sqlite").count() == 4
