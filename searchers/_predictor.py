@@ -5,6 +5,7 @@ Thompson sampling and path encoding, and the whole NB201 space as the candidate 
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 import numpy as np
 
@@ -179,15 +180,11 @@ class PredictorSearch:
         return arch
 
     def _fit_and_queue(self) -> None:
-        from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
-
         assert self._rng is not None
-        model_class = ExtraTreesRegressor if self.surrogate == "extra_trees" else RandomForestRegressor
-        model = model_class(n_estimators=self.n_estimators, n_jobs=1,
-                            random_state=int(self._rng.integers(2**31)))
         codes = np.fromiter(self._values, dtype=np.int64, count=len(self._values))
         values = np.fromiter(self._values.values(), dtype=float, count=len(self._values))
-        model.fit(self._features[np.searchsorted(self._classes, codes)], values)
+        model = fit_forest(self.surrogate, self.n_estimators,
+                           self._features[np.searchsorted(self._classes, codes)], values, self._rng)
         self._fits += 1
         seen = np.fromiter(self._seen, dtype=np.int64, count=len(self._seen))
         unseen = np.flatnonzero(~np.isin(self._classes, seen))
@@ -204,8 +201,7 @@ class PredictorSearch:
         taken = np.zeros(unseen.size, dtype=bool)
         for score in scores[: unseen.size]:
             score = np.where(taken, -np.inf, score)
-            best = np.flatnonzero(score == score.max())  # ties (common in trees) broken at random
-            pick = int(best[self._rng.integers(best.size)])
+            pick = random_argmax(score, self._rng)
             taken[pick] = True
             self._queue.append(int(self._classes[unseen[pick]]))
 
@@ -219,3 +215,23 @@ class PredictorSearch:
         spread = np.maximum(spread, 1e-12)
         z = (mean - best) / spread
         return (mean - best) * norm.cdf(z) + spread * norm.pdf(z)
+
+
+def fit_forest(surrogate: str, n_estimators: int, x: np.ndarray, y: np.ndarray,
+               rng: np.random.Generator) -> Any:
+    """A fitted scikit-learn tree ensemble (``surrogate``: one of :data:`SURROGATES`), one job.
+
+    ``y`` may have one column per target (scikit-learn's multi-output trees). Its
+    ``estimators_`` are the trees: each one's prediction is one Thompson draw.
+    """
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+
+    model_class = ExtraTreesRegressor if surrogate == "extra_trees" else RandomForestRegressor
+    model = model_class(n_estimators=n_estimators, n_jobs=1, random_state=int(rng.integers(2**31)))
+    return model.fit(x, y)
+
+
+def random_argmax(score: np.ndarray, rng: np.random.Generator) -> int:
+    """Index of the largest ``score``, ties (common in tree predictions) broken at random."""
+    best = np.flatnonzero(score == score.max())
+    return int(best[rng.integers(best.size)])
