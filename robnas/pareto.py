@@ -15,8 +15,10 @@ Why Optuna and not pymoo: Optuna is already robnas's dependency for Bayesian opt
 NSGA-II (the ``[search]`` extra), its hypervolume is exact and fast for the 2-3 objectives
 used here (about 20 us for a 2-D front of 30 points), whereas pymoo would add a second
 optimisation framework and its dependencies for two functions. Both Optuna functions are
-private names, so ``tests/test_pareto.py`` checks them against an independent brute-force
-computation; an Optuna release that changes them fails there first.
+private names (Optuna 5.0 has no public hypervolume or non-dominated sort), so ``setup.cfg``
+pins the tested Optuna range (:data:`OPTUNA_TESTED`), :func:`_optuna_private` turns a missing
+name into a :class:`ParetoError` that says so, and ``tests/test_pareto.py`` checks both
+functions against an independent brute-force computation.
 
 >>> import numpy as np
 >>> points = np.array([[0.5, 0.9], [0.6, 0.8], [0.4, 0.85], [0.6, 0.7]])
@@ -31,12 +33,16 @@ computation; an Optuna release that changes them fails there first.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from robnas.errors import ParetoError
 
 if TYPE_CHECKING:
     import numpy as np
+
+OPTUNA_TESTED = ">=5.0,<6"
+"""The Optuna versions whose private hypervolume and non-dominated sort robnas was tested with
+(the ``optuna`` requirement of ``setup.cfg``'s ``search`` extra)."""
 
 REFERENCE_MARGIN = 0.1
 """How far beyond the nadir of the true front the reference point lies, as a share of each
@@ -99,9 +105,8 @@ def non_dominated_ranks(points: np.ndarray | Sequence[Sequence[float]], maximize
     losses = as_losses(points, maximize)
     if len(losses) == 0:
         return np.zeros(0, dtype=np.int64)
-    from optuna.study._multi_objective import _fast_non_domination_rank
-
-    return np.asarray(_fast_non_domination_rank(losses), dtype=np.int64)
+    rank = _optuna_private("optuna.study._multi_objective", "_fast_non_domination_rank")
+    return np.asarray(rank(losses), dtype=np.int64)
 
 
 def hypervolume(
@@ -124,8 +129,7 @@ def hypervolume(
     inside = losses[(losses < ref).all(axis=1)]
     if len(inside) == 0:
         return 0.0
-    from optuna._hypervolume import compute_hypervolume
-
+    compute_hypervolume = _optuna_private("optuna._hypervolume", "compute_hypervolume")
     return float(compute_hypervolume(np.ascontiguousarray(inside), ref))
 
 
@@ -194,6 +198,25 @@ def _clipped_volumes(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return (depth * areas).sum(axis=1)
 
 
+def _optuna_private(module: str, name: str) -> Any:
+    """Optuna's private ``module.name``, or a :class:`ParetoError` naming the tested versions."""
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            installed = f"Optuna {version('optuna')} does not have it"
+        except PackageNotFoundError:
+            installed = "Optuna is not installed"
+        raise ParetoError(
+            f"robnas uses Optuna's private {module}.{name} ({installed}); install a tested "
+            f"version: pip install 'optuna{OPTUNA_TESTED}'"
+        ) from None
+
+
 def reference_point(
     front: np.ndarray | Sequence[Sequence[float]],
     maximize: Sequence[bool],
@@ -219,6 +242,7 @@ def reference_point(
 
 
 __all__ = [
+    "OPTUNA_TESTED",
     "REFERENCE_MARGIN",
     "ParetoError",
     "as_losses",

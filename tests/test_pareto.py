@@ -114,3 +114,24 @@ def test_bad_shapes_and_nan_are_refused() -> None:
         non_dominated_mask(np.zeros((3, 3)), [True, True])
     with pytest.raises(ParetoError, match="NaN"):
         hypervolume([[np.nan, 1.0]], [0.0, 0.0], [True, True])
+
+
+def test_optuna_private_names_are_guarded_and_pinned() -> None:
+    # robnas.pareto relies on two private Optuna names: setup.cfg pins the range they were
+    # tested with, the installed Optuna is in it, and a missing name is a one-line ParetoError.
+    import configparser
+    from importlib.metadata import version
+    from pathlib import Path
+
+    from packaging.specifiers import SpecifierSet
+
+    from robnas.pareto import OPTUNA_TESTED, _optuna_private
+
+    config = configparser.ConfigParser()
+    config.read(Path(__file__).resolve().parents[1] / "setup.cfg")
+    requirements = config["options.extras_require"]["search"].split()
+    assert f"optuna{OPTUNA_TESTED}" in requirements
+    assert version("optuna") in SpecifierSet(OPTUNA_TESTED)
+    assert callable(_optuna_private("optuna._hypervolume", "compute_hypervolume"))
+    with pytest.raises(ParetoError, match=r"private optuna\._hypervolume\.gone .*optuna>=5\.0,<6"):
+        _optuna_private("optuna._hypervolume", "gone")
