@@ -105,7 +105,6 @@ MULTI_OBJECTIVE_SEARCHERS: Mapping[str, type[Searcher]] = _Registry({
     "pls": "ParetoLocalSearch",
     "parego": "ParEGOSearch",
     "hvi": "HypervolumeImprovementSearch",
-    "tshvi": "HypervolumeImprovementSearch",
 })
 """Searchers that accept a vector of values in ``tell`` (multi-objective search), by name.
 
