@@ -10,6 +10,7 @@ the goals of issue 14: best searcher's regret at 100 cells <= half of random sea
 of the true front's classes by 300 cells; one 300-cell run < 5 s.
 
     python benchmarks/multi_objective.py --seeds 100 --datasets cifar10,ImageNet16-120
+    python benchmarks/multi_objective.py --searchers random,hvi --groups "pgd@1/255,clean"
 
 Figures are printed, never asserted.
 """
@@ -34,7 +35,7 @@ def main() -> None:
     parser.add_argument("--data", help="data root (default: $ROBNAS_DATA)")
     parser.add_argument("--datasets", default="cifar10")
     parser.add_argument("--groups", default=";".join(GROUPS), help="';'-separated objective groups")
-    parser.add_argument("--searchers", default="random,nsga2,pls,parego")
+    parser.add_argument("--searchers", default="random,nsga2,pls,parego,hvi")
     parser.add_argument("--seeds", type=int, default=100)
     parser.add_argument("--budget", type=int, default=300)
     args = parser.parse_args()

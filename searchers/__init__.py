@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         warm_start,
     )
     from robnas.searchers._evolution import RegularizedEvolution
+    from robnas.searchers._hypervolume_search import HypervolumeImprovementSearch
     from robnas.searchers._local_search import LocalSearch
     from robnas.searchers._optuna import OptunaSearch
     from robnas.searchers._optuna_multi import MultiObjectiveTPE, OptunaMultiObjective
@@ -64,6 +65,7 @@ _EXPORTS = {
     "MultiObjectiveTPE": "robnas.searchers._optuna_multi",
     "ParEGOSearch": "robnas.searchers._parego",
     "ParetoLocalSearch": "robnas.searchers._pareto_local_search",
+    "HypervolumeImprovementSearch": "robnas.searchers._hypervolume_search",
 }
 
 
@@ -102,11 +104,12 @@ MULTI_OBJECTIVE_SEARCHERS: Mapping[str, type[Searcher]] = _Registry({
     "motpe": "MultiObjectiveTPE",
     "pls": "ParetoLocalSearch",
     "parego": "ParEGOSearch",
+    "hvi": "HypervolumeImprovementSearch",
 })
 """Searchers that accept a vector of values in ``tell`` (multi-objective search), by name.
 
 >>> sorted(MULTI_OBJECTIVE_SEARCHERS)
-['motpe', 'nsga2', 'parego', 'pls', 'random']
+['hvi', 'motpe', 'nsga2', 'parego', 'pls', 'random']
 """
 
 
@@ -150,6 +153,7 @@ def searcher_name(searcher: object) -> str:
 __all__ = [
     "MULTI_OBJECTIVE_SEARCHERS",
     "SEARCHERS",
+    "HypervolumeImprovementSearch",
     "LocalSearch",
     "MultiObjectiveTPE",
     "OptunaMultiObjective",

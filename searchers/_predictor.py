@@ -5,6 +5,7 @@ Thompson sampling and path encoding, and the whole NB201 space as the candidate 
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 import numpy as np
 
@@ -224,15 +225,11 @@ class PredictorSearch:
         return arch
 
     def _fit_and_queue(self) -> None:
-        from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
-
         assert self._rng is not None
-        model_class = ExtraTreesRegressor if self.surrogate == "extra_trees" else RandomForestRegressor
-        model = model_class(n_estimators=self.n_estimators, n_jobs=1,
-                            random_state=int(self._rng.integers(2**31)))
         codes = np.fromiter(self._values, dtype=np.int64, count=len(self._values))
         values = np.fromiter(self._values.values(), dtype=float, count=len(self._values))
-        model.fit(self._features[np.searchsorted(self._classes, codes)], values)
+        model = fit_forest(self.surrogate, self.n_estimators,
+                           self._features[np.searchsorted(self._classes, codes)], values, self._rng)
         self._fits += 1
         seen = np.fromiter(self._seen, dtype=np.int64, count=len(self._seen))
         unseen = np.flatnonzero(~np.isin(self._classes, seen))
@@ -259,8 +256,7 @@ class PredictorSearch:
             elif i >= first_local and (near & ~taken).any():
                 allowed = near & ~taken
             score = np.where(allowed, score, -np.inf)
-            best = np.flatnonzero(score == score.max())  # ties (common in trees) broken at random
-            pick = int(best[self._rng.integers(best.size)])
+            pick = random_argmax(score, self._rng)  # ties (common in trees) broken at random
             taken[pick] = True
             self._queue.append(int(self._classes[unseen[pick]]))
 
@@ -287,3 +283,23 @@ def _neighbour_positions(ops: np.ndarray, classes: np.ndarray) -> np.ndarray:
             mutated[:, edge] = (mutated[:, edge] + shift) % NUM_OPS
             columns.append(np.searchsorted(classes, class_code_array()[mutated @ weights]))
     return np.stack(columns, axis=1)
+
+
+def fit_forest(surrogate: str, n_estimators: int, x: np.ndarray, y: np.ndarray,
+               rng: np.random.Generator) -> Any:
+    """A fitted scikit-learn tree ensemble (``surrogate``: one of :data:`SURROGATES`), one job.
+
+    ``y`` may have one column per target (scikit-learn's multi-output trees). Its
+    ``estimators_`` are the trees: each one's prediction is one Thompson draw.
+    """
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+
+    model_class = ExtraTreesRegressor if surrogate == "extra_trees" else RandomForestRegressor
+    model = model_class(n_estimators=n_estimators, n_jobs=1, random_state=int(rng.integers(2**31)))
+    return model.fit(x, y)
+
+
+def random_argmax(score: np.ndarray, rng: np.random.Generator) -> int:
+    """Index of the largest ``score``, ties (common in tree predictions) broken at random."""
+    best = np.flatnonzero(score == score.max())
+    return int(best[rng.integers(best.size)])

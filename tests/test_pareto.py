@@ -12,6 +12,7 @@ from robnas.pareto import (
     dominated_by_any,
     dominates,
     hypervolume,
+    hypervolume_improvements,
     non_dominated_mask,
     non_dominated_ranks,
     reference_point,
@@ -72,6 +73,25 @@ def test_hypervolume_equals_lattice_count(k: int, seed: int) -> None:
     assert hypervolume(-losses, -reference, [True] * k) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hypervolume_improvements_equal_lattice_differences(k: int, seed: int) -> None:
+    # Integer points with ties, duplicates, candidates on and off the front, some outside the
+    # reference box: each improvement is the lattice count with the candidate minus without.
+    rng = np.random.default_rng(seed)
+    front = rng.integers(0, 7, size=(6, k)).astype(float)
+    candidates = np.vstack([rng.integers(0, 9, size=(10, k)).astype(float), front[:2], [[0.0] * k]])
+    reference = np.full(k, 8.0)
+    maximize = [bool(m) for m in rng.integers(0, 2, size=k)]
+    sign = np.where(maximize, -1.0, 1.0)  # the lattice count works on losses
+    base = _lattice_hypervolume(front, reference)
+    expected = [_lattice_hypervolume(np.vstack([front, c]), reference) - base for c in candidates]
+    got = hypervolume_improvements(candidates * sign, front * sign, reference * sign, maximize)
+    assert got == pytest.approx(expected)
+    assert hypervolume_improvements(candidates, np.zeros((0, k)), reference, [False] * k) == pytest.approx(
+        [_lattice_hypervolume(c[None], reference) if (c < reference).all() else 0 for c in candidates])
+
+
 def test_points_outside_the_reference_add_nothing() -> None:
     points = np.array([[0.5, 0.9], [0.2, 0.95]])
     assert hypervolume(points, [0.3, 0.8], [True, True]) == pytest.approx(0.2 * 0.1)
@@ -94,3 +114,24 @@ def test_bad_shapes_and_nan_are_refused() -> None:
         non_dominated_mask(np.zeros((3, 3)), [True, True])
     with pytest.raises(ParetoError, match="NaN"):
         hypervolume([[np.nan, 1.0]], [0.0, 0.0], [True, True])
+
+
+def test_optuna_private_names_are_guarded_and_pinned() -> None:
+    # robnas.pareto relies on two private Optuna names: setup.cfg pins the range they were
+    # tested with, the installed Optuna is in it, and a missing name is a one-line ParetoError.
+    import configparser
+    from importlib.metadata import version
+    from pathlib import Path
+
+    from packaging.specifiers import SpecifierSet
+
+    from robnas.pareto import OPTUNA_TESTED, _optuna_private
+
+    config = configparser.ConfigParser()
+    config.read(Path(__file__).resolve().parents[1] / "setup.cfg")
+    requirements = config["options.extras_require"]["search"].split()
+    assert f"optuna{OPTUNA_TESTED}" in requirements
+    assert version("optuna") in SpecifierSet(OPTUNA_TESTED)
+    assert callable(_optuna_private("optuna._hypervolume", "compute_hypervolume"))
+    with pytest.raises(ParetoError, match=r"private optuna\._hypervolume\.gone .*optuna>=5\.0,<6"):
+        _optuna_private("optuna._hypervolume", "gone")

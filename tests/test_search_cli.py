@@ -86,7 +86,7 @@ def test_min_clean_run_at_chance_where_better_cells_exist(release_root, capsys, 
     ("argv", "message"),
     [
         (["--searcher", "sa"], "invalid choice: 'sa' (choose from 'random', 're', 'ls', 'bo', "
-                               "'predictor', 'nsga2', 'motpe', 'pls', 'parego')"),
+                               "'predictor', 'nsga2', 'motpe', 'pls', 'parego', 'hvi')"),
         (["--budget", "ten"], "--budget needs a whole number in 1..6466, got 'ten'"),
         (["--budget", "0"], "--budget needs a whole number in 1..6466, got 0"),
         (["--min-clean", "2"], "--min-clean needs a number in 0..1, got 2"),
@@ -208,7 +208,7 @@ def test_multi_objective_search_prints_fronts_and_resumes(release_root, capsys, 
     ("argv", "message"),
     [
         (["-O", "pgd@1/255", "-O", "clean", "--searcher", "re"],
-         "unknown multi-objective searcher 're'; valid: random, nsga2, motpe, pls, parego"),
+         "unknown multi-objective searcher 're'; valid: random, nsga2, motpe, pls, parego, hvi"),
         (["-O", "pgd@1/255,clean", "--min-clean", "0.8"], "--min-clean is for single-objective"),
         (["-O", "pgd@1/255", "-O", "clean", "-O", "fog@3", "-O", "pgd@2/255"],
          "takes 2 or 3 objectives, got 4"),

@@ -24,7 +24,7 @@ from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS
 from robnas.vocabulary import Dataset, parse_dataset
 
 DEFAULT_SEARCHERS = ",".join(SEARCHERS)
-DEFAULT_MULTI_SEARCHERS = "random,nsga2,pls,parego"
+DEFAULT_MULTI_SEARCHERS = "random,nsga2,pls,parego,hvi"
 DEFAULT_CHECKPOINTS = "10,25,50,100,300"
 MAX_SEEDS = 10_000
 """Most seeds per searcher: a comparison writes one run record per seed, searcher, objective

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, ParetoLocalSearch
+from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, HypervolumeImprovementSearch, ParetoLocalSearch
 from robnas.searchers.testing import MultiObjectiveConformance
 
 SLOW = {"motpe"}
@@ -16,6 +16,9 @@ SLOW = {"motpe"}
 VARIANTS: dict[str, Any] = {
     **{name: cls for name, cls in MULTI_OBJECTIVE_SEARCHERS.items() if name not in SLOW},
     "pls-full": partial(ParetoLocalSearch, variant="full"),
+    "hvi-forest": partial(HypervolumeImprovementSearch, surrogate="random_forest", candidates="all"),
+    "hvi-bayes": partial(HypervolumeImprovementSearch, surrogate="bayes_ridge", refit_every=3,
+                         acquisition="tchebycheff"),
 }
 
 

@@ -113,6 +113,15 @@ MULTI_BAD: list[tuple[str, dict[str, object], str]] = [
     ("parego", {"explore": 1.5}, "explore must be a number >= 0.0 and <= 1.0, got 1.5"),
     ("parego", {"explore": "often"}, "explore must be a number >= 0.0 and <= 1.0, got 'often' (str)"),
     ("parego", {"rho": -0.1}, "rho must be a number >= 0.0, got -0.1"),
+    ("hvi", {"surrogate": "gp"},
+     "surrogate must be one of random_forest, extra_trees, bayes_ridge, ridge; got 'gp'"),
+    ("hvi", {"acquisition": "ei"}, "acquisition must be one of hvi, tchebycheff; got 'ei'"),
+    ("hvi", {"candidates": "near"}, "candidates must be one of all, neighbours; got 'near'"),
+    ("hvi", {"n_estimators": 0}, "n_estimators must be an integer in 1..1000, got 0"),
+    ("hvi", {"refit_every": 0}, "refit_every must be an integer in 1..6466, got 0"),
+    ("hvi", {"explore": -0.5}, "explore must be a number >= 0.0 and <= 1.0, got -0.5"),
+    ("hvi", {"margin": float("inf")}, "margin must be a number >= 0.0 and <= 10.0, got inf"),
+    ("hvi", {"ridge": 0}, "ridge must be a number > 0.0, got 0"),
     ("nsga2", {"population_size": 1}, "population_size must be an integer in 2..6466, got 1"),
     ("nsga2", {"sampler": "gp"}, "sampler must be one of nsga2, tpe; got 'gp'"),
     ("motpe", {"n_startup_trials": -1}, "n_startup_trials must be an integer in 0..6466, got -1"),
@@ -136,4 +145,6 @@ def test_multi_objective_defaults_and_edges_are_accepted(name) -> None:
     validate_params(MULTI_OBJECTIVE_SEARCHERS[name]())
     validate_params(MULTI_OBJECTIVE_SEARCHERS[name](seed=2**32 - 1))
     validate_params(MULTI_OBJECTIVE_SEARCHERS["parego"](ridge=1e-9, explore=1.0, rho=0.0))
+    validate_params(MULTI_OBJECTIVE_SEARCHERS["hvi"](explore=1.0, margin=0.0, n_estimators=1000,
+                                                     refit_every=6466, surrogate="extra_trees"))
     validate_params(MULTI_OBJECTIVE_SEARCHERS["nsga2"](population_size=2, n_startup_trials=0))

@@ -1,0 +1,244 @@
+"""Hypervolume-improvement search (multi-objective): a surrogate per objective scores the
+unseen neighbours of the front found so far by how much each would add to its hypervolume."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from robnas.arch import NUM_EDGES, NUM_OPS, Arch, all_ops_array
+from robnas.encodings import cell_features
+from robnas.isomorphism import class_code, class_code_array
+from robnas.pareto import hypervolume_improvements, non_dominated_mask
+from robnas.searchers._base import (
+    MAX_COUNT,
+    check_choice,
+    check_float,
+    check_int,
+    check_seed,
+    params_repr,
+    random_unseen,
+)
+from robnas.searchers._predictor import MAX_TREES, SURROGATES, fit_forest, random_argmax
+
+_DIGIT = NUM_OPS ** np.arange(NUM_EDGES - 1, -1, -1)
+"""What one edge's op adds to :attr:`Arch.code` per unit (the code is base-5, edge-major)."""
+
+
+class HypervolumeImprovementSearch:
+    """Propose the class whose predicted objective vector adds most hypervolume to the front.
+
+    After ``num_init`` random cells, every ``refit_every`` proposals a surrogate is fitted to
+    every vector told so far (standardised objectives, over
+    :func:`~robnas.encodings.cell_features`: one-hot edges, BANANAS path encoding, operation
+    counts) and predicts the candidates: by default (``candidates="neighbours"``) the unseen
+    classes one edge away from a cell of the front told so far (a surrogate-guided Pareto local
+    search: NB201's fronts are made of neighbouring cells), all 6,466 classes not yet seen when
+    there is none or with ``candidates="all"``. The pick is the candidate of largest
+    hypervolume improvement (:func:`robnas.pareto.hypervolume_improvements`, exact and
+    vectorised) over the told front, with a reference point estimated the way the benchmark
+    defines it: the told front's nadir moved outward by ``margin`` of each objective's range.
+    When no candidate improves, the one least deep inside the dominated region (normalised by
+    the observed ranges) is picked. With probability ``explore`` a proposal is a random cell.
+
+    Surrogates: ``"ridge"`` (default; one ridge regression per objective, its mean
+    prediction), ``"bayes_ridge"`` (its Bayesian posterior: each proposal uses one draw of the
+    coefficients, Thompson sampling), ``"random_forest"`` or ``"extra_trees"`` (the predictor
+    searcher's scikit-learn ensemble, :class:`~robnas.searchers.PredictorSearch`, one
+    multi-output fit; proposal ``i`` of a batch uses tree ``i`` as its posterior draw, as in
+    Bradford et al.'s TSEMO, 2018). Within a batch each pick joins the front at its predicted
+    vector, so the next one seeks another region. ``acquisition="tchebycheff"`` replaces the
+    hypervolume improvement by a random augmented Tchebycheff weighting of the predictions
+    (random-scalarisation Thompson sampling, Paria et al. 2019). The defaults were chosen by
+    measurement (README, ``benchmarks/multi_objective.py``).
+
+    Values are vectors, larger-is-better in every component (the loop negates minimised
+    objectives); a plain number is read as a one-element vector.
+
+    Args:
+        surrogate: ``"ridge"``, ``"bayes_ridge"``, ``"random_forest"`` or ``"extra_trees"``.
+        n_estimators: trees per fit of a tree ensemble (the draws a batch cycles through).
+        num_init: random cells before the first fit.
+        refit_every: proposals per fit.
+        acquisition: ``"hvi"`` (hypervolume improvement) or ``"tchebycheff"``.
+        candidates: ``"neighbours"`` (of the told front) or ``"all"`` (unseen classes).
+        explore: probability of proposing a random unseen cell instead.
+        margin: how far beyond the told front's nadir the reference point lies, as a share of
+            each objective's range over that front.
+        ridge: L2 penalty of the ridge surrogates.
+        seed: seed of the private random generator (``None``: fresh entropy).
+
+    >>> searcher = HypervolumeImprovementSearch(num_init=3, refit_every=2, seed=0)
+    >>> for value in ((0.5, 0.8), (0.6, 0.7), (0.4, 0.9), (0.3, 0.3)):
+    ...     searcher.tell(searcher.ask(), value)
+    >>> searcher.fits, isinstance(searcher.ask(), Arch)
+    (1, True)
+    """
+
+    def __init__(self, *, surrogate: str = "ridge", n_estimators: int = 5, num_init: int = 10,
+                 refit_every: int = 1, acquisition: str = "hvi", candidates: str = "neighbours",
+                 explore: float = 0.1, margin: float = 0.1, ridge: float = 1.0,
+                 seed: int | None = None) -> None:
+        self.surrogate = surrogate
+        self.candidates = candidates
+        self.explore = explore
+        self.acquisition = acquisition
+        self.ridge = ridge
+        self.n_estimators = n_estimators
+        self.num_init = num_init
+        self.refit_every = refit_every
+        self.margin = margin
+        self.seed = seed
+        self._rng: np.random.Generator | None = None
+        self._classes = np.zeros(0, dtype=np.int64)  # class codes, sorted (set on first ask)
+        self._features = np.zeros((0, 0))
+        self._ops = np.zeros((0, NUM_EDGES), dtype=np.uint8)  # every cell's ops, by code
+        self._class_of = np.zeros(0, dtype=np.int64)  # every cell's class code, by code
+        self._values: dict[int, np.ndarray] = {}  # class code -> told vector
+        self._seen: set[int] = set()  # classes proposed or told
+        self._queue: deque[int] = deque()
+        self._fits = 0
+
+    def __repr__(self) -> str:
+        return params_repr(self)
+
+    def validate_params(self) -> None:
+        """Check the hyperparameters (pure: builds nothing, imports no scikit-learn).
+
+        Raises:
+            InvalidParameterError: ``surrogate``, ``acquisition`` or ``candidates`` not one of
+                its choices, ``n_estimators`` not an integer in 1..1000, ``num_init`` or
+                ``refit_every`` not an integer in 1..6466, ``explore`` not a probability,
+                ``margin`` not a number in 0..10, ``ridge`` not a number > 0, or ``seed`` not
+                ``None`` or in 0..2**32-1.
+
+        >>> HypervolumeImprovementSearch(margin=-0.1).validate_params()
+        Traceback (most recent call last):
+        ...
+        robnas.errors.InvalidParameterError: margin must be a number >= 0.0 and <= 10.0, got -0.1
+        """
+        check_choice("surrogate", self.surrogate, (*SURROGATES, "bayes_ridge", "ridge"))
+        check_choice("candidates", self.candidates, ("all", "neighbours"))
+        check_float("explore", self.explore, 0.0, 1.0)
+        check_float("ridge", self.ridge, 0.0, low_open=True)
+        check_int("n_estimators", self.n_estimators, 1, MAX_TREES)
+        check_choice("acquisition", self.acquisition, ("hvi", "tchebycheff"))
+        check_int("num_init", self.num_init, 1, MAX_COUNT)
+        check_int("refit_every", self.refit_every, 1, MAX_COUNT)
+        check_float("margin", self.margin, 0.0, 10.0)
+        check_seed(self.seed)
+
+    @property
+    def fits(self) -> int:
+        """How many times the surrogate was fitted."""
+        return self._fits
+
+    def ask(self) -> Arch:
+        """A random cell first, then the unseen class of largest sampled improvement."""
+        if self._rng is None:
+            self.validate_params()
+            self._rng = np.random.default_rng(self.seed)
+            self._ops, self._class_of = all_ops_array(), class_code_array()
+            self._classes = np.unique(self._class_of)
+            self._features = cell_features(self._ops[self._classes])
+        if len(self._values) < self.num_init or self._rng.random() < self.explore:
+            return self._propose(random_unseen(self._rng, self._seen))
+        while self._queue:
+            code = self._queue.popleft()
+            if code not in self._seen:
+                return self._propose(Arch.from_code(code))
+        self._fit_and_queue()
+        return self._propose(Arch.from_code(self._queue.popleft()))
+
+    def tell(self, arch: Arch, value: float | Sequence[float]) -> None:
+        """Learn ``arch``'s vector (a class told twice keeps its first vector)."""
+        code = class_code(arch)
+        self._seen.add(code)
+        self._values.setdefault(code, np.atleast_1d(np.asarray(value, dtype=np.float64)))
+
+    # -- internals -----------------------------------------------------------------------------
+    def _candidates(self, front_codes: np.ndarray) -> np.ndarray:
+        """Rows (into the class list) of the unseen classes this round may propose."""
+        rows = np.zeros(0, dtype=np.int64)
+        if self.candidates == "neighbours":  # every one-edge change of every front member
+            ops = self._ops[front_codes].astype(np.int64)[:, :, None]
+            changes = (np.arange(NUM_OPS)[None, None, :] - ops) * _DIGIT[None, :, None]
+            codes = set(np.unique(self._class_of[front_codes[:, None, None] + changes]).tolist())
+            rows = np.searchsorted(self._classes, np.fromiter(codes - self._seen, dtype=np.int64))
+        if rows.size == 0:
+            seen = np.fromiter(self._seen, dtype=np.int64, count=len(self._seen))
+            rows = np.flatnonzero(~np.isin(self._classes, seen))
+        if rows.size == 0:
+            raise ValueError("every isomorphism class has been seen")
+        return np.sort(rows)
+
+    def _propose(self, arch: Arch) -> Arch:
+        self._seen.add(class_code(arch))
+        return arch
+
+    def _fit_and_queue(self) -> None:
+        assert self._rng is not None
+        codes = np.fromiter(self._values, dtype=np.int64, count=len(self._values))
+        told = np.stack(list(self._values.values()))
+        mean, scale = told.mean(axis=0), told.std(axis=0)
+        scale = np.where(scale > 0, scale, 1.0)
+        x = self._features[np.searchsorted(self._classes, codes)]
+        if self.surrogate in ("bayes_ridge", "ridge"):
+            sample = _bayes_ridge(x, (told - mean) / scale, self.ridge,
+                                  self._rng if self.surrogate == "bayes_ridge" else None)
+        else:
+            trees = fit_forest(self.surrogate, self.n_estimators, x, (told - mean) / scale,
+                               self._rng).estimators_
+
+            def sample(rows: np.ndarray, draw: int) -> np.ndarray:
+                return trees[draw % len(trees)].predict(rows).reshape(len(rows), -1)
+        self._fits += 1
+        flags = [True] * told.shape[1]
+        front = (told - mean) / scale
+        low, high = front.min(axis=0), front.max(axis=0)  # observed ranges (standardised)
+        best = non_dominated_mask(front, flags)
+        front = front[best]
+        unseen = self._candidates(codes[best])
+        features = self._features[unseen]
+        span = front.max(axis=0) - front.min(axis=0)
+        reference = front.min(axis=0) - self.margin * np.where(span > 0, span, high - low)
+        taken = np.zeros(unseen.size, dtype=bool)
+        for draw in range(min(self.refit_every, unseen.size)):
+            sampled = sample(features, draw)
+            if self.acquisition == "tchebycheff":  # Paria et al. 2019: a random weighting per draw
+                weights = self._rng.dirichlet(np.ones(told.shape[1]))
+                scaled = (sampled - low) / np.where(high > low, high - low, 1.0)
+                score = (weights * scaled).min(axis=1) + 0.05 * (weights * scaled).sum(axis=1)
+            else:
+                score = hypervolume_improvements(sampled, front, reference, flags)
+            if self.acquisition == "hvi" and not score.max() > 0:
+                # nothing improves: the class least deep inside the dominated region
+                gaps = (front[None, :, :] - sampled[:, None, :]) / np.where(high > low, high - low, 1.0)
+                score = -gaps.min(axis=2).max(axis=1)
+            pick = random_argmax(np.where(taken, -np.inf, score), self._rng)
+            taken[pick] = True
+            front = np.vstack([front, sampled[pick]])
+            self._queue.append(int(self._classes[unseen[pick]]))
+
+
+def _bayes_ridge(x: np.ndarray, y: np.ndarray, ridge: float, rng: np.random.Generator | None) -> Any:
+    """Bayesian linear regression per column of ``y``; returns ``sample(rows, draw)``: one
+    posterior draw of the coefficients per call (the posterior mean without ``rng``), applied
+    to ``rows``."""
+    mean_x, mean_y = x.mean(axis=0), y.mean(axis=0)
+    xc, yc = x - mean_x, y - mean_y
+    precision = xc.T @ xc + ridge * np.eye(x.shape[1])
+    coef = np.linalg.solve(precision, xc.T @ yc)  # (features, objectives)
+    if rng is not None:
+        residual = yc - xc @ coef
+        noise = np.sqrt((residual ** 2).sum(axis=0) / max(len(y) - 1, 1)) + 1e-9
+        root = np.linalg.cholesky(np.linalg.inv(precision))
+
+    def sample(rows: np.ndarray, draw: int) -> np.ndarray:
+        drawn = coef if rng is None else coef + (root @ rng.standard_normal(coef.shape)) * noise
+        return rows @ drawn + (mean_y - mean_x @ drawn)
+
+    return sample
