@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from robnas.arch import Arch
 from robnas.cli.main import main
 from robnas.execution import LocalExecutor
@@ -47,12 +49,13 @@ def test_two_workers_evaluate_in_worker_processes_and_resume(roots, tmp_path) ->
     assert [json.loads(line)["n"] for line in path.open()] == [1, 2, 3, 4]
 
 
-def test_search_command_runs_live_workers(roots, tmp_path, capsys) -> None:
+@pytest.mark.parametrize("engine", [[], ["--executor", "ray"]], ids=["pool", "ray"])
+def test_search_command_runs_live_workers(engine, roots, tmp_path, capsys) -> None:
     code = main(["search", "--mode", "live", "-O", OBJECTIVE, "--searcher", "random", "--seed", str(SEED),
                  "--budget", "2", "--workers", "2", "--data", str(roots["data"]),
                  "--weights", str(roots["weights"]), "--images", str(roots["images"]), "--device", "cpu",
                  "--n-images", "6", "--pgd-steps", "2", "--store", str(tmp_path / "s.sqlite"),
-                 "--out", str(tmp_path / "runs"), "--json"])
+                 "--out", str(tmp_path / "runs"), "--json", *engine])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     report = json.loads(captured.out)
