@@ -48,6 +48,9 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "local 3, max_features=0.5": ({"local": 3, "maxf": 0.5}, {}),
     "local 3, 20 random cells first": ({"local": 3}, {"num_init": 20}),
     "local 3 + cost features": ({"local": 3, "cost": True}, {}),
+    "local 3 + 1 random + min_samples_leaf=2": ({"local": 3, "rand": 1, "leaf": 2}, {}),
+    "local 3 + 1 random + rank target": ({"local": 3, "rand": 1, "target": "rank"}, {}),
+    "local 3 + 1 random + two-edge neighbours": ({"local": 3, "rand": 1, "radius": 2}, {}),
 }
 CLASSES = class_code_array()
 
@@ -119,7 +122,11 @@ class Variant(PredictorSearch):
             self._queue.append(int(self._classes[unseen[pick]]))
         if n_local:  # Thompson sampling among the unseen neighbours of the best cells told
             top = codes[np.argsort(-values)[: c.get("topk", 3)]]
-            near = np.searchsorted(self._classes, np.unique(CLASSES[self._mutations[top].ravel()]))
+            near_codes = np.unique(CLASSES[self._mutations[top].ravel()])
+            if c.get("radius", 1) == 2:  # also the neighbours' neighbours (two edits away)
+                near_codes = np.unique(np.concatenate(
+                    [near_codes, CLASSES[self._mutations[near_codes].ravel()]]))
+            near = np.searchsorted(self._classes, near_codes)
             near = np.setdiff1d(near[unseen_mask[near]], unseen[taken])
             for i in range(n_local):
                 if not near.size:
@@ -149,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=os.environ.get("ROBNAS_DATA"))
     parser.add_argument("--seeds", type=int, default=20)
-    parser.add_argument("--only", help="comma-separated variant names (default: all)")
+    parser.add_argument("--only", help="comma-separated variant names (default: all; \"\": none)")
     parser.add_argument("--real", action="append", default=[], metavar="KEY=VALUE[,KEY=VALUE]",
                         help="also run PredictorSearch itself with these keywords (repeat)")
     parser.add_argument("--dataset", default="cifar10")
@@ -164,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     values = np.asarray(oracle.evaluate([Arch.from_code(i) for i in range(len(CLASSES))],
                                         args.objective).values, dtype=float)
     optimum = values.max()
-    chosen = VARIANTS if args.only is None else {k: VARIANTS[k] for k in args.only.split(",")}
+    chosen = VARIANTS if args.only is None else {k: VARIANTS[k] for k in args.only.split(",") if k}
     settings: list[tuple[str, Any]] = [(name, v) for name, v in chosen.items()]
     settings += [(f"PredictorSearch({text})", dict(parse_param(p) for p in text.split(",")))
                  for text in args.real]

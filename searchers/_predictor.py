@@ -29,6 +29,9 @@ SURROGATES = ("random_forest", "extra_trees")
 MAX_TREES = 1000
 """Most trees per fit (a guard against typos: 30 trees already take seconds per 300-cell run)."""
 ACQUISITIONS = ("thompson", "ucb", "ei", "mean")
+TARGETS = ("value", "rank")
+"""What the surrogate is fitted to: the told values, or their ranks among the told values
+(divided by their count, so in (0, 1]; robust to the long tail of poor cells)."""
 FEATURES = ("cells", "cells+cost")
 """``cells``: :func:`~robnas.encodings.cell_features`; ``cells+cost``: plus parameters and FLOPs
 (:mod:`robnas.cost`, free)."""
@@ -80,6 +83,7 @@ class PredictorSearch:
         explore: proposals per fit drawn uniformly at random among the unseen classes
             (``local + explore <= refit_every``).
         features: ``"cells"`` or ``"cells+cost"`` (:data:`FEATURES`).
+        target: ``"value"`` or ``"rank"`` (:data:`TARGETS`): fit the told values or their ranks.
         prior: name of a per-cell measure (e.g. ``"params"``) used as an extra feature and to
             pick the first cells; the caller resolves the name and hands the scores over with
             :meth:`use_scores` (:func:`robnas.priors.provide_scores`). ``None``: no prior.
@@ -105,6 +109,7 @@ class PredictorSearch:
         local_top: int = 3,
         explore: int = 1,
         features: str = "cells",
+        target: str = "value",
         prior: str | None = None,
         seed: int | None = None,
     ) -> None:
@@ -118,6 +123,7 @@ class PredictorSearch:
         self.local_top = local_top
         self.explore = explore
         self.features = features
+        self.target = target
         self.prior = prior
         self.seed = seed
         self._rng: np.random.Generator | None = None
@@ -165,6 +171,7 @@ class PredictorSearch:
                                         f"got {self.local} + {self.explore}")
         check_int("local_top", self.local_top, 1, MAX_COUNT)
         check_choice("features", self.features, FEATURES)
+        check_choice("target", self.target, TARGETS)
         check_measure("prior", self.prior, self._scores)
         check_seed(self.seed)
 
@@ -228,8 +235,13 @@ class PredictorSearch:
         assert self._rng is not None
         codes = np.fromiter(self._values, dtype=np.int64, count=len(self._values))
         values = np.fromiter(self._values.values(), dtype=float, count=len(self._values))
+        target = values
+        if self.target == "rank":  # the quantile of each told value among the told values
+            from scipy.stats import rankdata
+
+            target = rankdata(values) / values.size
         model = fit_forest(self.surrogate, self.n_estimators,
-                           self._features[np.searchsorted(self._classes, codes)], values, self._rng)
+                           self._features[np.searchsorted(self._classes, codes)], target, self._rng)
         self._fits += 1
         seen = np.fromiter(self._seen, dtype=np.int64, count=len(self._seen))
         unseen = np.flatnonzero(~np.isin(self._classes, seen))
@@ -241,7 +253,7 @@ class PredictorSearch:
             scores = [trees[i % len(trees)].predict(features) for i in range(self.refit_every)]
         else:
             per_tree = np.stack([tree.predict(features) for tree in model.estimators_])
-            shared = self._acquire(per_tree.mean(axis=0), per_tree.std(axis=0), float(values.max()))
+            shared = self._acquire(per_tree.mean(axis=0), per_tree.std(axis=0), float(target.max()))
             scores = [shared] * self.refit_every
         near = np.zeros(unseen.size, dtype=bool)  # the incumbents' unseen neighbours
         if self.local:

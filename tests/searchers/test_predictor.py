@@ -51,6 +51,7 @@ def test_beats_random_search_at_equal_budget(cifar10_oracle, acquisition) -> Non
     ({"explore": -1}, "explore must be an integer in 0..6466, got -1"),
     ({"local_top": 0}, "local_top must be an integer in 1..6466, got 0"),
     ({"features": "paths"}, "features must be one of cells, cells+cost; got 'paths'"),
+    ({"target": "log"}, "target must be one of value, rank; got 'log'"),
     ({"prior": "params"}, "prior='params' needs its scores"),
     ({"prior": ""}, "prior must be a measure name"),
     ({"prior": 3}, "prior must be a measure name"),
@@ -157,3 +158,19 @@ def test_explore_proposals_ignore_the_surrogate(cifar10_oracle) -> None:
             searcher.tell(arch, sign * float(cifar10_oracle.evaluate([arch], "pgd@1/255").values[0]))
         runs.append(sorted(searcher._seen))
     assert runs[0] != runs[1]
+
+
+def test_rank_target_depends_only_on_the_order_of_the_values_told(cifar10_oracle) -> None:
+    # Fitted to ranks, the searcher asks the same cells whether told v or exp(20 v) (the same
+    # order); fitted to the values themselves, the squared-error splits see the change.
+    def asked(target: str, transform) -> list[int]:
+        searcher = PredictorSearch(target=target, num_init=10, seed=5)
+        out = []
+        for _ in range(40):
+            arch = searcher.ask()
+            searcher.tell(arch, transform(float(cifar10_oracle.evaluate([arch], "pgd@1/255").values[0])))
+            out.append(arch.code)
+        return out
+
+    assert asked("rank", lambda v: v) == asked("rank", lambda v: float(np.exp(20 * v)))
+    assert asked("value", lambda v: v) != asked("value", lambda v: float(np.exp(20 * v)))
