@@ -144,7 +144,8 @@ class PredictorSearch:
         """Check the hyperparameters (pure: builds nothing, imports no scikit-learn).
 
         Raises:
-            InvalidParameterError: ``surrogate`` or ``acquisition`` not one of its choices,
+            InvalidParameterError: ``surrogate``, ``acquisition``, ``features`` or ``target`` not
+                one of its choices,
                 ``n_estimators`` not an integer in 1..1000, ``num_init`` or ``refit_every`` not
                 an integer in 1..6466, ``kappa`` not a finite number >= 0, ``prior`` named
                 without its scores handed over (:meth:`use_scores`), or ``seed`` not ``None``
