@@ -43,6 +43,9 @@ class HypervolumeImprovementSearch:
     defines it: the told front's nadir moved outward by ``margin`` of each objective's range.
     When no candidate improves, the one least deep inside the dominated region (normalised by
     the observed ranges) is picked. With probability ``explore`` a proposal is a random cell.
+    ``features="pairs"`` adds to the features the product of every pair of edge one-hots that
+    occurs (which ops two edges carry together: 359 columns over the classes), so a ridge
+    surrogate can learn interactions between edges.
 
     Surrogates: ``"ridge"`` (default; one ridge regression per objective, its mean
     prediction), ``"bayes_ridge"`` (its Bayesian posterior: each proposal uses one draw of the
@@ -65,6 +68,8 @@ class HypervolumeImprovementSearch:
         refit_every: proposals per fit.
         acquisition: ``"hvi"`` (hypervolume improvement) or ``"tchebycheff"``.
         candidates: ``"neighbours"`` (of the told front) or ``"all"`` (unseen classes).
+        features: ``"cells"`` (:func:`~robnas.encodings.cell_features`) or ``"pairs"`` (those
+            and the pairwise products of the edge one-hots).
         explore: probability of proposing a random unseen cell instead.
         margin: how far beyond the told front's nadir the reference point lies, as a share of
             each objective's range over that front.
@@ -80,10 +85,11 @@ class HypervolumeImprovementSearch:
 
     def __init__(self, *, surrogate: str = "ridge", n_estimators: int = 5, num_init: int = 10,
                  refit_every: int = 1, acquisition: str = "hvi", candidates: str = "neighbours",
-                 explore: float = 0.1, margin: float = 0.1, ridge: float = 1.0,
+                 features: str = "cells", explore: float = 0.1, margin: float = 0.1, ridge: float = 1.0,
                  seed: int | None = None) -> None:
         self.surrogate = surrogate
         self.candidates = candidates
+        self.features = features
         self.explore = explore
         self.acquisition = acquisition
         self.ridge = ridge
@@ -109,8 +115,8 @@ class HypervolumeImprovementSearch:
         """Check the hyperparameters (pure: builds nothing, imports no scikit-learn).
 
         Raises:
-            InvalidParameterError: ``surrogate``, ``acquisition`` or ``candidates`` not one of
-                its choices, ``n_estimators`` not an integer in 1..1000, ``num_init`` or
+            InvalidParameterError: ``surrogate``, ``acquisition``, ``candidates`` or
+                ``features`` not one of its choices, ``n_estimators`` not an integer in 1..1000, ``num_init`` or
                 ``refit_every`` not an integer in 1..6466, ``explore`` not a probability,
                 ``margin`` not a number in 0..10, ``ridge`` not a number > 0, or ``seed`` not
                 ``None`` or in 0..2**32-1.
@@ -122,6 +128,7 @@ class HypervolumeImprovementSearch:
         """
         check_choice("surrogate", self.surrogate, (*SURROGATES, "bayes_ridge", "ridge"))
         check_choice("candidates", self.candidates, ("all", "neighbours"))
+        check_choice("features", self.features, ("cells", "pairs"))
         check_float("explore", self.explore, 0.0, 1.0)
         check_float("ridge", self.ridge, 0.0, low_open=True)
         check_int("n_estimators", self.n_estimators, 1, MAX_TREES)
@@ -144,6 +151,8 @@ class HypervolumeImprovementSearch:
             self._ops, self._class_of = all_ops_array(), class_code_array()
             self._classes = np.unique(self._class_of)
             self._features = cell_features(self._ops[self._classes])
+            if self.features == "pairs":
+                self._features = _with_edge_pairs(self._features)
         if len(self._values) < self.num_init or self._rng.random() < self.explore:
             return self._propose(random_unseen(self._rng, self._seen))
         while self._queue:
@@ -222,6 +231,16 @@ class HypervolumeImprovementSearch:
             taken[pick] = True
             front = np.vstack([front, sampled[pick]])
             self._queue.append(int(self._classes[unseen[pick]]))
+
+
+def _with_edge_pairs(features: np.ndarray) -> np.ndarray:
+    """``features`` and the products of every pair of its edge one-hots (its first
+    ``NUM_EDGES * NUM_OPS`` columns) on different edges that is non-zero for some row."""
+    onehot = features[:, :NUM_EDGES * NUM_OPS]
+    first, second = np.triu_indices(onehot.shape[1], 1)
+    different = first // NUM_OPS != second // NUM_OPS
+    pairs = onehot[:, first[different]] * onehot[:, second[different]]
+    return np.hstack([features, pairs[:, pairs.any(axis=0)]])
 
 
 def _bayes_ridge(x: np.ndarray, y: np.ndarray, ridge: float, rng: np.random.Generator | None) -> Any:

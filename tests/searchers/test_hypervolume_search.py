@@ -70,7 +70,27 @@ def test_neighbourhood_candidates_are_one_edge_from_the_front() -> None:
         searcher.tell(arch, told[code])
 
 
-@pytest.mark.parametrize("params", [{}, {"surrogate": "random_forest", "candidates": "all"}])
+def test_edge_pair_features_are_products_of_two_edges_ops() -> None:
+    # Every cell carries one op per edge, so exactly one pair column per pair of edges (15) is
+    # set, and each set column is the product of two set one-hots of different edges.
+    from robnas.searchers._hypervolume_search import _with_edge_pairs
+
+    ops = all_ops_array()[np.unique(class_code_array())]
+    base = cell_features(ops)
+    features = _with_edge_pairs(base)
+    assert np.array_equal(features[:, :base.shape[1]], base)
+    pairs = features[:, base.shape[1]:]
+    assert set(np.unique(pairs)) == {0.0, 1.0}
+    assert (pairs.sum(axis=1) == 15).all()
+    onehot = base[:, :30]
+    for column in range(pairs.shape[1]):
+        shared = np.flatnonzero(onehot[pairs[:, column] == 1].all(axis=0))  # set in all its rows
+        assert any(np.array_equal(onehot[:, i] * onehot[:, j], pairs[:, column])
+                   for i in shared for j in shared if i // 5 < j // 5)
+
+
+@pytest.mark.parametrize("params", [{}, {"surrogate": "random_forest", "candidates": "all"},
+                                    {"features": "pairs"}])
 def test_beats_random_search_on_the_real_table(cifar10_oracle, params) -> None:
     # Paired by seed on CIFAR-10 (pgd@1/255, clean): a surrogate that learnt nothing, or an
     # acquisition pointed the wrong way, would not beat random search's hypervolume on average.

@@ -117,6 +117,7 @@ MULTI_BAD: list[tuple[str, dict[str, object], str]] = [
      "surrogate must be one of random_forest, extra_trees, bayes_ridge, ridge; got 'gp'"),
     ("hvi", {"acquisition": "ei"}, "acquisition must be one of hvi, tchebycheff; got 'ei'"),
     ("hvi", {"candidates": "near"}, "candidates must be one of all, neighbours; got 'near'"),
+    ("hvi", {"features": "quad"}, "features must be one of cells, pairs; got 'quad'"),
     ("hvi", {"n_estimators": 0}, "n_estimators must be an integer in 1..1000, got 0"),
     ("hvi", {"refit_every": 0}, "refit_every must be an integer in 1..6466, got 0"),
     ("hvi", {"explore": -0.5}, "explore must be a number >= 0.0 and <= 1.0, got -0.5"),
