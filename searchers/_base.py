@@ -41,6 +41,7 @@ The contract the loop relies on (checked for every searcher by :mod:`robnas.sear
 from __future__ import annotations
 
 import inspect
+from collections import deque
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -131,6 +132,21 @@ def random_unseen(rng: np.random.Generator, seen: set[int]) -> Arch:
     if free.size == 0:
         raise ValueError(f"all isomorphism classes of the {NUM_CELLS} cells have been seen")
     return Arch.from_code(int(rng.choice(free)))
+
+
+def next_queued(queue: deque[int], seen: set[int]) -> Arch | None:
+    """Pop class codes off ``queue`` until one not in ``seen``; that class's cell, or ``None``
+    when the queue runs out (model-based searchers then refit and queue a new batch).
+
+    >>> queue = deque([5, 7])
+    >>> next_queued(queue, {5}).code, queue
+    (7, deque([]))
+    """
+    while queue:
+        code = queue.popleft()
+        if code not in seen:
+            return Arch.from_code(code)
+    return None
 
 
 WARMUP_POOL = 1000

@@ -19,6 +19,7 @@ from robnas.searchers._base import (
     check_float,
     check_int,
     check_seed,
+    next_queued,
     params_repr,
     random_unseen,
 )
@@ -155,12 +156,11 @@ class HypervolumeImprovementSearch:
                 self._features = _with_edge_pairs(self._features)
         if len(self._values) < self.num_init or self._rng.random() < self.explore:
             return self._propose(random_unseen(self._rng, self._seen))
-        while self._queue:
-            code = self._queue.popleft()
-            if code not in self._seen:
-                return self._propose(Arch.from_code(code))
-        self._fit_and_queue()
-        return self._propose(Arch.from_code(self._queue.popleft()))
+        arch = next_queued(self._queue, self._seen)
+        if arch is None:
+            self._fit_and_queue()
+            arch = Arch.from_code(self._queue.popleft())
+        return self._propose(arch)
 
     def tell(self, arch: Arch, value: float | Sequence[float]) -> None:
         """Learn ``arch``'s vector (a class told twice keeps its first vector)."""

@@ -20,6 +20,7 @@ from robnas.searchers._base import (
     check_measure,
     check_scores,
     check_seed,
+    next_queued,
     params_repr,
     random_unseen,
     warm_start,
@@ -196,12 +197,11 @@ class PredictorSearch:
                 if class_code(arch) not in self._seen:
                     return self._propose(arch)
             return self._propose(random_unseen(self._rng, self._seen))
-        while self._queue:
-            code = self._queue.popleft()
-            if code not in self._seen:
-                return self._propose(Arch.from_code(code))
-        self._fit_and_queue()
-        return self._propose(Arch.from_code(self._queue.popleft()))
+        arch = next_queued(self._queue, self._seen)
+        if arch is None:
+            self._fit_and_queue()
+            arch = Arch.from_code(self._queue.popleft())
+        return self._propose(arch)
 
     def tell(self, arch: Arch, value: float) -> None:
         """Learn ``value`` for ``arch``'s class (asked or not)."""
