@@ -25,17 +25,21 @@ from robnas.searchers._base import (
     random_unseen,
     warm_start,
 )
+from robnas.searchers._class_gp import ClassGaussianProcess
 
 SURROGATES = ("random_forest", "extra_trees")
+"""The tree ensembles (each tree one posterior draw); the predictor also offers ``"gp"``."""
+PREDICTOR_SURROGATES = (*SURROGATES, "gp")
 MAX_TREES = 1000
 """Most trees per fit (a guard against typos: 30 trees already take seconds per 300-cell run)."""
 ACQUISITIONS = ("thompson", "ucb", "ei", "mean")
 TARGETS = ("value", "rank")
 """What the surrogate is fitted to: the told values, or their ranks among the told values
 (divided by their count, so in (0, 1]; robust to the long tail of poor cells)."""
-FEATURES = ("cells", "cells+cost")
+FEATURES = ("cells", "cells+cost", "onehot")
 """``cells``: :func:`~robnas.encodings.cell_features`; ``cells+cost``: plus parameters and FLOPs
-(:mod:`robnas.cost`, free)."""
+(:mod:`robnas.cost`, free); ``onehot``: the one-hot operation of every edge only (the first 30
+columns of ``cells``; with the ``gp`` surrogate's RBF kernel, an exponentiated Hamming kernel)."""
 
 
 class PredictorSearch:
@@ -111,6 +115,7 @@ class PredictorSearch:
         explore: int = 1,
         features: str = "cells",
         target: str = "value",
+        hyper_every: int = 10,
         prior: str | None = None,
         seed: int | None = None,
     ) -> None:
@@ -125,6 +130,7 @@ class PredictorSearch:
         self.explore = explore
         self.features = features
         self.target = target
+        self.hyper_every = hyper_every
         self.prior = prior
         self.seed = seed
         self._rng: np.random.Generator | None = None
@@ -137,6 +143,9 @@ class PredictorSearch:
         self._queue: deque[int] = deque()
         self._initial: deque[Arch] = deque()
         self._fits = 0
+        self._gp: ClassGaussianProcess | None = None
+        self._gp_fitted_at = 0  # values told at the GP kernel's last fit
+        self._slot = 0  # the GP's position in its batch cycle (global, random, local picks)
 
     def __repr__(self) -> str:
         return params_repr(self)
@@ -157,7 +166,7 @@ class PredictorSearch:
         ...
         robnas.errors.InvalidParameterError: acquisition must be one of thompson, ucb, ei, mean; got 'pi'
         """
-        check_choice("surrogate", self.surrogate, SURROGATES)
+        check_choice("surrogate", self.surrogate, PREDICTOR_SURROGATES)
         check_int("n_estimators", self.n_estimators, 1, MAX_TREES)
         check_choice("acquisition", self.acquisition, ACQUISITIONS)
         kappa = self.kappa
@@ -174,6 +183,7 @@ class PredictorSearch:
         check_int("local_top", self.local_top, 1, MAX_COUNT)
         check_choice("features", self.features, FEATURES)
         check_choice("target", self.target, TARGETS)
+        check_int("hyper_every", self.hyper_every, 1, MAX_COUNT)
         check_measure("prior", self.prior, self._scores)
         check_seed(self.seed)
 
@@ -216,16 +226,24 @@ class PredictorSearch:
         self._classes = np.unique(class_code_array())
         ops = all_ops_array()[self._classes].astype(np.int64)
         self._features = cell_features(ops)
+        if self.features == "onehot":
+            self._features = self._features[:, :NUM_EDGES * NUM_OPS]
+        extra = []  # standardised (a kernel's distances need comparable scales; trees don't mind)
         if self.features == "cells+cost":
             from robnas.cost import cost_arrays
 
             cost = cost_arrays()  # CIFAR-10's; other datasets' differ by a monotone rescaling
-            self._features = np.hstack([self._features, cost["params"][self._classes, None],
-                                        cost["flops"][self._classes, None]])
+            extra += [cost["params"][self._classes], cost["flops"][self._classes]]
         if self.local:
             self._neighbours = _neighbour_positions(ops, self._classes)
         if self._scores is not None:
-            self._features = np.hstack([self._features, self._scores[self._classes, None]])
+            extra.append(self._scores[self._classes])
+        if extra:
+            columns = np.stack(extra, axis=1)
+            spread = columns.std(axis=0)
+            columns = (columns - columns.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+            self._features = np.hstack([self._features, columns])
+        if self._scores is not None:
             self._initial = deque(warm_start(self._rng, self._scores, self._seen, self.num_init))
 
     def _propose(self, arch: Arch) -> Arch:
@@ -233,6 +251,9 @@ class PredictorSearch:
         return arch
 
     def _fit_and_queue(self) -> None:
+        if self.surrogate == "gp":
+            self._gp_fit_and_queue()
+            return
         assert self._rng is not None
         codes = np.fromiter(self._values, dtype=np.int64, count=len(self._values))
         values = np.fromiter(self._values.values(), dtype=float, count=len(self._values))
@@ -272,6 +293,50 @@ class PredictorSearch:
             pick = random_argmax(score, self._rng)  # ties (common in trees) broken at random
             taken[pick] = True
             self._queue.append(int(self._classes[unseen[pick]]))
+
+    def _gp_fit_and_queue(self) -> None:
+        """Queue the next proposal of the batch cycle, from the GP conditioned on every value
+        told so far (the GP is cheap to update, so each of a batch's picks sees the latest
+        values; the cycle is the forest's: global picks, then ``explore`` random, then ``local``)."""
+        assert self._rng is not None
+        slot, self._slot = self._slot, (self._slot + 1) % self.refit_every
+        seen = np.fromiter(self._seen, dtype=np.int64, count=len(self._seen))
+        unseen = np.flatnonzero(~np.isin(self._classes, seen))
+        if unseen.size == 0:
+            raise ValueError("every isomorphism class has been seen")
+        first_local = self.refit_every - self.local
+        if first_local - self.explore <= slot < first_local:  # a uniformly random unseen class
+            self._queue.append(int(self._classes[unseen[self._rng.integers(unseen.size)]]))
+            return
+        codes = np.fromiter(self._values, dtype=np.int64, count=len(self._values))
+        values = np.fromiter(self._values.values(), dtype=float, count=len(self._values))
+        target = values
+        if self.target == "rank":
+            from scipy.stats import rankdata
+
+            target = rankdata(values) / values.size
+        target = (target - target.mean()) / (target.std() if target.std() > 0 else 1.0)
+        rows = np.searchsorted(self._classes, codes)  # in the order first told: gp.rows is a prefix
+        if self._gp is None:
+            self._gp = ClassGaussianProcess(self._features)
+        if self._gp_fitted_at == 0 or len(rows) - self._gp_fitted_at >= self.hyper_every:
+            self._gp.fit(rows, target)
+            self._gp_fitted_at = len(rows)
+        else:
+            self._gp.extend(rows[len(self._gp.rows):])
+        self._fits += 1
+        mean, spread = self._gp.posterior(target)
+        mean, spread = mean[unseen], spread[unseen]
+        if self.acquisition == "thompson":  # a draw from each class's marginal posterior
+            score = mean + spread * self._rng.standard_normal(unseen.size)
+        else:
+            score = self._acquire(mean, spread, float(target.max()))
+        if slot >= first_local:  # among the unseen neighbours of the best cells told, if any
+            top = np.searchsorted(self._classes, codes[np.argsort(-values, kind="stable")[: self.local_top]])
+            near = np.isin(self._classes[unseen], self._classes[np.unique(self._neighbours[top])])
+            if near.any():
+                score = np.where(near, score, -np.inf)
+        self._queue.append(int(self._classes[unseen[random_argmax(score, self._rng)]]))
 
     def _acquire(self, mean: np.ndarray, spread: np.ndarray, best: float) -> np.ndarray:
         if self.acquisition == "mean":

@@ -32,7 +32,7 @@ def test_beats_random_search_at_equal_budget(cifar10_oracle, acquisition) -> Non
 
 
 @pytest.mark.parametrize(("params", "message"), [
-    ({"surrogate": "svm"}, "surrogate must be one of random_forest, extra_trees; got 'svm'"),
+    ({"surrogate": "svm"}, "surrogate must be one of random_forest, extra_trees, gp; got 'svm'"),
     ({"acquisition": "pi"}, "acquisition must be one of thompson, ucb, ei, mean; got 'pi'"),
     ({"n_estimators": 0}, "n_estimators must be an integer in 1..1000, got 0"),
     ({"n_estimators": 1001}, "n_estimators must be an integer in 1..1000, got 1001"),
@@ -50,7 +50,8 @@ def test_beats_random_search_at_equal_budget(cifar10_oracle, acquisition) -> Non
     ({"local": 3, "explore": 3}, "local + explore must be at most refit_every (5), got 3 + 3"),
     ({"explore": -1}, "explore must be an integer in 0..6466, got -1"),
     ({"local_top": 0}, "local_top must be an integer in 1..6466, got 0"),
-    ({"features": "paths"}, "features must be one of cells, cells+cost; got 'paths'"),
+    ({"features": "paths"}, "features must be one of cells, cells+cost, onehot; got 'paths'"),
+    ({"hyper_every": 0}, "hyper_every must be an integer in 1..6466, got 0"),
     ({"target": "log"}, "target must be one of value, rank; got 'log'"),
     ({"prior": "params"}, "prior='params' needs its scores"),
     ({"prior": ""}, "prior must be a measure name"),
@@ -174,3 +175,62 @@ def test_rank_target_depends_only_on_the_order_of_the_values_told(cifar10_oracle
 
     assert asked("rank", lambda v: v) == asked("rank", lambda v: float(np.exp(20 * v)))
     assert asked("value", lambda v: v) != asked("value", lambda v: float(np.exp(20 * v)))
+
+
+def _gp(**params) -> PredictorSearch:
+    return PredictorSearch(**{"surrogate": "gp", "features": "onehot", "acquisition": "ei", "refit_every": 5,
+                              "local": 1, "explore": 1, **params})
+
+
+@pytest.mark.parametrize("acquisition", ["ei", "ucb", "thompson"])
+def test_gp_surrogate_beats_random_search_at_equal_budget(cifar10_oracle, acquisition) -> None:
+    for seed in (0, 1, 2):
+        guided = run_search(_gp(acquisition=acquisition, seed=seed), cifar10_oracle, "pgd@1/255", 60)
+        plain = run_search(RandomSearch(seed=seed), cifar10_oracle, "pgd@1/255", 60)
+        assert guided.best_value > plain.best_value
+
+
+def test_gp_conditions_on_every_value_before_each_pick_and_refits_its_kernel_on_schedule(cifar10_oracle) -> None:
+    # One conditioning per model-based pick (the random slot of each 5-cycle needs none); the
+    # kernel is re-fitted each time hyper_every more values have been told.
+    searcher = _gp(hyper_every=7, num_init=10, seed=4)
+    fitted_at, length_scales, conditioned = [], [], 0
+    for _ in range(40):
+        fits = searcher.fits
+        arch = searcher.ask()
+        if searcher._gp is not None and searcher._gp_fitted_at not in fitted_at:
+            fitted_at.append(searcher._gp_fitted_at)
+            length_scales.append(searcher._gp.length_scale)
+        if searcher.fits > fits:  # a model-based pick: conditioned on every value told
+            assert len(searcher._gp.rows) == len(searcher._values)
+            conditioned += 1
+        searcher.tell(arch, float(cifar10_oracle.evaluate([arch], "pgd@1/255").values[0]))
+    # every 7 values told, at the next model-based pick: 38 told falls on a random slot (the
+    # cycle's 4th pick: told 13, 18, ..., 38), so that fit waits for the next pick
+    assert fitted_at == [10, 17, 24, 31, 39]
+    assert searcher.fits == conditioned == 30 - 6  # 30 proposals after the start, one in five random
+    assert len(set(length_scales)) > 1  # really re-fitted
+
+
+def test_gp_first_pick_after_many_unasked_tells_is_in_the_top_decile(cifar10_oracle) -> None:
+    reps = [Arch.from_code(int(c)) for c in np.unique(class_code_array())]
+    rows = np.random.default_rng(3).choice(len(reps), size=200, replace=False)
+    told = [reps[r] for r in rows]
+    searcher = _gp(acquisition="mean", seed=1)
+    for arch, value in zip(told, cifar10_oracle.evaluate(told, "pgd@1/255").values, strict=True):
+        searcher.tell(arch, float(value))
+    proposal = searcher.ask()
+    assert searcher.fits == 1 and class_code(proposal) not in {class_code(a) for a in told}
+    assert cifar10_oracle.rank(proposal, "pgd@1/255") <= 647
+
+
+def test_extra_feature_columns_are_standardised(cifar10_oracle) -> None:
+    searcher = _gp(features="cells+cost", seed=0)
+    searcher.ask()
+    cost = searcher._features[:, -2:]
+    np.testing.assert_allclose(cost.mean(axis=0), 0.0, atol=1e-9)
+    np.testing.assert_allclose(cost.std(axis=0), 1.0)
+    assert _gp(seed=0).ask() is not None and _gp(seed=0)._features.shape == (0, 0)
+    onehot = _gp(features="onehot", seed=0)
+    onehot.ask()
+    assert onehot._features.shape == (6466, 30) and set(np.unique(onehot._features)) == {0.0, 1.0}
