@@ -27,8 +27,44 @@ SETTINGS: dict[str, dict[str, object]] = {
     "predictor refit_every=10 n_estimators=10": {"refit_every": 10, "n_estimators": 10, "local": 6,
                                                  "explore": 2},
     "predictor ucb, 30 trees, refit every 5": {"acquisition": "ucb", "n_estimators": 30},
+    "gp (onehot, EI, 3-cycles, hyper_every=25)": {"surrogate": "gp", "features": "onehot", "acquisition": "ei",
+                                                  "refit_every": 3, "local": 1, "explore": 1,
+                                                  "hyper_every": 25},
+    "gp, hyper_every=10": {"surrogate": "gp", "features": "onehot", "acquisition": "ei", "refit_every": 3,
+                           "local": 1, "explore": 1, "hyper_every": 10},
+    "gp, hyper_every=10, scikit-learn posterior": {"surrogate": "gp", "features": "onehot", "acquisition": "ei",
+                                                   "refit_every": 3, "local": 1, "explore": 1,
+                                                   "hyper_every": 10, "sklearn": True},
 }
+"""``sklearn``: the same searcher, but every posterior computed by scikit-learn's
+``GaussianProcessRegressor`` from scratch (same kernel) instead of updated: what the
+incremental update saves."""
 BLOCK = 50
+
+
+def _sklearn_posterior_searcher(**params: object) -> object:
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, WhiteKernel
+    from sklearn.gaussian_process.kernels import ConstantKernel as Constant
+
+    from robnas.searchers import PredictorSearch
+    from robnas.searchers._class_gp import ClassGaussianProcess
+
+    class FromScratch(ClassGaussianProcess):
+        def posterior(self, targets):  # type: ignore[no-untyped-def]
+            kernel = (Constant(self.amplitude, "fixed") * RBF(self.length_scale, "fixed")
+                      + WhiteKernel(self.noise, "fixed"))
+            model = GaussianProcessRegressor(kernel, alpha=0.0, optimizer=None).fit(self.features[self.rows], targets)
+            mean, std = model.predict(self.features, return_std=True)
+            return mean, (std ** 2 - self.noise).clip(0) ** 0.5
+
+    class Searcher(PredictorSearch):
+        def _gp_fit_and_queue(self) -> None:
+            if self._gp is None:
+                self._gp = FromScratch(self._features)
+            super()._gp_fit_and_queue()
+
+    return Searcher(**params)
 
 
 def _timed_run(searcher: object, oracle: object, budget: int) -> tuple[list[float], float, float]:
@@ -65,7 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'setting':44s} " + " ".join(f"{b:>8s}" for b in blocks) + "   run CPU s   run wall s")
     _, _, base_cpu = _timed_run(RegularizedEvolution(seed=0), oracle, args.budget)
     for label, params in [("regularized evolution (baseline)", None), *SETTINGS.items()]:
-        searcher = RegularizedEvolution(seed=0) if params is None else PredictorSearch(**params, seed=0)
+        if params is None:
+            searcher: object = RegularizedEvolution(seed=0)
+        elif params.get("sklearn"):
+            searcher = _sklearn_posterior_searcher(**{k: v for k, v in params.items() if k != "sklearn"}, seed=0)
+        else:
+            searcher = PredictorSearch(**params, seed=0)
         steps, wall, cpu = _timed_run(searcher, oracle, args.budget)
         means = [1000 * sum(steps[b:b + BLOCK]) / len(steps[b:b + BLOCK]) for b in range(0, len(steps), BLOCK)]
         print(f"{label:44s} " + " ".join(f"{m:8.1f}" for m in means) + f"   {cpu:9.2f}   {wall:10.2f}"

@@ -2,7 +2,8 @@
 
 Each variant is :class:`~robnas.searchers.PredictorSearch` with one change to its fit or its
 batch (a target transform, tree settings, cost features, random or local picks); ``--real``
-settings run the searcher itself with keyword parameters instead. For each, ``--seeds`` runs of
+settings run the searcher itself with keyword parameters instead (plus ``ard=1``: the ``gp``
+surrogate with one length scale per feature). For each, ``--seeds`` runs of
 300 distinct cells on one objective (the whole table's values are read once, then each run asks
 and tells directly, as the loop would, without run records) print the mean best value after 50,
 100 and 300 cells and the share of runs at the optimum. Nothing here is a pass/fail test; the
@@ -138,6 +139,17 @@ class Variant(PredictorSearch):
                 near = np.delete(near, pick)
 
 
+class ARDGaussianProcess(PredictorSearch):
+    """``surrogate="gp"`` with one RBF length scale per feature column (``--real ...,ard=1``)."""
+
+    def _gp_fit_and_queue(self) -> None:
+        if self._gp is None:
+            from robnas.searchers._class_gp import ClassGaussianProcess
+
+            self._gp = ClassGaussianProcess(self._features, ard=True)
+        super()._gp_fit_and_queue()
+
+
 def _run(searcher: PredictorSearch, values: np.ndarray, budget: int) -> list[float]:
     seen: set[int] = set()
     best, out = float("-inf"), []
@@ -184,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             if isinstance(setting, tuple):
                 searcher: PredictorSearch = Variant(setting[0], **setting[1], seed=seed)
             else:
-                searcher = PredictorSearch(**setting, seed=seed)
+                keywords = {k: v for k, v in setting.items() if k != "ard"}
+                searcher = (ARDGaussianProcess if setting.get("ard") else PredictorSearch)(**keywords, seed=seed)
             runs.append(_run(searcher, values, 300))
         cpu = (time.process_time() - started) / args.seeds
         cells = []

@@ -2,8 +2,9 @@
 
 NB201 has only 6,466 isomorphism classes, so the predictor scores every one of them at every
 step. With scikit-learn's :class:`~sklearn.gaussian_process.GaussianProcessRegressor` that
-costs a fresh Cholesky factorisation and an ``n x n x 6466`` triangular solve per step (about
-0.1 s at 300 told cells, 15-20 s per 300-cell run: measured, ``benchmarks/predictor_speed.py``).
+costs a fresh Cholesky factorisation and an ``n x n x 6466`` triangular solve per step (78 ms
+a step at 250-300 told cells, 10.6 s of CPU per 300-cell predictor run, against 15 ms and 2.2 s
+updated as below: ``benchmarks/predictor_speed.py``).
 Here the kernel's hyperparameters are still fitted by scikit-learn (maximum marginal
 likelihood of ``ConstantKernel * RBF + WhiteKernel``), but between two such fits the posterior
 over every candidate is *updated* when a cell is told: the Cholesky factor gains one row and
@@ -37,6 +38,8 @@ class ClassGaussianProcess:
     Args:
         features: ``(m, d)`` features of every candidate.
         seed: ``random_state`` of scikit-learn's optimiser restarts (none by default).
+        ard: one length scale per feature column (automatic relevance determination) instead
+            of one for all.
 
     >>> import numpy as np
     >>> x = np.eye(4)
@@ -47,12 +50,14 @@ class ClassGaussianProcess:
     (True, True)
     """
 
-    def __init__(self, features: np.ndarray, seed: int = 0) -> None:
+    def __init__(self, features: np.ndarray, seed: int = 0, ard: bool = False) -> None:
         self.features = np.asarray(features, dtype=np.float64)
         self.seed = seed
+        self.ard = ard
+        self._scaled = self.features
         self._norms = (self.features ** 2).sum(axis=1)
         self.amplitude = 1.0  # ConstantKernel's value (the prior variance)
-        self.length_scale = 1.0
+        self.length_scale: float | np.ndarray = np.ones(self.features.shape[1]) if ard else 1.0
         self.noise = 1e-2  # WhiteKernel's noise level
         self.rows = np.zeros(0, dtype=np.int64)  # the told candidates, in conditioning order
         # The first len(rows) rows of two buffers that grow by doubling: the Cholesky factor L of
@@ -76,8 +81,9 @@ class ClassGaussianProcess:
 
     def kernel_rows(self, rows: np.ndarray) -> np.ndarray:
         """``K(rows, every candidate)`` without noise: ``(len(rows), m)``."""
-        squared = self._norms[rows, None] + self._norms[None, :] - 2.0 * self.features[rows] @ self.features.T
-        return self.amplitude * np.exp(-0.5 * np.maximum(squared, 0.0) / self.length_scale ** 2)
+        x = self._scaled
+        squared = self._norms[rows, None] + self._norms[None, :] - 2.0 * x[rows] @ x.T
+        return self.amplitude * np.exp(-0.5 * np.maximum(squared, 0.0))
 
     def fit(self, rows: np.ndarray, targets: np.ndarray) -> None:
         """Fit the kernel's hyperparameters to ``targets`` at ``rows``, then condition on them."""
@@ -94,8 +100,11 @@ class ClassGaussianProcess:
                 self.features[rows], np.asarray(targets, dtype=np.float64))
         fitted: Any = model.kernel_
         self.amplitude = float(fitted.k1.k1.constant_value)
-        self.length_scale = float(fitted.k1.k2.length_scale)
+        scale = np.asarray(fitted.k1.k2.length_scale, dtype=np.float64)
+        self.length_scale = scale if self.ard else float(scale)
         self.noise = float(fitted.k2.noise_level)
+        self._scaled = self.features / scale
+        self._norms = (self._scaled ** 2).sum(axis=1)
         self.condition(rows)
 
     def condition(self, rows: np.ndarray) -> None:

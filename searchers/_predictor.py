@@ -67,6 +67,15 @@ class PredictorSearch:
     that many are unseen classes drawn uniformly at random (so a surrogate that is confidently
     wrong about a region cannot hold the search there); the others come from every unseen class.
 
+    With ``surrogate="gp"`` a Gaussian process replaces the forest
+    (:class:`~robnas.searchers._class_gp.ClassGaussianProcess`: ``ConstantKernel * RBF +
+    WhiteKernel``, fitted by scikit-learn's maximum marginal likelihood every ``hyper_every``
+    values told; over ``features="onehot"`` the RBF kernel is an exponentiated Hamming kernel).
+    Its posterior over every class is updated at each tell, so each pick of a batch is made
+    after conditioning on every value told so far (the batch keeps its order: global picks,
+    ``explore`` random, ``local`` near the incumbents); ``"ucb"`` and ``"ei"`` use its mean and
+    standard deviation, ``"thompson"`` one independent draw from each class's marginal.
+
     Ties (common: a tree predicts the same value for a whole leaf) are broken at random. The
     defaults were chosen by measurement (``benchmarks/searcher_defaults.py``, README).
 
@@ -77,7 +86,8 @@ class PredictorSearch:
     several workers on diverse cells between fits.
 
     Args:
-        surrogate: ``"random_forest"`` or ``"extra_trees"`` (scikit-learn's regressors).
+        surrogate: ``"random_forest"`` or ``"extra_trees"`` (scikit-learn's regressors), or
+            ``"gp"`` (a Gaussian process, see above).
         n_estimators: trees per fit.
         acquisition: ``"thompson"``, ``"ucb"``, ``"ei"`` or ``"mean"``.
         kappa: weight of the spread in ``"ucb"``.
@@ -89,6 +99,8 @@ class PredictorSearch:
             (``local + explore <= refit_every``).
         features: ``"cells"`` or ``"cells+cost"`` (:data:`FEATURES`).
         target: ``"value"`` or ``"rank"`` (:data:`TARGETS`): fit the told values or their ranks.
+        hyper_every: with ``surrogate="gp"``, values told between two fits of the kernel's
+            hyperparameters (in between, the posterior is only updated).
         prior: name of a per-cell measure (e.g. ``"params"``) used as an extra feature and to
             pick the first cells; the caller resolves the name and hands the scores over with
             :meth:`use_scores` (:func:`robnas.priors.provide_scores`). ``None``: no prior.
@@ -156,8 +168,8 @@ class PredictorSearch:
         Raises:
             InvalidParameterError: ``surrogate``, ``acquisition``, ``features`` or ``target`` not
                 one of its choices,
-                ``n_estimators`` not an integer in 1..1000, ``num_init`` or ``refit_every`` not
-                an integer in 1..6466, ``kappa`` not a finite number >= 0, ``prior`` named
+                ``n_estimators`` not an integer in 1..1000, ``num_init``, ``refit_every`` or
+                ``hyper_every`` not an integer in 1..6466, ``kappa`` not a finite number >= 0, ``prior`` named
                 without its scores handed over (:meth:`use_scores`), or ``seed`` not ``None``
                 or in 0..2**32-1.
 
