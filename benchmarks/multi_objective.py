@@ -11,6 +11,7 @@ of the true front's classes by 300 cells; one 300-cell run < 5 s.
 
     python benchmarks/multi_objective.py --seeds 100 --datasets cifar10,ImageNet16-120
     python benchmarks/multi_objective.py --searchers random,hvi --groups "pgd@1/255,clean"
+    python benchmarks/multi_objective.py --searchers random --searcher hvi:surrogate=gp,features=edges,ucb=1
 
 Figures are printed, never asserted.
 """
@@ -36,17 +37,24 @@ def main() -> None:
     parser.add_argument("--datasets", default="cifar10")
     parser.add_argument("--groups", default=";".join(GROUPS), help="';'-separated objective groups")
     parser.add_argument("--searchers", default="random,nsga2,pls,parego,hvi")
+    parser.add_argument("--searcher", action="append", default=[], metavar="SPEC",
+                        help="a searcher with parameters, NAME:KEY=VALUE[,KEY=VALUE...] as robnas "
+                             "compare's --searcher (repeatable; runs after --searchers)")
     parser.add_argument("--seeds", type=int, default=100)
     parser.add_argument("--budget", type=int, default=300)
     args = parser.parse_args()
 
     from robnas.benchmark import TabularOracle
     from robnas.cli.common import quiet_optuna
+    from robnas.cli.compare_cmd import parse_searcher_spec
     from robnas.compare.stats import mean_interval
     from robnas.multi_loop import run_multi_search
     from robnas.multi_objective import ParetoProblem
     from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS
 
+    names = [name for name in args.searchers.split(",") if name]
+    specs = [(name, {}) for name in names] + [
+        parse_searcher_spec(text, MULTI_OBJECTIVE_SEARCHERS, "multi-objective searcher") for text in args.searcher]
     quiet_optuna(0)  # as the robnas command does: no INFO line per Optuna study
     for dataset in args.datasets.split(","):
         oracle = TabularOracle(dataset, data=args.data)
@@ -58,20 +66,20 @@ def main() -> None:
             print(f"{'searcher':<10} {'HV regret@100 [95%]':<26} {'vs random':>9} "
                   f"{'found@' + str(args.budget):>10} {'s/run':>7} {'cpu s':>7}")
             at_100: dict[str, float] = {}
-            for name in args.searchers.split(","):
+            for (name, params), label in zip(specs, names + args.searcher, strict=True):
                 regrets, found, seconds, cpu = [], [], [], []
                 for seed in range(args.seeds):
                     started, cpu_started = time.perf_counter(), time.process_time()
-                    result = run_multi_search(MULTI_OBJECTIVE_SEARCHERS[name](seed=seed), oracle,
+                    result = run_multi_search(MULTI_OBJECTIVE_SEARCHERS[name](seed=seed, **params), oracle,
                                               group, args.budget, problem=problem)
                     seconds.append(time.perf_counter() - started)
                     cpu.append(time.process_time() - cpu_started)
                     regrets.append(1.0 - result.trials[min(99, len(result.trials) - 1)]["best"])
                     found.append(result.share_found)
                 mean, low, high = mean_interval(regrets)
-                at_100[name] = mean
+                at_100[label] = mean
                 ratio = mean / at_100["random"] if at_100.get("random") else float("nan")
-                print(f"{name:<10} {mean:.3f} [{low:.3f}, {high:.3f}]{'':<8} {ratio:>9.2f} "
+                print(f"{label:<10} {mean:.3f} [{low:.3f}, {high:.3f}]{'':<8} {ratio:>9.2f} "
                       f"{np.mean(found):>10.0%} {np.mean(seconds):>7.2f} {np.mean(cpu):>7.2f}", flush=True)
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from robnas.arch import NUM_EDGES, NUM_OPS, Arch, all_ops_array
 from robnas.encodings import cell_features
+from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code, class_code_array
 from robnas.pareto import hypervolume_improvements, non_dominated_mask
 from robnas.searchers._base import (
@@ -25,6 +26,21 @@ from robnas.searchers._base import (
 )
 from robnas.searchers._predictor import MAX_TREES, SURROGATES, fit_forest, random_argmax
 
+FEATURES = ("cells", "pairs", "cells+cost", "pairs+cost", "edges")
+"""The surrogate's features: ``cells`` (:func:`~robnas.encodings.cell_features`), ``pairs`` (those
+and the products of every two edges' one-hots), either with ``+cost`` (and the cell's parameters
+and FLOPs, :func:`robnas.cost.cost_arrays`), or ``edges`` (the one-hot edges alone)."""
+GP_FEATURES = ("cells", "edges")
+"""The features a Gaussian-process surrogate accepts (0/1 columns and counts: integer squared
+distances, which its kernel looks up in a table)."""
+GP_LENGTHS = (1.0, 2.0, 4.0, 8.0)
+"""Length scales (``l`` in ``exp(-d / 2l)``, ``d`` the squared distance) the GP chooses from."""
+GP_NOISES = (0.01, 0.05, 0.2, 0.5)
+"""Noise variances, relative to the signal's, the GP chooses from."""
+
+_MAX_SQUARED_DISTANCE = 2 * NUM_EDGES + 2 * 4 + 2 * NUM_EDGES ** 2
+"""Largest squared distance of two cells over :data:`GP_FEATURES`' columns (one-hots: 2 per
+differing edge or path; counts: at most 6^2 + 6^2)."""
 _DIGIT = NUM_OPS ** np.arange(NUM_EDGES - 1, -1, -1)
 """What one edge's op adds to :attr:`Arch.code` per unit (the code is base-5, edge-major)."""
 
@@ -46,14 +62,24 @@ class HypervolumeImprovementSearch:
     the observed ranges) is picked. With probability ``explore`` a proposal is a random cell.
     ``features="pairs"`` adds to the features the product of every pair of edge one-hots that
     occurs (which ops two edges carry together: 359 columns over the classes), so a ridge
-    surrogate can learn interactions between edges.
+    surrogate can learn interactions between edges; ``"cells+cost"`` and ``"pairs+cost"`` add
+    the cell's parameters and FLOPs (exact and free, CIFAR-10's counts: clean accuracy follows
+    them closely; they are linear in the operation counts, so for a ridge they mainly lift the
+    penalty off that direction); ``"edges"`` keeps the one-hot edges alone.
 
     Surrogates: ``"ridge"`` (default; one ridge regression per objective, its mean
     prediction), ``"bayes_ridge"`` (its Bayesian posterior: each proposal uses one draw of the
     coefficients, Thompson sampling), ``"random_forest"`` or ``"extra_trees"`` (the predictor
     searcher's scikit-learn ensemble, :class:`~robnas.searchers.PredictorSearch`, one
     multi-output fit; proposal ``i`` of a batch uses tree ``i`` as its posterior draw, as in
-    Bradford et al.'s TSEMO, 2018). Within a batch each pick joins the front at its predicted
+    Bradford et al.'s TSEMO, 2018), or ``"gp"``: a Gaussian process per objective (zero mean,
+    kernel ``exp(-d / 2l)`` over the squared distance ``d`` of the features, which over
+    ``features="edges"`` is twice the Hamming distance of the cells: an exponentiated-Hamming
+    kernel; plus white noise). Its length ``l`` and noise are chosen from the grids
+    :data:`GP_LENGTHS` x :data:`GP_NOISES` by marginal likelihood every ``kernel_every`` fits,
+    and each proposal's predictions are the posterior mean plus ``ucb`` posterior standard
+    deviations (an upper confidence bound per objective, as in SMS-EGO's optimistic
+    hypervolume, Ponweiser et al. 2008). Within a batch each pick joins the front at its predicted
     vector, so the next one seeks another region. ``acquisition="tchebycheff"`` replaces the
     hypervolume improvement by a random augmented Tchebycheff weighting of the predictions
     (random-scalarisation Thompson sampling, Paria et al. 2019). The defaults were chosen by
@@ -63,18 +89,20 @@ class HypervolumeImprovementSearch:
     objectives); a plain number is read as a one-element vector.
 
     Args:
-        surrogate: ``"ridge"``, ``"bayes_ridge"``, ``"random_forest"`` or ``"extra_trees"``.
+        surrogate: ``"ridge"``, ``"bayes_ridge"``, ``"random_forest"``, ``"extra_trees"`` or
+            ``"gp"``.
         n_estimators: trees per fit of a tree ensemble (the draws a batch cycles through).
         num_init: random cells before the first fit.
         refit_every: proposals per fit.
         acquisition: ``"hvi"`` (hypervolume improvement) or ``"tchebycheff"``.
         candidates: ``"neighbours"`` (of the told front) or ``"all"`` (unseen classes).
-        features: ``"cells"`` (:func:`~robnas.encodings.cell_features`) or ``"pairs"`` (those
-            and the pairwise products of the edge one-hots).
+        features: one of :data:`FEATURES` (with ``surrogate="gp"``: of :data:`GP_FEATURES`).
         explore: probability of proposing a random unseen cell instead.
         margin: how far beyond the told front's nadir the reference point lies, as a share of
             each objective's range over that front.
         ridge: L2 penalty of the ridge surrogates.
+        ucb: posterior standard deviations added to a GP's mean predictions (0: the mean).
+        kernel_every: fits between two choices of a GP's length and noise.
         seed: seed of the private random generator (``None``: fresh entropy).
 
     >>> searcher = HypervolumeImprovementSearch(num_init=3, refit_every=2, seed=0)
@@ -87,7 +115,7 @@ class HypervolumeImprovementSearch:
     def __init__(self, *, surrogate: str = "ridge", n_estimators: int = 5, num_init: int = 10,
                  refit_every: int = 1, acquisition: str = "hvi", candidates: str = "neighbours",
                  features: str = "cells", explore: float = 0.1, margin: float = 0.1, ridge: float = 1.0,
-                 seed: int | None = None) -> None:
+                 ucb: float = 0.0, kernel_every: int = 10, seed: int | None = None) -> None:
         self.surrogate = surrogate
         self.candidates = candidates
         self.features = features
@@ -98,7 +126,10 @@ class HypervolumeImprovementSearch:
         self.num_init = num_init
         self.refit_every = refit_every
         self.margin = margin
+        self.ucb = ucb
+        self.kernel_every = kernel_every
         self.seed = seed
+        self._kernels: list[tuple[float, float]] = []  # a GP's (length, noise) per objective
         self._rng: np.random.Generator | None = None
         self._classes = np.zeros(0, dtype=np.int64)  # class codes, sorted (set on first ask)
         self._features = np.zeros((0, 0))
@@ -119,17 +150,19 @@ class HypervolumeImprovementSearch:
             InvalidParameterError: ``surrogate``, ``acquisition``, ``candidates`` or
                 ``features`` not one of its choices, ``n_estimators`` not an integer in 1..1000, ``num_init`` or
                 ``refit_every`` not an integer in 1..6466, ``explore`` not a probability,
-                ``margin`` not a number in 0..10, ``ridge`` not a number > 0, or ``seed`` not
-                ``None`` or in 0..2**32-1.
+                ``margin`` not a number in 0..10, ``ridge`` not a number > 0, ``ucb`` not a
+                number in 0..10 (> 0 only with ``surrogate="gp"``), ``kernel_every`` not an
+                integer in 1..6466, ``features`` not one of :data:`GP_FEATURES` with
+                ``surrogate="gp"``, or ``seed`` not ``None`` or in 0..2**32-1.
 
         >>> HypervolumeImprovementSearch(margin=-0.1).validate_params()
         Traceback (most recent call last):
         ...
         robnas.errors.InvalidParameterError: margin must be a number >= 0.0 and <= 10.0, got -0.1
         """
-        check_choice("surrogate", self.surrogate, (*SURROGATES, "bayes_ridge", "ridge"))
+        check_choice("surrogate", self.surrogate, (*SURROGATES, "bayes_ridge", "ridge", "gp"))
         check_choice("candidates", self.candidates, ("all", "neighbours"))
-        check_choice("features", self.features, ("cells", "pairs"))
+        check_choice("features", self.features, FEATURES)
         check_float("explore", self.explore, 0.0, 1.0)
         check_float("ridge", self.ridge, 0.0, low_open=True)
         check_int("n_estimators", self.n_estimators, 1, MAX_TREES)
@@ -137,6 +170,14 @@ class HypervolumeImprovementSearch:
         check_int("num_init", self.num_init, 1, MAX_COUNT)
         check_int("refit_every", self.refit_every, 1, MAX_COUNT)
         check_float("margin", self.margin, 0.0, 10.0)
+        check_float("ucb", self.ucb, 0.0, 10.0)
+        check_int("kernel_every", self.kernel_every, 1, MAX_COUNT)
+        if self.surrogate == "gp" and self.features not in GP_FEATURES:
+            raise InvalidParameterError(f"features must be one of {', '.join(GP_FEATURES)} with "
+                                        f"surrogate=gp; got {self.features!r}")
+        if self.surrogate != "gp" and self.ucb:
+            raise InvalidParameterError(f"ucb must be 0 unless surrogate=gp; got {self.ucb!r} "
+                                        f"with surrogate={self.surrogate}")
         check_seed(self.seed)
 
     @property
@@ -151,9 +192,7 @@ class HypervolumeImprovementSearch:
             self._rng = np.random.default_rng(self.seed)
             self._ops, self._class_of = all_ops_array(), class_code_array()
             self._classes = np.unique(self._class_of)
-            self._features = cell_features(self._ops[self._classes])
-            if self.features == "pairs":
-                self._features = _with_edge_pairs(self._features)
+            self._features = surrogate_features(self._ops[self._classes], self._classes, self.features)
         if len(self._values) < self.num_init or self._rng.random() < self.explore:
             return self._propose(random_unseen(self._rng, self._seen))
         arch = next_queued(self._queue, self._seen)
@@ -184,6 +223,19 @@ class HypervolumeImprovementSearch:
             raise ValueError("every isomorphism class has been seen")
         return np.sort(rows)
 
+    def _gaussian_processes(self, x: np.ndarray, y: np.ndarray) -> Any:
+        """``sample(rows, draw)``: every objective's GP mean plus ``ucb`` standard deviations."""
+        distance = squared_distances(x, x)
+        if not self._kernels or self._fits % self.kernel_every == 0:
+            self._kernels = gp_hyperparameters(distance, y)
+        models = [_GaussianProcess(distance, y[:, j], *self._kernels[j]) for j in range(y.shape[1])]
+
+        def sample(rows: np.ndarray, draw: int) -> np.ndarray:
+            cross = squared_distances(rows, x)
+            return np.stack([model.predict(cross, self.ucb) for model in models], axis=1)
+
+        return sample
+
     def _propose(self, arch: Arch) -> Arch:
         self._seen.add(class_code(arch))
         return arch
@@ -195,7 +247,9 @@ class HypervolumeImprovementSearch:
         mean, scale = told.mean(axis=0), told.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
         x = self._features[np.searchsorted(self._classes, codes)]
-        if self.surrogate in ("bayes_ridge", "ridge"):
+        if self.surrogate == "gp":
+            sample = self._gaussian_processes(x, (told - mean) / scale)
+        elif self.surrogate in ("bayes_ridge", "ridge"):
             sample = _bayes_ridge(x, (told - mean) / scale, self.ridge,
                                   self._rng if self.surrogate == "bayes_ridge" else None)
         else:
@@ -233,6 +287,23 @@ class HypervolumeImprovementSearch:
             self._queue.append(int(self._classes[unseen[pick]]))
 
 
+def surrogate_features(ops: np.ndarray, codes: np.ndarray, kind: str) -> np.ndarray:
+    """The surrogate's features (``features=kind``, one of :data:`FEATURES`) of the cells
+    ``ops`` (``(n, 6)`` op indices) whose :attr:`Arch.code <robnas.arch.Arch.code>` are ``codes``."""
+    x = cell_features(ops)
+    base = kind.removesuffix("+cost")
+    if base == "edges":
+        x = x[:, :NUM_EDGES * NUM_OPS]
+    elif base == "pairs":
+        x = _with_edge_pairs(x)
+    if kind.endswith("+cost"):
+        from robnas.cost import cost_arrays
+
+        cost = cost_arrays()  # CIFAR-10's; other datasets' differ by a monotone rescaling
+        x = np.hstack([x, cost["params"][codes, None], cost["flops"][codes, None]])
+    return x
+
+
 def _with_edge_pairs(features: np.ndarray) -> np.ndarray:
     """``features`` and the products of every pair of its edge one-hots (its first
     ``NUM_EDGES * NUM_OPS`` columns) on different edges that is non-zero for some row."""
@@ -261,3 +332,51 @@ def _bayes_ridge(x: np.ndarray, y: np.ndarray, ridge: float, rng: np.random.Gene
         return rows @ drawn + (mean_y - mean_x @ drawn)
 
     return sample
+
+
+def squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances between the rows of ``a`` and of ``b``, rounded to integers
+    (exact for :data:`GP_FEATURES`: 0/1 columns and counts), as indices."""
+    gram = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2.0 * (a @ b.T)
+    return np.rint(gram).astype(np.intp)
+
+
+def gp_hyperparameters(distance: np.ndarray, y: np.ndarray) -> list[tuple[float, float]]:
+    """Per column of ``y``: the ``(length, noise)`` of :data:`GP_LENGTHS` x :data:`GP_NOISES`
+    of largest marginal likelihood (the signal variance at its maximum-likelihood value), for
+    told points at squared distances ``distance`` from each other."""
+    best = [(-np.inf, GP_LENGTHS[0], GP_NOISES[0])] * y.shape[1]
+    n = len(y)
+    for length in GP_LENGTHS:
+        eigen, basis = np.linalg.eigh(np.exp(-distance / (2.0 * length)))
+        eigen = np.clip(eigen, 0.0, None)
+        projected = (basis.T @ y) ** 2
+        for noise in GP_NOISES:
+            fit = (projected / (eigen + noise)[:, None]).sum(axis=0)
+            likelihood = -0.5 * n * np.log(fit / n) - 0.5 * np.log(eigen + noise).sum()
+            best = [(value, length, noise) if value > old[0] else old
+                    for value, old in zip(likelihood, best, strict=True)]
+    return [(length, noise) for _, length, noise in best]
+
+
+class _GaussianProcess:
+    """Exact GP regression of ``y`` with the kernel ``s2 * exp(-d / 2 length)`` (``d`` the
+    squared distance) plus noise ``s2 * noise``, zero mean, ``s2`` its maximum-likelihood value."""
+
+    def __init__(self, distance: np.ndarray, y: np.ndarray, length: float, noise: float) -> None:
+        # the kernel by squared distance (at most 12 + 8 + 72 over GP_FEATURES' columns)
+        self.table = np.exp(-np.arange(_MAX_SQUARED_DISTANCE + 1) / (2.0 * length))
+        factor = np.linalg.inv(np.linalg.cholesky(self.table[distance] + noise * np.eye(len(y))))
+        self.inverse = factor.T @ factor
+        self.alpha = self.inverse @ y
+        self.s2 = float(y @ self.alpha) / len(y)
+
+    def predict(self, distance: np.ndarray, ucb: float) -> np.ndarray:
+        """Mean plus ``ucb`` standard deviations at points at squared distances ``distance``
+        (rows: points, columns: told points)."""
+        cross = self.table[distance]
+        mean = cross @ self.alpha
+        if not ucb:
+            return mean
+        explained = ((cross @ self.inverse) * cross).sum(axis=1)
+        return mean + ucb * np.sqrt(np.clip(1.0 - explained, 0.0, None) * self.s2)

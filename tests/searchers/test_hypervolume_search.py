@@ -1,5 +1,6 @@
 """The hypervolume-improvement searcher: its acquisition against a brute-force computation with
-Optuna's hypervolume, its neighbourhood candidates, and its learning on the real table."""
+Optuna's hypervolume, its neighbourhood candidates, its features, its Gaussian process against
+scikit-learn's, and its learning on the real table."""
 
 from __future__ import annotations
 
@@ -90,7 +91,8 @@ def test_edge_pair_features_are_products_of_two_edges_ops() -> None:
 
 
 @pytest.mark.parametrize("params", [{}, {"surrogate": "random_forest", "candidates": "all"},
-                                    {"features": "pairs"}])
+                                    {"features": "pairs"}, {"features": "cells+cost"},
+                                    {"surrogate": "gp", "features": "edges", "ucb": 1.0}])
 def test_beats_random_search_on_the_real_table(cifar10_oracle, params) -> None:
     # Paired by seed on CIFAR-10 (pgd@1/255, clean): a surrogate that learnt nothing, or an
     # acquisition pointed the wrong way, would not beat random search's hypervolume on average.
@@ -100,3 +102,93 @@ def test_beats_random_search_on_the_real_table(cifar10_oracle, params) -> None:
     plain = [run_multi_search(RandomSearch(seed=s), cifar10_oracle, objectives, 60).hypervolume
              for s in range(4)]
     assert np.mean(guided) > np.mean(plain)
+
+
+@pytest.mark.parametrize("kind", ["cells+cost", "pairs+cost", "edges"])
+def test_surrogate_features_add_the_exact_costs_or_keep_the_edges(kind: str) -> None:
+    # The cost columns are each cell's parameters and FLOPs as robnas.cost counts them one cell
+    # at a time (CIFAR-10), after the cell (or pair) features; "edges" is the one-hot block alone.
+    from robnas import cost
+    from robnas.searchers._hypervolume_search import _with_edge_pairs, surrogate_features
+
+    codes = np.unique(class_code_array())[::97]
+    ops = all_ops_array()[codes]
+    features = surrogate_features(ops, codes, kind)
+    base = cell_features(ops)
+    if kind == "edges":
+        assert features.shape == (len(codes), 30)
+        assert np.array_equal(features, base[:, :30])
+        assert (features.sum(axis=1) == 6).all()
+        return
+    base = _with_edge_pairs(base) if kind.startswith("pairs") else base
+    assert features.shape == (len(codes), base.shape[1] + 2)
+    assert np.array_equal(features[:, :-2], base)
+    for row, code in enumerate(codes):
+        arch = Arch.from_code(int(code))
+        assert features[row, -2] == pytest.approx(cost.params(arch, "cifar10"), abs=1e-9)
+        assert features[row, -1] == pytest.approx(cost.flops(arch, "cifar10"), abs=1e-9)
+    assert len(np.unique(features[:, -1])) > 5  # the costs vary over the cells
+
+
+def _gp_data(seed: int):
+    rng = np.random.default_rng(seed)
+    classes = np.unique(class_code_array())
+    rows = rng.choice(len(classes), 60, replace=False)
+    x = cell_features(all_ops_array()[classes[rows]])[:, :30]
+    y = np.stack([np.sin(x @ rng.normal(size=30)), x @ rng.normal(size=30)], axis=1)
+    return x, (y - y.mean(axis=0)) / y.std(axis=0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_gp_predictions_match_scikit_learn(seed: int) -> None:
+    # The exponentiated-Hamming GP against scikit-learn's GaussianProcessRegressor with the same
+    # fixed kernel (an RBF of length sqrt(l) over the one-hot edges, s2 times it, and the noise as
+    # white noise): same mean, and the same standard deviation in the upper confidence bound.
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+    from robnas.searchers._hypervolume_search import _GaussianProcess, squared_distances
+
+    x, y = _gp_data(seed)
+    train, test = x[:40], x[40:]
+    distance = squared_distances(train, train)
+    assert np.array_equal(distance // 2, 6 - np.rint(train @ train.T))  # twice the Hamming distance
+    for length, noise in [(1.0, 0.01), (4.0, 0.2)]:
+        ours = _GaussianProcess(distance, y[:40, 0], length, noise)
+        kernel = (ConstantKernel(ours.s2, "fixed") * RBF(np.sqrt(length), "fixed")
+                  + WhiteKernel(ours.s2 * noise, "fixed"))
+        model = GaussianProcessRegressor(kernel, optimizer=None, alpha=1e-12).fit(train, y[:40, 0])
+        mean, sd = model.predict(test, return_std=True)
+        sd = np.sqrt(np.clip(sd ** 2 - ours.s2 * noise, 0.0, None))  # scikit-learn adds the noise
+        cross = squared_distances(test, train)
+        assert np.allclose(ours.predict(cross, 0.0), mean, atol=1e-6)
+        assert np.allclose(ours.predict(cross, 2.0), mean + 2.0 * sd, atol=1e-5)
+
+
+def test_gp_hyperparameters_maximise_scikit_learns_marginal_likelihood() -> None:
+    # The grid choice is the (length, noise) whose marginal likelihood, with the signal variance
+    # at its maximum-likelihood value, scikit-learn rates highest.
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+    from robnas.searchers._hypervolume_search import (
+        GP_LENGTHS,
+        GP_NOISES,
+        _GaussianProcess,
+        gp_hyperparameters,
+        squared_distances,
+    )
+
+    x, y = _gp_data(2)
+    distance = squared_distances(x, x)
+    chosen = gp_hyperparameters(distance, y)
+    for column in range(2):
+        scores = {}
+        for length in GP_LENGTHS:
+            for noise in GP_NOISES:
+                s2 = _GaussianProcess(distance, y[:, column], length, noise).s2
+                kernel = (ConstantKernel(s2, "fixed") * RBF(np.sqrt(length), "fixed")
+                          + WhiteKernel(s2 * noise, "fixed"))
+                model = GaussianProcessRegressor(kernel, optimizer=None, alpha=1e-12).fit(x, y[:, column])
+                scores[length, noise] = model.log_marginal_likelihood_value_
+        assert chosen[column] == max(scores, key=scores.get)

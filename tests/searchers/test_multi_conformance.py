@@ -19,6 +19,9 @@ VARIANTS: dict[str, Any] = {
     "hvi-forest": partial(HypervolumeImprovementSearch, surrogate="random_forest", candidates="all"),
     "hvi-bayes": partial(HypervolumeImprovementSearch, surrogate="bayes_ridge", refit_every=3,
                          acquisition="tchebycheff"),
+    "hvi-gp": partial(HypervolumeImprovementSearch, surrogate="gp", features="edges", ucb=1.0),
+    "hvi-gp-cells": partial(HypervolumeImprovementSearch, surrogate="gp", kernel_every=3),
+    "hvi-cost": partial(HypervolumeImprovementSearch, features="pairs+cost"),
 }
 
 

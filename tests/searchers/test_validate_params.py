@@ -113,11 +113,17 @@ MULTI_BAD: list[tuple[str, dict[str, object], str]] = [
     ("parego", {"explore": 1.5}, "explore must be a number >= 0.0 and <= 1.0, got 1.5"),
     ("parego", {"explore": "often"}, "explore must be a number >= 0.0 and <= 1.0, got 'often' (str)"),
     ("parego", {"rho": -0.1}, "rho must be a number >= 0.0, got -0.1"),
-    ("hvi", {"surrogate": "gp"},
-     "surrogate must be one of random_forest, extra_trees, bayes_ridge, ridge; got 'gp'"),
+    ("hvi", {"surrogate": "svm"},
+     "surrogate must be one of random_forest, extra_trees, bayes_ridge, ridge, gp; got 'svm'"),
     ("hvi", {"acquisition": "ei"}, "acquisition must be one of hvi, tchebycheff; got 'ei'"),
     ("hvi", {"candidates": "near"}, "candidates must be one of all, neighbours; got 'near'"),
-    ("hvi", {"features": "quad"}, "features must be one of cells, pairs; got 'quad'"),
+    ("hvi", {"features": "quad"},
+     "features must be one of cells, pairs, cells+cost, pairs+cost, edges; got 'quad'"),
+    ("hvi", {"surrogate": "gp", "features": "cells+cost"},
+     "features must be one of cells, edges with surrogate=gp; got 'cells+cost'"),
+    ("hvi", {"ucb": 1.0}, "ucb must be 0 unless surrogate=gp; got 1.0 with surrogate=ridge"),
+    ("hvi", {"surrogate": "gp", "ucb": -1}, "ucb must be a number >= 0.0 and <= 10.0, got -1"),
+    ("hvi", {"surrogate": "gp", "kernel_every": 0}, "kernel_every must be an integer in 1..6466, got 0"),
     ("hvi", {"n_estimators": 0}, "n_estimators must be an integer in 1..1000, got 0"),
     ("hvi", {"refit_every": 0}, "refit_every must be an integer in 1..6466, got 0"),
     ("hvi", {"explore": -0.5}, "explore must be a number >= 0.0 and <= 1.0, got -0.5"),
@@ -148,4 +154,7 @@ def test_multi_objective_defaults_and_edges_are_accepted(name) -> None:
     validate_params(MULTI_OBJECTIVE_SEARCHERS["parego"](ridge=1e-9, explore=1.0, rho=0.0))
     validate_params(MULTI_OBJECTIVE_SEARCHERS["hvi"](explore=1.0, margin=0.0, n_estimators=1000,
                                                      refit_every=6466, surrogate="extra_trees"))
+    validate_params(MULTI_OBJECTIVE_SEARCHERS["hvi"](surrogate="gp", features="edges", ucb=10.0,
+                                                     kernel_every=6466))
+    validate_params(MULTI_OBJECTIVE_SEARCHERS["hvi"](features="pairs+cost"))
     validate_params(MULTI_OBJECTIVE_SEARCHERS["nsga2"](population_size=2, n_startup_trials=0))
