@@ -97,7 +97,7 @@ class PredictorSearch:
         local_top: how many of the best cells told span that neighbourhood.
         explore: proposals per fit drawn uniformly at random among the unseen classes
             (``local + explore <= refit_every``).
-        features: ``"cells"`` or ``"cells+cost"`` (:data:`FEATURES`).
+        features: ``"cells"``, ``"cells+cost"`` or ``"onehot"`` (:data:`FEATURES`).
         target: ``"value"`` or ``"rank"`` (:data:`TARGETS`): fit the told values or their ranks.
         hyper_every: with ``surrogate="gp"``, values told between two fits of the kernel's
             hyperparameters (in between, the posterior is only updated).
@@ -267,20 +267,11 @@ class PredictorSearch:
             self._gp_fit_and_queue()
             return
         assert self._rng is not None
-        codes = np.fromiter(self._values, dtype=np.int64, count=len(self._values))
-        values = np.fromiter(self._values.values(), dtype=float, count=len(self._values))
-        target = values
-        if self.target == "rank":  # the quantile of each told value among the told values
-            from scipy.stats import rankdata
-
-            target = rankdata(values) / values.size
+        codes, values, target = self._told()
         model = fit_forest(self.surrogate, self.n_estimators,
                            self._features[np.searchsorted(self._classes, codes)], target, self._rng)
         self._fits += 1
-        seen = np.fromiter(self._seen, dtype=np.int64, count=len(self._seen))
-        unseen = np.flatnonzero(~np.isin(self._classes, seen))
-        if unseen.size == 0:
-            raise ValueError("every isomorphism class has been seen")
+        unseen = self._unseen()
         features = self._features[unseen]
         if self.acquisition == "thompson":  # proposal i: the best cell of tree i's prediction
             trees = model.estimators_
@@ -289,10 +280,7 @@ class PredictorSearch:
             per_tree = np.stack([tree.predict(features) for tree in model.estimators_])
             shared = self._acquire(per_tree.mean(axis=0), per_tree.std(axis=0), float(target.max()))
             scores = [shared] * self.refit_every
-        near = np.zeros(unseen.size, dtype=bool)  # the incumbents' unseen neighbours
-        if self.local:
-            top = np.searchsorted(self._classes, codes[np.argsort(-values, kind="stable")[: self.local_top]])
-            near = np.isin(self._classes[unseen], self._classes[np.unique(self._neighbours[top])])
+        near = self._near_incumbents(codes, values, unseen) if self.local else np.zeros(unseen.size, dtype=bool)
         taken = np.zeros(unseen.size, dtype=bool)
         first_local = self.refit_every - self.local  # a batch: global, then random, then local
         for i, score in enumerate(scores[: unseen.size]):
@@ -312,21 +300,12 @@ class PredictorSearch:
         values; the cycle is the forest's: global picks, then ``explore`` random, then ``local``)."""
         assert self._rng is not None
         slot, self._slot = self._slot, (self._slot + 1) % self.refit_every
-        seen = np.fromiter(self._seen, dtype=np.int64, count=len(self._seen))
-        unseen = np.flatnonzero(~np.isin(self._classes, seen))
-        if unseen.size == 0:
-            raise ValueError("every isomorphism class has been seen")
+        unseen = self._unseen()
         first_local = self.refit_every - self.local
         if first_local - self.explore <= slot < first_local:  # a uniformly random unseen class
             self._queue.append(int(self._classes[unseen[self._rng.integers(unseen.size)]]))
             return
-        codes = np.fromiter(self._values, dtype=np.int64, count=len(self._values))
-        values = np.fromiter(self._values.values(), dtype=float, count=len(self._values))
-        target = values
-        if self.target == "rank":
-            from scipy.stats import rankdata
-
-            target = rankdata(values) / values.size
+        codes, values, target = self._told()
         target = (target - target.mean()) / (target.std() if target.std() > 0 else 1.0)
         rows = np.searchsorted(self._classes, codes)  # in the order first told: gp.rows is a prefix
         if self._gp is None:
@@ -344,11 +323,34 @@ class PredictorSearch:
         else:
             score = self._acquire(mean, spread, float(target.max()))
         if slot >= first_local:  # among the unseen neighbours of the best cells told, if any
-            top = np.searchsorted(self._classes, codes[np.argsort(-values, kind="stable")[: self.local_top]])
-            near = np.isin(self._classes[unseen], self._classes[np.unique(self._neighbours[top])])
+            near = self._near_incumbents(codes, values, unseen)
             if near.any():
                 score = np.where(near, score, -np.inf)
         self._queue.append(int(self._classes[unseen[random_argmax(score, self._rng)]]))
+
+    def _told(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Class codes and values of every class told (in the order first told), and the
+        surrogate's targets for them (the values, or their quantiles with ``target="rank"``)."""
+        codes = np.fromiter(self._values, dtype=np.int64, count=len(self._values))
+        values = np.fromiter(self._values.values(), dtype=float, count=len(self._values))
+        if self.target == "value":
+            return codes, values, values
+        from scipy.stats import rankdata
+
+        return codes, values, rankdata(values) / values.size
+
+    def _unseen(self) -> np.ndarray:
+        """Positions (in the class list) of the classes neither proposed nor told."""
+        seen = np.fromiter(self._seen, dtype=np.int64, count=len(self._seen))
+        unseen = np.flatnonzero(~np.isin(self._classes, seen))
+        if unseen.size == 0:
+            raise ValueError("every isomorphism class has been seen")
+        return unseen
+
+    def _near_incumbents(self, codes: np.ndarray, values: np.ndarray, unseen: np.ndarray) -> np.ndarray:
+        """Which of ``unseen`` are one-edge neighbours of the ``local_top`` best cells told."""
+        top = np.searchsorted(self._classes, codes[np.argsort(-values, kind="stable")[: self.local_top]])
+        return np.isin(self._classes[unseen], self._classes[np.unique(self._neighbours[top])])
 
     def _acquire(self, mean: np.ndarray, spread: np.ndarray, best: float) -> np.ndarray:
         if self.acquisition == "mean":
