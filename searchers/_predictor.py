@@ -36,9 +36,9 @@ ACQUISITIONS = ("thompson", "ucb", "ei", "mean")
 TARGETS = ("value", "rank")
 """What the surrogate is fitted to: the told values, or their ranks among the told values
 (divided by their count, so in (0, 1]; robust to the long tail of poor cells)."""
-FEATURES = ("cells", "cells+cost", "onehot")
+FEATURES = ("cells", "cells+cost", "edges")
 """``cells``: :func:`~robnas.encodings.cell_features`; ``cells+cost``: plus parameters and FLOPs
-(:mod:`robnas.cost`, free); ``onehot``: the one-hot operation of every edge only (the first 30
+(:mod:`robnas.cost`, free); ``edges``: the one-hot operation of every edge only (the first 30
 columns of ``cells``; with the ``gp`` surrogate's RBF kernel, an exponentiated Hamming kernel)."""
 
 
@@ -70,7 +70,7 @@ class PredictorSearch:
     With ``surrogate="gp"`` a Gaussian process replaces the forest
     (:class:`~robnas.searchers._class_gp.ClassGaussianProcess`: ``ConstantKernel * RBF +
     WhiteKernel``, fitted by scikit-learn's maximum marginal likelihood every ``hyper_every``
-    values told; over ``features="onehot"`` the RBF kernel is an exponentiated Hamming kernel).
+    values told; over ``features="edges"`` the RBF kernel is an exponentiated Hamming kernel).
     Its posterior over every class is updated at each tell, so each pick of a batch is made
     after conditioning on every value told so far (the batch keeps its order: global picks,
     ``explore`` random, ``local`` near the incumbents); ``"ucb"`` and ``"ei"`` use its mean and
@@ -97,7 +97,7 @@ class PredictorSearch:
         local_top: how many of the best cells told span that neighbourhood.
         explore: proposals per fit drawn uniformly at random among the unseen classes
             (``local + explore <= refit_every``).
-        features: ``"cells"``, ``"cells+cost"`` or ``"onehot"`` (:data:`FEATURES`).
+        features: ``"cells"``, ``"cells+cost"`` or ``"edges"`` (:data:`FEATURES`).
         target: ``"value"`` or ``"rank"`` (:data:`TARGETS`): fit the told values or their ranks.
         hyper_every: with ``surrogate="gp"``, values told between two fits of the kernel's
             hyperparameters (in between, the posterior is only updated).
@@ -238,7 +238,7 @@ class PredictorSearch:
         self._classes = np.unique(class_code_array())
         ops = all_ops_array()[self._classes].astype(np.int64)
         self._features = cell_features(ops)
-        if self.features == "onehot":
+        if self.features == "edges":
             self._features = self._features[:, :NUM_EDGES * NUM_OPS]
         extra = []  # standardised (a kernel's distances need comparable scales; trees don't mind)
         if self.features == "cells+cost":

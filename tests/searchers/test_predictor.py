@@ -50,7 +50,7 @@ def test_beats_random_search_at_equal_budget(cifar10_oracle, acquisition) -> Non
     ({"local": 3, "explore": 3}, "local + explore must be at most refit_every (5), got 3 + 3"),
     ({"explore": -1}, "explore must be an integer in 0..6466, got -1"),
     ({"local_top": 0}, "local_top must be an integer in 1..6466, got 0"),
-    ({"features": "paths"}, "features must be one of cells, cells+cost, onehot; got 'paths'"),
+    ({"features": "paths"}, "features must be one of cells, cells+cost, edges; got 'paths'"),
     ({"hyper_every": 0}, "hyper_every must be an integer in 1..6466, got 0"),
     ({"target": "log"}, "target must be one of value, rank; got 'log'"),
     ({"prior": "params"}, "prior='params' needs its scores"),
@@ -178,7 +178,7 @@ def test_rank_target_depends_only_on_the_order_of_the_values_told(cifar10_oracle
 
 
 def _gp(**params) -> PredictorSearch:
-    return PredictorSearch(**{"surrogate": "gp", "features": "onehot", "acquisition": "ei", "refit_every": 5,
+    return PredictorSearch(**{"surrogate": "gp", "features": "edges", "acquisition": "ei", "refit_every": 5,
                               "local": 1, "explore": 1, **params})
 
 
@@ -230,7 +230,6 @@ def test_extra_feature_columns_are_standardised(cifar10_oracle) -> None:
     cost = searcher._features[:, -2:]
     np.testing.assert_allclose(cost.mean(axis=0), 0.0, atol=1e-9)
     np.testing.assert_allclose(cost.std(axis=0), 1.0)
-    assert _gp(seed=0).ask() is not None and _gp(seed=0)._features.shape == (0, 0)
-    onehot = _gp(features="onehot", seed=0)
-    onehot.ask()
-    assert onehot._features.shape == (6466, 30) and set(np.unique(onehot._features)) == {0.0, 1.0}
+    edges = _gp(features="edges", seed=0)
+    edges.ask()
+    assert edges._features.shape == (6466, 30) and set(np.unique(edges._features)) == {0.0, 1.0}
