@@ -102,3 +102,33 @@ def cell_features(ops: np.ndarray) -> np.ndarray:
         blocks.append(block)
     blocks.append(np.stack([(ops == op).sum(axis=1) for op in range(NUM_OPS)], axis=1).astype(float))
     return np.hstack(blocks)
+
+
+def surrogate_features(ops: np.ndarray, codes: np.ndarray, kind: str) -> np.ndarray:
+    """Surrogate features of the cells ``ops`` (``(n, 6)`` op indices) whose
+    :attr:`Arch.code <robnas.arch.Arch.code>` are ``codes``, by ``kind``: ``cells``
+    (:func:`cell_features`), ``pairs`` (:func:`with_edge_pairs` of those), ``edges`` (the one-hot
+    edges alone), ``cells+cost`` or ``pairs+cost`` (plus the cells' parameters and FLOPs from
+    :func:`robnas.cost.cost_arrays`, CIFAR-10's, as two last columns, unscaled)."""
+    x = cell_features(ops)
+    base = kind.removesuffix("+cost")
+    if base == "edges":
+        x = x[:, :NUM_EDGES * NUM_OPS]
+    elif base == "pairs":
+        x = with_edge_pairs(x)
+    if kind.endswith("+cost"):
+        from robnas.cost import cost_arrays
+
+        cost = cost_arrays()  # CIFAR-10's; other datasets' differ by a monotone rescaling
+        x = np.hstack([x, cost["params"][codes, None], cost["flops"][codes, None]])
+    return x
+
+
+def with_edge_pairs(features: np.ndarray) -> np.ndarray:
+    """``features`` and the products of every pair of its edge one-hots (its first
+    ``NUM_EDGES * NUM_OPS`` columns) on different edges that is non-zero for some row."""
+    onehot = features[:, :NUM_EDGES * NUM_OPS]
+    first, second = np.triu_indices(onehot.shape[1], 1)
+    different = first // NUM_OPS != second // NUM_OPS
+    pairs = onehot[:, first[different]] * onehot[:, second[different]]
+    return np.hstack([features, pairs[:, pairs.any(axis=0)]])

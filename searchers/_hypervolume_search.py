@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from robnas.arch import NUM_EDGES, NUM_OPS, Arch, all_ops_array
-from robnas.encodings import cell_features
+from robnas.encodings import surrogate_features
 from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code, class_code_array
 from robnas.pareto import hypervolume_improvements, non_dominated_mask
@@ -285,33 +285,6 @@ class HypervolumeImprovementSearch:
             taken[pick] = True
             front = np.vstack([front, sampled[pick]])
             self._queue.append(int(self._classes[unseen[pick]]))
-
-
-def surrogate_features(ops: np.ndarray, codes: np.ndarray, kind: str) -> np.ndarray:
-    """The surrogate's features (``features=kind``, one of :data:`FEATURES`) of the cells
-    ``ops`` (``(n, 6)`` op indices) whose :attr:`Arch.code <robnas.arch.Arch.code>` are ``codes``."""
-    x = cell_features(ops)
-    base = kind.removesuffix("+cost")
-    if base == "edges":
-        x = x[:, :NUM_EDGES * NUM_OPS]
-    elif base == "pairs":
-        x = _with_edge_pairs(x)
-    if kind.endswith("+cost"):
-        from robnas.cost import cost_arrays
-
-        cost = cost_arrays()  # CIFAR-10's; other datasets' differ by a monotone rescaling
-        x = np.hstack([x, cost["params"][codes, None], cost["flops"][codes, None]])
-    return x
-
-
-def _with_edge_pairs(features: np.ndarray) -> np.ndarray:
-    """``features`` and the products of every pair of its edge one-hots (its first
-    ``NUM_EDGES * NUM_OPS`` columns) on different edges that is non-zero for some row."""
-    onehot = features[:, :NUM_EDGES * NUM_OPS]
-    first, second = np.triu_indices(onehot.shape[1], 1)
-    different = first // NUM_OPS != second // NUM_OPS
-    pairs = onehot[:, first[different]] * onehot[:, second[different]]
-    return np.hstack([features, pairs[:, pairs.any(axis=0)]])
 
 
 def _bayes_ridge(x: np.ndarray, y: np.ndarray, ridge: float, rng: np.random.Generator | None) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from robnas.arch import NUM_EDGES, NUM_OPS, Arch, all_ops_array
-from robnas.encodings import cell_features
+from robnas.encodings import surrogate_features
 from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code, class_code_array
 from robnas.searchers._base import (
@@ -237,24 +237,18 @@ class PredictorSearch:
         self._rng = np.random.default_rng(self.seed)
         self._classes = np.unique(class_code_array())
         ops = all_ops_array()[self._classes].astype(np.int64)
-        self._features = cell_features(ops)
-        if self.features == "edges":
-            self._features = self._features[:, :NUM_EDGES * NUM_OPS]
-        extra = []  # standardised (a kernel's distances need comparable scales; trees don't mind)
-        if self.features == "cells+cost":
-            from robnas.cost import cost_arrays
-
-            cost = cost_arrays()  # CIFAR-10's; other datasets' differ by a monotone rescaling
-            extra += [cost["params"][self._classes], cost["flops"][self._classes]]
+        self._features = surrogate_features(ops, self._classes, self.features)
         if self.local:
             self._neighbours = _neighbour_positions(ops, self._classes)
         if self._scores is not None:
-            extra.append(self._scores[self._classes])
+            self._features = np.hstack([self._features, self._scores[self._classes, None]])
+        # the cost and prior columns, standardised (a kernel's distances need comparable scales;
+        # trees don't mind)
+        extra = 2 * self.features.endswith("+cost") + (self._scores is not None)
         if extra:
-            columns = np.stack(extra, axis=1)
+            columns = self._features[:, -extra:]
             spread = columns.std(axis=0)
-            columns = (columns - columns.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
-            self._features = np.hstack([self._features, columns])
+            self._features[:, -extra:] = (columns - columns.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
         if self._scores is not None:
             self._initial = deque(warm_start(self._rng, self._scores, self._seen, self.num_init))
 

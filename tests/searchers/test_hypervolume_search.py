@@ -74,11 +74,11 @@ def test_neighbourhood_candidates_are_one_edge_from_the_front() -> None:
 def test_edge_pair_features_are_products_of_two_edges_ops() -> None:
     # Every cell carries one op per edge, so exactly one pair column per pair of edges (15) is
     # set, and each set column is the product of two set one-hots of different edges.
-    from robnas.searchers._hypervolume_search import _with_edge_pairs
+    from robnas.encodings import with_edge_pairs
 
     ops = all_ops_array()[np.unique(class_code_array())]
     base = cell_features(ops)
-    features = _with_edge_pairs(base)
+    features = with_edge_pairs(base)
     assert np.array_equal(features[:, :base.shape[1]], base)
     pairs = features[:, base.shape[1]:]
     assert set(np.unique(pairs)) == {0.0, 1.0}
@@ -109,7 +109,7 @@ def test_surrogate_features_add_the_exact_costs_or_keep_the_edges(kind: str) -> 
     # The cost columns are each cell's parameters and FLOPs as robnas.cost counts them one cell
     # at a time (CIFAR-10), after the cell (or pair) features; "edges" is the one-hot block alone.
     from robnas import cost
-    from robnas.searchers._hypervolume_search import _with_edge_pairs, surrogate_features
+    from robnas.encodings import surrogate_features, with_edge_pairs
 
     codes = np.unique(class_code_array())[::97]
     ops = all_ops_array()[codes]
@@ -120,7 +120,7 @@ def test_surrogate_features_add_the_exact_costs_or_keep_the_edges(kind: str) -> 
         assert np.array_equal(features, base[:, :30])
         assert (features.sum(axis=1) == 6).all()
         return
-    base = _with_edge_pairs(base) if kind.startswith("pairs") else base
+    base = with_edge_pairs(base) if kind.startswith("pairs") else base
     assert features.shape == (len(codes), base.shape[1] + 2)
     assert np.array_equal(features[:, :-2], base)
     for row, code in enumerate(codes):
