@@ -5,23 +5,31 @@ every dataset and objective, prints at 50, 100 and 300 distinct cells: each sear
 value and share of runs at the optimum, and the predictor's paired Wilcoxon tests against
 evolution (``re``) and Optuna TPE (``bo``) with Holm's correction over every pair of searchers,
 computed by the same code as ``robnas compare``'s ranking (``robnas.compare.stats``), at each
-budget instead of the final one only. Nothing here is a pass/fail test.
+budget instead of the final one only. ``--searcher``/``--rival`` name other labels (e.g. the
+predictor with a transfer prior, ``predictor:prior=imagenet16-120``, against
+``re:warmup=imagenet16-120``); Holm's correction is over every pair of the searchers read.
+Nothing here is a pass/fail test.
 
-Usage: python benchmarks/predictor_goals.py DIR [DIR ...]
+Usage: python benchmarks/predictor_goals.py DIR [DIR ...] [--searcher LABEL ...] [--rival LABEL ...]
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 
 BUDGETS = (50, 100, 300)
 RIVALS = ("re", "bo")
 
 
 def main(argv: list[str] | None = None) -> int:
-    dirs = sys.argv[1:] if argv is None else argv
-    if not dirs:
-        sys.exit(__doc__.splitlines()[-1])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dirs", nargs="+", metavar="DIR", help="robnas compare output folders")
+    parser.add_argument("--searcher", action="append", metavar="LABEL",
+                        help="the searcher tested (repeat; default: predictor)")
+    parser.add_argument("--rival", action="append", metavar="LABEL",
+                        help="a searcher it is tested against (repeat; default: re, bo)")
+    args = parser.parse_args(argv)
+    dirs, tested, rivals = args.dirs, args.searcher or ["predictor"], args.rival or list(RIVALS)
     import pandas as pd
 
     from robnas.compare.stats import rank_searchers
@@ -37,18 +45,21 @@ def main(argv: list[str] | None = None) -> int:
             means = at.groupby("searcher")["best"].mean()
             found = at.groupby("searcher")["found"].mean()
             pairs = rank_searchers(group, evaluations=budget).pairwise
-            tests = []
-            for rival in RIVALS:
-                row = pairs[((pairs["a"] == "predictor") & (pairs["b"] == rival))
-                            | ((pairs["a"] == rival) & (pairs["b"] == "predictor"))]
-                if row.empty:
-                    continue
-                row = row.iloc[0]
-                diff = row["mean_diff"] if row["a"] == "predictor" else -row["mean_diff"]
-                verdict = ("better" if diff > 0 else "worse") if row["significant"] else "n.s."
-                tests.append(f"vs {rival}: {diff:+.4f} p_holm={row['p_holm']:.3g} {verdict}")
             cells = "  ".join(f"{s} {means[s]:.4f} ({found[s]:.0%})" for s in means.index)
-            print(f"  @{budget:<3d} {cells}\n        predictor " + "; ".join(tests))
+            print(f"  @{budget:<3d} {cells}")
+            for searcher in tested:
+                tests = []
+                for rival in rivals:
+                    row = pairs[((pairs["a"] == searcher) & (pairs["b"] == rival))
+                                | ((pairs["a"] == rival) & (pairs["b"] == searcher))]
+                    if row.empty:
+                        continue
+                    row = row.iloc[0]
+                    diff = row["mean_diff"] if row["a"] == searcher else -row["mean_diff"]
+                    verdict = ("better" if diff > 0 else "worse") if row["significant"] else "n.s."
+                    tests.append(f"vs {rival}: {diff:+.4f} p_holm={row['p_holm']:.3g} {verdict}")
+                if tests:
+                    print(f"        {searcher} " + "; ".join(tests))
     return 0
 
 

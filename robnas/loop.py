@@ -261,10 +261,10 @@ def run_search(
     if min_clean is not None and not 0.0 <= min_clean <= 1.0:
         raise RunRecordError(f"--min-clean is an accuracy in [0, 1], got {min_clean}")
     _load_columns(oracle, objective, min_clean)
-    provide_scores(searcher, oracle)
+    prior = provide_scores(searcher, oracle, objective)
     record, recorded = _open_record(
         searcher, oracle, objective, int(budget), record_dir, min_clean, resume, limits,
-        workers=check_workers(workers),
+        workers=check_workers(workers), prior=prior,
     )
     workers = check_workers(workers)
     state = LoopState(
@@ -340,8 +340,10 @@ def _open_record(
     check: Callable[[list[dict[str, Any]], Path], None] | None = None,
     *,
     workers: int = 1,
+    prior: dict[str, Any] | None = None,
 ) -> tuple[RunRecord | None, list[dict[str, Any]]]:
-    """A new record, or the resumed one and its trials (``check``: see :meth:`RunRecord.resume`)."""
+    """A new record, or the resumed one and its trials (``check``: see :meth:`RunRecord.resume`;
+    ``prior``: the provenance of the searcher's prior scores, recorded as ``prior``)."""
     if record_dir is None:
         if resume:
             raise RunRecordError("resume needs the run folder (record_dir)")
@@ -362,6 +364,8 @@ def _open_record(
         "oracle": provenance,
         "created": utc_now(),
     }
+    if prior is not None:
+        config["prior"] = prior
     if workers > 1:  # each session's budget, so a replay proposes what that session proposed
         config["sessions"] = [{"start": 0, "budget": budget}]
     if not resume:

@@ -15,6 +15,11 @@ Measures:
   values cached in the results store by ``robnas measures compute -m NAME --archs all``
   (default settings: batch size 64, seed 0, at initialisation; the store in robnas' cache
   dir), read without torch; missing values are refused with the command that computes them;
+* another table of the release: ``DATASET`` (the searched objective's values on that
+  dataset, e.g. ``imagenet16-120`` for a CIFAR-10 search) or ``DATASET/OBJECTIVE`` (any
+  accuracy objective there, e.g. ``cifar10/clean``), read from the run's data root: a transfer
+  prior, the answers of a related search. The searched table itself (same dataset and
+  objective) is refused: that would be the answers;
 * a scores file: a path to a CSV or Parquet file with an ``index`` or ``nb201_index`` (NB201
   index) or ``arch`` (NB201 string) column and a ``score`` column (or exactly one other numeric
   column: ``representative`` and ``*_seconds`` timing columns do not count, so the output of
@@ -32,10 +37,12 @@ import numpy as np
 
 from robnas.arch import NUM_CELLS, Arch
 from robnas.errors import PriorError, RobnasError
+from robnas.vocabulary import Dataset, parse_dataset
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from robnas.objective import Objective
     from robnas.oracle import Oracle
 
 INDEX_COLUMNS = ("index", "nb201_index")
@@ -47,17 +54,98 @@ COST_MEASURES = ("params", "flops")
 FILE_SUFFIXES = (".csv", ".parquet")
 
 
-def cell_scores(measure: str, oracle: Oracle) -> np.ndarray:
+def cell_scores(measure: str, oracle: Oracle, objective: Objective | str | None = None) -> np.ndarray:
     """The score of every cell under ``measure``, as a ``(15625,)`` array by ``Arch.code``.
 
     Args:
-        measure: ``"params"``, ``"flops"`` or the path of a scores file (see the module docs).
+        measure: ``"params"``, ``"flops"``, a stored measure's name, ``DATASET[/OBJECTIVE]``
+            or the path of a scores file (see the module docs).
         oracle: the run's oracle: its dataset picks the cost table, its NB201 index mapping
-            reads ``index`` columns. Only its space metadata is used, never its values.
+            reads ``index`` columns, its data root holds another dataset's table. Only its
+            space metadata is used, never its values.
+        objective: the searched objective (what ``DATASET`` alone stands for, and what a
+            prior from the searched dataset must differ from).
 
     Raises:
-        PriorError: unknown measure, unreadable file, missing columns or classes.
+        PriorError: unknown measure, unreadable file, missing columns or classes, a table
+            that is not in the data root or is the searched table itself.
     """
+    return _resolve(measure, oracle, objective)[0]
+
+
+def prior_provenance(measure: str, oracle: Oracle, objective: Objective | str | None = None
+                     ) -> tuple[np.ndarray, dict[str, object]]:
+    """:func:`cell_scores` and where they came from, for a run record's ``prior`` entry:
+    ``{"measure": ...}`` plus the dataset, objective and SHA-256 of every file read for a
+    table, or the SHA-256 of a scores file (so a resume can refuse changed scores)."""
+    return _resolve(measure, oracle, objective)
+
+
+def table_source(measure: str) -> tuple[Dataset, str | None] | None:
+    """``(dataset, objective or None)`` when ``measure`` names a table of the release
+    (``DATASET`` or ``DATASET/OBJECTIVE``), else ``None``.
+
+    >>> table_source("imagenet16-120/clean"), table_source("params"), table_source("runs/s.csv")
+    ((<Dataset.IMAGENET16_120: 'ImageNet16-120'>, 'clean'), None, None)
+    """
+    if Path(measure).suffix.lower() in FILE_SUFFIXES:
+        return None
+    head, slash, rest = str(measure).partition("/")
+    try:
+        dataset = parse_dataset(head)
+    except RobnasError:
+        return None
+    return dataset, (rest.strip() or None) if slash else None
+
+
+def _resolve(measure: str, oracle: Oracle, objective: Objective | str | None
+             ) -> tuple[np.ndarray, dict[str, object]]:
+    source = table_source(measure)
+    if source is not None:
+        return _from_table(measure, *source, oracle, objective)
+    scores = _named_scores(measure, oracle)
+    provenance: dict[str, object] = {"measure": measure}
+    if Path(measure).suffix.lower() in FILE_SUFFIXES:
+        from robnas.benchmark.cache import sha256_of
+
+        provenance["sha256"] = sha256_of(Path(measure))
+    return scores, provenance
+
+
+def _from_table(measure: str, dataset: Dataset, named: str | None, oracle: Oracle,
+                searched: Objective | str | None) -> tuple[np.ndarray, dict[str, object]]:
+    """The values of an objective on ``dataset``'s table in the run's data root, by code."""
+    from robnas.objective import Objective
+
+    if named is None and searched is None:
+        raise PriorError(f"prior {measure!r} names a dataset but no objective; give "
+                         f"{measure}/OBJECTIVE (e.g. {measure}/clean)")
+    try:
+        objective = Objective.parse(named if named is not None else searched)
+    except RobnasError as err:
+        raise PriorError(f"prior {measure!r}: {err}") from None
+    if objective.is_cost:
+        raise PriorError(f"prior {measure!r}: {objective} is a cost; use the measure "
+                         f"{objective.key} (larger = more promising) instead")
+    if (searched is not None and dataset == oracle.dataset
+            and str(objective) == str(Objective.parse(searched))):
+        raise PriorError(f"prior {measure!r} is the table being searched ({objective} on "
+                         f"{dataset.value}): its scores would be the answers; name another "
+                         "dataset or objective")
+    from robnas.benchmark import TabularOracle
+
+    try:
+        table = TabularOracle(dataset, data=getattr(oracle, "root", None))
+        scores = np.asarray(table.values_by_code(np.arange(NUM_CELLS), objective), dtype=float)
+    except RobnasError as err:
+        raise PriorError(f"prior {measure!r}: {str(err).splitlines()[0]}") from None
+    provenance = table.provenance()
+    return scores, {"measure": measure, "dataset": dataset.value, "objective": str(objective),
+                    "checksums": provenance["checksums"]}
+
+
+def _named_scores(measure: str, oracle: Oracle) -> np.ndarray:
+    """Scores of a cost measure, a stored measure or a scores file."""
     if measure in COST_MEASURES:
         from robnas.cost import cost_arrays
 
@@ -70,7 +158,8 @@ def cell_scores(measure: str, oracle: Oracle) -> np.ndarray:
     if path.suffix.lower() not in FILE_SUFFIXES:
         stored = ", ".join(m for m in MEASURES if m not in COST_MEASURES)
         raise PriorError(f"unknown measure {measure!r}; valid: {', '.join(COST_MEASURES)}, a measure "
-                         f"computed by robnas measures compute ({stored}) "
+                         f"computed by robnas measures compute ({stored}), another table of the "
+                         f"release (DATASET or DATASET/OBJECTIVE: {', '.join(d.value for d in Dataset)}) "
                          f"or a scores file ({', '.join(FILE_SUFFIXES)})")
     import pandas as pd
 
@@ -81,13 +170,21 @@ def cell_scores(measure: str, oracle: Oracle) -> np.ndarray:
     return _from_frame(frame, _score_column(frame, path), oracle, str(path))
 
 
-def provide_scores(searcher: object, oracle: Oracle) -> None:
-    """Give ``searcher`` the scores of the measure it names (``prior``/``warmup``), if any."""
+def provide_scores(searcher: object, oracle: Oracle, objective: Objective | str | None = None
+                   ) -> dict[str, object] | None:
+    """Give ``searcher`` the scores of the measure it names (``prior``/``warmup``), if any.
+
+    Returns:
+        The scores' provenance (:func:`prior_provenance`), ``None`` without a measure.
+    """
     from robnas.searchers import wanted_measure
 
     measure = wanted_measure(searcher)
-    if measure is not None:
-        searcher.use_scores(cell_scores(measure, oracle))  # type: ignore[attr-defined]
+    if measure is None:
+        return None
+    scores, provenance = prior_provenance(measure, oracle, objective)
+    searcher.use_scores(scores)  # type: ignore[attr-defined]
+    return provenance
 
 
 def _from_store(measure: str, oracle: Oracle) -> np.ndarray:

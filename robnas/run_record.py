@@ -26,10 +26,10 @@ One writer at a time
 
 Resuming trusts nothing
     :meth:`RunRecord.resume` refuses a record whose config differs from the resumed run
-    (:data:`RESUME_KEYS`), whose data files changed (SHA-256 in the config's ``oracle``), or
-    whose trials disagree with the oracle (:func:`check_trials`: each arch a valid cell, its
-    index, value, clean accuracy and running best as the data says, no class twice); the
-    message names the line of ``trials.jsonl``.
+    (:data:`RESUME_KEYS`), whose data files changed (SHA-256 in the config's ``oracle``, and of
+    a prior's scores in ``prior``), or whose trials disagree with the oracle
+    (:func:`check_trials`: each arch a valid cell, its index, value, clean accuracy and running
+    best as the data says, no class twice); the message names the line of ``trials.jsonl``.
 
 Flushing hands each line to the operating system, which keeps it through a killed process
 (not through a power cut: nothing is fsync'ed, to keep tabular runs fast).
@@ -269,7 +269,9 @@ class RunRecord:
 def check_resumable(stored: dict[str, Any], config: dict[str, Any], path: Path) -> None:
     """Refuse to continue the record ``stored`` as the run ``config`` describes, where they differ.
 
-    Compares :data:`RESUME_KEYS` and the SHA-256 of every data file both configs name.
+    Compares :data:`RESUME_KEYS`, the SHA-256 of every data file both configs name, and the
+    provenance of the searcher's prior scores (``prior``: a scores file's or another table's
+    SHA-256) where the record has one.
 
     Raises:
         RunRecordError: naming the first entry that differs.
@@ -286,6 +288,11 @@ def check_resumable(stored: dict[str, Any], config: dict[str, Any], path: Path) 
         raise RunRecordError(
             f"cannot resume {path}: the data changed since the run was recorded ({changed[0]} "
             "has another SHA-256); start a new run"
+        )
+    if "prior" in stored and stored["prior"] != config.get("prior"):
+        raise RunRecordError(
+            f"cannot resume {path}: the searcher's prior scores changed since the run was "
+            f"recorded ({stored['prior'].get('measure')!r}: another SHA-256 or source); start a new run"
         )
 
 

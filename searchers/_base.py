@@ -279,7 +279,8 @@ def check_measure(name: str, value: object, scores: np.ndarray | None) -> None:
         return
     if not isinstance(value, str) or not value.strip():
         raise InvalidParameterError(
-            f"{name} must be a measure name (params, flops or a scores file .csv/.parquet), got {value!r}"
+            f"{name} must be a measure name (params, flops, DATASET[/OBJECTIVE] or a scores file "
+            f".csv/.parquet), got {value!r}"
         )
     if scores is None:
         raise InvalidParameterError(

@@ -45,7 +45,8 @@ class RegularizedEvolution:
     Args:
         population_size: members kept alive (NASLib default 30).
         sample_size: tournament size (NASLib default 10).
-        warmup: name of a per-cell measure (e.g. ``"params"``): the first population is the
+        warmup: name of a per-cell measure (e.g. ``"params"``, or ``"imagenet16-120"``: another
+            table of the release, :mod:`robnas.priors`): the first population is the
             best-scored of a random pool (:func:`~robnas.searchers.warm_start`, Abdelfattah et
             al.'s warm-up) instead of random cells. The caller hands the scores over with
             :meth:`use_scores` (:func:`robnas.priors.provide_scores`). ``None``: random cells.

@@ -49,7 +49,8 @@ class LocalSearch:
             least as good at 50 and 100 cells on CIFAR-10 and ImageNet16-120 pgd@1/255
             (``benchmarks/searcher_defaults.py``).
         num_init: random cells evaluated before the first climb.
-        warmup: name of a per-cell measure (e.g. ``"params"``): the ``num_init`` starting cells
+        warmup: name of a per-cell measure (e.g. ``"params"``, or ``"imagenet16-120"``: another
+            table of the release, :mod:`robnas.priors`): the ``num_init`` starting cells
             are the best-scored of a random pool (:func:`~robnas.searchers.warm_start`) instead
             of random cells. The caller hands the scores over with :meth:`use_scores`
             (:func:`robnas.priors.provide_scores`). ``None``: random cells.

@@ -101,7 +101,8 @@ class PredictorSearch:
         target: ``"value"`` or ``"rank"`` (:data:`TARGETS`): fit the told values or their ranks.
         hyper_every: with ``surrogate="gp"``, values told between two fits of the kernel's
             hyperparameters (in between, the posterior is only updated).
-        prior: name of a per-cell measure (e.g. ``"params"``) used as an extra feature and to
+        prior: name of a per-cell measure (e.g. ``"params"``, or ``"imagenet16-120"``: the
+            searched objective on another table of the release, :mod:`robnas.priors`) used as an extra feature and to
             pick the first cells; the caller resolves the name and hands the scores over with
             :meth:`use_scores` (:func:`robnas.priors.provide_scores`). ``None``: no prior.
         seed: seed of the private random generator (``None``: fresh entropy).

@@ -174,3 +174,99 @@ def test_a_measure_by_name_is_read_from_the_results_store(release_root, cifar10_
     searcher = RegularizedEvolution(warmup="synflow", seed=0)
     provide_scores(searcher, cifar10_oracle)
     assert searcher._scores is not None and searcher._scores[cifar10_oracle.parse_arch(5).code] == 1005.0
+
+
+# -- another table of the release as the prior (transfer) --------------------------------------
+def test_a_dataset_names_the_searched_objective_on_that_table(release_root, cifar10_oracle) -> None:
+    """`prior=imagenet16-120` on a CIFAR-10 pgd@1/255 search: ImageNet16-120's released
+    pgd@1/255 accuracy of each cell's class (read straight from the JSON file here)."""
+    from tests.release_json import released, representative
+
+    expected = released(release_root, "ImageNet16-120", "pgd@Linf", 1.0)
+    scores = cell_scores("imagenet16-120", cifar10_oracle, "pgd@1/255")
+    assert scores.shape == (NUM_CELLS,)
+    for index in (0, 1, 777, 8865, 13433, NUM_CELLS - 1):
+        arch = cifar10_oracle.parse_arch(index)
+        assert scores[arch.code] == pytest.approx(expected[representative(release_root, index)])
+    # an explicit objective wins over the searched one
+    clean = released(release_root, "ImageNet16-120", "clean")
+    explicit = cell_scores("ImageNet16-120/clean", cifar10_oracle, "pgd@1/255")
+    arch = cifar10_oracle.parse_arch(777)
+    assert explicit[arch.code] == pytest.approx(clean[representative(release_root, 777)])
+
+
+def test_the_same_dataset_with_another_objective_is_a_prior(release_root, cifar10_oracle) -> None:
+    from tests.release_json import released, representative
+
+    scores = cell_scores("cifar10/clean", cifar10_oracle, "pgd@1/255")
+    clean = released(release_root, "cifar10", "clean")
+    for index in (5, 9999):
+        assert scores[cifar10_oracle.parse_arch(index).code] == pytest.approx(
+            clean[representative(release_root, index)])
+
+
+@pytest.mark.parametrize(("measure", "searched", "message"), [
+    ("cifar10", "pgd@1/255", "is the table being searched"),  # the answers themselves
+    ("CIFAR-10/pgd@1/255", "pgd@1/255", "is the table being searched"),
+    ("imagenet16-120", None, "names a dataset but no objective"),
+    ("imagenet16-120/params", "pgd@1/255", "params is a cost; use the measure params"),
+    ("imagenet16-120/nope", "pgd@1/255", "unknown objective 'nope'"),
+    ("imagenet16-120/gaussian_noise@3", "clean", "no gaussian_noise results"),
+    ("cifar100", "clean", "dataset cifar100 is not installed"),
+])
+def test_bad_table_priors_are_refused_in_one_line(cifar10_oracle, measure, searched, message) -> None:
+    with pytest.raises(PriorError, match=message) as info:
+        cell_scores(measure, cifar10_oracle, searched)
+    assert len(str(info.value).splitlines()) == 1
+
+
+def test_a_table_prior_is_recorded_and_checked_on_resume(release_root, tmp_path: Path) -> None:
+    """The run record names the prior's table and its files' SHA-256; a resume whose prior
+    scores changed is refused, an unchanged one continues like an uninterrupted run."""
+    import shutil
+
+    from robnas.benchmark import TabularOracle
+    from robnas.errors import RunRecordError
+
+    data = tmp_path / "data"  # a copy of the release, so one of its files can change
+    shutil.copytree(release_root, data)
+    oracle = TabularOracle("cifar10", data=data, cache_dir=tmp_path / "cache")
+    run_dir = tmp_path / "run"
+    whole = run_search(PredictorSearch(prior="imagenet16-120", seed=1), oracle, "pgd@1/255", 30)
+    run_search(PredictorSearch(prior="imagenet16-120", seed=1), oracle, "pgd@1/255", 20, record_dir=run_dir)
+    prior = json.loads((run_dir / "config.json").read_text())["prior"]
+    assert prior["dataset"] == "ImageNet16-120" and prior["objective"] == "pgd@1/255"
+    from robnas.benchmark.cache import sha256_of
+
+    source = data / "ImageNet16-120" / "pgd@Linf_accuracy.json"
+    assert prior["checksums"]["ImageNet16-120/pgd@Linf_accuracy.json"] == sha256_of(source)
+    resumed = run_search(PredictorSearch(prior="imagenet16-120", seed=1), oracle, "pgd@1/255", 30,
+                         record_dir=run_dir, resume=True)
+    assert [t["arch"] for t in resumed.trials] == [t["arch"] for t in whole.trials]
+
+    document = json.loads(source.read_text())  # another value for one cell: other scores
+    values = document["ImageNet16-120"]["pgd@Linf"]["accuracy"]
+    first = next(iter(values))
+    values[first] = [v + 0.01 for v in values[first]]
+    source.write_text(json.dumps(document))
+    changed = TabularOracle("cifar10", data=data, cache_dir=tmp_path / "cache2")
+    with pytest.raises(RunRecordError, match="prior scores changed"):
+        run_search(PredictorSearch(prior="imagenet16-120", seed=1), changed, "pgd@1/255", 40,
+                   record_dir=run_dir, resume=True)
+
+
+def test_compare_takes_a_table_prior_per_objective(release_root, tmp_path: Path, capsys) -> None:
+    """`robnas compare -s predictor:prior=imagenet16-120` resolves the table for each objective
+    compared; the searched table itself is refused before any run is written."""
+    out = tmp_path / "cmp"
+    assert main(["compare", "-O", "pgd@1/255", "-O", "clean", "-s", "predictor:prior=imagenet16-120",
+                 "--seeds", "1", "--budget", "12", "--out", str(out), "--data", str(release_root),
+                 "-q"]) == 0
+    priors = sorted((json.loads(p.read_text())["objective"], json.loads(p.read_text())["prior"]["objective"])
+                    for p in out.rglob("config.json"))
+    assert priors == [("clean", "clean"), ("pgd@1/255", "pgd@1/255")]
+    capsys.readouterr()
+    code = main(["compare", "-O", "clean", "-s", "re:warmup=cifar10", "--seeds", "1", "--budget", "5",
+                 "--out", str(tmp_path / "bad"), "--data", str(release_root), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "is the table being searched" in err and not (tmp_path / "bad").exists()

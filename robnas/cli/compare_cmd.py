@@ -239,10 +239,11 @@ def _check_measures(specs: list, oracles: dict) -> None:
     from robnas.cli.search_cmd import _build_searcher
     from robnas.searchers._base import SCORE_PARAMS
 
-    for name, params, dataset in dict.fromkeys((s.searcher, s.params, s.dataset) for s in specs):
+    for name, params, dataset, objective in dict.fromkeys(
+            (s.searcher, s.params, s.dataset, s.objective) for s in specs):
         if any(key in SCORE_PARAMS for key, _ in params):
             _build_searcher(name, dict(params), SEARCHERS, oracle=oracles[dataset],
-                            param_option="--searcher")
+                            param_option="--searcher", objective=objective)
 
 
 def _check_pins(specs: list, data: str | None) -> None:

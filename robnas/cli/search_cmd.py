@@ -127,7 +127,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--param", metavar="NAME=VALUE", action="append", default=[],
                         help="a searcher hyperparameter, e.g. variant=best (ls), sampler=gp (bo), "
                              "population_size=50 (re), prior=params (predictor), warmup=FILE.csv "
-                             "(re, ls: scores by index or arch); repeatable; checked before anything runs")
+                             "(re, ls: scores by index or arch), prior=imagenet16-120 (another "
+                             "dataset's table of the same objective, or DATASET/OBJECTIVE); "
+                             "repeatable; checked before anything runs")
     parser.add_argument("--min-clean", action=StoreOnce, metavar="A",
                         help="only cells with clean accuracy >= A (in [0, 1]) may be the best")
     parser.add_argument("--max-params", action=StoreOnce, metavar="M",
@@ -201,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     if args.storage is not None:
         settings["params"].setdefault("study_name", run_dir.name)
     searcher = _build_searcher(settings["searcher"], settings["params"], oracle=oracle,
-                               storage_option=storage_option)
+                               storage_option=storage_option, objective=settings["objective"])
     with live_executor(args, settings) as executor:
         result = run_search(
             searcher,
@@ -388,15 +390,16 @@ def _parse_params(items: list[str]) -> dict[str, Any]:
 
 def _build_searcher(name: str, params: dict[str, Any], registry: Mapping[str, type] = SEARCHERS,
                     what: str = "searcher", *, oracle: Oracle | None = None,
-                    storage_option: str = "--param", param_option: str = "--param") -> Any:
+                    storage_option: str = "--param", param_option: str = "--param",
+                    objective: str | None = None) -> Any:
     """The searcher ``name`` of ``registry`` with ``params``, checked by its own
     ``validate_params`` (pure: no study is built, nothing runs) so a bad parameter is one line
     before any file is written. ``what`` names the registry in the unknown-name error,
     ``param_option`` the option that gave the params in the bad-parameter error.
 
     Without ``oracle``, a ``prior``/``warmup`` measure is left out of the check (its scores need
-    the oracle); with it, the measure is resolved (:func:`robnas.priors.provide_scores`) and the
-    searcher is checked whole."""
+    the oracle); with it, the measure is resolved (:func:`robnas.priors.provide_scores`, for the
+    searched ``objective``) and the searcher is checked whole."""
     from robnas.priors import provide_scores
     from robnas.searchers import get_params, validate_params
     from robnas.searchers._base import SCORE_PARAMS
@@ -414,7 +417,7 @@ def _build_searcher(name: str, params: dict[str, Any], registry: Mapping[str, ty
     searcher = cls(**params)
     try:
         if oracle is not None:
-            provide_scores(searcher, oracle)
+            provide_scores(searcher, oracle, objective)
         validate_params(searcher)
     except InvalidParameterError as err:
         first = str(err).split(" ", 1)[0]
