@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 COLUMNS: tuple[str, ...] = ("kendall_tau", "spearman_rho", "n")
 """The statistics of every pair."""
+TOP_AGREEMENT = 10
+"""How many best classes of one dataset :func:`dataset_correlations` ranks on the other."""
 
 
 def correlations(frame: pd.DataFrame, objectives: Sequence[str], *,
@@ -76,8 +78,12 @@ def dataset_correlations(frames: Mapping[str, pd.DataFrame], objectives: Sequenc
         exclude_degenerate: leave out classes that are constant-output on either dataset.
 
     Returns:
-        One row per objective and pair of datasets: ``objective``, ``dataset_a``, ``dataset_b``
-        and :data:`COLUMNS`.
+        One row per objective and pair of datasets: ``objective``, ``dataset_a``, ``dataset_b``,
+        :data:`COLUMNS`, and whether the two agree on the *best* classes (what a transfer prior,
+        :mod:`robnas.priors`, relies on): ``top10_rank_in_b``, the worst rank on ``dataset_b``
+        (1 = best; ties share the better rank) of ``dataset_a``'s 10 best classes (and any
+        tied with the 10th), and
+        ``top10_rank_in_a`` the other way round.
     """
     import numpy as np
     import pandas as pd
@@ -102,8 +108,25 @@ def dataset_correlations(frames: Mapping[str, pd.DataFrame], objectives: Sequenc
                 ok = ~(np.isnan(x) | np.isnan(y))
                 tau = stats.kendalltau(x[ok], y[ok]).statistic
                 rho = stats.spearmanr(x[ok], y[ok]).statistic
-                rows.append((objective, first, second, float(tau), float(rho), int(ok.sum())))
-    return pd.DataFrame(rows, columns=["objective", "dataset_a", "dataset_b", *COLUMNS])
+                rows.append((objective, first, second, float(tau), float(rho), int(ok.sum()),
+                             _worst_rank_of_best(x[ok], y[ok]), _worst_rank_of_best(y[ok], x[ok])))
+    return pd.DataFrame(rows, columns=["objective", "dataset_a", "dataset_b", *COLUMNS,
+                                       "top10_rank_in_b", "top10_rank_in_a"])
+
+
+def _worst_rank_of_best(source, target) -> int:
+    """The worst rank in ``target`` (1 = best, competition ranking) of the
+    :data:`TOP_AGREEMENT` classes best in ``source`` (with every class tied with the last)."""
+    import numpy as np
+
+    if not len(source):
+        return 0
+    cut = np.sort(source)[::-1][min(TOP_AGREEMENT, len(source)) - 1]
+    best = np.flatnonzero(source >= cut)
+    ordered = np.sort(target)
+    # rank = 1 + how many classes are strictly better on the target
+    ranks = 1 + len(ordered) - np.searchsorted(ordered, target[best], side="right")
+    return int(ranks.max())
 
 
 def correlation_matrix(table: pd.DataFrame, statistic: str = "kendall_tau",

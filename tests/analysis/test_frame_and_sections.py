@@ -85,6 +85,15 @@ def test_correlations_within_and_between_datasets(frame, raw_cifar10, release_ro
     row = across.loc[across["objective"] == "pgd@1/255"].iloc[0]
     assert (row["dataset_a"], row["dataset_b"], row["n"]) == ("cifar10", "ImageNet16-120", 6466)
     assert row["kendall_tau"] == pytest.approx(stats.kendalltau(raw_cifar10["pgd@1/255"], raw_other["pgd@1/255"])[0])
+    # where each dataset's 10 best classes (and ties with the 10th) rank on the other (1 = best,
+    # ties share the better rank)
+    for source, target, column in ((raw_cifar10, raw_other, "top10_rank_in_b"),
+                                   (raw_other, raw_cifar10, "top10_rank_in_a")):
+        values = source["pgd@1/255"]
+        best = values.index[values >= values.sort_values(ascending=False).iloc[9]]
+        ranks = target["pgd@1/255"].rank(ascending=False, method="min")
+        assert row[column] == int(ranks.loc[best].max())
+    assert 1 <= row["top10_rank_in_b"] <= 6466
 
 
 def _conv_mix(arch: str) -> tuple[int, int]:
