@@ -88,3 +88,34 @@ def test_search_command_in_live_mode_reports_the_cost(roots, tmp_path, capsys):
     assert code == 0, captured.err
     report = json.loads(captured.out)
     assert code == 0 and report["n_evaluations"] == 3 and report["device"] == "cpu"
+
+
+def test_a_live_search_warm_starts_from_another_table(tmp_path):
+    """`--mode live --param warmup=imagenet16-120`: the release's ImageNet16-120 table (in the
+    live run's data root) picks the first cells, which are then evaluated live; the record
+    names the prior and its files' SHA-256."""
+    from robnas.benchmark.cache import sha256_of
+    from robnas.searchers import RegularizedEvolution
+
+    data = write_release(tmp_path / "data")
+    write_release(data, dataset="ImageNet16-120")
+    table = TabularOracle("cifar10", data=data, cache_dir=False)
+    dry = run_search(RegularizedEvolution(warmup="imagenet16-120", population_size=2, sample_size=2, seed=SEED),
+                     table, OBJECTIVE, 2)
+    archs = [Arch.from_string(t["arch"]) for t in dry.trials]
+    prior = TabularOracle("ImageNet16-120", data=data, cache_dir=False)
+    scores = [prior.value(a, OBJECTIVE) for a in archs]
+    assert scores == sorted(scores, reverse=True)  # best-scored first, by the other table
+    representatives = {table.representative_index(a) for a in archs}
+    write_nats_archive(tmp_path / "weights", {i: table.meta.arch_at(i) for i in representatives},
+                       datasets=("cifar10",), epochs=(200,), seeds=(777,))
+    write_cifar10(tmp_path / "images", n=12)
+    oracle = LiveOracle("cifar10", weights=tmp_path / "weights", images=tmp_path / "images", data=data,
+                        protocol=FAST, device="cpu", batch_size=6, store=tmp_path / "store.sqlite")
+    result = run_search(RegularizedEvolution(warmup="imagenet16-120", population_size=2, sample_size=2, seed=SEED),
+                        oracle, OBJECTIVE, 2, record_dir=tmp_path / "run")
+    assert [Arch.from_string(t["arch"]) for t in result.trials] == archs
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["mode"] == "live" and config["prior"]["dataset"] == "ImageNet16-120"
+    assert config["prior"]["checksums"]["ImageNet16-120/pgd@Linf_accuracy.json"] == sha256_of(
+        data / "ImageNet16-120" / "pgd@Linf_accuracy.json")
