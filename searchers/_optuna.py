@@ -15,9 +15,12 @@ from robnas.searchers._base import (
     MAX_COUNT,
     check_choice,
     check_int,
+    check_measure,
+    check_scores,
     check_seed,
     params_repr,
     random_unseen,
+    warm_start,
 )
 
 if TYPE_CHECKING:
@@ -47,6 +50,11 @@ class OptunaSearch:
             keeps it in memory. The study named ``study_name`` is replaced if it exists, so a
             resumed run (whose replay re-tells every trial) rebuilds it whole.
         study_name: the study's name in ``storage`` (``robnas search`` uses the run id).
+        warmup: name of a per-cell measure (e.g. ``"params"``, or ``"imagenet16-120"``: another
+            table of the release, :mod:`robnas.priors`): the first ``n_startup_trials`` trials
+            are the best-scored of a random pool (:func:`~robnas.searchers.warm_start`, enqueued
+            in the study) instead of the sampler's random ones. The caller hands the scores over
+            with :meth:`use_scores` (:func:`robnas.priors.provide_scores`). ``None``: random.
         seed: seed of the sampler and of the private random generator (``None``: fresh entropy).
 
     Several proposals may be pending (asked, not yet told; a loop with several workers): they
@@ -70,6 +78,7 @@ class OptunaSearch:
         max_repeats: int = 20,
         storage: str | None = None,
         study_name: str | None = None,
+        warmup: str | None = None,
         seed: int | None = None,
     ) -> None:
         self.sampler = sampler
@@ -77,7 +86,9 @@ class OptunaSearch:
         self.max_repeats = max_repeats
         self.storage = storage
         self.study_name = study_name
+        self.warmup = warmup
         self.seed = seed
+        self._scores: np.ndarray | None = None
         self._rng: np.random.Generator | None = None
         self._study: optuna.Study | None = None
         self._distributions: dict[str, Any] = {}
@@ -112,8 +123,10 @@ class OptunaSearch:
             InvalidParameterError: ``sampler`` not ``"tpe"`` or ``"gp"``, ``n_startup_trials``
                 not an integer in 0..6466, ``max_repeats`` not an integer >= 1, or ``seed`` not
                 ``None`` or in 0..2**32-1, ``storage`` not ``None`` or a database URL whose
-                SQLAlchemy dialect is installed (an SQLite file's folder must exist), or
-                ``study_name`` not ``None`` or a non-empty string. Nothing is opened or created.
+                SQLAlchemy dialect is installed (an SQLite file's folder must exist),
+                ``study_name`` not ``None`` or a non-empty string, or ``warmup`` named without
+                its scores handed over (:meth:`use_scores`) or with ``n_startup_trials=0``.
+                Nothing is opened or created.
 
         >>> OptunaSearch(n_startup_trials=-3).validate_params()
         Traceback (most recent call last):
@@ -127,7 +140,16 @@ class OptunaSearch:
             _check_storage(self.storage)
         if self.study_name is not None and (not isinstance(self.study_name, str) or not self.study_name.strip()):
             raise InvalidParameterError(f"study_name must be a non-empty string, got {self.study_name!r}")
+        check_measure("warmup", self.warmup, self._scores)
+        if self.warmup is not None and self.n_startup_trials == 0:
+            raise InvalidParameterError("warmup replaces the n_startup_trials random trials; "
+                                        "give n_startup_trials >= 1")
         check_seed(self.seed)
+
+    def use_scores(self, scores: np.ndarray) -> None:
+        """Hand over the ``warmup`` measure's score of every cell (``(15625,)``, by
+        :attr:`Arch.code <robnas.arch.Arch.code>`)."""
+        self._scores = check_scores(scores)
 
     def ask(self) -> Arch:
         """Optuna's next proposal of an unseen class (or a forced random unseen cell)."""
@@ -192,6 +214,9 @@ class OptunaSearch:
                     optuna.delete_study(study_name=self.study_name, storage=storage)
             self._study = optuna.create_study(directions=self._directions(), sampler=sampler,
                                               storage=storage, study_name=self.study_name)
+            if self._scores is not None:
+                for arch in warm_start(self._rng, self._scores, set(self._values), self.n_startup_trials):
+                    self._study.enqueue_trial(self._params(arch))
         return self._study
 
     def _make_sampler(self) -> optuna.samplers.BaseSampler:

@@ -14,7 +14,7 @@ from robnas.cli.main import main
 from robnas.isomorphism import class_code_array
 from robnas.loop import run_search
 from robnas.priors import PriorError, cell_scores, provide_scores
-from robnas.searchers import LocalSearch, PredictorSearch, RegularizedEvolution
+from robnas.searchers import LocalSearch, OptunaSearch, PredictorSearch, RegularizedEvolution
 
 
 def _reps() -> np.ndarray:
@@ -91,6 +91,7 @@ def _clean_scores_file(oracle, path: Path) -> Path:
     lambda path: RegularizedEvolution(warmup=path, population_size=10, seed=0),
     lambda path: LocalSearch(warmup=path, num_init=10, seed=0),
     lambda path: PredictorSearch(prior=path, num_init=10, seed=0),
+    lambda path: OptunaSearch(warmup=path, seed=0),  # n_startup_trials=10 enqueued trials
 ])
 def test_loop_hands_the_scores_over_and_the_start_is_warm(cifar10_oracle, tmp_path, make) -> None:
     # A (user-made) scores file with each class's clean accuracy: a warm start proposes the
@@ -270,3 +271,21 @@ def test_compare_takes_a_table_prior_per_objective(release_root, tmp_path: Path,
                  "--out", str(tmp_path / "bad"), "--data", str(release_root), "-q"])
     err = capsys.readouterr().err
     assert code == 2 and "is the table being searched" in err and not (tmp_path / "bad").exists()
+
+
+def test_tpe_warm_start_replaces_its_random_trials(cifar10_oracle, tmp_path) -> None:
+    """`bo:warmup=...`: the n_startup_trials first cells are the warm start's (best-scored
+    first), then TPE; with no random trials to replace, a warm-up is refused."""
+    from robnas.errors import InvalidParameterError
+    from robnas.searchers import validate_params
+
+    path = str(_clean_scores_file(cifar10_oracle, tmp_path / "clean.csv"))
+    searcher = OptunaSearch(warmup=path, n_startup_trials=4, seed=1)
+    provide_scores(searcher, cifar10_oracle)
+    values = [t["value"] for t in run_search(searcher, cifar10_oracle, "clean", 8).trials]
+    assert values[:4] == sorted(values[:4], reverse=True) and min(values[:4]) > 0.9
+    assert len(searcher.study.trials) >= 8
+    zero = OptunaSearch(warmup=path, n_startup_trials=0, seed=1)
+    provide_scores(zero, cifar10_oracle)
+    with pytest.raises(InvalidParameterError, match="give n_startup_trials >= 1"):
+        validate_params(zero)

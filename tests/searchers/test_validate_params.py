@@ -43,6 +43,8 @@ BAD: list[tuple[str, dict[str, object], str]] = [
     ("ls", {"warmup": ""}, "warmup must be a measure name"),
     ("re", {"warmup": 3}, "warmup must be a measure name"),
     ("predictor", {"prior": "params"}, "prior='params' needs its scores"),
+    ("bo", {"warmup": "params"}, "warmup='params' needs its scores"),
+    ("bo", {"warmup": 7}, "warmup must be a measure name"),
     ("predictor", {"n_estimators": 0}, "n_estimators must be an integer in 1..1000, got 0"),
     ("bo", {"storage": "nosuchdb://x"}, "storage 'nosuchdb://x' is not a usable database URL"),
     ("bo", {"storage": ""}, "storage must be a database URL"),
