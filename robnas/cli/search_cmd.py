@@ -127,7 +127,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--param", metavar="NAME=VALUE", action="append", default=[],
                         help="a searcher hyperparameter, e.g. variant=best (ls), sampler=gp (bo), "
                              "population_size=50 (re), prior=params (predictor), warmup=FILE.csv "
-                             "(re, ls: scores by index or arch), prior=imagenet16-120 (another "
+                             "(re, ls, bo: scores by index or arch), prior=imagenet16-120 (another "
                              "dataset's table of the same objective, or DATASET/OBJECTIVE); "
                              "repeatable; checked before anything runs")
     parser.add_argument("--min-clean", action=StoreOnce, metavar="A",
