@@ -251,12 +251,15 @@ def provide_scores(searcher: object, oracle: Oracle,
         without a measure.
     """
     from robnas.multi_objective import is_multi
+    from robnas.objective import Objective
     from robnas.searchers import wanted_measure
 
     measure = wanted_measure(searcher)
     if measure is None:
         return None
-    if isinstance(objective, (list, tuple)) or (isinstance(objective, str) and is_multi(objective)):
+    several = (isinstance(objective, str) and is_multi(objective)) or (
+        isinstance(objective, (list, tuple)) and not isinstance(objective, Objective))
+    if several:
         scores, provenance = objective_scores(measure, oracle, objective)  # type: ignore[arg-type]
     else:
         scores, provenance = prior_provenance(measure, oracle, objective)  # type: ignore[arg-type]
