@@ -12,6 +12,8 @@ of the true front's classes by 300 cells; one 300-cell run < 5 s.
     python benchmarks/multi_objective.py --seeds 100 --datasets cifar10,ImageNet16-120
     python benchmarks/multi_objective.py --searchers random,hvi --groups "pgd@1/255,clean"
     python benchmarks/multi_objective.py --searchers random --searcher hvi:surrogate=gp,features=edges,ucb=1
+    python benchmarks/multi_objective.py --searchers random --searcher hvi:prior=imagenet16-120 \
+        --searcher pls:warmup=imagenet16-120   # a transfer prior (on ImageNet16-120: =cifar10)
 
 Figures are printed, never asserted.
 """

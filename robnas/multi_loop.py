@@ -21,6 +21,12 @@ its record by replaying it (see :mod:`robnas.loop` for the details). What differ
   DataFrame), its hypervolume, the true front's hypervolume, the hypervolume regret and the
   share of the true front's classes found.
 
+A searcher that names a prior (``prior``/``warmup``, e.g. ``hvi`` with
+``prior="imagenet16-120"``) gets one score column per objective, resolved here
+(:func:`robnas.priors.provide_scores` -> :func:`robnas.priors.objective_scores`) before the
+record is opened; ``config.json`` records its source and SHA-256s as ``prior``, and a resume
+whose prior changed is refused, as in the single-objective loop.
+
 There is no ``min_clean``: make clean accuracy an objective instead.
 """
 
@@ -196,8 +202,11 @@ def run_multi_search(
             oracle.validate(objective.name)
     if not 1 <= int(budget) <= class_count():
         raise RunRecordError(f"budget must be 1..{class_count()} (distinct classes), got {budget}")
+    from robnas.priors import provide_scores
+
+    prior = provide_scores(searcher, oracle, parsed)
     record, recorded = _open_record(searcher, oracle, parsed, problem, int(budget), record_dir,
-                                    resume, check_workers(workers))
+                                    resume, check_workers(workers), prior)
     workers = check_workers(workers)
     state = _State(oracle, parsed, problem, searcher, record, deque(recorded),
                    float(recorded[-1]["time"]) if recorded else 0.0, workers)
@@ -226,16 +235,19 @@ def run_multi_search(
 
 def _open_record(searcher: Searcher, oracle: Oracle, objectives: tuple[DirectedObjective, ...],
                  problem: ParetoProblem | None, budget: int, record_dir: str | Path | None,
-                 resume: bool, workers: int = 1) -> tuple[RunRecord | None, list[dict[str, Any]]]:
-    """The single-objective loop's record handling (creation, resume checks, budget changes),
-    with the objective list's label as ``objective`` and the multi-objective fields added."""
+                 resume: bool, workers: int = 1, prior: dict[str, Any] | None = None
+                 ) -> tuple[RunRecord | None, list[dict[str, Any]]]:
+    """The single-objective loop's record handling (creation, resume checks, budget changes,
+    the prior's provenance), with the objective list's label as ``objective`` and the
+    multi-objective fields added."""
     from robnas.loop import _open_record as open_record
 
     def check(trials: list[dict[str, Any]], path: Path) -> None:
         check_vectors(trials, oracle, objectives, problem, path)
 
     record, recorded = open_record(searcher, oracle, label(objectives), budget,  # type: ignore[arg-type]
-                                   record_dir, None, resume, {}, check, workers=workers)
+                                   record_dir, None, resume, {}, check, workers=workers,
+                                   prior=prior)
     if record is not None and not resume:
         config = record.config()
         config["objectives"] = [str(o) for o in objectives]

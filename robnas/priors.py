@@ -26,10 +26,18 @@ Measures:
   ``robnas measures compute -m MEASURE -o FILE`` with one measure is a scores file). A listed
   cell keeps its score; isomorphs are one network, so a cell left out takes the mean score of
   its class's listed members, and every class needs at least one.
+
+A multi-objective search (:func:`robnas.multi_loop.run_multi_search`) takes one score column per
+objective: :func:`objective_scores` resolves ``DATASET`` (another table of the release) into a
+``(15625, k)`` array, each accuracy objective's values on that table and each cost objective's
+exact cost on the searched dataset (:func:`robnas.cost.cost_arrays`: costs need no transfer),
+every column oriented larger-is-better (minimised objectives negated). :func:`provide_scores`
+picks it when the searched objective is a list.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +50,7 @@ from robnas.vocabulary import Dataset, parse_dataset
 if TYPE_CHECKING:
     import pandas as pd
 
+    from robnas.multi_objective import DirectedObjective
     from robnas.objective import Objective
     from robnas.oracle import Oracle
 
@@ -79,6 +88,64 @@ def prior_provenance(measure: str, oracle: Oracle, objective: Objective | str | 
     ``{"measure": ...}`` plus the dataset, objective and SHA-256 of every file read for a
     table, or the SHA-256 of a scores file (so a resume can refuse changed scores)."""
     return _resolve(measure, oracle, objective)
+
+
+def objective_scores(measure: str, oracle: Oracle,
+                     objectives: Sequence[DirectedObjective | str] | str
+                     ) -> tuple[np.ndarray, dict[str, object]]:
+    """One score column per objective of a multi-objective search, and their provenance.
+
+    Args:
+        measure: ``DATASET``, another table of the release (e.g. ``imagenet16-120`` for a
+            CIFAR-10 search): each accuracy objective's values there.
+        oracle: the run's oracle (its dataset, data root and NB201 mapping; never its values).
+        objectives: the searched objectives (texts such as ``["pgd@1/255", "params:min"]``).
+
+    Returns:
+        ``(scores, provenance)``: a ``(15625, k)`` array by :attr:`Arch.code` (column ``j``
+        for objective ``j``, larger = better: minimised objectives negated; a cost objective
+        takes the searched dataset's exact cost of each cell, :func:`robnas.cost.cost_arrays`)
+        and the run record's ``prior`` entry: the measure, the dataset, the objectives and the
+        SHA-256 of every table file read (cost columns read none).
+
+    Raises:
+        PriorError: a measure that is not a dataset of the release (``DATASET/OBJECTIVE`` names
+            one objective, not one per objective), no accuracy objective, a table missing from
+            the data root, or the searched table itself (the searched dataset with any of the
+            searched accuracy objectives: those scores would be the answers).
+    """
+    from robnas.multi_objective import parse_objectives
+
+    try:
+        parsed = parse_objectives(objectives)
+    except RobnasError as err:
+        raise PriorError(f"prior {measure!r}: {err}") from None
+    source = table_source(measure)
+    if source is None or source[1] is not None:
+        raise PriorError(f"prior {measure!r}: a multi-objective prior names another dataset of the "
+                         f"release (DATASET: {', '.join(d.value for d in Dataset)}), whose table of "
+                         "each searched objective it uses")
+    if all(o.is_cost for o in parsed):
+        raise PriorError(f"prior {measure!r}: the objectives {', '.join(map(str, parsed))} are all "
+                         "costs, which are exact and free; a prior needs an accuracy objective")
+    dataset = source[0]
+    columns, checksums = [], {}
+    for objective in parsed:
+        if objective.is_cost:
+            from robnas.cost import cost_arrays
+
+            column = cost_arrays(oracle.dataset)[objective.name]
+        else:
+            column, provenance = _from_table(measure, dataset, objective.name, oracle, objective.name)
+            checksums.update(provenance["checksums"])  # type: ignore[call-overload]
+        columns.append(column if objective.maximize else -column)
+    scores = np.stack(columns, axis=1)
+    record: dict[str, object] = {"measure": measure, "dataset": dataset.value,
+                                 "objectives": [str(o) for o in parsed],
+                                 "checksums": dict(sorted(checksums.items()))}
+    if any(o.is_cost for o in parsed):
+        record["costs"] = f"robnas.cost on {oracle.dataset.value}"
+    return scores, record
 
 
 def table_source(measure: str) -> tuple[Dataset, str | None] | None:
@@ -170,19 +237,32 @@ def _named_scores(measure: str, oracle: Oracle) -> np.ndarray:
     return _from_frame(frame, _score_column(frame, path), oracle, str(path))
 
 
-def provide_scores(searcher: object, oracle: Oracle, objective: Objective | str | None = None
+def provide_scores(searcher: object, oracle: Oracle,
+                   objective: Objective | str | Sequence[DirectedObjective | str] | None = None
                    ) -> dict[str, object] | None:
     """Give ``searcher`` the scores of the measure it names (``prior``/``warmup``), if any.
 
+    ``objective`` is the searched objective; a list of them (or a comma-separated label such as
+    ``pgd@1/255,clean``) is a multi-objective search, whose searcher gets one column per
+    objective (:func:`objective_scores`).
+
     Returns:
-        The scores' provenance (:func:`prior_provenance`), ``None`` without a measure.
+        The scores' provenance (:func:`prior_provenance` or :func:`objective_scores`), ``None``
+        without a measure.
     """
+    from robnas.multi_objective import is_multi
+    from robnas.objective import Objective
     from robnas.searchers import wanted_measure
 
     measure = wanted_measure(searcher)
     if measure is None:
         return None
-    scores, provenance = prior_provenance(measure, oracle, objective)
+    several = (isinstance(objective, str) and is_multi(objective)) or (
+        isinstance(objective, (list, tuple)) and not isinstance(objective, Objective))
+    if several:
+        scores, provenance = objective_scores(measure, oracle, objective)  # type: ignore[arg-type]
+    else:
+        scores, provenance = prior_provenance(measure, oracle, objective)  # type: ignore[arg-type]
     searcher.use_scores(scores)  # type: ignore[attr-defined]
     return provenance
 

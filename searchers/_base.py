@@ -208,6 +208,63 @@ def warm_start(
     return ranked[:count]
 
 
+def check_score_columns(scores: np.ndarray) -> np.ndarray:
+    """Multi-objective scores as a read-only float ``(15625, k)`` array (one row per
+    :attr:`Arch.code`, one column per objective, larger = better), checked; a ``(15625,)``
+    array is one column.
+
+    Raises:
+        ValueError: wrong shape, or a value that is not finite.
+    """
+    array = np.array(scores, dtype=float)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2 or array.shape[0] != NUM_CELLS or array.shape[1] < 1:
+        raise ValueError(f"scores must have one row per cell and one column per objective, "
+                         f"shape ({NUM_CELLS}, k), got {array.shape}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"scores must be finite; {int((~np.isfinite(array)).sum())} are not")
+    array.setflags(write=False)
+    return array
+
+
+def front_order(scores: np.ndarray, count: int) -> list[int]:
+    """The ``count`` classes (class codes) a multi-objective warm start proposes first: the
+    prior's best non-dominated fronts (:func:`robnas.pareto.non_dominated_ranks`, every column
+    larger-is-better), front by front; within a front, spread out: the member best on the first
+    column, then repeatedly the member farthest (Euclidean, each column scaled by its range over
+    the front) from those already taken, so any prefix covers the front from end to end.
+    Deterministic (ties: the smaller class code).
+
+    >>> scores = np.zeros((NUM_CELLS, 2))  # the last four cells are classes of their own
+    >>> scores[15621:] = (0.6, 0.6), (0.5, 0.5), (0.0, 1.0), (1.0, 0.0)
+    >>> front_order(scores, 3), front_order(scores, 4)  # 15622 is on the second front
+    ([15624, 15623, 15621], [15624, 15623, 15621, 15622])
+    """
+    from robnas.pareto import non_dominated_ranks
+
+    classes = np.unique(class_code_array())
+    points = np.asarray(scores, dtype=float)[classes]
+    ranks = non_dominated_ranks(points, [True] * points.shape[1])
+    chosen: list[int] = []
+    for rank in np.unique(ranks):
+        if len(chosen) >= count:
+            break
+        members = np.flatnonzero(ranks == rank)  # sorted by class code
+        front = points[members]
+        span = front.max(axis=0) - front.min(axis=0)
+        scaled = front / np.where(span > 0, span, 1.0)
+        taken = [int(np.argmax(front[:, 0]))]  # argmax: the first (smallest code) of ties
+        nearest = np.linalg.norm(scaled - scaled[taken[0]], axis=1)
+        while len(taken) < min(len(members), count - len(chosen)):
+            nearest[taken] = -1.0
+            pick = int(np.argmax(nearest))
+            taken.append(pick)
+            nearest = np.minimum(nearest, np.linalg.norm(scaled - scaled[pick], axis=1))
+        chosen += [int(classes[members[i]]) for i in taken]
+    return chosen[:count]
+
+
 # -- parameter validation: pure checks each searcher's ``validate_params`` composes ------------
 def check_int(name: str, value: object, low: int, high: int | None = None) -> None:
     """Raise :class:`InvalidParameterError` unless ``value`` is an ``int`` in ``low..high``.

@@ -19,7 +19,10 @@ from robnas.searchers._base import (
     check_choice,
     check_float,
     check_int,
+    check_measure,
+    check_score_columns,
     check_seed,
+    front_order,
     next_queued,
     params_repr,
     random_unseen,
@@ -33,6 +36,9 @@ and FLOPs, :func:`robnas.cost.cost_arrays`), or ``edges`` (the one-hot edges alo
 GP_FEATURES = ("cells", "edges")
 """The features a Gaussian-process surrogate accepts (0/1 columns and counts: integer squared
 distances, which its kernel looks up in a table)."""
+PRIOR_USES = ("start", "start+model")
+"""What a prior does: ``start`` (the first ``num_init`` cells are the prior's best fronts) or
+``start+model`` (and it informs the surrogate)."""
 GP_LENGTHS = (1.0, 2.0, 4.0, 8.0)
 """Length scales (``l`` in ``exp(-d / 2l)``, ``d`` the squared distance) the GP chooses from."""
 GP_NOISES = (0.01, 0.05, 0.2, 0.5)
@@ -85,6 +91,15 @@ class HypervolumeImprovementSearch:
     (random-scalarisation Thompson sampling, Paria et al. 2019). The defaults were chosen by
     measurement (README, ``benchmarks/multi_objective.py``).
 
+    A transfer prior (``prior="imagenet16-120"``: another dataset's table of the same
+    objectives, :func:`robnas.priors.objective_scores`; the caller hands one score column per
+    objective over with :meth:`use_scores`) replaces the ``num_init`` random cells by the
+    prior's best non-dominated fronts, spread out within each
+    (:func:`~robnas.searchers._base.front_order`), and with ``prior_use="start+model"``
+    (default) also informs the surrogate: its standardised columns are extra features of the
+    ridge and tree surrogates, and a GP models what a linear fit on the objective's own prior
+    column leaves (a linear prior mean, refitted with the GP).
+
     Values are vectors, larger-is-better in every component (the loop negates minimised
     objectives); a plain number is read as a one-element vector.
 
@@ -103,6 +118,9 @@ class HypervolumeImprovementSearch:
         ridge: L2 penalty of the ridge surrogates.
         ucb: posterior standard deviations added to a GP's mean predictions (0: the mean).
         kernel_every: fits between two choices of a GP's length and noise.
+        prior: name of another table of the release (``DATASET``) whose objective values are
+            the prior (see above); ``None``: no prior.
+        prior_use: one of :data:`PRIOR_USES`.
         seed: seed of the private random generator (``None``: fresh entropy).
 
     >>> searcher = HypervolumeImprovementSearch(num_init=3, refit_every=2, seed=0)
@@ -115,7 +133,8 @@ class HypervolumeImprovementSearch:
     def __init__(self, *, surrogate: str = "ridge", n_estimators: int = 5, num_init: int = 10,
                  refit_every: int = 1, acquisition: str = "hvi", candidates: str = "neighbours",
                  features: str = "cells", explore: float = 0.1, margin: float = 0.1, ridge: float = 1.0,
-                 ucb: float = 0.0, kernel_every: int = 10, seed: int | None = None) -> None:
+                 ucb: float = 0.0, kernel_every: int = 10, prior: str | None = None,
+                 prior_use: str = "start+model", seed: int | None = None) -> None:
         self.surrogate = surrogate
         self.candidates = candidates
         self.features = features
@@ -128,7 +147,11 @@ class HypervolumeImprovementSearch:
         self.margin = margin
         self.ucb = ucb
         self.kernel_every = kernel_every
+        self.prior = prior
+        self.prior_use = prior_use
         self.seed = seed
+        self._scores: np.ndarray | None = None  # (15625, k) prior scores, larger = better
+        self._prior_rows = np.zeros((0, 0))  # the prior standardised, one row per class
         self._kernels: list[tuple[float, float]] = []  # a GP's (length, noise) per objective
         self._rng: np.random.Generator | None = None
         self._classes = np.zeros(0, dtype=np.int64)  # class codes, sorted (set on first ask)
@@ -138,6 +161,7 @@ class HypervolumeImprovementSearch:
         self._values: dict[int, np.ndarray] = {}  # class code -> told vector
         self._seen: set[int] = set()  # classes proposed or told
         self._queue: deque[int] = deque()
+        self._starts: deque[int] = deque()  # the prior's front classes, proposed first
         self._fits = 0
 
     def __repr__(self) -> str:
@@ -153,7 +177,9 @@ class HypervolumeImprovementSearch:
                 ``margin`` not a number in 0..10, ``ridge`` not a number > 0, ``ucb`` not a
                 number in 0..10 (> 0 only with ``surrogate="gp"``), ``kernel_every`` not an
                 integer in 1..6466, ``features`` not one of :data:`GP_FEATURES` with
-                ``surrogate="gp"``, or ``seed`` not ``None`` or in 0..2**32-1.
+                ``surrogate="gp"``, ``prior`` named without its scores handed over
+                (:meth:`use_scores`), ``prior_use`` not one of :data:`PRIOR_USES`, or ``seed``
+                not ``None`` or in 0..2**32-1.
 
         >>> HypervolumeImprovementSearch(margin=-0.1).validate_params()
         Traceback (most recent call last):
@@ -172,6 +198,8 @@ class HypervolumeImprovementSearch:
         check_float("margin", self.margin, 0.0, 10.0)
         check_float("ucb", self.ucb, 0.0, 10.0)
         check_int("kernel_every", self.kernel_every, 1, MAX_COUNT)
+        check_measure("prior", self.prior, self._scores)
+        check_choice("prior_use", self.prior_use, PRIOR_USES)
         if self.surrogate == "gp" and self.features not in GP_FEATURES:
             raise InvalidParameterError(f"features must be one of {', '.join(GP_FEATURES)} with "
                                         f"surrogate=gp; got {self.features!r}")
@@ -193,6 +221,11 @@ class HypervolumeImprovementSearch:
             self._ops, self._class_of = all_ops_array(), class_code_array()
             self._classes = np.unique(self._class_of)
             self._features = surrogate_features(self._ops[self._classes], self._classes, self.features)
+            if self._scores is not None:
+                self._start_from_prior()
+        start = next_queued(self._starts, self._seen)
+        if start is not None:  # the prior's fronts first (tells of unasked cells count too)
+            return self._propose(start)
         if len(self._values) < self.num_init or self._rng.random() < self.explore:
             return self._propose(random_unseen(self._rng, self._seen))
         arch = next_queued(self._queue, self._seen)
@@ -205,7 +238,29 @@ class HypervolumeImprovementSearch:
         """Learn ``arch``'s vector (a class told twice keeps its first vector)."""
         code = class_code(arch)
         self._seen.add(code)
-        self._values.setdefault(code, np.atleast_1d(np.asarray(value, dtype=np.float64)))
+        vector = np.atleast_1d(np.asarray(value, dtype=np.float64))
+        if self._scores is not None and vector.size != self._scores.shape[1]:
+            raise ValueError(f"told {vector.size} values, but the prior has {self._scores.shape[1]} "
+                             "columns (one per objective)")
+        self._values.setdefault(code, vector)
+
+    def use_scores(self, scores: np.ndarray) -> None:
+        """Take the prior's ``(15625, k)`` scores (one column per objective, larger = better;
+        :func:`robnas.priors.objective_scores` resolves ``prior``)."""
+        self._scores = check_score_columns(scores)
+
+    def _start_from_prior(self) -> None:
+        """Queue the prior's ``num_init`` best front cells and, for ``start+model``, keep its
+        standardised columns by class (the surrogate's extra input)."""
+        assert self._scores is not None
+        self._starts.extend(front_order(self._scores, self.num_init))
+        if self.prior_use == "start":
+            return
+        rows = self._scores[self._classes]
+        spread = rows.std(axis=0)
+        self._prior_rows = (rows - rows.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+        if self.surrogate != "gp":
+            self._features = np.hstack([self._features, self._prior_rows])
 
     # -- internals -----------------------------------------------------------------------------
     def _candidates(self, front_codes: np.ndarray) -> np.ndarray:
@@ -236,6 +291,16 @@ class HypervolumeImprovementSearch:
 
         return sample
 
+    def _prior_line(self, y: np.ndarray, told_rows: np.ndarray) -> np.ndarray:
+        """``(objectives, 2)``: per objective, the intercept and slope of the least-squares line
+        of its standardised told values on its own prior column (a GP's prior mean)."""
+        prior = self._prior_rows[told_rows]
+        lines = []
+        for j in range(y.shape[1]):
+            design = np.stack([np.ones(len(y)), prior[:, j]], axis=1)
+            lines.append(np.linalg.lstsq(design, y[:, j], rcond=None)[0])
+        return np.asarray(lines)
+
     def _propose(self, arch: Arch) -> Arch:
         self._seen.add(class_code(arch))
         return arch
@@ -246,8 +311,14 @@ class HypervolumeImprovementSearch:
         told = np.stack(list(self._values.values()))
         mean, scale = told.mean(axis=0), told.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
-        x = self._features[np.searchsorted(self._classes, codes)]
-        if self.surrogate == "gp":
+        told_rows = np.searchsorted(self._classes, codes)
+        x = self._features[told_rows]
+        line = None  # a GP's linear prior mean
+        if self.surrogate == "gp" and self._prior_rows.size:
+            line = self._prior_line((told - mean) / scale, told_rows)
+            residual = (told - mean) / scale - (line[:, 0] + self._prior_rows[told_rows] * line[:, 1])
+            sample = self._gaussian_processes(x, residual)
+        elif self.surrogate == "gp":
             sample = self._gaussian_processes(x, (told - mean) / scale)
         elif self.surrogate in ("bayes_ridge", "ridge"):
             sample = _bayes_ridge(x, (told - mean) / scale, self.ridge,
@@ -269,8 +340,9 @@ class HypervolumeImprovementSearch:
         span = front.max(axis=0) - front.min(axis=0)
         reference = front.min(axis=0) - self.margin * np.where(span > 0, span, high - low)
         taken = np.zeros(unseen.size, dtype=bool)
+        offset = 0.0 if line is None else line[:, 0] + self._prior_rows[unseen] * line[:, 1]
         for draw in range(min(self.refit_every, unseen.size)):
-            sampled = sample(features, draw)
+            sampled = sample(features, draw) + offset
             if self.acquisition == "tchebycheff":  # Paria et al. 2019: a random weighting per draw
                 weights = self._rng.dirichlet(np.ones(told.shape[1]))
                 scaled = (sampled - low) / np.where(high > low, high - low, 1.0)

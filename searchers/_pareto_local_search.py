@@ -13,7 +13,11 @@ from robnas.searchers._base import (
     MAX_COUNT,
     check_choice,
     check_int,
+    check_measure,
+    check_score_columns,
     check_seed,
+    front_order,
+    next_queued,
     params_repr,
     random_unseen,
 )
@@ -44,6 +48,11 @@ class ParetoLocalSearch:
         variant: ``"first"`` (after the random cells) queues the neighbours of a cell as soon
             as it enters the archive; ``"full"`` explores one archive member's whole
             neighbourhood before picking the next member.
+        warmup: name of another table of the release (``DATASET``, e.g. ``"imagenet16-120"``):
+            the ``num_init`` starting cells are that table's best non-dominated fronts of the
+            same objectives (:func:`~robnas.searchers._base.front_order`) instead of random
+            cells. The caller hands one score column per objective over with
+            :meth:`use_scores` (:func:`robnas.priors.objective_scores`). ``None``: random cells.
         seed: seed of the private random generator (``None``: fresh entropy).
 
     >>> searcher = ParetoLocalSearch(num_init=1, seed=0)
@@ -53,10 +62,14 @@ class ParetoLocalSearch:
     1
     """
 
-    def __init__(self, *, num_init: int = 10, variant: str = "first", seed: int | None = None) -> None:
+    def __init__(self, *, num_init: int = 10, variant: str = "first", warmup: str | None = None,
+                 seed: int | None = None) -> None:
         self.num_init = num_init
         self.variant = variant
+        self.warmup = warmup
         self.seed = seed
+        self._scores: np.ndarray | None = None  # (15625, k) prior scores, larger = better
+        self._starts: deque[int] = deque()  # the prior's front classes, proposed first
         self._rng: np.random.Generator | None = None
         self._seen: set[int] = set()
         self._told: dict[int, tuple[Arch, np.ndarray]] = {}
@@ -84,7 +97,8 @@ class ParetoLocalSearch:
 
         Raises:
             InvalidParameterError: ``num_init`` not an integer in 1..6466, ``variant`` not
-                ``"first"`` or ``"full"``, or ``seed`` not ``None`` or in 0..2**32-1.
+                ``"first"`` or ``"full"``, ``warmup`` named without its scores handed over
+                (:meth:`use_scores`), or ``seed`` not ``None`` or in 0..2**32-1.
 
         >>> ParetoLocalSearch(num_init=0).validate_params()
         Traceback (most recent call last):
@@ -93,13 +107,23 @@ class ParetoLocalSearch:
         """
         check_int("num_init", self.num_init, 1, MAX_COUNT)
         check_choice("variant", self.variant, VARIANTS)
+        check_measure("warmup", self.warmup, self._scores)
         check_seed(self.seed)
+
+    def use_scores(self, scores: np.ndarray) -> None:
+        """Take the prior's ``(15625, k)`` scores (one column per objective, larger = better)."""
+        self._scores = check_score_columns(scores)
 
     def ask(self) -> Arch:
         """The next unknown neighbour of an archive member, or a random cell."""
         if self._rng is None:
             self.validate_params()
             self._rng = np.random.default_rng(self.seed)
+            if self._scores is not None:
+                self._starts.extend(front_order(self._scores, self.num_init))
+        start = next_queued(self._starts, self._seen)
+        if start is not None:  # the prior's fronts first
+            return self._propose(start)
         if len(self._told) >= self.num_init:
             while True:
                 while self._queue:

@@ -75,6 +75,7 @@ class ScrambledOracle:
         self.inner = inner
         self.keep = keep
         self.dataset = inner.dataset
+        self.root = getattr(inner, "root", None)  # another table, a prior's, is read unchanged
         self._classes = np.unique(class_code_array())
         self._permutation = np.random.default_rng(seed).permutation(self._classes)
 

@@ -237,12 +237,14 @@ def _check_measures(specs: list, oracles: dict) -> None:
     """Resolve every ``prior``/``warmup`` measure a searcher names on each dataset's oracle
     (one line, before any run is written, if a measure is unknown or its scores are missing)."""
     from robnas.cli.search_cmd import _build_searcher
+    from robnas.multi_objective import is_multi
     from robnas.searchers._base import SCORE_PARAMS
 
     for name, params, dataset, objective in dict.fromkeys(
             (s.searcher, s.params, s.dataset, s.objective) for s in specs):
         if any(key in SCORE_PARAMS for key, _ in params):
-            _build_searcher(name, dict(params), SEARCHERS, oracle=oracles[dataset],
+            registry = MULTI_OBJECTIVE_SEARCHERS if is_multi(objective) else SEARCHERS
+            _build_searcher(name, dict(params), registry, oracle=oracles[dataset],
                             param_option="--searcher", objective=objective)
 
 

@@ -60,6 +60,10 @@ def run_multi(args: argparse.Namespace) -> int:
     if settings["mode"] == "tabular":  # read (and check) every file the run uses before it starts
         for objective in parse_objectives(settings["objectives"]):
             class_values(oracle, objective)
+    # a prior (prior=DATASET) is resolved against the oracle before anything is written
+    searcher = _build_searcher(settings["searcher"], settings["params"], MULTI_OBJECTIVE_SEARCHERS,
+                               "multi-objective searcher", oracle=oracle,
+                               objective=settings["objective"])
     run_dir = Path(args.resume) if out is None else _new_run_dir(out, settings)
     with live_executor(args, settings) as executor:
         result = run_multi_search(searcher, oracle, settings["objectives"], settings["budget"],

@@ -49,5 +49,30 @@ class TestSlowSearchers(MultiObjectiveConformance):
         return lambda seed: cls(seed=seed)
 
 
+PRIOR_VARIANTS: dict[str, Any] = {
+    "hvi-gp-prior": partial(HypervolumeImprovementSearch, surrogate="gp", features="edges", ucb=1.0,
+                            prior="imagenet16-120"),
+    "hvi-prior-start": partial(HypervolumeImprovementSearch, prior="imagenet16-120", prior_use="start"),
+    "hvi-ridge-prior": partial(HypervolumeImprovementSearch, features="pairs+cost", prior="imagenet16-120"),
+    "pls-warmup": partial(ParetoLocalSearch, warmup="imagenet16-120"),
+}
+"""Variants with a transfer prior (ImageNet16-120's table of the same objectives): the fixture
+hands the scores over as the loop does (:func:`robnas.priors.provide_scores`), so the checks
+that drive a searcher without the loop see the prior too."""
+
+
+class TestPriorConformance(MultiObjectiveConformance):
+    @pytest.fixture(params=sorted(PRIOR_VARIANTS))
+    def make_searcher(self, request: pytest.FixtureRequest, cifar10_oracle):
+        from robnas.priors import provide_scores
+
+        def make(seed: int) -> Any:
+            searcher = PRIOR_VARIANTS[request.param](seed=seed)
+            provide_scores(searcher, cifar10_oracle, list(self.objectives))
+            return searcher
+
+        return make
+
+
 def test_every_registered_searcher_is_covered() -> None:
     assert set(MULTI_OBJECTIVE_SEARCHERS) <= set(VARIANTS) | SLOW
