@@ -328,6 +328,15 @@ def _cost_limits(max_params: float | None, max_flops: float | None) -> dict[str,
     return limits
 
 
+def _default_params(searcher: Searcher) -> dict[str, Any]:
+    """``searcher``'s constructor defaults (a record written before a parameter existed lacks
+    it; a resume takes it at its default), or nothing for a class that needs arguments."""
+    try:
+        return get_params(type(searcher)())
+    except TypeError:
+        return {}
+
+
 def _open_record(
     searcher: Searcher,
     oracle: Oracle,
@@ -374,7 +383,8 @@ def _open_record(
     if recorded_workers != workers:
         raise RunRecordError(f"--workers {workers} conflicts with the run being resumed "
                              f"({recorded_workers}); leave it out")
-    record, trials = RunRecord.resume(record_dir, config, oracle, objective, check)
+    record, trials = RunRecord.resume(record_dir, config, oracle, objective, check,
+                                      param_defaults=_default_params(searcher))
     stored = record.config()
     sessions = stored.get("sessions")
     if sessions and sessions[-1]["budget"] != budget:

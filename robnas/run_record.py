@@ -123,6 +123,7 @@ class RunRecord:
         oracle: Oracle,
         objective: Objective,
         check: Callable[[list[dict[str, Any]], Path], None] | None = None,
+        param_defaults: dict[str, Any] | None = None,
     ) -> tuple[RunRecord, list[dict[str, Any]]]:
         """Reopen the record at ``path`` to continue it as the run ``config`` describes.
 
@@ -143,7 +144,7 @@ class RunRecord:
         with record._closed_on_error():
             record._acquire()
             stored = record.config()
-            check_resumable(stored, config, record.path)
+            check_resumable(stored, config, record.path, param_defaults)
             trials = record.read_trials(repair=True)
             budget = config["budget"]
             if budget < len(trials):
@@ -266,9 +267,13 @@ class RunRecord:
         self.close()
 
 
-def check_resumable(stored: dict[str, Any], config: dict[str, Any], path: Path) -> None:
+def check_resumable(stored: dict[str, Any], config: dict[str, Any], path: Path,
+                    param_defaults: dict[str, Any] | None = None) -> None:
     """Refuse to continue the record ``stored`` as the run ``config`` describes, where they differ.
 
+    A searcher parameter the record lacks (it was written by a robnas whose searcher did not have
+    that parameter yet) counts as its default, ``param_defaults[name]``, so a run recorded
+    before a parameter was added resumes when the new parameter is left at its default.
     Compares :data:`RESUME_KEYS`, the SHA-256 of every data file both configs name, and the
     provenance of the searcher's prior scores (``prior``: a scores file's or another table's
     SHA-256) where the record has one.
@@ -276,6 +281,7 @@ def check_resumable(stored: dict[str, Any], config: dict[str, Any], path: Path) 
     Raises:
         RunRecordError: naming the first entry that differs.
     """
+    stored = {**stored, "searcher": _with_defaults(stored.get("searcher"), param_defaults or {})}
     for key in RESUME_KEYS:
         if stored.get(key) != config.get(key):
             raise RunRecordError(
@@ -294,6 +300,13 @@ def check_resumable(stored: dict[str, Any], config: dict[str, Any], path: Path) 
             f"cannot resume {path}: the searcher's prior scores changed since the run was "
             f"recorded ({stored['prior'].get('measure')!r}: another SHA-256 or source); start a new run"
         )
+
+
+def _with_defaults(searcher: Any, defaults: dict[str, Any]) -> Any:
+    """A recorded ``{"name", "params"}`` entry with every parameter it lacks at its default."""
+    if not isinstance(searcher, dict) or not isinstance(searcher.get("params"), dict):
+        return searcher
+    return {**searcher, "params": {**defaults, **searcher["params"]}}
 
 
 def check_cells(trials: Sequence[dict[str, Any]], oracle: Oracle, path: Path,

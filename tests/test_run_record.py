@@ -214,3 +214,29 @@ def test_resume_after_the_data_files_changed_is_refused(tmp_path) -> None:
     result = run_search(RandomSearch(seed=0), elsewhere, OBJ, 20, record_dir=tmp_path / "r",
                         resume=True)
     assert result.n_evaluations == 20 and os.path.isfile(tmp_path / "r" / "summary.json")
+
+
+def test_a_record_from_before_a_parameter_existed_resumes_at_its_default(cifar10_oracle, tmp_path) -> None:
+    """A record written by a robnas whose searcher lacked a parameter (here: evolution's
+    ``warmup`` removed from config.json) resumes when that parameter is at its default, like
+    an uninterrupted run; set to anything else, the resume is refused."""
+    whole = run_search(RegularizedEvolution(seed=4), cifar10_oracle, "pgd@1/255", 30)
+    run_dir = tmp_path / "old"
+    run_search(RegularizedEvolution(seed=4), cifar10_oracle, "pgd@1/255", 20, record_dir=run_dir)
+    config_file = run_dir / "config.json"
+    config = json.loads(config_file.read_text())
+    del config["searcher"]["params"]["warmup"]
+    config_file.write_text(json.dumps(config))
+    resumed = run_search(RegularizedEvolution(seed=4), cifar10_oracle, "pgd@1/255", 30,
+                         record_dir=run_dir, resume=True)
+    assert [t["arch"] for t in resumed.trials] == [t["arch"] for t in whole.trials]
+    assert "warmup" not in json.loads(config_file.read_text())["searcher"]["params"]  # record kept
+    with pytest.raises(RunRecordError, match="its searcher is"):
+        run_search(RegularizedEvolution(seed=4, warmup="params"), cifar10_oracle, "pgd@1/255", 40,
+                   record_dir=run_dir, resume=True)
+    config = json.loads(config_file.read_text())  # a parameter recorded with another value
+    config["searcher"]["params"]["population_size"] = 20
+    config_file.write_text(json.dumps(config))
+    with pytest.raises(RunRecordError, match="its searcher is"):
+        run_search(RegularizedEvolution(seed=4), cifar10_oracle, "pgd@1/255", 40,
+                   record_dir=run_dir, resume=True)
