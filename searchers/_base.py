@@ -183,10 +183,26 @@ def check_scores(scores: np.ndarray) -> np.ndarray:
     array = np.array(scores, dtype=float)
     if array.shape != (NUM_CELLS,):
         raise ValueError(f"scores must have one value per cell, shape ({NUM_CELLS},), got {array.shape}")
+    return _finite_read_only(array)
+
+
+def _finite_read_only(array: np.ndarray) -> np.ndarray:
+    """``array`` made read-only, refused if a value is not finite."""
     if not np.isfinite(array).all():
         raise ValueError(f"scores must be finite; {int((~np.isfinite(array)).sum())} are not")
     array.setflags(write=False)
     return array
+
+
+def standardised(columns: np.ndarray) -> np.ndarray:
+    """Each column shifted to mean 0 and scaled to standard deviation 1 (a constant column is
+    only shifted): extra surrogate features on comparable scales.
+
+    >>> standardised(np.array([[1.0, 5.0], [3.0, 5.0]])).tolist()
+    [[-1.0, 0.0], [1.0, 0.0]]
+    """
+    spread = columns.std(axis=0)
+    return (columns - columns.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
 
 
 def warm_start(
@@ -222,10 +238,7 @@ def check_score_columns(scores: np.ndarray) -> np.ndarray:
     if array.ndim != 2 or array.shape[0] != NUM_CELLS or array.shape[1] < 1:
         raise ValueError(f"scores must have one row per cell and one column per objective, "
                          f"shape ({NUM_CELLS}, k), got {array.shape}")
-    if not np.isfinite(array).all():
-        raise ValueError(f"scores must be finite; {int((~np.isfinite(array)).sum())} are not")
-    array.setflags(write=False)
-    return array
+    return _finite_read_only(array)
 
 
 def front_order(scores: np.ndarray, count: int) -> list[int]:

@@ -26,6 +26,7 @@ from robnas.searchers._base import (
     next_queued,
     params_repr,
     random_unseen,
+    standardised,
 )
 from robnas.searchers._predictor import MAX_TREES, SURROGATES, fit_forest, random_argmax
 
@@ -256,9 +257,7 @@ class HypervolumeImprovementSearch:
         self._starts.extend(front_order(self._scores, self.num_init))
         if self.prior_use == "start":
             return
-        rows = self._scores[self._classes]
-        spread = rows.std(axis=0)
-        self._prior_rows = (rows - rows.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+        self._prior_rows = standardised(self._scores[self._classes])
         if self.surrogate != "gp":
             self._features = np.hstack([self._features, self._prior_rows])
 

@@ -23,6 +23,7 @@ from robnas.searchers._base import (
     next_queued,
     params_repr,
     random_unseen,
+    standardised,
     warm_start,
 )
 from robnas.searchers._class_gp import ClassGaussianProcess
@@ -247,9 +248,7 @@ class PredictorSearch:
         # trees don't mind)
         extra = 2 * self.features.endswith("+cost") + (self._scores is not None)
         if extra:
-            columns = self._features[:, -extra:]
-            spread = columns.std(axis=0)
-            self._features[:, -extra:] = (columns - columns.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+            self._features[:, -extra:] = standardised(self._features[:, -extra:])
         if self._scores is not None:
             self._initial = deque(warm_start(self._rng, self._scores, self._seen, self.num_init))
 
