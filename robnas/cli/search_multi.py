@@ -53,8 +53,8 @@ def run_multi(args: argparse.Namespace) -> int:
     check_executor_options(args, settings)
     if settings["searcher"] in OPTUNA_SEARCHERS:
         quiet_optuna(args.verbose)
-    searcher = _build_searcher(settings["searcher"], settings["params"], MULTI_OBJECTIVE_SEARCHERS,
-                               "multi-objective searcher")
+    _build_searcher(settings["searcher"], settings["params"], MULTI_OBJECTIVE_SEARCHERS,
+                    "multi-objective searcher")  # before data (the prior is checked below)
     out = None if resume else writable_dir(args.out if args.out is not None else DEFAULT_OUT, "--out")
     oracle = build_oracle(args, settings)
     if settings["mode"] == "tabular":  # read (and check) every file the run uses before it starts
