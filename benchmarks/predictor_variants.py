@@ -9,7 +9,7 @@ and tells directly, as the loop would, without run records) print the mean best 
 100 and 300 cells and the share of runs at the optimum. Nothing here is a pass/fail test; the
 README's predictor section quotes its output.
 
-Usage: python benchmarks/predictor_variants.py --data PATH [--seeds 20] [--only NAME,...]
+Usage: python benchmarks/predictor_variants.py --data PATH [--seeds 20] [--first-seed 0] [--only NAME,...]
        [--dataset cifar10] [--objective pgd@1/255]
 """
 
@@ -168,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=os.environ.get("ROBNAS_DATA"))
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds FIRST..FIRST+SEEDS-1 (e.g. 100: fresh seeds after a screen on 0-99)")
     parser.add_argument("--only", help="comma-separated variant names (default: all; \"\": none)")
     parser.add_argument("--real", action="append", default=[], metavar="KEY=VALUE[,KEY=VALUE]",
                         help="also run PredictorSearch itself with these keywords (repeat)")
@@ -192,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, setting in settings:
         started = time.process_time()
         runs = []
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             if isinstance(setting, tuple):
                 searcher: PredictorSearch = Variant(setting[0], **setting[1], seed=seed)
             else:

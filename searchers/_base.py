@@ -46,7 +46,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from robnas.arch import CLASS_COUNT, NUM_CELLS, Arch
+from robnas.arch import CLASS_COUNT, NUM_CELLS, NUM_EDGES, NUM_OPS, Arch
 from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code, class_code_array
 
@@ -132,6 +132,25 @@ def random_unseen(rng: np.random.Generator, seen: set[int]) -> Arch:
     if free.size == 0:
         raise ValueError(f"all isomorphism classes of the {NUM_CELLS} cells have been seen")
     return Arch.from_code(int(rng.choice(free)))
+
+
+def orthogonal_array_cells(rng: np.random.Generator) -> list[Arch]:
+    """The 25 cells of a randomised orthogonal array OA(25, 6, 5, 2), in random order.
+
+    Every pair of edges shows every pair of operations exactly once (strength 2), so 25 cells
+    cover every one- and two-edge pattern of the space evenly, where 25 random cells leave some
+    patterns out and repeat others: the classical design for categorical factors. Built by
+    scipy's orthogonal-array Latin hypercube (:class:`scipy.stats.qmc.LatinHypercube` with
+    ``strength=2``: 25 = 5**2 rows, 6 = 5 + 1 columns, each column's levels scrambled), each
+    coordinate's stratum read as the edge's operation; the rows are shuffled, so any prefix is
+    a random part of the design. Two rows may be cells of one isomorphism class.
+    """
+    from scipy.stats import qmc
+
+    sample = qmc.LatinHypercube(d=NUM_EDGES, strength=2, rng=rng).random(NUM_OPS**2)
+    ops = np.floor(sample * NUM_OPS).astype(np.int64)[rng.permutation(NUM_OPS**2)]
+    weights = NUM_OPS ** np.arange(NUM_EDGES - 1, -1, -1, dtype=np.int64)
+    return [Arch.from_code(int(code)) for code in ops @ weights]
 
 
 def next_queued(queue: deque[int], seen: set[int]) -> Arch | None:

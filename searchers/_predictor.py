@@ -5,6 +5,7 @@ Thompson sampling and path encoding, and the whole NB201 space as the candidate 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Container
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from robnas.searchers._base import (
     check_scores,
     check_seed,
     next_queued,
+    orthogonal_array_cells,
     params_repr,
     random_unseen,
     standardised,
@@ -37,6 +39,10 @@ ACQUISITIONS = ("thompson", "ucb", "ei", "mean")
 TARGETS = ("value", "rank")
 """What the surrogate is fitted to: the told values, or their ranks among the told values
 (divided by their count, so in (0, 1]; robust to the long tail of poor cells)."""
+DESIGNS = ("random", "orthogonal")
+"""Where the model-free proposals (the first cells, the ``explore`` picks) come from: uniformly
+random unseen classes; or first the 25 cells of a randomised orthogonal array
+(:func:`~robnas.searchers.orthogonal_array_cells`), then random ones."""
 FEATURES = ("cells", "cells+cost", "edges")
 """``cells``: :func:`~robnas.encodings.cell_features`; ``cells+cost``: plus parameters and FLOPs
 (:mod:`robnas.cost`, free); ``edges``: the one-hot operation of every edge only (the first 30
@@ -46,8 +52,10 @@ columns of ``cells``; with the ``gp`` surrogate's RBF kernel, an exponentiated H
 class PredictorSearch:
     """Surrogate-model search over all unseen isomorphism classes.
 
-    The first ``num_init`` proposals are random cells (with a ``prior``: the best-scored of a
-    random pool, see :func:`~robnas.searchers.warm_start`). Then, every ``refit_every``
+    The first ``num_init`` proposals are random cells (with ``design="orthogonal"``: cells of a
+    randomised orthogonal array, in whose 25 cells every pair of edges shows every pair of
+    operations once, see :func:`~robnas.searchers.orthogonal_array_cells`; with a ``prior``: the
+    best-scored of a random pool, see :func:`~robnas.searchers.warm_start`). Then, every ``refit_every``
     proposals, a scikit-learn tree ensemble (``surrogate``, ``n_estimators`` trees) is fitted
     on every cell told so far, over :func:`~robnas.encodings.cell_features` (one-hot edges,
     path encoding, operation counts; plus the prior's score when there is one), and predicts
@@ -65,8 +73,10 @@ class PredictorSearch:
     With ``local`` > 0, that many of each batch's proposals are taken by the same acquisition
     from the unseen one-edge neighbours of the ``local_top`` best cells told (a trust region
     around the incumbents, so a good basin is refined, not only found); with ``explore`` > 0,
-    that many are unseen classes drawn uniformly at random (so a surrogate that is confidently
-    wrong about a region cannot hold the search there); the others come from every unseen class.
+    that many are model-free picks (so a surrogate that is confidently wrong about a region
+    cannot hold the search there): unseen classes drawn uniformly at random (with
+    ``design="orthogonal"``: the design's cells not proposed yet first); the others come from
+    every unseen class.
 
     With ``surrogate="gp"`` a Gaussian process replaces the forest
     (:class:`~robnas.searchers._class_gp.ClassGaussianProcess`: ``ConstantKernel * RBF +
@@ -96,8 +106,10 @@ class PredictorSearch:
         refit_every: proposals per fit (1 refits before every proposal).
         local: proposals per fit taken among the incumbents' neighbours (0..``refit_every``).
         local_top: how many of the best cells told span that neighbourhood.
-        explore: proposals per fit drawn uniformly at random among the unseen classes
-            (``local + explore <= refit_every``).
+        explore: model-free proposals per fit (``local + explore <= refit_every``).
+        design: ``"random"`` or ``"orthogonal"`` (:data:`DESIGNS`): where the model-free
+            proposals come from (the first ``num_init`` without a prior, and the ``explore``
+            picks).
         features: ``"cells"``, ``"cells+cost"`` or ``"edges"`` (:data:`FEATURES`).
         target: ``"value"`` or ``"rank"`` (:data:`TARGETS`): fit the told values or their ranks.
         hyper_every: with ``surrogate="gp"``, values told between two fits of the kernel's
@@ -130,6 +142,7 @@ class PredictorSearch:
         features: str = "cells",
         target: str = "value",
         hyper_every: int = 10,
+        design: str = "random",
         prior: str | None = None,
         seed: int | None = None,
     ) -> None:
@@ -145,6 +158,7 @@ class PredictorSearch:
         self.features = features
         self.target = target
         self.hyper_every = hyper_every
+        self.design = design
         self.prior = prior
         self.seed = seed
         self._rng: np.random.Generator | None = None
@@ -155,7 +169,8 @@ class PredictorSearch:
         self._values: dict[int, float] = {}  # class code -> value, from every tell
         self._seen: set[int] = set()  # classes proposed or told
         self._queue: deque[int] = deque()
-        self._initial: deque[Arch] = deque()
+        self._initial: deque[Arch] = deque()  # a prior's warm start
+        self._design: deque[Arch] = deque()  # the design's cells not proposed yet
         self._fits = 0
         self._gp: ClassGaussianProcess | None = None
         self._gp_fitted_at = 0  # values told at the GP kernel's last fit
@@ -168,7 +183,8 @@ class PredictorSearch:
         """Check the hyperparameters (pure: builds nothing, imports no scikit-learn).
 
         Raises:
-            InvalidParameterError: ``surrogate``, ``acquisition``, ``features`` or ``target`` not
+            InvalidParameterError: ``surrogate``, ``acquisition``, ``features``, ``target`` or
+                ``design`` not
                 one of its choices,
                 ``n_estimators`` not an integer in 1..1000, ``num_init``, ``refit_every`` or
                 ``hyper_every`` not an integer in 1..6466, ``kappa`` not a finite number >= 0, ``prior`` named
@@ -198,6 +214,7 @@ class PredictorSearch:
         check_choice("features", self.features, FEATURES)
         check_choice("target", self.target, TARGETS)
         check_int("hyper_every", self.hyper_every, 1, MAX_COUNT)
+        check_choice("design", self.design, DESIGNS)
         check_measure("prior", self.prior, self._scores)
         check_seed(self.seed)
 
@@ -211,7 +228,7 @@ class PredictorSearch:
         self._scores = check_scores(scores)
 
     def ask(self) -> Arch:
-        """A random (or prior-picked) cell first, then the unseen class of best acquisition."""
+        """A design (or prior-picked) cell first, then the unseen class of best acquisition."""
         if self._rng is None:
             self._start()
         assert self._rng is not None
@@ -220,7 +237,8 @@ class PredictorSearch:
                 arch = self._initial.popleft()
                 if class_code(arch) not in self._seen:
                     return self._propose(arch)
-            return self._propose(random_unseen(self._rng, self._seen))
+            design = self._next_design_cell()
+            return self._propose(random_unseen(self._rng, self._seen) if design is None else design)
         arch = next_queued(self._queue, self._seen)
         if arch is None:
             self._fit_and_queue()
@@ -240,6 +258,8 @@ class PredictorSearch:
         self._classes = np.unique(class_code_array())
         ops = all_ops_array()[self._classes].astype(np.int64)
         self._features = surrogate_features(ops, self._classes, self.features)
+        if self.design == "orthogonal":
+            self._design = deque(orthogonal_array_cells(self._rng))
         if self.local:
             self._neighbours = _neighbour_positions(ops, self._classes)
         if self._scores is not None:
@@ -251,6 +271,20 @@ class PredictorSearch:
             self._features[:, -extra:] = standardised(self._features[:, -extra:])
         if self._scores is not None:
             self._initial = deque(warm_start(self._rng, self._scores, self._seen, self.num_init))
+
+    def _next_design_cell(self, taken: Container[int] = ()) -> Arch | None:
+        """The design's next cell of a class neither seen nor in ``taken`` (class codes; the
+        cells passed over are dropped), or ``None`` once the design is used up."""
+        while self._design:
+            arch = self._design.popleft()
+            if class_code(arch) not in self._seen and class_code(arch) not in taken:
+                return arch
+        return None
+
+    def _design_position(self, unseen: np.ndarray, taken: np.ndarray) -> int | None:
+        """Position in ``unseen`` of the design's next cell not ``taken`` in this batch, if any."""
+        arch = self._next_design_cell(set(self._classes[unseen[taken]].tolist()))
+        return None if arch is None else int(np.searchsorted(self._classes[unseen], class_code(arch)))
 
     def _propose(self, arch: Arch) -> Arch:
         self._seen.add(class_code(arch))
@@ -278,13 +312,15 @@ class PredictorSearch:
         taken = np.zeros(unseen.size, dtype=bool)
         first_local = self.refit_every - self.local  # a batch: global, then random, then local
         for i, score in enumerate(scores[: unseen.size]):
-            allowed = ~taken
-            if first_local - self.explore <= i < first_local:  # a uniformly random unseen class
-                score = self._rng.random(unseen.size)
+            allowed, pick = ~taken, None
+            if first_local - self.explore <= i < first_local:  # model-free: design, else random
+                pick = self._design_position(unseen, taken)
+                if pick is None:
+                    score = self._rng.random(unseen.size)
             elif i >= first_local and (near & ~taken).any():
                 allowed = near & ~taken
-            score = np.where(allowed, score, -np.inf)
-            pick = random_argmax(score, self._rng)  # ties (common in trees) broken at random
+            if pick is None:  # ties (common in trees) broken at random
+                pick = random_argmax(np.where(allowed, score, -np.inf), self._rng)
             taken[pick] = True
             self._queue.append(int(self._classes[unseen[pick]]))
 
@@ -296,8 +332,11 @@ class PredictorSearch:
         slot, self._slot = self._slot, (self._slot + 1) % self.refit_every
         unseen = self._unseen()
         first_local = self.refit_every - self.local
-        if first_local - self.explore <= slot < first_local:  # a uniformly random unseen class
-            self._queue.append(int(self._classes[unseen[self._rng.integers(unseen.size)]]))
+        if first_local - self.explore <= slot < first_local:  # model-free: design, else random
+            pick = self._design_position(unseen, np.zeros(unseen.size, dtype=bool))
+            if pick is None:
+                pick = int(self._rng.integers(unseen.size))
+            self._queue.append(int(self._classes[unseen[pick]]))
             return
         codes, values, target = self._told()
         target = (target - target.mean()) / (target.std() if target.std() > 0 else 1.0)

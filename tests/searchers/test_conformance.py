@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
-from robnas.searchers import SEARCHERS, LocalSearch
+from robnas.searchers import SEARCHERS, LocalSearch, PredictorSearch
 from robnas.searchers.testing import SearcherConformance
 
 VARIANTS: dict[str, Any] = {
     **SEARCHERS,
     "ls-best": partial(LocalSearch, variant="best"),
+    "predictor-orthogonal": partial(PredictorSearch, design="orthogonal"),
 }
 
 

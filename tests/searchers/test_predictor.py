@@ -9,7 +9,13 @@ from robnas.arch import NUM_CELLS, Arch
 from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code, class_code_array
 from robnas.loop import run_search
-from robnas.searchers import PredictorSearch, RandomSearch, validate_params, warm_start
+from robnas.searchers import (
+    PredictorSearch,
+    RandomSearch,
+    orthogonal_array_cells,
+    validate_params,
+    warm_start,
+)
 
 
 @pytest.mark.parametrize(("num_init", "refit_every"), [(10, 1), (5, 4)])
@@ -53,6 +59,7 @@ def test_beats_random_search_at_equal_budget(cifar10_oracle, acquisition) -> Non
     ({"features": "paths"}, "features must be one of cells, cells+cost, edges; got 'paths'"),
     ({"hyper_every": 0}, "hyper_every must be an integer in 1..6466, got 0"),
     ({"target": "log"}, "target must be one of value, rank; got 'log'"),
+    ({"design": "sobol"}, "design must be one of random, orthogonal; got 'sobol'"),
     ({"prior": "params"}, "prior='params' needs its scores"),
     ({"prior": ""}, "prior must be a measure name"),
     ({"prior": 3}, "prior must be a measure name"),
@@ -233,3 +240,76 @@ def test_extra_feature_columns_are_standardised(cifar10_oracle) -> None:
     edges = _gp(features="edges", seed=0)
     edges.ask()
     assert edges._features.shape == (6466, 30) and set(np.unique(edges._features)) == {0.0, 1.0}
+
+
+def test_orthogonal_array_cells_show_every_pair_of_operations_on_every_pair_of_edges_once() -> None:
+    for seed in range(5):
+        cells = orthogonal_array_cells(np.random.default_rng(seed))
+        ops = np.array([arch.ops for arch in cells])
+        assert ops.shape == (25, 6)
+        for first in range(6):
+            for second in range(first + 1, 6):
+                pairs = {(int(a), int(b)) for a, b in ops[:, [first, second]]}
+                assert len(pairs) == 25, (seed, first, second)
+    again = orthogonal_array_cells(np.random.default_rng(0))
+    other = orthogonal_array_cells(np.random.default_rng(1))
+    assert again == orthogonal_array_cells(np.random.default_rng(0))  # seeded
+    assert again != other  # randomised: another seed, another design
+    # rows shuffled: the first five cells do not all share an edge's operation (scipy's
+    # unshuffled array starts with five rows of one level in its second column)
+    firsts = [np.array([arch.ops for arch in orthogonal_array_cells(np.random.default_rng(s))[:5]])
+              for s in range(5)]
+    assert not all(any(len(set(block[:, edge])) == 1 for edge in range(6)) for block in firsts)
+
+
+def _design_classes(seed: int) -> list[int]:
+    """The classes of the design a ``PredictorSearch(seed=seed)`` draws, in order, distinct."""
+    classes: list[int] = []
+    for arch in orthogonal_array_cells(np.random.default_rng(seed)):
+        if class_code(arch) not in classes:
+            classes.append(class_code(arch))
+    return classes
+
+
+def test_orthogonal_design_gives_the_first_cells_and_then_the_explore_picks(cifar10_oracle) -> None:
+    seed = 4
+    design = _design_classes(seed)
+    searcher = PredictorSearch(design="orthogonal", seed=seed)  # num_init 10, batches of 5
+    asked = []
+    for _ in range(10 + 5 * 30):
+        arch = searcher.ask()
+        searcher.tell(arch, float(cifar10_oracle.evaluate([arch], "pgd@1/255").values[0]))
+        asked.append(class_code(arch))
+    assert asked[:10] == design[:10]
+    # each batch: 1 global pick, then the explore pick (the design's next class not asked yet)
+    rest = design[10:]
+    for batch in range(30):
+        start = 10 + 5 * batch
+        pending = [c for c in rest if c not in asked[:start + 1]]
+        explore = asked[start + 1]
+        if pending:
+            assert explore == pending[0], batch
+        else:
+            assert explore not in design  # the design used up: a random class
+    assert set(design) <= set(asked)
+
+
+def test_random_design_does_not_follow_the_orthogonal_array(cifar10_oracle) -> None:
+    seed = 4
+    searcher = PredictorSearch(seed=seed)  # the default: random cells
+    asked = []
+    for _ in range(10):
+        arch = searcher.ask()
+        searcher.tell(arch, 0.5)
+        asked.append(class_code(arch))
+    assert len(set(asked) & set(_design_classes(seed))) < 5
+
+
+def test_orthogonal_design_with_a_prior_starts_from_the_prior(cifar10_oracle) -> None:
+    scores = np.arange(NUM_CELLS, dtype=float)
+    searcher = PredictorSearch(design="orthogonal", prior="params", seed=2)
+    searcher.use_scores(scores)
+    first = [searcher.ask() for _ in range(10)]
+    # the best-scored 10 of a random pool of 1,000 cells, not the design's cells
+    assert min(scores[a.code] for a in first) > np.quantile(scores, 0.95)
+    assert not {class_code(a) for a in first} & set(_design_classes(2)[:10])
