@@ -5,7 +5,6 @@ Thompson sampling and path encoding, and the whole NB201 space as the candidate 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Container
 from typing import Any
 
 import numpy as np
@@ -170,7 +169,7 @@ class PredictorSearch:
         self._seen: set[int] = set()  # classes proposed or told
         self._queue: deque[int] = deque()
         self._initial: deque[Arch] = deque()  # a prior's warm start
-        self._design: deque[Arch] = deque()  # the design's cells not proposed yet
+        self._design: deque[int] = deque()  # class codes of the design's cells not proposed yet
         self._fits = 0
         self._gp: ClassGaussianProcess | None = None
         self._gp_fitted_at = 0  # values told at the GP kernel's last fit
@@ -237,7 +236,7 @@ class PredictorSearch:
                 arch = self._initial.popleft()
                 if class_code(arch) not in self._seen:
                     return self._propose(arch)
-            design = self._next_design_cell()
+            design = next_queued(self._design, self._seen)
             return self._propose(random_unseen(self._rng, self._seen) if design is None else design)
         arch = next_queued(self._queue, self._seen)
         if arch is None:
@@ -259,7 +258,7 @@ class PredictorSearch:
         ops = all_ops_array()[self._classes].astype(np.int64)
         self._features = surrogate_features(ops, self._classes, self.features)
         if self.design == "orthogonal":
-            self._design = deque(orthogonal_array_cells(self._rng))
+            self._design = deque(class_code(arch) for arch in orthogonal_array_cells(self._rng))
         if self.local:
             self._neighbours = _neighbour_positions(ops, self._classes)
         if self._scores is not None:
@@ -272,18 +271,10 @@ class PredictorSearch:
         if self._scores is not None:
             self._initial = deque(warm_start(self._rng, self._scores, self._seen, self.num_init))
 
-    def _next_design_cell(self, taken: Container[int] = ()) -> Arch | None:
-        """The design's next cell of a class neither seen nor in ``taken`` (class codes; the
-        cells passed over are dropped), or ``None`` once the design is used up."""
-        while self._design:
-            arch = self._design.popleft()
-            if class_code(arch) not in self._seen and class_code(arch) not in taken:
-                return arch
-        return None
-
     def _design_position(self, unseen: np.ndarray, taken: np.ndarray) -> int | None:
-        """Position in ``unseen`` of the design's next cell not ``taken`` in this batch, if any."""
-        arch = self._next_design_cell(set(self._classes[unseen[taken]].tolist()))
+        """Position in ``unseen`` of the design's next class not ``taken`` in this batch, if any
+        (the design's classes passed over are dropped)."""
+        arch = next_queued(self._design, self._seen | set(self._classes[unseen[taken]].tolist()))
         return None if arch is None else int(np.searchsorted(self._classes[unseen], class_code(arch)))
 
     def _propose(self, arch: Arch) -> Arch:
