@@ -97,7 +97,7 @@ from robnas.objective import Objective
 from robnas.oracle import Oracle
 from robnas.priors import provide_scores
 from robnas.run_record import RunRecord, RunRecordError, utc_now, versions
-from robnas.searchers import Searcher, get_params, make_searcher, searcher_name
+from robnas.searchers import Searcher, default_params, get_params, make_searcher, searcher_name
 from robnas.vocabulary import Dataset
 
 if TYPE_CHECKING:
@@ -328,15 +328,6 @@ def _cost_limits(max_params: float | None, max_flops: float | None) -> dict[str,
     return limits
 
 
-def _default_params(searcher: Searcher) -> dict[str, Any]:
-    """``searcher``'s constructor defaults (a record written before a parameter existed lacks
-    it; a resume takes it at its default), or nothing for a class that needs arguments."""
-    try:
-        return get_params(type(searcher)())
-    except TypeError:
-        return {}
-
-
 def _open_record(
     searcher: Searcher,
     oracle: Oracle,
@@ -384,7 +375,7 @@ def _open_record(
         raise RunRecordError(f"--workers {workers} conflicts with the run being resumed "
                              f"({recorded_workers}); leave it out")
     record, trials = RunRecord.resume(record_dir, config, oracle, objective, check,
-                                      param_defaults=_default_params(searcher))
+                                      param_defaults=default_params(type(searcher)))
     stored = record.config()
     sessions = stored.get("sessions")
     if sessions and sessions[-1]["budget"] != budget:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from robnas.searchers._base import (
         Searcher,
         check_scores,
+        default_params,
         get_params,
         orthogonal_array_cells,
         random_unseen,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "Searcher": "robnas.searchers._base",
+    "default_params": "robnas.searchers._base",
     "get_params": "robnas.searchers._base",
     "check_scores": "robnas.searchers._base",
     "orthogonal_array_cells": "robnas.searchers._base",
@@ -167,6 +169,7 @@ __all__ = [
     "RegularizedEvolution",
     "Searcher",
     "check_scores",
+    "default_params",
     "get_params",
     "make_searcher",
     "orthogonal_array_cells",

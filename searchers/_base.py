@@ -86,6 +86,15 @@ def get_params(searcher: object) -> dict[str, Any]:
     }
 
 
+def default_params(searcher_class: type) -> dict[str, Any]:
+    """The constructor defaults of ``searcher_class`` (what a run record written before a
+    parameter existed counts it as on resume), or nothing for a class that needs arguments."""
+    try:
+        return get_params(searcher_class())
+    except TypeError:
+        return {}
+
+
 def params_repr(searcher: object) -> str:
     """``ClassName(param=value, ...)`` with the parameters that differ from their defaults.
 

@@ -145,6 +145,29 @@ def test_resume_errors_are_one_line(release_root, capsys, tmp_path) -> None:
     assert code == 2 and "conflicts with the run being resumed" in err
 
 
+def test_cli_resumes_a_record_from_before_a_parameter_existed_at_its_default(release_root, capsys,
+                                                                          tmp_path) -> None:
+    """A predictor record lacking ``design`` (written before it existed) resumes through the CLI
+    like an uninterrupted run, and a conflicting ``--param`` names the default it counts as."""
+    common = ("-O", "pgd@1/255", "--searcher", "predictor", "--seed", "2", "--data", str(release_root))
+    _run(capsys, "search", *common, "--budget", "30", "--out", str(tmp_path / "whole"))
+    _run(capsys, "search", *common, "--budget", "20", "--out", str(tmp_path / "old"))
+    (run_dir,) = (tmp_path / "old").iterdir()
+    config = json.loads((run_dir / "config.json").read_text())
+    del config["searcher"]["params"]["design"]
+    (run_dir / "config.json").write_text(json.dumps(config))
+    code, _, err = _run(capsys, "search", "--resume", str(run_dir), "--budget", "30",
+                        "--param", "design=orthogonal")
+    assert code == 2 and "--param design=orthogonal conflicts with the run being resumed " \
+        "(design=random)" in err
+    code, _, _ = _run(capsys, "search", "--resume", str(run_dir), "--budget", "30")
+    assert code == 0
+    (whole_dir,) = (tmp_path / "whole").iterdir()
+    trials = [json.loads(line)["arch"] for line in (run_dir / "trials.jsonl").read_text().splitlines()]
+    whole = [json.loads(line)["arch"] for line in (whole_dir / "trials.jsonl").read_text().splitlines()]
+    assert len(trials) == 30 and trials == whole
+
+
 def test_killed_run_resumes_without_losing_or_repeating_a_trial(release_root, capsys, tmp_path):
     """Kill a real `robnas search` process mid-run, resume it, compare with an unbroken run."""
     env = {**os.environ, "ROBNAS_DATA": str(release_root)}

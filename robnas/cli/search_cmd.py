@@ -310,6 +310,7 @@ def recorded_settings(run_dir: str, *, multi_objective: bool = False) -> dict[st
         RobnasError: the config lacks an entry.
     """
     from robnas.run_record import RunRecord
+    from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS, default_params
 
     config = RunRecord.open(run_dir).config()
     try:
@@ -333,6 +334,9 @@ def recorded_settings(run_dir: str, *, multi_objective: bool = False) -> dict[st
     except (KeyError, TypeError):
         what = "objectives" if multi_objective else "objective"
         raise RobnasError(f"{run_dir}/config.json lacks the searcher, {what} or budget") from None
+    registry = MULTI_OBJECTIVE_SEARCHERS if multi_objective else SEARCHERS
+    if settings["searcher"] in registry:  # a parameter added since the run counts at its default
+        settings["params"] = {**default_params(registry[settings["searcher"]]), **settings["params"]}
     return settings
 
 
