@@ -274,6 +274,8 @@ class PredictorSearch:
     def _design_position(self, unseen: np.ndarray, taken: np.ndarray) -> int | None:
         """Position in ``unseen`` of the design's next class not ``taken`` in this batch, if any
         (the design's classes passed over are dropped)."""
+        if not self._design:  # design="random", or the design used up: no set to build
+            return None
         arch = next_queued(self._design, self._seen | set(self._classes[unseen[taken]].tolist()))
         return None if arch is None else int(np.searchsorted(self._classes[unseen], class_code(arch)))
 
