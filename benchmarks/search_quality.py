@@ -43,8 +43,10 @@ REFERENCE_SEEDS = 100
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     from robnas.benchmark import TabularOracle
+    from robnas.cli.common import quiet_optuna
     from robnas.searchers import SEARCHERS
 
+    quiet_optuna(0)  # as the robnas command does: no INFO line per Optuna study
     data = args.data or os.environ.get("ROBNAS_DATA")
     if not data:
         sys.exit("give the data folder with --data PATH or $ROBNAS_DATA")

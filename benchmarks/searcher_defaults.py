@@ -47,9 +47,11 @@ _ORACLES: dict[str, Any] = {}
 def _run(task: tuple[str, str, str, dict[str, Any], int, int, str]) -> list[float]:
     name, dataset, objective, params, seed, budget, data = task
     from robnas.benchmark import TabularOracle
+    from robnas.cli.common import quiet_optuna
     from robnas.loop import run_search
     from robnas.searchers import SEARCHERS
 
+    quiet_optuna(0)  # as the robnas command does (in each worker): no INFO line per Optuna study
     if dataset not in _ORACLES:
         _ORACLES[dataset] = TabularOracle(dataset, data=data)
     result = run_search(SEARCHERS[name](**params, seed=seed), _ORACLES[dataset], objective, budget)
