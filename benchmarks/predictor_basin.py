@@ -88,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
                                         "pgd@1/255").values, dtype=float)
     optimum = values.max()
     classes = np.unique(CLASSES)
-    ops = all_ops_array()[classes].astype(np.int64)
-    pattern = in_pattern(ops)
+    all_ops = all_ops_array().astype(np.int64)
+    pattern = in_pattern(all_ops[classes])
     basin = classes[pattern]
     q = (0.25, 0.5, 0.75, 1.0)
     print(f"CIFAR-10 pgd@1/255 (optimum {optimum:.3f}): the pattern has {pattern.sum()} of "
@@ -120,12 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         if not (hits >= BASIN_THRESHOLD).any():
             continue
         entry = int(np.argmax(hits >= BASIN_THRESHOLD))
-        found = int(np.argmax(hits >= optimum - 1e-9)) if (hits >= optimum - 1e-9).any() else len(order)
+        found = int(np.argmax(hits >= optimum - 1e-9)) if (hits >= optimum - 1e-9).any() else None
         entries.append(entry + 1)
-        optima.append(found + 1)
+        optima.append(len(order) if found is None else found + 1)
         after = np.array(order[entry + 1: found], dtype=np.int64)
         if after.size:
-            shares.append(in_pattern(all_ops_array()[after].astype(np.int64)).mean())
+            shares.append(in_pattern(all_ops[after]).mean())
     print(f"  whole space, 300 cells: {len(entries)} of {len(runs)} runs reach >= {BASIN_THRESHOLD}, "
           f"after a median of {np.median(entries):.0f} cells; the optimum after a median of "
           f"{np.median(optima):.0f} (300 = not found); between the two, {np.mean(shares):.0%} of the "
