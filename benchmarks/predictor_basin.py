@@ -32,6 +32,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 
+# the same ask/tell loop as the variants benchmark (run as a script, its folder is on the path)
+from predictor_variants import distinct_classes
+
 from robnas.arch import EDGES, OPS, Arch, all_ops_array
 from robnas.isomorphism import class_code_array
 from robnas.searchers import PredictorSearch
@@ -59,18 +62,6 @@ class RestrictedPredictor(PredictorSearch):
     def _start(self) -> None:
         super()._start()
         self._seen |= set(np.setdiff1d(self._classes, self.allowed).tolist())
-
-
-def _run(searcher: PredictorSearch, values: np.ndarray, budget: int) -> list[int]:
-    """The class codes of the first ``budget`` distinct classes ``searcher`` evaluates, in order."""
-    order: list[int] = []
-    while len(order) < budget:
-        arch = searcher.ask()
-        searcher.tell(arch, float(values[arch.code]))
-        code = int(CLASSES[arch.code])
-        if code not in order:
-            order.append(code)
-    return order
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,9 +101,9 @@ def main(argv: list[str] | None = None) -> int:
            [list(np.random.default_rng(s).permutation(basin)[: args.budget]) for s in seeds], started)
     started = time.process_time()
     report("predictor restricted to the pattern",
-           [_run(RestrictedPredictor(basin, seed=s), values, args.budget) for s in seeds], started)
+           [distinct_classes(RestrictedPredictor(basin, seed=s), values, args.budget) for s in seeds], started)
     started = time.process_time()
-    runs = [_run(PredictorSearch(seed=s), values, 300) for s in seeds]
+    runs = [distinct_classes(PredictorSearch(seed=s), values, 300) for s in seeds]
     report("predictor over the whole space", [r[: args.budget] for r in runs], started)
     entries, optima, shares = [], [], []
     for order in runs:
