@@ -104,11 +104,51 @@ def cell_features(ops: np.ndarray) -> np.ndarray:
     return np.hstack(blocks)
 
 
+_SKIP = OPS.index("skip_connect")
+_COMPUTE_OPS = NUM_OPS - 2  # operations other than none and skip_connect
+_CONTRACTED_OFFSETS = tuple(sum(_COMPUTE_OPS ** k for k in range(length)) for length in range(4))
+CONTRACTED_PATH_COLUMNS = sum(_COMPUTE_OPS ** length for length in range(4))
+"""Columns of :func:`contracted_path_features`: one per sequence of 0 to 3 computing operations (40)."""
+
+
+def contracted_path_features(ops: np.ndarray) -> np.ndarray:
+    """The path encoding of the cell's function: ``(n, 6) op indices -> (n, 40)``.
+
+    For each of the four :data:`PATHS` not cut by ``none``, its sequence of operations with the
+    ``skip_connect`` steps left out (a skip passes its input on), counted per sequence: column
+    0 counts the pure skip paths, then one column per sequence of one, two and three of
+    ``nor_conv_1x1, nor_conv_3x3, avg_pool_3x3``. Functionally equivalent cells
+    (:func:`robnas.isomorphism.functional_form`) get the same row, so a surrogate over these
+    columns carries what it learnt about one cell to its twins.
+
+    >>> from robnas.arch import Arch
+    >>> a = Arch.from_string("|avg_pool_3x3~0|+|none~0|skip_connect~1|+|none~0|nor_conv_1x1~1|skip_connect~2|")
+    >>> b = Arch.from_string("|none~0|+|avg_pool_3x3~0|none~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~2|")
+    >>> x = contracted_path_features(np.array([a.ops, b.ops]))
+    >>> bool((x[0] == x[1]).all()), int(x[0].sum())
+    (True, 2)
+    """
+    ops = np.asarray(ops, dtype=np.int64)
+    out = np.zeros((len(ops), CONTRACTED_PATH_COLUMNS))
+    for row, cell in enumerate(ops):
+        for path in PATHS:
+            steps = cell[list(path)]
+            if (steps == _NONE).any():
+                continue
+            computing = steps[steps != _SKIP] - 2  # nor_conv_1x1, nor_conv_3x3, avg_pool -> 0, 1, 2
+            position = 0
+            for op in computing:
+                position = position * _COMPUTE_OPS + int(op)
+            out[row, _CONTRACTED_OFFSETS[computing.size] + position] += 1.0
+    return out
+
+
 def surrogate_features(ops: np.ndarray, codes: np.ndarray, kind: str) -> np.ndarray:
     """Surrogate features of the cells ``ops`` (``(n, 6)`` op indices) whose
     :attr:`Arch.code <robnas.arch.Arch.code>` are ``codes``, by ``kind``: ``cells``
     (:func:`cell_features`), ``pairs`` (:func:`with_edge_pairs` of those), ``edges`` (the one-hot
-    edges alone), ``cells+cost`` or ``pairs+cost`` (plus the cells' parameters and FLOPs from
+    edges alone), ``cells+function`` (:func:`cell_features` and :func:`contracted_path_features`),
+    ``cells+cost`` or ``pairs+cost`` (plus the cells' parameters and FLOPs from
     :func:`robnas.cost.cost_arrays`, CIFAR-10's, as two last columns, unscaled)."""
     x = cell_features(ops)
     base = kind.removesuffix("+cost")
@@ -116,6 +156,8 @@ def surrogate_features(ops: np.ndarray, codes: np.ndarray, kind: str) -> np.ndar
         x = x[:, :NUM_EDGES * NUM_OPS]
     elif base == "pairs":
         x = with_edge_pairs(x)
+    elif base == "cells+function":
+        x = np.hstack([x, contracted_path_features(ops)])
     if kind.endswith("+cost"):
         from robnas.cost import cost_arrays
 
