@@ -87,12 +87,20 @@ def get_params(searcher: object) -> dict[str, Any]:
 
 
 def default_params(searcher_class: type) -> dict[str, Any]:
-    """The constructor defaults of ``searcher_class`` (what a run record written before a
-    parameter existed counts it as on resume), or nothing for a class that needs arguments."""
+    """What a run record written before a parameter existed counts it as on resume: the
+    constructor defaults of ``searcher_class``, except where the class's ``PARAMS_BEFORE_ADDED``
+    names the behaviour in effect before the parameter was added (a default that is not that
+    behaviour, e.g. a feature made the default later); nothing for a class that needs arguments.
+
+    >>> from robnas.searchers import PredictorSearch
+    >>> default_params(PredictorSearch)["twins"], PredictorSearch().twins
+    (False, True)
+    """
     try:
-        return get_params(searcher_class())
+        defaults = get_params(searcher_class())
     except TypeError:
         return {}
+    return {**defaults, **getattr(searcher_class, "PARAMS_BEFORE_ADDED", {})}
 
 
 def params_repr(searcher: object) -> str:
@@ -353,6 +361,18 @@ def check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
     """Raise :class:`InvalidParameterError` unless ``value`` is one of ``choices``."""
     if not isinstance(value, str) or value not in choices:
         raise InvalidParameterError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def check_bool(name: str, value: object) -> None:
+    """Refuse anything but ``True`` or ``False`` (``--param NAME=true``); not 0/1 or text.
+
+    >>> check_bool("twins", "yes")
+    Traceback (most recent call last):
+    ...
+    robnas.errors.InvalidParameterError: twins must be true or false, got 'yes'
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidParameterError(f"{name} must be true or false, got {value!r}")
 
 
 def check_seed(seed: object) -> None:

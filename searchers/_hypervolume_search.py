@@ -12,7 +12,7 @@ import numpy as np
 from robnas.arch import NUM_EDGES, NUM_OPS, Arch, all_ops_array
 from robnas.encodings import surrogate_features
 from robnas.errors import InvalidParameterError
-from robnas.isomorphism import class_code, class_code_array
+from robnas.isomorphism import class_code, class_code_array, functional_code_array
 from robnas.pareto import hypervolume_improvements, non_dominated_mask
 from robnas.searchers._base import (
     MAX_COUNT,
@@ -30,13 +30,19 @@ from robnas.searchers._base import (
 )
 from robnas.searchers._predictor import MAX_TREES, SURROGATES, fit_forest, random_argmax
 
-FEATURES = ("cells", "pairs", "cells+cost", "pairs+cost", "edges")
+FEATURES = ("cells", "pairs", "cells+function", "cells+cost", "pairs+cost", "edges")
 """The surrogate's features: ``cells`` (:func:`~robnas.encodings.cell_features`), ``pairs`` (those
-and the products of every two edges' one-hots), either with ``+cost`` (and the cell's parameters
-and FLOPs, :func:`robnas.cost.cost_arrays`), or ``edges`` (the one-hot edges alone)."""
+and the products of every two edges' one-hots), ``cells+function`` (plus the path encoding of the
+cell's function, :func:`~robnas.encodings.contracted_path_features`), ``cells`` or ``pairs`` with
+``+cost`` (and the cell's parameters and FLOPs, :func:`robnas.cost.cost_arrays`), or ``edges``
+(the one-hot edges alone)."""
 GP_FEATURES = ("cells", "edges")
 """The features a Gaussian-process surrogate accepts (0/1 columns and counts: integer squared
 distances, which its kernel looks up in a table)."""
+CANDIDATES = ("neighbours", "neighbours+twins", "all")
+"""Which unseen classes a round scores: the one-edge neighbours of the told front, those and the
+front's functional twins (:func:`~robnas.isomorphism.functional_form`: cells computing a front
+cell's function, whose values differ by training noise), or every unseen class."""
 PRIOR_USES = ("start", "start+model")
 """What a prior does: ``start`` (the first ``num_init`` cells are the prior's best fronts) or
 ``start+model`` (and it informs the surrogate)."""
@@ -111,7 +117,8 @@ class HypervolumeImprovementSearch:
         num_init: random cells before the first fit.
         refit_every: proposals per fit.
         acquisition: ``"hvi"`` (hypervolume improvement) or ``"tchebycheff"``.
-        candidates: ``"neighbours"`` (of the told front) or ``"all"`` (unseen classes).
+        candidates: ``"neighbours"`` (of the told front), ``"neighbours+twins"`` or ``"all"``
+            (unseen classes), see :data:`CANDIDATES`.
         features: one of :data:`FEATURES` (with ``surrogate="gp"``: of :data:`GP_FEATURES`).
         explore: probability of proposing a random unseen cell instead.
         margin: how far beyond the told front's nadir the reference point lies, as a share of
@@ -188,7 +195,7 @@ class HypervolumeImprovementSearch:
         robnas.errors.InvalidParameterError: margin must be a number >= 0.0 and <= 10.0, got -0.1
         """
         check_choice("surrogate", self.surrogate, (*SURROGATES, "bayes_ridge", "ridge", "gp"))
-        check_choice("candidates", self.candidates, ("all", "neighbours"))
+        check_choice("candidates", self.candidates, CANDIDATES)
         check_choice("features", self.features, FEATURES)
         check_float("explore", self.explore, 0.0, 1.0)
         check_float("ridge", self.ridge, 0.0, low_open=True)
@@ -265,10 +272,14 @@ class HypervolumeImprovementSearch:
     def _candidates(self, front_codes: np.ndarray) -> np.ndarray:
         """Rows (into the class list) of the unseen classes this round may propose."""
         rows = np.zeros(0, dtype=np.int64)
-        if self.candidates == "neighbours":  # every one-edge change of every front member
+        if self.candidates != "all":  # every one-edge change of every front member
             ops = self._ops[front_codes].astype(np.int64)[:, :, None]
             changes = (np.arange(NUM_OPS)[None, None, :] - ops) * _DIGIT[None, :, None]
             codes = set(np.unique(self._class_of[front_codes[:, None, None] + changes]).tolist())
+            if self.candidates == "neighbours+twins":  # and every class computing a front cell's function
+                functional = functional_code_array()
+                twins = np.isin(functional[self._classes], functional[front_codes])
+                codes.update(self._classes[twins].tolist())
             rows = np.searchsorted(self._classes, np.fromiter(codes - self._seen, dtype=np.int64))
         if rows.size == 0:
             seen = np.fromiter(self._seen, dtype=np.int64, count=len(self._seen))

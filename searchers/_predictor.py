@@ -1,20 +1,22 @@
 """Predictor-guided search: a random-forest surrogate scores every unseen class each round and
 Thompson sampling picks (in the spirit of BANANAS, White et al. 2021, with its independent
-Thompson sampling and path encoding, and the whole NB201 space as the candidate set)."""
+Thompson sampling and path encoding, and the whole NB201 space as the candidate set), with
+local picks among the best cells' neighbours and functional twins."""
 
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from robnas.arch import NUM_EDGES, NUM_OPS, Arch, all_ops_array
 from robnas.encodings import surrogate_features
 from robnas.errors import InvalidParameterError
-from robnas.isomorphism import class_code, class_code_array
+from robnas.isomorphism import class_code, class_code_array, functional_code_array
 from robnas.searchers._base import (
     MAX_COUNT,
+    check_bool,
     check_choice,
     check_int,
     check_measure,
@@ -42,8 +44,10 @@ DESIGNS = ("random", "orthogonal")
 """Where the model-free proposals (the first cells, the ``explore`` picks) come from: uniformly
 random unseen classes; or first the 25 cells of a randomised orthogonal array
 (:func:`~robnas.searchers.orthogonal_array_cells`), then random ones."""
-FEATURES = ("cells", "cells+cost", "edges")
-"""``cells``: :func:`~robnas.encodings.cell_features`; ``cells+cost``: plus parameters and FLOPs
+FEATURES = ("cells", "cells+function", "cells+cost", "edges")
+"""``cells``: :func:`~robnas.encodings.cell_features`; ``cells+function``: plus the path encoding
+of the cell's function (:func:`~robnas.encodings.contracted_path_features`, equal for
+functional twins); ``cells+cost``: plus parameters and FLOPs
 (:mod:`robnas.cost`, free); ``edges``: the one-hot operation of every edge only (the first 30
 columns of ``cells``; with the ``gp`` surrogate's RBF kernel, an exponentiated Hamming kernel)."""
 
@@ -51,13 +55,16 @@ columns of ``cells``; with the ``gp`` surrogate's RBF kernel, an exponentiated H
 class PredictorSearch:
     """Surrogate-model search over all unseen isomorphism classes.
 
-    The first ``num_init`` proposals are random cells (with ``design="orthogonal"``: cells of a
-    randomised orthogonal array, in whose 25 cells every pair of edges shows every pair of
-    operations once, see :func:`~robnas.searchers.orthogonal_array_cells`; with a ``prior``: the
-    best-scored of a random pool, see :func:`~robnas.searchers.warm_start`). Then, every ``refit_every``
-    proposals, a scikit-learn tree ensemble (``surrogate``, ``n_estimators`` trees) is fitted
-    on every cell told so far, over :func:`~robnas.encodings.cell_features` (one-hot edges,
-    path encoding, operation counts; plus the prior's score when there is one), and predicts
+    The first ``num_init`` proposals are cells of a randomised orthogonal array (default
+    ``design="orthogonal"``: in its 25 cells every pair of edges shows every pair of operations
+    once, see :func:`~robnas.searchers.orthogonal_array_cells`; ``design="random"``: random
+    cells; with a ``prior``: the best-scored of a random pool, see
+    :func:`~robnas.searchers.warm_start`). Then, every ``refit_every`` proposals, a
+    scikit-learn tree ensemble (``surrogate``, ``n_estimators`` trees) is fitted on every cell
+    told so far, over :func:`~robnas.encodings.cell_features` (one-hot edges, path encoding,
+    operation counts) and, by default (``features="cells+function"``), the path encoding of
+    the cell's function (:func:`~robnas.encodings.contracted_path_features`), plus the prior's
+    score when there is one, and predicts
     every one of the 6,466 classes not yet seen. The next ``refit_every`` proposals follow
     ``acquisition``:
 
@@ -71,7 +78,10 @@ class PredictorSearch:
 
     With ``local`` > 0, that many of each batch's proposals are taken by the same acquisition
     from the unseen one-edge neighbours of the ``local_top`` best cells told (a trust region
-    around the incumbents, so a good basin is refined, not only found); with ``explore`` > 0,
+    around the incumbents, so a good basin is refined, not only found), and with ``twins``
+    (default) also from their unseen functional twins (cells computing the same function once skip
+    connections are contracted and dead terms dropped,
+    :func:`~robnas.isomorphism.functional_form`: their values differ by training noise); with ``explore`` > 0,
     that many are model-free picks (so a surrogate that is confidently wrong about a region
     cannot hold the search there): unseen classes drawn uniformly at random (with
     ``design="orthogonal"``: the design's cells not proposed yet first); the others come from
@@ -105,11 +115,13 @@ class PredictorSearch:
         refit_every: proposals per fit (1 refits before every proposal).
         local: proposals per fit taken among the incumbents' neighbours (0..``refit_every``).
         local_top: how many of the best cells told span that neighbourhood.
+        twins: whether the neighbourhood also holds the incumbents' functional twins.
         explore: model-free proposals per fit (``local + explore <= refit_every``).
         design: ``"random"`` or ``"orthogonal"`` (:data:`DESIGNS`): where the model-free
             proposals come from (the first ``num_init`` without a prior, and the ``explore``
             picks).
-        features: ``"cells"``, ``"cells+cost"`` or ``"edges"`` (:data:`FEATURES`).
+        features: ``"cells"``, ``"cells+function"``, ``"cells+cost"`` or ``"edges"``
+            (:data:`FEATURES`).
         target: ``"value"`` or ``"rank"`` (:data:`TARGETS`): fit the told values or their ranks.
         hyper_every: with ``surrogate="gp"``, values told between two fits of the kernel's
             hyperparameters (in between, the posterior is only updated).
@@ -126,6 +138,10 @@ class PredictorSearch:
     1
     """
 
+    PARAMS_BEFORE_ADDED: ClassVar[dict[str, Any]] = {"design": "random", "features": "cells", "twins": False}
+    """How a run recorded before ``design``, ``features`` or ``twins`` existed searched (today's
+    defaults for them came later): such a record resumes with these, not today's defaults."""
+
     def __init__(
         self,
         *,
@@ -137,11 +153,12 @@ class PredictorSearch:
         refit_every: int = 5,
         local: int = 3,
         local_top: int = 3,
+        twins: bool = True,
         explore: int = 1,
-        features: str = "cells",
+        features: str = "cells+function",
         target: str = "value",
         hyper_every: int = 10,
-        design: str = "random",
+        design: str = "orthogonal",
         prior: str | None = None,
         seed: int | None = None,
     ) -> None:
@@ -153,6 +170,7 @@ class PredictorSearch:
         self.refit_every = refit_every
         self.local = local
         self.local_top = local_top
+        self.twins = twins
         self.explore = explore
         self.features = features
         self.target = target
@@ -165,6 +183,7 @@ class PredictorSearch:
         self._classes = np.zeros(0, dtype=np.int64)  # class codes, sorted (set on first ask)
         self._features = np.zeros((0, 0))
         self._neighbours = np.zeros((0, 0), dtype=np.int64)  # class position -> neighbours' positions
+        self._functional = np.zeros(0, dtype=np.int64)  # class position -> functional class id
         self._values: dict[int, float] = {}  # class code -> value, from every tell
         self._seen: set[int] = set()  # classes proposed or told
         self._queue: deque[int] = deque()
@@ -186,7 +205,8 @@ class PredictorSearch:
                 ``design`` not
                 one of its choices,
                 ``n_estimators`` not an integer in 1..1000, ``num_init``, ``refit_every`` or
-                ``hyper_every`` not an integer in 1..6466, ``kappa`` not a finite number >= 0, ``prior`` named
+                ``hyper_every`` not an integer in 1..6466, ``kappa`` not a finite number >= 0,
+                ``twins`` not a bool, ``prior`` named
                 without its scores handed over (:meth:`use_scores`), or ``seed`` not ``None``
                 or in 0..2**32-1.
 
@@ -210,6 +230,7 @@ class PredictorSearch:
             raise InvalidParameterError(f"local + explore must be at most refit_every ({self.refit_every}), "
                                         f"got {self.local} + {self.explore}")
         check_int("local_top", self.local_top, 1, MAX_COUNT)
+        check_bool("twins", self.twins)
         check_choice("features", self.features, FEATURES)
         check_choice("target", self.target, TARGETS)
         check_int("hyper_every", self.hyper_every, 1, MAX_COUNT)
@@ -261,6 +282,7 @@ class PredictorSearch:
             self._design = deque(class_code(arch) for arch in orthogonal_array_cells(self._rng))
         if self.local:
             self._neighbours = _neighbour_positions(ops, self._classes)
+            self._functional = functional_code_array()[self._classes]
         if self._scores is not None:
             self._features = np.hstack([self._features, self._scores[self._classes, None]])
         # the cost and prior columns, standardised (a kernel's distances need comparable scales;
@@ -374,9 +396,13 @@ class PredictorSearch:
         return unseen
 
     def _near_incumbents(self, codes: np.ndarray, values: np.ndarray, unseen: np.ndarray) -> np.ndarray:
-        """Which of ``unseen`` are one-edge neighbours of the ``local_top`` best cells told."""
+        """Which of ``unseen`` are one-edge neighbours (and with ``twins`` functional twins) of
+        the ``local_top`` best cells told."""
         top = np.searchsorted(self._classes, codes[np.argsort(-values, kind="stable")[: self.local_top]])
-        return np.isin(self._classes[unseen], self._classes[np.unique(self._neighbours[top])])
+        near = np.isin(self._classes[unseen], self._classes[np.unique(self._neighbours[top])])
+        if self.twins:
+            near |= np.isin(self._functional[unseen], self._functional[top])
+        return near
 
     def _acquire(self, mean: np.ndarray, spread: np.ndarray, best: float) -> np.ndarray:
         if self.acquisition == "mean":

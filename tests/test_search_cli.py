@@ -145,21 +145,26 @@ def test_resume_errors_are_one_line(release_root, capsys, tmp_path) -> None:
     assert code == 2 and "conflicts with the run being resumed" in err
 
 
-def test_cli_resumes_a_record_from_before_a_parameter_existed_at_its_default(release_root, capsys,
-                                                                          tmp_path) -> None:
-    """A predictor record lacking ``design`` (written before it existed) resumes through the CLI
-    like an uninterrupted run, and a conflicting ``--param`` names the default it counts as."""
-    common = ("-O", "pgd@1/255", "--searcher", "predictor", "--seed", "2", "--data", str(release_root))
+@pytest.mark.parametrize(("name", "before", "today"), [("design", "random", "orthogonal"),
+                                                        ("twins", "false", "true")])
+def test_cli_resumes_a_record_from_before_a_parameter_existed_as_it_searched_then(
+        release_root, capsys, tmp_path, name, before, today) -> None:
+    """A predictor record lacking ``design`` or ``twins`` (written before they existed, when
+    the predictor searched as ``design=random``, ``twins=false`` do; both defaults changed
+    since) resumes through the CLI like an uninterrupted run of that setting, and a
+    conflicting ``--param`` names the value it counts as."""
+    common = ("-O", "pgd@1/255", "--searcher", "predictor", "--seed", "2", "--data", str(release_root),
+              "--param", f"{name}={before}")
     _run(capsys, "search", *common, "--budget", "30", "--out", str(tmp_path / "whole"))
     _run(capsys, "search", *common, "--budget", "20", "--out", str(tmp_path / "old"))
     (run_dir,) = (tmp_path / "old").iterdir()
     config = json.loads((run_dir / "config.json").read_text())
-    del config["searcher"]["params"]["design"]
+    del config["searcher"]["params"][name]
     (run_dir / "config.json").write_text(json.dumps(config))
     code, _, err = _run(capsys, "search", "--resume", str(run_dir), "--budget", "30",
-                        "--param", "design=orthogonal")
-    assert code == 2 and "--param design=orthogonal conflicts with the run being resumed " \
-        "(design=random)" in err
+                        "--param", f"{name}={today}")
+    assert code == 2 and f"--param {name}={today} conflicts with the run being resumed " \
+        f"({name}={before}); leave it out" in err
     code, _, _ = _run(capsys, "search", "--resume", str(run_dir), "--budget", "30")
     assert code == 0
     (whole_dir,) = (tmp_path / "whole").iterdir()

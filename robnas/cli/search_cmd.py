@@ -23,7 +23,7 @@ from robnas.cli.common import (
 )
 from robnas.cli.executor_options import add_executor_options, gpus_per_task
 from robnas.cli.live_options import add_live_options, cost_line
-from robnas.cli.values import parse_float, parse_int, parse_param
+from robnas.cli.values import param_text, parse_float, parse_int, parse_param
 from robnas.cli.workers_options import check_executor_options, live_executor, workers_line
 from robnas.errors import InvalidParameterError, PriorError, RobnasError
 from robnas.loop_core import MAX_WORKERS
@@ -361,8 +361,8 @@ def apply_resume_options(args: argparse.Namespace, settings: dict[str, Any],
                               f"resumed ({settings[key]}); leave it out")
     for key, value in _parse_params(args.param).items():
         if settings["params"].get(key) != value:
-            raise RobnasError(f"--param {key}={value} conflicts with the run being resumed "
-                              f"({key}={settings['params'].get(key)}); leave it out")
+            raise RobnasError(f"--param {key}={param_text(value)} conflicts with the run being resumed "
+                              f"({key}={param_text(settings['params'].get(key))}); leave it out")
     if args.budget is not None:
         settings["budget"] = _budget(args.budget)
     return settings

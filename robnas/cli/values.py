@@ -104,6 +104,17 @@ def parse_param(item: str) -> tuple[str, Any]:
     return key, {"true": True, "false": False, "none": None}.get(text.lower(), text)
 
 
+def param_text(value: Any) -> str:
+    """``value`` as ``--param`` spells it (:func:`parse_param`'s inverse for its own types).
+
+    >>> param_text(True), param_text(None), param_text(0.5), param_text("orthogonal")
+    ('true', 'none', '0.5', 'orthogonal')
+    """
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "none"}[value]
+    return str(value)
+
+
 def int_option(low: int, high: int | None = None) -> Callable[[str], int]:
     """An argparse ``type=`` that reads a whole number in ``low..high`` with :func:`parse_int`.
 

@@ -9,7 +9,7 @@ import pytest
 
 from robnas.arch import Arch, all_ops_array
 from robnas.encodings import cell_features
-from robnas.isomorphism import class_code, class_code_array
+from robnas.isomorphism import class_code, class_code_array, functional_form
 from robnas.multi_loop import run_multi_search
 from robnas.pareto import hypervolume, non_dominated_mask
 from robnas.searchers import HypervolumeImprovementSearch, RandomSearch
@@ -69,6 +69,33 @@ def test_neighbourhood_candidates_are_one_edge_from_the_front() -> None:
             assert code in near
         told[code] = values[int(np.searchsorted(classes, code))]
         searcher.tell(arch, told[code])
+
+
+@pytest.mark.parametrize("candidates", ["neighbours", "neighbours+twins"])
+def test_twin_candidates_add_the_functional_twins_of_the_front(candidates: str) -> None:
+    # a front of one cell told far above all others (each later cell is told a dominated
+    # vector): the proposals are exactly its unseen one-edge neighbours, and with
+    # "neighbours+twins" also the unseen classes computing its function
+    best = Arch.from_string("|avg_pool_3x3~0|+|none~0|skip_connect~1|+|none~0|nor_conv_1x1~1|skip_connect~2|")
+    classes = class_code_array()
+    neighbours = {class_code(n) for n in best.neighbours()} - {class_code(best)}
+    twins = {int(c) for c in np.unique(classes)
+             if functional_form(Arch.from_code(int(c))) == functional_form(best)} - {class_code(best)}
+    assert twins - neighbours
+    searcher = HypervolumeImprovementSearch(candidates=candidates, num_init=5, explore=0.0, seed=2)
+    searcher.tell(best, (1.0, 1.0))
+    told = {class_code(best)}
+    for step in range(4):  # the random start
+        arch = searcher.ask()
+        searcher.tell(arch, (0.1 * step, 0.3 - 0.1 * step))
+        told.add(class_code(arch))
+    expected = (neighbours | (twins if candidates == "neighbours+twins" else set())) - told
+    proposed = set()
+    for step in range(len(expected)):
+        arch = searcher.ask()
+        searcher.tell(arch, (0.5 - 0.001 * step, 0.5))
+        proposed.add(class_code(arch))
+    assert proposed == expected
 
 
 def test_edge_pair_features_are_products_of_two_edges_ops() -> None:
