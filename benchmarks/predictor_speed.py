@@ -20,7 +20,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 SETTINGS: dict[str, dict[str, object]] = {
-    "predictor (defaults: refit every 5, 3 local)": {},
+    "predictor (defaults: refit every 5, 3 local, twins)": {},
+    "predictor former default (cells, no twins, random start)": {"features": "cells", "twins": False,
+                                                                 "design": "random"},
     "predictor without local/explore picks": {"local": 0, "explore": 0},
     "predictor refit_every=1 n_estimators=1": {"refit_every": 1, "n_estimators": 1, "local": 0,
                                                "explore": 0},
