@@ -129,17 +129,18 @@ def contracted_path_features(ops: np.ndarray) -> np.ndarray:
     (True, 2)
     """
     ops = np.asarray(ops, dtype=np.int64)
+    rows = np.arange(len(ops))
+    offsets = np.asarray(_CONTRACTED_OFFSETS)
     out = np.zeros((len(ops), CONTRACTED_PATH_COLUMNS))
-    for row, cell in enumerate(ops):
-        for path in PATHS:
-            steps = cell[list(path)]
-            if (steps == _NONE).any():
-                continue
-            computing = steps[steps != _SKIP] - 2  # nor_conv_1x1, nor_conv_3x3, avg_pool -> 0, 1, 2
-            position = 0
-            for op in computing:
-                position = position * _COMPUTE_OPS + int(op)
-            out[row, _CONTRACTED_OFFSETS[computing.size] + position] += 1.0
+    for path in PATHS:
+        position = np.zeros(len(ops), dtype=np.int64)
+        length = np.zeros(len(ops), dtype=np.int64)
+        for step in ops[:, path].T:
+            computing = step != _SKIP  # nor_conv_1x1, nor_conv_3x3, avg_pool -> digits 0, 1, 2
+            position = np.where(computing, position * _COMPUTE_OPS + step - 2, position)
+            length += computing
+        alive = (ops[:, path] != _NONE).all(axis=1)
+        np.add.at(out, (rows[alive], offsets[length[alive]] + position[alive]), 1.0)
     return out
 
 

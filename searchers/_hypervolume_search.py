@@ -166,6 +166,7 @@ class HypervolumeImprovementSearch:
         self._features = np.zeros((0, 0))
         self._ops = np.zeros((0, NUM_EDGES), dtype=np.uint8)  # every cell's ops, by code
         self._class_of = np.zeros(0, dtype=np.int64)  # every cell's class code, by code
+        self._functional = np.zeros(0, dtype=np.int64)  # each class's functional class id
         self._values: dict[int, np.ndarray] = {}  # class code -> told vector
         self._seen: set[int] = set()  # classes proposed or told
         self._queue: deque[int] = deque()
@@ -228,6 +229,7 @@ class HypervolumeImprovementSearch:
             self._rng = np.random.default_rng(self.seed)
             self._ops, self._class_of = all_ops_array(), class_code_array()
             self._classes = np.unique(self._class_of)
+            self._functional = functional_code_array()[self._classes]
             self._features = surrogate_features(self._ops[self._classes], self._classes, self.features)
             if self._scores is not None:
                 self._start_from_prior()
@@ -277,8 +279,7 @@ class HypervolumeImprovementSearch:
             changes = (np.arange(NUM_OPS)[None, None, :] - ops) * _DIGIT[None, :, None]
             codes = set(np.unique(self._class_of[front_codes[:, None, None] + changes]).tolist())
             if self.candidates == "neighbours+twins":  # and every class computing a front cell's function
-                functional = functional_code_array()
-                twins = np.isin(functional[self._classes], functional[front_codes])
+                twins = np.isin(self._functional, functional_code_array()[front_codes])
                 codes.update(self._classes[twins].tolist())
             rows = np.searchsorted(self._classes, np.fromiter(codes - self._seen, dtype=np.int64))
         if rows.size == 0:
