@@ -229,7 +229,8 @@ class HypervolumeImprovementSearch:
             self._rng = np.random.default_rng(self.seed)
             self._ops, self._class_of = all_ops_array(), class_code_array()
             self._classes = np.unique(self._class_of)
-            self._functional = functional_code_array()[self._classes]
+            if self.candidates == "neighbours+twins":  # the functional forms only when used
+                self._functional = functional_code_array()[self._classes]
             self._features = surrogate_features(self._ops[self._classes], self._classes, self.features)
             if self._scores is not None:
                 self._start_from_prior()

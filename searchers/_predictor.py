@@ -282,6 +282,7 @@ class PredictorSearch:
             self._design = deque(class_code(arch) for arch in orthogonal_array_cells(self._rng))
         if self.local:
             self._neighbours = _neighbour_positions(ops, self._classes)
+        if self.local and self.twins:  # the functional forms only when used
             self._functional = functional_code_array()[self._classes]
         if self._scores is not None:
             self._features = np.hstack([self._features, self._scores[self._classes, None]])
