@@ -30,6 +30,7 @@ from robnas.errors import InvalidSearcherError
 
 if TYPE_CHECKING:
     from robnas.searchers._base import (
+        DESIGNS,
         Searcher,
         check_scores,
         default_params,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from robnas.searchers._random import RandomSearch
 
 _EXPORTS = {
+    "DESIGNS": "robnas.searchers._base",
     "Searcher": "robnas.searchers._base",
     "default_params": "robnas.searchers._base",
     "get_params": "robnas.searchers._base",
@@ -155,6 +157,7 @@ def searcher_name(searcher: object) -> str:
 
 
 __all__ = [
+    "DESIGNS",
     "MULTI_OBJECTIVE_SEARCHERS",
     "SEARCHERS",
     "HypervolumeImprovementSearch",

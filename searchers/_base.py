@@ -76,7 +76,7 @@ def get_params(searcher: object) -> dict[str, Any]:
 
     >>> from robnas.searchers import RegularizedEvolution
     >>> get_params(RegularizedEvolution(sample_size=5, seed=3))
-    {'population_size': 30, 'sample_size': 5, 'warmup': None, 'seed': 3}
+    {'population_size': 30, 'sample_size': 5, 'warmup': None, 'design': 'random', 'seed': 3}
     """
     signature = inspect.signature(type(searcher).__init__)
     return {
@@ -361,6 +361,26 @@ def check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
     """Raise :class:`InvalidParameterError` unless ``value`` is one of ``choices``."""
     if not isinstance(value, str) or value not in choices:
         raise InvalidParameterError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+DESIGNS = ("random", "orthogonal")
+"""Where a searcher's model-free cells come from: uniformly random unseen classes; or first the
+25 cells of a randomised orthogonal array (:func:`orthogonal_array_cells`), then random ones."""
+
+
+def check_design(design: object, warmup: str | None) -> None:
+    """Refuse a ``design`` not in :data:`DESIGNS`, or ``"orthogonal"`` together with a
+    ``warmup`` measure (both would choose the first cells).
+
+    >>> check_design("orthogonal", "synflow")
+    Traceback (most recent call last):
+    ...
+    robnas.errors.InvalidParameterError: design=orthogonal and warmup=synflow both pick the first cells; give one
+    """
+    check_choice("design", design, DESIGNS)
+    if design == "orthogonal" and warmup is not None:
+        raise InvalidParameterError(f"design=orthogonal and warmup={warmup} both pick the first cells; "
+                                    "give one")
 
 
 def check_bool(name: str, value: object) -> None:

@@ -12,10 +12,12 @@ from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code
 from robnas.searchers._base import (
     MAX_COUNT,
+    check_design,
     check_int,
     check_measure,
     check_scores,
     check_seed,
+    orthogonal_array_cells,
     params_repr,
     random_unseen,
     warm_start,
@@ -29,7 +31,8 @@ proposed instead (a random immigrant), so evolution never stalls on known cells.
 class RegularizedEvolution:
     """Aging evolution over NB201 cells.
 
-    The first ``population_size`` proposals are random cells. After that, each proposal draws
+    The first ``population_size`` proposals are random cells (with ``design="orthogonal"``:
+    first the cells of a randomised orthogonal array, the predictor's start). After that, each proposal draws
     ``sample_size`` members of the population uniformly without replacement, takes the best of
     them as parent and changes one of its edges to a different operation
     (:meth:`Arch.mutate <robnas.arch.Arch.mutate>`). Every told cell joins the population and
@@ -50,6 +53,11 @@ class RegularizedEvolution:
             best-scored of a random pool (:func:`~robnas.searchers.warm_start`, Abdelfattah et
             al.'s warm-up) instead of random cells. The caller hands the scores over with
             :meth:`use_scores` (:func:`robnas.priors.provide_scores`). ``None``: random cells.
+        design: ``"random"`` (default) or ``"orthogonal"``: the first population begins with
+            the 25 cells of a randomised orthogonal array
+            (:func:`~robnas.searchers.orthogonal_array_cells`, the predictor's default start;
+            random cells fill the rest), so evolution and the predictor can be compared from the
+            same kind of start. Not with ``warmup``, which picks the first population itself.
         seed: seed of the private random generator (``None``: fresh entropy).
 
     >>> searcher = RegularizedEvolution(population_size=3, sample_size=2, seed=0)
@@ -65,11 +73,13 @@ class RegularizedEvolution:
         population_size: int = 30,
         sample_size: int = 10,
         warmup: str | None = None,
+        design: str = "random",
         seed: int | None = None,
     ) -> None:
         self.population_size = population_size
         self.sample_size = sample_size
         self.warmup = warmup
+        self.design = design
         self.seed = seed
         self._scores: np.ndarray | None = None
         self._initial: list[Arch] = []
@@ -92,7 +102,8 @@ class RegularizedEvolution:
         Raises:
             InvalidParameterError: ``population_size`` not an integer in 1..6466, ``sample_size``
                 not in 1..``population_size``, ``warmup`` named without its scores handed over
-                (:meth:`use_scores`), or ``seed`` not ``None`` or in 0..2**32-1.
+                (:meth:`use_scores`), ``design`` not one of :data:`~robnas.searchers.DESIGNS`
+                or ``"orthogonal"`` with a ``warmup``, or ``seed`` not ``None`` or in 0..2**32-1.
 
         >>> RegularizedEvolution(population_size=5, sample_size=6).validate_params()
         Traceback (most recent call last):
@@ -107,6 +118,7 @@ class RegularizedEvolution:
                 f"got {self.sample_size}"
             )
         check_measure("warmup", self.warmup, self._scores)
+        check_design(self.design, self.warmup)
         check_seed(self.seed)
 
     def ask(self) -> Arch:
@@ -117,6 +129,9 @@ class RegularizedEvolution:
             if self._scores is not None:
                 self._initial = warm_start(self._rng, self._scores, self._seen, self.population_size)
                 self._initial.reverse()  # popped from the end: best first
+            elif self.design == "orthogonal":
+                self._initial = orthogonal_array_cells(self._rng)[: self.population_size]
+                self._initial.reverse()  # popped from the end: in the design's (random) order
         if self._told >= self.population_size:
             for _ in range(MUTATION_TRIES):
                 child = self._tournament_winner().mutate(self._rng)

@@ -14,10 +14,12 @@ from robnas.isomorphism import class_code
 from robnas.searchers._base import (
     MAX_COUNT,
     check_choice,
+    check_design,
     check_int,
     check_measure,
     check_scores,
     check_seed,
+    orthogonal_array_cells,
     params_repr,
     random_unseen,
     warm_start,
@@ -55,6 +57,11 @@ class OptunaSearch:
             are the best-scored of a random pool (:func:`~robnas.searchers.warm_start`, enqueued
             in the study) instead of the sampler's random ones. The caller hands the scores over
             with :meth:`use_scores` (:func:`robnas.priors.provide_scores`). ``None``: random.
+        design: ``"random"`` (default) or ``"orthogonal"``: the first ``n_startup_trials``
+            trials are cells of a randomised orthogonal array
+            (:func:`~robnas.searchers.orthogonal_array_cells`, the predictor's default start;
+            enqueued, at most its 25 cells, the sampler's random ones after them), so TPE and
+            the predictor can be compared from the same kind of start. Not with ``warmup``.
         seed: seed of the sampler and of the private random generator (``None``: fresh entropy).
 
     Several proposals may be pending (asked, not yet told; a loop with several workers): they
@@ -79,6 +86,7 @@ class OptunaSearch:
         storage: str | None = None,
         study_name: str | None = None,
         warmup: str | None = None,
+        design: str = "random",
         seed: int | None = None,
     ) -> None:
         self.sampler = sampler
@@ -87,6 +95,7 @@ class OptunaSearch:
         self.storage = storage
         self.study_name = study_name
         self.warmup = warmup
+        self.design = design
         self.seed = seed
         self._scores: np.ndarray | None = None
         self._rng: np.random.Generator | None = None
@@ -124,9 +133,10 @@ class OptunaSearch:
                 not an integer in 0..6466, ``max_repeats`` not an integer >= 1, or ``seed`` not
                 ``None`` or in 0..2**32-1, ``storage`` not ``None`` or a database URL whose
                 SQLAlchemy dialect is installed (an SQLite file's folder must exist),
-                ``study_name`` not ``None`` or a non-empty string, or ``warmup`` named without
-                its scores handed over (:meth:`use_scores`) or with ``n_startup_trials=0``.
-                Nothing is opened or created.
+                ``study_name`` not ``None`` or a non-empty string, ``warmup`` named without
+                its scores handed over (:meth:`use_scores`) or with ``n_startup_trials=0``, or
+                ``design`` not one of :data:`~robnas.searchers.DESIGNS` or ``"orthogonal"``
+                with a ``warmup``. Nothing is opened or created.
 
         >>> OptunaSearch(n_startup_trials=-3).validate_params()
         Traceback (most recent call last):
@@ -144,6 +154,7 @@ class OptunaSearch:
         if self.warmup is not None and self.n_startup_trials == 0:
             raise InvalidParameterError("warmup replaces the n_startup_trials random trials; "
                                         "give n_startup_trials >= 1")
+        check_design(self.design, self.warmup)
         check_seed(self.seed)
 
     def use_scores(self, scores: np.ndarray) -> None:
@@ -215,8 +226,13 @@ class OptunaSearch:
             self._study = optuna.create_study(directions=self._directions(), sampler=sampler,
                                               storage=storage, study_name=self.study_name)
             if self._scores is not None:
-                for arch in warm_start(self._rng, self._scores, set(self._values), self.n_startup_trials):
-                    self._study.enqueue_trial(self._params(arch))
+                first = warm_start(self._rng, self._scores, set(self._values), self.n_startup_trials)
+            elif self.design == "orthogonal":
+                first = orthogonal_array_cells(self._rng)[: self.n_startup_trials]
+            else:
+                first = []
+            for arch in first:
+                self._study.enqueue_trial(self._params(arch))
         return self._study
 
     def _make_sampler(self) -> optuna.samplers.BaseSampler:

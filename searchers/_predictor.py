@@ -15,6 +15,7 @@ from robnas.encodings import surrogate_features
 from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code, class_code_array, functional_code_array
 from robnas.searchers._base import (
+    DESIGNS,
     MAX_COUNT,
     check_bool,
     check_choice,
@@ -40,10 +41,6 @@ ACQUISITIONS = ("thompson", "ucb", "ei", "mean")
 TARGETS = ("value", "rank")
 """What the surrogate is fitted to: the told values, or their ranks among the told values
 (divided by their count, so in (0, 1]; robust to the long tail of poor cells)."""
-DESIGNS = ("random", "orthogonal")
-"""Where the model-free proposals (the first cells, the ``explore`` picks) come from: uniformly
-random unseen classes; or first the 25 cells of a randomised orthogonal array
-(:func:`~robnas.searchers.orthogonal_array_cells`), then random ones."""
 FEATURES = ("cells", "cells+function", "cells+cost", "edges")
 """``cells``: :func:`~robnas.encodings.cell_features`; ``cells+function``: plus the path encoding
 of the cell's function (:func:`~robnas.encodings.contracted_path_features`, equal for

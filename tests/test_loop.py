@@ -110,6 +110,7 @@ def test_record_follows_the_contract_and_is_written_as_it_goes(cifar10_oracle, t
     assert set(config) >= {"run_id", "searcher", "objective", "dataset", "seed", "budget",
                            "min_clean", "mode", "versions", "oracle", "created"}
     assert config["searcher"]["params"] == {"population_size": 30, "sample_size": 10, "warmup": None,
+                                           "design": "random",
                                            "seed": 0}
     assert (config["objective"], config["dataset"], config["budget"]) == (OBJ, "cifar10", 20)
     assert "cifar10/pgd@Linf_accuracy.json" in config["oracle"]["checksums"]

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from robnas.arch import Arch
+from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code
-from robnas.searchers import RegularizedEvolution
+from robnas.searchers import RegularizedEvolution, orthogonal_array_cells
 
 
 def _differing_edges(a: Arch, b: Arch) -> int:
@@ -49,4 +50,42 @@ def test_first_population_is_random_and_children_are_new_classes() -> None:
 def test_bad_sizes_raise_on_first_ask() -> None:
     searcher = RegularizedEvolution(population_size=3, sample_size=5)
     with pytest.raises(ValueError, match="sample_size"):
+        searcher.ask()
+
+
+def _design_classes(seed: int, count: int = 25) -> list[int]:
+    """The distinct classes, in order, of the first ``count`` cells of the design a searcher
+    seeded ``seed`` draws first from its generator."""
+    classes: list[int] = []
+    for arch in orthogonal_array_cells(np.random.default_rng(seed))[:count]:
+        if class_code(arch) not in classes:
+            classes.append(class_code(arch))
+    return classes
+
+
+@pytest.mark.parametrize("population_size", [30, 12])
+def test_orthogonal_design_is_the_first_population(population_size) -> None:
+    seed = 4
+    design = _design_classes(seed, population_size)
+    searcher = RegularizedEvolution(population_size=population_size, design="orthogonal", seed=seed)
+    asked = []
+    for step in range(population_size):
+        arch = searcher.ask()
+        asked.append(class_code(arch))
+        searcher.tell(arch, float(step))
+    # the design's cells first, in its order (a second cell of a class is skipped), then random
+    assert asked[: len(design)] == design
+    assert len(set(asked)) == population_size
+    assert not set(asked[len(design):]) & set(design)
+    # the default start is random cells: it shares almost nothing with the design
+    plain = RegularizedEvolution(population_size=population_size, seed=seed)
+    assert len({class_code(plain.ask()) for _ in range(population_size)} & set(design)) < 3
+
+
+def test_design_is_checked_and_excludes_a_warmup() -> None:
+    with pytest.raises(InvalidParameterError, match="design must be one of random, orthogonal; got 'lhs'"):
+        RegularizedEvolution(design="lhs").ask()
+    searcher = RegularizedEvolution(design="orthogonal", warmup="params")
+    searcher.use_scores(np.zeros(15625))
+    with pytest.raises(InvalidParameterError, match="design=orthogonal and warmup=params both pick"):
         searcher.ask()
