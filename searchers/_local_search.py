@@ -12,10 +12,12 @@ from robnas.isomorphism import class_code
 from robnas.searchers._base import (
     MAX_COUNT,
     check_choice,
+    check_design,
     check_int,
     check_measure,
     check_scores,
     check_seed,
+    orthogonal_array_cells,
     params_repr,
     random_unseen,
     warm_start,
@@ -27,7 +29,8 @@ VARIANTS = ("best", "first")
 class LocalSearch:
     """Hill climbing over one-edge neighbourhoods with random restarts.
 
-    The first ``num_init`` proposals are random cells; the best of them is the first current
+    The first ``num_init`` proposals are random cells (with ``design="orthogonal"``: cells of
+    an orthogonal array, the predictor's start); the best of them is the first current
     cell. Its 24 neighbours are then visited in random order: with ``variant="best"``
     (best-improvement, as in NASLib) the whole neighbourhood is evaluated and the search moves
     to the best neighbour if it beats the current cell; with ``variant="first"``
@@ -54,6 +57,10 @@ class LocalSearch:
             are the best-scored of a random pool (:func:`~robnas.searchers.warm_start`) instead
             of random cells. The caller hands the scores over with :meth:`use_scores`
             (:func:`robnas.priors.provide_scores`). ``None``: random cells.
+        design: ``"random"`` (default) or ``"orthogonal"``: the ``num_init`` starting cells
+            are cells of a randomised orthogonal array
+            (:func:`~robnas.searchers.orthogonal_array_cells`, the predictor's default start;
+            at most its 25, random cells after them). Not with ``warmup``.
         seed: seed of the private random generator (``None``: fresh entropy).
 
     >>> searcher = LocalSearch(num_init=1, seed=0)
@@ -69,11 +76,13 @@ class LocalSearch:
         variant: str = "first",
         num_init: int = 10,
         warmup: str | None = None,
+        design: str = "random",
         seed: int | None = None,
     ) -> None:
         self.variant = variant
         self.num_init = num_init
         self.warmup = warmup
+        self.design = design
         self.seed = seed
         self._scores: np.ndarray | None = None
         self._initial: list[Arch] = []
@@ -116,11 +125,14 @@ class LocalSearch:
         Raises:
             InvalidParameterError: ``variant`` not ``"best"`` or ``"first"``, ``num_init`` not an
                 integer in 1..6466, ``warmup`` named without its scores handed over
-                (:meth:`use_scores`), or ``seed`` not ``None`` or in 0..2**32-1.
+                (:meth:`use_scores`), ``design`` not one of :data:`~robnas.searchers.DESIGNS`
+                or ``"orthogonal"`` with a ``warmup``, or ``seed`` not ``None`` or in
+                0..2**32-1.
         """
         check_choice("variant", self.variant, VARIANTS)
         check_int("num_init", self.num_init, 1, MAX_COUNT)
         check_measure("warmup", self.warmup, self._scores)
+        check_design(self.design, self.warmup)
         check_seed(self.seed)
 
     def ask(self) -> Arch:
@@ -130,10 +142,12 @@ class LocalSearch:
             self._rng = np.random.default_rng(self.seed)
             if self._scores is not None:
                 self._initial = warm_start(self._rng, self._scores, self._seen, self.num_init)[::-1]
+            elif self.design == "orthogonal":
+                self._initial = orthogonal_array_cells(self._rng)[: self.num_init][::-1]
         if self._pending_restart is not None:  # asked again before the restart was told
             return self._propose(random_unseen(self._rng, self._seen))
         if self._told < self.num_init:
-            while self._initial:  # best-scored first
+            while self._initial:  # best-scored (or the design's) first
                 candidate = self._initial.pop()
                 if class_code(candidate) not in self._seen:
                     return self._propose(candidate)

@@ -2,9 +2,13 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+import numpy as np
 import pytest
 
-from robnas.searchers import LocalSearch
+from robnas.arch import Arch
+from robnas.errors import InvalidParameterError
+from robnas.isomorphism import class_code
+from robnas.searchers import LocalSearch, orthogonal_array_cells
 
 
 def _run(oracle, searcher: LocalSearch, steps: int) -> None:
@@ -47,3 +51,36 @@ def test_starts_from_the_best_random_start(cifar10_oracle) -> None:
 def test_unknown_variant_raises() -> None:
     with pytest.raises(ValueError, match="variant"):
         LocalSearch(variant="steepest").ask()
+
+
+@pytest.mark.parametrize("num_init", [10, 30])
+def test_orthogonal_design_gives_the_starting_cells(cifar10_oracle, num_init) -> None:
+    seed = 6
+    design: list[int] = []
+    for arch in orthogonal_array_cells(np.random.default_rng(seed))[:num_init]:
+        if class_code(arch) not in design:
+            design.append(class_code(arch))
+    searcher = LocalSearch(num_init=num_init, design="orthogonal", seed=seed)
+    asked = []
+    for _ in range(num_init):
+        arch = searcher.ask()
+        asked.append(class_code(arch))
+        searcher.tell(arch, cifar10_oracle.value(arch, "clean"))
+    # the design's cells first (at most its 25; a second cell of a class is skipped), then random
+    assert asked[: len(design)] == design
+    assert len(set(asked)) == num_init
+    start = searcher.ask()  # the climb starts from the best of them
+    best = max(asked, key=lambda code: cifar10_oracle.value(Arch.from_code(code), "clean"))
+    assert searcher.current is not None and class_code(searcher.current[0]) == best
+    assert sum(a != b for a, b in zip(start.ops, searcher.current[0].ops, strict=True)) == 1  # its neighbour
+    plain = LocalSearch(num_init=num_init, seed=seed)
+    assert len({class_code(plain.ask()) for _ in range(num_init)} & set(design)) < 3
+
+
+def test_design_is_checked_and_excludes_a_warmup() -> None:
+    with pytest.raises(InvalidParameterError, match="design must be one of random, orthogonal; got 'grid'"):
+        LocalSearch(design="grid").ask()
+    searcher = LocalSearch(design="orthogonal", warmup="flops")
+    searcher.use_scores(np.zeros(15625))
+    with pytest.raises(InvalidParameterError, match="design=orthogonal and warmup=flops both pick"):
+        searcher.ask()

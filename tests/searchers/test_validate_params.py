@@ -37,6 +37,7 @@ BAD: list[tuple[str, dict[str, object], str]] = [
     ("bo", {"sampler": "cmaes"}, "sampler must be one of tpe, gp; got 'cmaes'"),
     ("bo", {"design": "sobol"}, "design must be one of random, orthogonal; got 'sobol'"),
     ("re", {"design": "lhs"}, "design must be one of random, orthogonal; got 'lhs'"),
+    ("ls", {"design": "grid"}, "design must be one of random, orthogonal; got 'grid'"),
     ("random", {"seed": -1}, "seed must be an integer in 0..4294967295, got -1"),
     ("bo", {"seed": 2**32}, "seed must be an integer in 0..4294967295, got 4294967296"),
     ("re", {"seed": 1.5}, "seed must be an integer in 0..4294967295, got 1.5 (float)"),
