@@ -74,7 +74,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,11 +86,11 @@ from robnas.errors import InvalidObjectiveError
 from robnas.isomorphism import class_code_array, class_count
 from robnas.loop_core import (
     MAX_KNOWN,
+    RunStats,
     check_workers,
     guard_rng,
     make_schedule,
     recorded_sessions,
-    schedule_makespan,
 )
 from robnas.loop_state import LoopState
 from robnas.objective import Objective
@@ -111,7 +111,7 @@ NUM_CLASSES = {Dataset.CIFAR10: 10, Dataset.CIFAR100: 100, Dataset.IMAGENET16_12
 
 
 @dataclass
-class SearchResult:
+class SearchResult(RunStats):
     """What a search found, and how (also what ``summary.json`` holds, see :meth:`summary`).
 
     Attributes:
@@ -128,17 +128,6 @@ class SearchResult:
         chance: ``1 / classes`` of the dataset.
         at_chance: the best value is at chance level (within :data:`CHANCE_TOLERANCE`).
         constant_output: the best cell's clean accuracy is at chance level.
-        n_evaluations: distinct classes evaluated (the budget spent).
-        n_proposals: cells the searcher proposed, known or not (this session, replay included).
-        n_known: proposals answered from memory at no cost (this session, replay included).
-        n_forced: cells the anti-stall guard chose (this session).
-        wall_seconds: seconds the run took, over all its sessions.
-        workers: evaluations kept in flight.
-        simulated_time: tabular mode: the simulated makespan of the run, in mean evaluations
-            (:mod:`robnas.schedule`); ``None`` live.
-        trials: the trial records, in order.
-        record_dir: the run folder, if one was written.
-        replay: ``{"trials": k, "diverged_at": n or None}`` for a resumed run.
         ranked_classes: how many classes ``rank`` is among (6,466; with ``min_clean`` the
             feasible classes).
     """
@@ -153,16 +142,6 @@ class SearchResult:
     chance: float | None
     at_chance: bool
     constant_output: bool
-    n_evaluations: int
-    n_proposals: int
-    n_known: int
-    n_forced: int
-    wall_seconds: float
-    workers: int = 1
-    simulated_time: float | None = None
-    trials: list[dict[str, Any]] = field(default_factory=list, repr=False)
-    record_dir: Path | None = None
-    replay: dict[str, Any] | None = None
     ranked_classes: int | None = None
 
     def summary(self) -> dict[str, Any]:
@@ -180,15 +159,7 @@ class SearchResult:
             "chance": self.chance,
             "at_chance": self.at_chance,
             "constant_output": self.constant_output,
-            "n_evaluations": self.n_evaluations,
-            "n_proposals": self.n_proposals,
-            "n_known": self.n_known,
-            "n_forced": self.n_forced,
-            "wall_seconds": self.wall_seconds,
-            "workers": self.workers,
-            "simulated_time": self.simulated_time,
-            "record_dir": None if self.record_dir is None else str(self.record_dir),
-            "replay": self.replay,
+            **self.run_summary(),
         }
 
 
@@ -414,17 +385,8 @@ def _result(
         chance=chance,
         at_chance=at_chance,
         constant_output=constant,
-        n_evaluations=state.n_evaluations,
-        n_proposals=state.n_proposals,
-        n_known=state.n_known,
-        n_forced=state.n_forced,
-        wall_seconds=state.elapsed(),
-        workers=state.workers,
-        simulated_time=schedule_makespan(state),
-        trials=state.trials,
-        record_dir=None if record is None else record.path,
-        replay=state.replay_report() if resumed else None,
         ranked_classes=ranked,
+        **state.run_stats(resumed),
     )
 
 

@@ -34,6 +34,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,50 @@ MAX_KNOWN = 1000
 GUARD_SALT = 0x6C6F6F70  # keeps the guard's random stream apart from the searcher's
 MAX_WORKERS = 1024
 """Most evaluations a search keeps in flight."""
+
+
+@dataclass(kw_only=True)
+class RunStats:
+    """How a run went: what every search result reports, single- or multi-objective.
+
+    Attributes:
+        n_evaluations: distinct classes evaluated (the budget spent).
+        n_proposals: cells the searcher proposed, known or not (this session, replay included).
+        n_known: proposals answered from memory at no cost (this session, replay included).
+        n_forced: cells the anti-stall guard chose (this session).
+        wall_seconds: seconds the run took, over all its sessions.
+        workers: evaluations kept in flight.
+        simulated_time: tabular mode: the simulated makespan of the run, in mean evaluations
+            (:mod:`robnas.schedule`); ``None`` live.
+        trials: the trial records, in order.
+        record_dir: the run folder, if one was written.
+        replay: ``{"trials": k, "diverged_at": n or None}`` for a resumed run.
+    """
+
+    n_evaluations: int
+    n_proposals: int
+    n_known: int
+    n_forced: int
+    wall_seconds: float
+    workers: int = 1
+    simulated_time: float | None = None
+    trials: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    record_dir: Path | None = None
+    replay: dict[str, Any] | None = None
+
+    def run_summary(self) -> dict[str, Any]:
+        """The JSON-ready run fields, as the end of ``summary.json``."""
+        return {
+            "n_evaluations": self.n_evaluations,
+            "n_proposals": self.n_proposals,
+            "n_known": self.n_known,
+            "n_forced": self.n_forced,
+            "wall_seconds": self.wall_seconds,
+            "workers": self.workers,
+            "simulated_time": self.simulated_time,
+            "record_dir": None if self.record_dir is None else str(self.record_dir),
+            "replay": self.replay,
+        }
 
 
 @dataclass
@@ -107,6 +152,21 @@ class LoopCore:
     def replay_report(self) -> dict[str, Any]:
         """How the recorded trials were replayed."""
         return {"trials": self.replayed, "diverged_at": self.diverged_at}
+
+    def run_stats(self, resumed: bool) -> dict[str, Any]:
+        """The :class:`RunStats` fields of this session, as keywords for a result."""
+        return {
+            "n_evaluations": self.n_evaluations,
+            "n_proposals": self.n_proposals,
+            "n_known": self.n_known,
+            "n_forced": self.n_forced,
+            "wall_seconds": self.elapsed(),
+            "workers": self.workers,
+            "simulated_time": schedule_makespan(self),
+            "trials": self.trials,
+            "record_dir": None if self.record is None else self.record.path,
+            "replay": self.replay_report() if resumed else None,
+        }
 
     def run(self, schedule: Schedule, budget: int, max_known: int, guard_rng: np.random.Generator,
             on_result: Callable[[], None] = lambda: None, *,

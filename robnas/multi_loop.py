@@ -46,11 +46,11 @@ from robnas.isomorphism import class_code, class_count
 from robnas.loop_core import (
     MAX_KNOWN,
     LoopCore,
+    RunStats,
     check_workers,
     guard_rng,
     make_schedule,
     recorded_sessions,
-    schedule_makespan,
 )
 from robnas.multi_objective import (
     DirectedObjective,
@@ -74,7 +74,7 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class MultiSearchResult:
+class MultiSearchResult(RunStats):
     """What a multi-objective search found (also what ``summary.json`` holds).
 
     Attributes:
@@ -87,8 +87,6 @@ class MultiSearchResult:
         regret: ``true_hypervolume - hypervolume``.
         true_front_size: classes on the true front.
         true_front_found: of those, how many were evaluated.
-        n_evaluations, n_proposals, n_known, n_forced, wall_seconds, workers, simulated_time,
-        trials, record_dir, replay: as in :class:`robnas.loop.SearchResult`.
         problem: the :class:`~robnas.multi_objective.ParetoProblem` (``None`` without a table).
     """
 
@@ -100,16 +98,6 @@ class MultiSearchResult:
     regret: float | None
     true_front_size: int | None
     true_front_found: int | None
-    n_evaluations: int
-    n_proposals: int
-    n_known: int
-    n_forced: int
-    wall_seconds: float
-    workers: int = 1
-    simulated_time: float | None = None
-    trials: list[dict[str, Any]] = field(default_factory=list, repr=False)
-    record_dir: Path | None = None
-    replay: dict[str, Any] | None = None
     problem: ParetoProblem | None = field(default=None, repr=False)
 
     @property
@@ -145,15 +133,7 @@ class MultiSearchResult:
             "best_value": None if self.relative_regret is None else 1.0 - self.relative_regret,
             "optimum": None if self.true_hypervolume is None else 1.0,
             "classes": class_count(),
-            "n_evaluations": self.n_evaluations,
-            "n_proposals": self.n_proposals,
-            "n_known": self.n_known,
-            "n_forced": self.n_forced,
-            "wall_seconds": self.wall_seconds,
-            "workers": self.workers,
-            "simulated_time": self.simulated_time,
-            "record_dir": None if self.record_dir is None else str(self.record_dir),
-            "replay": self.replay,
+            **self.run_summary(),
         }
 
 
@@ -378,17 +358,8 @@ class _State(LoopCore):
             regret=None if hv is None or true_hv is None else _clean(true_hv - hv),
             true_front_size=None if problem is None else len(problem.front_rows),
             true_front_found=None if problem is None else len(self.front_found),
-            n_evaluations=len(self.trials),
-            n_proposals=self.n_proposals,
-            n_known=self.n_known,
-            n_forced=self.n_forced,
-            wall_seconds=self.elapsed(),
-            workers=self.workers,
-            simulated_time=schedule_makespan(self),
-            trials=self.trials,
-            record_dir=None if self.record is None else self.record.path,
-            replay=self.replay_report() if resumed else None,
             problem=problem,
+            **self.run_stats(resumed),
         )
 
 

@@ -120,7 +120,7 @@ def test_params_reach_the_searcher_and_the_record(release_root, capsys, tmp_path
     config = json.loads((run_dir / "config.json").read_text())
     assert config["searcher"] == {"name": "ls",
                                   "params": {"variant": "best", "num_init": 3, "warmup": None,
-                                             "seed": 4}}
+                                             "design": "random", "seed": 4}}
     direct = run_search(LocalSearch(variant="best", num_init=3, seed=4), _oracle(release_root),
                         "pgd@1/255", 40)
     assert payload["best_arch"] == direct.best_arch.to_string()
