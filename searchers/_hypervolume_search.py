@@ -28,7 +28,7 @@ from robnas.searchers._base import (
     random_unseen,
     standardised,
 )
-from robnas.searchers._predictor import MAX_TREES, SURROGATES, fit_forest, random_argmax
+from robnas.searchers._predictor import MAX_TREES, SURROGATES, PredictorSearch, fit_forest, random_argmax
 
 FEATURES = ("cells", "pairs", "cells+function", "cells+cost", "pairs+cost", "edges")
 """The surrogate's features: ``cells`` (:func:`~robnas.encodings.cell_features`), ``pairs`` (those
@@ -46,6 +46,8 @@ cell's function, whose values differ by training noise), or every unseen class."
 PRIOR_USES = ("start", "start+model")
 """What a prior does: ``start`` (the first ``num_init`` cells are the prior's best fronts) or
 ``start+model`` (and it informs the surrogate)."""
+LEAD_SALT = 0x6C656164
+"""Mixed with ``seed`` for the lead objective's predictor, so its random stream is its own."""
 GP_LENGTHS = (1.0, 2.0, 4.0, 8.0)
 """Length scales (``l`` in ``exp(-d / 2l)``, ``d`` the squared distance) the GP chooses from."""
 GP_NOISES = (0.01, 0.05, 0.2, 0.5)
@@ -107,6 +109,14 @@ class HypervolumeImprovementSearch:
     ridge and tree surrogates, and a GP models what a linear fit on the objective's own prior
     column leaves (a linear prior mean, refitted with the GP).
 
+    With ``lead_every=N`` (> 0), every ``N``-th proposal (the first, the ``N+1``-th, ...) is made
+    instead by a single-objective :class:`~robnas.searchers.PredictorSearch` (its defaults)
+    chasing the *first* objective, the lead (e.g. the robust accuracy of ``-O pgd@1/255 -O
+    clean``), told that objective's value of every cell: the surrogate-guided front search keeps
+    the front's clean end, the predictor finds the lead objective's narrow basin, which a
+    front-neighbourhood search seldom reaches. A lead pick already pending (asked, not told;
+    several workers) gives way to the usual pick.
+
     Values are vectors, larger-is-better in every component (the loop negates minimised
     objectives); a plain number is read as a one-element vector.
 
@@ -129,6 +139,7 @@ class HypervolumeImprovementSearch:
         prior: name of another table of the release (``DATASET``) whose objective values are
             the prior (see above); ``None``: no prior.
         prior_use: one of :data:`PRIOR_USES`.
+        lead_every: every how many proposals the lead objective's predictor proposes (0: never).
         seed: seed of the private random generator (``None``: fresh entropy).
 
     >>> searcher = HypervolumeImprovementSearch(num_init=3, refit_every=2, seed=0)
@@ -142,7 +153,7 @@ class HypervolumeImprovementSearch:
                  refit_every: int = 1, acquisition: str = "hvi", candidates: str = "neighbours",
                  features: str = "cells", explore: float = 0.1, margin: float = 0.1, ridge: float = 1.0,
                  ucb: float = 0.0, kernel_every: int = 10, prior: str | None = None,
-                 prior_use: str = "start+model", seed: int | None = None) -> None:
+                 prior_use: str = "start+model", lead_every: int = 0, seed: int | None = None) -> None:
         self.surrogate = surrogate
         self.candidates = candidates
         self.features = features
@@ -157,7 +168,10 @@ class HypervolumeImprovementSearch:
         self.kernel_every = kernel_every
         self.prior = prior
         self.prior_use = prior_use
+        self.lead_every = lead_every
         self.seed = seed
+        self._lead: PredictorSearch | None = None  # the lead objective's searcher (lead_every > 0)
+        self._asks = 0  # proposals made after the prior's start
         self._scores: np.ndarray | None = None  # (15625, k) prior scores, larger = better
         self._prior_rows = np.zeros((0, 0))  # the prior standardised, one row per class
         self._kernels: list[tuple[float, float]] = []  # a GP's (length, noise) per objective
@@ -187,8 +201,9 @@ class HypervolumeImprovementSearch:
                 number in 0..10 (> 0 only with ``surrogate="gp"``), ``kernel_every`` not an
                 integer in 1..6466, ``features`` not one of :data:`GP_FEATURES` with
                 ``surrogate="gp"``, ``prior`` named without its scores handed over
-                (:meth:`use_scores`), ``prior_use`` not one of :data:`PRIOR_USES`, or ``seed``
-                not ``None`` or in 0..2**32-1.
+                (:meth:`use_scores`), ``prior_use`` not one of :data:`PRIOR_USES`,
+                ``lead_every`` not an integer in 0..6466, or ``seed`` not ``None`` or in
+                0..2**32-1.
 
         >>> HypervolumeImprovementSearch(margin=-0.1).validate_params()
         Traceback (most recent call last):
@@ -209,6 +224,7 @@ class HypervolumeImprovementSearch:
         check_int("kernel_every", self.kernel_every, 1, MAX_COUNT)
         check_measure("prior", self.prior, self._scores)
         check_choice("prior_use", self.prior_use, PRIOR_USES)
+        check_int("lead_every", self.lead_every, 0, MAX_COUNT)
         if self.surrogate == "gp" and self.features not in GP_FEATURES:
             raise InvalidParameterError(f"features must be one of {', '.join(GP_FEATURES)} with "
                                         f"surrogate=gp; got {self.features!r}")
@@ -234,9 +250,16 @@ class HypervolumeImprovementSearch:
             self._features = surrogate_features(self._ops[self._classes], self._classes, self.features)
             if self._scores is not None:
                 self._start_from_prior()
+            if self.lead_every:
+                self._start_lead()
         start = next_queued(self._starts, self._seen)
         if start is not None:  # the prior's fronts first (tells of unasked cells count too)
             return self._propose(start)
+        self._asks += 1
+        if self._lead is not None and (self._asks - 1) % self.lead_every == 0:
+            lead = self._lead.ask()
+            if class_code(lead) not in self._seen:
+                return self._propose(lead)
         if len(self._values) < self.num_init or self._rng.random() < self.explore:
             return self._propose(random_unseen(self._rng, self._seen))
         arch = next_queued(self._queue, self._seen)
@@ -253,6 +276,8 @@ class HypervolumeImprovementSearch:
         if self._scores is not None and vector.size != self._scores.shape[1]:
             raise ValueError(f"told {vector.size} values, but the prior has {self._scores.shape[1]} "
                              "columns (one per objective)")
+        if self._lead is not None and code not in self._values:
+            self._lead.tell(arch, float(vector[0]))
         self._values.setdefault(code, vector)
 
     def use_scores(self, scores: np.ndarray) -> None:
@@ -270,6 +295,14 @@ class HypervolumeImprovementSearch:
         self._prior_rows = standardised(self._scores[self._classes])
         if self.surrogate != "gp":
             self._features = np.hstack([self._features, self._prior_rows])
+
+    def _start_lead(self) -> None:
+        """Build the lead objective's predictor (seeded from ``seed``, apart from this
+        searcher's own random stream) and tell it every vector told so far."""
+        seed = None if self.seed is None else int(np.random.SeedSequence([self.seed, LEAD_SALT]).generate_state(1)[0])
+        self._lead = PredictorSearch(seed=seed)
+        for code, vector in self._values.items():
+            self._lead.tell(Arch.from_code(code), float(vector[0]))
 
     # -- internals -----------------------------------------------------------------------------
     def _candidates(self, front_codes: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from robnas.encodings import cell_features
 from robnas.isomorphism import class_code, class_code_array, functional_form
 from robnas.multi_loop import run_multi_search
 from robnas.pareto import hypervolume, non_dominated_mask
-from robnas.searchers import HypervolumeImprovementSearch, RandomSearch
+from robnas.searchers import HypervolumeImprovementSearch, PredictorSearch, RandomSearch
 
 
 def _linear_world(seed: int):
@@ -219,3 +219,43 @@ def test_gp_hyperparameters_maximise_scikit_learns_marginal_likelihood() -> None
                 model = GaussianProcessRegressor(kernel, optimizer=None, alpha=1e-12).fit(x, y[:, column])
                 scores[length, noise] = model.log_marginal_likelihood_value_
         assert chosen[column] == max(scores, key=scores.get)
+
+
+@pytest.mark.parametrize("lead_every", [1, 3])
+def test_lead_picks_are_the_lead_objectives_predictor_picks(cifar10_oracle, lead_every) -> None:
+    # Proposals 1, 1 + N, 1 + 2N, ... are what a PredictorSearch (its own seed stream) proposes
+    # when told the first objective of every cell told so far: replayed here with a fresh
+    # predictor of the same seed, told the same values in the same order.
+    objectives = ["pgd@1/255", "clean"]
+    searcher = HypervolumeImprovementSearch(lead_every=lead_every, seed=5)
+    searcher.ask()  # builds the lead
+    replica = PredictorSearch(seed=searcher._lead.seed)
+    searcher = HypervolumeImprovementSearch(lead_every=lead_every, seed=5)
+    result = run_multi_search(searcher, cifar10_oracle, objectives, 40)
+    lead_picks = 0
+    for i, trial in enumerate(result.trials):
+        arch = Arch.from_string(trial["arch"])
+        if i % lead_every == 0:
+            assert class_code(replica.ask()) == class_code(arch), i
+            lead_picks += 1
+        replica.tell(arch, trial["values"][0])
+    assert lead_picks == len(range(0, 40, lead_every))
+    # lead_every=1: a single-objective search of the lead objective, nothing of hvi left
+    if lead_every == 1:
+        alone = PredictorSearch(seed=searcher._lead.seed)
+        from robnas.loop import run_search
+
+        single = run_search(alone, cifar10_oracle, "pgd@1/255", 40)
+        assert [t["arch"] for t in single.trials] == [t["arch"] for t in result.trials]
+
+
+def test_lead_every_zero_keeps_hvi_and_bad_values_are_refused(cifar10_oracle) -> None:
+    objectives = ["pgd@1/255", "clean"]
+    plain = run_multi_search(HypervolumeImprovementSearch(seed=2), cifar10_oracle, objectives, 30)
+    off = run_multi_search(HypervolumeImprovementSearch(lead_every=0, seed=2), cifar10_oracle, objectives, 30)
+    assert [t["arch"] for t in plain.trials] == [t["arch"] for t in off.trials]
+    on = run_multi_search(HypervolumeImprovementSearch(lead_every=3, seed=2), cifar10_oracle, objectives, 30)
+    assert [t["arch"] for t in plain.trials] != [t["arch"] for t in on.trials]
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match=r"lead_every must be an integer in 0\.\.6466"):
+            HypervolumeImprovementSearch(lead_every=bad).validate_params()

@@ -22,6 +22,7 @@ VARIANTS: dict[str, Any] = {
     "hvi-gp": partial(HypervolumeImprovementSearch, surrogate="gp", features="edges", ucb=1.0),
     "hvi-gp-cells": partial(HypervolumeImprovementSearch, surrogate="gp", kernel_every=3),
     "hvi-cost": partial(HypervolumeImprovementSearch, features="pairs+cost"),
+    "hvi-lead": partial(HypervolumeImprovementSearch, lead_every=2),
 }
 
 
