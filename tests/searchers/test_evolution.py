@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from robnas.arch import Arch
-from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code
-from robnas.searchers import RegularizedEvolution, orthogonal_array_cells
+from robnas.searchers import RegularizedEvolution
+from tests.searchers.design import design_classes
 
 
 def _differing_edges(a: Arch, b: Arch) -> int:
@@ -53,20 +53,10 @@ def test_bad_sizes_raise_on_first_ask() -> None:
         searcher.ask()
 
 
-def _design_classes(seed: int, count: int = 25) -> list[int]:
-    """The distinct classes, in order, of the first ``count`` cells of the design a searcher
-    seeded ``seed`` draws first from its generator."""
-    classes: list[int] = []
-    for arch in orthogonal_array_cells(np.random.default_rng(seed))[:count]:
-        if class_code(arch) not in classes:
-            classes.append(class_code(arch))
-    return classes
-
-
 @pytest.mark.parametrize("population_size", [30, 12])
 def test_orthogonal_design_is_the_first_population(population_size) -> None:
     seed = 4
-    design = _design_classes(seed, population_size)
+    design = design_classes(seed, population_size)
     searcher = RegularizedEvolution(population_size=population_size, design="orthogonal", seed=seed)
     asked = []
     for step in range(population_size):
@@ -81,11 +71,3 @@ def test_orthogonal_design_is_the_first_population(population_size) -> None:
     plain = RegularizedEvolution(population_size=population_size, seed=seed)
     assert len({class_code(plain.ask()) for _ in range(population_size)} & set(design)) < 3
 
-
-def test_design_is_checked_and_excludes_a_warmup() -> None:
-    with pytest.raises(InvalidParameterError, match="design must be one of random, orthogonal; got 'lhs'"):
-        RegularizedEvolution(design="lhs").ask()
-    searcher = RegularizedEvolution(design="orthogonal", warmup="params")
-    searcher.use_scores(np.zeros(15625))
-    with pytest.raises(InvalidParameterError, match="design=orthogonal and warmup=params both pick"):
-        searcher.ask()

@@ -2,13 +2,12 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-import numpy as np
 import pytest
 
 from robnas.arch import Arch
-from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code
-from robnas.searchers import LocalSearch, orthogonal_array_cells
+from robnas.searchers import LocalSearch
+from tests.searchers.design import design_classes
 
 
 def _run(oracle, searcher: LocalSearch, steps: int) -> None:
@@ -56,10 +55,7 @@ def test_unknown_variant_raises() -> None:
 @pytest.mark.parametrize("num_init", [10, 30])
 def test_orthogonal_design_gives_the_starting_cells(cifar10_oracle, num_init) -> None:
     seed = 6
-    design: list[int] = []
-    for arch in orthogonal_array_cells(np.random.default_rng(seed))[:num_init]:
-        if class_code(arch) not in design:
-            design.append(class_code(arch))
+    design = design_classes(seed, num_init)
     searcher = LocalSearch(num_init=num_init, design="orthogonal", seed=seed)
     asked = []
     for _ in range(num_init):
@@ -76,11 +72,3 @@ def test_orthogonal_design_gives_the_starting_cells(cifar10_oracle, num_init) ->
     plain = LocalSearch(num_init=num_init, seed=seed)
     assert len({class_code(plain.ask()) for _ in range(num_init)} & set(design)) < 3
 
-
-def test_design_is_checked_and_excludes_a_warmup() -> None:
-    with pytest.raises(InvalidParameterError, match="design must be one of random, orthogonal; got 'grid'"):
-        LocalSearch(design="grid").ask()
-    searcher = LocalSearch(design="orthogonal", warmup="flops")
-    searcher.use_scores(np.zeros(15625))
-    with pytest.raises(InvalidParameterError, match="design=orthogonal and warmup=flops both pick"):
-        searcher.ask()

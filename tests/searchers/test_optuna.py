@@ -1,15 +1,14 @@
 from __future__ import annotations
 
-import numpy as np
 import optuna
 import pytest
 
 from robnas.arch import Arch
-from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code
 from robnas.loop import run_search
-from robnas.searchers import OptunaSearch, orthogonal_array_cells
+from robnas.searchers import OptunaSearch
 from robnas.searchers._optuna import PARAM_NAMES
+from tests.searchers.design import design_classes
 
 
 def _arch_of(trial: optuna.trial.FrozenTrial) -> Arch:
@@ -70,10 +69,7 @@ def test_unknown_sampler_raises() -> None:
 @pytest.mark.parametrize("n_startup_trials", [10, 30])
 def test_orthogonal_design_gives_the_startup_trials(cifar10_oracle, n_startup_trials) -> None:
     seed = 3
-    design: list[int] = []
-    for arch in orthogonal_array_cells(np.random.default_rng(seed))[:n_startup_trials]:
-        if class_code(arch) not in design:
-            design.append(class_code(arch))
+    design = design_classes(seed, n_startup_trials)
     searcher = OptunaSearch(n_startup_trials=n_startup_trials, design="orthogonal", seed=seed)
     result = run_search(searcher, cifar10_oracle, "pgd@1/255", n_startup_trials + 5)
     asked = [class_code(Arch.from_string(arch)) for arch in (t["arch"] for t in result.trials)]
@@ -84,11 +80,3 @@ def test_orthogonal_design_gives_the_startup_trials(cifar10_oracle, n_startup_tr
                        "pgd@1/255", n_startup_trials)
     assert len({class_code(Arch.from_string(a)) for a in (t["arch"] for t in plain.trials)} & set(design)) < 3
 
-
-def test_design_is_checked_and_excludes_a_warmup() -> None:
-    with pytest.raises(InvalidParameterError, match="design must be one of random, orthogonal; got 'sobol'"):
-        OptunaSearch(design="sobol").validate_params()
-    searcher = OptunaSearch(design="orthogonal", warmup="params")
-    searcher.use_scores(np.zeros(15625))
-    with pytest.raises(InvalidParameterError, match="design=orthogonal and warmup=params both pick"):
-        searcher.ask()

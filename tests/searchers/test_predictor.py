@@ -16,6 +16,7 @@ from robnas.searchers import (
     validate_params,
     warm_start,
 )
+from tests.searchers.design import design_classes
 
 
 @pytest.mark.parametrize(("num_init", "refit_every"), [(10, 1), (5, 4)])
@@ -301,18 +302,9 @@ def test_orthogonal_array_cells_show_every_pair_of_operations_on_every_pair_of_e
     assert not all(any(len(set(block[:, edge])) == 1 for edge in range(6)) for block in firsts)
 
 
-def _design_classes(seed: int) -> list[int]:
-    """The classes of the design a ``PredictorSearch(seed=seed)`` draws, in order, distinct."""
-    classes: list[int] = []
-    for arch in orthogonal_array_cells(np.random.default_rng(seed)):
-        if class_code(arch) not in classes:
-            classes.append(class_code(arch))
-    return classes
-
-
 def test_orthogonal_design_gives_the_first_cells_and_then_the_explore_picks(cifar10_oracle) -> None:
     seed = 4
-    design = _design_classes(seed)
+    design = design_classes(seed)
     searcher = PredictorSearch(design="orthogonal", seed=seed)  # num_init 10, batches of 5
     asked = []
     for _ in range(10 + 5 * 30):
@@ -341,7 +333,7 @@ def test_random_design_does_not_follow_the_orthogonal_array(cifar10_oracle) -> N
         arch = searcher.ask()
         searcher.tell(arch, 0.5)
         asked.append(class_code(arch))
-    assert len(set(asked) & set(_design_classes(seed))) < 5
+    assert len(set(asked) & set(design_classes(seed))) < 5
 
 
 def test_orthogonal_design_with_a_prior_starts_from_the_prior(cifar10_oracle) -> None:
@@ -351,4 +343,4 @@ def test_orthogonal_design_with_a_prior_starts_from_the_prior(cifar10_oracle) ->
     first = [searcher.ask() for _ in range(10)]
     # the best-scored 10 of a random pool of 1,000 cells, not the design's cells
     assert min(scores[a.code] for a in first) > np.quantile(scores, 0.95)
-    assert not {class_code(a) for a in first} & set(_design_classes(2)[:10])
+    assert not {class_code(a) for a in first} & set(design_classes(2)[:10])

@@ -108,6 +108,22 @@ def test_handed_scores_satisfy_the_warm_start(tmp_path) -> None:
     assert not any(tmp_path.iterdir())  # the storage is checked, not opened
 
 
+@pytest.mark.parametrize("searcher_class", [RegularizedEvolution, LocalSearch, OptunaSearch])
+def test_an_orthogonal_design_and_a_warmup_are_refused_together(searcher_class) -> None:
+    import numpy as np
+
+    from robnas.arch import NUM_CELLS
+
+    searcher = searcher_class(design="orthogonal", warmup="flops")
+    searcher.use_scores(np.zeros(NUM_CELLS))
+    with pytest.raises(InvalidParameterError, match="design=orthogonal and warmup=flops both pick"):
+        validate_params(searcher)
+    validate_params(searcher_class(design="orthogonal"))  # either alone is fine
+    searcher = searcher_class(design="random", warmup="flops")
+    searcher.use_scores(np.zeros(NUM_CELLS))
+    validate_params(searcher)
+
+
 MULTI_BAD: list[tuple[str, dict[str, object], str]] = [
     ("pls", {"num_init": 0}, "num_init must be an integer in 1..6466, got 0"),
     ("pls", {"variant": "best"}, "variant must be one of first, full; got 'best'"),
