@@ -7,7 +7,7 @@ import pytest
 from robnas.arch import Arch
 from robnas.isomorphism import class_code
 from robnas.searchers import LocalSearch
-from tests.searchers.design import design_classes
+from tests.searchers.design import design_classes, first_classes
 
 
 def _run(oracle, searcher: LocalSearch, steps: int) -> None:
@@ -57,11 +57,7 @@ def test_orthogonal_design_gives_the_starting_cells(cifar10_oracle, num_init) ->
     seed = 6
     design = design_classes(seed, num_init)
     searcher = LocalSearch(num_init=num_init, design="orthogonal", seed=seed)
-    asked = []
-    for _ in range(num_init):
-        arch = searcher.ask()
-        asked.append(class_code(arch))
-        searcher.tell(arch, cifar10_oracle.value(arch, "clean"))
+    asked = first_classes(searcher, num_init, lambda arch: cifar10_oracle.value(arch, "clean"))
     # the design's cells first (at most its 25; a second cell of a class is skipped), then random
     assert asked[: len(design)] == design
     assert len(set(asked)) == num_init
