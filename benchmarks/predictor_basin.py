@@ -15,7 +15,7 @@ average pooling). This diagnostic measures, on ``--seeds`` seeds:
 
 Reading: if (3) finds the optimum quickly, ranking the basin's near-ties is not the limit; the
 limit is locating the pattern and concentrating the proposals in it. Nothing here is a pass/fail
-test; the README's predictor section quotes the output.
+test; docs/searcher-experiments.md quotes the output.
 
 Usage: python benchmarks/predictor_basin.py --data PATH [--seeds 100] [--budget 100]
 """

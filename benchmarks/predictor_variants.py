@@ -7,7 +7,7 @@ surrogate with one length scale per feature). For each, ``--seeds`` runs of
 300 distinct cells on one objective (the whole table's values are read once, then each run asks
 and tells directly, as the loop would, without run records) print the mean best value after 50,
 100 and 300 cells and the share of runs at the optimum. Nothing here is a pass/fail test; the
-README's predictor section quotes its output.
+docs/searcher-experiments.md quotes its output.
 
 Usage: python benchmarks/predictor_variants.py --data PATH [--seeds 20] [--first-seed 0] [--only NAME,...]
        [--dataset cifar10] [--objective pgd@1/255]

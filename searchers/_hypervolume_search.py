@@ -98,7 +98,7 @@ class HypervolumeImprovementSearch:
     vector, so the next one seeks another region. ``acquisition="tchebycheff"`` replaces the
     hypervolume improvement by a random augmented Tchebycheff weighting of the predictions
     (random-scalarisation Thompson sampling, Paria et al. 2019). The defaults were chosen by
-    measurement (README, ``benchmarks/multi_objective.py``).
+    measurement (README, docs/searcher-experiments.md, ``benchmarks/multi_objective.py``).
 
     A transfer prior (``prior="imagenet16-120"``: another dataset's table of the same
     objectives, :func:`robnas.priors.objective_scores`; the caller hands one score column per
@@ -451,7 +451,11 @@ def gp_hyperparameters(distance: np.ndarray, y: np.ndarray) -> list[tuple[float,
 
 class _GaussianProcess:
     """Exact GP regression of ``y`` with the kernel ``s2 * exp(-d / 2 length)`` (``d`` the
-    squared distance) plus noise ``s2 * noise``, zero mean, ``s2`` its maximum-likelihood value."""
+    squared distance) plus noise ``s2 * noise``, zero mean, ``s2`` its maximum-likelihood value.
+
+    Not the predictor's :class:`~robnas.searchers._class_gp.ClassGaussianProcess` (scikit-learn's
+    continuous hyperparameter fit): on ``hvi``'s runs that one measured worse and three times
+    slower (docs/searcher-experiments.md, "After the lead objective")."""
 
     def __init__(self, distance: np.ndarray, y: np.ndarray, length: float, noise: float) -> None:
         # the kernel by squared distance (at most 12 + 8 + 72 over GP_FEATURES' columns)

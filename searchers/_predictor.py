@@ -94,7 +94,7 @@ class PredictorSearch:
     standard deviation, ``"thompson"`` one independent draw from each class's marginal.
 
     Ties (common: a tree predicts the same value for a whole leaf) are broken at random. The
-    defaults were chosen by measurement (``benchmarks/searcher_defaults.py``, README).
+    defaults were chosen by measurement (``benchmarks/searcher_defaults.py``, docs/searcher-experiments.md).
 
     Pending proposals (asked, not yet told; a loop with several workers) count as seen: they
     are never candidates again, and the surrogate is fitted on the told cells only (no lie is
