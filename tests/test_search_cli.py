@@ -232,6 +232,20 @@ def test_multi_objective_search_prints_fronts_and_resumes(release_root, capsys, 
     assert payload["objectives"] == ["pgd@1/255", "clean"] and payload["reference_point"]
 
 
+def test_default_searchers_are_the_ones_help_names(release_root, capsys, tmp_path) -> None:
+    # Without --searcher, one objective runs `re` and several run `hvi`, the defaults --help
+    # names: a default defined twice (help text and behaviour) would let the two drift apart.
+    assert main(["search", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "(default: re); with several objectives:" in help_text and "(default: hvi)" in help_text
+    for objectives, name in ((["-O", "clean"], "re"), (["-O", "pgd@1/255", "-O", "clean"], "hvi")):
+        out = tmp_path / name
+        code, _, _ = _run(capsys, "search", *objectives, "--budget", "12", "--seed", "0", "--out",
+                          str(out), "--data", str(release_root))
+        (config,) = out.rglob("config.json")
+        assert code == 0 and json.loads(config.read_text())["searcher"]["name"] == name
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
     from robnas.multi_loop import MultiSearchResult
 
-DEFAULT_SEARCHER = "pls"
 OPTUNA_SEARCHERS = ("nsga2", "motpe")
 """Multi-objective searchers built on Optuna (its log level is set once, as for ``bo``)."""
 
@@ -82,14 +81,14 @@ def run_multi(args: argparse.Namespace) -> int:
 
 
 def _new_settings(args: argparse.Namespace) -> dict[str, Any]:
-    from robnas.cli.search_cmd import DEFAULT_BUDGET, _budget, _parse_params, _seed, _workers
+    from robnas.cli.search_cmd import DEFAULT_BUDGET, DEFAULT_MULTI_SEARCHER, _budget, _parse_params, _seed, _workers
     from robnas.multi_objective import label, parse_objectives
 
     if args.min_clean is not None:
         raise RobnasError("--min-clean is for single-objective search; add -O clean instead")
     _refuse_cost_limits(args)
     objectives = parse_objectives(args.objective)
-    name = args.searcher or DEFAULT_SEARCHER
+    name = args.searcher or DEFAULT_MULTI_SEARCHER
     seed = _seed(args.seed) if args.seed is not None else secrets.randbelow(2**31)
     return {
         "searcher": name,
