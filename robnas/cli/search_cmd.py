@@ -101,7 +101,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "  robnas search -O pgd@1/255 --searcher predictor --budget 100\n"
             "  robnas search -O clean --searcher bo --storage sqlite:///runs/optuna.db\n"
             "  robnas search -O pgd@1/255 --max-params 0.5 --max-flops 60\n"
-            "  robnas search -O pgd@1/255 -O clean --searcher pls --budget 300   (Pareto front)\n"
+            "  robnas search -O pgd@1/255 -O clean --budget 300 --plot   (Pareto front, front.png)\n"
             "  robnas search -O pgd@1/255 --searcher bo --workers 8   (simulated 8 workers)\n"
             "  robnas search --mode live -O pgd@1/255 --workers 4 --weights W --images I\n"
             "  robnas search --resume runs/20260124-191150-re-pgd-1-255-s0 --budget 500"
@@ -156,6 +156,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "the searcher proposes the next cells; tabular: the same asynchronous "
                              "schedule simulated with each cell's FLOPs as its cost (prints the "
                              "simulated makespan). Not changeable on --resume")
+    parser.add_argument("--plot", action="store_true",
+                        help="also draw the run into its record folder: anytime.png (one objective: "
+                             "every value and the best so far, against the optimum) or front.png "
+                             "(several: the cells evaluated, the front found, the true front)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_quiet_option(parser)
     live = parser.add_argument_group("live mode (--mode live)")
@@ -174,6 +178,8 @@ def run(args: argparse.Namespace) -> int:
         raise RobnasError("--out does not apply to --resume (the run stays in RUN_DIR); leave it out")
     if resume and not args.resume.strip():
         raise RobnasError("--resume needs a run record folder, got ''")
+    if args.plot:
+        check_plotting()
     if wants_multi(args):
         if args.storage is not None:
             raise RobnasError("--storage keeps the study of the single-objective bo searcher; "
@@ -222,18 +228,38 @@ def run(args: argparse.Namespace) -> int:
             executor=executor,
             gpus_per_task=gpus_per_task(args),
         )
+    figures = run_figures(run_dir) if args.plot else []
     if args.json:
         settings.pop("recorded_oracle", None)
         print_json({**settings, "dataset": oracle.dataset.value, **result.summary(),
                     **({"cost_seconds": sum(t.get("cost_seconds") or 0 for t in result.trials),
-                        "device": getattr(oracle, "device", None)} if settings["mode"] == "live" else {})})
+                        "device": getattr(oracle, "device", None)} if settings["mode"] == "live" else {}),
+                    **({"figures": [str(path) for path in figures]} if args.plot else {})})
     else:
         _print_result(result, settings)
         if settings["mode"] == "live":
             print(cost_line(result.trials, getattr(oracle, "device", "cpu")))
         if result.workers > 1:
             print(workers_line(result, settings))
+        for path in figures:
+            print(f"figure          {path}")
     return 0
+
+
+def check_plotting() -> None:
+    """Refuse ``--plot`` before anything runs where matplotlib is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise RobnasError("--plot needs matplotlib, which the search extra installs: "
+                          "pip install 'robnas[search]'") from None
+
+
+def run_figures(run_dir: Path) -> list[Path]:
+    """``--plot``: the run's figure, written into its record folder."""
+    from robnas.compare.run_figure import plot_run
+
+    return plot_run(run_dir)
 
 
 def _workers(text: str) -> int:

@@ -41,7 +41,7 @@ def run_multi(args: argparse.Namespace) -> int:
     from robnas.cli.common import print_json, quiet_optuna, show_progress
     from robnas.cli.executor_options import gpus_per_task
     from robnas.cli.outputs import writable_dir
-    from robnas.cli.search_cmd import DEFAULT_OUT, _build_searcher, build_oracle
+    from robnas.cli.search_cmd import DEFAULT_OUT, _build_searcher, build_oracle, run_figures
     from robnas.cli.workers_options import check_executor_options, live_executor, workers_line
     from robnas.multi_loop import run_multi_search
     from robnas.multi_objective import class_values, parse_objectives
@@ -70,13 +70,17 @@ def run_multi(args: argparse.Namespace) -> int:
                                   workers=settings["workers"], executor=executor,
                                   gpus_per_task=gpus_per_task(args))
     true_front = None if result.problem is None else result.problem.true_front()
+    figures = run_figures(run_dir) if args.plot else []
     if args.json:
         settings.pop("recorded_oracle", None)
-        print_json({**settings, "dataset": oracle.dataset.value, **result.summary()})
+        print_json({**settings, "dataset": oracle.dataset.value, **result.summary(),
+                    **({"figures": [str(path) for path in figures]} if args.plot else {})})
     else:
         _print(result, settings, true_front)
         if result.workers > 1:
             print(workers_line(result, settings))
+        for path in figures:
+            print(f"figure          {path}")
     return 0
 
 

@@ -126,10 +126,7 @@ def plot_fronts(runs: Sequence[FrontRun], out_dir: str | os.PathLike[str], *,
                 formats: Sequence[str] = ("png",)) -> list[Path]:
     """One figure per dataset and objective group: the true front and each searcher's median
     run's front (for three objectives, the first two are drawn)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from robnas.compare.plots import _COLOURS, PANEL_SIZE, SEARCHER_LABELS, _save, _slug
     from robnas.compare.stats import searcher_sort_key
@@ -146,7 +143,8 @@ def plot_fronts(runs: Sequence[FrontRun], out_dir: str | os.PathLike[str], *,
         directed = [DirectedObjective.parse(o) for o in members[0].objectives]
         flags = [o.maximize for o in directed]
         x_name, y_name = directed[0].name, directed[1].name
-        fig, ax = plt.subplots(figsize=(PANEL_SIZE[0] * 1.2, PANEL_SIZE[1] * 1.2))
+        fig = Figure(figsize=(PANEL_SIZE[0] * 1.2, PANEL_SIZE[1] * 1.2))  # no pyplot: no global state
+        ax = fig.subplots()
         true = members[0].true_front
         tx, ty = [r[x_name] for r in true], [r[y_name] for r in true]
         ax.scatter(tx, ty, s=70, facecolors="none", edgecolors="black", lw=1.2,
@@ -167,5 +165,4 @@ def plot_fronts(runs: Sequence[FrontRun], out_dir: str | os.PathLike[str], *,
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
         written += _save(fig, out / f"fronts-{_slug(dataset)}-{_slug(objective)}", formats)
-        plt.close(fig)
     return written

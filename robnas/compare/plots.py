@@ -54,10 +54,12 @@ SEARCHER_LABELS = {
     "motpe": "MOTPE (Optuna)",
     "pls": "Pareto local search",
     "parego": "ParEGO (ridge)",
+    "hvi": "Hypervolume improvement",
 }
 _COLOURS = {"random": "#7f7f7f", "re": "#1f77b4", "ls": "#2ca02c", "bo": "#d62728",
             "predictor": "#9467bd",  # single-objective figures: never drawn next to parego
-            "nsga2": "#1f77b4", "motpe": "#d62728", "pls": "#2ca02c", "parego": "#9467bd"}
+            "nsga2": "#1f77b4", "motpe": "#d62728", "pls": "#2ca02c", "parego": "#9467bd",
+            "hvi": "#ff7f0e"}
 
 
 def anytime_curves(expanded: pd.DataFrame, metric: str = "value") -> pd.DataFrame:

@@ -43,7 +43,7 @@ INTERVAL_METHOD = "Student-t 95% interval of the mean across runs"
 CORRECTION_METHOD = "Holm step-down correction over all searcher pairs of a dataset and objective"
 GROUP_KEYS: tuple[str, ...] = ("dataset", "objective")
 SEARCHER_ORDER: tuple[str, ...] = ("random", "re", "ls", "bo", "predictor", "nsga2", "motpe", "pls",
-                                   "parego")
+                                   "parego", "hvi")
 """The order in which tables and legends list the built-in searchers (others follow, sorted)."""
 
 
