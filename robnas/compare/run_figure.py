@@ -1,7 +1,9 @@
 """A figure of one run record: what ``robnas search --plot`` writes beside the record.
 
-* one objective: every evaluated cell's value (grey dots) against the number of distinct cells
-  evaluated, the best value so far (a step line) and the table's optimum (dashed; tabular runs);
+* one objective: every evaluated cell's value (grey dots; crosses for cells outside a run's
+  ``--min-clean``/``--max-params``/``--max-flops`` limits) against the number of distinct cells
+  evaluated, the best value so far (a step line) and the table's (feasible) optimum (dashed;
+  tabular runs);
 * two or three objectives: every evaluated cell in the plane of the first two objectives (grey),
   the front found (a step line through its cells) and, where the table gives it, the true front
   (open circles).
@@ -73,12 +75,22 @@ def _anytime_figure(config: dict[str, Any], summary: dict[str, Any], trials: lis
     ax = fig.subplots()
     n = [t["n"] for t in trials]
     searcher = config["searcher"]["name"]
-    ax.scatter(n, [t["value"] for t in trials], s=8, color="0.6", label="cell evaluated", zorder=2)
-    ax.step(n, [t["best"] for t in trials], where="post", lw=1.6, color=_COLOURS.get(searcher),
+    feasible = [t.get("feasible", True) for t in trials]  # False: outside --min-clean/--max-* limits
+    ax.scatter([k for k, ok in zip(n, feasible, strict=True) if ok],
+               [t["value"] for t, ok in zip(trials, feasible, strict=True) if ok],
+               s=8, color="0.6", label="cell evaluated", zorder=2)
+    constrained = not all(feasible)
+    if constrained:
+        ax.scatter([k for k, ok in zip(n, feasible, strict=True) if not ok],
+                   [t["value"] for t, ok in zip(trials, feasible, strict=True) if not ok],
+                   s=10, marker="x", lw=0.8, color="0.75", label="outside the constraints", zorder=2)
+    best = [float("nan") if t["best"] is None else t["best"] for t in trials]  # None: nothing feasible yet
+    ax.step(n, best, where="post", lw=1.6, color=_COLOURS.get(searcher),
             label=f"best so far ({SEARCHER_LABELS.get(searcher, searcher)})", zorder=3)
     optimum = summary.get("optimum")
     if optimum is not None:
-        ax.axhline(optimum, color="black", ls="--", lw=1.0, label=f"optimum ({optimum:.3f})")
+        ax.axhline(optimum, color="black", ls="--", lw=1.0,
+                   label=f"{'feasible ' if constrained else ''}optimum ({optimum:.3f})")
     ax.set_xlabel("distinct architectures evaluated")
     ax.set_ylabel(config["objective"])
     ax.set_title(f"{config['dataset']} · {config['objective']} · {searcher}, seed {config.get('seed')}",

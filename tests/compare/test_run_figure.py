@@ -50,6 +50,22 @@ def test_single_objective_figure_draws_every_value_the_best_so_far_and_the_optim
     assert path == run_dir / "anytime.png" and min(_png_size(path)) > 100
 
 
+def test_constrained_run_marks_cells_outside_the_limits_and_the_feasible_optimum(cifar10_oracle, tmp_path) -> None:
+    run_dir = tmp_path / "run"
+    result = run_search(RegularizedEvolution(seed=0), cifar10_oracle, "pgd@1/255", 40, record_dir=run_dir,
+                        min_clean=0.9)
+    fig, _ = run_figure(run_dir)
+    (ax,) = fig.axes
+    trials = _trials(run_dir)
+    inside, outside = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert np.allclose(inside.get_offsets(), [[t["n"], t["value"]] for t in trials if t["feasible"]])
+    assert np.allclose(outside.get_offsets(), [[t["n"], t["value"]] for t in trials if not t["feasible"]])
+    best = ax.lines[0].get_ydata()
+    assert np.allclose(best, [np.nan if t["best"] is None else t["best"] for t in trials], equal_nan=True)
+    labels = ax.get_legend_handles_labels()[1]
+    assert f"feasible optimum ({result.optimum:.3f})" in labels and result.optimum < 0.588
+
+
 def test_front_figure_draws_the_cells_the_front_found_and_the_true_front(cifar10_oracle, tmp_path) -> None:
     run_dir = tmp_path / "run"
     objectives = ["pgd@1/255", "params:min"]
