@@ -110,6 +110,9 @@ class PredictorSearch:
         kappa: weight of the spread in ``"ucb"``.
         num_init: cells proposed before the first fit.
         refit_every: proposals per fit (1 refits before every proposal).
+        refit_each_until: while fewer values than this are told, the forest is refitted before
+            every proposal, which takes the batch's kinds of pick in turn (0: batches from the
+            first fit on).
         local: proposals per fit taken among the incumbents' neighbours (0..``refit_every``).
         local_top: how many of the best cells told span that neighbourhood.
         twins: whether the neighbourhood also holds the incumbents' functional twins.
@@ -135,9 +138,11 @@ class PredictorSearch:
     1
     """
 
-    PARAMS_BEFORE_ADDED: ClassVar[dict[str, Any]] = {"design": "random", "features": "cells", "twins": False}
-    """How a run recorded before ``design``, ``features`` or ``twins`` existed searched (today's
-    defaults for them came later): such a record resumes with these, not today's defaults."""
+    PARAMS_BEFORE_ADDED: ClassVar[dict[str, Any]] = {"design": "random", "features": "cells", "twins": False,
+                                                     "refit_each_until": 0}
+    """How a run recorded before ``design``, ``features``, ``twins`` or ``refit_each_until``
+    existed searched (today's defaults for them came later): such a record resumes with these,
+    not today's defaults."""
 
     def __init__(
         self,
@@ -148,6 +153,7 @@ class PredictorSearch:
         kappa: float = 1.0,
         num_init: int = 10,
         refit_every: int = 5,
+        refit_each_until: int = 50,
         local: int = 3,
         local_top: int = 3,
         twins: bool = True,
@@ -165,6 +171,7 @@ class PredictorSearch:
         self.kappa = kappa
         self.num_init = num_init
         self.refit_every = refit_every
+        self.refit_each_until = refit_each_until
         self.local = local
         self.local_top = local_top
         self.twins = twins
@@ -189,7 +196,7 @@ class PredictorSearch:
         self._fits = 0
         self._gp: ClassGaussianProcess | None = None
         self._gp_fitted_at = 0  # values told at the GP kernel's last fit
-        self._slot = 0  # the GP's position in its batch cycle (global, random, local picks)
+        self._slot = 0  # position in the batch cycle (global, random, local picks) of one-pick fits
 
     def __repr__(self) -> str:
         return params_repr(self)
@@ -202,7 +209,8 @@ class PredictorSearch:
                 ``design`` not
                 one of its choices,
                 ``n_estimators`` not an integer in 1..1000, ``num_init``, ``refit_every`` or
-                ``hyper_every`` not an integer in 1..6466, ``kappa`` not a finite number >= 0,
+                ``hyper_every`` not an integer in 1..6466, ``refit_each_until`` not one in
+                0..6466, ``kappa`` not a finite number >= 0,
                 ``twins`` not a bool, ``prior`` named
                 without its scores handed over (:meth:`use_scores`), or ``seed`` not ``None``
                 or in 0..2**32-1.
@@ -221,6 +229,7 @@ class PredictorSearch:
             raise InvalidParameterError(f"kappa must be a finite number >= 0, got {kappa!r}")
         check_int("num_init", self.num_init, 1, MAX_COUNT)
         check_int("refit_every", self.refit_every, 1, MAX_COUNT)
+        check_int("refit_each_until", self.refit_each_until, 0, MAX_COUNT)
         check_int("local", self.local, 0, MAX_COUNT)
         check_int("explore", self.explore, 0, MAX_COUNT)
         if self.local + self.explore > self.refit_every:
@@ -314,17 +323,22 @@ class PredictorSearch:
         self._fits += 1
         unseen = self._unseen()
         features = self._features[unseen]
+        if len(values) < self.refit_each_until:  # one pick per fit, the batch's kinds in turn
+            slots = [self._slot]
+            self._slot = (self._slot + 1) % self.refit_every
+        else:
+            slots = list(range(min(self.refit_every, unseen.size)))
         if self.acquisition == "thompson":  # proposal i: the best cell of tree i's prediction
             trees = model.estimators_
-            scores = [trees[i % len(trees)].predict(features) for i in range(self.refit_every)]
+            scores = [trees[i % len(trees)].predict(features) for i in slots]
         else:
             per_tree = np.stack([tree.predict(features) for tree in model.estimators_])
             shared = self._acquire(per_tree.mean(axis=0), per_tree.std(axis=0), float(target.max()))
-            scores = [shared] * self.refit_every
+            scores = [shared] * len(slots)
         near = self._near_incumbents(codes, values, unseen) if self.local else np.zeros(unseen.size, dtype=bool)
         taken = np.zeros(unseen.size, dtype=bool)
         first_local = self.refit_every - self.local  # a batch: global, then random, then local
-        for i, score in enumerate(scores[: unseen.size]):
+        for i, score in zip(slots, scores, strict=True):
             allowed, pick = ~taken, None
             if first_local - self.explore <= i < first_local:  # model-free: design, else random
                 pick = self._design_position(unseen, taken)

@@ -22,9 +22,43 @@ from tests.searchers.design import design_classes
 @pytest.mark.parametrize(("num_init", "refit_every"), [(10, 1), (5, 4)])
 def test_fits_once_per_batch_after_the_random_start(cifar10_oracle, num_init, refit_every) -> None:
     searcher = PredictorSearch(num_init=num_init, refit_every=refit_every, local=min(3, refit_every - 1),
-                               explore=min(1, refit_every - 1), seed=0)
+                               explore=min(1, refit_every - 1), refit_each_until=0, seed=0)
     run_search(searcher, cifar10_oracle, "pgd@1/255", 30)
     assert searcher.fits == math.ceil((30 - num_init) / refit_every)
+
+
+@pytest.mark.parametrize(("num_init", "until"), [(10, 20), (5, 5), (10, 50)])
+def test_fits_before_every_proposal_until_enough_values_are_told(cifar10_oracle, num_init, until) -> None:
+    # one fit per proposal while fewer than `until` values are told, then one per batch of 5
+    searcher = PredictorSearch(num_init=num_init, refit_each_until=until, seed=0)
+    run_search(searcher, cifar10_oracle, "pgd@1/255", 40)
+    single = max(0, min(until, 40) - num_init)
+    assert searcher.fits == single + math.ceil((40 - max(until, num_init)) / 5) * (until < 40)
+
+
+def test_one_pick_fits_take_the_batchs_kinds_in_turn(cifar10_oracle) -> None:
+    # refit before every proposal (until 45 values told), each cycle of 5 proposals: a global
+    # pick, a random one, then 3 local picks among the unseen one-edge neighbours of the 3 best
+    # cells told so far, the value told just before included
+    searcher = PredictorSearch(num_init=10, refit_each_until=45, twins=False, design="random", seed=2)
+    classes = class_code_array()
+    told: dict[int, float] = {}
+    local_steps = 0
+    for step in range(45):
+        fits = searcher.fits
+        arch = searcher.ask()
+        code = int(classes[arch.code])
+        if step >= 10:
+            assert searcher.fits == fits + 1  # a fit for this proposal alone
+            if (step - 10) % 5 >= 2:
+                best = sorted(told, key=told.get, reverse=True)[:3]
+                near = {int(classes[n.code]) for b in best for n in Arch.from_code(b).neighbours()}
+                assert code in near or not near - set(told), step
+                local_steps += 1
+        value = float(cifar10_oracle.evaluate([arch], "pgd@1/255").values[0])
+        searcher.tell(arch, value)
+        told[code] = value
+    assert local_steps == 21
 
 
 @pytest.mark.parametrize("acquisition", ["thompson", "ucb", "ei", "mean"])
@@ -48,6 +82,8 @@ def test_beats_random_search_at_equal_budget(cifar10_oracle, acquisition) -> Non
     ({"num_init": 0}, "num_init must be an integer in 1..6466, got 0"),
     ({"refit_every": 2.5}, "refit_every must be an integer in 1..6466, got 2.5 (float)"),
     ({"refit_every": 6467}, "refit_every must be an integer in 1..6466, got 6467"),
+    ({"refit_each_until": -1}, "refit_each_until must be an integer in 0..6466, got -1"),
+    ({"refit_each_until": 1.5}, "refit_each_until must be an integer in 0..6466, got 1.5 (float)"),
     ({"kappa": -1.0}, "kappa must be a finite number >= 0, got -1.0"),
     ({"kappa": float("nan")}, "kappa must be a finite number >= 0, got nan"),
     ({"kappa": float("inf")}, "kappa must be a finite number >= 0, got inf"),
