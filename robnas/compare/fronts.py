@@ -28,6 +28,7 @@ from robnas.run_record import RunRecord
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+    from matplotlib.axes import Axes
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,6 @@ def plot_fronts(runs: Sequence[FrontRun], out_dir: str | os.PathLike[str], *,
     from robnas.compare.plots import _COLOURS, PANEL_SIZE, SEARCHER_LABELS, _save, _slug
     from robnas.compare.stats import searcher_sort_key
     from robnas.multi_objective import DirectedObjective
-    from robnas.pareto import non_dominated_mask
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -151,13 +151,9 @@ def plot_fronts(runs: Sequence[FrontRun], out_dir: str | os.PathLike[str], *,
                    label=f"true front ({len(true)} classes)", zorder=3)
         for searcher in sorted({r.searcher for r in members}, key=searcher_sort_key):
             run = median_run([r for r in members if r.searcher == searcher])
-            front = run.values[non_dominated_mask(run.values, flags)]
-            front = front[front[:, 0].argsort()]
-            ax.plot(front[:, 0], front[:, 1], marker="o", ms=4, lw=1.0, alpha=0.85,
-                    drawstyle="steps-pre" if flags[0] else "steps-post",
-                    color=_COLOURS.get(searcher),
-                    label=f"{SEARCHER_LABELS.get(searcher, searcher)} "
-                          f"(median run, {run.final_share:.1%} of true HV)")
+            draw_front(ax, run.values, flags, color=_COLOURS.get(searcher), lw=1.0, alpha=0.85,
+                       label=f"{SEARCHER_LABELS.get(searcher, searcher)} "
+                             f"(median run, {run.final_share:.1%} of true HV)")
         ax.set_xlabel(str(directed[0]))
         ax.set_ylabel(str(directed[1]))
         title = f"{dataset} · {objective}: fronts after {len(members[0].values)} cells"
@@ -166,3 +162,16 @@ def plot_fronts(runs: Sequence[FrontRun], out_dir: str | os.PathLike[str], *,
         ax.legend(fontsize=7)
         written += _save(fig, out / f"fronts-{_slug(dataset)}-{_slug(objective)}", formats)
     return written
+
+
+def draw_front(ax: Axes, values: np.ndarray, flags: Sequence[bool], **style: Any) -> np.ndarray:
+    """Draw the non-dominated rows of ``values`` (objective vectors; ``flags``: maximised or not)
+    as a staircase in the plane of the first two objectives, with ``style`` passed to
+    ``ax.plot``; returns those rows, sorted by the first objective."""
+    from robnas.pareto import non_dominated_mask
+
+    front = values[non_dominated_mask(values, flags)]
+    front = front[front[:, 0].argsort()]
+    ax.plot(front[:, 0], front[:, 1], marker="o", ms=4, drawstyle="steps-pre" if flags[0] else "steps-post",
+            **style)
+    return front

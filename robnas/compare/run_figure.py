@@ -79,7 +79,7 @@ def _anytime_figure(config: dict[str, Any], summary: dict[str, Any], trials: lis
     ax.scatter([k for k, ok in zip(n, feasible, strict=True) if ok],
                [t["value"] for t, ok in zip(trials, feasible, strict=True) if ok],
                s=8, color="0.6", label="cell evaluated", zorder=2)
-    constrained = not all(feasible)
+    constrained = not all(feasible) or any(config.get(k) is not None for k in ("min_clean", "max_params", "max_flops"))
     if constrained:
         ax.scatter([k for k, ok in zip(n, feasible, strict=True) if not ok],
                    [t["value"] for t, ok in zip(trials, feasible, strict=True) if not ok],
@@ -104,9 +104,9 @@ def _front_figure(config: dict[str, Any], summary: dict[str, Any], trials: list[
     import numpy as np
     from matplotlib.figure import Figure
 
+    from robnas.compare.fronts import draw_front
     from robnas.compare.plots import _COLOURS, PANEL_SIZE, SEARCHER_LABELS
     from robnas.multi_objective import DirectedObjective
-    from robnas.pareto import non_dominated_mask
 
     directed = [DirectedObjective.parse(o) for o in config["objectives"]]
     flags = [o.maximize for o in directed]
@@ -115,12 +115,9 @@ def _front_figure(config: dict[str, Any], summary: dict[str, Any], trials: list[
     ax = fig.subplots()
     ax.scatter(values[:, 0], values[:, 1], s=8, color="0.6", label=f"cells evaluated ({len(values)})",
                zorder=2)
-    front = values[non_dominated_mask(values, flags)]
-    front = front[front[:, 0].argsort()]
     searcher = config["searcher"]["name"]
-    ax.plot(front[:, 0], front[:, 1], marker="o", ms=4, lw=1.2, color=_COLOURS.get(searcher),
-            drawstyle="steps-pre" if flags[0] else "steps-post", zorder=3,
-            label=f"front found ({SEARCHER_LABELS.get(searcher, searcher)}, {len(front)} cells)")
+    front = draw_front(ax, values, flags, lw=1.2, color=_COLOURS.get(searcher), zorder=3)
+    ax.lines[-1].set_label(f"front found ({SEARCHER_LABELS.get(searcher, searcher)}, {len(front)} cells)")
     true = summary.get("true_front") or []
     if true:
         total = summary.get("true_hypervolume")
