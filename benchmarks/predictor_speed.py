@@ -20,9 +20,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 SETTINGS: dict[str, dict[str, object]] = {
-    "predictor (defaults: refit every 5, 3 local, twins)": {},
+    "predictor (defaults: refit each step to 50 told, then every 5; 3 local, twins)": {},
+    "predictor refit every 5 from the start (refit_each_until=0)": {"refit_each_until": 0},
     "predictor former default (cells, no twins, random start)": {"features": "cells", "twins": False,
-                                                                 "design": "random"},
+                                                                 "design": "random", "refit_each_until": 0},
     "predictor without local/explore picks": {"local": 0, "explore": 0},
     "predictor refit_every=1 n_estimators=1": {"refit_every": 1, "n_estimators": 1, "local": 0,
                                                "explore": 0},
