@@ -154,12 +154,7 @@ def plot_fronts(runs: Sequence[FrontRun], out_dir: str | os.PathLike[str], *,
             draw_front(ax, run.values, flags, color=_COLOURS.get(searcher), lw=1.0, alpha=0.85,
                        label=f"{SEARCHER_LABELS.get(searcher, searcher)} "
                              f"(median run, {run.final_share:.1%} of true HV)")
-        ax.set_xlabel(str(directed[0]))
-        ax.set_ylabel(str(directed[1]))
-        title = f"{dataset} · {objective}: fronts after {len(members[0].values)} cells"
-        ax.set_title(title + (" (first two objectives)" if len(directed) > 2 else ""), fontsize=9)
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
+        label_front_axes(ax, directed, f"{dataset} · {objective}: fronts after {len(members[0].values)} cells")
         written += _save(fig, out / f"fronts-{_slug(dataset)}-{_slug(objective)}", formats)
     return written
 
@@ -175,3 +170,13 @@ def draw_front(ax: Axes, values: np.ndarray, flags: Sequence[bool], **style: Any
     ax.plot(front[:, 0], front[:, 1], marker="o", ms=4, drawstyle="steps-pre" if flags[0] else "steps-post",
             **style)
     return front
+
+
+def label_front_axes(ax: Axes, directed: Sequence[Any], title: str) -> None:
+    """Axis labels (the first two objectives, ``directed``), the title (noting when a third
+    objective is left out), grid and legend of a panel of fronts."""
+    ax.set_xlabel(str(directed[0]))
+    ax.set_ylabel(str(directed[1]))
+    ax.set_title(title + (" (first two objectives)" if len(directed) > 2 else ""), fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)

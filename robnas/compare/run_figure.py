@@ -104,7 +104,7 @@ def _front_figure(config: dict[str, Any], summary: dict[str, Any], trials: list[
     import numpy as np
     from matplotlib.figure import Figure
 
-    from robnas.compare.fronts import draw_front
+    from robnas.compare.fronts import draw_front, label_front_axes
     from robnas.compare.plots import _COLOURS, PANEL_SIZE, SEARCHER_LABELS
     from robnas.multi_objective import DirectedObjective
 
@@ -125,10 +125,6 @@ def _front_figure(config: dict[str, Any], summary: dict[str, Any], trials: list[
         ax.scatter([row[directed[0].name] for row in true], [row[directed[1].name] for row in true], s=70,
                    facecolors="none", edgecolors="black", lw=1.2, zorder=4,
                    label=f"true front ({len(true)} classes)" + (f"; found {share:.1%} of its HV" if share else ""))
-    ax.set_xlabel(str(directed[0]))
-    ax.set_ylabel(str(directed[1]))
-    title = f"{config['dataset']} · {config['objective']} · {searcher}, seed {config.get('seed')}"
-    ax.set_title(title + (" (first two objectives)" if len(directed) > 2 else ""), fontsize=9)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7)
+    label_front_axes(ax, directed, f"{config['dataset']} · {config['objective']} · {searcher}, "
+                                   f"seed {config.get('seed')}")
     return fig

@@ -27,3 +27,16 @@ def write_comparison(
                              dataset=dataset, seed=seed, values=list(values(searcher, seed)),
                              optimum=optimum, budget=budget)
     return root
+
+
+def plotting_state_after(plotting: str) -> str:
+    """Run the Python lines ``plotting`` (which set ``paths``) in a fresh interpreter whose
+    matplotlib backend is svg; returns ``BACKEND <backend> PYPLOT <imported?> <len(paths)>``:
+    what a notebook would see after robnas drew its figures."""
+    import subprocess
+    import sys
+
+    report = "print('BACKEND', matplotlib.get_backend(), 'PYPLOT', 'matplotlib.pyplot' in sys.modules, len(paths))"
+    code = "import sys, matplotlib\nmatplotlib.use('svg')\n" + plotting + "\n" + report + "\n"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout.strip().splitlines()[-1]

@@ -10,7 +10,7 @@ from robnas.compare.plots import DPI, PANEL_SIZE, anytime_curves, plot_anytime
 from robnas.compare.stats import summarize
 from robnas.compare.trajectories import expand_to_budget, load_trajectories
 from robnas.errors import RobnasError
-from tests.compare.helpers import write_comparison
+from tests.compare.helpers import plotting_state_after, write_comparison
 
 
 def _png_size(path) -> tuple[int, int]:
@@ -104,19 +104,12 @@ def test_regret_band_stops_at_zero(tmp_path) -> None:
 
 def test_plotting_changes_no_process_wide_state(table, tmp_path) -> None:
     """No backend switch and no pyplot: a notebook's inline backend keeps working."""
-    import subprocess
-    import sys
-
     table.to_parquet(tmp_path / "expanded.parquet")
-    code = (
-        "import sys, matplotlib, pandas as pd\n"
-        "matplotlib.use('svg')\n"
+    state = plotting_state_after(
+        "import pandas as pd\n"
         "from robnas.compare.plots import plot_anytime\n"
         f"paths = plot_anytime(pd.read_parquet({str(tmp_path / 'expanded.parquet')!r}), "
-        f"{str(tmp_path / 'fig')!r}, combined=True)\n"
-        "print('BACKEND', matplotlib.get_backend(), 'PYPLOT', 'matplotlib.pyplot' in sys.modules, len(paths))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "BACKEND svg PYPLOT False 3" in out
+        f"{str(tmp_path / 'fig')!r}, combined=True)")
+    assert state == "BACKEND svg PYPLOT False 3"
     single = _png_size(tmp_path / "fig" / "anytime-cifar10-clean.png")
     assert _png_size(tmp_path / "fig" / "anytime-all.png")[0] > single[0]

@@ -18,6 +18,7 @@ from robnas.errors import RobnasError
 from robnas.loop import run_search
 from robnas.multi_loop import run_multi_search
 from robnas.searchers import HypervolumeImprovementSearch, RegularizedEvolution
+from tests.compare.helpers import plotting_state_after
 
 
 def _trials(run_dir: Path) -> list[dict]:
@@ -101,17 +102,12 @@ def test_figures_change_no_process_wide_state(cifar10_oracle, tmp_path) -> None:
     run_dir = tmp_path / "run"
     run_multi_search(HypervolumeImprovementSearch(seed=1), cifar10_oracle, ["pgd@1/255", "clean"], 20,
                      record_dir=run_dir)
-    code = (
-        "import sys, matplotlib\n"
-        "matplotlib.use('svg')\n"
+    state = plotting_state_after(
         "from robnas.compare.run_figure import plot_run\n"
         "from robnas.compare.fronts import load_front_runs, plot_fronts\n"
         f"paths = plot_run({str(run_dir)!r}) + plot_fronts(load_front_runs([{str(run_dir)!r}]), "
-        f"{str(tmp_path / 'fig')!r})\n"
-        "print('BACKEND', matplotlib.get_backend(), 'PYPLOT', 'matplotlib.pyplot' in sys.modules, len(paths))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "BACKEND svg PYPLOT False 2" in out
+        f"{str(tmp_path / 'fig')!r})")
+    assert state == "BACKEND svg PYPLOT False 2"
 
 
 def test_cli_plot_writes_and_names_the_figure(release_root, capsys, tmp_path) -> None:
