@@ -13,6 +13,7 @@ from robnas.isomorphism import class_code, class_code_array, functional_form
 from robnas.multi_loop import run_multi_search
 from robnas.pareto import hypervolume, non_dominated_mask
 from robnas.searchers import HypervolumeImprovementSearch, PredictorSearch, RandomSearch
+from robnas.searchers._hypervolume_search import LEAD_PARAMS
 
 
 def _linear_world(seed: int):
@@ -229,7 +230,7 @@ def test_lead_picks_are_the_lead_objectives_predictor_picks(cifar10_oracle, lead
     objectives = ["pgd@1/255", "clean"]
     searcher = HypervolumeImprovementSearch(lead_every=lead_every, seed=5)
     searcher.ask()  # builds the lead
-    replica = PredictorSearch(seed=searcher._lead.seed)
+    replica = PredictorSearch(seed=searcher._lead.seed, **LEAD_PARAMS)
     searcher = HypervolumeImprovementSearch(lead_every=lead_every, seed=5)
     result = run_multi_search(searcher, cifar10_oracle, objectives, 40)
     lead_picks = 0
@@ -242,7 +243,7 @@ def test_lead_picks_are_the_lead_objectives_predictor_picks(cifar10_oracle, lead
     assert lead_picks == len(range(0, 40, lead_every))
     # lead_every=1: a single-objective search of the lead objective, nothing of hvi left
     if lead_every == 1:
-        alone = PredictorSearch(seed=searcher._lead.seed)
+        alone = PredictorSearch(seed=searcher._lead.seed, **LEAD_PARAMS)
         from robnas.loop import run_search
 
         single = run_search(alone, cifar10_oracle, "pgd@1/255", 40)
