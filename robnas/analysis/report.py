@@ -132,12 +132,9 @@ def write_report(
     from tqdm.auto import tqdm
 
     from robnas import analysis as an
-    from robnas.compare.plots import FORMATS
-    from robnas.errors import RobnasError
+    from robnas.compare.plots import check_formats
 
-    bad = [f for f in formats if f not in FORMATS]
-    if bad:
-        raise RobnasError(f"unknown figure format {bad[0]!r}; choose from {', '.join(FORMATS)}")
+    check_formats(formats)
     an.top_mask([1.0], top_percent)  # validates top_percent before any work
     started = time.perf_counter()
     frame = an.class_frame(oracle, objectives)  # validates the objectives before anything is written

@@ -151,9 +151,7 @@ def plot_anytime(
     """
     from matplotlib.figure import Figure
 
-    bad = [f for f in formats if f not in FORMATS]
-    if bad:
-        raise RobnasError(f"unknown figure format {bad[0]!r}; choose from {', '.join(FORMATS)}")
+    check_formats(formats)
     if expanded.empty:
         raise RobnasError("no trajectories to plot")
     curves = anytime_curves(expanded, metric)
@@ -204,6 +202,17 @@ def _zoom(ax: Axes, panel: pd.DataFrame, metric: str, optimum: float) -> None:
         low = min(low, 0.0)
     span = (high - low) or 0.01
     ax.set_ylim(low - 0.05 * span, high + 0.08 * span)
+
+
+def check_formats(formats: Sequence[str]) -> None:
+    """Refuse a figure format that is not one of :data:`FORMATS` (before any drawing).
+
+    Raises:
+        RobnasError: naming the first unknown format and the choices.
+    """
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise RobnasError(f"unknown figure format {bad[0]!r}; choose from {', '.join(FORMATS)}")
 
 
 def _save(fig: Figure, stem: Path, formats: Sequence[str], layout: bool = True) -> list[Path]:

@@ -46,11 +46,9 @@ def plot_run(run_dir: str | os.PathLike[str], *, formats: Sequence[str] = ("png"
         RobnasError: the record holds no trial, or a format is not one of
             :data:`robnas.compare.plots.FORMATS`.
     """
-    from robnas.compare.plots import FORMATS, _save
+    from robnas.compare.plots import _save, check_formats
 
-    bad = [f for f in formats if f not in FORMATS]
-    if bad:
-        raise RobnasError(f"unknown figure format {bad[0]!r}; choose from {', '.join(FORMATS)}")
+    check_formats(formats)
     fig, stem = run_figure(run_dir)
     return _save(fig, Path(run_dir) / stem, formats)
 
@@ -67,23 +65,22 @@ def run_figure(run_dir: str | os.PathLike[str]) -> tuple[Figure, str]:
 
 
 def _anytime_figure(config: dict[str, Any], summary: dict[str, Any], trials: list[dict[str, Any]]) -> Figure:
+    import numpy as np
     from matplotlib.figure import Figure
 
     from robnas.compare.plots import _COLOURS, PANEL_SIZE, SEARCHER_LABELS
 
     fig = Figure(figsize=PANEL_SIZE)
     ax = fig.subplots()
-    n = [t["n"] for t in trials]
+    n = np.array([t["n"] for t in trials])
+    values = np.array([t["value"] for t in trials], dtype=float)
+    feasible = np.array([t.get("feasible", True) for t in trials])  # False: outside --min-clean/--max-*
     searcher = config["searcher"]["name"]
-    feasible = [t.get("feasible", True) for t in trials]  # False: outside --min-clean/--max-* limits
-    ax.scatter([k for k, ok in zip(n, feasible, strict=True) if ok],
-               [t["value"] for t, ok in zip(trials, feasible, strict=True) if ok],
-               s=8, color="0.6", label="cell evaluated", zorder=2)
-    constrained = not all(feasible) or any(config.get(k) is not None for k in ("min_clean", "max_params", "max_flops"))
+    ax.scatter(n[feasible], values[feasible], s=8, color="0.6", label="cell evaluated", zorder=2)
+    constrained = not feasible.all() or any(config.get(k) is not None for k in ("min_clean", "max_params", "max_flops"))
     if constrained:
-        ax.scatter([k for k, ok in zip(n, feasible, strict=True) if not ok],
-                   [t["value"] for t, ok in zip(trials, feasible, strict=True) if not ok],
-                   s=10, marker="x", lw=0.8, color="0.75", label="outside the constraints", zorder=2)
+        ax.scatter(n[~feasible], values[~feasible], s=10, marker="x", lw=0.8, color="0.75",
+                   label="outside the constraints", zorder=2)
     best = [float("nan") if t["best"] is None else t["best"] for t in trials]  # None: nothing feasible yet
     ax.step(n, best, where="post", lw=1.6, color=_COLOURS.get(searcher),
             label=f"best so far ({SEARCHER_LABELS.get(searcher, searcher)})", zorder=3)
