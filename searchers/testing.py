@@ -162,6 +162,8 @@ class SearcherConformance:
 
     objective: str = "pgd@1/255"
     budget: int = 40
+    pending_rounds: int = 20
+    """Rounds of 8 asks before their tells in ``test_several_asks_before_tells``."""
 
     def test_repr_is_the_constructor_call(self, make_searcher: MakeSearcher) -> None:
         check_repr(make_searcher(7))
@@ -258,7 +260,8 @@ class SearcherConformance:
         # With several workers the loop asks again before the pending cells are told: the
         # searcher must accept it and never propose a pending class twice.
         check_pending_asks(make_searcher(10),
-                           lambda arch: float(oracle.evaluate([arch], self.objective).values[0]))
+                           lambda arch: float(oracle.evaluate([arch], self.objective).values[0]),
+                           rounds=self.pending_rounds)
         result = run_search(make_searcher(10), oracle, self.objective, self.budget, workers=4)
         check_workers_run(result, self.budget)
         again = run_search(make_searcher(10), oracle, self.objective, self.budget, workers=4)
@@ -287,6 +290,8 @@ class MultiObjectiveConformance:
 
     objectives: tuple[str, ...] = ("pgd@1/255", "clean")
     budget: int = 40
+    pending_rounds: int = 20
+    """Rounds of 8 asks before their tells in ``test_several_asks_before_tells``."""
 
     def _run(self, searcher: Searcher, oracle: Any, budget: int, **kwargs: Any) -> MultiSearchResult:
         return run_multi_search(searcher, oracle, list(self.objectives), budget, **kwargs)
@@ -380,7 +385,7 @@ class MultiObjectiveConformance:
         def vector(arch: Arch) -> tuple[float, ...]:
             return tuple(float(oracle.evaluate([arch], o).values[0]) for o in self.objectives)
 
-        check_pending_asks(make_searcher(10), vector)
+        check_pending_asks(make_searcher(10), vector, rounds=self.pending_rounds)
         result = self._run(make_searcher(10), oracle, self.budget, workers=4)
         check_workers_run(result, self.budget)
         assert _archs(self._run(make_searcher(10), oracle, self.budget, workers=4)) == _archs(result)

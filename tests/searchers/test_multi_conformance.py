@@ -43,6 +43,7 @@ class TestMultiObjectiveConformance(MultiObjectiveConformance):
 
 class TestSlowSearchers(MultiObjectiveConformance):
     budget = 12
+    pending_rounds = 4  # 32 pending asks, beyond the 10 random startup trials
 
     @pytest.fixture(params=sorted(SLOW))
     def make_searcher(self, request: pytest.FixtureRequest):
