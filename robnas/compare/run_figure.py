@@ -70,7 +70,7 @@ def _anytime_figure(config: dict[str, Any], summary: dict[str, Any], trials: lis
 
     from robnas.compare.plots import _COLOURS, PANEL_SIZE, SEARCHER_LABELS
 
-    fig = Figure(figsize=PANEL_SIZE)
+    fig = Figure(figsize=(PANEL_SIZE[0], PANEL_SIZE[1] * 1.15))
     ax = fig.subplots()
     n = np.array([t["n"] for t in trials])
     values = np.array([t["value"] for t in trials], dtype=float)
@@ -93,7 +93,8 @@ def _anytime_figure(config: dict[str, Any], summary: dict[str, Any], trials: lis
     ax.set_title(f"{config['dataset']} · {config['objective']} · {searcher}, seed {config.get('seed')}",
                  fontsize=9)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    # below the axes: the cells scatter over the whole panel, so any corner inside hides some
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2, frameon=False)
     return fig
 
 
