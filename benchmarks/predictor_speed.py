@@ -20,10 +20,13 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 SETTINGS: dict[str, dict[str, object]] = {
-    "predictor (defaults: refit each step to 50 told, then every 5; 3 local, twins)": {},
+    "predictor (defaults: refit each step to 50 told, then every 5; 3 local, twins; leaf-max to 50)": {},
+    "predictor with one tree's favourite as the global pick (global_pick=thompson)": {"global_pick": "thompson"},
+    "predictor with the leaf-max global pick throughout (leaf_max_until=6466)": {"leaf_max_until": 6466},
     "predictor refit every 5 from the start (refit_each_until=0)": {"refit_each_until": 0},
     "predictor former default (cells, no twins, random start)": {"features": "cells", "twins": False,
-                                                                 "design": "random", "refit_each_until": 0},
+                                                                 "design": "random", "refit_each_until": 0,
+                                                                 "global_pick": "thompson"},
     "predictor without local/explore picks": {"local": 0, "explore": 0},
     "predictor refit_every=1 n_estimators=1": {"refit_every": 1, "n_estimators": 1, "local": 0,
                                                "explore": 0},

@@ -38,6 +38,9 @@ PREDICTOR_SURROGATES = (*SURROGATES, "gp")
 MAX_TREES = 1000
 """Most trees per fit (a guard against typos: 30 trees already take seconds per 300-cell run)."""
 ACQUISITIONS = ("thompson", "ucb", "ei", "mean")
+GLOBAL_PICKS = ("thompson", "leaf_max")
+"""How a batch's global picks (those from every unseen class) are made: by the ``acquisition``
+(with ``"thompson"`` one tree's favourite), or by :func:`leaf_max_scores` of a larger forest."""
 TARGETS = ("value", "rank")
 """What the surrogate is fitted to: the told values, or their ranks among the told values
 (divided by their count, so in (0, 1]; robust to the long tail of poor cells)."""
@@ -93,6 +96,15 @@ class PredictorSearch:
     ``explore`` random, ``local`` near the incumbents); ``"ucb"`` and ``"ei"`` use its mean and
     standard deviation, ``"thompson"`` one independent draw from each class's marginal.
 
+    With the forests, by default (``global_pick="leaf_max"``), while fewer than
+    ``leaf_max_until`` values are told the global picks (those from every unseen class) are
+    instead the unseen classes of best :func:`leaf_max_scores`: a forest of ``global_trees``
+    trees with at least ``leaf_size`` told cells per leaf is fitted for them, and each class
+    scores the best value told in its leaf, averaged over the trees. It is an optimistic
+    envelope: a region where the told values spread widely, as PGD@1/255's basin on CIFAR-10
+    does, outranks one of uniformly fair values, where one tree's favourite is a random member
+    of a leaf of ties. The GP ignores ``global_pick``.
+
     Ties (common: a tree predicts the same value for a whole leaf) are broken at random. The
     defaults were chosen by measurement (``benchmarks/searcher_defaults.py``, docs/searcher-experiments.md).
 
@@ -123,6 +135,12 @@ class PredictorSearch:
         features: ``"cells"``, ``"cells+function"``, ``"cells+cost"`` or ``"edges"``
             (:data:`FEATURES`).
         target: ``"value"`` or ``"rank"`` (:data:`TARGETS`): fit the told values or their ranks.
+        global_pick: ``"leaf_max"`` or ``"thompson"`` (:data:`GLOBAL_PICKS`, forests only): how
+            the global picks are made (``"thompson"``: by ``acquisition`` throughout).
+        global_trees: trees of the ``leaf_max`` forest.
+        leaf_size: fewest told cells (bootstrap draws) per leaf of the ``leaf_max`` forest.
+        leaf_max_until: the ``leaf_max`` global picks while fewer values than this are told,
+            the ``acquisition``'s after (6466: throughout).
         hyper_every: with ``surrogate="gp"``, values told between two fits of the kernel's
             hyperparameters (in between, the posterior is only updated).
         prior: name of a per-cell measure (e.g. ``"params"``, or ``"imagenet16-120"``: the
@@ -139,9 +157,9 @@ class PredictorSearch:
     """
 
     PARAMS_BEFORE_ADDED: ClassVar[dict[str, Any]] = {"design": "random", "features": "cells", "twins": False,
-                                                     "refit_each_until": 0}
-    """How a run recorded before ``design``, ``features``, ``twins`` or ``refit_each_until``
-    existed searched (today's defaults for them came later): such a record resumes with these,
+                                                     "refit_each_until": 0, "global_pick": "thompson"}
+    """How a run recorded before ``design``, ``features``, ``twins``, ``refit_each_until`` or
+    ``global_pick`` existed searched (today's defaults for them came later): such a record resumes with these,
     not today's defaults."""
 
     def __init__(
@@ -160,6 +178,10 @@ class PredictorSearch:
         explore: int = 1,
         features: str = "cells+function",
         target: str = "value",
+        global_pick: str = "leaf_max",
+        global_trees: int = 30,
+        leaf_size: int = 2,
+        leaf_max_until: int = 50,
         hyper_every: int = 10,
         design: str = "orthogonal",
         prior: str | None = None,
@@ -178,6 +200,10 @@ class PredictorSearch:
         self.explore = explore
         self.features = features
         self.target = target
+        self.global_pick = global_pick
+        self.global_trees = global_trees
+        self.leaf_size = leaf_size
+        self.leaf_max_until = leaf_max_until
         self.hyper_every = hyper_every
         self.design = design
         self.prior = prior
@@ -186,6 +212,7 @@ class PredictorSearch:
         self._scores: np.ndarray | None = None
         self._classes = np.zeros(0, dtype=np.int64)  # class codes, sorted (set on first ask)
         self._features = np.zeros((0, 0))
+        self._features32 = np.zeros((0, 0), dtype=np.float32)  # the same, as trees read them
         self._neighbours = np.zeros((0, 0), dtype=np.int64)  # class position -> neighbours' positions
         self._functional = np.zeros(0, dtype=np.int64)  # class position -> functional class id
         self._values: dict[int, float] = {}  # class code -> value, from every tell
@@ -205,11 +232,12 @@ class PredictorSearch:
         """Check the hyperparameters (pure: builds nothing, imports no scikit-learn).
 
         Raises:
-            InvalidParameterError: ``surrogate``, ``acquisition``, ``features``, ``target`` or
-                ``design`` not
-                one of its choices,
-                ``n_estimators`` not an integer in 1..1000, ``num_init``, ``refit_every`` or
-                ``hyper_every`` not an integer in 1..6466, ``refit_each_until`` not one in
+            InvalidParameterError: ``surrogate``, ``acquisition``, ``features``, ``target``,
+                ``global_pick`` or ``design`` not one of its choices, ``n_estimators`` or
+                ``global_trees`` not an
+                integer in 1..1000, ``num_init``, ``refit_every``, ``leaf_size`` or
+                ``hyper_every`` not an integer in 1..6466, ``refit_each_until`` or
+                ``leaf_max_until`` not one in
                 0..6466, ``kappa`` not a finite number >= 0,
                 ``twins`` not a bool, ``prior`` named
                 without its scores handed over (:meth:`use_scores`), or ``seed`` not ``None``
@@ -239,6 +267,10 @@ class PredictorSearch:
         check_bool("twins", self.twins)
         check_choice("features", self.features, FEATURES)
         check_choice("target", self.target, TARGETS)
+        check_choice("global_pick", self.global_pick, GLOBAL_PICKS)
+        check_int("global_trees", self.global_trees, 1, MAX_TREES)
+        check_int("leaf_size", self.leaf_size, 1, MAX_COUNT)
+        check_int("leaf_max_until", self.leaf_max_until, 0, MAX_COUNT)
         check_int("hyper_every", self.hyper_every, 1, MAX_COUNT)
         check_choice("design", self.design, DESIGNS)
         check_measure("prior", self.prior, self._scores)
@@ -299,6 +331,8 @@ class PredictorSearch:
             self._features[:, -extra:] = standardised(self._features[:, -extra:])
         if self._scores is not None:
             self._initial = deque(warm_start(self._rng, self._scores, self._seen, self.num_init))
+        if self.global_pick == "leaf_max" and self.surrogate in SURROGATES:
+            self._features32 = np.ascontiguousarray(self._features, dtype=np.float32)
 
     def _design_position(self, unseen: np.ndarray, taken: np.ndarray) -> int | None:
         """Position in ``unseen`` of the design's next class not ``taken`` in this batch, if any
@@ -318,8 +352,8 @@ class PredictorSearch:
             return
         assert self._rng is not None
         codes, values, target = self._told()
-        model = fit_forest(self.surrogate, self.n_estimators,
-                           self._features[np.searchsorted(self._classes, codes)], target, self._rng)
+        told_rows = np.searchsorted(self._classes, codes)
+        model = fit_forest(self.surrogate, self.n_estimators, self._features[told_rows], target, self._rng)
         self._fits += 1
         unseen = self._unseen()
         features = self._features[unseen]
@@ -335,9 +369,17 @@ class PredictorSearch:
             per_tree = np.stack([tree.predict(features) for tree in model.estimators_])
             shared = self._acquire(per_tree.mean(axis=0), per_tree.std(axis=0), float(target.max()))
             scores = [shared] * len(slots)
+        first_local = self.refit_every - self.local  # a batch: global, then random, then local
+        global_slots = [k for k, i in enumerate(slots) if i < first_local - self.explore]
+        if self.global_pick == "leaf_max" and global_slots and len(values) < self.leaf_max_until:
+            envelope = fit_forest(self.surrogate, self.global_trees, self._features32[told_rows], target,
+                                  self._rng, min_samples_leaf=self.leaf_size)
+            optimistic = leaf_max_scores(envelope, self._features32[told_rows], target,
+                                         self._features32[unseen])
+            for k in global_slots:
+                scores[k] = optimistic
         near = self._near_incumbents(codes, values, unseen) if self.local else np.zeros(unseen.size, dtype=bool)
         taken = np.zeros(unseen.size, dtype=bool)
-        first_local = self.refit_every - self.local  # a batch: global, then random, then local
         for i, score in zip(slots, scores, strict=True):
             allowed, pick = ~taken, None
             if first_local - self.explore <= i < first_local:  # model-free: design, else random
@@ -442,7 +484,7 @@ def _neighbour_positions(ops: np.ndarray, classes: np.ndarray) -> np.ndarray:
 
 
 def fit_forest(surrogate: str, n_estimators: int, x: np.ndarray, y: np.ndarray,
-               rng: np.random.Generator) -> Any:
+               rng: np.random.Generator, min_samples_leaf: int = 1) -> Any:
     """A fitted scikit-learn tree ensemble (``surrogate``: one of :data:`SURROGATES`), one job.
 
     ``y`` may have one column per target (scikit-learn's multi-output trees). Its
@@ -451,8 +493,22 @@ def fit_forest(surrogate: str, n_estimators: int, x: np.ndarray, y: np.ndarray,
     from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 
     model_class = ExtraTreesRegressor if surrogate == "extra_trees" else RandomForestRegressor
-    model = model_class(n_estimators=n_estimators, n_jobs=1, random_state=int(rng.integers(2**31)))
+    model = model_class(n_estimators=n_estimators, n_jobs=1, min_samples_leaf=min_samples_leaf,
+                        random_state=int(rng.integers(2**31)))
     return model.fit(x, y)
+
+
+def leaf_max_scores(forest: Any, x_told: np.ndarray, y_told: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """For each row of ``x``: the largest of ``y_told`` among the told rows ``x_told`` that
+    share its leaf, averaged over ``forest``'s trees (a fitted scikit-learn forest; every leaf
+    holds a told row when the forest was fitted on them)."""
+    told_leaves, leaves = forest.apply(x_told), forest.apply(x)  # (rows, trees) leaf ids
+    total = np.zeros(len(x))
+    for tree in range(leaves.shape[1]):
+        best = np.full(forest.estimators_[tree].tree_.node_count, -np.inf)
+        np.maximum.at(best, told_leaves[:, tree], y_told)
+        total += best[leaves[:, tree]]
+    return total / leaves.shape[1]
 
 
 def random_argmax(score: np.ndarray, rng: np.random.Generator) -> int:

@@ -146,13 +146,15 @@ def test_resume_errors_are_one_line(release_root, capsys, tmp_path) -> None:
 
 
 @pytest.mark.parametrize(("name", "before", "today"), [("design", "random", "orthogonal"),
-                                                        ("twins", "false", "true")])
+                                                        ("twins", "false", "true"),
+                                                        ("global_pick", "thompson", "leaf_max")])
 def test_cli_resumes_a_record_from_before_a_parameter_existed_as_it_searched_then(
         release_root, capsys, tmp_path, name, before, today) -> None:
-    """A predictor record lacking ``design`` or ``twins`` (written before they existed, when
-    the predictor searched as ``design=random``, ``twins=false`` do; both defaults changed
-    since) resumes through the CLI like an uninterrupted run of that setting, and a
-    conflicting ``--param`` names the value it counts as."""
+    """A predictor record lacking ``design``, ``twins`` or ``global_pick`` (written before they
+    existed, when the predictor searched as ``design=random``, ``twins=false``,
+    ``global_pick=thompson`` do; the defaults changed since) resumes through the CLI like an
+    uninterrupted run of that setting, and a conflicting ``--param`` names the value it counts
+    as."""
     common = ("-O", "pgd@1/255", "--searcher", "predictor", "--seed", "2", "--data", str(release_root),
               "--param", f"{name}={before}")
     _run(capsys, "search", *common, "--budget", "30", "--out", str(tmp_path / "whole"))

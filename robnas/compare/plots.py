@@ -49,7 +49,7 @@ SEARCHER_LABELS = {
     "re": "Regularized evolution",
     "ls": "Local search",
     "bo": "BO (Optuna TPE)",
-    "predictor": "Predictor (random forest, Thompson)",
+    "predictor": "Predictor (random forest)",
     "nsga2": "NSGA-II (Optuna)",
     "motpe": "MOTPE (Optuna)",
     "pls": "Pareto local search",

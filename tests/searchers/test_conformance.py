@@ -19,6 +19,7 @@ VARIANTS: dict[str, Any] = {
     **SEARCHERS,
     "ls-best": partial(LocalSearch, variant="best"),
     "predictor-orthogonal": partial(PredictorSearch, design="orthogonal"),
+    "predictor-thompson": partial(PredictorSearch, global_pick="thompson"),
 }
 
 
