@@ -362,32 +362,40 @@ class PredictorSearch:
             self._slot = (self._slot + 1) % self.refit_every
         else:
             slots = list(range(min(self.refit_every, unseen.size)))
-        if self.acquisition == "thompson":  # proposal i: the best cell of tree i's prediction
-            trees = model.estimators_
-            scores = [trees[i % len(trees)].predict(features) for i in slots]
-        else:
-            per_tree = np.stack([tree.predict(features) for tree in model.estimators_])
-            shared = self._acquire(per_tree.mean(axis=0), per_tree.std(axis=0), float(target.max()))
-            scores = [shared] * len(slots)
         first_local = self.refit_every - self.local  # a batch: global, then random, then local
-        global_slots = [k for k, i in enumerate(slots) if i < first_local - self.explore]
-        if self.global_pick == "leaf_max" and global_slots and len(values) < self.leaf_max_until:
+        first_explore = first_local - self.explore
+        optimistic = None  # the leaf-max envelope's scores, for the global picks
+        if (self.global_pick == "leaf_max" and len(values) < self.leaf_max_until
+                and any(i < first_explore for i in slots)):
             envelope = fit_forest(self.surrogate, self.global_trees, self._features32[told_rows], target,
                                   self._rng, min_samples_leaf=self.leaf_size)
             optimistic = leaf_max_scores(envelope, self._features32[told_rows], target,
                                          self._features32[unseen])
-            for k in global_slots:
-                scores[k] = optimistic
+        shared = None  # one acquisition score for the model's picks, except under Thompson sampling
+        if self.acquisition != "thompson":
+            per_tree = np.stack([tree.predict(features) for tree in model.estimators_])
+            shared = self._acquire(per_tree.mean(axis=0), per_tree.std(axis=0), float(target.max()))
+
+        def model_score(i: int) -> np.ndarray:
+            """Pick ``i``'s scores (computed only for the picks that use them)."""
+            if i < first_explore and optimistic is not None:
+                return optimistic
+            if shared is not None:
+                return shared
+            return model.estimators_[i % len(model.estimators_)].predict(features)  # tree i's favourite
+
         near = self._near_incumbents(codes, values, unseen) if self.local else np.zeros(unseen.size, dtype=bool)
         taken = np.zeros(unseen.size, dtype=bool)
-        for i, score in zip(slots, scores, strict=True):
-            allowed, pick = ~taken, None
-            if first_local - self.explore <= i < first_local:  # model-free: design, else random
+        for i in slots:
+            allowed, pick, score = ~taken, None, None
+            if first_explore <= i < first_local:  # model-free: design, else random
                 pick = self._design_position(unseen, taken)
                 if pick is None:
                     score = self._rng.random(unseen.size)
-            elif i >= first_local and (near & ~taken).any():
-                allowed = near & ~taken
+            else:
+                score = model_score(i)
+                if i >= first_local and (near & ~taken).any():
+                    allowed = near & ~taken
             if pick is None:  # ties (common in trees) broken at random
                 pick = random_argmax(np.where(allowed, score, -np.inf), self._rng)
             taken[pick] = True
