@@ -20,15 +20,17 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 SETTINGS: dict[str, dict[str, object]] = {
-    "predictor (defaults: refit each step to 50 told, then every 5; 3 local, twins; leaf-max to 50)": {},
+    "predictor (defaults: refit each step to 50 told, then every 5; leaf-max to 50; 3 local, twins, "
+    "1 random to 50, then 2 local)": {},
+    "predictor with the early batches throughout (late_from=6466)": {"late_from": 6466},
     "predictor with one tree's favourite as the global pick (global_pick=thompson)": {"global_pick": "thompson"},
     "predictor with the leaf-max global pick throughout (leaf_max_until=6466)": {"leaf_max_until": 6466},
     "predictor refit every 5 from the start (refit_each_until=0)": {"refit_each_until": 0},
     "predictor former default (cells, no twins, random start)": {"features": "cells", "twins": False,
                                                                  "design": "random", "refit_each_until": 0,
-                                                                 "global_pick": "thompson"},
-    "predictor without local/explore picks": {"local": 0, "explore": 0},
-    "predictor refit_every=1 n_estimators=1": {"refit_every": 1, "n_estimators": 1, "local": 0,
+                                                                 "global_pick": "thompson", "late_from": 6466},
+    "predictor without local/explore picks": {"local": 0, "explore": 0, "late_local": 0},
+    "predictor refit_every=1 n_estimators=1": {"refit_every": 1, "n_estimators": 1, "local": 0, "late_local": 0,
                                                "explore": 0},
     "predictor refit_every=10 n_estimators=10": {"refit_every": 10, "n_estimators": 10, "local": 6,
                                                  "explore": 2},

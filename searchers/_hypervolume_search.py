@@ -48,10 +48,10 @@ PRIOR_USES = ("start", "start+model")
 ``start+model`` (and it informs the surrogate)."""
 LEAD_SALT = 0x6C656164
 """Mixed with ``seed`` for the lead objective's predictor, so its random stream is its own."""
-LEAD_PARAMS: dict[str, Any] = {"refit_each_until": 0, "global_pick": "thompson"}
+LEAD_PARAMS: dict[str, Any] = {"refit_each_until": 0, "global_pick": "thompson", "late_from": MAX_COUNT}
 """The lead predictor's settings apart from its defaults: those it was measured with (README,
-"hvi-lead"; the predictor's early refits and leaf-max global picks came later and were not
-measured here), so runs and records made with ``lead_every`` stay as they were."""
+"hvi-lead"; the predictor's early refits, leaf-max global picks and late batches came later and
+were not measured here), so runs and records made with ``lead_every`` stay as they were."""
 GP_LENGTHS = (1.0, 2.0, 4.0, 8.0)
 """Length scales (``l`` in ``exp(-d / 2l)``, ``d`` the squared distance) the GP chooses from."""
 GP_NOISES = (0.01, 0.05, 0.2, 0.5)

@@ -105,6 +105,13 @@ class PredictorSearch:
     does, outranks one of uniformly fair values, where one tree's favourite is a random member
     of a leaf of ties. The GP ignores ``global_pick``.
 
+    Once ``late_from`` values are told, the forest's batches take ``late_local`` local and
+    ``late_explore`` model-free picks instead of ``local`` and ``explore`` (the others global):
+    by default from 50 values on, three global picks and two local ones, no random cell. The
+    early model-free picks are what brings a run into a narrow basin (CIFAR-10 pgd@1/255's);
+    later, the model's picks find more than random cells do (ImageNet16-120's pgd@1/255 at 100
+    cells). The GP ignores these too.
+
     Ties (common: a tree predicts the same value for a whole leaf) are broken at random. The
     defaults were chosen by measurement (``benchmarks/searcher_defaults.py``, docs/searcher-experiments.md).
 
@@ -141,6 +148,11 @@ class PredictorSearch:
         leaf_size: fewest told cells (bootstrap draws) per leaf of the ``leaf_max`` forest.
         leaf_max_until: the ``leaf_max`` global picks while fewer values than this are told,
             the ``acquisition``'s after (6466: throughout).
+        late_from: values told from which on the batches take ``late_local`` and
+            ``late_explore`` picks (6466: never, and those two are then not checked).
+        late_local: local proposals per fit from ``late_from`` values told on.
+        late_explore: model-free proposals per fit from then on (``late_local + late_explore
+            <= refit_every``).
         hyper_every: with ``surrogate="gp"``, values told between two fits of the kernel's
             hyperparameters (in between, the posterior is only updated).
         prior: name of a per-cell measure (e.g. ``"params"``, or ``"imagenet16-120"``: the
@@ -157,10 +169,11 @@ class PredictorSearch:
     """
 
     PARAMS_BEFORE_ADDED: ClassVar[dict[str, Any]] = {"design": "random", "features": "cells", "twins": False,
-                                                     "refit_each_until": 0, "global_pick": "thompson"}
-    """How a run recorded before ``design``, ``features``, ``twins``, ``refit_each_until`` or
-    ``global_pick`` existed searched (today's defaults for them came later): such a record resumes with these,
-    not today's defaults."""
+                                                     "refit_each_until": 0, "global_pick": "thompson",
+                                                     "late_from": MAX_COUNT}
+    """How a run recorded before ``design``, ``features``, ``twins``, ``refit_each_until``,
+    ``global_pick`` or ``late_from`` existed searched (today's defaults for them came later): such
+    a record resumes with these, not today's defaults."""
 
     def __init__(
         self,
@@ -182,6 +195,9 @@ class PredictorSearch:
         global_trees: int = 30,
         leaf_size: int = 2,
         leaf_max_until: int = 50,
+        late_from: int = 50,
+        late_local: int = 2,
+        late_explore: int = 0,
         hyper_every: int = 10,
         design: str = "orthogonal",
         prior: str | None = None,
@@ -204,6 +220,9 @@ class PredictorSearch:
         self.global_trees = global_trees
         self.leaf_size = leaf_size
         self.leaf_max_until = leaf_max_until
+        self.late_from = late_from
+        self.late_local = late_local
+        self.late_explore = late_explore
         self.hyper_every = hyper_every
         self.design = design
         self.prior = prior
@@ -236,9 +255,10 @@ class PredictorSearch:
                 ``global_pick`` or ``design`` not one of its choices, ``n_estimators`` or
                 ``global_trees`` not an
                 integer in 1..1000, ``num_init``, ``refit_every``, ``leaf_size`` or
-                ``hyper_every`` not an integer in 1..6466, ``refit_each_until`` or
-                ``leaf_max_until`` not one in
-                0..6466, ``kappa`` not a finite number >= 0,
+                ``hyper_every`` not an integer in 1..6466, ``refit_each_until``,
+                ``leaf_max_until``, ``late_from``, ``late_local`` or ``late_explore`` not one in
+                0..6466, ``local + explore`` or (for the forests, unless ``late_from`` is 6466)
+                ``late_local + late_explore`` above ``refit_every``, ``kappa`` not a finite number >= 0,
                 ``twins`` not a bool, ``prior`` named
                 without its scores handed over (:meth:`use_scores`), or ``seed`` not ``None``
                 or in 0..2**32-1.
@@ -271,6 +291,14 @@ class PredictorSearch:
         check_int("global_trees", self.global_trees, 1, MAX_TREES)
         check_int("leaf_size", self.leaf_size, 1, MAX_COUNT)
         check_int("leaf_max_until", self.leaf_max_until, 0, MAX_COUNT)
+        check_int("late_from", self.late_from, 0, MAX_COUNT)
+        check_int("late_local", self.late_local, 0, MAX_COUNT)
+        check_int("late_explore", self.late_explore, 0, MAX_COUNT)
+        if (self.late_from < MAX_COUNT and self.surrogate in SURROGATES
+                and self.late_local + self.late_explore > self.refit_every):
+            raise InvalidParameterError(f"late_local + late_explore must be at most refit_every "
+                                        f"({self.refit_every}), got {self.late_local} + {self.late_explore} "
+                                        f"(or late_from={MAX_COUNT}: the same batches throughout)")
         check_int("hyper_every", self.hyper_every, 1, MAX_COUNT)
         check_choice("design", self.design, DESIGNS)
         check_measure("prior", self.prior, self._scores)
@@ -318,9 +346,10 @@ class PredictorSearch:
         self._features = surrogate_features(ops, self._classes, self.features)
         if self.design == "orthogonal":
             self._design = deque(class_code(arch) for arch in orthogonal_array_cells(self._rng))
-        if self.local:
+        local = self.local or (self.late_local and self.late_from < MAX_COUNT and self.surrogate in SURROGATES)
+        if local:
             self._neighbours = _neighbour_positions(ops, self._classes)
-        if self.local and self.twins:  # the functional forms only when used
+        if local and self.twins:  # the functional forms only when used
             self._functional = functional_code_array()[self._classes]
         if self._scores is not None:
             self._features = np.hstack([self._features, self._scores[self._classes, None]])
@@ -362,8 +391,10 @@ class PredictorSearch:
             self._slot = (self._slot + 1) % self.refit_every
         else:
             slots = list(range(min(self.refit_every, unseen.size)))
-        first_local = self.refit_every - self.local  # a batch: global, then random, then local
-        first_explore = first_local - self.explore
+        local, explore = ((self.late_local, self.late_explore) if len(values) >= self.late_from
+                          else (self.local, self.explore))
+        first_local = self.refit_every - local  # a batch: global, then random, then local
+        first_explore = first_local - explore
         optimistic = None  # the leaf-max envelope's scores, for the global picks
         if (self.global_pick == "leaf_max" and len(values) < self.leaf_max_until
                 and any(i < first_explore for i in slots)):
@@ -384,7 +415,7 @@ class PredictorSearch:
                 return shared
             return model.estimators_[i % len(model.estimators_)].predict(features)  # tree i's favourite
 
-        near = self._near_incumbents(codes, values, unseen) if self.local else np.zeros(unseen.size, dtype=bool)
+        near = self._near_incumbents(codes, values, unseen) if local else np.zeros(unseen.size, dtype=bool)
         taken = np.zeros(unseen.size, dtype=bool)
         for i in slots:
             allowed, pick, score = ~taken, None, None

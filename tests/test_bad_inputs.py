@@ -76,7 +76,8 @@ BAD_PARAMS: dict[str, list[str]] = {
         "refit_every=abc", "kappa=-1", "kappa=nan", "kappa=inf", "kappa=abc", "kappa=true",
         "prior=", "prior=nope", "prior=3", "prior=synflow", "prior={missing}.csv", "prior={file}",
         "prior={dir}", "warmup=params", "variant=first", "local=-1", "local=6", "local=abc",
-        "local_top=0", "features=paths", "features=", "explore=-1", "explore=6"
+        "local_top=0", "features=paths", "features=", "explore=-1", "explore=6", "late_from=-1",
+        "late_from=abc", "late_local=6", "late_explore=-1", "late_explore=1.5", "refit_every=1"
     ],
 }
 WARMUP_PARAMS = ["warmup=", "warmup=nope", "warmup=3", "warmup={missing}.csv", "warmup={file}",

@@ -145,34 +145,36 @@ def test_resume_errors_are_one_line(release_root, capsys, tmp_path) -> None:
     assert code == 2 and "conflicts with the run being resumed" in err
 
 
-@pytest.mark.parametrize(("name", "before", "today"), [("design", "random", "orthogonal"),
-                                                        ("twins", "false", "true"),
-                                                        ("global_pick", "thompson", "leaf_max")])
+@pytest.mark.parametrize(("name", "before", "today", "budget"), [("design", "random", "orthogonal", 30),
+                                                                  ("twins", "false", "true", 30),
+                                                                  ("global_pick", "thompson", "leaf_max", 30),
+                                                                  ("late_from", "6466", "50", 65)])
 def test_cli_resumes_a_record_from_before_a_parameter_existed_as_it_searched_then(
-        release_root, capsys, tmp_path, name, before, today) -> None:
-    """A predictor record lacking ``design``, ``twins`` or ``global_pick`` (written before they
-    existed, when the predictor searched as ``design=random``, ``twins=false``,
-    ``global_pick=thompson`` do; the defaults changed since) resumes through the CLI like an
-    uninterrupted run of that setting, and a conflicting ``--param`` names the value it counts
-    as."""
+        release_root, capsys, tmp_path, name, before, today, budget) -> None:
+    """A predictor record lacking ``design``, ``twins``, ``global_pick`` or ``late_from``
+    (written before they existed, when the predictor searched as ``design=random``,
+    ``twins=false``, ``global_pick=thompson``, ``late_from=6466`` do; the defaults changed
+    since) resumes through the CLI like an uninterrupted run of that setting (``late_from``
+    past 50 cells, where the late batches would start), and a conflicting ``--param`` names the
+    value it counts as."""
     common = ("-O", "pgd@1/255", "--searcher", "predictor", "--seed", "2", "--data", str(release_root),
               "--param", f"{name}={before}")
-    _run(capsys, "search", *common, "--budget", "30", "--out", str(tmp_path / "whole"))
+    _run(capsys, "search", *common, "--budget", str(budget), "--out", str(tmp_path / "whole"))
     _run(capsys, "search", *common, "--budget", "20", "--out", str(tmp_path / "old"))
     (run_dir,) = (tmp_path / "old").iterdir()
     config = json.loads((run_dir / "config.json").read_text())
     del config["searcher"]["params"][name]
     (run_dir / "config.json").write_text(json.dumps(config))
-    code, _, err = _run(capsys, "search", "--resume", str(run_dir), "--budget", "30",
+    code, _, err = _run(capsys, "search", "--resume", str(run_dir), "--budget", str(budget),
                         "--param", f"{name}={today}")
     assert code == 2 and f"--param {name}={today} conflicts with the run being resumed " \
         f"({name}={before}); leave it out" in err
-    code, _, _ = _run(capsys, "search", "--resume", str(run_dir), "--budget", "30")
+    code, _, _ = _run(capsys, "search", "--resume", str(run_dir), "--budget", str(budget))
     assert code == 0
     (whole_dir,) = (tmp_path / "whole").iterdir()
     trials = [json.loads(line)["arch"] for line in (run_dir / "trials.jsonl").read_text().splitlines()]
     whole = [json.loads(line)["arch"] for line in (whole_dir / "trials.jsonl").read_text().splitlines()]
-    assert len(trials) == 30 and trials == whole
+    assert len(trials) == budget and trials == whole
 
 
 def test_killed_run_resumes_without_losing_or_repeating_a_trial(release_root, capsys, tmp_path):

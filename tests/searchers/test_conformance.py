@@ -20,6 +20,7 @@ VARIANTS: dict[str, Any] = {
     "ls-best": partial(LocalSearch, variant="best"),
     "predictor-orthogonal": partial(PredictorSearch, design="orthogonal"),
     "predictor-thompson": partial(PredictorSearch, global_pick="thompson"),
+    "predictor-early-batches": partial(PredictorSearch, late_from=6466),
 }
 
 

@@ -16,6 +16,7 @@ from robnas.searchers import (
     validate_params,
     warm_start,
 )
+from robnas.searchers._base import MAX_COUNT
 from robnas.searchers._predictor import leaf_max_scores
 from tests.searchers.design import design_classes
 
@@ -23,7 +24,8 @@ from tests.searchers.design import design_classes
 @pytest.mark.parametrize(("num_init", "refit_every"), [(10, 1), (5, 4)])
 def test_fits_once_per_batch_after_the_random_start(cifar10_oracle, num_init, refit_every) -> None:
     searcher = PredictorSearch(num_init=num_init, refit_every=refit_every, local=min(3, refit_every - 1),
-                               explore=min(1, refit_every - 1), refit_each_until=0, seed=0)
+                               explore=min(1, refit_every - 1), late_local=min(2, refit_every - 1),
+                               refit_each_until=0, seed=0)
     run_search(searcher, cifar10_oracle, "pgd@1/255", 30)
     assert searcher.fits == math.ceil((30 - num_init) / refit_every)
 
@@ -108,6 +110,13 @@ def test_beats_random_search_at_equal_budget(cifar10_oracle, acquisition) -> Non
     ({"leaf_max_until": -1}, "leaf_max_until must be an integer in 0..6466, got -1"),
     ({"global_trees": 0}, "global_trees must be an integer in 1..1000, got 0"),
     ({"leaf_size": 0}, "leaf_size must be an integer in 1..6466, got 0"),
+    ({"late_from": -1}, "late_from must be an integer in 0..6466, got -1"),
+    ({"late_local": -1}, "late_local must be an integer in 0..6466, got -1"),
+    ({"late_explore": 0.5}, "late_explore must be an integer in 0..6466, got 0.5 (float)"),
+    ({"late_local": 4, "late_explore": 2}, "late_local + late_explore must be at most refit_every (5), got 4 + 2"),
+    ({"refit_every": 1, "local": 0, "explore": 0},
+     "late_local + late_explore must be at most refit_every (1), got 2 + 0 "
+     "(or late_from=6466: the same batches throughout)"),
     ({"prior": "params"}, "prior='params' needs its scores"),
     ({"prior": ""}, "prior must be a measure name"),
     ({"prior": 3}, "prior must be a measure name"),
@@ -125,6 +134,8 @@ def test_bad_parameters_are_refused_by_validate_params_and_the_first_ask(params,
 
 def test_edges_are_accepted_and_scores_satisfy_the_prior() -> None:
     validate_params(PredictorSearch(n_estimators=1000, num_init=1, refit_every=6466, kappa=0))
+    validate_params(PredictorSearch(refit_every=1, local=0, explore=0, late_from=6466))  # never late
+    validate_params(PredictorSearch(surrogate="gp", refit_every=1, local=0, explore=0))  # the GP ignores it
     validate_params(PredictorSearch(surrogate="extra_trees", acquisition="ei", kappa=2))
     searcher = PredictorSearch(prior="params")
     searcher.use_scores(np.zeros(NUM_CELLS))
@@ -178,8 +189,8 @@ def test_unasked_tells_are_learnt_by_the_surrogate(cifar10_oracle) -> None:
 @pytest.mark.parametrize("local_top", [1, 3])
 def test_local_proposals_are_unseen_one_edge_neighbours_of_the_best_cells_told(cifar10_oracle,
                                                                               local_top) -> None:
-    searcher = PredictorSearch(local=1, explore=0, refit_every=1, local_top=local_top, num_init=10,
-                               twins=False, seed=1)
+    searcher = PredictorSearch(local=1, explore=0, refit_every=1, late_local=1, local_top=local_top,
+                               num_init=10, twins=False, seed=1)
     classes = class_code_array()
     told: dict[int, float] = {}
     local_steps = 0
@@ -305,6 +316,49 @@ def test_leaf_max_global_picks_stop_once_leaf_max_until_values_are_told(cifar10_
     assert (batches[0][0] == batches[1][0]) is same  # the first proposal is the global pick
 
 
+def _asked(oracle, searcher: PredictorSearch, cells: int) -> list[int]:
+    """The NB201 indices ``searcher`` asks for over ``cells`` proposals, told pgd@1/255."""
+    out = []
+    for _ in range(cells):
+        arch = searcher.ask()
+        searcher.tell(arch, float(oracle.evaluate([arch], "pgd@1/255").values[0]))
+        out.append(arch.code)
+    return out
+
+
+@pytest.mark.parametrize(("late", "shape"), [({}, {"local": 2, "explore": 0}),
+                                             ({"late_local": 1, "late_explore": 2}, {"local": 1, "explore": 2})])
+def test_late_batches_take_late_local_and_late_explore_picks(cifar10_oracle, late, shape) -> None:
+    # From late_from=0 on, every batch (and every one-pick fit's cycle) is the late shape: the
+    # same cells, one for one, as a searcher with that local/explore throughout
+    late_run = _asked(cifar10_oracle, PredictorSearch(late_from=0, **late, seed=6), 70)
+    shaped = _asked(cifar10_oracle, PredictorSearch(late_from=MAX_COUNT, **shape, seed=6), 70)
+    default = _asked(cifar10_oracle, PredictorSearch(late_from=MAX_COUNT, seed=6), 70)
+    assert late_run == shaped
+    assert late_run != default
+
+
+@pytest.mark.parametrize(("late_from", "late"), [(40, True), (41, False)])
+def test_late_batches_start_once_late_from_values_are_told(cifar10_oracle, late_from, late) -> None:
+    # 40 values told: with late_from=40 the next batch is the late one (3 global picks, 2
+    # local: that of a searcher with local=2, explore=0), with 41 still the early one (1
+    # global, 1 random, 3 local)
+    reps = [Arch.from_code(int(c)) for c in np.unique(class_code_array())]
+    told = [reps[r] for r in np.random.default_rng(7).choice(len(reps), size=40, replace=False)]
+    values = cifar10_oracle.evaluate(told, "pgd@1/255").values
+
+    def batch(**params) -> list[Arch]:
+        searcher = PredictorSearch(refit_each_until=0, seed=8, **params)
+        for arch, value in zip(told, values, strict=True):
+            searcher.tell(arch, float(value))
+        return [searcher.ask() for _ in range(5)]
+
+    late_shape = batch(late_from=MAX_COUNT, local=2, explore=0)
+    early_shape = batch(late_from=MAX_COUNT)
+    assert late_shape != early_shape
+    assert batch(late_from=late_from) == (late_shape if late else early_shape)
+
+
 def test_rank_target_depends_only_on_the_order_of_the_values_told(cifar10_oracle) -> None:
     # Fitted to ranks, the searcher asks the same cells whether told v or exp(20 v) (the same
     # order); fitted to the values themselves, the squared-error splits see the change.
@@ -402,7 +456,9 @@ def test_orthogonal_array_cells_show_every_pair_of_operations_on_every_pair_of_e
 def test_orthogonal_design_gives_the_first_cells_and_then_the_explore_picks(cifar10_oracle) -> None:
     seed = 4
     design = design_classes(seed)
-    searcher = PredictorSearch(design="orthogonal", seed=seed)  # num_init 10, batches of 5
+    # num_init 10, batches of 5 with an explore pick throughout (by default the late batches
+    # from 50 values on have none, and the design's last cells are then never asked)
+    searcher = PredictorSearch(design="orthogonal", late_from=MAX_COUNT, seed=seed)
     asked = []
     for _ in range(10 + 5 * 30):
         arch = searcher.ask()
