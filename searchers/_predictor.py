@@ -346,10 +346,10 @@ class PredictorSearch:
         self._features = surrogate_features(ops, self._classes, self.features)
         if self.design == "orthogonal":
             self._design = deque(class_code(arch) for arch in orthogonal_array_cells(self._rng))
-        local = self.local or (self.late_local and self.late_from < MAX_COUNT and self.surrogate in SURROGATES)
-        if local:
+        picks_local = self.local or (self.late_local and self.late_from < MAX_COUNT and self.surrogate in SURROGATES)
+        if picks_local:  # the neighbours (and functional forms) only when used
             self._neighbours = _neighbour_positions(ops, self._classes)
-        if local and self.twins:  # the functional forms only when used
+        if picks_local and self.twins:
             self._functional = functional_code_array()[self._classes]
         if self._scores is not None:
             self._features = np.hstack([self._features, self._scores[self._classes, None]])

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -316,12 +317,14 @@ def test_leaf_max_global_picks_stop_once_leaf_max_until_values_are_told(cifar10_
     assert (batches[0][0] == batches[1][0]) is same  # the first proposal is the global pick
 
 
-def _asked(oracle, searcher: PredictorSearch, cells: int) -> list[int]:
-    """The NB201 indices ``searcher`` asks for over ``cells`` proposals, told pgd@1/255."""
+def _asked(oracle, searcher: PredictorSearch, cells: int,
+           transform: Callable[[float], float] = float) -> list[int]:
+    """The NB201 indices ``searcher`` asks for over ``cells`` proposals, told ``transform`` of
+    each cell's pgd@1/255."""
     out = []
     for _ in range(cells):
         arch = searcher.ask()
-        searcher.tell(arch, float(oracle.evaluate([arch], "pgd@1/255").values[0]))
+        searcher.tell(arch, transform(float(oracle.evaluate([arch], "pgd@1/255").values[0])))
         out.append(arch.code)
     return out
 
@@ -362,14 +365,8 @@ def test_late_batches_start_once_late_from_values_are_told(cifar10_oracle, late_
 def test_rank_target_depends_only_on_the_order_of_the_values_told(cifar10_oracle) -> None:
     # Fitted to ranks, the searcher asks the same cells whether told v or exp(20 v) (the same
     # order); fitted to the values themselves, the squared-error splits see the change.
-    def asked(target: str, transform) -> list[int]:
-        searcher = PredictorSearch(target=target, num_init=10, seed=5)
-        out = []
-        for _ in range(40):
-            arch = searcher.ask()
-            searcher.tell(arch, transform(float(cifar10_oracle.evaluate([arch], "pgd@1/255").values[0])))
-            out.append(arch.code)
-        return out
+    def asked(target: str, transform: Callable[[float], float]) -> list[int]:
+        return _asked(cifar10_oracle, PredictorSearch(target=target, num_init=10, seed=5), 40, transform)
 
     assert asked("rank", lambda v: v) == asked("rank", lambda v: float(np.exp(20 * v)))
     assert asked("value", lambda v: v) != asked("value", lambda v: float(np.exp(20 * v)))
