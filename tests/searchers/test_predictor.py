@@ -19,7 +19,7 @@ from robnas.searchers import (
 )
 from robnas.searchers._base import MAX_COUNT
 from robnas.searchers._predictor import leaf_max_scores
-from tests.searchers.design import design_classes
+from tests.searchers.design import design_classes, first_classes
 
 
 @pytest.mark.parametrize(("num_init", "refit_every"), [(10, 1), (5, 4)])
@@ -280,20 +280,31 @@ def test_leaf_max_scores_are_the_best_told_value_of_each_leaf_averaged_over_the_
     assert not np.allclose(expected / 7, forest.predict(x))  # the leaf's best, not its mean
 
 
+def _random_classes(oracle, seed: int, count: int = 40) -> list[tuple[Arch, float]]:
+    """``count`` random classes (their representatives, drawn by ``seed``) with their pgd@1/255."""
+    reps = [Arch.from_code(int(c)) for c in np.unique(class_code_array())]
+    told = [reps[r] for r in np.random.default_rng(seed).choice(len(reps), size=count, replace=False)]
+    values = oracle.evaluate(told, "pgd@1/255").values
+    return [(arch, float(value)) for arch, value in zip(told, values, strict=True)]
+
+
+def _told(searcher: PredictorSearch, pairs: list[tuple[Arch, float]]) -> PredictorSearch:
+    """``searcher``, told every (cell, value) of ``pairs`` unasked."""
+    for arch, value in pairs:
+        searcher.tell(arch, value)
+    return searcher
+
+
 def test_leaf_max_global_picks_are_better_cells_than_one_trees_favourite(cifar10_oracle) -> None:
     # Told the same 40 random classes, the first proposal of a batch (its global pick) on
     # CIFAR-10 pgd@1/255 over 12 seeds: one tree's favourite is a random member of a leaf of
     # ties (mean 0.38 here, random cells 0.34), the leaf-max envelope's better (0.44, ahead on
     # 9 seeds, behind on 2).
-    reps = [Arch.from_code(int(c)) for c in np.unique(class_code_array())]
     picked: dict[str, list[float]] = {"thompson": [], "leaf_max": []}
     for seed in range(12):
-        told = [reps[r] for r in np.random.default_rng(seed).choice(len(reps), size=40, replace=False)]
-        values = cifar10_oracle.evaluate(told, "pgd@1/255").values
+        told = _random_classes(cifar10_oracle, seed)
         for pick, out in picked.items():
-            searcher = PredictorSearch(global_pick=pick, refit_each_until=0, seed=seed)
-            for arch, value in zip(told, values, strict=True):
-                searcher.tell(arch, float(value))
+            searcher = _told(PredictorSearch(global_pick=pick, refit_each_until=0, seed=seed), told)
             out.append(float(cifar10_oracle.evaluate([searcher.ask()], "pgd@1/255").values[0]))
     leaf_max, thompson = np.array(picked["leaf_max"]), np.array(picked["thompson"])
     assert leaf_max.mean() > thompson.mean() + 0.04
@@ -304,29 +315,19 @@ def test_leaf_max_global_picks_are_better_cells_than_one_trees_favourite(cifar10
 def test_leaf_max_global_picks_stop_once_leaf_max_until_values_are_told(cifar10_oracle, until, same) -> None:
     # 40 values told: with leaf_max_until=40 the batch is Thompson's, cell for cell (no envelope
     # is fitted, so not even the random stream differs); with 41 the global pick is the envelope's
-    reps = [Arch.from_code(int(c)) for c in np.unique(class_code_array())]
-    told = [reps[r] for r in np.random.default_rng(5).choice(len(reps), size=40, replace=False)]
-    values = cifar10_oracle.evaluate(told, "pgd@1/255").values
+    told = _random_classes(cifar10_oracle, 5)
     batches = []
     for pick in ("thompson", "leaf_max"):
-        searcher = PredictorSearch(global_pick=pick, leaf_max_until=until, refit_each_until=0, seed=4)
-        for arch, value in zip(told, values, strict=True):
-            searcher.tell(arch, float(value))
+        searcher = _told(PredictorSearch(global_pick=pick, leaf_max_until=until, refit_each_until=0, seed=4),
+                         told)
         batches.append([searcher.ask() for _ in range(5)])
     assert (batches[0] == batches[1]) is same
     assert (batches[0][0] == batches[1][0]) is same  # the first proposal is the global pick
 
 
-def _asked(oracle, searcher: PredictorSearch, cells: int,
-           transform: Callable[[float], float] = float) -> list[int]:
-    """The NB201 indices ``searcher`` asks for over ``cells`` proposals, told ``transform`` of
-    each cell's pgd@1/255."""
-    out = []
-    for _ in range(cells):
-        arch = searcher.ask()
-        searcher.tell(arch, transform(float(oracle.evaluate([arch], "pgd@1/255").values[0])))
-        out.append(arch.code)
-    return out
+def _pgd(oracle) -> Callable[[Arch], float]:
+    """One cell's pgd@1/255 from ``oracle``."""
+    return lambda arch: float(oracle.evaluate([arch], "pgd@1/255").values[0])
 
 
 @pytest.mark.parametrize(("late", "shape"), [({}, {"local": 2, "explore": 0}),
@@ -334,9 +335,10 @@ def _asked(oracle, searcher: PredictorSearch, cells: int,
 def test_late_batches_take_late_local_and_late_explore_picks(cifar10_oracle, late, shape) -> None:
     # From late_from=0 on, every batch (and every one-pick fit's cycle) is the late shape: the
     # same cells, one for one, as a searcher with that local/explore throughout
-    late_run = _asked(cifar10_oracle, PredictorSearch(late_from=0, **late, seed=6), 70)
-    shaped = _asked(cifar10_oracle, PredictorSearch(late_from=MAX_COUNT, **shape, seed=6), 70)
-    default = _asked(cifar10_oracle, PredictorSearch(late_from=MAX_COUNT, seed=6), 70)
+    pgd = _pgd(cifar10_oracle)
+    late_run = first_classes(PredictorSearch(late_from=0, **late, seed=6), 70, pgd)
+    shaped = first_classes(PredictorSearch(late_from=MAX_COUNT, **shape, seed=6), 70, pgd)
+    default = first_classes(PredictorSearch(late_from=MAX_COUNT, seed=6), 70, pgd)
     assert late_run == shaped
     assert late_run != default
 
@@ -346,14 +348,10 @@ def test_late_batches_start_once_late_from_values_are_told(cifar10_oracle, late_
     # 40 values told: with late_from=40 the next batch is the late one (3 global picks, 2
     # local: that of a searcher with local=2, explore=0), with 41 still the early one (1
     # global, 1 random, 3 local)
-    reps = [Arch.from_code(int(c)) for c in np.unique(class_code_array())]
-    told = [reps[r] for r in np.random.default_rng(7).choice(len(reps), size=40, replace=False)]
-    values = cifar10_oracle.evaluate(told, "pgd@1/255").values
+    told = _random_classes(cifar10_oracle, 7)
 
     def batch(**params) -> list[Arch]:
-        searcher = PredictorSearch(refit_each_until=0, seed=8, **params)
-        for arch, value in zip(told, values, strict=True):
-            searcher.tell(arch, float(value))
+        searcher = _told(PredictorSearch(refit_each_until=0, seed=8, **params), told)
         return [searcher.ask() for _ in range(5)]
 
     late_shape = batch(late_from=MAX_COUNT, local=2, explore=0)
@@ -365,8 +363,11 @@ def test_late_batches_start_once_late_from_values_are_told(cifar10_oracle, late_
 def test_rank_target_depends_only_on_the_order_of_the_values_told(cifar10_oracle) -> None:
     # Fitted to ranks, the searcher asks the same cells whether told v or exp(20 v) (the same
     # order); fitted to the values themselves, the squared-error splits see the change.
+    pgd = _pgd(cifar10_oracle)
+
     def asked(target: str, transform: Callable[[float], float]) -> list[int]:
-        return _asked(cifar10_oracle, PredictorSearch(target=target, num_init=10, seed=5), 40, transform)
+        return first_classes(PredictorSearch(target=target, num_init=10, seed=5), 40,
+                             lambda arch: transform(pgd(arch)))
 
     assert asked("rank", lambda v: v) == asked("rank", lambda v: float(np.exp(20 * v)))
     assert asked("value", lambda v: v) != asked("value", lambda v: float(np.exp(20 * v)))
