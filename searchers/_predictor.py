@@ -294,8 +294,7 @@ class PredictorSearch:
         check_int("late_from", self.late_from, 0, MAX_COUNT)
         check_int("late_local", self.late_local, 0, MAX_COUNT)
         check_int("late_explore", self.late_explore, 0, MAX_COUNT)
-        if (self.late_from < MAX_COUNT and self.surrogate in SURROGATES
-                and self.late_local + self.late_explore > self.refit_every):
+        if self._late_batches and self.late_local + self.late_explore > self.refit_every:
             raise InvalidParameterError(f"late_local + late_explore must be at most refit_every "
                                         f"({self.refit_every}), got {self.late_local} + {self.late_explore} "
                                         f"(or late_from={MAX_COUNT}: the same batches throughout)")
@@ -303,6 +302,11 @@ class PredictorSearch:
         check_choice("design", self.design, DESIGNS)
         check_measure("prior", self.prior, self._scores)
         check_seed(self.seed)
+
+    @property
+    def _late_batches(self) -> bool:
+        """Whether the ``late_*`` batches can start (the forests only, ``late_from`` < 6466)."""
+        return self.late_from < MAX_COUNT and self.surrogate in SURROGATES
 
     @property
     def fits(self) -> int:
@@ -346,7 +350,7 @@ class PredictorSearch:
         self._features = surrogate_features(ops, self._classes, self.features)
         if self.design == "orthogonal":
             self._design = deque(class_code(arch) for arch in orthogonal_array_cells(self._rng))
-        picks_local = self.local or (self.late_local and self.late_from < MAX_COUNT and self.surrogate in SURROGATES)
+        picks_local = self.local or (self.late_local and self._late_batches)
         if picks_local:  # the neighbours (and functional forms) only when used
             self._neighbours = _neighbour_positions(ops, self._classes)
         if picks_local and self.twins:
