@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from robnas.compare.plan import config_label
 from robnas.compare.stats import DEFAULT_CHECKPOINTS, checkpoints_for, mean_interval
 from robnas.run_record import RunRecord
 
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 class FrontRun:
     """One finished multi-objective run, as the front reports need it."""
 
-    searcher: str
+    searcher: str  # the comparison's label: name and non-default hyperparameters (``hvi:ucb=1``)
     dataset: str
     objective: str
     objectives: list[str]
@@ -59,7 +60,7 @@ def load_front_runs(run_dirs: Iterable[str | os.PathLike[str]]) -> list[FrontRun
             continue
         trials = record.read_trials()
         runs.append(FrontRun(
-            searcher=str(config["searcher"]["name"]),
+            searcher=config_label(config["searcher"]),
             dataset=str(config["dataset"]),
             objective=str(config["objective"]),
             objectives=list(config["objectives"]),
@@ -174,9 +175,10 @@ def draw_front(ax: Axes, values: np.ndarray, flags: Sequence[bool], **style: Any
 
 def label_front_axes(ax: Axes, directed: Sequence[Any], title: str) -> None:
     """Axis labels (the first two objectives, ``directed``), the title (noting when a third
-    objective is left out), grid and legend of a panel of fronts."""
+    objective is left out), grid and legend of a panel of fronts (below the axes, where it
+    hides no front)."""
     ax.set_xlabel(str(directed[0]))
     ax.set_ylabel(str(directed[1]))
     ax.set_title(title + (" (first two objectives)" if len(directed) > 2 else ""), fontsize=9)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)

@@ -90,6 +90,20 @@ def searcher_label(name: str, params: Mapping[str, Any]) -> str:
     return f"{name}:" + ",".join(f"{key}={_text(value)}" for key, value in given)
 
 
+def config_label(searcher: Any) -> str:
+    """The :func:`searcher_label` of a run record's ``config["searcher"]`` entry (a name, or
+    ``{"name": ..., "params": {...}}``): how every comparison table and figure names the run.
+
+    >>> config_label({"name": "pls", "params": {"variant": "full", "seed": 1}}), config_label("re")
+    ('pls:variant=full', 're')
+    """
+    if not isinstance(searcher, dict):
+        return str(searcher)
+    name = str(searcher["name"])
+    params = searcher.get("params")
+    return searcher_label(name, params) if isinstance(params, dict) else name
+
+
 def _text(value: Any) -> str:
     """A parameter value as ``--param`` reads it back (``true``, ``none``, ``0.5``, ``best``)."""
     if value is None or isinstance(value, bool):

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robnas.compare.plan import searcher_label
+from robnas.compare.plan import config_label
 from robnas.errors import NoRunsError, RobnasError
 from robnas.run_record import CONFIG_FILE, RunRecord, RunRecordError
 
@@ -114,10 +114,7 @@ def read_run_info(run_dir: str | os.PathLike[str]) -> RunInfo:
     config = record.config()
     summary = record.summary()
     try:
-        searcher = config["searcher"]
-        name = searcher["name"] if isinstance(searcher, dict) else str(searcher)
-        if isinstance(searcher, dict) and isinstance(searcher.get("params"), dict):
-            name = searcher_label(str(name), searcher["params"])
+        name = config_label(config["searcher"])
         optimum = (summary or {}).get("optimum", config.get("optimum"))
         seed = config.get("seed")
         return RunInfo(

@@ -51,6 +51,23 @@ def test_compare_multi_runs_reports_hypervolume_regret_fronts_and_figure(
         assert found.loc[(searcher, 10), "found_mean"] == pytest.approx(np.mean(shares))
 
 
+def test_two_settings_of_one_searcher_are_reported_apart(release_root, capsys, tmp_path) -> None:
+    """The fronts table and figure name runs as the other tables do (name and non-default
+    hyperparameters), so two settings of one searcher are not pooled into one row."""
+    out = tmp_path / "cmp"
+    code = main(["compare", "-O", "pgd@1/255", "-O", "clean", "--multi", "-s", "pls", "-s",
+                 "pls:variant=full", "--seeds", "2", "--budget", "20", "--checkpoints", "20",
+                 "--out", str(out), "--data", str(release_root), "--jobs", "1", "-q"])
+    capsys.readouterr()
+    assert code == 0
+    found = pd.read_csv(out / "fronts.csv")
+    assert sorted(found["searcher"]) == ["pls", "pls:variant=full"]
+    assert found["runs"].tolist() == [2, 2]
+    assert sorted(pd.read_csv(out / "summary.csv")["searcher"].unique()) == sorted(found["searcher"])
+    labels = {r.searcher for r in load_front_runs(find_run_dirs(out / "runs"))}
+    assert labels == {"pls", "pls:variant=full"}
+
+
 def test_median_run_and_plan_rules(release_root, tmp_path) -> None:
     from robnas.benchmark import TabularOracle
     from robnas.multi_loop import run_multi_search
