@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from robnas.compare.plan import config_label
 from robnas.errors import RobnasError
 from robnas.run_record import RunRecord
 
@@ -90,7 +91,8 @@ def _anytime_figure(config: dict[str, Any], summary: dict[str, Any], trials: lis
                    label=f"{'feasible ' if constrained else ''}optimum ({optimum:.3f})")
     ax.set_xlabel("distinct architectures evaluated")
     ax.set_ylabel(config["objective"])
-    ax.set_title(f"{config['dataset']} · {config['objective']} · {searcher}, seed {config.get('seed')}",
+    ax.set_title(f"{config['dataset']} · {config['objective']} · {config_label(config['searcher'])}, "
+                 f"seed {config.get('seed')}",
                  fontsize=9)
     ax.grid(True, alpha=0.3)
     # below the axes: the cells scatter over the whole panel, so any corner inside hides some
@@ -123,6 +125,6 @@ def _front_figure(config: dict[str, Any], summary: dict[str, Any], trials: list[
         ax.scatter([row[directed[0].name] for row in true], [row[directed[1].name] for row in true], s=70,
                    facecolors="none", edgecolors="black", lw=1.2, zorder=4,
                    label=f"true front ({len(true)} classes)" + (f"; found {share:.1%} of its HV" if share else ""))
-    label_front_axes(ax, directed, f"{config['dataset']} · {config['objective']} · {searcher}, "
+    label_front_axes(ax, directed, f"{config['dataset']} · {config['objective']} · {config_label(config['searcher'])}, "
                                    f"seed {config.get('seed')}")
     return fig

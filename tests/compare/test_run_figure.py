@@ -47,6 +47,7 @@ def test_single_objective_figure_draws_every_value_the_best_so_far_and_the_optim
     assert np.allclose(best.get_ydata(), np.maximum.accumulate([t["value"] for t in trials]))
     assert set(optimum.get_ydata()) == {result.optimum} and result.optimum == pytest.approx(0.588)
     assert stem == "anytime"
+    assert ax.get_title() == "cifar10 · pgd@1/255 · re:population_size=10,sample_size=3, seed 2"
     (path,) = plot_run(run_dir)
     assert path == run_dir / "anytime.png" and min(_png_size(path)) > 100
 
