@@ -28,10 +28,11 @@ therefore its own, not its class's.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from robnas.arch import Arch
+from robnas.arch import NUM_CELLS, Arch
 from robnas.errors import InvalidObjectiveError
 from robnas.vocabulary import Dataset, parse_dataset
 
@@ -187,6 +188,42 @@ def cost_frame(dataset: str | Dataset = Dataset.CIFAR10, data: str | os.PathLike
     return pd.DataFrame({name: column[codes] for name, column in by_code.items()}, index=index)
 
 
+def within_limits_codes(limits: Mapping[str, float],
+                        dataset: str | Dataset = Dataset.CIFAR10) -> np.ndarray:
+    """``(15625,)`` by :attr:`Arch.code`: the code of the cell whose costs count for each
+    cell under cost ``limits`` (metric -> most allowed, e.g. ``{"params": 0.5}``).
+
+    That is the cell itself unless a cell of its isomorphism class is less over the limits
+    (the summed relative excess ``(cost - limit) / cost`` over the metrics; 0 when within
+    them), and then the class's cell least over them (the smallest code on a tie). The cells of
+    a class compute one function, so a class is within the limits when one of its cells is:
+    the cell over a limit only carries weights on edges that never reach the output.
+
+    >>> codes = within_limits_codes({"params": 0.08})
+    >>> from robnas.arch import Arch
+    >>> heavy = Arch.from_string("|none~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|skip_connect~2|")
+    >>> params(heavy), params(Arch.from_code(int(codes[heavy.code])))
+    (0.101306, 0.073306)
+    """
+    import numpy as np
+
+    from robnas.isomorphism import class_code_array
+
+    costs = cost_arrays(dataset)
+    excess = np.zeros(NUM_CELLS)
+    for metric, limit in limits.items():
+        cost = costs[check_metric(metric)]
+        excess += np.where(cost > limit, (cost - limit) / cost, 0.0)
+    classes = class_code_array()
+    codes = np.arange(classes.size)
+    order = np.lexsort((codes, excess, classes))  # by class, then excess, then code
+    first = np.r_[True, classes[order][1:] != classes[order][:-1]]
+    least = np.zeros(classes.size, dtype=np.int64)
+    least[classes[order][first]] = order[first]  # per class code: its cell least over
+    mates = least[classes]
+    return np.where(excess[mates] < excess, mates, codes)
+
+
 def check_metric(name: str) -> str:
     """``name`` if it is a cost metric, else :class:`InvalidObjectiveError` listing them."""
     text = str(name).strip().lower()
@@ -221,5 +258,5 @@ def _as_arch(arch: Arch | str | int, meta: SpaceMeta | None) -> Arch:
 __all__ = [
     "CELLS_PER_STAGE", "CHANNELS", "FLOPS", "INPUT_SIZE", "METRICS", "NUM_CLASSES", "PARAMS",
     "CostModel", "check_metric", "cost_arrays", "cost_frame", "flops", "is_metric", "load_meta",
-    "params", "value",
+    "params", "value", "within_limits_codes",
 ]

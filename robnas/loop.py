@@ -37,9 +37,12 @@ Several workers (``workers=N``)
 ``max_params``, ``max_flops``
     Cost constraints (:mod:`robnas.cost`: millions of parameters, millions of
     multiply-accumulates per image) work the same way: the evaluated cell's own cost is
-    recorded in its trial (``params``, ``flops``) and a cell above a limit is infeasible. With
-    several constraints the searcher is told ``-1 - v``, ``v`` the mean over the constraints of
-    each one's normalised violation (``min_clean - clean``; ``(cost - limit) / cost``), so
+    recorded in its trial (``params``, ``flops``), and a cell is infeasible when no cell of its
+    class is within the limits (:func:`robnas.cost.within_limits_codes`: isomorphic cells
+    compute one function; a class-mate within them is recorded as ``within_limits_index``), as
+    the feasible optimum counts classes. With several constraints the searcher is told
+    ``-1 - v``, ``v`` the mean over the constraints of each one's normalised violation
+    (``min_clean - clean``; ``(cost - limit) / cost`` of the class's cell least over them), so
     ``min_clean`` alone penalises exactly as described above. The optimum (and so the regret)
     is then the best value among the cells that satisfy every constraint, and the rank is
     among the classes with such a cell. A cost is not something to maximise: ``objective``
@@ -130,6 +133,9 @@ class SearchResult(RunStats):
         constant_output: the best cell's clean accuracy is at chance level.
         ranked_classes: how many classes ``rank`` is among (6,466; with ``min_clean`` the
             feasible classes).
+        best_within_limits_index: with cost limits, when ``best_arch`` itself is over one: the
+            NB201 index of the cell of its class within them (the same function without the
+            weights of edges that never reach the output), else ``None``.
     """
 
     best_arch: Arch | None
@@ -143,6 +149,7 @@ class SearchResult(RunStats):
     at_chance: bool
     constant_output: bool
     ranked_classes: int | None = None
+    best_within_limits_index: int | None = None
 
     def summary(self) -> dict[str, Any]:
         """The JSON-ready summary (``summary.json``)."""
@@ -154,6 +161,7 @@ class SearchResult(RunStats):
             "regret": self.regret,
             "rank": self.rank,
             "ranked_classes": self.ranked_classes,
+            "best_within_limits_index": self.best_within_limits_index,
             "optimum": self.optimum,
             "classes": class_count(),
             "chance": self.chance,
@@ -386,6 +394,7 @@ def _result(
         at_chance=at_chance,
         constant_output=constant,
         ranked_classes=ranked,
+        best_within_limits_index=None if best is None else best.get("within_limits_index"),
         **state.run_stats(resumed),
     )
 

@@ -31,6 +31,8 @@ class LoopState(LoopCore):
         self.oracle, self.objective, self.min_clean = oracle, objective, min_clean
         self.max_cost = dict(max_cost or {})  # cost metric -> limit
         self.best: dict[str, Any] | None = None
+        self._cost_table: dict[str, Any] | None = None  # every cell's cost, when limits are set
+        self._mates: Any = None  # per cell code: the code of the cell whose costs count
 
     def evaluate(self, arch: Arch) -> Any:
         """The oracle's evaluation of ``arch`` on the objective."""
@@ -41,7 +43,7 @@ class LoopState(LoopCore):
         value = float(outcome.values[0])
         clean = _as_float(outcome.clean[0])
         costs = {metric: cost_value(metric, arch, self.oracle.dataset) for metric in self.max_cost}
-        feasible = self._violation({"clean": clean, **costs}) is None
+        feasible = self._violation({"clean": clean, "arch": arch.to_string()}) is None
         best = self.best["value"] if self.best is not None else None
         if feasible and (best is None or value > best):
             best = value
@@ -59,6 +61,9 @@ class LoopState(LoopCore):
         }
         if self.min_clean is not None or self.max_cost:
             trial["feasible"] = feasible
+        mate = self._within_limits(arch) if self.max_cost else arch
+        if mate.code != arch.code and self._cost_violation(mate) == 0.0:  # a class-mate is within
+            trial["within_limits_index"] = None if index_of is None else int(index_of(mate))
         if forced:
             trial["forced"] = True
         trial.update(extra)
@@ -84,12 +89,33 @@ class LoopState(LoopCore):
         clean = trial.get("clean")
         if self.min_clean is not None:
             parts.append(0.0 if clean is None or clean >= self.min_clean else self.min_clean - float(clean))
-        for metric, limit in self.max_cost.items():
-            cost = float(trial[metric]) if trial.get(metric) is not None else 0.0
-            parts.append((cost - limit) / cost if cost > limit else 0.0)
+        if self.max_cost:  # the class's cell least over the limits (its own, when within them)
+            parts += self._cost_parts(self._within_limits(Arch.from_string(trial["arch"])))
         if not any(parts):
             return None
         return sum(parts) / len(parts)
+
+    def _cost_parts(self, arch: Arch) -> list[float]:
+        """Per cost limit, ``arch``'s relative excess ``(cost - limit) / cost`` (0 within it)."""
+        self._within_limits(arch)  # reads the cost table
+        assert self._cost_table is not None
+        costs = [float(self._cost_table[metric][arch.code]) for metric in self.max_cost]
+        return [(c - limit) / c if c > limit else 0.0 for c, limit in zip(costs, self.max_cost.values(), strict=True)]
+
+    def _cost_violation(self, arch: Arch) -> float:
+        """The summed relative excess of ``arch`` over the cost limits (0: within them)."""
+        return sum(self._cost_parts(arch))
+
+    def _within_limits(self, arch: Arch) -> Arch:
+        """The cell of ``arch``'s class whose costs count (:func:`robnas.cost.within_limits_codes`:
+        ``arch`` unless a class-mate is less over the limits). A class is within the limits when
+        one of its cells is, the rule of the feasible optimum (:func:`robnas.loop._standing`)."""
+        if self._mates is None:
+            from robnas.cost import cost_arrays, within_limits_codes
+
+            self._mates = within_limits_codes(self.max_cost, self.oracle.dataset)
+            self._cost_table = cost_arrays(self.oracle.dataset)
+        return Arch.from_code(int(self._mates[arch.code]))
 
 
 def _as_float(value: Any) -> float | None:

@@ -502,6 +502,9 @@ def _print_result(result: SearchResult, settings: dict[str, Any]) -> None:
                 metric = key[4:]
                 amount = cost_value(metric, result.best_arch, settings["dataset"])
                 print(f"{metric:<15} {amount:.4g} (limit {settings[key]:g})")
+        if result.best_within_limits_index is not None:
+            print(f"within limits   as index {result.best_within_limits_index}: a cell of its class "
+                  "(the same function), without the weights of edges that never reach the output")
     print(f"run record      {result.record_dir}")
     if result.best_arch is not None and (result.at_chance or result.constant_output):
         print(_chance_note(result, settings["min_clean"]))
