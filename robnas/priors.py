@@ -318,7 +318,14 @@ def _from_frame(frame: pd.DataFrame, column: str, oracle: Oracle, what: str) -> 
         if isinstance(err, PriorError):
             raise
         raise PriorError(f"{what}: {err}") from None
-    scores = frame[column].to_numpy(dtype=float)
+    try:
+        scores = frame[column].to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        import pandas as pd
+
+        bad = frame[column][pd.to_numeric(frame[column], errors="coerce").isna()]
+        raise PriorError(f"{what}: score {bad.iloc[0]!r} (row {int(bad.index[0]) + 1}) is not a "
+                         "number") from None
     if not np.isfinite(scores).all():
         raise PriorError(f"{what}: {int((~np.isfinite(scores)).sum())} scores are not finite")
     classes = class_code_array()

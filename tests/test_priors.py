@@ -124,6 +124,14 @@ def test_cli_warmup_and_bad_prior(release_root, cifar10_oracle, tmp_path: Path, 
     err = capsys.readouterr().err
     assert code == 2 and "unknown measure 'nope'" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "bad").exists()
+    text = tmp_path / "text.csv"  # a score that is not a number: one line, no traceback
+    text.write_text(path.read_text().replace(",0.", ",a0.", 1))
+    code = main(["search", "-O", "clean", "--searcher", "re", "--param", f"warmup={text}",
+                 "--budget", "5", "--out", str(tmp_path / "bad"), "--data", str(release_root)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"{text}: score 'a0." in err and "(row 1) is not a number" in err
+    assert not (tmp_path / "bad").exists()
 
 
 @pytest.mark.parametrize("measure", ["params", "flops"])
