@@ -70,6 +70,8 @@ def test_each_searchers_parameters(capsys, search, searcher, param, message) -> 
 def test_the_same_param_twice_is_refused(capsys, search) -> None:
     err = _error(capsys, *search, "--param", "population_size=5", "--param", "population_size=6")
     assert "--param population_size given twice (5 and 6)" in err
+    err = _error(capsys, *search, "--param", "sample_size=3,population_size=5,population_size=6")
+    assert "--param population_size given twice (5 and 6)" in err  # joined by commas, as compare -s
 
 
 def test_an_unreachable_min_clean_is_refused_with_the_best_clean_accuracy(capsys, search, release_root) -> None:

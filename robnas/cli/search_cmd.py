@@ -99,7 +99,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "  robnas search --objective pgd@1/255 --searcher re --budget 300 --seed 0\n"
             "  robnas search -O pgd@8/255 --min-clean 0.8 --json\n"
             "  robnas search -O pgd@1/255 --searcher predictor --budget 100\n"
-            "  robnas search -O clean --searcher bo --storage sqlite:///runs/optuna.db\n"
+            "  robnas search -O clean --searcher bo --storage sqlite:///optuna.db\n"
             "  robnas search -O pgd@1/255 --max-params 0.5 --max-flops 60\n"
             "  robnas search -O pgd@1/255 -O clean --budget 300 --plot   (Pareto front, front.png)\n"
             "  robnas search -O pgd@1/255 --searcher bo --workers 8   (simulated 8 workers)\n"
@@ -131,7 +131,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "population_size=50 (re), prior=params (predictor), warmup=FILE.csv "
                              "(re, ls, bo: scores by index or arch), prior=imagenet16-120 (another "
                              "dataset's table of the same objective, or DATASET/OBJECTIVE); "
-                             "repeatable; checked before anything runs")
+                             "repeatable, or several joined by commas (surrogate=gp,ucb=1); "
+                             "checked before anything runs")
     parser.add_argument("--min-clean", action=StoreOnce, metavar="A",
                         help="only cells with clean accuracy >= A (in [0, 1]) may be the best")
     parser.add_argument("--max-params", action=StoreOnce, metavar="M",
@@ -148,7 +149,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"how cells are evaluated: {', '.join(ORACLE_BUILDERS)} (default: tabular)")
     parser.add_argument("--storage", action=StoreOnce, metavar="URL",
                         help="bo only: keep the Optuna study in this storage, e.g. "
-                             "sqlite:///runs/optuna.db (study name = the run id), for "
+                             "sqlite:///optuna.db (study name = the run id), for "
                              "optuna-dashboard")
     parser.add_argument("--workers", action=StoreOnce, metavar="N",
                         help=f"evaluations kept in flight, 1..{MAX_WORKERS} (default: 1). Live: N "
@@ -410,9 +411,17 @@ def _add_storage(settings: dict[str, Any], storage: str) -> None:
 
 
 def _parse_params(items: list[str]) -> dict[str, Any]:
-    """``["variant=first", "num_init=5"]`` -> ``{"variant": "first", "num_init": 5}``."""
+    """``["variant=first", "num_init=5"]`` -> ``{"variant": "first", "num_init": 5}``; one
+    ``--param`` may also hold several, joined by commas as in ``compare -s NAME:K=V,K=V``
+    (a comma starts a new one only when ``NAME=`` follows it).
+
+    >>> _parse_params(["surrogate=gp,features=edges,ucb=1", "prior=a,b.csv"])
+    {'surrogate': 'gp', 'features': 'edges', 'ucb': 1, 'prior': 'a,b.csv'}
+    """
+    import re
+
     params: dict[str, Any] = {}
-    for item in items:
+    for item in (piece for joined in items for piece in re.split(r",(?=\s*[A-Za-z_]\w*=)", joined)):
         key, value = parse_param(item)
         if key in params:
             raise RobnasError(f"--param {key} given twice ({params[key]!r} and {value!r}); give it once")
