@@ -126,6 +126,11 @@ def test_search_refuses_a_cost_objective_and_bad_limits(release_root, capsys, tm
         (["-O", "clean", "--max-flops", "-3"], "--max-flops needs a number in 0..10000, got -3"),
         (["-O", "clean", "--max-flops", "0"], "--max-flops is a positive number"),
         (["-O", "clean", "--max-params", "x"], "--max-params needs a number in 0..10000, got 'x'"),
+        (["-O", "clean", "--max-params", "0.07"], "--max-params 0.07: no cell of the cifar10 space is "
+                                                  "within it (the smallest: params 0.07331); raise the limit"),
+        (["-O", "clean", "--max-params", "1", "--max-flops", "7"],
+         "--max-params 1 --max-flops 7: no cell of the cifar10 space is within them (the smallest: "
+         "params 0.07331, flops 7.783)"),
     ):
         code, _, err = _cli(capsys, "search", *argv, "--data", str(release_root), "--out", str(tmp_path))
         assert code == 2 and message in err and err.count("\n") == 1
