@@ -335,7 +335,7 @@ def _check_cost_limits(settings: dict[str, Any]) -> None:
 
     limits = {key[4:]: float(settings[key]) for key in ("max_params", "max_flops")
               if settings.get(key) is not None}
-    if not limits:
+    if not limits or min(limits.values()) <= 0:  # not a limit at all: run_search says so
         return
     costs = cost_arrays(settings["dataset"])
     within = np.logical_and.reduce([costs[metric] <= limit for metric, limit in limits.items()])
