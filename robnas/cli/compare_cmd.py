@@ -122,6 +122,9 @@ def run(args: argparse.Namespace) -> int:
         budget = parse_int(args.budget, "--budget", 1, CLASS_COUNT)
         jobs = None if args.jobs is None else parse_int(args.jobs, "--jobs", 1, MAX_JOBS)
         objectives = [",".join(args.objective)] if args.multi else args.objective
+        if args.multi and objectives[0].count(",") not in (1, 2):
+            raise RobnasError(f"--multi makes one problem of 2 or 3 objectives; got "
+                              f"{objectives[0].count(',') + 1} ({objectives[0]}): give -O two or three times")
         multi = args.multi or any("," in o for o in objectives)
         searchers = _searchers(args, MULTI_OBJECTIVE_SEARCHERS if multi else SEARCHERS,
                                DEFAULT_MULTI_SEARCHERS if multi else DEFAULT_SEARCHERS,

@@ -68,6 +68,17 @@ def test_two_settings_of_one_searcher_are_reported_apart(release_root, capsys, t
     assert labels == {"pls", "pls:variant=full"}
 
 
+@pytest.mark.parametrize("objectives", [["clean"], ["clean", "pgd@1/255", "fgsm@1/255", "params"]])
+def test_multi_with_one_or_four_objectives_is_refused(release_root, capsys, tmp_path, objectives) -> None:
+    argv = [a for o in objectives for a in ("-O", o)]
+    code = main(["compare", *argv, "--multi", "-s", "random", "--seeds", "1", "--budget", "5",
+                 "--out", str(tmp_path / "cmp"), "--data", str(release_root)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"--multi makes one problem of 2 or 3 objectives; got {len(objectives)}" in err
+    assert not (tmp_path / "cmp").exists()
+
+
 def test_median_run_and_plan_rules(release_root, tmp_path) -> None:
     from robnas.benchmark import TabularOracle
     from robnas.multi_loop import run_multi_search
