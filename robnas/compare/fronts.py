@@ -130,7 +130,7 @@ def plot_fronts(runs: Sequence[FrontRun], out_dir: str | os.PathLike[str], *,
     run's front (for three objectives, the first two are drawn)."""
     from matplotlib.figure import Figure
 
-    from robnas.compare.plots import _COLOURS, PANEL_SIZE, SEARCHER_LABELS, _save, _slug
+    from robnas.compare.plots import PANEL_SIZE, _save, _slug, legend_label, searcher_colours
     from robnas.compare.stats import searcher_sort_key
     from robnas.multi_objective import DirectedObjective
 
@@ -150,10 +150,12 @@ def plot_fronts(runs: Sequence[FrontRun], out_dir: str | os.PathLike[str], *,
         tx, ty = [r[x_name] for r in true], [r[y_name] for r in true]
         ax.scatter(tx, ty, s=70, facecolors="none", edgecolors="black", lw=1.2,
                    label=f"true front ({len(true)} classes)", zorder=3)
-        for searcher in sorted({r.searcher for r in members}, key=searcher_sort_key):
+        ordered = sorted({r.searcher for r in members}, key=searcher_sort_key)
+        colours = searcher_colours(ordered)
+        for searcher in ordered:
             run = median_run([r for r in members if r.searcher == searcher])
-            draw_front(ax, run.values, flags, color=_COLOURS.get(searcher), lw=1.0, alpha=0.85,
-                       label=f"{SEARCHER_LABELS.get(searcher, searcher)} "
+            draw_front(ax, run.values, flags, color=colours[searcher], lw=1.0, alpha=0.85,
+                       label=f"{legend_label(searcher)} "
                              f"(median run, {run.final_share:.1%} of true HV)")
         label_front_axes(ax, directed, f"{dataset} · {objective}: fronts after {len(members[0].values)} cells")
         written += _save(fig, out / f"fronts-{_slug(dataset)}-{_slug(objective)}", formats)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +60,32 @@ _COLOURS = {"random": "#7f7f7f", "re": "#1f77b4", "ls": "#2ca02c", "bo": "#d6272
             "predictor": "#9467bd",  # single-objective figures: never drawn next to parego
             "nsga2": "#1f77b4", "motpe": "#d62728", "pls": "#2ca02c", "parego": "#9467bd",
             "hvi": "#ff7f0e"}
+_SETTING_COLOURS = ("#8c564b", "#e377c2", "#bcbd22", "#17becf", "#ff7f0e", "#9467bd", "#2ca02c",
+                    "#d62728", "#1f77b4", "#7f7f7f")
+"""Colours for settings of a searcher (``re:warmup=params``): matplotlib's tab10, those of no
+named searcher first."""
+
+
+def legend_label(searcher: str) -> str:
+    """A searcher label as legends show it: ``Regularized evolution (warmup=params)``."""
+    base, _, setting = searcher.partition(":")  # re:warmup=params: a setting of re
+    return SEARCHER_LABELS.get(base, base) + (f" ({setting})" if setting else "")
+
+
+def searcher_colours(searchers: Iterable[str]) -> dict[str, str]:
+    """A colour per searcher label: a registry name its own (:data:`_COLOURS`), every other
+    label (a setting, ``re:warmup=params``) the next of :data:`_SETTING_COLOURS` that no
+    searcher of ``searchers`` uses yet, so two settings of one searcher never share a colour.
+
+    >>> searcher_colours(["re", "re:warmup=params", "random"])
+    {'re': '#1f77b4', 're:warmup=params': '#8c564b', 'random': '#7f7f7f'}
+    """
+    labels = list(dict.fromkeys(searchers))
+    colours = {label: _COLOURS[label] for label in labels if label in _COLOURS}
+    free = [c for c in _SETTING_COLOURS if c not in colours.values()]
+    for number, label in enumerate(label for label in labels if label not in colours):
+        colours[label] = (free or list(_SETTING_COLOURS))[number % len(free or _SETTING_COLOURS)]
+    return {label: colours[label] for label in labels}
 
 
 def anytime_curves(expanded: pd.DataFrame, metric: str = "value") -> pd.DataFrame:
@@ -98,11 +124,12 @@ def draw_panel(
     """Draw one dataset-objective panel of :func:`anytime_curves` output onto ``ax``."""
     import numpy as np
 
-    for searcher in _ordered(curves["searcher"].unique()):
+    ordered = _ordered(curves["searcher"].unique())
+    colours = searcher_colours(ordered)
+    for searcher in ordered:
         c = curves[curves["searcher"] == searcher]
-        colour = _COLOURS.get(searcher)
-        base, _, setting = searcher.partition(":")  # re:warmup=params: a setting of re
-        label = SEARCHER_LABELS.get(base, base) + (f" ({setting})" if setting else "")
+        colour = colours[searcher]
+        label = legend_label(searcher)
         ax.plot(c["n"], c["mean"], color=colour, lw=1.6, label=label)
         ax.fill_between(c["n"], c["low"], c["high"], color=colour, alpha=0.2, lw=0)
     reference = 0.0 if metric == "regret" else optimum

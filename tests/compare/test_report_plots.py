@@ -3,6 +3,7 @@ from __future__ import annotations
 import struct
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -113,3 +114,25 @@ def test_plotting_changes_no_process_wide_state(table, tmp_path) -> None:
     assert state == "BACKEND svg PYPLOT False 3"
     single = _png_size(tmp_path / "fig" / "anytime-cifar10-clean.png")
     assert _png_size(tmp_path / "fig" / "anytime-all.png")[0] > single[0]
+
+
+def test_settings_of_one_searcher_get_their_own_colour_and_matching_band(table) -> None:
+    """Two settings of ``re`` next to ``re``: three line colours, each band the colour of its line
+    (a setting without a colour of its own used to take the next colour of matplotlib's cycle for
+    its line and another for its band)."""
+    from matplotlib.colors import to_hex
+    from matplotlib.figure import Figure
+
+    from robnas.compare.plots import draw_panel
+
+    re = table[(table["searcher"] == "re") & (table["objective"] == "clean")]
+    both = pd.concat([table[table["objective"] == "clean"],
+                      *(re.assign(searcher=s) for s in ("re:warmup=params", "re:population_size=20"))],
+                     ignore_index=True)
+    ax = Figure().subplots()
+    draw_panel(ax, anytime_curves(both))
+    lines = {line.get_label(): to_hex(line.get_color()) for line in ax.lines
+             if not line.get_label().startswith("optimum")}
+    assert len(lines) == 4 and len(set(lines.values())) == 4
+    bands = [to_hex(band.get_facecolor()[0][:3]) for band in ax.collections]
+    assert bands == list(lines.values())
