@@ -76,6 +76,10 @@ def test_table_parquet_and_csv(release_root, capsys, tmp_path) -> None:
                       "-o", str(target), "--data", str(release_root))
     assert code == 0
     frame = pd.read_parquet(target)
+    plain = tmp_path / "plain"  # a file written with -o gets the mode any new file gets here
+    plain.write_text("")
+    assert target.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
     assert frame.shape == (15625, 5)
     assert frame["nb201_index"].tolist() == list(range(15625))
     assert frame.loc[13433, "clean"] == 0.893

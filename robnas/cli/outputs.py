@@ -10,8 +10,11 @@ start, so a bad ``-o``/``--out`` costs nothing and leaves nothing behind.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -102,8 +105,7 @@ def write_frame(frame: pd.DataFrame, fmt: str, output: Path | None) -> None:
     target = Path(output)
     tmp = None
     try:
-        handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        os.close(handle)
+        tmp = _new_file_beside(target)
         if fmt == "parquet":
             frame.to_parquet(tmp, index=False)
         else:
@@ -115,6 +117,42 @@ def write_frame(frame: pd.DataFrame, fmt: str, output: Path | None) -> None:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
     print(f"wrote {len(frame)} rows to {target}", file=sys.stderr)
+
+
+def _new_file_beside(target: Path) -> str:
+    """Create an empty temporary file next to ``target`` with the mode a new file gets here
+    (0666 less the umask, as ``open`` gives; ``mkstemp``'s is 0600) and return its path."""
+    import secrets
+
+    while True:
+        path = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            continue
+        return str(path)
+
+
+@contextmanager
+def discarded_unless_recorded(run_dir: Path | None) -> Iterator[None]:
+    """Around a new run: when the command fails before its first trial is recorded (a live
+    oracle without weights, a Ray cluster that cannot start, Ctrl-C), remove ``run_dir`` and
+    the folders above it that this command created, so a failure leaves nothing written.
+    ``None`` (a resumed run) keeps everything."""
+    if run_dir is None:
+        yield
+        return
+    created = run_dir
+    while not created.parent.exists():
+        created = created.parent
+    try:
+        yield
+    except BaseException:
+        trials = run_dir / "trials.jsonl"
+        if not created.exists() or (trials.is_file() and trials.read_text().strip()):
+            raise
+        shutil.rmtree(created, ignore_errors=True)
+        raise
 
 
 def _probe(folder: Path, option: str, text: str) -> None:

@@ -170,7 +170,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from robnas.cli.outputs import writable_dir
+    from robnas.cli.outputs import discarded_unless_recorded, writable_dir
     from robnas.cli.search_multi import run_multi, wants_multi
     from robnas.loop import run_search
 
@@ -214,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
         settings["params"].setdefault("study_name", run_dir.name)
     searcher = _build_searcher(settings["searcher"], settings["params"], oracle=oracle,
                                storage_option=storage_option, objective=settings["objective"])
-    with live_executor(args, settings) as executor:
+    with discarded_unless_recorded(None if resume else run_dir), live_executor(args, settings) as executor:
         result = run_search(
             searcher,
             oracle,

@@ -40,7 +40,7 @@ def run_multi(args: argparse.Namespace) -> int:
     """Run (or resume) a multi-objective search and print or ``--json`` its fronts."""
     from robnas.cli.common import print_json, quiet_optuna, show_progress
     from robnas.cli.executor_options import gpus_per_task
-    from robnas.cli.outputs import writable_dir
+    from robnas.cli.outputs import discarded_unless_recorded, writable_dir
     from robnas.cli.search_cmd import DEFAULT_OUT, _build_searcher, build_oracle, run_figures
     from robnas.cli.workers_options import check_executor_options, live_executor, workers_line
     from robnas.multi_loop import run_multi_search
@@ -64,7 +64,7 @@ def run_multi(args: argparse.Namespace) -> int:
                                "multi-objective searcher", oracle=oracle,
                                objective=settings["objective"])
     run_dir = Path(args.resume) if out is None else _new_run_dir(out, settings)
-    with live_executor(args, settings) as executor:
+    with discarded_unless_recorded(None if resume else run_dir), live_executor(args, settings) as executor:
         result = run_multi_search(searcher, oracle, settings["objectives"], settings["budget"],
                                   record_dir=run_dir, resume=resume, progress=show_progress(args),
                                   workers=settings["workers"], executor=executor,

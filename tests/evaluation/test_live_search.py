@@ -90,6 +90,26 @@ def test_search_command_in_live_mode_reports_the_cost(roots, tmp_path, capsys):
     assert code == 0 and report["n_evaluations"] == 3 and report["device"] == "cpu"
 
 
+@pytest.mark.parametrize("objectives", [[OBJECTIVE], [OBJECTIVE, "clean"]])
+def test_a_live_search_that_fails_before_its_first_trial_leaves_nothing(roots, tmp_path, capsys,
+                                                                       objectives):
+    (tmp_path / "empty").mkdir()  # no weights: the first evaluation fails
+    out = tmp_path / "runs" / "deeper"
+    code = main(["search", "--mode", "live", *[a for o in objectives for a in ("-O", o)],
+                 "--searcher", "random", "--seed", str(SEED), "--budget", "2", "--data", str(roots["data"]),
+                 "--weights", str(tmp_path / "empty"), "--images", str(roots["images"]), "--device", "cpu",
+                 "--n-images", "6", "--store", str(tmp_path / "s.sqlite"), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "no weights" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()  # the run folder and the folders made for it
+    (tmp_path / "runs").mkdir()  # a folder that was there stays
+    assert main(["search", "--mode", "live", "-O", OBJECTIVE, "--searcher", "random", "--budget", "2",
+                 "--data", str(roots["data"]), "--weights", str(tmp_path / "empty"), "--images",
+                 str(roots["images"]), "--device", "cpu", "--n-images", "6", "--store",
+                 str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "runs")]) == 2
+    assert (tmp_path / "runs").is_dir() and not any((tmp_path / "runs").iterdir())
+
+
 def test_a_live_search_warm_starts_from_another_table(tmp_path):
     """`--mode live --param warmup=imagenet16-120`: the release's ImageNet16-120 table (in the
     live run's data root) picks the first cells, which are then evaluated live; the record
