@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     dataset = parse_dataset(args.dataset)
     out = writable_dir(args.out if args.out is not None else str(Path("runs") / f"analysis-{dataset.value}"),
                        "--out")
+    _refuse_other_outputs(out)
     fetch_missing_data(args, dataset.value, args.data)
     oracle = TabularOracle(dataset, data=args.data, strict_data=args.strict_data)
     report = write_report(
@@ -73,3 +74,21 @@ def run(args: argparse.Namespace) -> int:
     print(report.markdown())
     print(f"{len(report.files)} files in {out} ({report.seconds:.1f} s)")
     return 0
+
+
+def _refuse_other_outputs(out: Path) -> None:
+    """Refuse an ``--out`` folder that holds anything but an earlier analysis (a run record, a
+    comparison, a user's files), whose files the report would overwrite."""
+    import json
+
+    from robnas.errors import OutputPathError
+
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    try:
+        earlier = json.loads((out / "summary.json").read_text())
+    except (OSError, ValueError):
+        earlier = None
+    if not isinstance(earlier, dict) or "exclude_degenerate" not in earlier:
+        raise OutputPathError(f"--out {out} holds other files (not an earlier analysis), which the "
+                              "report would overwrite: choose a new or empty folder")

@@ -95,3 +95,15 @@ def test_bad_input_is_one_line_and_writes_nothing(release_root, capsys, tmp_path
     code, _, err = _cli(capsys, "analyze", *argv, "--out", str(out), "--data", str(release_root))
     assert code == 2 and message in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_an_out_folder_holding_other_files_is_refused(release_root, capsys, tmp_path) -> None:
+    """A run record's (or any other) files are never overwritten by a report: refused, untouched."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "summary.json").write_text('{"best_value": 0.5}\n')
+    code, _, err = _cli(capsys, "analyze", "-O", "clean", "--out", str(out), "--data", str(release_root))
+    assert code == 2 and err.count("\n") == 1
+    assert f"--out {out} holds other files (not an earlier analysis)" in err
+    assert [p.name for p in out.iterdir()] == ["summary.json"]
+    assert (out / "summary.json").read_text() == '{"best_value": 0.5}\n'
