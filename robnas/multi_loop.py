@@ -105,7 +105,7 @@ class MultiSearchResult(RunStats):
         """``regret / true_hypervolume``: the share of the true front's hypervolume missed."""
         if self.regret is None or not self.true_hypervolume:
             return None
-        return self.regret / self.true_hypervolume
+        return _clean(self.regret / self.true_hypervolume)  # 1 when nothing is found, not 1 - 4e-16
 
     @property
     def share_found(self) -> float | None:

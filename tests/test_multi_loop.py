@@ -174,3 +174,10 @@ def test_resume_refuses_values_the_table_contradicts(cifar10_oracle, tmp_path) -
     with pytest.raises(RunRecordError, match="line 3: 1 values for 2 objectives"):
         run_multi_search(RandomSearch(seed=3), cifar10_oracle, "pgd@1/255,clean", 10,
                          record_dir=tmp_path / "r", resume=True)
+
+
+def test_a_front_below_the_reference_misses_all_of_the_true_hypervolume(cifar10_oracle, problem) -> None:
+    """Nothing above the reference point: regret 1 and share 0 exactly (not 1 - 4e-16)."""
+    result = run_multi_search(RandomSearch(seed=0), cifar10_oracle, "pgd@1/255,clean", 1, problem=problem)
+    assert result.hypervolume == 0.0
+    assert result.relative_regret == 1.0 and result.summary()["best_value"] == 0.0
