@@ -100,6 +100,22 @@ def clip_regret(interval: tuple[float, float, float]) -> tuple[float, float, flo
     return (mean, low if math.isnan(low) else max(low, 0.0), high if math.isnan(high) else max(high, 0.0))
 
 
+def clip_best(interval: tuple[float, float, float], optimum: float) -> tuple[float, float, float]:
+    """A best value's ``(mean, low, high)`` with the bounds clipped to ``[0, optimum]`` (an
+    accuracy or a hypervolume share is never below 0 nor above the table's optimum; a NaN
+    ``optimum`` (live mode) leaves the top open), as :func:`clip_regret` does for regrets.
+
+    >>> clip_best((0.191, -2.229, 2.612), 1.0), clip_best((0.5, 0.4, 0.6), math.nan)
+    ((0.191, 0.0, 1.0), (0.5, 0.4, 0.6))
+    """
+    mean, low, high = interval
+    if not math.isnan(low):
+        low = max(low, 0.0)
+    if not (math.isnan(high) or math.isnan(optimum)):
+        high = min(high, optimum)
+    return (mean, low, high)
+
+
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm-adjusted p-values (step-down, monotone, capped at 1), in the input order.
 
@@ -130,8 +146,9 @@ def summarize(
 
     Returns:
         One row per dataset, objective, searcher and checkpoint ``evaluations`` with ``runs``,
-        ``best_mean/best_low/best_high``, ``regret_mean/regret_low/regret_high`` (the regret's
-        interval clipped at 0, see :func:`clip_regret`),
+        ``best_mean/best_low/best_high`` (clipped to [0, optimum], :func:`clip_best`),
+        ``regret_mean/regret_low/regret_high`` (the regret's interval clipped at 0, see
+        :func:`clip_regret`),
         ``found_share`` (runs whose best equals the optimum by then), ``reached`` (their count)
         and ``evals_to_optimum`` (mean first evaluation at which those runs found it).
     """
@@ -148,7 +165,8 @@ def summarize(
         run_first = first.reindex(group["run_id"].unique())
         for c in checkpoints_for(budget, checkpoints):
             at = group[group["n"] == c]
-            best = mean_interval(at["best"].to_numpy())
+            optimum = float((at["best"] + at["regret"]).max()) if at["regret"].notna().any() else math.nan
+            best = clip_best(mean_interval(at["best"].to_numpy()), optimum)
             regret = clip_regret(mean_interval(at["regret"].to_numpy()))
             reached = run_first[run_first <= c]
             runs = int(at["run_id"].nunique())

@@ -68,6 +68,10 @@ def test_summary_at_checkpoints_counts_runs_that_found_the_optimum(tmp_path) -> 
     assert re.loc[10, "reached"] == 5 and re.loc[10, "evals_to_optimum"] == pytest.approx(4.0)
     assert re.loc[4, "best_mean"] == pytest.approx((0.9 * 3 + 0.1 * 2) / 5)
     assert re.loc[10, "regret_mean"] == pytest.approx(0.0)
+    # the best value's t-interval stays within [0, optimum]: 0.58 +- 0.54 at 4, 0.26 +- 0.44 at 2
+    half = stats.t.ppf(0.975, 4) * np.std([0.9] * 3 + [0.1] * 2, ddof=1) / math.sqrt(5)
+    assert re.loc[4, "best_low"] == pytest.approx(0.58 - half) and re.loc[4, "best_high"] == pytest.approx(0.9)
+    assert re.loc[2, "best_low"] == 0.0 and re.loc[2, "best_high"] < 0.9
     rnd = summary[summary["searcher"] == "random"].set_index("evaluations")
     assert rnd.loc[10, "best_mean"] == pytest.approx(0.52)
     assert rnd.loc[10, "best_low"] < 0.52 < rnd.loc[10, "best_high"]
