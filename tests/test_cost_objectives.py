@@ -94,6 +94,13 @@ def test_query_several_objectives(release_root, capsys) -> None:
     code, out, _ = _cli(capsys, "query", "13433", "-O", "params", "-O", "clean", "--data", str(release_root))
     assert code == 0
     assert f"params          {cost.params(arch):.6g}" in out and "smallest        0.073306 on params" in out
+    # the classes whose representative costs least: every one in --json, ten and a count in text
+    strings = _strings(release_root)
+    representatives = {int(e["isomorph"]) for e in json.loads((release_root / "meta.json").read_text())["ids"].values()}
+    classes = {r for r in representatives if cost.params(strings[r]) == pytest.approx(0.073306)}
+    optimal = payload["objectives"][1]["optimal_indices"]
+    assert payload["objectives"][1]["optimal_count"] == len(optimal) == len(classes) > 10
+    assert f", ... {len(classes) - 10} more)" in out
 
 
 def test_table_cost_columns(release_root, capsys) -> None:

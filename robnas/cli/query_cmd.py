@@ -80,10 +80,16 @@ def run(args: argparse.Namespace) -> int:
         name = "" if len(answers) == 1 else f" on {answer['objective']}"
         order = " (smaller is better)" if answer["cost"] else ""
         print(f"rank            {answer['rank']} of {head['classes']} classes{name}{order}")
-        best = ", ".join(str(i) for i in answer["optimal_indices"])
+        best = ", ".join(str(i) for i in answer["optimal_indices"][:SHOWN_OPTIMA])
+        if answer["optimal_count"] > SHOWN_OPTIMA:
+            best += f", ... {answer['optimal_count'] - SHOWN_OPTIMA} more"
         label = "smallest" if answer["cost"] else "table optimum"
         print(f"{label:<15} {_shown(answer['optimum'], answer['cost'])}{name} (index {best})")
     return 0
+
+
+SHOWN_OPTIMA = 10
+"""Indices of optimal classes the text output lists (``--json`` has them all)."""
 
 
 def _shown(value: float, cost: bool) -> str:
@@ -101,5 +107,6 @@ def _answer(oracle, arch, objective) -> dict:
         "cost": objective.is_cost,
         "rank": oracle.rank(arch, objective),
         "optimum": oracle.optimum(objective),
-        "optimal_indices": oracle.best_indices(objective)[:10],
+        "optimal_indices": oracle.best_indices(objective),
+        "optimal_count": len(oracle.best_indices(objective)),
     }
