@@ -206,7 +206,8 @@ class HypervolumeImprovementSearch:
                 number in 0..10 (> 0 only with ``surrogate="gp"``), ``kernel_every`` not an
                 integer in 1..6466, ``features`` not one of :data:`GP_FEATURES` with
                 ``surrogate="gp"``, ``prior`` named without its scores handed over
-                (:meth:`use_scores`), ``prior_use`` not one of :data:`PRIOR_USES`,
+                (:meth:`use_scores`), ``prior_use`` not one of :data:`PRIOR_USES` (or other
+                than its default without a ``prior``),
                 ``lead_every`` not an integer in 0..6466, or ``seed`` not ``None`` or in
                 0..2**32-1.
 
@@ -233,6 +234,9 @@ class HypervolumeImprovementSearch:
         if self.surrogate == "gp" and self.features not in GP_FEATURES:
             raise InvalidParameterError(f"features must be one of {', '.join(GP_FEATURES)} with "
                                         f"surrogate=gp; got {self.features!r}")
+        if self.prior is None and self.prior_use != "start+model":
+            raise InvalidParameterError(f"prior_use={self.prior_use} says what a prior does; give one "
+                                        "with prior=DATASET, or leave prior_use out")
         if self.surrogate != "gp" and self.ucb:
             raise InvalidParameterError(f"ucb must be 0 unless surrogate=gp; got {self.ucb!r} "
                                         f"with surrogate={self.surrogate}")

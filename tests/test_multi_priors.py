@@ -166,6 +166,10 @@ def test_cli_search_records_the_prior_and_refuses_the_searched_table(release_roo
     err = capsys.readouterr().err
     assert code == 2 and "is the table being searched" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "bad").exists()
+    code = main([*common, "--searcher", "hvi", "--param", "prior_use=start", "--out", str(tmp_path / "bad")])
+    err = capsys.readouterr().err  # what a prior does, without one: a mistake, not a setting
+    assert code == 2 and "prior_use=start says what a prior does; give one with prior=DATASET" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "bad").exists()
 
 
 def test_compare_runs_a_prior_variant(release_root, tmp_path: Path, capsys) -> None:
