@@ -8,7 +8,8 @@ and writes what the release would::
     ROOT/<dataset>/clean_accuracy.json    {dataset: {"clean": {"accuracy": {id: 0.893}}}}
     ROOT/<dataset>/<key>_accuracy.json    {dataset: {key: {"accuracy": {id: [acc per eps]}}}}
     ROOT/provenance.json                  per dataset and key: protocol, images, weights
-                                          (archive, epochs, seed, SHA-256 per cell), versions
+                                          (archive, epochs, seed, SHA-256 per cell file),
+                                          versions; folders as absolute paths
 
 keyed by representative NB201 ids (isomorphs share their representative's value), accuracies
 as fractions rounded to 3 decimals, so :class:`~robnas.benchmark.TabularOracle` and every
@@ -21,17 +22,22 @@ protocol, weights identity and images), then the table files. A build that was
 interrupted resumes from the store: finished cells are not evaluated again, and a cell cut
 short resumes at its first unfinished image batch (the worker's scratch store,
 :func:`~robnas.evaluation.cell_tasks.scratch_store`). ``archs`` can
-grow a table in pieces: cells already in ROOT's files are kept.
+grow a table in pieces: cells already in ROOT's files are kept. One key of a table holds one
+evaluation setting: a build whose epsilons, number of images, attack protocol or weights'
+epochs and seed differ from those ROOT's ``meta.json`` and ``provenance.json`` record for the
+key (or for clean accuracy, which every build writes) is refused before anything is evaluated
+or written.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +55,10 @@ if TYPE_CHECKING:
 PROVENANCE_FILE = "provenance.json"
 ACCURACY_DECIMALS = 3
 """The release's rounding of accuracies."""
+
+SETTING_OPTIONS = {"n_images": "--n-images", "pgd_steps": "--pgd-steps", "apgd_steps": "--apgd-steps",
+                   "square_queries": "--square-queries"}
+"""The command-line option of each recorded setting that has one (named when a build conflicts)."""
 
 
 @dataclass
@@ -90,17 +100,21 @@ def parse_attack(text: str, release_epsilons: dict[str, Sequence[float]]) -> tup
     >>> parse_attack("clean", {})
     ('clean', ())
     """
-    name, _, points = text.strip().partition("@")
+    name, marker, points = text.strip().partition("@")
     if name.lower() == CLEAN:
-        if points:
+        if marker:
             raise TableBuildError(f"--attack {text!r}: clean has no epsilons")
         return CLEAN, ()
     if points.lower().startswith("linf"):  # a release key such as fgsm@Linf[@eps,...]
-        name, points = f"{name}@Linf", points[4:].lstrip("@")
+        rest = points[4:]
+        name, marker, points = f"{name}@Linf", "@" if rest.startswith("@") else "", rest.lstrip("@")
     key = attack_key(name)
     if key is None:
         choices = ", ".join(["clean", "fgsm", "pgd", "apgd", "square"])
         raise TableBuildError(f"--attack {text!r}: unknown attack {name!r}; choose from {choices}")
+    if marker and not points:
+        raise TableBuildError(f"--attack {text!r}: no epsilons after '@' (units of 1/255, e.g. "
+                              f"{name.split('@')[0]}@0.5,1,2; leave out '@' for the release's)")
     if not points:
         if key not in release_epsilons:
             raise TableBuildError(f"--attack {text!r}: give its epsilons, e.g. {name}@1,2,4")
@@ -144,13 +158,16 @@ def build_table(settings: LiveSettings, key: str, epsilons: Sequence[float], ind
         progress: a tqdm bar on stderr.
 
     Raises:
-        TableBuildError: ``out`` holds ``key`` at other epsilons, or a worker's weights differ
-            from this machine's.
+        TableBuildError: ``out`` holds ``key`` (or clean accuracy) under other settings: other
+            epsilons, number of images, attack protocol or weights' epochs and seed (checked
+            before anything is evaluated or written); or a worker's weights differ from this
+            machine's.
     """
     started = time.perf_counter()
     root = Path(out)
     driver = settings.oracle(store)
     meta = _merged_meta(root, Path(settings.data) / META_FILE, key, epsilons)
+    _check_settings(root, settings, key)
     cells = sorted({driver.meta.representative_of(int(i)) for i in indices})
     terms = terms_of(key, epsilons)
     keys = {index: [driver.result_key(index, t) for t in terms] for index in cells}
@@ -221,13 +238,14 @@ def _write_files(root: Path, meta: dict[str, Any], settings: LiveSettings, drive
                  key: str, terms: list[Term], keys: dict[int, list[ResultKey]],
                  store: ResultStore) -> list[str]:
     dataset = settings.dataset
-    if _read_json(root / META_FILE) != meta:  # 15,625 ids: written when new or changed only
-        _atomic_json(root / META_FILE, meta)
     values: dict[int, list[float]] = {}
     for index, cell_keys in keys.items():
         stored = [store.get(k) for k in cell_keys]
         if all(s is not None for s in stored):
             values[index] = [round(s.accuracy, ACCURACY_DECIMALS) for s in stored]  # type: ignore[union-attr]
+    digests = {str(i): _cell_sha256(driver, i) for i in sorted(values)}  # before anything is written
+    if _read_json(root / META_FILE) != meta:  # 15,625 ids: written when new or changed only
+        _atomic_json(root / META_FILE, meta)
     files = [META_FILE]
     columns = {CLEAN: lambda v: v[0]}
     if key != CLEAN:
@@ -242,21 +260,91 @@ def _write_files(root: Path, meta: dict[str, Any], settings: LiveSettings, drive
         files.append(relative)
     provenance = _read_json(root / PROVENANCE_FILE)
     entry = provenance.setdefault(dataset, {})
-    identities = {str(i): driver.weights_identity(i) for i in sorted(values)}
     for name in columns:
-        old = entry.get(name, {})
+        old = entry.get(name, {}).get("weights", {})
+        weights = {"root": str(driver.weights), "epochs": settings.epochs, "seed": settings.seed,
+                   "sha256": {**old.get("sha256", {}), **digests}}
+        if old.get("identity"):  # a table built before full digests: its short identities stay
+            weights["identity"] = old["identity"]
         entry[name] = {
             "robnas": __version__, "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "epsilons": meta["epsilons"].get(name, []),
             "protocol": settings.protocol.describe() if name != CLEAN else None,
-            "n_images": settings.n_images, "images": settings.images, "batch_size": settings.batch_size,
-            "weights": {"root": settings.weights, "epochs": settings.epochs, "seed": settings.seed,
-                        "identity": {**old.get("weights", {}).get("identity", {}), **identities}},
-            "versions": _versions(),
+            "n_images": settings.n_images, "images": str(driver.images), "batch_size": settings.batch_size,
+            "weights": weights, "versions": _versions(),
         }
     _atomic_json(root / PROVENANCE_FILE, provenance)
     files.append(PROVENANCE_FILE)
     return files
+
+
+_UNRECORDED = object()
+"""A setting the provenance does not record (a table built by an older robnas)."""
+
+
+def _check_settings(root: Path, settings: LiveSettings, key: str) -> None:
+    """Refuse to build ``key`` into ``root`` under other settings than its provenance records.
+
+    Every build writes clean accuracy and ``key``; for each, the number of images, the weights'
+    epochs and seed and (attacks) every setting of the attack protocol must equal what
+    ``root/provenance.json`` records, so the values of one key never mix two settings under
+    one provenance. Settings a table built by an older robnas did not record are not checked.
+
+    Raises:
+        TableBuildError: the first setting that differs, with its recorded value.
+    """
+    recorded = _read_json(root / PROVENANCE_FILE).get(settings.dataset)
+    if not isinstance(recorded, dict):
+        return
+    for name in dict.fromkeys((CLEAN, key)):
+        entry = recorded.get(name)
+        if not isinstance(entry, dict):
+            continue
+        weights = entry.get("weights") if isinstance(entry.get("weights"), dict) else {}
+        pairs: list[tuple[str, Any, Any]] = [
+            ("n_images", entry.get("n_images", _UNRECORDED), settings.n_images),
+            ("weights epochs", weights.get("epochs", _UNRECORDED), settings.epochs),
+            ("weights seed", weights.get("seed", _UNRECORDED), settings.seed)]
+        protocol = entry.get("protocol")
+        if name != CLEAN and isinstance(protocol, dict):
+            pairs += [(f"attack protocol {field}", protocol.get(field, _UNRECORDED), value)
+                      for field, value in asdict(settings.protocol).items()]
+            pairs.append(("attack protocol fingerprint", protocol.get("fingerprint", _UNRECORDED),
+                          settings.protocol.fingerprint()))
+        for setting, had, value in pairs:
+            if had is not _UNRECORDED and had != value:
+                option = SETTING_OPTIONS.get(setting.rsplit(" ", 1)[-1])
+                raise TableBuildError(
+                    f"{root} holds {settings.dataset} {name} built with {setting} {_shown(setting, had)}, "
+                    f"not {_shown(setting, value)}{f' ({option})' if option else ''}: build it with the "
+                    f"recorded settings ({root / PROVENANCE_FILE}), or use another --out")
+
+
+def _shown(setting: str, value: Any) -> str:
+    """A recorded setting's value as the user would give it (``None``: the default)."""
+    if value is None:
+        return "all" if setting == "n_images" else "default"
+    return str(value)
+
+
+def _cell_sha256(driver: LiveOracle, index: int) -> str:
+    """The full SHA-256 of cell ``index``'s weights file (its store keys hold a 16-hex prefix).
+
+    Raises:
+        TableBuildError: the file changed since its cells were evaluated in this build.
+    """
+    path = driver.archive.path_of(index)
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as err:
+        raise TableBuildError(f"cannot read the weights of cell {index}: {err}") from None
+    hexdigest = digest.hexdigest()
+    if not driver.weights_identity(index).startswith(hexdigest[:16]):
+        raise TableBuildError(f"{path} changed while the table was built: build again")
+    return hexdigest
 
 
 def _read_values(path: Path, dataset: str, key: str) -> dict[str, Any]:

@@ -19,7 +19,11 @@ Two engines behind one interface (:class:`Executor`, :meth:`Executor.imap_unorde
   share one GPU. Ray is imported only here, only when this engine is used.
 
 Each result is yielded exactly once, as ``(position, result)``, in completion order: a task
-that Ray retried still yields once, so the driver never counts a task twice.
+that Ray retried still yields once, so the driver never counts a task twice. A task that
+raised raises the same exception in the driver on both engines (Ray's ``RayTaskError`` wrapper,
+whose message is a coloured ``ray::run_task()`` header, is unwrapped: :func:`ray_result`).
+Tasks that ask for GPUs are refused up front where no node of the Ray cluster has that many
+(:meth:`RayExecutor.check_resources`), instead of waiting forever to be scheduled.
 
 Where the next task depends on earlier results (a search that keeps N evaluations in flight),
 :meth:`Executor.submitter` gives a :class:`~robnas.submitters.Submitter`: ``submit(item)`` one task at a time and
@@ -37,6 +41,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -99,6 +104,36 @@ def _context(setup: Setup | None, setup_args: tuple[Any, ...]) -> Any:
 def run_task(fn: Task, setup: Setup | None, setup_args: tuple[Any, ...], item: Any) -> Any:
     """Run one task in this process: ``fn(context, item)`` with this process's context."""
     return fn(_context(setup, setup_args), item)
+
+
+def ray_result(ray: Any, ref: Any) -> Any:
+    """``ray.get(ref)``, raising what the task raised rather than Ray's wrapper of it.
+
+    Ray raises a failed task's exception as a ``RayTaskError`` whose message is the task's
+    header (``ray::run_task() (pid=..., ip=...)``, in ANSI colours) and the remote traceback;
+    the task's own exception (``cause``) is raised instead, chained to the wrapper so the remote
+    traceback stays available, so the driver sees the same exception and one-line message as
+    with the local pool. Any other Ray error (e.g. a worker that died after every retry) is
+    raised as an :class:`~robnas.errors.ExecutorError` with its first line, uncoloured.
+    """
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as err:
+        cause = getattr(err, "cause", None)
+        if isinstance(cause, Exception) and not isinstance(cause, ray.exceptions.RayError):
+            raise cause from err
+        raise ExecutorError(f"a Ray task failed: {_first_line(cause if cause is not None else err)}") from err
+    except ray.exceptions.RayError as err:
+        raise ExecutorError(f"a Ray task failed: {_first_line(err)}") from err
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _first_line(error: BaseException) -> str:
+    """The first non-empty line of ``error``'s message, without ANSI colour codes."""
+    lines = [line.strip() for line in _ANSI.sub("", str(error)).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
 
 
 def exit_with_parent() -> None:
@@ -183,6 +218,13 @@ class Executor(ABC):
         from robnas.submitters import InProcessSubmitter
 
         return InProcessSubmitter(fn, setup, setup_args)
+
+    def check_resources(self, resources: TaskResources) -> None:  # noqa: B027 (nothing to check by default)
+        """Refuse tasks asking for ``resources`` that this executor can never provide.
+
+        Raises:
+            ExecutorError: no worker can ever run such a task (see :meth:`RayExecutor.check_resources`).
+        """
 
     def close(self) -> None:  # noqa: B027 (engines without lasting workers have nothing to release)
         """Release the workers (idempotent)."""
@@ -296,6 +338,8 @@ class RayExecutor(Executor):
                        resources: TaskResources | None = None) -> Iterator[tuple[int, Any]]:
         ray = self._ray
         resources = resources or TaskResources()
+        if items:
+            self.check_resources(resources)
         remote = self._remote.options(num_cpus=resources.cpus, num_gpus=resources.gpus,
                                       max_retries=self.max_retries, retry_exceptions=False)
         # one shared copy of the function and setup in Ray's object store, not one per task
@@ -307,7 +351,7 @@ class RayExecutor(Executor):
                 done, _ = ray.wait(list(pending), num_returns=1)
                 for ref in done:
                     position = pending.pop(ref)
-                    yield position, ray.get(ref)  # a failed task raises here
+                    yield position, ray_result(ray, ref)  # a failed task raises here
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
@@ -316,8 +360,35 @@ class RayExecutor(Executor):
                   resources: TaskResources | None = None) -> Submitter:
         from robnas.submitters import RaySubmitter
 
+        self.check_resources(resources or TaskResources())
         return RaySubmitter(self._ray, self._remote, self.max_retries, fn, setup, setup_args,
                             resources or TaskResources())
+
+    def check_resources(self, resources: TaskResources) -> None:
+        """Refuse tasks no node of the cluster can run: Ray would wait for such a node forever.
+
+        Checks the GPUs a task asks for against the GPUs of each live node (a task runs on one
+        node), as the cluster has them now.
+
+        Raises:
+            ExecutorError: the cluster has no GPUs, or no node has as many as one task asks for.
+        """
+        if resources.gpus <= 0:
+            return
+        ray = self._ray
+        wanted = f"--gpus-per-task {resources.gpus:g}"
+        total = float(ray.cluster_resources().get("GPU", 0.0))
+        if total <= 0:
+            raise ExecutorError(f"{wanted}: the Ray cluster has no GPUs (leave --gpus-per-task "
+                                "out to run on CPUs)")
+        try:
+            most = max((float(node.get("Resources", {}).get("GPU", 0.0)) for node in ray.nodes()
+                        if node.get("Alive", True)), default=total)
+        except Exception:  # the node listing is unavailable (e.g. a Ray client): the total decides
+            most = total
+        if most < resources.gpus:
+            raise ExecutorError(f"{wanted}: no node of the Ray cluster has that many GPUs (the most "
+                                f"on one node: {most:g}); a task runs on one node")
 
     def close(self) -> None:
         if self._owns and self._ray.is_initialized():

@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import Any
 
 from robnas.errors import ExecutorError
-from robnas.execution import Setup, Task, TaskResources, exit_with_parent, run_task, worker_environment
+from robnas.execution import Setup, Task, TaskResources, exit_with_parent, ray_result, run_task, worker_environment
 
 
 class Submitter(ABC):
@@ -120,7 +120,7 @@ class RaySubmitter(Submitter):
         if not self._pending:
             raise ExecutorError("no task is running")
         (ref,), _ = self._ray.wait(list(self._pending), num_returns=1)
-        return self._pending.pop(ref), self._ray.get(ref)
+        return self._pending.pop(ref), ray_result(self._ray, ref)
 
     def close(self) -> None:
         for ref in self._pending:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from robnas.errors import ExecutorError
+from robnas.errors import DataNotFoundError, ExecutorError
 from robnas.execution import LocalExecutor, TaskResources, make_executor
 
 # -- tasks (module level: they are pickled to the workers) ------------------------------------
@@ -41,6 +41,11 @@ def _fail(context: None, item: int) -> int:
     if item == 3:
         raise ValueError("task 3 failed")
     return item
+
+
+def _refuse(context: None, item: int) -> int:
+    """A task that fails as robnas' own checks do (a one-line :class:`DataNotFoundError`)."""
+    raise DataNotFoundError(f"no weights for NB201 index {item}: /nowhere/{item:06d}.pickle.pbz2 is missing")
 
 
 # -- tests ------------------------------------------------------------------------------------
@@ -112,3 +117,53 @@ def test_a_submitter_keeps_tasks_in_flight_on_every_engine(ray_executor, tmp_pat
         assert sorted(tickets) == [0, 1, 2, 3, 4]
         assert seen == {ticket: item * item for ticket, item in tickets.items()}
         assert (pid != os.getpid()) == remote
+
+
+def test_a_failed_ray_task_raises_the_tasks_own_error_and_message(ray_executor) -> None:
+    # Ray wraps a task's exception in a RayTaskError whose message is a coloured
+    # "ray::run_task() (pid=..., ip=...)" header: the driver gets the task's own exception and
+    # its one-line message instead, exactly as from the local pool, for a map and a submitter.
+    expected = "no weights for NB201 index 7: /nowhere/000007.pickle.pbz2 is missing"
+    for executor in (ray_executor, LocalExecutor(jobs=1)):
+        with pytest.raises(DataNotFoundError) as raised:
+            list(executor.imap_unordered(_refuse, [7]))
+        assert type(raised.value) is DataNotFoundError and str(raised.value) == expected
+        with executor.submitter(_refuse) as submitter, pytest.raises(DataNotFoundError) as raised:
+            submitter.submit(7)
+            submitter.wait()
+        assert type(raised.value) is DataNotFoundError and str(raised.value) == expected
+
+
+def test_gpu_tasks_no_node_can_run_are_refused_not_left_waiting(ray_executor) -> None:
+    # Ray keeps a task that asks for more GPUs than any node has pending forever (no message),
+    # so the call runs in a thread and must end within a minute, refused in one line. On a CPU
+    # machine the module's Ray instance has no GPUs; on a GPU machine, ask for one more GPU
+    # than it has.
+    import ray
+
+    have = int(ray.cluster_resources().get("GPU", 0))
+    outcome: list[BaseException | list] = []
+
+    def attempt(gpus: float, use_submitter: bool) -> None:
+        try:
+            if use_submitter:
+                with ray_executor.submitter(_fail, resources=TaskResources(gpus=gpus)) as submitter:
+                    submitter.submit(2)
+                    outcome.append([submitter.wait()])
+            else:
+                outcome.append(list(ray_executor.imap_unordered(_fail, [1], resources=TaskResources(gpus=gpus))))
+        except BaseException as err:  # handed to the test's thread
+            outcome.append(err)
+
+    cases = [(0.25, False), (2, True)] if have == 0 else [(have + 1, False), (have + 1, True)]
+    for gpus, use_submitter in cases:
+        outcome.clear()
+        worker = threading.Thread(target=attempt, args=(gpus, use_submitter), daemon=True)
+        worker.start()
+        worker.join(timeout=60)
+        assert not worker.is_alive(), f"a task asking for {gpus} GPUs waits forever"
+        (error,) = outcome
+        expected = ("the Ray cluster has no GPUs (leave --gpus-per-task out to run on CPUs)" if have == 0
+                    else f"no node of the Ray cluster has that many GPUs (the most on one node: {have})")
+        assert isinstance(error, ExecutorError) and str(error) == f"--gpus-per-task {gpus:g}: {expected}"
+    assert list(ray_executor.imap_unordered(_fail, [1], resources=TaskResources(gpus=0))) == [(0, 1)]

@@ -19,8 +19,8 @@ def add_executor_options(parser: argparse.ArgumentParser | argparse._ArgumentGro
                              "this machine) or ray://HOST:10001 (default: start a local Ray instance)")
     if gpus:
         parser.add_argument("--gpus-per-task", type=float, default=0.0, metavar="G",
-                            help="GPUs each task asks of Ray; 0.25 runs four evaluations on one GPU "
-                                 "(default: 0)")
+                            help="GPUs each task asks of Ray; 0.25 runs four evaluations on one GPU; "
+                                 "refused up front when no node of the cluster has that many (default: 0)")
 
 
 def gpus_per_task(args: argparse.Namespace) -> float:
@@ -36,8 +36,20 @@ def gpus_per_task(args: argparse.Namespace) -> float:
 
 
 def build_executor(args: argparse.Namespace, jobs: int | None = None) -> Any:
-    """The :class:`~robnas.execution.Executor` the options ask for (the caller closes it)."""
-    from robnas.execution import make_executor
+    """The :class:`~robnas.execution.Executor` the options ask for (the caller closes it).
 
-    gpus_per_task(args)
-    return make_executor(args.executor, jobs=jobs, address=args.ray_address)
+    With ``--gpus-per-task``, the Ray cluster is checked once it is joined: one without GPUs,
+    or without a node that has as many as one task asks for, is refused here (Ray would wait
+    for such a node forever), and the executor is closed again.
+    """
+    from robnas.execution import TaskResources, make_executor
+
+    gpus = gpus_per_task(args)
+    executor = make_executor(args.executor, jobs=jobs, address=args.ray_address)
+    if gpus:
+        try:
+            executor.check_resources(TaskResources(gpus=gpus))
+        except BaseException:
+            executor.close()
+            raise
+    return executor

@@ -22,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "OUT/<dataset>/<key>_accuracy.json and OUT/provenance.json in the release's layout, "
             "so `robnas search --data OUT` and TabularOracle(data=OUT) read it like the release "
             "once every class is in it. Results go through the live results store (--store), so an "
-            "interrupted build resumes and --archs grows a table in pieces. Cells run as tasks of "
+            "interrupted build resumes and --archs grows a table in pieces, always under the settings "
+            "OUT/provenance.json records (epsilons, --n-images, attack protocol, weights); another "
+            "setting is refused before anything is evaluated. Cells run as tasks of "
             "the local process pool or of Ray (--executor ray); this process alone writes the "
             "store and the files."
         ),
@@ -43,7 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--archs", default="representatives", metavar="WHICH",
                         help="all or representatives (every isomorphism class once), or a FILE with "
                              "one NB201 string or index a line (default: %(default)s)")
-    parser.add_argument("--out", required=True, metavar="ROOT", help="the table's folder (extended if it exists)")
+    parser.add_argument("--out", required=True, metavar="ROOT",
+                        help="the table's folder (extended if it exists; a build under other settings "
+                             "than it records for the key, e.g. other --n-images, is refused)")
     parser.add_argument("--data", metavar="PATH",
                         help="folder of the release's meta.json (default: $ROBNAS_DATA, else the per-user dir)")
     add_live_options(parser)

@@ -66,3 +66,19 @@ def test_search_command_runs_live_workers(engine, roots, tmp_path, capsys) -> No
     trials = [json.loads(line) for line in (run_dir / TRIALS_FILE).open()]
     assert sorted(t["arch"] for t in trials) == sorted(a.to_string() for a in roots["archs"][:2])
     assert all(Arch.from_string(t["arch"]).code == t["index"] for t in trials)
+
+
+def test_live_workers_asking_for_gpus_ray_cannot_give_are_refused(roots, tmp_path, capsys, ray_executor) -> None:
+    # Ray would keep tasks asking for more GPUs than any node has pending forever, silently:
+    # the search is refused in one line before a task is submitted, and leaves no run behind.
+    import ray
+
+    gpus = int(ray.cluster_resources().get("GPU", 0)) + 2
+    code = main(["search", "--mode", "live", "-O", OBJECTIVE, "--searcher", "random", "--seed", str(SEED),
+                 "--budget", "2", "--workers", "2", "--data", str(roots["data"]),
+                 "--weights", str(roots["weights"]), "--images", str(roots["images"]), "--device", "cpu",
+                 "--n-images", "6", "--store", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "runs"),
+                 "--executor", "ray", "--gpus-per-task", str(gpus)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(f"robnas: error: --gpus-per-task {gpus}: ") and len(err.splitlines()) == 1
+    assert not list((tmp_path / "runs").glob("*/*"))

@@ -82,10 +82,11 @@ def test_build_in_pieces_resumes_and_reads_as_a_release(source, tmp_path, capsys
     assert meta["epsilons"] == {"fgsm@Linf": [0.5, 1.0, 2.0]} and len(meta["ids"]) == 15625
     provenance = json.loads((root / "provenance.json").read_text())["cifar10"]["fgsm@Linf"]
     assert provenance["protocol"]["fingerprint"] == FAST.fingerprint() and provenance["n_images"] == N_IMAGES
-    assert sorted(map(int, provenance["weights"]["identity"])) == sorted(REPRESENTATIVES)
-    for rep, identity in provenance["weights"]["identity"].items():  # SHA-256 of each cell's file
+    assert sorted(map(int, provenance["weights"]["sha256"])) == sorted(REPRESENTATIVES)
+    for rep, digest in provenance["weights"]["sha256"].items():  # the SHA-256 of each cell's file
         (path,) = (source["base"] / "weights").glob(f"{int(rep):06d}.*")
-        assert identity == f"{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}:e200:sdefault"
+        assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (provenance["weights"]["epochs"], provenance["weights"]["seed"]) == (200, None)
     import torch
     import torchattacks
 
@@ -138,12 +139,77 @@ def test_build_on_ray_writes_what_the_local_pool_writes(source, ray_executor, tm
     assert again.evaluated == 0
 
 
+def test_a_build_under_other_settings_is_refused_before_anything_is_evaluated(source, tmp_path, capsys):
+    # one key of a table holds one setting: another --n-images, attack protocol (even one the
+    # attack does not use: the store keys and provenance name the whole protocol) or, through
+    # clean accuracy (every build writes it), another key's build under other settings would mix
+    # two settings in one file under one provenance
+    root, store = tmp_path / "table", tmp_path / "store.sqlite"
+    cells = tmp_path / "two.txt"
+    cells.write_text(f"{REPRESENTATIVES[0]}\n{REPRESENTATIVES[1]}\n")
+    common = ["--out", str(root), "--store", str(store), "--archs", str(cells), "-j", "1", *source["options"]]
+    code, built = _build(["--attack", ATTACK, *common], capsys)
+    assert code == 0 and built["evaluated"] == 2
+    before = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    stored = ResultStore(store).count()
+
+    def refused(argv, expected):
+        code, err = _build(argv, capsys)
+        assert code == 2 and err == f"robnas: error: {root} {expected}: build it with the recorded settings " \
+                                    f"({root / 'provenance.json'}), or use another --out\n"
+        assert {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+        assert ResultStore(store).count() == stored  # nothing evaluated either
+
+    refused(["--attack", ATTACK, *common, "--n-images", "4", "--pgd-steps", "3"],
+            f"holds cifar10 clean built with n_images {N_IMAGES}, not 4 (--n-images)")
+    refused(["--attack", ATTACK, *common, "--pgd-steps", "3"],
+            "holds cifar10 fgsm@Linf built with attack protocol pgd_steps 5, not 3 (--pgd-steps)")
+    refused(["--attack", "clean", *common, "--n-images", "3"],
+            f"holds cifar10 clean built with n_images {N_IMAGES}, not 3 (--n-images)")
+    refused(["--attack", "pgd@1", *common, "--n-images", "3"],
+            f"holds cifar10 clean built with n_images {N_IMAGES}, not 3 (--n-images)")
+    # the recorded settings are accepted (nothing left to evaluate)
+    code, again = _build(["--attack", ATTACK, *common], capsys)
+    assert code == 0 and again["evaluated"] == 0
+
+
+def test_provenance_records_absolute_folders_and_each_cell_files_sha256(source, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(source["base"])  # relative --weights and --images
+    options = [o if o not in (str(source["base"] / "weights"), str(source["base"] / "images"))
+               else o.rsplit("/", 1)[1] for o in source["options"]]
+    assert "weights" in options and "images" in options
+    cell = tmp_path / "one.txt"
+    cell.write_text(f"{REPRESENTATIVES[2]}\n")
+    root = tmp_path / "table"
+    code, built = _build(["--attack", "clean", "--archs", str(cell), "--out", str(root), "-j", "1",
+                          "--store", str(tmp_path / "store.sqlite"), *options], capsys)
+    assert code == 0 and built["evaluated"] == 1
+    clean = json.loads((root / "provenance.json").read_text())["cifar10"]["clean"]
+    assert clean["images"] == str((source["base"] / "images").resolve())
+    assert clean["weights"]["root"] == str((source["base"] / "weights").resolve())
+    (path,) = (source["base"] / "weights").glob(f"{REPRESENTATIVES[2]:06d}.*")
+    assert clean["weights"]["sha256"] == {str(REPRESENTATIVES[2]): hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("fgsm@a", "epsilon 'a' is not a number"),
     ("fog@1", "unknown attack 'fog'"),
     ("clean@1", "clean has no epsilons"),
+    ("clean@", "clean has no epsilons"),
     ("pgd@1,1", "given twice"),
+    ("fgsm@", "no epsilons after '@'"),
+    ("fgsm@Linf@", "no epsilons after '@'"),
 ])
 def test_bad_attacks_are_refused(text, message):
     with pytest.raises(TableBuildError, match=message):
-        parse_attack(text, {})
+        parse_attack(text, {"fgsm@Linf": [0.5, 1.0], "pgd@Linf": [1.0]})
+
+
+def test_an_empty_epsilon_list_is_refused_in_one_line(source, tmp_path, capsys):
+    # without '@' the release's epsilons are meant; with '@' and nothing after it, a mistake
+    release = {"fgsm@Linf": [0.5, 1.0]}
+    assert parse_attack("fgsm", release) == parse_attack("fgsm@Linf", release) == ("fgsm@Linf", (0.5, 1.0))
+    code, err = _build(["--attack", "fgsm@", "--out", str(tmp_path / "t"), *source["options"]], capsys)
+    assert code == 2 and err == ("robnas: error: --attack 'fgsm@': no epsilons after '@' (units of 1/255, "
+                                 "e.g. fgsm@0.5,1,2; leave out '@' for the release's)\n")
+    assert not (tmp_path / "t").exists()

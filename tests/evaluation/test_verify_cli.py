@@ -101,3 +101,24 @@ def test_verify_through_worker_processes_equals_in_process(setup, capsys, tmp_pa
     assert all(r["seconds"] > 0 for r in pooled)
     code, out = verify([*argv, *options, "--gpus-per-task", "0.5"], capsys)
     assert code == 2 and "--gpus-per-task needs --executor ray" in out.err
+
+
+def test_verify_on_ray_reports_a_tasks_error_and_missing_gpus_in_one_line(setup, capsys, tmp_path, ray_executor):
+    # A cell task that fails on Ray reaches the user as the local pool reports it: the task's own
+    # one-line message, not Ray's coloured "ray::run_task() (pid=..., ip=...)" header.
+    import ray
+
+    empty = tmp_path / "no-weights"
+    empty.mkdir()
+    options = [o if o != str(setup["base"] / "weights") else str(empty) for o in setup["options"]]
+    argv = ["--arch", GOOD, "-O", "clean", *options]
+    code, local = verify(argv, capsys)
+    assert code == 2 and local.err.startswith("robnas: error: no weights for NB201 index ")
+    code, out = verify([*argv, "--executor", "ray", "--jobs", "1"], capsys)
+    assert code == 2 and out.err == local.err and len(out.err.splitlines()) == 1 and "\x1b" not in out.err
+    # GPU tasks on a cluster without a node that has enough GPUs: refused, not left pending forever
+    have = int(ray.cluster_resources().get("GPU", 0))
+    gpus = "0.25" if have == 0 else str(have + 1)
+    code, out = verify([*argv[:4], *setup["options"], "--executor", "ray", "--gpus-per-task", gpus], capsys)
+    assert code == 2 and out.err.startswith(f"robnas: error: --gpus-per-task {gpus}: ")
+    assert ("the Ray cluster has no GPUs" if have == 0 else "no node of the Ray cluster") in out.err
