@@ -410,7 +410,9 @@ def _standing(
     the clean accuracy but not the cost: a dead convolution still has weights)."""
     if min_clean is None and not limits:
         rank = None if best is None else oracle.rank(Arch.from_string(best["arch"]), objective)
-        return oracle.optimum(objective), rank, None if rank is None else class_count()
+        meta = getattr(oracle, "meta", None)  # a table built for some cells ranks among those
+        classes = class_count() if meta is None else len(meta.representatives)
+        return oracle.optimum(objective), rank, None if rank is None else classes
     values_of = getattr(oracle, "values_by_code", None)
     if values_of is None:
         return None, None, None

@@ -102,6 +102,7 @@ def test_build_in_pieces_resumes_and_reads_as_a_release(source, tmp_path, capsys
                  "--seed", "0", "--json", "--out", str(tmp_path / "runs")]) == 0
     found = json.loads(capsys.readouterr().out)
     assert found["best_value"] == source["expected"][best][2]
+    assert (found["rank"], found["ranked_classes"]) == (1, len(REPRESENTATIVES))  # the table's classes
     assert main(["compare", "-O", "fgsm@1/255", "--searchers", "random,re", "--seeds", "2", "--budget", "6",
                  "--checkpoints", "3,6", "--data", str(root), "--out", str(tmp_path / "cmp"), "--jobs", "1",
                  "-q"]) == 0
