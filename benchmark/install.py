@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -332,11 +333,16 @@ def _os_errors(dest: Path) -> Iterator[None]:
 
 
 class _locked:
-    """Hold the data folder's lock (creating the folder), telling the user when waiting."""
+    """Hold the data folder's lock (creating the folder), telling the user when waiting.
+
+    A folder this created is removed again when the install fails before anything worth
+    keeping is in it (only the lock and an empty download folder: a partial download stays,
+    to resume)."""
 
     def __init__(self, dest: Path) -> None:
         from filelock import FileLock
 
+        self._created = not dest.exists()
         dest.mkdir(parents=True, exist_ok=True)
         self._lock = FileLock(str(dest / LOCK_NAME))
         self._dest = dest
@@ -350,5 +356,11 @@ class _locked:
             _log.warning("another robnas process is installing into %s; waiting", self._dest)
             self._lock.acquire()
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, *rest: object) -> None:
         self._lock.release()
+        if kind is None or not self._created:
+            return
+        download = self._dest / DOWNLOAD_DIR
+        left = {p.name for p in self._dest.iterdir()}
+        if left <= {LOCK_NAME, DOWNLOAD_DIR} and not (download.is_dir() and any(download.iterdir())):
+            shutil.rmtree(self._dest, ignore_errors=True)

@@ -223,6 +223,7 @@ def test_server_down(capsys, tmp_path) -> None:
         f"robnas: error: could not download http://127.0.0.1:{port}/meta.zip after 2 tries: "
         "connection refused"
     )
+    assert not (tmp_path / "d").exists()  # the folder it made holds nothing to keep: removed
 
 
 @pytest.mark.parametrize(
@@ -289,6 +290,10 @@ def test_import_of_a_corrupt_zip_installs_nothing(archives, release_root, capsys
     code, _, err = _run(capsys, "data", "import", str(path), "--dest", str(tmp_path / "d"))
     assert "meta.json from meta.zip does not match its pinned SHA-256" in _one_line_error(code, err)
     assert _release_files(tmp_path / "d") == []
+    assert not (tmp_path / "d").exists()
+    (tmp_path / "d").mkdir()  # a folder that was there stays
+    code, _, err = _run(capsys, "data", "import", str(path), "--dest", str(tmp_path / "d"))
+    assert code == 2 and (tmp_path / "d").is_dir()
 
 
 def test_info_reports_a_tampered_file(release_root, capsys, tmp_path) -> None:
