@@ -108,6 +108,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from robnas.cli.outputs import writable_dir
     from robnas.compare import load_oracles, plan_runs, run_comparison, write_reports
+    from robnas.compare.plan import RUNS_DIR, check_budgets
     from robnas.compare.plots import FORMATS
 
     formats = parse_names(args.formats, "--formats", FORMATS, "figure format")
@@ -139,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
         _check_measures(specs, oracles)
         if args.strict_data:
             _check_pins(specs, args.data)
+        check_budgets(out / RUNS_DIR, specs)  # before the folder is announced: one line
         with build_executor(args, jobs) as executor:
             print(f"comparison folder: {out} ({len(specs)} runs, {executor.engine} executor)",
                   file=sys.stderr)

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from robnas.errors import ComparisonError
-from robnas.run_record import SUMMARY_FILE
 
 if TYPE_CHECKING:
     from robnas.benchmark import TabularOracle
@@ -229,11 +228,14 @@ def write_plan(out: Path, specs: Sequence[RunSpec]) -> None:
 
 
 def check_budgets(runs_dir: Path, specs: Sequence[RunSpec]) -> None:
+    """Refuse a run already in ``runs_dir``, finished or cut short, whose budget is not its
+    spec's (its trials would be cut or extended under the old run id)."""
     from robnas.compare.trajectories import read_run_info
+    from robnas.run_record import CONFIG_FILE
 
     for spec in specs:
         run_dir = runs_dir / spec.run_id
-        if (run_dir / SUMMARY_FILE).is_file():
+        if (run_dir / CONFIG_FILE).is_file():
             budget = read_run_info(run_dir).budget
             if budget != spec.budget:
                 raise ComparisonError(

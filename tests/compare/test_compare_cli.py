@@ -38,6 +38,9 @@ def test_compare_runs_prints_the_summary_and_redraws_from_the_folder(release_roo
     code, stdout, _ = _run(capsys, "compare", "--from", str(out), "--metric", "regret", "--log-x")
     assert code == 0 and "### cifar10 · clean" in stdout
     assert sorted(p.stat().st_mtime_ns for p in (out / "runs").rglob("trials.jsonl")) == runs_before
+    code, _, err = _run(capsys, "compare", "-O", "clean", "--searchers", "random", "--seeds", "1",
+                        "--budget", "10", "--out", str(out), "--data", str(release_root), "-q")
+    assert code == 2 and err.count("\n") == 1 and "was run with budget 12, not 10" in err
 
 
 @pytest.mark.parametrize(

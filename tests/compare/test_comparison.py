@@ -96,6 +96,12 @@ def test_runs_in_workers_resume_and_equal_a_plain_search(release_root, cifar10_o
     with pytest.raises(ComparisonError, match="was run with budget 15, not 20"):
         run_comparison(plan_runs(["re"], ["pgd@1/255"], ["cifar10"], range(1), 20), out,
                        data=release_root)
+    summary = (killed / "summary.json").read_bytes()
+    (killed / "summary.json").unlink()  # cut short: its budget counts too (it would be cut to 10)
+    with pytest.raises(ComparisonError, match="ls-s001 was run with budget 15, not 10"):
+        run_comparison(plan_runs(["ls"], ["pgd@1/255"], ["cifar10"], range(1, 2), 10), out,
+                       data=release_root)
+    (killed / "summary.json").write_bytes(summary)
 
     report = write_reports(out, checkpoints=[5, 10])
     table = pd.read_parquet(out / "trajectories.parquet")
