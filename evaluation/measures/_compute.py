@@ -72,7 +72,8 @@ class MeasureRequest:
             raise MeasureError(f"give each measure once (got {', '.join(names) or 'none'})")
         needing = [m.name for m in self.measures if m.needs_data]
         if needing and self.images is None:
-            raise MeasureError(f"{', '.join(needing)} need test images: pass --images DIR "
+            verb = "needs" if len(needing) == 1 else "need"
+            raise MeasureError(f"{', '.join(needing)} {verb} test images: pass --images DIR "
                                "(data-free measures run without)")
 
     def trained(self, measure: Measure) -> bool:

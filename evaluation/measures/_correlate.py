@@ -3,12 +3,15 @@ bootstrap intervals, and top-10% precision.
 
 Scores come from any table with a column ``nb201_index`` or ``index`` (NB201 index) or
 ``arch`` (NB201 string)
-and one or more numeric score columns, for any subset of cells (:func:`read_scores`). The
+and one or more numeric score columns, for any subset of cells (:func:`read_scores`, which
+reads them strictly: an empty field is a cell without that score, a NaN or infinite value is
+refused with its row). The
 table's values are per isomorphism class, so scores are first resolved to classes: with
 ``isomorphs="mean"`` (default) a class's score is the mean over its scored cells;
 ``"representative"`` keeps only representatives' scores; ``"all"`` keeps every scored cell
 (classes then count once per scored member). Cells with a missing score (NaN) are dropped;
-infinite scores are kept for the rank statistics and dropped for Pearson's r.
+infinite scores (measures from the results store may have them) are kept for the rank
+statistics and dropped for Pearson's r.
 
 For each score and objective: Kendall's tau-b, Spearman's rho, Pearson's r (``scipy.stats``)
 and top-10% precision (the share of the score's best 10% of classes that are among the truly
@@ -43,16 +46,21 @@ def read_scores(source: str | os.PathLike[str] | pd.DataFrame, meta: SpaceMeta) 
 
     ``source`` is a CSV or Parquet file (by suffix) or a DataFrame with a column
     ``nb201_index`` or ``index`` (NB201 indices) or ``arch`` (NB201 strings) and numeric score
-    columns (other text columns are ignored).
+    columns (other text columns are ignored). Scores are read strictly: an empty field (a CSV
+    field with no text, a Parquet null, a DataFrame's NaN: what ``compute -o`` writes for a
+    missing value) is a cell without that score, while a NaN (``nan`` in a CSV), an infinite
+    value or, in a column of numbers, a field that is no number is refused, naming the row.
 
     Raises:
-        MeasureError: no index/arch column, an unknown cell, no score column, or a cell twice.
+        MeasureError: no index/arch column, an unknown cell, no score column, a cell twice, or
+            a score that is not a finite number.
     """
     import pandas as pd
 
     from robnas.errors import InvalidArchError
 
-    frame = source if isinstance(source, pd.DataFrame) else _read_table(Path(source))
+    path = None if isinstance(source, pd.DataFrame) else Path(source)
+    frame = source if path is None else _read_table(path)
     key = next((c for c in ("nb201_index", "index") if c in frame.columns), None)
     if key is not None:
         try:
@@ -71,15 +79,83 @@ def read_scores(source: str | os.PathLike[str] | pd.DataFrame, meta: SpaceMeta) 
         raise MeasureError("scores need a column 'nb201_index' or 'index' (NB201 index) or 'arch' (NB201 string); "
                            f"found {', '.join(map(str, frame.columns))}")
     skip = {"nb201_index", "index", "arch", "representative"}
-    columns = [c for c in frame.columns if c not in skip and not str(c).endswith("_seconds")
-               and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+    columns = {c: values for c in frame.columns if c not in skip and not str(c).endswith("_seconds")
+               and (values := _score_column(frame[c], path)) is not None}
     if not columns:
         raise MeasureError("scores: no numeric score column besides " + key)
-    scores = frame[columns].astype("float64").set_axis(pd.Index(indices, name="nb201_index"))
+    scores = pd.DataFrame(columns)
+    _refuse_non_finite(scores, path)
+    scores = scores.set_axis(pd.Index(indices, name="nb201_index"))
     if scores.index.duplicated().any():
         first = int(scores.index[scores.index.duplicated()][0])
         raise MeasureError(f"scores: NB201 index {first} appears twice")
     return scores
+
+
+def _score_column(column: pd.Series, path: Path | None) -> pd.Series | None:
+    """``column`` as float64 scores; ``None`` for a column of booleans or text (ignored).
+
+    A text column in which some fields are numbers is a score column with a field that is not:
+    refused, naming its row (``path``: where the column was read, ``None``: a DataFrame).
+    """
+    import numpy as np
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(column):
+        return None
+    if pd.api.types.is_numeric_dtype(column):
+        return column.astype("float64")
+    text = column.astype(object).where(column.notna(), "").astype(str).str.strip()
+    numbers = pd.to_numeric(text.where(text != ""), errors="coerce")
+    if numbers.isna().all():
+        return None  # notes, names: not scores
+    wrong = np.flatnonzero(((text != "") & numbers.isna()).to_numpy())
+    if wrong.size:
+        row = int(wrong[0])
+        raise MeasureError(f"{_place(path, row)}: {column.name!r} is {text.iloc[row]!r}, not a number")
+    return numbers.astype("float64")
+
+
+def _refuse_non_finite(scores: pd.DataFrame, path: Path | None) -> None:
+    """Raise :class:`MeasureError` naming the first row with a NaN or infinite score that is
+    not an empty field (:func:`_empty_fields`) of ``path`` (``None``: a DataFrame's NaN is empty)."""
+    import numpy as np
+
+    values = scores.to_numpy(dtype="float64")
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return
+    bad &= ~(np.isnan(values) if path is None else _empty_fields(path, list(scores.columns)))
+    if not bad.any():
+        return
+    row, column = (int(i) for i in np.argwhere(bad)[0])
+    raise MeasureError(f"{_place(path, row)}: {scores.columns[column]!r} is {values[row, column]}; scores must "
+                       "be finite numbers (leave the field empty for a cell without that score)")
+
+
+def _place(path: Path | None, row: int) -> str:
+    """Where data row ``row`` (from 0) of the scores is, for a message: the file, the row from
+    1 and for a CSV its line (the header is line 1)."""
+    if path is None:
+        return f"scores, row {row + 1}"
+    line = f" (line {row + 2})" if path.suffix.lower() == ".csv" else ""
+    return f"--scores {path}, row {row + 1}{line}"
+
+
+def _empty_fields(path: Path, columns: list[str]) -> np.ndarray:
+    """Where the file ``path`` holds nothing for ``columns`` (rows x columns, bool): a CSV field
+    of no text or only spaces, a Parquet null (pandas writes NaN as either), as opposed to a
+    written NaN."""
+    import numpy as np
+    import pandas as pd
+
+    if path.suffix.lower() == ".csv":
+        text = pd.read_csv(path, dtype=str, keep_default_na=False)[columns]
+        return np.column_stack([text[c].str.strip().eq("").to_numpy() for c in columns])
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=[str(c) for c in columns])
+    return np.column_stack([table.column(str(c)).is_null().to_numpy(zero_copy_only=False) for c in columns])
 
 
 def _read_table(path: Path) -> pd.DataFrame:

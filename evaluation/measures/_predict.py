@@ -7,11 +7,13 @@ scored on the held-out ones. Rows with a missing measure are dropped; infinite v
 clipped to the finite range of their column (forests need finite inputs). Trees depend only on
 the order of each feature's values, so features are mapped by the monotone
 ``sign(x) log(1 + |x|)``: values beyond float32's range (synflow reaches 1e49; scikit-learn's
-trees work in float32) stay finite and distinct.
+trees work in float32) stay finite and distinct. :meth:`Prediction.summary` gives the mean over
+the splits with a 95% t-interval, clipped to the statistic's range (tau in [-1, 1], R2 at most 1).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,10 @@ from robnas.evaluation.measures._registry import MeasureError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+RANGES: dict[str, tuple[float, float]] = {"r2": (-math.inf, 1.0), "kendall": (-1.0, 1.0)}
+"""The possible values of each summarised statistic (intervals are clipped to them)."""
 
 
 @dataclass(frozen=True)
@@ -37,17 +43,23 @@ class Prediction:
     objective: str
 
     def summary(self) -> dict[str, float]:
-        """Mean and 95% t-interval of R2 and Kendall's tau over the splits."""
+        """Mean and 95% t-interval of R2 and Kendall's tau over the splits.
+
+        The interval is clipped to the statistic's range (:data:`RANGES`: tau in [-1, 1], R2 at
+        most 1): with few splits mean +- t * sd / sqrt(n) reaches beyond it. One split: no
+        interval (NaN).
+        """
         import numpy as np
         from scipy import stats
 
         out: dict[str, float] = {"splits": len(self.splits)}
-        for name in ("r2", "kendall"):
+        for name, (lowest, highest) in RANGES.items():
             values = self.splits[name].to_numpy(dtype=float)
             mean = float(values.mean())
             half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))) \
                 if len(values) > 1 else float("nan")
-            out[name], out[f"{name}_low"], out[f"{name}_high"] = mean, mean - half, mean + half
+            low, high = np.clip([mean - half, mean + half], lowest, highest)  # NaN stays NaN
+            out[name], out[f"{name}_low"], out[f"{name}_high"] = mean, float(low), float(high)
         return out
 
 

@@ -5,13 +5,17 @@ trained weights). Built-in measures are listed in :data:`MEASURES` by import pat
 the registry (``robnas measures list``, the CLI's choices) imports no torch. A user's own
 measure is a function with the same signature (on the command line ``-m module:function``; a
 function may declare what it needs in an attribute, e.g. ``f.measure_flags = {"needs_data":
-False}``, else it is taken to need test images):
+False}``, which :func:`get_measure` honours for the function and for its import path alike,
+else it is taken to need test images):
 
 >>> def weight_count(network, batch):
 ...     return float(sum(p.numel() for p in network.parameters()))
 >>> mine = Measure.from_function(weight_count, needs_data=False)
 >>> mine.name, mine.needs_data, mine.uses_trained_weights
 ('weight_count', False, True)
+>>> weight_count.measure_flags = {"needs_data": False}
+>>> get_measure(weight_count).needs_data
+False
 >>> get_measure("synflow").needs_data
 False
 """
@@ -21,7 +25,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from robnas.errors import MeasureError
@@ -149,19 +153,45 @@ MEASURES: dict[str, Measure] = {
 """Built-in measures by name: zero-cost proxies at initialisation, the robustness measures, the cost."""
 
 
+FLAG_FIELDS = tuple(f.name for f in fields(Measure) if f.name not in {"name", "function"})
+"""The fields a function may set in its ``measure_flags`` attribute."""
+
+
+def declared_flags(function: MeasureFunction) -> dict[str, Any]:
+    """What ``function`` declares it needs: its ``measure_flags`` attribute (``{}`` without one).
+
+    Raises:
+        MeasureError: the attribute is not a mapping, or names a field :class:`Measure` lacks.
+    """
+    flags = getattr(function, "measure_flags", None)
+    if flags is None:
+        return {}
+    name = getattr(function, "__name__", type(function).__name__)
+    if not isinstance(flags, Mapping):
+        raise MeasureError(f"{name}.measure_flags must be a dict, got {type(flags).__name__}")
+    unknown = sorted(str(key) for key in flags if key not in FLAG_FIELDS)
+    if unknown:
+        raise MeasureError(f"{name}.measure_flags: unknown {', '.join(map(repr, unknown))}; "
+                           f"known: {', '.join(FLAG_FIELDS)}")
+    return dict(flags)
+
+
 def get_measure(measure: str | Measure | MeasureFunction) -> Measure:
     """A :class:`Measure` from a registry name, an import path ``module:function``, a
-    :class:`Measure` or a function ``f(network, batch) -> float``."""
+    :class:`Measure` or a function ``f(network, batch) -> float``.
+
+    A function (given itself or by its import path) is taken with what its ``measure_flags``
+    attribute declares (:func:`declared_flags`), e.g. ``{"needs_data": False}``.
+    """
     if isinstance(measure, Measure):
         return measure
     if callable(measure):
-        return Measure.from_function(measure)
+        return Measure.from_function(measure, **declared_flags(measure))
     text = str(measure).strip()
     if text in MEASURES:
         return MEASURES[text]
     if ":" in text:
         function = import_function(text)
-        flags = getattr(function, "measure_flags", {})
-        return Measure.from_function(function, name=text.rpartition(":")[2], **flags)
+        return Measure.from_function(function, name=text.rpartition(":")[2], **declared_flags(function))
     raise MeasureError(f"unknown measure {text!r}; choose from {', '.join(MEASURES)} "
                        "or give your own as module:function")

@@ -11,7 +11,7 @@ from typing import Any
 from robnas.cli.common import add_data_options, print_json
 from robnas.cli.executor_options import add_executor_options, build_executor, gpus_per_task
 from robnas.cli.values import int_option, parse_float
-from robnas.errors import RobnasError
+from robnas.errors import OutputPathError, RobnasError
 
 SEED_MAX = 2**32 - 1
 
@@ -79,7 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                      "bootstrap intervals, heat map and scatter plots"),
                        ("predict", "random forest predicting an objective from several measures "
                                    "(80/20 splits over seeds): R2, held-out Kendall tau, importances")):
-        sub = commands.add_parser(name, help=text, description=text + ".")
+        sub = commands.add_parser(name, help=_help_text(text), description=text + ".")
         source = sub.add_mutually_exclusive_group(required=True)
         source.add_argument("--scores", metavar="FILE",
                             help="your scores: CSV/Parquet with a column nb201_index (or index) or arch, "
@@ -98,7 +98,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             sub.set_defaults(handler=run_correlate)
         else:
             sub.add_argument("--seeds", type=int_option(1, 1000), default=10, metavar="N",
-                             help="random 80/20 splits (default: %(default)s)")
+                             help="random 80/20 splits; R2 and tau are their mean with a 95%% t-interval, "
+                                  "clipped to the statistic's range (default: %(default)s)")
             sub.add_argument("--trees", type=int_option(1, 100_000), default=100, metavar="N",
                              help="trees per forest (default: %(default)s)")
             sub.set_defaults(handler=run_predict)
@@ -115,6 +116,12 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
                              "weights (default: at initialisation)")
     parser.add_argument("--store", metavar="PATH", help="results store (default: in robnas' cache dir)")
     parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _help_text(text: str) -> str:
+    """``text`` as an argparse ``help`` string, which argparse %-formats (``%(default)s``): a
+    literal ``%`` doubled. (A ``description`` is printed as it is.)"""
+    return text.replace("%", "%%")
 
 
 def _no_subcommand(_args: argparse.Namespace) -> int:
@@ -204,13 +211,13 @@ def _cells(which: str, meta: Any) -> list[int]:
 
 
 def run_compute(args: argparse.Namespace) -> int:
-    from robnas.cli.outputs import table_format, writable_file
+    from robnas.cli.outputs import writable_file
     from robnas.evaluation.measures._compute import compute_measures
     from robnas.evaluation.measures._store import MeasureStore
 
     output = writable_file(args.output, "-o")
     gpus = gpus_per_task(args)  # checked before anything is loaded
-    fmt = table_format(None, output) if output is not None else None
+    fmt = _output_format(output)
     request = _request(args, args.images)
     if request.images is not None and any(m.needs_data for m in request.measures):
         from robnas.evaluation.measures import load_batch
@@ -231,20 +238,38 @@ def run_compute(args: argparse.Namespace) -> int:
         "cached": result.cached, "executor": args.executor, "wall_seconds": round(result.wall_seconds, 3),
         "batch_size": request.batch_size, "seed": request.seed, "output": None if output is None else str(output),
         "measures": {m.name: {"settings": request.settings(m).describe(),
-                              "mean": _float(frame[m.name].mean()),
+                              "mean": float(frame[m.name].mean()),
                               "missing": int(frame[m.name].isna().sum()),
-                              "seconds_per_cell": _float(frame[f"{m.name}_seconds"].mean())}
+                              "seconds_per_cell": float(frame[f"{m.name}_seconds"].mean())}
                      for m in request.measures},
     }
     if args.json:
-        print_json(summary)
+        print_json(_finite(summary))
         return 0
     print(f"{len(frame)} cells on {request.dataset.value}: {result.computed} values computed, "
           f"{result.cached} from the store, {result.wall_seconds:.1f} s")
     for name, info in summary["measures"].items():
-        print(f"  {name:<19} mean {info['mean']:.4g}  {info['seconds_per_cell']:.3f} s/cell  "
-              f"weights {info['settings']['weights']}" + (f"  ({info['missing']} NaN)" if info["missing"] else ""))
+        print(f"  {name:<19} mean {_number(info['mean'], '.4g')}  {_number(info['seconds_per_cell'], '.3f')} "
+              f"s/cell  weights {info['settings']['weights']}"
+              + (f"  ({info['missing']} NaN)" if info["missing"] else ""))
     return 0
+
+
+def _output_format(output: Path | None) -> str | None:
+    """The table format of ``compute -o`` from the file's suffix (compute has no ``--format``;
+    ``.csv`` or ``.parquet``, the suffixes ``correlate --scores`` and ``load_measures`` read)."""
+    if output is None:
+        return None
+    formats = {".csv": "csv", ".parquet": "parquet"}
+    if output.suffix.lower() not in formats:
+        raise OutputPathError(f"cannot tell the format of -o {output} from its suffix; "
+                              f"name it {' or '.join(formats)}")
+    return formats[output.suffix.lower()]
+
+
+def _number(value: float, spec: str) -> str:
+    """``value`` formatted by ``spec``; NaN (a mean with no value to average) as ``–``."""
+    return "–" if value != value else format(value, spec)
 
 
 def _finite(payload: Any) -> Any:
@@ -258,17 +283,12 @@ def _finite(payload: Any) -> Any:
     return payload
 
 
-def _float(value: Any) -> float | None:
-    value = float(value)
-    return None if value != value else value
-
-
 def _scores_and_table(args: argparse.Namespace) -> tuple[Any, Any, Any, list[str]]:
     from robnas.benchmark import TabularOracle
     from robnas.evaluation.measures._correlate import objective_table, read_scores
     from robnas.evaluation.measures._load import load_measures
 
-    oracle = TabularOracle(args.dataset, data=args.data)
+    oracle = TabularOracle(args.dataset, data=args.data, strict_data=args.strict_data)
     objectives = args.objective or list(DEFAULT_OBJECTIVES)
     for objective in objectives:
         oracle.validate(objective)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -114,8 +117,12 @@ def test_predict_reports_r2_tau_and_importances(setup, capsys):
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["compute", "-m", "nope"], "unknown measure 'nope'; choose from synflow"),
-    (["compute", "-m", "jacov"], "jacov need test images: pass --images DIR"),
-    (["compute", "-m", "synflow", "-o", "x.txt"], "cannot tell the format of -o x.txt from its suffix"),
+    (["compute", "-m", "jacov"], "jacov needs test images: pass --images DIR"),
+    (["compute", "-m", "jacov", "-m", "nwot"], "jacov, nwot need test images: pass --images DIR"),
+    (["compute", "-m", "synflow", "-o", "x.txt"],
+     "cannot tell the format of -o x.txt from its suffix; name it .csv or .parquet"),
+    (["compute", "-m", "synflow", "-o", "x.pq", "--archs", "cells.txt"],  # correlate reads no .pq
+     "cannot tell the format of -o x.pq from its suffix"),
     (["compute", "-m", "synflow", "--archs", "missing.txt"], "use all, representatives or a file"),
     (["compute", "-m", "synflow", "--jobs", "0"], "--jobs"),
     (["compute", "-m", "jacov", "--images", "."], "cifar10 test set not found"),
@@ -159,3 +166,143 @@ def test_a_users_measure_from_the_command_line(setup, capsys, tmp_path, monkeypa
     assert code == 0, captured.err
     frame = pd.read_csv(out)
     assert list(frame.columns[3:]) == ["weight_sum", "weight_sum_seconds"] and (frame["weight_sum"] > 0).all()
+
+
+def test_bad_input_names_no_option_compute_lacks(setup, capsys, monkeypatch):
+    monkeypatch.chdir(setup["base"])
+    code, captured = run(["compute", "-m", "synflow", "-o", "x.txt", *setup["common"]], capsys)
+    assert code == 2 and "--format" not in captured.err  # compute has no --format
+
+
+# -- help ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+@pytest.mark.parametrize("command", [[], ["list"], ["compute"], ["correlate"], ["predict"]])
+def test_help_of_every_measures_command_prints(capsys, command, flag):
+    code = main(["measures", *command, flag])
+    captured = capsys.readouterr()
+    assert code == 0 and captured.err == ""
+    assert captured.out.startswith("usage: robnas measures") and "%%" not in captured.out
+    if command in ([], ["correlate"]):
+        assert "top-10% precision with 95% bootstrap intervals" in " ".join(captured.out.split())
+
+
+# -- a measure that returns NaN (or infinity) everywhere -------------------------------------------
+@pytest.fixture
+def odd_measures(tmp_path, monkeypatch):
+    """A module ``odd_measures`` with data-free, network-free measures ``nan_everywhere`` and
+    ``inf_everywhere``."""
+    (tmp_path / "odd_measures.py").write_text(
+        "import math\n"
+        "FLAGS = {'needs_data': False, 'needs_network': False}\n"
+        "def nan_everywhere(network, batch):\n"
+        "    return math.nan\n"
+        "def inf_everywhere(network, batch):\n"
+        "    return math.inf\n"
+        "nan_everywhere.measure_flags = inf_everywhere.measure_flags = FLAGS\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def test_compute_summarises_a_measure_that_is_nan_everywhere(setup, capsys, odd_measures):
+    out = odd_measures / "nan.csv"
+    argv = ["compute", "-m", "odd_measures:nan_everywhere", "--archs", str(setup["cells"]),
+            "--store", str(odd_measures / "s.sqlite"), "--data", str(setup["oracle"].root)]
+    code, captured = run([*argv, "-o", str(out)], capsys)
+    assert code == 0, captured.err
+    line = next(x for x in captured.out.splitlines() if "nan_everywhere" in x)
+    assert line.split()[:3] == ["nan_everywhere", "mean", "–"] and line.endswith("(3 NaN)")
+    assert pd.read_csv(out)["nan_everywhere"].isna().all()
+    code, captured = run([*argv, "--json"], capsys)
+    info = json.loads(captured.out)["measures"]["nan_everywhere"]
+    assert code == 0 and info["mean"] is None and info["missing"] == 3
+
+
+def test_compute_json_stays_strict_json_for_an_infinite_mean(setup, capsys, odd_measures):
+    argv = ["compute", "-m", "odd_measures:inf_everywhere", "--archs", str(setup["cells"]),
+            "--store", str(odd_measures / "s.sqlite"), "--data", str(setup["oracle"].root)]
+    code, captured = run([*argv, "--json"], capsys)
+
+    def strict(name: str) -> None:
+        raise AssertionError(f"non-standard JSON constant {name}")
+
+    assert code == 0 and json.loads(captured.out, parse_constant=strict)["measures"]["inf_everywhere"]["mean"] is None
+    code, captured = run(argv, capsys)
+    assert code == 0 and "inf_everywhere      mean inf " in captured.out
+
+
+# -- --strict-data ---------------------------------------------------------------------------------
+def _changed_release(release_root: Path, target: Path) -> Path:
+    """A release copy (meta.json and pgd linked) whose cifar10 clean file has one value changed,
+    so its SHA-256 differs from the pin."""
+    (target / "cifar10").mkdir(parents=True)
+    (target / "meta.json").symlink_to(release_root / "meta.json")
+    for name in ("pgd@Linf_accuracy.json",):
+        (target / "cifar10" / name).symlink_to(release_root / "cifar10" / name)
+    document = json.loads((release_root / "cifar10" / "clean_accuracy.json").read_text())
+    document["cifar10"]["clean"]["accuracy"]["13433"] = 0.5
+    (target / "cifar10" / "clean_accuracy.json").write_text(json.dumps(document))
+    return target
+
+
+@pytest.mark.parametrize("command", ["correlate", "predict"])
+@pytest.mark.parametrize("where", ["global", "command"])
+def test_correlate_and_predict_honour_strict_data(setup, capsys, caplog, tmp_path, command, where):
+    root = _changed_release(setup["oracle"].root, tmp_path / "data")
+    path, _ = _scores_file(setup)
+    argv = ["measures", command, "--scores", str(path), "-O", "clean", "--data", str(root),
+            "--store", str(tmp_path / "s.sqlite")]
+    argv += ["--bootstrap", "0"] if command == "correlate" else ["--seeds", "2", "--trees", "5"]
+    with caplog.at_level(logging.WARNING, logger="robnas.benchmark.table"):
+        code = main(argv)
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "differs from the released file" in caplog.text  # without the flag: a warning
+    code = main(["--strict-data", *argv] if where == "global" else [*argv, "--strict-data"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert captured.err.startswith("robnas: error: ") and "refused under --strict-data" in captured.err
+    assert captured.err.count("\n") == 1
+
+
+# -- --scores are read strictly --------------------------------------------------------------------
+@pytest.mark.parametrize("command", ["correlate", "predict"])
+@pytest.mark.parametrize("bad", ["nan", "-inf", "inf", "NaN"])
+def test_a_non_finite_score_is_refused_naming_file_and_row(setup, capsys, tmp_path, command, bad):
+    reps = [int(i) for i in setup["oracle"].meta.representatives[:30]]
+    values = [str(float(i)) for i in range(30)]
+    values[4] = bad
+    path = tmp_path / "scores.csv"
+    path.write_text("nb201_index,s\n" + "".join(f"{i},{v}\n" for i, v in zip(reps, values, strict=True)))
+    code, captured = run([command, "--scores", str(path), "-O", "clean", *setup["common"]], capsys)
+    assert code == 2 and captured.out == ""
+    assert captured.err == (f"robnas: error: --scores {path}, row 5 (line 6): 's' is {float(bad)}; scores must be "
+                            "finite numbers (leave the field empty for a cell without that score)\n")
+
+
+def test_an_empty_score_field_is_a_cell_without_that_score(setup, capsys, tmp_path):
+    reps = [int(i) for i in setup["oracle"].meta.representatives[:30]]
+    path = tmp_path / "scores.csv"
+    path.write_text("nb201_index,s,t\n" + "".join(f"{r},{i},{'' if i == 3 else -i}\n" for i, r in enumerate(reps)))
+    code, captured = run(["correlate", "--scores", str(path), "-O", "clean", "--bootstrap", "0", "--json",
+                          *setup["common"]], capsys)
+    assert code == 0, captured.err
+    cells = {row["score"]: row["cells"] for row in json.loads(captured.out)["correlations"]}
+    assert cells == {"s": 30, "t": 29}
+
+
+# -- predict's intervals ---------------------------------------------------------------------------
+def test_predict_intervals_stay_within_the_statistics_range(setup, capsys, tmp_path):
+    reps = setup["oracle"].meta.representatives[:40]
+    path = tmp_path / "noise.csv"
+    rng = np.random.default_rng(5)
+    pd.DataFrame({"nb201_index": reps, "noise": rng.normal(size=len(reps))}).to_csv(path, index=False)
+    argv = ["predict", "--scores", str(path), "-O", "pgd@1/255", "--seeds", "2", "--trees", "5", *setup["common"]]
+    code, captured = run([*argv, "--json"], capsys)
+    assert code == 0, captured.err
+    summary = json.loads(captured.out)["pgd@1/255"]["summary"]
+    assert -1 <= summary["kendall_low"] <= summary["kendall"] <= summary["kendall_high"] <= 1
+    assert summary["r2_low"] <= summary["r2"] <= summary["r2_high"] <= 1
+    assert (summary["kendall_low"], summary["kendall_high"]) == (-1, 1)  # two splits: the widest interval
+    code, captured = run(argv, capsys)
+    assert code == 0 and "[-1.000, 1.000] over 2 80/20 splits" in captured.out
+    assert not math.isnan(summary["r2"])

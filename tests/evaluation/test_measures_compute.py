@@ -124,8 +124,10 @@ def test_two_worker_processes_give_the_same_values(meta, tmp_path) -> None:
 
 
 def test_data_dependent_measures_need_images() -> None:
-    with pytest.raises(MeasureError, match="jacov need test images"):
+    with pytest.raises(MeasureError, match="jacov needs test images"):
         MeasureRequest((MEASURES["jacov"], MEASURES["synflow"]), "cifar10")
+    with pytest.raises(MeasureError, match="jacov, nwot need test images"):
+        MeasureRequest((MEASURES["jacov"], MEASURES["nwot"]), "cifar10")
     with pytest.raises(MeasureError, match="each measure once"):
         MeasureRequest((MEASURES["synflow"], MEASURES["synflow"]), "cifar10")
 
@@ -172,6 +174,33 @@ def test_a_users_function_is_a_measure() -> None:
         get_measure("nope")
     with pytest.raises(MeasureError, match="cannot import"):
         get_measure("no_such_module:thing")
+
+
+def weight_total(network, batch) -> float:
+    """Sum of the absolute weights (data-free, as its flags say)."""
+    return float(sum(p.abs().sum() for p in network.parameters()))
+
+
+weight_total.measure_flags = {"needs_data": False, "uses_trained_weights": False}
+
+
+def test_a_functions_declared_flags_count_whether_given_itself_or_by_path() -> None:
+    by_path = get_measure("tests.evaluation.test_measures_compute:weight_total")
+    itself = get_measure(weight_total)
+    for measure in (itself, by_path):
+        assert (measure.name, measure.needs_data, measure.uses_trained_weights) == ("weight_total", False, False)
+    MeasureRequest((itself,), "cifar10")  # data-free: no --images needed
+
+    def plain(network, batch) -> float:
+        return 0.0
+
+    assert get_measure(plain).needs_data is True  # no flags: taken to need test images
+    plain.measure_flags = {"needs_dat": False}  # type: ignore[attr-defined]
+    with pytest.raises(MeasureError, match=r"plain\.measure_flags: unknown 'needs_dat'; known: needs_data"):
+        get_measure(plain)
+    plain.measure_flags = ["needs_data"]  # type: ignore[attr-defined]
+    with pytest.raises(MeasureError, match="must be a dict, got list"):
+        get_measure(plain)
 
 
 def test_measures_share_the_live_results_file_with_its_own_table(tmp_path) -> None:

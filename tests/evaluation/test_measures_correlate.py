@@ -11,6 +11,7 @@ from scipy import stats
 
 from robnas.evaluation.measures import MeasureError, predict_objective, read_scores, score_correlations
 from robnas.evaluation.measures._correlate import correlations_markdown, objective_table, top_precision
+from robnas.evaluation.measures._predict import Prediction
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +111,68 @@ def test_random_forest_handles_values_beyond_float32_and_infinities() -> None:
     target = pd.Series(signal, name="y")
     prediction = predict_objective(features, target, seeds=2, n_estimators=20)
     assert prediction.summary()["kendall"] > 0.8 and prediction.importances["feature"][0] == "huge"
+
+
+def _reps(meta, n: int = 6) -> list[int]:
+    return [int(i) for i in meta.representatives[:n]]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_read_scores_refuses_a_non_finite_value_in_a_file_or_frame(cifar10_oracle, tmp_path, bad) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    meta = cifar10_oracle.meta
+    values = [1.0, 2.0, 3.0, bad, 5.0, 6.0]
+    csv = tmp_path / "s.csv"
+    pd.DataFrame({"index": _reps(meta), "ok": 1.0, "x": values}).to_csv(csv, index=False, na_rep="nan")
+    with pytest.raises(MeasureError, match=rf"^--scores {csv}, row 4 \(line 5\): 'x' is {bad}; scores must be finite"):
+        read_scores(csv, meta)
+    parquet = tmp_path / "s.parquet"  # a NaN written as NaN, not as pandas' null
+    pq.write_table(pa.table({"index": _reps(meta), "x": pa.array(values, from_pandas=False)}), parquet)
+    with pytest.raises(MeasureError, match=rf"^--scores {parquet}, row 4: 'x' is {bad}"):
+        read_scores(parquet, meta)
+    frame = pd.DataFrame({"index": _reps(meta), "x": values})
+    if math.isnan(bad):  # a DataFrame's NaN is pandas' missing value
+        assert list(read_scores(frame, meta)["x"].isna()) == [False, False, False, True, False, False]
+    else:
+        with pytest.raises(MeasureError, match=rf"^scores, row 4: 'x' is {bad}"):
+            read_scores(frame, meta)
+
+
+def test_read_scores_takes_an_empty_field_as_a_cell_without_that_score(cifar10_oracle, tmp_path) -> None:
+    meta = cifar10_oracle.meta
+    frame = pd.DataFrame({"nb201_index": _reps(meta), "x": [1.0, np.nan, 3.0, 4.0, 5.0, 6.0], "y": 1.0})
+    for path in (tmp_path / "s.csv", tmp_path / "s.parquet"):  # pandas writes NaN as "" / a null
+        frame.to_csv(path, index=False) if path.suffix == ".csv" else frame.to_parquet(path)
+        scores = read_scores(path, meta)
+        assert list(scores["x"].isna()) == [False, True, False, False, False, False] and scores["y"].notna().all()
+    first, second, third = _reps(meta)[:3]
+    (tmp_path / "t.csv").write_text(f"index,x,note\n{first},1,a\n{second},  ,b\n{third},Infinity,c\n")
+    with pytest.raises(MeasureError, match=r"row 3 \(line 4\): 'x' is inf;"):  # a blank of spaces is empty
+        read_scores(tmp_path / "t.csv", meta)
+
+
+def test_read_scores_refuses_a_score_column_with_a_field_that_is_no_number(cifar10_oracle, tmp_path) -> None:
+    meta = cifar10_oracle.meta
+    first, second, third = _reps(meta)[:3]
+    path = tmp_path / "s.csv"
+    path.write_text(f"index,x,y,note\n{first},1,0.5,a\n{second},2,0.6,b\n{third},3,O.7,c\n")
+    with pytest.raises(MeasureError, match=rf"^--scores {path}, row 3 \(line 4\): 'y' is 'O.7', not a number$"):
+        read_scores(path, meta)  # before, column y was taken for text and left out
+    path.write_text(f"index,x,note\n{first},1,a\n{second},2,b\n")
+    assert list(read_scores(path, meta).columns) == ["x"]  # a text column is no score
+
+
+def test_prediction_intervals_are_clipped_to_the_statistics_range() -> None:
+    splits = pd.DataFrame({"seed": [0, 1], "train": 80, "test": 20, "r2": [0.9, -2.0], "kendall": [0.9, -0.5]})
+    summary = Prediction(splits, pd.DataFrame(), "clean").summary()
+    half = stats.t.ppf(0.975, 1) * np.std([0.9, -0.5], ddof=1) / np.sqrt(2)
+    assert 0.2 + half > 1 and 0.2 - half < -1  # the t-interval reaches beyond tau's range ...
+    assert (summary["kendall"], summary["kendall_low"], summary["kendall_high"]) == (pytest.approx(0.2), -1.0, 1.0)
+    r2_half = stats.t.ppf(0.975, 1) * np.std([0.9, -2.0], ddof=1) / np.sqrt(2)
+    assert summary["r2_low"] == pytest.approx(-0.55 - r2_half) and summary["r2_high"] == 1.0  # ... R2's only above
+    narrow = Prediction(splits.assign(kendall=[0.5, 0.52], r2=[0.5, 0.52]), pd.DataFrame(), "clean").summary()
+    assert -1 < narrow["kendall_low"] < 0.5 and 0.52 < narrow["kendall_high"] < 1  # within range: unchanged
+    one = Prediction(splits.head(1), pd.DataFrame(), "clean").summary()
+    assert math.isnan(one["kendall_low"]) and math.isnan(one["r2_high"])  # one split: no interval
