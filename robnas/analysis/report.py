@@ -92,10 +92,9 @@ class AnalysisReport:
             "",
             markdown_table(self.enriched.round(3)),
             "",
-            "## Kendall's tau with clean accuracy",
-            "",
-            *[f"- {name}: {tau:.3f}" for name, tau in self.clean_tau.items()],
-            "",
+            *(["## Kendall's tau with clean accuracy", "",
+               *[f"- {name}: {tau:.3f}" for name, tau in self.clean_tau.items()], ""]
+              if self.clean_tau else []),  # nothing to say when clean accuracy is the only objective
             "## Best cells",
             "",
             *[f"- {name}: {b['value']:.3f}, index {b['index']} {b['arch']} "

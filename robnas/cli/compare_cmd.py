@@ -88,7 +88,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--budget", default="300", metavar="N",
                         help=f"distinct architectures per run, 1..{CLASS_COUNT} (default: %(default)s)")
     parser.add_argument("--jobs", "-j", metavar="N",
-                        help=f"worker processes, 1..{MAX_JOBS} (default: all CPUs)")
+                        help=f"runs in parallel, 1..{MAX_JOBS}: local worker processes, or with "
+                             "--executor ray the CPUs of the Ray instance started here (default: all CPUs)")
     add_executor_options(parser)
     parser.add_argument("--out", metavar="DIR",
                         help="comparison folder (default: runs/compare-<time>); reuse to resume")

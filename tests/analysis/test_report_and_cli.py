@@ -65,6 +65,7 @@ def test_analyze_writes_every_section(release_root, capsys, tmp_path, raw_cifar1
     summary = json.loads((out / "summary.json").read_text())
     assert summary["classes"] == 6466 and summary["degenerate"] == 5 and summary["top_percent"] == 10
     assert summary["headline"] == ["clean", "pgd@1/255", "adversarial@mean"]
+    assert "## Kendall's tau with clean accuracy\n\n- pgd@1/255: " in (out / "summary.md").read_text()
     assert "Design analysis: cifar10" in printed and "range in adversarial@mean from" in printed
     top = pd.read_csv(out / "top-pgd-1-255.csv", index_col=0)
     assert list(top["pgd@1/255"]) == list(raw_cifar10["pgd@1/255"].sort_values(ascending=False).head(20))
@@ -76,6 +77,7 @@ def test_analyze_writes_every_section(release_root, capsys, tmp_path, raw_cifar1
     code, printed, _ = _cli(capsys, "analyze", "-O", "clean", "--no-exclude-degenerate", "--json",
                             "--out", str(out), "--data", str(release_root))
     assert code == 0 and json.loads(printed)["exclude_degenerate"] is False
+    assert "Kendall's tau with clean" not in (out / "summary.md").read_text()  # no empty section
     assert pd.read_csv(out / "equal-cost-params.csv")["n"].sum() == 6466
 
 
