@@ -233,6 +233,10 @@ def _resolve_key(name: str) -> str:
         return lowered
     if lowered in (ADVERSARIAL, "adv", CORRUPTION, "corruptions"):
         return ADVERSARIAL if lowered.startswith("adv") else CORRUPTION
+    head, colon, direction = name.rpartition(":")
+    if colon and direction.lower() in ("min", "max"):
+        raise InvalidObjectiveError(f"{name!r}: a direction (:{direction.lower()}) belongs to a "
+                                    f"multi-objective search (-O twice); give {head!r} alone here")
     choices = "clean, fgsm, pgd, apgd, square, " + ", ".join(sorted(_CORRUPTIONS)) + ", params, flops"
     raise InvalidObjectiveError(f"unknown objective {name!r}; valid names: {choices}")
 

@@ -47,6 +47,8 @@ def test_query_json_by_string_and_isomorph(release_root, capsys) -> None:
         (["query", "1", "-O", "clean", "--dataset", "mnist"], "unknown dataset 'mnist'"),
         (["query", "1", "-O", "fog@2", "--dataset", "ImageNet16-120"], "no fog results"),
         (["table", "-O", "clean", "--format", "parquet"], "needs -o FILE"),
+        (["query", "1", "-O", "params:min"],
+         "'params:min': a direction (:min) belongs to a multi-objective search (-O twice); give 'params'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(release_root, capsys, argv, message) -> None:
