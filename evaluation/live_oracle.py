@@ -70,6 +70,19 @@ def resolve_device(device: str = "auto") -> str:
     return device
 
 
+def file_sha256(path: Path) -> str:
+    """The SHA-256 (hex) of the file at ``path``, read in 1 MiB blocks.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class LiveOracle:
     """Measures objectives on NB201 networks with released weights (see the module docs).
 
@@ -254,13 +267,8 @@ class LiveOracle:
         ``seed=None`` is recorded as ``default``: the archive's smallest seed.
         """
         if index not in self._identities:
-            path = self.archive.path_of(index)
-            digest = hashlib.sha256()
             try:
-                with path.open("rb") as handle:
-                    for block in iter(lambda: handle.read(1 << 20), b""):
-                        digest.update(block)
-                file_id = digest.hexdigest()[:16]
+                file_id = file_sha256(self.archive.path_of(index))[:16]
             except OSError:
                 file_id = "missing"
             self._identities[index] = file_id

@@ -31,7 +31,6 @@ or written.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -333,15 +332,13 @@ def _cell_sha256(driver: LiveOracle, index: int) -> str:
     Raises:
         TableBuildError: the file changed since its cells were evaluated in this build.
     """
+    from robnas.evaluation.live_oracle import file_sha256
+
     path = driver.archive.path_of(index)
-    digest = hashlib.sha256()
     try:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        hexdigest = file_sha256(path)
     except OSError as err:
         raise TableBuildError(f"cannot read the weights of cell {index}: {err}") from None
-    hexdigest = digest.hexdigest()
     if not driver.weights_identity(index).startswith(hexdigest[:16]):
         raise TableBuildError(f"{path} changed while the table was built: build again")
     return hexdigest
