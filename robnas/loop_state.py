@@ -97,10 +97,12 @@ class LoopState(LoopCore):
 
     def _cost_parts(self, arch: Arch) -> list[float]:
         """Per cost limit, ``arch``'s relative excess ``(cost - limit) / cost`` (0 within it)."""
-        self._within_limits(arch)  # reads the cost table
-        assert self._cost_table is not None
-        costs = [float(self._cost_table[metric][arch.code]) for metric in self.max_cost]
-        return [(c - limit) / c if c > limit else 0.0 for c, limit in zip(costs, self.max_cost.values(), strict=True)]
+        table = self._limit_tables()[1]
+        parts = []
+        for metric, limit in self.max_cost.items():
+            cost = float(table[metric][arch.code])
+            parts.append((cost - limit) / cost if cost > limit else 0.0)
+        return parts
 
     def _cost_violation(self, arch: Arch) -> float:
         """The summed relative excess of ``arch`` over the cost limits (0: within them)."""
@@ -110,13 +112,17 @@ class LoopState(LoopCore):
         """The cell of ``arch``'s class whose costs count (:func:`robnas.cost.within_limits_codes`:
         ``arch`` unless a class-mate is less over the limits). A class is within the limits when
         one of its cells is, the rule of the feasible optimum (:func:`robnas.loop._standing`)."""
-        if self._mates is None:
+        return Arch.from_code(int(self._limit_tables()[0][arch.code]))
+
+    def _limit_tables(self) -> tuple[Any, dict[str, Any]]:
+        """The cost limits' tables, built on first use: per cell code the code of the cell whose
+        costs count, and every cell's cost (:func:`robnas.cost.cost_arrays`)."""
+        if self._mates is None or self._cost_table is None:
             from robnas.cost import cost_arrays, within_limits_codes
 
             self._mates = within_limits_codes(self.max_cost, self.oracle.dataset)
             self._cost_table = cost_arrays(self.oracle.dataset)
-        return Arch.from_code(int(self._mates[arch.code]))
-
+        return self._mates, self._cost_table
 
 def _as_float(value: Any) -> float | None:
     """``float(value)``, with NaN as ``None`` (JSON has no NaN)."""
