@@ -82,9 +82,9 @@ def searcher_colours(searchers: Iterable[str]) -> dict[str, str]:
     """
     labels = list(dict.fromkeys(searchers))
     colours = {label: _COLOURS[label] for label in labels if label in _COLOURS}
-    free = [c for c in _SETTING_COLOURS if c not in colours.values()]
+    palette = [c for c in _SETTING_COLOURS if c not in colours.values()] or list(_SETTING_COLOURS)
     for number, label in enumerate(label for label in labels if label not in colours):
-        colours[label] = (free or list(_SETTING_COLOURS))[number % len(free or _SETTING_COLOURS)]
+        colours[label] = palette[number % len(palette)]
     return {label: colours[label] for label in labels}
 
 
