@@ -24,8 +24,9 @@ Measures:
   index) or ``arch`` (NB201 string) column and a ``score`` column (or exactly one other numeric
   column: ``representative`` and ``*_seconds`` timing columns do not count, so the output of
   ``robnas measures compute -m MEASURE -o FILE`` with one measure is a scores file). A listed
-  cell keeps its score; isomorphs are one network, so a cell left out takes the mean score of
-  its class's listed members, and every class needs at least one.
+  cell keeps its score (a cell listed twice is refused); isomorphs are one network, so a cell
+  left out takes the mean score of its class's listed members, and every class needs at least
+  one.
 
 A multi-objective search (:func:`robnas.multi_loop.run_multi_search`) takes one score column per
 objective: :func:`objective_scores` resolves ``DATASET`` (another table of the release) into a
@@ -328,6 +329,12 @@ def _from_frame(frame: pd.DataFrame, column: str, oracle: Oracle, what: str) -> 
                          "number") from None
     if not np.isfinite(scores).all():
         raise PriorError(f"{what}: {int((~np.isfinite(scores)).sum())} scores are not finite")
+    unique, first_row = np.unique(codes, return_index=True)
+    if unique.size < len(codes):  # which of two scores is meant is not ours to guess
+        twice = np.setdiff1d(np.arange(len(codes)), first_row)[0]
+        earlier = codes.index(codes[twice])
+        raise PriorError(f"{what}: cell {Arch.from_code(codes[twice]).to_string()} is listed twice "
+                         f"(rows {earlier + 1} and {int(twice) + 1}); give each cell one score")
     classes = class_code_array()
     sums = np.bincount(classes[codes], weights=scores, minlength=NUM_CELLS)
     counts = np.bincount(classes[codes], minlength=NUM_CELLS)
@@ -336,5 +343,5 @@ def _from_frame(frame: pd.DataFrame, column: str, oracle: Oracle, what: str) -> 
         raise PriorError(f"{what}: no score for {missing.size} of {np.unique(classes).size} classes "
                          f"(e.g. {Arch.from_code(int(missing[0])).to_string()})")
     out = sums[classes] / counts[classes]
-    out[codes] = scores  # a listed cell keeps its own score (the last, if listed twice)
+    out[codes] = scores  # a listed cell keeps its own score
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,23 @@ def _clean_scores_file(oracle, path: Path) -> Path:
     pd.DataFrame({"arch": [a.to_string() for a in reps],
                   "score": oracle.evaluate(reps, "clean").values}).to_csv(path, index=False)
     return path
+
+
+@pytest.mark.parametrize("column", ["arch", "index"])
+def test_a_cell_listed_twice_is_refused_naming_both_rows(cifar10_oracle, tmp_path, column) -> None:
+    """Two scores for one cell (by NB201 string or index) are refused, not last-wins."""
+    reps = [Arch.from_code(int(c)) for c in _reps()]
+    keys = [a.to_string() for a in reps] if column == "arch" else \
+        [cifar10_oracle.index_of(a) for a in reps]
+    frame = pd.DataFrame({column: keys, "score": np.arange(len(reps), dtype=float)})
+    twice = pd.concat([frame, frame.iloc[[5]]], ignore_index=True)  # row 6 again as the last row
+    path = tmp_path / "twice.csv"
+    twice.to_csv(path, index=False)
+    expected = f"{reps[5].to_string()} is listed twice (rows 6 and {len(reps) + 1})"
+    with pytest.raises(PriorError, match=re.escape(expected)):
+        cell_scores(str(path), cifar10_oracle)
+    frame.to_csv(path, index=False)  # once each: read
+    assert cell_scores(str(path), cifar10_oracle)[reps[5].code] == 5.0
 
 
 @pytest.mark.parametrize("make", [
