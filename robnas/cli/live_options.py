@@ -17,7 +17,8 @@ MAX_TEST_IMAGES = 10_000
 _DEVICE = re.compile(r"auto|cpu|cuda(?::[0-9]+)?")
 
 
-def _device(text: str) -> str:
+def device_option(text: str) -> str:
+    """argparse type of ``--device``: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``."""
     if not _DEVICE.fullmatch(text):
         raise argparse.ArgumentTypeError(f"unknown device {text!r}; use auto, cpu, cuda or cuda:N")
     return text
@@ -31,7 +32,7 @@ def add_live_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, 
                         help="NATS-Bench's NATS-tss-v1_0-3ffb9-full folder (released weights)")
     parser.add_argument("--images", metavar="DIR", required=required,
                         help="folder of the test sets (CIFAR-10/100 batches, ImageNet16, *-C)")
-    parser.add_argument("--device", default=None, type=_device, metavar="DEV",
+    parser.add_argument("--device", default=None, type=device_option, metavar="DEV",
                         help="auto, cpu, cuda or cuda:N (default: auto)")
     parser.add_argument("--n-images", type=int_option(1, MAX_TEST_IMAGES), default=None, metavar="K",
                         help=f"evaluate on the first K test images, 1..{MAX_TEST_IMAGES} "

@@ -10,6 +10,7 @@ from typing import Any
 
 from robnas.cli.common import add_data_options, print_json
 from robnas.cli.executor_options import add_executor_options, build_executor, gpus_per_task
+from robnas.cli.live_options import device_option
 from robnas.cli.values import int_option, parse_float
 from robnas.errors import OutputPathError, RobnasError
 
@@ -63,7 +64,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_settings(compute)
     compute.add_argument("--images", metavar="DIR",
                          help="folder of the test sets (needed by data-dependent measures)")
-    compute.add_argument("--device", default="cpu", metavar="DEV", help="cpu or cuda (default: cpu)")
+    compute.add_argument("--device", default="cpu", type=device_option, metavar="DEV",
+                         help="auto, cpu, cuda or cuda:N (default: cpu)")
     compute.add_argument("--jobs", "-j", type=int_option(1, 1024), default=1, metavar="N",
                          help="worker processes, or the CPUs of a local Ray instance (default: 1)")
     add_executor_options(compute, gpus=True)

@@ -127,6 +127,7 @@ def test_predict_reports_r2_tau_and_importances(setup, capsys):
     (["compute", "-m", "synflow", "--jobs", "0"], "--jobs"),
     (["compute", "-m", "jacov", "--images", "."], "cifar10 test set not found"),
     (["compute", "-m", "synflow", "--seed", "-1"], "--seed"),
+    (["compute", "-m", "l2_norm", "--device", "tpu"], "unknown device 'tpu'; use auto, cpu, cuda"),
     (["correlate", "--scores", "s.csv", "--out", "s.csv"], "--out s.csv is a file, not a folder"),
     (["correlate", "-m", "synflow", "--batch-size", "3"], "no synflow values for cifar10 with batch_size=3"),
     (["correlate", "--scores", "missing.csv"], "--scores missing.csv: no such file"),
