@@ -130,9 +130,9 @@ def _within(limits: dict[str, float], arch: str) -> bool:
 def test_search_refuses_a_cost_objective_and_bad_limits(release_root, capsys, tmp_path) -> None:
     for argv, message in (
         (["-O", "params"], "params is a cost, not an objective to maximise"),
-        (["-O", "clean", "--max-flops", "-3"], "--max-flops needs a number in 0..10000, got -3"),
-        (["-O", "clean", "--max-flops", "0"], "--max-flops is a positive number"),
-        (["-O", "clean", "--max-params", "x"], "--max-params needs a number in 0..10000, got 'x'"),
+        (["-O", "clean", "--max-flops", "-3"], "--max-flops needs a number > 0 and <= 10000 (millions), got -3"),
+        (["-O", "clean", "--max-flops", "0"], "--max-flops needs a number > 0 and <= 10000 (millions), got 0"),
+        (["-O", "clean", "--max-params", "x"], "--max-params needs a number > 0 and <= 10000 (millions), got 'x'"),
         (["-O", "clean", "--max-params", "0.07"], "--max-params 0.07: no cell of the cifar10 space is "
                                                   "within it (the smallest: params 0.07331); raise the limit"),
         (["-O", "clean", "--max-params", "1", "--max-flops", "7"],

@@ -293,7 +293,8 @@ def _cost_limits(args: argparse.Namespace) -> dict[str, float]:
     for key in ("max_params", "max_flops"):
         text = getattr(args, key)
         if text is not None:
-            limits[key] = parse_float(text, f"--{key.replace('_', '-')}", 0.0, MAX_COST)
+            limits[key] = parse_float(text, f"--{key.replace('_', '-')}", 0.0, MAX_COST,
+                                      low_open=True, unit="millions")
     return limits
 
 

@@ -47,17 +47,24 @@ def parse_int(text: str, option: str, low: int | None = None, high: int | None =
     return value
 
 
-def parse_float(text: str, option: str, low: float, high: float) -> float:
-    """``text`` as a finite number in ``low..high`` (ASCII, no ``nan``/``inf``).
+def parse_float(text: str, option: str, low: float, high: float, *, low_open: bool = False,
+                unit: str = "") -> float:
+    """``text`` as a finite number in ``low..high`` (ASCII, no ``nan``/``inf``); above ``low``
+    with ``low_open``; ``unit`` (e.g. ``"millions"``) is named in the error.
 
     >>> parse_float("0.8", "--min-clean", 0.0, 1.0)
     0.8
+    >>> parse_float("0", "--max-flops", 0.0, 10000.0, low_open=True, unit="millions")
+    Traceback (most recent call last):
+    ...
+    robnas.errors.InvalidParameterError: --max-flops needs a number > 0 and <= 10000 (millions), got 0
     """
-    what = f"{option} needs a number in {low:g}..{high:g}"
+    span = f"> {low:g} and <= {high:g}" if low_open else f"in {low:g}..{high:g}"
+    what = f"{option} needs a number {span}" + (f" ({unit})" if unit else "")
     if not isinstance(text, str) or not _FLOAT.fullmatch(text):
         raise InvalidParameterError(f"{what}, got {text!r}")
     value = float(text)
-    if not math.isfinite(value) or not low <= value <= high:
+    if not math.isfinite(value) or not low <= value <= high or (low_open and value == low):
         raise InvalidParameterError(f"{what}, got {text}")
     return value
 
