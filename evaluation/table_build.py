@@ -287,7 +287,9 @@ def _check_settings(root: Path, settings: LiveSettings, key: str) -> None:
     Every build writes clean accuracy and ``key``; for each, the number of images, the weights'
     epochs and seed and (attacks) every setting of the attack protocol must equal what
     ``root/provenance.json`` records, so the values of one key never mix two settings under
-    one provenance. Settings a table built by an older robnas did not record are not checked.
+    one provenance. Settings a table built by an older robnas did not record are not checked;
+    nor are the batch size and device, which (as in the results store's keys) are not part of a
+    result's identity.
 
     Raises:
         TableBuildError: the first setting that differs, with its recorded value.
