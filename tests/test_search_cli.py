@@ -265,3 +265,36 @@ def test_multi_objective_bad_input_is_one_line(release_root, capsys, tmp_path, a
     code, _, err = _run(capsys, "search", *argv, "--out", str(tmp_path), "--data", str(release_root))
     assert code == 2 and message in err and err.count("\n") == 1
     assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def _value_column(lines: list[str], labels: tuple[str, ...]) -> set[int]:
+    """Where the text after each labelled line's label starts (one column: one element)."""
+    return {len(line) - len(line[len(label):].lstrip()) for line in lines for label in labels
+            if line.startswith(label + " ")}
+
+
+def test_a_long_objective_name_keeps_the_labels_in_one_column(release_root, capsys, tmp_path) -> None:
+    """gaussian_noise@3 (16 characters) is longer than the usual 15-wide label column: every
+    value still starts in one column, and one space at least follows the longest label."""
+    code, out, _ = _run(capsys, "query", "1", "-O", "gaussian_noise@3", "-O", "clean",
+                        "--data", str(release_root))
+    lines = out.splitlines()
+    assert code == 0 and _value_column(lines, ("arch", "index", "gaussian_noise@3", "clean", "rank",
+                                               "table optimum")) == {17}
+    code, out, _ = _run(capsys, "search", "-O", "gaussian_noise@3", "--budget", "5", "--seed", "0",
+                        "--out", str(tmp_path), "--data", str(release_root))
+    lines = out.splitlines()
+    assert code == 0 and _value_column(lines, ("searcher", "best arch", "gaussian_noise@3", "regret",
+                                               "clean", "run record")) == {17}
+    code, out, _ = _run(capsys, "search", "-O", "clean", "--budget", "5", "--seed", "0",
+                        "--out", str(tmp_path), "--data", str(release_root))
+    assert code == 0 and _value_column(out.splitlines(), ("searcher", "best arch", "clean")) == {16}
+
+
+def test_front_tables_left_align_the_nb201_strings(release_root, capsys, tmp_path) -> None:
+    code, out, _ = _run(capsys, "search", "-O", "pgd@1/255", "-O", "clean", "--budget", "30",
+                        "--seed", "1", "--out", str(tmp_path), "--data", str(release_root))
+    assert code == 0
+    starts = {line.index("|") for line in out.splitlines() if line.startswith("  ") and "|" in line}
+    headers = {line.index(" arch") + 1 for line in out.splitlines() if line.rstrip().endswith(" arch")}
+    assert len(starts) == 1 and headers == starts  # the strings and their header in one column

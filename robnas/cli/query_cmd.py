@@ -69,22 +69,27 @@ def run(args: argparse.Namespace) -> int:
         print_json({**head, **answers[0]} if len(answers) == 1 else {**head, "objectives": answers})
         return 0
     iso = "" if representative == index else f" (isomorph of {representative})"
-    print(f"arch            {head['arch']}")
-    print(f"index           {index}{iso}")
-    print(f"dataset         {head['dataset']}")
+    width = max(15, *(len(answer["objective"]) for answer in answers))  # labels in one column
+
+    def line(label: str, text: str) -> None:
+        print(f"{label:<{width}} {text}")
+
+    line("arch", head["arch"])
+    line("index", f"{index}{iso}")
+    line("dataset", head["dataset"])
     for answer in answers:
-        print(f"{answer['objective']:<15} {_shown(answer['value'], answer['cost'])}")
+        line(answer["objective"], _shown(answer["value"], answer["cost"]))
     if "clean" not in [a["objective"] for a in answers]:
-        print(f"clean           {fmt_accuracy(head['clean'])}")
+        line("clean", fmt_accuracy(head["clean"]))
     for answer in answers:
         name = "" if len(answers) == 1 else f" on {answer['objective']}"
         order = " (smaller is better)" if answer["cost"] else ""
-        print(f"rank            {answer['rank']} of {head['classes']} classes{name}{order}")
+        line("rank", f"{answer['rank']} of {head['classes']} classes{name}{order}")
         best = ", ".join(str(i) for i in answer["optimal_indices"][:SHOWN_OPTIMA])
         if answer["optimal_count"] > SHOWN_OPTIMA:
             best += f", ... {answer['optimal_count'] - SHOWN_OPTIMA} more"
         label = "smallest" if answer["cost"] else "table optimum"
-        print(f"{label:<15} {_shown(answer['optimum'], answer['cost'])}{name} (index {best})")
+        line(label, f"{_shown(answer['optimum'], answer['cost'])}{name} (index {best})")
     return 0
 
 

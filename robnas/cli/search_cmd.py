@@ -506,37 +506,40 @@ def _new_run_dir(out: Path, settings: dict[str, Any]) -> Path:
 
 
 def _print_result(result: SearchResult, settings: dict[str, Any]) -> None:
-
     objective = settings["objective"]
-    print(f"searcher        {settings['searcher']} (seed {settings['seed']}), "
-          f"{result.n_evaluations} distinct cells evaluated")
+    width = max(15, len(objective))  # labels in one column (gaussian_noise@3 is 16 long)
+
+    def line(label: str, text: str) -> None:
+        print(f"{label:<{width}} {text}")
+
+    line("searcher", f"{settings['searcher']} (seed {settings['seed']}), "
+                     f"{result.n_evaluations} distinct cells evaluated")
     if result.best_arch is None:
         print(f"no cell meeting {_constraints(settings)} was found; "
               "relax the constraints or raise --budget")
     else:
         index = "" if result.best_index is None else f"  (index {result.best_index})"
-        print(f"best arch       {result.best_arch.to_string()}{index}")
-        print(f"{objective:<15} {fmt_accuracy(result.best_value)}")
+        line("best arch", f"{result.best_arch.to_string()}{index}")
+        line(objective, fmt_accuracy(result.best_value))
         if result.regret is not None and result.optimum is not None:
             where = "feasible optimum" if _constraints(settings) else "table optimum"
-            print(f"regret          {fmt_accuracy(result.regret)} (to the {where} "
-                  f"{fmt_accuracy(result.optimum)})")
+            line("regret", f"{fmt_accuracy(result.regret)} (to the {where} {fmt_accuracy(result.optimum)})")
         if result.rank is not None:
             among = "classes" if not _constraints(settings) else f"feasible classes ({_constraints(settings)})"
-            print(f"rank            {result.rank} of {result.ranked_classes} {among}")
+            line("rank", f"{result.rank} of {result.ranked_classes} {among}")
         if result.best_clean is not None and objective != "clean":
-            print(f"clean           {fmt_accuracy(result.best_clean)}")
+            line("clean", fmt_accuracy(result.best_clean))
         for key in ("max_params", "max_flops"):
             if settings.get(key) is not None:
                 from robnas.cost import value as cost_value
 
                 metric = key[4:]
                 amount = cost_value(metric, result.best_arch, settings["dataset"])
-                print(f"{metric:<15} {amount:.4g} (limit {settings[key]:g})")
+                line(metric, f"{amount:.4g} (limit {settings[key]:g})")
         if result.best_within_limits_index is not None:
-            print(f"within limits   as index {result.best_within_limits_index}: a cell of its class "
-                  "(the same function), without the weights of edges that never reach the output")
-    print(f"run record      {result.record_dir}")
+            line("within limits", f"as index {result.best_within_limits_index}: a cell of its class "
+                                  "(the same function), without the weights of edges that never reach the output")
+    line("run record", str(result.record_dir))
     if result.best_arch is not None and (result.at_chance or result.constant_output):
         print(_chance_note(result, settings["min_clean"]))
 

@@ -148,8 +148,11 @@ def _new_run_dir(out: Path, settings: dict[str, Any]) -> Path:
 
 
 def _table(frame: pd.DataFrame) -> str:
-    columns = ["index", *[c for c in frame.columns if c not in ("arch", "index")], "arch"]
-    return frame[columns].to_string(index=False, float_format=lambda x: f"{x:.4g}")
+    """The index and objective columns as pandas prints them, then the NB201 strings left-aligned
+    (pandas right-aligns text, which leaves a ragged column of strings of different lengths)."""
+    columns = ["index", *[c for c in frame.columns if c not in ("arch", "index")]]
+    numbers = frame[columns].to_string(index=False, float_format=lambda x: f"{x:.4g}").splitlines()
+    return "\n".join(f"{row}  {arch}" for row, arch in zip(numbers, ["arch", *frame["arch"]], strict=True))
 
 
 def _print(result: MultiSearchResult, settings: dict[str, Any], true_front: pd.DataFrame | None) -> None:
