@@ -50,7 +50,8 @@ def operation_effects(frame: pd.DataFrame, objectives: Sequence[str], *,
     Returns:
         One row per objective, edge and operation: ``objective``, ``edge`` (``"0->1"``...),
         ``op``, ``n``, ``mean``, ``ci_low``, ``ci_high``, ``share_all``, ``share_top``,
-        ``enrichment``.
+        ``enrichment`` and ``top_classes``: how many classes the top holds (the cut's ties
+        included), which ``share_top`` is a share of; a few make a noisy enrichment.
     """
     import numpy as np
 
@@ -67,7 +68,7 @@ def operation_counts(frame: pd.DataFrame, objectives: Sequence[str], *,
     Returns:
         One row per objective, operation and count with at least one class: ``objective``,
         ``op``, ``count``, ``n``, ``mean``, ``ci_low``, ``ci_high``, ``share_all``,
-        ``share_top``, ``enrichment``.
+        ``share_top``, ``enrichment``, ``top_classes``.
     """
     import numpy as np
 
@@ -85,8 +86,8 @@ def operation_enrichment(frame: pd.DataFrame, objectives: Sequence[str], *,
 
     Returns:
         One row per objective and operation: ``objective``, ``op``, ``mean_count_all``,
-        ``mean_count_top``, ``enrichment`` (their ratio), sorted by enrichment, highest first,
-        within each objective.
+        ``mean_count_top``, ``enrichment`` (their ratio), ``top_classes`` (how many classes the
+        top holds), sorted by enrichment, highest first, within each objective.
     """
     import numpy as np
     import pandas as pd
@@ -103,7 +104,8 @@ def operation_enrichment(frame: pd.DataFrame, objectives: Sequence[str], *,
     table = pd.DataFrame({
         "objective": np.repeat(names, NUM_OPS), "op": list(OPS) * len(names),
         "mean_count_all": np.tile(everywhere, len(names)), "mean_count_top": best.ravel(),
-        "enrichment": ratio.ravel(), "_order": np.repeat(np.arange(len(names)), NUM_OPS),
+        "enrichment": ratio.ravel(), "top_classes": np.repeat(top.sum(axis=0).astype(np.int64), NUM_OPS),
+        "_order": np.repeat(np.arange(len(names)), NUM_OPS),
     })
     table = table.sort_values(["_order", "enrichment"], ascending=[True, False], kind="stable")
     return table.drop(columns="_order").reset_index(drop=True)
@@ -147,4 +149,5 @@ def _grouped(data, objectives, groups, top_percent, labels, np) -> pd.DataFrame:
         "share_all": np.tile(share_all, len(names)),
         "share_top": share_top.ravel(),
         "enrichment": enrichment.ravel(),
+        "top_classes": np.repeat(top.sum(axis=0).astype(np.int64), count),  # what share_top is of
     })

@@ -194,7 +194,8 @@ def write_report(
     enriched = (effects.loc[effects["objective"].isin(headline)]
                 .sort_values(["objective", "enrichment"], ascending=[True, False], kind="stable")
                 .groupby("objective", sort=False).head(3)
-                [["objective", "edge", "op", "enrichment", "share_top", "share_all", "mean"]])
+                [["objective", "edge", "op", "enrichment", "share_top", "share_all", "mean",
+                  "top_classes"]])
     bar.update()
 
     best = {}

@@ -145,6 +145,7 @@ def test_operation_effects_and_enrichment(frame, raw_cifar10) -> None:
     low, high = stats.t.interval(0.95, has.sum() - 1, loc=values[has].mean(), scale=stats.sem(values[has]))
     assert (row["ci_low"], row["ci_high"]) == (pytest.approx(low), pytest.approx(high))
     assert row["enrichment"] == pytest.approx((has[top].mean()) / has.mean())
+    assert (table["top_classes"] == top.sum()).all()  # what share_top is a share of, ties included
 
     counts = an.operation_counts(frame, ["pgd@1/255"], top_percent=10)
     three = (ops == 3).sum(axis=1) == 2
@@ -154,6 +155,7 @@ def test_operation_effects_and_enrichment(frame, raw_cifar10) -> None:
     assert list(overall["enrichment"]) == sorted(overall["enrichment"], reverse=True)
     pool = overall.set_index("op").loc["avg_pool_3x3"]
     assert pool["enrichment"] == pytest.approx((ops[top] == 4).sum(1).mean() / (ops == 4).sum(1).mean())
+    assert (overall["top_classes"] == top.sum()).all() and (counts["top_classes"] == top.sum()).all()
 
 
 def test_top_mask_keeps_ties_and_refuses_bad_shares() -> None:
