@@ -32,6 +32,10 @@ class InvalidSearcherError(RobnasError, ValueError):
     """A searcher name robnas does not know, or keywords its constructor does not take."""
 
 
+class InvalidDatasetError(RobnasError, ValueError):
+    """A dataset name robnas does not know."""
+
+
 # -- data -------------------------------------------------------------------------------------
 class DataNotFoundError(RobnasError, FileNotFoundError):
     """The released data (or a file of it) is not where robnas looked."""
@@ -75,8 +79,9 @@ class RunRecordError(RobnasError):
     """A run folder that cannot be created, read or resumed."""
 
 
-class ComparisonError(RobnasError):
-    """A comparison that cannot be planned, run or reported."""
+class ComparisonError(RobnasError, ValueError):
+    """A comparison that cannot be planned (bad searchers, objectives, seeds or budget), run or
+    reported."""
 
 
 class NoRunsError(RobnasError):
@@ -116,6 +121,7 @@ __all__ = [
     "DownloadError",
     "ExecutorError",
     "InvalidArchError",
+    "InvalidDatasetError",
     "InvalidObjectiveError",
     "InvalidParameterError",
     "InvalidSearcherError",

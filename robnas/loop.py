@@ -85,7 +85,7 @@ import numpy as np
 
 from robnas.arch import NUM_CELLS, Arch
 from robnas.cost import FLOPS, PARAMS, cost_arrays
-from robnas.errors import InvalidObjectiveError
+from robnas.errors import InvalidObjectiveError, InvalidParameterError, RobnasError
 from robnas.isomorphism import class_code_array, class_count
 from robnas.loop_core import (
     MAX_KNOWN,
@@ -100,7 +100,7 @@ from robnas.objective import Objective
 from robnas.oracle import Oracle
 from robnas.priors import provide_scores
 from robnas.run_record import RunRecord, RunRecordError, utc_now, versions
-from robnas.searchers import Searcher, default_params, get_params, make_searcher, searcher_name
+from robnas.searchers import Searcher, default_params, get_params, make_searcher, searcher_name, validate_params
 from robnas.vocabulary import Dataset
 
 if TYPE_CHECKING:
@@ -213,10 +213,14 @@ def run_search(
         gpus_per_task: GPUs each live evaluation asks of a Ray executor.
 
     Raises:
-        RobnasError: bad budget, ``workers``, ``min_clean`` or cost limit, an invalid objective (a cost
-            metric included), an unknown searcher name, a ``prior``/``warmup`` measure that
-            cannot be resolved (:mod:`robnas.priors`), or a run record that cannot be written
-            or does not match the arguments.
+        InvalidParameterError: (a :class:`ValueError` too) a bad budget (a whole number in
+            1..6466), ``min_clean`` or cost limit, constraints no cell meets
+            (:func:`check_reachable`), bad searcher hyperparameters or seed, or a bad
+            ``workers``: all checked before the run folder is made.
+        RobnasError: an invalid objective (a cost metric included), an unknown searcher name,
+            a ``prior``/``warmup`` measure that cannot be resolved
+            (:mod:`robnas.priors`), or a run record that cannot be written or does not match the
+            arguments.
 
     Example (``ROBNAS_DATA`` points at the release)::
 
@@ -235,12 +239,13 @@ def run_search(
         )
     oracle.validate(objective)
     limits = _cost_limits(max_params, max_flops)
-    if not 1 <= int(budget) <= class_count():
-        raise RunRecordError(f"budget must be 1..{class_count()} (distinct classes), got {budget}")
-    if min_clean is not None and not 0.0 <= min_clean <= 1.0:
-        raise RunRecordError(f"--min-clean is an accuracy in [0, 1], got {min_clean}")
+    budget = check_budget(budget)
+    if min_clean is not None and not (_is_number(min_clean) and 0.0 <= min_clean <= 1.0):
+        raise InvalidParameterError(f"--min-clean is an accuracy in [0, 1], got {min_clean!r}")
     _load_columns(oracle, objective, min_clean)
+    check_reachable(oracle, min_clean, limits)
     prior = provide_scores(searcher, oracle, objective)
+    validate_params(searcher)  # before a run folder is made: a bad one leaves none behind
     record, recorded = _open_record(
         searcher, oracle, objective, int(budget), record_dir, min_clean, resume, limits,
         workers=check_workers(workers), prior=prior,
@@ -295,14 +300,63 @@ def _load_columns(oracle: Oracle, objective: Objective, min_clean: float | None)
             values_of("clean")
 
 
+def _is_number(value: object) -> bool:
+    """A real number (a Python or numpy int or float, not a bool or a string)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_budget(budget: object) -> int:
+    """``budget`` as an int in 1..6466 (distinct classes); a bool, a fraction or text is refused.
+
+    >>> check_budget(20.5)
+    Traceback (most recent call last):
+    ...
+    robnas.errors.InvalidParameterError: budget must be a whole number in 1..6466 (distinct classes), got 20.5
+    """
+    count = class_count()
+    if not (_is_number(budget) and float(budget).is_integer() and 1 <= budget <= count):
+        raise InvalidParameterError(f"budget must be a whole number in 1..{count} (distinct classes), "
+                                    f"got {budget!r}")
+    return int(budget)  # type: ignore[call-overload]
+
+
+def check_reachable(oracle: Oracle, min_clean: float | None, limits: Mapping[str, float]) -> None:
+    """Refuse constraints no cell meets: a ``min_clean`` above the table's best clean accuracy
+    (where the oracle knows it: tabular), or cost limits no cell of the space is within together.
+    No budget would find a cell then, and the run would evaluate it all to report none."""
+    if min_clean is not None:
+        try:
+            best = oracle.optimum("clean")  # type: ignore[arg-type]
+        except RobnasError:  # a table without clean accuracy: the run says so when it reads it
+            best = None
+        if best is not None and best < min_clean:
+            raise InvalidParameterError(
+                f"--min-clean {min_clean:g}: no cell of the {_name(oracle.dataset)} table has clean "
+                f"accuracy >= {min_clean:g} (the best has {best:.4g}); lower --min-clean")
+    if not limits:
+        return
+    costs = cost_arrays(oracle.dataset)
+    within = np.logical_and.reduce([costs[metric] <= limit for metric, limit in limits.items()])
+    if not within.any():
+        smallest = ", ".join(f"{metric} {costs[metric].min():.4g}" for metric in limits)
+        given = " ".join(f"--max-{metric} {limit:g}" for metric, limit in limits.items())
+        raise InvalidParameterError(
+            f"{given}: no cell of the {_name(oracle.dataset)} space is within "
+            f"{'them' if len(limits) > 1 else 'it'} (the smallest: {smallest}); raise the limit")
+
+
+def _name(dataset: object) -> str:
+    return str(getattr(dataset, "value", dataset))
+
+
 def _cost_limits(max_params: float | None, max_flops: float | None) -> dict[str, float]:
     """``{"params": limit, ...}`` for the cost limits given, validated."""
     limits = {}
     for metric, limit in ((PARAMS, max_params), (FLOPS, max_flops)):
         if limit is None:
             continue
-        if not (isinstance(limit, (int, float)) and 0 < float(limit) < float("inf")):
-            raise RunRecordError(f"--max-{metric} is a positive number (millions), got {limit}")
+        if not (_is_number(limit) and 0 < float(limit) < float("inf")):
+            raise InvalidParameterError(f"--max-{metric} is a positive number (millions), got {limit!r}")
         limits[metric] = float(limit)
     return limits
 

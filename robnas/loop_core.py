@@ -316,13 +316,13 @@ def check_workers(workers: object) -> int:
     """``workers`` as an int in 1..:data:`MAX_WORKERS`.
 
     Raises:
-        RunRecordError: anything else.
+        InvalidParameterError: anything else.
     """
-    from robnas.errors import RunRecordError
+    from robnas.errors import InvalidParameterError
 
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or not (
             1 <= workers <= MAX_WORKERS):
-        raise RunRecordError(f"workers must be a whole number in 1..{MAX_WORKERS}, got {workers!r}")
+        raise InvalidParameterError(f"workers must be a whole number in 1..{MAX_WORKERS}, got {workers!r}")
     return int(workers)
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -138,11 +139,12 @@ class MultiSearchResult(RunStats):
 
 
 def run_multi_search(
-    searcher: Searcher,
+    searcher: Searcher | str,
     oracle: Oracle,
     objectives: Any,
     budget: int,
     *,
+    params: Mapping[str, Any] | None = None,
     record_dir: str | Path | None = None,
     resume: bool = False,
     progress: bool = False,
@@ -156,7 +158,8 @@ def run_multi_search(
 
     Args:
         searcher: a fresh searcher that accepts vectors in ``tell`` (for ``resume``, built from
-            the record's config).
+            the record's config), or its :data:`~robnas.searchers.MULTI_OBJECTIVE_SEARCHERS`
+            name (``"hvi"``), built with ``params``.
         oracle: answers the evaluations (a tabular oracle also gives the true front).
         objectives: the objective list (texts such as ``["pgd@1/255", "params:min"]``).
         budget: distinct classes to evaluate in total (a resumed run counts its recorded ones).
@@ -168,10 +171,18 @@ def run_multi_search(
             (comparisons build it once per worker).
         workers, executor, gpus_per_task: evaluations kept in flight and where live ones run,
             as in :func:`robnas.loop.run_search`.
+        params: constructor keywords of a searcher given by name.
 
     Raises:
-        RobnasError: bad objectives or budget, or a record that cannot be written or resumed.
+        InvalidSearcherError: an unknown name, or one of robnas' single-objective searchers.
+        InvalidParameterError: a bad budget, ``workers`` or searcher hyperparameter (checked
+            before the run folder is made).
+        RobnasError: bad objectives, or a record that cannot be written or resumed.
     """
+    from robnas.loop import check_budget
+    from robnas.searchers import make_multi_searcher, validate_params
+
+    searcher = make_multi_searcher(searcher, **dict(params or {}))
     parsed = parse_objectives(objectives)
     if problem is None and hasattr(oracle, "objective_values"):
         problem = ParetoProblem.from_oracle(oracle, parsed)
@@ -180,11 +191,12 @@ def run_multi_search(
     if problem is None:
         for objective in parsed:
             oracle.validate(objective.name)
-    if not 1 <= int(budget) <= class_count():
-        raise RunRecordError(f"budget must be 1..{class_count()} (distinct classes), got {budget}")
+    budget = check_budget(budget)
     from robnas.priors import provide_scores
 
     prior = provide_scores(searcher, oracle, parsed)
+    check_workers(workers)
+    validate_params(searcher)  # before a run folder is made: a bad one leaves none behind
     record, recorded = _open_record(searcher, oracle, parsed, problem, int(budget), record_dir,
                                     resume, check_workers(workers), prior)
     workers = check_workers(workers)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from robnas.errors import RobnasError
+from robnas.errors import InvalidDatasetError
 
 
 class Dataset(str, Enum):
@@ -108,7 +108,7 @@ def parse_dataset(text: str | Dataset) -> Dataset:
     found = _DATASET_ALIASES.get(str(text).strip().lower())
     if found is None:
         choices = ", ".join(d.value for d in Dataset)
-        raise RobnasError(f"unknown dataset {text!r}; choose one of: {choices}")
+        raise InvalidDatasetError(f"unknown dataset {text!r}; choose one of: {choices}")
     return found
 
 

@@ -148,6 +148,35 @@ def make_searcher(searcher: Searcher | str, **params: Any) -> Searcher:
     return cls(**params)
 
 
+def make_multi_searcher(searcher: Searcher | str, **params: Any) -> Searcher:
+    """As :func:`make_searcher`, from :data:`MULTI_OBJECTIVE_SEARCHERS`; a searcher of robnas' own
+    that takes one value (``RegularizedEvolution(seed=0)``) is refused too.
+
+    >>> make_multi_searcher("pls", seed=0)
+    ParetoLocalSearch(seed=0)
+
+    Raises:
+        InvalidSearcherError: an unknown name, keywords the searcher does not take, or one of
+            robnas' single-objective searchers.
+    """
+    if isinstance(searcher, str):
+        if searcher not in MULTI_OBJECTIVE_SEARCHERS:
+            raise InvalidSearcherError(f"unknown multi-objective searcher {searcher!r}; valid: "
+                                       f"{', '.join(MULTI_OBJECTIVE_SEARCHERS)}")
+        cls = MULTI_OBJECTIVE_SEARCHERS[searcher]
+        valid = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        unknown = sorted(set(params) - valid)
+        if unknown:
+            raise InvalidSearcherError(f"searcher {searcher} has no parameter {unknown[0]!r}; "
+                                       f"valid: {', '.join(sorted(valid))}")
+        return cls(**params)
+    multi = tuple(MULTI_OBJECTIVE_SEARCHERS.values())
+    if type(searcher) in tuple(SEARCHERS.values()) and type(searcher) not in multi:
+        raise InvalidSearcherError(f"{type(searcher).__name__} takes one value per cell; a "
+                                   f"multi-objective search needs one of {', '.join(MULTI_OBJECTIVE_SEARCHERS)}")
+    return make_searcher(searcher, **params)
+
+
 def searcher_name(searcher: object) -> str:
     """The :data:`SEARCHERS` name of ``searcher``'s class (else its qualified class name)."""
     for name, cls in (*SEARCHERS.items(), *MULTI_OBJECTIVE_SEARCHERS.items()):
@@ -174,6 +203,7 @@ __all__ = [
     "check_scores",
     "default_params",
     "get_params",
+    "make_multi_searcher",
     "make_searcher",
     "orthogonal_array_cells",
     "random_unseen",

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
 
 from robnas.arch import Arch
+from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code, class_code_array
 from robnas.loop import run_search
 from robnas.run_record import RunRecordError
@@ -187,11 +189,46 @@ def test_resume_refuses_a_different_run(cifar10_oracle, tmp_path) -> None:
                    resume=True)
 
 
-@pytest.mark.parametrize(("budget", "min_clean", "message"),
-                         [(0, None, "budget"), (6467, None, "budget"), (5, 1.5, "min-clean")])
-def test_bad_arguments_raise(cifar10_oracle, budget, min_clean, message) -> None:
-    with pytest.raises(RunRecordError, match=message):
-        run_search(RandomSearch(), cifar10_oracle, OBJ, budget, min_clean=min_clean)
+@pytest.mark.parametrize(("budget", "min_clean", "message"), [
+    (0, None, "budget must be a whole number in 1..6466"), (6467, None, "budget"),
+    (20.7, None, "got 20.7"), (True, None, "got True"), ("abc", None, "got 'abc'"),
+    (float("nan"), None, "budget"), (None, None, "got None"),
+    (5, 1.5, "min-clean"), (5, "0.5", "got '0.5'"), (5, float("nan"), "min-clean")])
+def test_bad_arguments_raise_value_errors_before_any_folder(cifar10_oracle, tmp_path, budget,
+                                                            min_clean, message) -> None:
+    with pytest.raises(InvalidParameterError, match=re.escape(message)) as caught:
+        run_search(RandomSearch(), cifar10_oracle, OBJ, budget, min_clean=min_clean,
+                   record_dir=tmp_path / "run")
+    assert isinstance(caught.value, ValueError) and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"seed": 0, "population_size": 0}, "population_size must be an integer in 1..6466"),
+    ({"seed": -1}, "seed"), ({"seed": "x"}, "seed")])
+def test_bad_searcher_parameters_leave_no_run_folder_behind(cifar10_oracle, tmp_path, params,
+                                                            message) -> None:
+    """Checked before the record is made (and before the searcher's random stream is seeded):
+    a retry with good parameters into the same folder then runs."""
+    with pytest.raises(InvalidParameterError, match=message):
+        run_search("re", cifar10_oracle, OBJ, 10, params=params, record_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    result = run_search("re", cifar10_oracle, OBJ, 10, params={"seed": 0}, record_dir=tmp_path / "run")
+    assert result.n_evaluations == 10
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"min_clean": 0.99}, "--min-clean 0.99: no cell of the cifar10 table has clean accuracy >= 0.99 "
+                          "(the best has {best_clean:.4g})"),
+    ({"max_params": 1e-6}, "--max-params 1e-06: no cell of the cifar10 space is within it"),
+    ({"max_params": 1.0, "max_flops": 7.0}, "no cell of the cifar10 space is within them")])
+def test_constraints_no_cell_meets_are_refused_not_run(release_root, cifar10_oracle, tmp_path, kwargs,
+                                                        message) -> None:
+    """The API refuses what the CLI refuses, instead of spending the budget to report no cell."""
+    message = message.format(best_clean=optimum(release_root, "cifar10", "clean"))
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
+        run_search("re", cifar10_oracle, OBJ, 20, params={"seed": 0}, record_dir=tmp_path / "run",
+                   **kwargs)
+    assert not (tmp_path / "run").exists()
 
 
 def test_a_searcher_returning_garbage_is_a_bug(cifar10_oracle) -> None:

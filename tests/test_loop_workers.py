@@ -12,6 +12,7 @@ import pytest
 from robnas.arch import NUM_CELLS, Arch
 from robnas.benchmark import TabularOracle
 from robnas.cost import flops
+from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code
 from robnas.loop import run_search
 from robnas.multi_loop import run_multi_search
@@ -184,7 +185,7 @@ def _pls(seed: int):
 
 @pytest.mark.parametrize("workers", [0, -1, 1025, 2.0, "4", True])
 def test_bad_workers_are_refused(cifar10_oracle, workers) -> None:
-    with pytest.raises(RunRecordError, match=r"workers must be a whole number in 1\.\.1024"):
+    with pytest.raises(InvalidParameterError, match=r"workers must be a whole number in 1\.\.1024"):
         run_search("random", cifar10_oracle, OBJ, 5, workers=workers)
 
 

@@ -8,15 +8,18 @@ vectorised all-pairs comparison, hypervolumes in 2-D by a sweep written here.
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
 
-from robnas.errors import InvalidObjectiveError
+from robnas.errors import InvalidObjectiveError, InvalidParameterError, InvalidSearcherError
 from robnas.multi_loop import run_multi_search
 from robnas.multi_objective import ParetoProblem, parse_objectives
 from robnas.run_record import CONFIG_FILE, SUMMARY_FILE, TRIALS_FILE, RunRecordError
-from robnas.searchers import ParetoLocalSearch, RandomSearch
+from robnas.searchers import ParetoLocalSearch, RandomSearch, RegularizedEvolution
+
+OBJECTIVES = ["pgd@1/255", "clean"]
 
 
 def _sweep_hypervolume(points, reference) -> float:
@@ -181,3 +184,26 @@ def test_a_front_below_the_reference_misses_all_of_the_true_hypervolume(cifar10_
     result = run_multi_search(RandomSearch(seed=0), cifar10_oracle, "pgd@1/255,clean", 1, problem=problem)
     assert result.hypervolume == 0.0
     assert result.relative_regret == 1.0 and result.summary()["best_value"] == 0.0
+
+
+def test_a_searcher_by_name_runs_as_the_object_does(cifar10_oracle) -> None:
+    by_name = run_multi_search("pls", cifar10_oracle, OBJECTIVES, 25, params={"seed": 3})
+    by_object = run_multi_search(ParetoLocalSearch(seed=3), cifar10_oracle, OBJECTIVES, 25)
+    assert by_name.front.equals(by_object.front) and by_name.hypervolume == by_object.hypervolume
+
+
+@pytest.mark.parametrize(("searcher", "params", "error", "message"), [
+    (RegularizedEvolution(seed=0), None, InvalidSearcherError,
+     "RegularizedEvolution takes one value per cell; a multi-objective search needs one of random, nsga2"),
+    ("re", None, InvalidSearcherError, "unknown multi-objective searcher 're'; valid: random, nsga2"),
+    ("hvi", {"seed": 0, "margin": -1.0}, InvalidParameterError, "margin must be a number >= 0.0"),
+    ("pls", {"seed": -1}, InvalidParameterError, "seed"),
+    (RandomSearch(seed=0), None, InvalidParameterError, "budget must be a whole number in 1..6466"),
+])
+def test_bad_searchers_and_budgets_leave_no_run_folder(cifar10_oracle, tmp_path, searcher, params,
+                                                       error, message) -> None:
+    budget = 2.5 if isinstance(searcher, RandomSearch) else 10
+    with pytest.raises(error, match=re.escape(message)):
+        run_multi_search(searcher, cifar10_oracle, OBJECTIVES, budget, params=params,
+                         record_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()

@@ -172,7 +172,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from robnas.cli.outputs import discarded_unless_recorded, writable_dir
     from robnas.cli.search_multi import run_multi, wants_multi
-    from robnas.loop import run_search
+    from robnas.loop import check_reachable, run_search
 
     resume = args.resume is not None
     if resume and args.out is not None:
@@ -206,9 +206,9 @@ def run(args: argparse.Namespace) -> int:
         oracle.objective_values(settings["objective"])
         if oracle.table.has("clean"):
             oracle.objective_values("clean")
-        if settings["min_clean"] is not None:
-            _check_feasible(oracle, settings["min_clean"])
-    _check_cost_limits(settings)
+    limits = {key[4:]: float(settings[key]) for key in ("max_params", "max_flops")
+              if settings.get(key) is not None}
+    check_reachable(oracle, settings["min_clean"], limits)  # before a folder is announced
     run_dir = Path(args.resume) if out is None else _new_run_dir(out, settings)
     if args.storage is not None:
         settings["params"].setdefault("study_name", run_dir.name)
@@ -318,34 +318,6 @@ def _budget(text: str) -> int:
 
 def _min_clean(text: str) -> float:
     return parse_float(text, "--min-clean", 0.0, 1.0)
-
-
-def _check_feasible(oracle: Oracle, min_clean: float) -> None:
-    """Refuse a ``--min-clean`` that no cell of the table reaches (no budget would help)."""
-    best = oracle.optimum("clean")
-    if best is not None and best < min_clean:
-        raise RobnasError(f"--min-clean {min_clean:g}: no cell of the {oracle.dataset} table has clean "
-                          f"accuracy >= {min_clean:g} (the best has {best:.4g}); lower --min-clean")
-
-
-def _check_cost_limits(settings: dict[str, Any]) -> None:
-    """Refuse cost limits that no cell meets together (no budget would help)."""
-    import numpy as np
-
-    from robnas.cost import cost_arrays
-
-    limits = {key[4:]: float(settings[key]) for key in ("max_params", "max_flops")
-              if settings.get(key) is not None}
-    if not limits or min(limits.values()) <= 0:  # not a limit at all: run_search says so
-        return
-    costs = cost_arrays(settings["dataset"])
-    within = np.logical_and.reduce([costs[metric] <= limit for metric, limit in limits.items()])
-    if not within.any():
-        smallest = ", ".join(f"{metric} {costs[metric].min():.4g}" for metric in limits)
-        given = " ".join(f"--max-{metric} {limit:g}" for metric, limit in limits.items())
-        raise RobnasError(f"{given}: no cell of the {settings['dataset']} space is within "
-                          f"{'them' if len(limits) > 1 else 'it'} (the smallest: {smallest}); "
-                          "raise the limit")
 
 
 def recorded_settings(run_dir: str, *, multi_objective: bool = False) -> dict[str, Any]:

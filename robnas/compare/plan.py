@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robnas.errors import ComparisonError
+from robnas.errors import ComparisonError, InvalidSearcherError
 
 if TYPE_CHECKING:
     from robnas.benchmark import TabularOracle
@@ -123,7 +123,8 @@ def plan_runs(
     hyperparameters (keywords equal to the defaults are dropped, so ``("re", {})`` and ``"re"``
     are one searcher; two settings of one searcher are two searchers, labelled by
     :func:`searcher_label`). Whether the params are valid is the searcher's
-    ``validate_params``' business (the CLI checks them before planning).
+    ``validate_params``' business, checked here (a ``prior``/``warmup`` measure is resolved
+    when the runs start).
 
     Objective and dataset texts are canonicalised (``PGD@1/255`` -> ``pgd@1/255``); whether
     the table holds the objective is checked when the oracles load (:func:`run_comparison`).
@@ -133,7 +134,11 @@ def plan_runs(
     single objectives only.
 
     Raises:
-        ComparisonError: unknown searcher, empty list, duplicate or a budget below 1.
+        ComparisonError: unknown searcher, a string or an empty list where a list belongs, a
+            duplicate, or a seed that is not a whole number in 0..2**32-1.
+        InvalidSearcherError: a keyword the searcher does not take.
+        InvalidParameterError: a budget that is not a whole number in 1..6466, or a value the
+            searcher's ``validate_params`` refuses.
         InvalidObjectiveError: an objective that does not parse.
     """
     from robnas.multi_objective import is_multi
@@ -141,6 +146,10 @@ def plan_runs(
     from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS
     from robnas.vocabulary import parse_dataset
 
+    for what, items in (("searchers", searchers), ("objectives", objectives), ("datasets", datasets),
+                        ("seeds", seeds)):
+        if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+            raise ComparisonError(f"{what} must be a list (e.g. [{items!r}]), got {items!r}")
     multi = [is_multi(o) for o in objectives]
     if any(multi) and not all(multi):
         raise ComparisonError("a comparison is single- or multi-objective: give every -O as a "
@@ -156,8 +165,16 @@ def plan_runs(
                         ("datasets", datasets), ("seeds", seed_list)):
         if not items:
             raise ComparisonError(f"a comparison needs at least one of {what}")
-    if budget < 1:
-        raise ComparisonError(f"budget must be at least 1, got {budget}")
+    bad_seed = next((seed for seed in seed_list if not _is_seed(seed)), None)
+    if bad_seed is not None:
+        from robnas.searchers._base import MAX_SEED
+
+        raise ComparisonError(f"seeds must be whole numbers in 0..{MAX_SEED}, got {bad_seed!r}")
+    from robnas.loop import check_budget
+
+    budget = check_budget(budget)
+    for name, params in settings:
+        _check_params(registry, name, params)
     parsed = [Objective.parse(o) for o in objectives if not is_multi(o)]
     costs = [str(o) for o in parsed if o.is_cost]
     if costs:
@@ -173,6 +190,36 @@ def plan_runs(
         for name, params in chosen
         for seed in seed_list
     ]
+
+
+def _is_seed(seed: object) -> bool:
+    import numpy as np
+
+    from robnas.searchers._base import MAX_SEED
+
+    return (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
+            and 0 <= seed <= MAX_SEED)
+
+
+def _check_params(registry: Mapping[str, type], name: str, params: Mapping[str, Any]) -> None:
+    """Refuse keywords searcher ``name`` does not take (a typo would otherwise fall silently
+    out of the labels and the runs) and values its ``validate_params`` refuses; a
+    ``prior``/``warmup`` measure is resolved per run (it needs the oracle), so it is left out
+    here."""
+    from robnas.errors import InvalidParameterError
+    from robnas.searchers import get_params, validate_params
+    from robnas.searchers._base import SCORE_PARAMS
+
+    cls = registry[name]
+    valid = [key for key in get_params(cls()) if key != "seed"]
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise InvalidSearcherError(f"searcher {name} has no parameter {unknown[0]!r}; valid: "
+                                   f"{', '.join(valid) if valid else 'none'}")
+    try:
+        validate_params(cls(**{key: value for key, value in params.items() if key not in SCORE_PARAMS}))
+    except InvalidParameterError as err:
+        raise InvalidParameterError(f"bad parameter for searcher {name}: {err}") from None
 
 
 def load_oracles(

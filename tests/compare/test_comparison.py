@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ from robnas.compare import (
     write_reports,
 )
 from robnas.compare.pool import WORKER_THREAD_VARIABLES, worker_environment
-from robnas.errors import ComparisonError, InvalidObjectiveError
+from robnas.errors import ComparisonError, InvalidObjectiveError, RobnasError
 from robnas.loop import run_search
 from robnas.run_record import RunRecord
 from robnas.searchers import SEARCHERS
@@ -37,12 +38,26 @@ def test_plan_is_every_combination_with_canonical_names() -> None:
         ((["random", "sa"], ["clean"], ["cifar10"], range(2), 10), "unknown searcher 'sa'"),
         ((["random"], [], ["cifar10"], range(2), 10), "at least one of objectives"),
         ((["random"], ["clean"], ["cifar10"], range(0), 10), "at least one of seeds"),
-        ((["random"], ["clean"], ["cifar10"], range(2), 0), "budget must be at least 1"),
+        ((["random"], ["clean"], ["cifar10"], range(2), 0), "budget must be a whole number in 1..6466"),
+        ((["random"], ["clean"], ["cifar10"], range(2), "10"), "budget must be a whole number"),
+        (("re", ["clean"], ["cifar10"], range(2), 10), "searchers must be a list (e.g. ['re'])"),
+        ((["re"], "clean", ["cifar10"], range(2), 10), "objectives must be a list (e.g. ['clean'])"),
+        ((["re"], ["clean"], ["cifar10"], 3, 10), "seeds must be a list"),
+        ((["re"], ["clean"], ["cifar10"], [0, -1], 10), "seeds must be whole numbers in 0..4294967295, got -1"),
+        ((["re"], ["clean"], ["cifar10"], ["a"], 10), "got 'a'"),
+        (([("re", {"populaton_size": 20})], ["clean"], ["cifar10"], range(2), 10),
+         "searcher re has no parameter 'populaton_size'; valid: population_size"),
+        (([("re", {"population_size": 0})], ["clean"], ["cifar10"], range(2), 10),
+         "bad parameter for searcher re: population_size must be an integer in 1..6466"),
+        ((["random"], ["clean"], ["mnist"], range(2), 10), "unknown dataset 'mnist'"),
     ],
 )
-def test_bad_plans_are_refused(args, message) -> None:
-    with pytest.raises(ComparisonError, match=message):
+def test_bad_plans_are_refused_as_value_errors(args, message) -> None:
+    """Each a ValueError (what Python code catches for a bad argument) naming the bad value,
+    before any run: a typo in a parameter is not dropped from the plan in silence."""
+    with pytest.raises(ValueError, match=re.escape(message)) as caught:
         plan_runs(*args)
+    assert isinstance(caught.value, RobnasError)
 
 
 def test_objective_missing_from_the_table_is_refused_before_any_file(release_root, tmp_path):
