@@ -49,24 +49,52 @@ REFERENCE_MARGIN = 0.1
 objective's range over that front."""
 
 
+def direction_flags(maximize: Sequence[bool]) -> np.ndarray:
+    """``maximize`` as a boolean array, one flag per objective (``True``: larger is better).
+
+    Only booleans are flags: ``["max", "min"]`` would otherwise read as two ``True``s (any
+    non-empty string is true), and every dominance and hypervolume answer would be wrong.
+
+    >>> direction_flags(["max", "min"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    robnas.errors.ParetoError: maximize must be a list of booleans, ... got ['max', 'min']
+    """
+    import numpy as np
+
+    flags = None
+    if not isinstance(maximize, (str, bytes)) and isinstance(maximize, (Sequence, np.ndarray)):
+        flags = np.asarray(maximize, dtype=object).ravel()
+        if len(flags) == 0 or np.ndim(maximize) != 1 or not all(isinstance(f, (bool, np.bool_)) for f in flags):
+            flags = None
+    if flags is None:
+        raise ParetoError("maximize must be a list of booleans, one per objective (True: larger is "
+                          f"better), got {maximize!r}")
+    return flags.astype(bool)
+
+
 def as_losses(points: np.ndarray | Sequence[Sequence[float]], maximize: Sequence[bool]) -> np.ndarray:
     """``(n, k)`` losses: maximised columns negated, so that smaller is better everywhere.
 
     Raises:
-        ParetoError: not a 2-D array with one column per ``maximize`` flag, or NaN values.
+        ParetoError: ``maximize`` not a list of booleans (:func:`direction_flags`), values that
+            are not numbers in a 2-D array with one column per flag, or NaN values.
     """
     import numpy as np
 
-    array = np.asarray(points, dtype=np.float64)
+    flags = direction_flags(maximize)
+    try:
+        array = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ParetoError(f"expected an (n, {len(flags)}) array of numbers, got {points!r}") from None
     if array.ndim == 1 and array.size == 0:
-        array = array.reshape(0, len(maximize))
-    if array.ndim != 2 or array.shape[1] != len(maximize):
-        raise ParetoError(f"expected an (n, {len(maximize)}) array of objective values, "
+        array = array.reshape(0, len(flags))
+    if array.ndim != 2 or array.shape[1] != len(flags):
+        raise ParetoError(f"expected an (n, {len(flags)}) array of objective values, "
                           f"got shape {array.shape}")
     if np.isnan(array).any():
         raise ParetoError("objective values contain NaN")
-    sign = np.where(np.asarray(maximize, dtype=bool), -1.0, 1.0)
-    return array * sign
+    return array * np.where(flags, -1.0, 1.0)
 
 
 def dominates(a: Sequence[float], b: Sequence[float], maximize: Sequence[bool]) -> bool:
@@ -228,17 +256,22 @@ def reference_point(
     Where an objective's range over the front is zero, ``margin`` of its magnitude is used
     (or ``margin`` itself for a value of zero), so every front point dominates the result.
     """
+    import math
+
     import numpy as np
 
     losses = as_losses(front, maximize)
     if len(losses) == 0:
         raise ParetoError("the reference point needs at least one front point")
+    if isinstance(margin, bool) or not isinstance(margin, (int, float, np.integer, np.floating)) \
+            or not (math.isfinite(margin) and margin >= 0):
+        raise ParetoError(f"margin must be a finite number >= 0 (a share of each objective's range), "
+                          f"got {margin!r}")
     nadir, ideal = losses.max(axis=0), losses.min(axis=0)
     span = nadir - ideal
     span = np.where(span > 0, span, np.where(nadir != 0, np.abs(nadir), 1.0))
     ref_loss = nadir + margin * span
-    sign = np.where(np.asarray(maximize, dtype=bool), -1.0, 1.0)
-    return ref_loss * sign
+    return ref_loss * np.where(direction_flags(maximize), -1.0, 1.0)
 
 
 __all__ = [
@@ -246,6 +279,7 @@ __all__ = [
     "REFERENCE_MARGIN",
     "ParetoError",
     "as_losses",
+    "direction_flags",
     "dominated_by_any",
     "dominates",
     "hypervolume",

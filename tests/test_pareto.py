@@ -116,6 +116,33 @@ def test_bad_shapes_and_nan_are_refused() -> None:
         hypervolume([[np.nan, 1.0]], [0.0, 0.0], [True, True])
 
 
+@pytest.mark.parametrize("maximize", [["max", "min"], "max", None, [1, 0], [], [[True, False]]])
+def test_direction_flags_must_be_booleans(maximize) -> None:
+    """["max", "min"] read as flags would be two Trues (non-empty strings are true): the
+    answers would be silently those of two maximised objectives."""
+    for call in (lambda: hypervolume([[0.5, 0.2]], [0.0, 1.0], maximize),
+                 lambda: non_dominated_mask([[0.5, 0.2], [0.5, 0.1]], maximize),
+                 lambda: dominates([0.5, 0.2], [0.5, 0.1], maximize),
+                 lambda: reference_point([[0.5, 0.2]], maximize)):
+        with pytest.raises(ParetoError, match="maximize must be a list of booleans"):
+            call()
+    # numpy booleans and tuples are flags
+    assert hypervolume([[0.5, 0.2]], [0.0, 1.0], np.array([True, False])) == pytest.approx(0.4)
+    assert non_dominated_mask([[0.5, 0.2], [0.5, 0.1]], (True, False)).tolist() == [False, True]
+
+
+@pytest.mark.parametrize("margin", [-1, float("nan"), float("inf"), "0.1", True])
+def test_a_bad_reference_margin_is_refused(margin) -> None:
+    with pytest.raises(ParetoError, match="margin must be a finite number >= 0"):
+        reference_point([[0.5, 0.2], [0.4, 0.3]], [True, True], margin=margin)
+
+
+def test_ragged_or_text_values_are_refused_in_one_line() -> None:
+    for points in ([[1.0, 2.0], [1.0, 2.0, 3.0]], [["a", "b"]]):
+        with pytest.raises(ParetoError, match=r"expected an \(n, 2\) array"):
+            non_dominated_mask(points, [True, True])
+
+
 def test_optuna_private_names_are_guarded_and_pinned() -> None:
     # robnas.pareto relies on two private Optuna names: setup.cfg pins the range they were
     # tested with, the installed Optuna is in it, and a missing name is a one-line ParetoError.
