@@ -37,6 +37,7 @@ from robnas.benchmark.table import ResultTable
 from robnas.cost import METRICS as COST_METRICS
 from robnas.cost import cost_arrays
 from robnas.cost import value as cost_value
+from robnas.errors import InvalidArchError
 from robnas.objective import CLEAN, Grid, Objective, Term
 from robnas.vocabulary import Dataset, parse_dataset
 
@@ -112,14 +113,15 @@ class TabularOracle:
         """The terms of ``objective`` on this table (raises with the valid choices)."""
         return Objective.parse(objective).terms(self.grid)
 
-    def evaluate(self, archs: Sequence[Arch], objective: Objective | str) -> Evaluations:
-        """Values and clean accuracies of ``archs`` (cost 0: a lookup)."""
+    def evaluate(self, archs: Sequence[Arch | str | int], objective: Objective | str) -> Evaluations:
+        """Values and clean accuracies of ``archs`` (``Arch`` objects, NB201 strings or
+        indices; cost 0: a lookup)."""
         import numpy as np
 
         from robnas.oracle import Evaluations
 
         terms = self.validate(objective)
-        codes = codes_of(list(archs))
+        codes = codes_of([arch if isinstance(arch, Arch) else self.parse_arch(arch) for arch in archs])
         rows = self.meta.row_of_index[self.meta.index_of_code[codes]]
         cost = self._cost_by_code(objective)
         values = cost[codes] if cost is not None else self.table.objective_column(terms)[rows]
@@ -132,8 +134,9 @@ class TabularOracle:
             return float(self.objective_values(objective).min())
         return max(self.table.objective_list(self.validate(objective)))
 
-    def rank(self, arch: Arch, objective: Objective | str) -> int:
+    def rank(self, arch: Arch | str | int, objective: Objective | str) -> int:
         """1 + the number of classes with a strictly better value (ties share a rank)."""
+        arch = self.parse_arch(arch)
         if Objective.parse(objective).is_cost:
             return 1 + int((self.objective_values(objective) < self.value(arch, objective)).sum())
         terms = self.validate(objective)
@@ -163,13 +166,13 @@ class TabularOracle:
         """An ``Arch`` from an ``Arch``, an NB201 string or an NB201 index."""
         return self.meta.parse_arch(arch)
 
-    def index_of(self, arch: Arch) -> int:
-        """NB201 index of ``arch``."""
-        return self.meta.index_of(arch)
+    def index_of(self, arch: Arch | str | int) -> int:
+        """NB201 index of ``arch`` (an ``Arch``, NB201 string, or index: checked and returned)."""
+        return self.meta.index_of(self.parse_arch(arch))
 
-    def representative_index(self, arch: Arch) -> int:
+    def representative_index(self, arch: Arch | str | int) -> int:
         """NB201 index of the representative of ``arch``'s isomorphism class."""
-        return self.meta.representative_of(self.meta.index_of(arch))
+        return self.meta.representative_of(self.index_of(arch))
 
     def best_indices(self, objective: Objective | str) -> list[int]:
         """Representative NB201 indices of every class that attains the optimum."""
@@ -190,20 +193,18 @@ class TabularOracle:
         return self.table.objective_column(terms)
 
     def values_by_index(self, indices: np.ndarray | Sequence[int], objective: Objective | str) -> np.ndarray:
-        """Vectorised values for NB201 indices (any of 15,625)."""
-        import numpy as np
-
-        indices = np.asarray(indices, dtype=np.int64)
+        """Vectorised values for NB201 indices (any of 15,625; integers in 0..15624, else
+        :class:`InvalidArchError`: numpy would read -1 as the last cell and 1.5 as 1)."""
+        indices = _cell_numbers(indices, "NB201 indices")
         cost = self._cost_by_code(objective)
         if cost is not None:
             return cost[self.meta.code_of_index[indices]]
         return self.objective_values(objective)[self.meta.row_of_index[indices]]
 
     def values_by_code(self, codes: np.ndarray, objective: Objective | str) -> np.ndarray:
-        """Vectorised values for :attr:`Arch.code` values (the fastest path)."""
-        import numpy as np
-
-        codes = np.asarray(codes, dtype=np.int64)
+        """Vectorised values for :attr:`Arch.code` values (the fastest path; integers in
+        0..15624, else :class:`InvalidArchError`)."""
+        codes = _cell_numbers(codes, "cell codes")
         cost = self._cost_by_code(objective)
         if cost is not None:
             return cost[codes]
@@ -265,3 +266,23 @@ class TabularOracle:
             f"cells={NUM_CELLS}, classes={self.meta.num_classes}, "
             f"keys={len(self.grid.points)}, files_read={len(self.table.checksums())})"
         )
+
+
+def _cell_numbers(values: np.ndarray | Sequence[int], what: str) -> np.ndarray:
+    """``values`` as int64 NB201 indices or cell codes (``what``, plural), each a whole number in
+    0..15624 (whole floats pass; booleans, fractions and text do not)."""
+    import numpy as np
+
+    array = np.asarray(values)
+    if array.size and (array.dtype.kind == "b" or array.dtype.kind not in "iuf"):
+        raise InvalidArchError(f"{what} must be whole numbers in 0..{NUM_CELLS - 1}, got {array.ravel()[0].item()!r}")
+    if array.dtype.kind == "f":
+        fractional = ~(np.isfinite(array) & (array == np.floor(array)))
+        if fractional.any():
+            raise InvalidArchError(f"{what} must be whole numbers in 0..{NUM_CELLS - 1}, "
+                                   f"got {array[fractional].ravel()[0].item()!r}")
+    array = array.astype(np.int64)
+    outside = (array < 0) | (array >= NUM_CELLS)
+    if outside.any():
+        raise InvalidArchError(f"{what} must be in 0..{NUM_CELLS - 1}, got {int(array[outside].ravel()[0])}")
+    return array

@@ -232,11 +232,12 @@ class ParetoProblem:
         return {int(i) for i in self.representatives[self.front_rows]}
 
     def rows_of(self, archs: Sequence[Any]) -> np.ndarray:
-        """Table rows (classes) of ``archs``."""
-        from robnas.arch import codes_of
+        """Table rows (classes) of ``archs`` (``Arch`` objects, NB201 strings or indices)."""
+        from robnas.arch import Arch, codes_of
 
         meta = self._oracle.meta
-        return meta.row_of_index[meta.index_of_code[codes_of(list(archs))]]
+        parsed = [arch if isinstance(arch, Arch) else meta.parse_arch(arch) for arch in archs]
+        return meta.row_of_index[meta.index_of_code[codes_of(parsed)]]
 
     def hypervolume(self, points: np.ndarray) -> float:
         """Hypervolume of ``points`` (``(n, k)`` raw objective values) w.r.t. the reference."""

@@ -303,13 +303,21 @@ def _score_column(frame: pd.DataFrame, path: Path) -> str:
     return str(numeric[0])
 
 
+def _whole(value: object, row: int) -> int:
+    """An index column's ``value`` as an int; 0.9 is no NB201 index (``int()`` would read 0)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not float(value).is_integer():
+        raise ValueError(f"index {value!r} (row {row}) is not a whole number")
+    return int(value)
+
+
 def _from_frame(frame: pd.DataFrame, column: str, oracle: Oracle, what: str) -> np.ndarray:
     from robnas.isomorphism import class_code_array
 
     try:
         index_column = next((c for c in INDEX_COLUMNS if c in frame.columns), None)
         if index_column is not None:
-            codes = [oracle.parse_arch(int(i)).code for i in frame[index_column]]
+            codes = [oracle.parse_arch(_whole(i, row)).code for row, i in enumerate(frame[index_column], 1)]
         elif "arch" in frame.columns:
             codes = [Arch.from_string(str(a)).code for a in frame["arch"]]
         else:

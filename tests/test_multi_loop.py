@@ -207,3 +207,11 @@ def test_bad_searchers_and_budgets_leave_no_run_folder(cifar10_oracle, tmp_path,
         run_multi_search(searcher, cifar10_oracle, OBJECTIVES, budget, params=params,
                          record_dir=tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_problem_rows_of_takes_indices_strings_and_archs(cifar10_oracle) -> None:
+    problem = ParetoProblem.from_oracle(cifar10_oracle, OBJECTIVES)
+    arch = cifar10_oracle.parse_arch(8865)
+    rows = problem.rows_of([arch, 8865, arch.to_string()])
+    assert len(set(rows.tolist())) == 1
+    assert problem.values[rows[0]].tolist() == [cifar10_oracle.value(arch, o) for o in OBJECTIVES]

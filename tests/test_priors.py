@@ -88,6 +88,20 @@ def _clean_scores_file(oracle, path: Path) -> Path:
     return path
 
 
+def test_a_fractional_index_is_refused_not_truncated(cifar10_oracle, tmp_path) -> None:
+    """0.9 read by int() would be cell 0: a scores file written with a float index column
+    carries its rounding errors into the scores of other cells."""
+    ids = [cifar10_oracle.representative_index(Arch.from_code(int(c))) for c in _reps()]
+    frame = pd.DataFrame({"index": np.asarray(ids, dtype=float), "score": 1.0})
+    path = tmp_path / "float-index.csv"
+    frame.to_csv(path, index=False)
+    assert (cell_scores(str(path), cifar10_oracle) == 1.0).all()  # whole floats are indices
+    frame.loc[3, "index"] = ids[3] + 0.9
+    frame.to_csv(path, index=False)
+    with pytest.raises(PriorError, match=re.escape(f"{path}: index {ids[3] + 0.9!r} (row 4) is not a whole number")):
+        cell_scores(str(path), cifar10_oracle)
+
+
 @pytest.mark.parametrize("column", ["arch", "index"])
 def test_a_cell_listed_twice_is_refused_naming_both_rows(cifar10_oracle, tmp_path, column) -> None:
     """Two scores for one cell (by NB201 string or index) are refused, not last-wins."""

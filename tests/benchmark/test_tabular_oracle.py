@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 from robnas.arch import NUM_CELLS, Arch
 from robnas.benchmark import TabularOracle
-from robnas.errors import DataFormatError, DataNotFoundError, InvalidObjectiveError
+from robnas.errors import DataFormatError, DataNotFoundError, InvalidArchError, InvalidObjectiveError
 from robnas.objective import Objective
 from robnas.oracle import Oracle
 from tests.release_fixture import synthetic_value, write_release
@@ -228,3 +229,28 @@ def test_confusion_matrices_agree_with_clean_accuracy(cifar10_oracle: TabularOra
     clean = cifar10_oracle.table.key_array("clean")
     from_cm = np.trace(cms, axis1=1, axis2=2) / 10_000
     assert np.abs(from_cm - clean).max() <= 0.0005 + 1e-12  # released accuracies round to 3 decimals
+
+
+@pytest.mark.parametrize(("indices", "message"), [
+    ([-1], "NB201 indices must be in 0..15624, got -1"),  # numpy: cell 15624's value
+    ([15625], "NB201 indices must be in 0..15624, got 15625"),
+    ([0, 1.5], "NB201 indices must be whole numbers in 0..15624, got 1.5"),  # numpy: cell 1
+    (["1"], "got '1'"), ([True], "got True")])
+def test_vectorised_lookups_refuse_what_is_no_cell(cifar10_oracle: TabularOracle, indices, message) -> None:
+    with pytest.raises(InvalidArchError, match=re.escape(message)):
+        cifar10_oracle.values_by_index(indices, "pgd@1/255")
+    with pytest.raises(InvalidArchError, match=re.escape(message.replace("NB201 indices", "cell codes"))):
+        cifar10_oracle.values_by_code(np.asarray(indices), "clean")
+    whole = cifar10_oracle.values_by_index(np.array([13433.0, 0.0]), "pgd@1/255")  # whole floats pass
+    assert list(whole) == [cifar10_oracle.value(13433, "pgd@1/255"), cifar10_oracle.value(0, "pgd@1/255")]
+
+
+def test_every_single_cell_method_takes_an_index_or_a_string(cifar10_oracle: TabularOracle) -> None:
+    arch = cifar10_oracle.parse_arch(13433)
+    for cell in (13433, arch.to_string(), arch):
+        assert cifar10_oracle.index_of(cell) == 13433
+        assert cifar10_oracle.representative_index(cell) == cifar10_oracle.representative_index(arch)
+        assert cifar10_oracle.rank(cell, "pgd@1/255") == cifar10_oracle.rank(arch, "pgd@1/255")
+        assert cifar10_oracle.evaluate([cell], "pgd@1/255").values[0] == cifar10_oracle.value(arch, "pgd@1/255")
+    with pytest.raises(InvalidArchError, match=r"NB201 index must be in 0\.\.15624"):
+        cifar10_oracle.rank(15625, "clean")
