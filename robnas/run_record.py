@@ -281,8 +281,10 @@ def check_resumable(stored: dict[str, Any], config: dict[str, Any], path: Path,
     Raises:
         RunRecordError: naming the first entry that differs.
     """
-    stored = {**stored, "searcher": _with_defaults(stored.get("searcher"), param_defaults or {})}
+    _check_same_searcher(stored.get("searcher"), config.get("searcher"), path, param_defaults or {})
     for key in RESUME_KEYS:
+        if key == "searcher":
+            continue
         if stored.get(key) != config.get(key):
             raise RunRecordError(
                 f"cannot resume {path}: its {key} is {stored.get(key)!r}, not {config.get(key)!r}"
@@ -302,11 +304,32 @@ def check_resumable(stored: dict[str, Any], config: dict[str, Any], path: Path,
         )
 
 
-def _with_defaults(searcher: Any, defaults: dict[str, Any]) -> Any:
-    """A recorded ``{"name", "params"}`` entry with every parameter it lacks at its default."""
-    if not isinstance(searcher, dict) or not isinstance(searcher.get("params"), dict):
-        return searcher
-    return {**searcher, "params": {**defaults, **searcher["params"]}}
+def _check_same_searcher(recorded: Any, given: Any, path: Path, defaults: dict[str, Any]) -> None:
+    """Refuse another searcher, or the same with another parameter value, naming that one thing.
+
+    A parameter the record lacks counts as its default (``defaults``: the given searcher's,
+    so only for the same searcher: another searcher's defaults are not the record's)."""
+    if not (isinstance(recorded, dict) and isinstance(given, dict)
+            and isinstance(recorded.get("params"), dict) and isinstance(given.get("params"), dict)):
+        if recorded != given:
+            raise RunRecordError(f"cannot resume {path}: its searcher is {recorded!r}, not {given!r}")
+        return
+    if recorded.get("name") != given.get("name"):
+        raise RunRecordError(f"cannot resume {path}: its searcher is {recorded.get('name')!r}, "
+                             f"not {given.get('name')!r}")
+    old, new = {**defaults, **recorded["params"]}, given["params"]
+    for key in [*old, *(k for k in new if k not in old)]:
+        if old.get(key, _ABSENT) != new.get(key, _ABSENT):
+            raise RunRecordError(
+                f"cannot resume {path}: its searcher {recorded['name']} has {key}="
+                f"{_shown(old.get(key, _ABSENT))}, not {_shown(new.get(key, _ABSENT))}")
+
+
+_ABSENT = object()
+
+
+def _shown(value: Any) -> str:
+    return "(not set)" if value is _ABSENT else repr(value)
 
 
 def check_cells(trials: Sequence[dict[str, Any]], oracle: Oracle, path: Path,

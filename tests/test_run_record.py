@@ -231,12 +231,16 @@ def test_a_record_from_before_a_parameter_existed_resumes_at_its_default(cifar10
                          record_dir=run_dir, resume=True)
     assert [t["arch"] for t in resumed.trials] == [t["arch"] for t in whole.trials]
     assert "warmup" not in json.loads(config_file.read_text())["searcher"]["params"]  # record kept
-    with pytest.raises(RunRecordError, match="its searcher is"):
+    with pytest.raises(RunRecordError, match="its searcher re has warmup=None, not 'params'"):
         run_search(RegularizedEvolution(seed=4, warmup="params"), cifar10_oracle, "pgd@1/255", 40,
                    record_dir=run_dir, resume=True)
     config = json.loads(config_file.read_text())  # a parameter recorded with another value
     config["searcher"]["params"]["population_size"] = 20
     config_file.write_text(json.dumps(config))
-    with pytest.raises(RunRecordError, match="its searcher is"):
+    with pytest.raises(RunRecordError, match="its searcher re has population_size=20, not 30"):
         run_search(RegularizedEvolution(seed=4), cifar10_oracle, "pgd@1/255", 40,
                    record_dir=run_dir, resume=True)
+    # another searcher: named as such, not with its own defaults passed off as the record's
+    with pytest.raises(RunRecordError, match="its searcher is 're', not 'ls'$"):
+        run_search("ls", cifar10_oracle, "pgd@1/255", 40, params={"seed": 4}, record_dir=run_dir,
+                   resume=True)
