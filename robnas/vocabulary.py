@@ -6,9 +6,11 @@ These are string-valued enums; the CLI derives its choices from them, and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
+from typing import Any
 
-from robnas.errors import InvalidDatasetError
+from robnas.errors import InvalidDatasetError, InvalidParameterError
 
 
 class Dataset(str, Enum):
@@ -110,6 +112,23 @@ def parse_dataset(text: str | Dataset) -> Dataset:
         choices = ", ".join(d.value for d in Dataset)
         raise InvalidDatasetError(f"unknown dataset {text!r}; choose one of: {choices}")
     return found
+
+
+def name_list(value: Any, what: str) -> list[Any]:
+    """``value`` as a list, where a list of names (objectives, measures, searchers, formats)
+    belongs; a lone string is refused: iterated, ``"clean"`` would be five one-letter names and
+    the error would name ``'c'``.
+
+    >>> name_list(("clean", "pgd@1/255"), "objectives")
+    ['clean', 'pgd@1/255']
+    >>> name_list("clean", "objectives")
+    Traceback (most recent call last):
+    ...
+    robnas.errors.InvalidParameterError: objectives must be a list (e.g. ['clean']), got 'clean'
+    """
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise InvalidParameterError(f"{what} must be a list (e.g. [{value!r}]), got {value!r}")
+    return list(value)
 
 
 def all_keys() -> list[str]:

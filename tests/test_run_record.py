@@ -241,6 +241,6 @@ def test_a_record_from_before_a_parameter_existed_resumes_at_its_default(cifar10
         run_search(RegularizedEvolution(seed=4), cifar10_oracle, "pgd@1/255", 40,
                    record_dir=run_dir, resume=True)
     # another searcher: named as such, not with its own defaults passed off as the record's
-    with pytest.raises(RunRecordError, match="its searcher is 're', not 'ls'$"):
+    with pytest.raises(RunRecordError, match=r"its searcher is 're', not 'ls'$"):
         run_search("ls", cifar10_oracle, "pgd@1/255", 40, params={"seed": 4}, record_dir=run_dir,
                    resume=True)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from robnas.evaluation.measures._compute import INDEX_NAME, MeasureRequest
 from robnas.evaluation.measures._registry import MeasureError, get_measure
 from robnas.evaluation.measures._store import MeasureStore
+from robnas.vocabulary import name_list
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,7 +64,7 @@ def load_measures(
         return _from_file(path, measures)
     if not measures:
         raise MeasureError("name the measures to read from the results store")
-    specs = tuple(get_measure(m) for m in measures)
+    specs = tuple(get_measure(m) for m in name_list(measures, "measures"))
     request = MeasureRequest(specs, dataset, images=Path("."), batch_size=batch_size, seed=seed,
                              weights=None if weights is None else Path(weights), epochs=epochs,
                              weights_seed=weights_seed)
@@ -96,7 +97,7 @@ def _from_file(path: Path, measures: Sequence[str] | None) -> pd.DataFrame:
     key = next((c for c in (INDEX_NAME, "index") if c in frame.columns), None)
     if key is None:
         raise MeasureError(f"{path}: no '{INDEX_NAME}' (or 'index') column of NB201 indices")
-    columns = list(measures) if measures else [
+    columns = name_list(measures, "measures") if measures else [
         c for c in frame.columns if c not in _META_COLUMNS and not str(c).endswith("_seconds")]
     missing = [c for c in columns if c not in frame.columns]
     if missing:

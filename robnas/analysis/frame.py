@@ -17,7 +17,7 @@ from robnas.arch import Arch
 from robnas.cost import METRICS as COST_METRICS
 from robnas.cost import NUM_CLASSES, cost_arrays
 from robnas.objective import ADVERSARIAL, CORRUPTION, Objective
-from robnas.vocabulary import CLEAN, Attack, Corruption
+from robnas.vocabulary import CLEAN, Attack, Corruption, name_list
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -74,7 +74,7 @@ def class_frame(oracle: TabularOracle, objectives: Sequence[str] | None = None) 
     import numpy as np
     import pandas as pd
 
-    names = _canonical(oracle, all_objectives(oracle) if objectives is None else objectives)
+    names = _canonical(oracle, all_objectives(oracle) if objectives is None else name_list(objectives, "objectives"))
     meta = oracle.meta
     reps = np.asarray(meta.representatives)
     codes = np.asarray(meta.code_of_index)[reps]

@@ -134,22 +134,20 @@ def plan_runs(
     single objectives only.
 
     Raises:
-        ComparisonError: unknown searcher, a string or an empty list where a list belongs, a
-            duplicate, or a seed that is not a whole number in 0..2**32-1.
+        ComparisonError: unknown searcher, an empty list, a duplicate, or a seed that is not a
+            whole number in 0..2**32-1.
         InvalidSearcherError: a keyword the searcher does not take.
-        InvalidParameterError: a budget that is not a whole number in 1..6466, or a value the
-            searcher's ``validate_params`` refuses.
+        InvalidParameterError: a string where a list belongs, a budget that is not a whole
+            number in 1..6466, or a value the searcher's ``validate_params`` refuses.
         InvalidObjectiveError: an objective that does not parse.
     """
     from robnas.multi_objective import is_multi
     from robnas.objective import Objective
     from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS
-    from robnas.vocabulary import parse_dataset
+    from robnas.vocabulary import name_list, parse_dataset
 
-    for what, items in (("searchers", searchers), ("objectives", objectives), ("datasets", datasets),
-                        ("seeds", seeds)):
-        if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
-            raise ComparisonError(f"{what} must be a list (e.g. [{items!r}]), got {items!r}")
+    searchers, objectives, datasets = (name_list(searchers, "searchers"), name_list(objectives, "objectives"),
+                                       name_list(datasets, "datasets"))
     multi = [is_multi(o) for o in objectives]
     if any(multi) and not all(multi):
         raise ComparisonError("a comparison is single- or multi-objective: give every -O as a "
@@ -160,7 +158,7 @@ def plan_runs(
     if unknown:
         kind = "multi-objective searcher" if any(multi) else "searcher"
         raise ComparisonError(f"unknown {kind} {unknown[0]!r}; choose from {', '.join(registry)}")
-    seed_list = list(seeds)
+    seed_list = name_list(seeds, "seeds")
     for what, items in (("searchers", searchers), ("objectives", objectives),
                         ("datasets", datasets), ("seeds", seed_list)):
         if not items:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from robnas.compare.stats import searcher_sort_key
 from robnas.errors import RobnasError
+from robnas.vocabulary import name_list
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -237,7 +238,7 @@ def check_formats(formats: Sequence[str]) -> None:
     Raises:
         RobnasError: naming the first unknown format and the choices.
     """
-    bad = [f for f in formats if f not in FORMATS]
+    bad = [f for f in name_list(formats, "formats") if f not in FORMATS]
     if bad:
         raise RobnasError(f"unknown figure format {bad[0]!r}; choose from {', '.join(FORMATS)}")
 

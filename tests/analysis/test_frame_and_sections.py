@@ -175,3 +175,8 @@ def test_top_cells(frame, raw_cifar10) -> None:
     tied = table["pgd@1/255"].duplicated(keep=False)
     if tied.any():  # tied values share a rank
         assert table.loc[tied].groupby("pgd@1/255")["rank"].nunique().eq(1).all()
+
+
+def test_class_frame_refuses_one_objective_given_as_a_string(cifar10_oracle) -> None:
+    with pytest.raises(ValueError, match=r"objectives must be a list \(e.g. \['pgd@1/255'\]\)"):
+        an.class_frame(cifar10_oracle, "pgd@1/255")

@@ -70,6 +70,8 @@ def test_bad_format_or_metric_is_a_robnas_error(table, tmp_path) -> None:
         plot_anytime(table, tmp_path, formats=("jpg",))
     with pytest.raises(RobnasError, match="unknown metric"):
         plot_anytime(table, tmp_path, metric="accuracy")
+    with pytest.raises(RobnasError, match=r"formats must be a list \(e.g. \['png'\]\), got 'png'"):
+        plot_anytime(table, tmp_path, formats="png")  # iterated: 'p', 'n', 'g'
 
 
 @pytest.mark.parametrize("metric", ["value", "regret"])
