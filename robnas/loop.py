@@ -231,6 +231,7 @@ def run_search(
         result.best_value, result.regret   # (0.588, 0.0)
     """
     searcher = make_searcher(searcher, **dict(params or {}))
+    check_oracle(oracle)
     objective = Objective.parse(objective)
     if objective.is_cost:
         raise InvalidObjectiveError(
@@ -303,6 +304,20 @@ def _load_columns(oracle: Oracle, objective: Objective, min_clean: float | None)
 def _is_number(value: object) -> bool:
     """A real number (a Python or numpy int or float, not a bool or a string)."""
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_oracle(oracle: object) -> None:
+    """Refuse what is not an oracle (a dataset name, say) in one line, not an AttributeError
+    from inside the loop.
+
+    >>> check_oracle("cifar10")
+    Traceback (most recent call last):
+    ...
+    robnas.errors.InvalidParameterError: oracle must be an oracle object such as TabularOracle("cifar10"), got 'cifar10'
+    """
+    if not isinstance(oracle, Oracle):
+        raise InvalidParameterError(f'oracle must be an oracle object such as TabularOracle("cifar10"), '
+                                    f"got {oracle!r}")
 
 
 def check_budget(budget: object) -> int:

@@ -179,10 +179,11 @@ def run_multi_search(
             before the run folder is made).
         RobnasError: bad objectives, or a record that cannot be written or resumed.
     """
-    from robnas.loop import check_budget
+    from robnas.loop import check_budget, check_oracle
     from robnas.searchers import make_multi_searcher, validate_params
 
     searcher = make_multi_searcher(searcher, **dict(params or {}))
+    check_oracle(oracle)
     parsed = parse_objectives(objectives)
     if problem is None and hasattr(oracle, "objective_values"):
         problem = ParetoProblem.from_oracle(oracle, parsed)

@@ -130,6 +130,9 @@ def make_searcher(searcher: Searcher | str, **params: Any) -> Searcher:
         InvalidSearcherError: an unknown name, or keywords the searcher does not take.
     """
     if not isinstance(searcher, str):
+        if not (callable(getattr(searcher, "ask", None)) and callable(getattr(searcher, "tell", None))):
+            raise InvalidSearcherError(f"a searcher is a name ({', '.join(SEARCHERS)}) or an object "
+                                       f"with ask() and tell(), got {searcher!r}")
         if params:
             raise InvalidSearcherError(
                 f"parameters {sorted(params)} apply to a searcher given by name, not to "

@@ -257,3 +257,15 @@ def test_config_records_versions_and_checksums_of_the_files_read(
     for name, digest in checksums.items():
         assert digest == hashlib.sha256((release_root / name).read_bytes()).hexdigest(), name
     assert config["oracle"]["data_root"] == str(release_root) and config["mode"] == "tabular"
+
+
+def test_what_is_no_searcher_or_no_oracle_is_refused_in_one_line(cifar10_oracle) -> None:
+    from robnas.errors import InvalidSearcherError
+    from robnas.multi_loop import run_multi_search
+
+    with pytest.raises(InvalidSearcherError, match=r"a searcher is a name .* or an object with ask"):
+        run_search(None, cifar10_oracle, OBJ, 5)  # type: ignore[arg-type]
+    for call in (lambda: run_search("re", "cifar10", OBJ, 5),  # type: ignore[arg-type]
+                 lambda: run_multi_search("pls", "cifar10", [OBJ, "clean"], 5)):  # type: ignore[arg-type]
+        with pytest.raises(InvalidParameterError, match=r"oracle must be an oracle object .* got 'cifar10'"):
+            call()
