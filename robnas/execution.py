@@ -11,7 +11,10 @@ Two engines behind one interface (:class:`Executor`, :meth:`Executor.imap_unorde
 
 * :class:`LocalExecutor`: worker processes on this machine (``spawn``, BLAS/OpenMP thread pools
   limited to one thread, :data:`WORKER_THREAD_VARIABLES`); ``jobs=1`` runs in this process.
-  A worker that dies breaks the pool: the call raises and a re-run resumes.
+  A worker that dies breaks the pool: the call raises and a re-run resumes. Workers start with
+  SIGINT blocked (:func:`sigint_blocked`), so a Ctrl-C reaches the driver alone: it stops the
+  pool (:func:`stop_pool`: pending tasks cancelled, workers ended) and nothing prints from
+  half-started workers.
 * :class:`RayExecutor`: one Ray task per item (``ray.remote``), on a Ray instance started here
   (``address=None``) or a running cluster (``address="auto"`` or ``ray://...``). A worker
   process or node that dies mid-task has its task retried (``max_retries``); each task asks
@@ -42,6 +45,7 @@ import multiprocessing
 import os
 import pickle
 import re
+import signal
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -157,6 +161,68 @@ def exit_with_parent() -> None:
     threading.Thread(target=watch, name="robnas-exit-with-parent", daemon=True).start()
 
 
+def start_worker() -> None:
+    """The initializer of every local worker process: it ends with its parent
+    (:func:`exit_with_parent`), and SIGTERM (what :func:`stop_pool` sends) ends it as a normal
+    exit (``SystemExit``): a running task is abandoned, the worker's own clean-up runs (the
+    semaphores scikit-learn's helpers made are released, so nothing is reported leaked), and
+    no traceback is printed."""
+    exit_with_parent()
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def sigint_blocked() -> Iterator[None]:
+    """Block SIGINT in this thread while worker processes start, then restore the mask.
+
+    A spawned worker inherits the mask through ``fork`` and ``exec``, and Python leaves a
+    blocked signal blocked, so a Ctrl-C (which the terminal sends to the whole process group)
+    never interrupts a worker, not even while it is still importing: the driver alone gets
+    it and stops the pool (:func:`stop_pool`). A Ctrl-C that arrives while the mask is on is
+    delivered to the driver when it is lifted, not lost. Where the platform has no
+    ``pthread_sigmask`` (Windows), nothing is blocked.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel the pool's pending tasks and end its workers now (a Ctrl-C, a failed task, or a
+    caller that stopped early): running tasks are not waited for, their results are dropped.
+
+    Workers are ended through the pool's private process table: Python before 3.14 has no
+    public way (``ProcessPoolExecutor.terminate_workers``), and ``shutdown`` alone waits for
+    every running task.
+    """
+    with sigint_blocked():  # a second Ctrl-C waits until the pool is down, then interrupts
+        processes = dict(getattr(pool, "_processes", None) or {})  # taken before shutdown clears it
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes.values():
+            process.terminate()
+        pool.shutdown(wait=True)
+
+
+def stop_pool_surely(pool: ProcessPoolExecutor) -> None:
+    """:func:`stop_pool`, again if a second Ctrl-C lands before it has blocked SIGINT (the
+    first is what is being handled: the caller re-raises it)."""
+    while True:
+        try:
+            stop_pool(pool)
+            return
+        except KeyboardInterrupt:
+            continue
+
+
 @contextlib.contextmanager
 def worker_environment() -> Iterator[dict[str, str]]:
     """Set :data:`WORKER_THREAD_VARIABLES` to ``1`` (where unset) while workers are started.
@@ -264,23 +330,23 @@ class LocalExecutor(Executor):
             for position, item in enumerate(items):
                 yield position, fn(context, item)
             return
-        context = multiprocessing.get_context("spawn")
-        with worker_environment(), ProcessPoolExecutor(
-                max_workers=min(self.jobs, len(items)), mp_context=context,
-                initializer=exit_with_parent) as pool:
-            pending: dict[Future[Any], int] = {
-                pool.submit(run_task, fn, setup, setup_args, item): position
-                for position, item in enumerate(items)}
-            try:
-                while pending:
-                    # yield each task as it ends (FIRST_EXCEPTION would wait for all of them)
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        position = pending.pop(future)
-                        yield position, future.result()  # a failed task raises here
-            finally:
-                for future in pending:
-                    future.cancel()
+        pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(items)), initializer=start_worker,
+                                   mp_context=multiprocessing.get_context("spawn"))
+        try:
+            with worker_environment(), sigint_blocked():  # the workers start in these submits
+                pending: dict[Future[Any], int] = {
+                    pool.submit(run_task, fn, setup, setup_args, item): position
+                    for position, item in enumerate(items)}
+            while pending:
+                # yield each task as it ends (FIRST_EXCEPTION would wait for all of them)
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    position = pending.pop(future)
+                    yield position, future.result()  # a failed task raises here
+        except BaseException:  # a failed task, Ctrl-C, or the caller closing the generator
+            stop_pool_surely(pool)
+            raise
+        pool.shutdown(wait=True)
 
     def submitter(self, fn: Task, *, setup: Setup | None = None, setup_args: tuple[Any, ...] = (),
                   resources: TaskResources | None = None) -> Submitter:

@@ -15,7 +15,17 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import Any
 
 from robnas.errors import ExecutorError
-from robnas.execution import Setup, Task, TaskResources, exit_with_parent, ray_result, run_task, worker_environment
+from robnas.execution import (
+    Setup,
+    Task,
+    TaskResources,
+    ray_result,
+    run_task,
+    sigint_blocked,
+    start_worker,
+    stop_pool_surely,
+    worker_environment,
+)
 
 
 class Submitter(ABC):
@@ -75,9 +85,9 @@ class PoolSubmitter(Submitter):
 
     def submit(self, item: Any) -> int:
         fn, setup, setup_args = self._call
-        with worker_environment():  # a worker the pool starts now inherits the thread limits
+        with worker_environment(), sigint_blocked():  # a worker started now inherits both
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(max_workers=self._jobs, initializer=exit_with_parent,
+                self._pool = ProcessPoolExecutor(max_workers=self._jobs, initializer=start_worker,
                                                  mp_context=multiprocessing.get_context("spawn"))
             self._pending[self._pool.submit(run_task, fn, setup, setup_args, item)] = self._tickets
         self._tickets += 1
@@ -91,12 +101,15 @@ class PoolSubmitter(Submitter):
         return self._pending.pop(future), future.result()
 
     def close(self) -> None:
-        for future in self._pending:
-            future.cancel()
-        self._pending.clear()
+        """End the pool: at once when tasks are still pending (stopped early, a Ctrl-C), after
+        nothing is left otherwise."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            if self._pending:
+                stop_pool_surely(self._pool)
+            else:
+                self._pool.shutdown(wait=True)
             self._pool = None
+        self._pending.clear()
 
 
 class RaySubmitter(Submitter):

@@ -70,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # also while the commands are imported, before any work
+        print("robnas: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -89,9 +97,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
         print(f"robnas: error: {message}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("robnas: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         return 0
 
