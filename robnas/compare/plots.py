@@ -92,8 +92,10 @@ def searcher_colours(searchers: Iterable[str]) -> dict[str, str]:
 def anytime_curves(expanded: pd.DataFrame, metric: str = "value") -> pd.DataFrame:
     """Per dataset, objective, searcher and ``n``: mean, 95% t-interval and run count of ``metric``.
 
-    The metric is the best value so far (``value``) or the regret (``regret``, whose interval
-    is clipped at 0).
+    The metric is the best value so far (``value``) or the regret (``regret``); the band stays
+    within what the metric can be, [0, optimum] (the optimum of the group: a best value plus
+    its regret; unknown in live mode, where only 0 bounds it), as the tables' intervals do
+    (:func:`~robnas.compare.stats.clip_best`, :func:`~robnas.compare.stats.clip_regret`).
     """
     import numpy as np
     from scipy import stats
@@ -107,8 +109,11 @@ def anytime_curves(expanded: pd.DataFrame, metric: str = "value") -> pd.DataFram
         half = t * curves["sd"].to_numpy() / np.sqrt(runs)
     curves["low"] = curves["mean"] - half
     curves["high"] = curves["mean"] + half
-    if metric == "regret":  # a regret is never negative: its band stops at 0
-        curves["low"] = curves["low"].clip(lower=0.0)
+    optimum = (expanded["best"] + expanded["regret"]).groupby([expanded["dataset"], expanded["objective"]]).max()
+    top = curves.set_index(["dataset", "objective"]).index.map(optimum).to_numpy(dtype=np.float64)
+    top = np.where(np.isnan(top), np.inf, top)  # NaN where no regret is known (live mode)
+    curves["low"] = curves["low"].clip(lower=0.0)
+    curves["high"] = np.minimum(curves["high"].clip(lower=0.0).to_numpy(), top)
     return curves
 
 

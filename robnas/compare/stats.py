@@ -86,18 +86,24 @@ def mean_interval(
     return (mean, mean - half, mean + half)
 
 
-def clip_regret(interval: tuple[float, float, float]) -> tuple[float, float, float]:
-    """A regret's ``(mean, low, high)`` with the bounds clipped at 0 (NaN stays NaN).
+def clip_regret(interval: tuple[float, float, float], optimum: float = math.nan) -> tuple[float, float, float]:
+    """A regret's ``(mean, low, high)`` with the bounds clipped to ``[0, optimum]`` (NaN stays NaN).
 
-    A regret is never negative, but a symmetric t-interval around a small mean reaches below 0
-    (``0.001 [-0.002, 0.004]``); the clipped interval still covers every possible regret it
-    covered before.
+    A regret is never negative, nor above the optimum (the best value found is at least 0: a
+    hypervolume regret is at most the whole true hypervolume, 1 as a share), but a symmetric
+    t-interval around a small or a large mean reaches past them (``0.001 [-0.002, 0.004]``,
+    ``0.914 [0.546, 1.282]``); the clipped interval still covers every possible regret it
+    covered before. A NaN ``optimum`` (unknown: live mode) leaves the top open.
 
-    >>> clip_regret((0.001, -0.002, 0.004))
-    (0.001, 0.0, 0.004)
+    >>> clip_regret((0.001, -0.002, 0.004)), clip_regret((0.914, 0.546, 1.282), 1.0)
+    ((0.001, 0.0, 0.004), (0.914, 0.546, 1.0))
     """
     mean, low, high = interval
-    return (mean, low if math.isnan(low) else max(low, 0.0), high if math.isnan(high) else max(high, 0.0))
+    if not math.isnan(low):
+        low = max(low, 0.0)
+    if not math.isnan(high):
+        high = max(high, 0.0) if math.isnan(optimum) else min(max(high, 0.0), optimum)
+    return (mean, low, high)
 
 
 def clip_best(interval: tuple[float, float, float], optimum: float) -> tuple[float, float, float]:
@@ -147,8 +153,8 @@ def summarize(
     Returns:
         One row per dataset, objective, searcher and checkpoint ``evaluations`` with ``runs``,
         ``best_mean/best_low/best_high`` (clipped to [0, optimum], :func:`clip_best`),
-        ``regret_mean/regret_low/regret_high`` (the regret's interval clipped at 0, see
-        :func:`clip_regret`),
+        ``regret_mean/regret_low/regret_high`` (the regret's interval clipped to [0, optimum],
+        see :func:`clip_regret`),
         ``found_share`` (runs whose best equals the optimum by then), ``reached`` (their count)
         and ``evals_to_optimum`` (mean first evaluation at which those runs found it).
     """
@@ -167,7 +173,7 @@ def summarize(
             at = group[group["n"] == c]
             optimum = float((at["best"] + at["regret"]).max()) if at["regret"].notna().any() else math.nan
             best = clip_best(mean_interval(at["best"].to_numpy()), optimum)
-            regret = clip_regret(mean_interval(at["regret"].to_numpy()))
+            regret = clip_regret(mean_interval(at["regret"].to_numpy()), optimum)
             reached = run_first[run_first <= c]
             runs = int(at["run_id"].nunique())
             rows.append({

@@ -105,6 +105,24 @@ def test_regret_band_stops_at_zero(tmp_path) -> None:
     assert summary["best_low"] == pytest.approx(0.9 - regrets.mean() - half)  # values: not clipped
 
 
+def test_bands_and_intervals_stay_within_zero_and_the_optimum(tmp_path) -> None:
+    # best values at the end: 0.9 (the optimum), 0.9, 0.9, 0.0 -> a t-interval of the best
+    # reaching above 0.9 and one of the regret reaching above 0.9 (a best below 0)
+    write_comparison(tmp_path / "runs", lambda s, seed: [0.0, 0.0 if seed == 3 else 0.9],
+                     searchers=("re",), seeds=range(4), optimum=0.9)
+    table = expand_to_budget(load_trajectories(tmp_path / "runs"))
+    best = np.array([0.9, 0.9, 0.9, 0.0])
+    half = stats.t.ppf(0.975, 3) * best.std(ddof=1) / 2
+    assert best.mean() + half > 0.9 and (0.9 - best.mean()) + half > 0.9  # both reach past it
+    for metric, mean in (("value", best.mean()), ("regret", 0.9 - best.mean())):
+        row = anytime_curves(table, metric).query("n == 2").iloc[0]
+        assert row["mean"] == pytest.approx(mean)
+        assert (row["low"], row["high"]) == (pytest.approx(max(mean - half, 0.0)), pytest.approx(0.9))
+    summary = summarize(table, checkpoints=[2]).iloc[0]
+    assert summary["best_high"] == pytest.approx(0.9) and summary["regret_high"] == pytest.approx(0.9)
+    assert summary["regret_low"] == pytest.approx(max(0.9 - best.mean() - half, 0.0))
+
+
 def test_plotting_changes_no_process_wide_state(table, tmp_path) -> None:
     """No backend switch and no pyplot: a notebook's inline backend keeps working."""
     table.to_parquet(tmp_path / "expanded.parquet")
