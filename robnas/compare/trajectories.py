@@ -12,7 +12,10 @@ Columns of the tidy table (:data:`TRAJECTORY_COLUMNS`):
 found, time``
 
 where ``regret = optimum - best`` (NaN where the optimum is unknown, e.g. live runs) and
-``found`` says whether ``best`` has reached the optimum (within :data:`FOUND_TOLERANCE`).
+``found`` says whether ``best`` has reached the optimum (within :data:`FOUND_TOLERANCE`). In a
+multi-objective run ``best`` is the share of the true front's hypervolume found so far (its
+optimum 1), ``value`` is NaN (a cell's value is a vector: the run's ``trials.jsonl`` has it)
+and ``clean`` is the cell's clean accuracy where ``clean`` is one of the objectives.
 
 >>> import tempfile, pathlib
 >>> root = pathlib.Path(tempfile.mkdtemp())
@@ -41,6 +44,7 @@ from robnas.errors import NoRunsError, RobnasError
 from robnas.run_record import CONFIG_FILE, RunRecord, RunRecordError
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 logger = logging.getLogger(__name__)
@@ -196,7 +200,7 @@ def _run_frame(info: RunInfo, trials: Sequence[dict[str, Any]]) -> pd.DataFrame:
             "n": n,
             "value": value,
             "best": best,
-            "clean": np.array([_float(t.get("clean")) for t in trials], dtype=np.float64),
+            "clean": _clean_column(info, trials),
             "optimum": optimum,
             "regret": regret,
             "found": _found(best, optimum),
@@ -205,6 +209,21 @@ def _run_frame(info: RunInfo, trials: Sequence[dict[str, Any]]) -> pd.DataFrame:
         columns=list(TRAJECTORY_COLUMNS),
     )
     return frame.sort_values("n", kind="stable")
+
+
+def _clean_column(info: RunInfo, trials: Sequence[dict[str, Any]]) -> np.ndarray:
+    """Each trial's clean accuracy: its ``clean`` entry, or in a multi-objective run (a vector
+    of ``values`` per trial) the component of the objective ``clean`` where it is one."""
+    import numpy as np
+
+    if trials and "values" in trials[0] and "clean" not in trials[0]:
+        names = [part.strip().split(":")[0] for part in str(info.objective).split(",")]
+        if "clean" not in names:
+            return np.full(len(trials), np.nan)
+        position = names.index("clean")
+        return np.array([_float((t.get("values") or [None] * len(names))[position]) for t in trials],
+                        dtype=np.float64)
+    return np.array([_float(t.get("clean")) for t in trials], dtype=np.float64)
 
 
 def expand_to_budget(table: pd.DataFrame, budget: int | None = None) -> pd.DataFrame:

@@ -97,3 +97,22 @@ def test_unknown_optimum_gives_nan_regret(tmp_path) -> None:
                      seed=0, values=[0.3, 0.6], optimum=None)
     table = expand_to_budget(load_trajectories(tmp_path))
     assert table["regret"].isna().all() and not table["found"].any()
+
+
+@pytest.mark.parametrize("objectives", [["pgd@1/255", "clean"], ["clean", "params:min"],
+                                        ["pgd@1/255", "params:min"]])
+def test_a_multi_objective_run_carries_its_clean_component(cifar10_oracle, tmp_path, objectives) -> None:
+    from robnas.multi_loop import run_multi_search
+    from robnas.searchers import RandomSearch
+
+    run_multi_search(RandomSearch(seed=1), cifar10_oracle, objectives, 12, record_dir=tmp_path / "run")
+    table = load_trajectories(tmp_path)
+    trials = [json.loads(line) for line in (tmp_path / "run" / "trials.jsonl").read_text().splitlines()]
+    if "clean" in objectives:
+        expected = [t["values"][objectives.index("clean")] for t in trials]
+        assert table["clean"].tolist() == expected
+        assert expected == [cifar10_oracle.value(t["index"], "clean") for t in trials]
+    else:
+        assert table["clean"].isna().all()
+    assert table["value"].isna().all() and table["best"].is_monotonic_increasing
+    assert np.allclose(table["regret"], 1.0 - table["best"])
