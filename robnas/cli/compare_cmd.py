@@ -194,6 +194,7 @@ def _searchers(args: argparse.Namespace, registry: Mapping[str, type], default: 
     the searcher's own ``validate_params`` (a measure it names is resolved later, per dataset,
     by :func:`_check_measures`)."""
     from robnas.cli.search_cmd import _build_searcher
+    from robnas.compare.plan import STORAGE_IN_A_COMPARISON
 
     chosen: list[tuple[str, dict[str, Any]]] = []
     if args.searchers is not None or not args.searcher_specs:
@@ -202,6 +203,8 @@ def _searchers(args: argparse.Namespace, registry: Mapping[str, type], default: 
         chosen += [(name, {}) for name in names]
     for text in args.searcher_specs or []:
         name, params = parse_searcher_spec(text, registry, what)
+        if "storage" in params:
+            raise RobnasError(f"bad --searcher for searcher {name}: {STORAGE_IN_A_COMPARISON}")
         _build_searcher(name, params, registry, what, param_option="--searcher")
         chosen.append((name, params))
     return chosen

@@ -446,7 +446,8 @@ def _build_searcher(name: str, params: dict[str, Any], registry: Mapping[str, ty
     unknown = sorted(set(params) - set(valid) - {"seed"})
     if unknown:
         listing = ", ".join(valid) if valid else "none (it takes only --seed)"
-        raise RobnasError(f"searcher {name} has no parameter {unknown[0]!r}; valid: {listing}")
+        raise RobnasError(f"bad {param_option} for searcher {name}: searcher {name} has no parameter "
+                          f"{unknown[0]!r}; valid: {listing}")
     if oracle is None:
         params = {key: value for key, value in params.items() if key not in SCORE_PARAMS}
     searcher = cls(**params)

@@ -190,6 +190,11 @@ def plan_runs(
     ]
 
 
+STORAGE_IN_A_COMPARISON = ("storage is for one search (robnas search --storage URL); a comparison's "
+                           "runs keep their Optuna studies in memory and their trials in the run folders")
+"""Why an Optuna ``storage`` is refused in a comparison's searcher settings."""
+
+
 def _is_seed(seed: object) -> bool:
     import numpy as np
 
@@ -208,6 +213,8 @@ def _check_params(registry: Mapping[str, type], name: str, params: Mapping[str, 
     from robnas.searchers import get_params, validate_params
     from robnas.searchers._base import SCORE_PARAMS
 
+    if "storage" in params:
+        raise InvalidParameterError(f"bad parameter for searcher {name}: {STORAGE_IN_A_COMPARISON}")
     cls = registry[name]
     valid = [key for key in get_params(cls()) if key != "seed"]
     unknown = sorted(set(params) - set(valid))

@@ -55,6 +55,9 @@ def test_compare_runs_prints_the_summary_and_redraws_from_the_folder(release_roo
         (["--from", "/nonexistent/cmp"], "no such folder"),
         (["-O", "clean", "--formats", "png,jpg", "--seeds", "1", "--budget", "2"],
          "unknown figure format 'jpg'"),
+        (["-O", "clean", "-s", "bo:storage=sqlite:///x.db"],  # was dropped: an in-memory study ran
+         "bad --searcher for searcher bo: storage is for one search (robnas search --storage URL)"),
+        (["-O", "clean", "-s", "re:nope=1"], "bad --searcher for searcher re: searcher re has no parameter 'nope'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(release_root, capsys, tmp_path, argv, message) -> None:

@@ -50,6 +50,8 @@ def test_plan_is_every_combination_with_canonical_names() -> None:
         (([("re", {"population_size": 0})], ["clean"], ["cifar10"], range(2), 10),
          "bad parameter for searcher re: population_size must be an integer in 1..6466"),
         ((["random"], ["clean"], ["mnist"], range(2), 10), "unknown dataset 'mnist'"),
+        (([("bo", {"storage": "sqlite:///x.db"})], ["clean"], ["cifar10"], range(2), 10),
+         "bad parameter for searcher bo: storage is for one search"),
     ],
 )
 def test_bad_plans_are_refused_as_value_errors(args, message) -> None:
