@@ -21,10 +21,12 @@ from robnas.cli.executor_options import add_executor_options, build_executor
 from robnas.cli.values import parse_int, parse_names, parse_param
 from robnas.errors import RobnasError
 from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS
-from robnas.vocabulary import Dataset, parse_dataset
+from robnas.vocabulary import Dataset, Engine, parse_dataset
 
 DEFAULT_SEARCHERS = ",".join(SEARCHERS)
 DEFAULT_MULTI_SEARCHERS = "random,nsga2,pls,parego,hvi"
+DEFAULT_SEEDS = "50"
+DEFAULT_BUDGET = "300"
 DEFAULT_CHECKPOINTS = "10,25,50,100,300"
 MAX_SEEDS = 10_000
 """Most seeds per searcher: a comparison writes one run record per seed, searcher, objective
@@ -83,10 +85,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "-s re -s re:warmup=params (repeat; its label in the tables and "
                              "figures is the searcher's name and the non-default values; with "
                              "--searchers, both lists run)")
-    parser.add_argument("--seeds", default="50", metavar="N",
-                        help=f"seeds 0..N-1 per searcher, N in 1..{MAX_SEEDS} (default: %(default)s)")
-    parser.add_argument("--budget", default="300", metavar="N",
-                        help=f"distinct architectures per run, 1..{CLASS_COUNT} (default: %(default)s)")
+    parser.add_argument("--seeds", metavar="N",
+                        help=f"seeds 0..N-1 per searcher, N in 1..{MAX_SEEDS} (default: {DEFAULT_SEEDS})")
+    parser.add_argument("--budget", metavar="N",
+                        help=f"distinct architectures per run, 1..{CLASS_COUNT} (default: {DEFAULT_BUDGET})")
     parser.add_argument("--jobs", "-j", metavar="N",
                         help=f"runs in parallel, 1..{MAX_JOBS}: local worker processes, or with "
                              "--executor ray the CPUs of the Ray instance started here (default: all CPUs)")
@@ -120,8 +122,8 @@ def run(args: argparse.Namespace) -> int:
     else:  # everything is checked before anything is printed or created
         if not args.objective:
             raise RobnasError("give at least one --objective (or --from DIR to re-draw)")
-        seeds = parse_int(args.seeds, "--seeds", 1, MAX_SEEDS)
-        budget = parse_int(args.budget, "--budget", 1, CLASS_COUNT)
+        seeds = parse_int(args.seeds or DEFAULT_SEEDS, "--seeds", 1, MAX_SEEDS)
+        budget = parse_int(args.budget or DEFAULT_BUDGET, "--budget", 1, CLASS_COUNT)
         jobs = None if args.jobs is None else parse_int(args.jobs, "--jobs", 1, MAX_JOBS)
         objectives = [",".join(args.objective)] if args.multi else args.objective
         if args.multi and objectives[0].count(",") not in (1, 2):
@@ -179,10 +181,13 @@ def _existing_comparison(args: argparse.Namespace) -> Path:
     out = Path(args.from_dir)
     if not out.is_dir():
         raise RobnasError(f"--from {out}: {'not a folder' if out.exists() else 'no such folder'}")
-    planning = [option for option, value in (("--objective", args.objective), ("--dataset", args.dataset),
-                                             ("--out", args.out), ("--jobs", args.jobs),
-                                             ("--searcher", args.searcher_specs),
-                                             ("--multi", args.multi or None)) if value is not None]
+    planning = [option for option, value in (
+        ("--objective", args.objective), ("--dataset", args.dataset), ("--out", args.out),
+        ("--jobs", args.jobs), ("--searcher", args.searcher_specs), ("--searchers", args.searchers),
+        ("--seeds", args.seeds), ("--budget", args.budget), ("--multi", args.multi or None),
+        ("--executor", None if args.executor == Engine.LOCAL.value else args.executor),
+        ("--ray-address", args.ray_address), ("--data", args.data), ("--offline", args.offline or None))
+        if value is not None]
     if planning:
         raise RobnasError(f"--from only re-draws an existing comparison; {planning[0]} does not apply to it")
     return out

@@ -69,6 +69,20 @@ def test_bad_input_is_one_line_and_exit_2(release_root, capsys, tmp_path, argv, 
     assert not (tmp_path / "cmp").exists()
 
 
+@pytest.mark.parametrize("option", [["--searchers", "ls"], ["--seeds", "7"], ["--budget", "99"],
+                                    ["--executor", "ray"], ["--data", "."], ["--offline"],
+                                    ["-O", "clean"], ["--jobs", "2"]])
+def test_from_refuses_every_option_of_a_new_comparison(release_root, capsys, tmp_path, option) -> None:
+    """--from re-draws what the folder holds: an option that would change the runs is refused,
+    not ignored (the report would not be what the command line says)."""
+    out = tmp_path / "cmp"
+    assert _run(capsys, "compare", "-O", "clean", "-s", "re", "--seeds", "2", "--budget", "5",
+                "--out", str(out), "--data", str(release_root), "-q")[0] == 0
+    code, _out, err = _run(capsys, "compare", "--from", str(out), *option)
+    assert code == 2 and err == (f"robnas: error: --from only re-draws an existing comparison; "
+                                 f"{'--objective' if option[0] == '-O' else option[0]} does not apply to it\n")
+
+
 def test_from_a_folder_without_runs_is_one_line(capsys, tmp_path) -> None:
     code, _out, err = _run(capsys, "compare", "--from", str(tmp_path))
     assert code == 2 and "no finished run records" in err and err.count("\n") == 1
