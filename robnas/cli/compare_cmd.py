@@ -122,8 +122,8 @@ def run(args: argparse.Namespace) -> int:
     else:  # everything is checked before anything is printed or created
         if not args.objective:
             raise RobnasError("give at least one --objective (or --from DIR to re-draw)")
-        seeds = parse_int(args.seeds or DEFAULT_SEEDS, "--seeds", 1, MAX_SEEDS)
-        budget = parse_int(args.budget or DEFAULT_BUDGET, "--budget", 1, CLASS_COUNT)
+        seeds = parse_int(DEFAULT_SEEDS if args.seeds is None else args.seeds, "--seeds", 1, MAX_SEEDS)
+        budget = parse_int(DEFAULT_BUDGET if args.budget is None else args.budget, "--budget", 1, CLASS_COUNT)
         jobs = None if args.jobs is None else parse_int(args.jobs, "--jobs", 1, MAX_JOBS)
         objectives = [",".join(args.objective)] if args.multi else args.objective
         if args.multi and objectives[0].count(",") not in (1, 2):
