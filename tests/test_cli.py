@@ -66,6 +66,24 @@ def test_a_single_objective_option_given_twice_is_refused(command, capsys) -> No
     assert "argument --objective/-O: given twice ('clean' and 'pgd@1/255')" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("argv", "option"), [
+    (["table", "-O", "clean", "-o", "a.csv", "-o", "b.csv"], "-o/--output"),
+    (["space", "-o", "a.csv", "--output", "b.csv"], "-o/--output"),
+    (["compare", "-O", "clean", "--seeds", "2", "--seeds", "3"], "--seeds"),
+    (["compare", "-O", "clean", "--out", "a", "--out", "b"], "--out"),
+    (["analyze", "--dataset", "cifar10", "--dataset", "ImageNet16-120"], "--dataset"),  # the default first
+    (["search", "-O", "clean", "--budget", "5", "--budget", "6"], "--budget"),
+])
+def test_every_one_value_option_given_twice_is_refused(argv, option, capsys, tmp_path, monkeypatch) -> None:
+    """In every command (argparse's default action is StoreOnce), even where the first value
+    equals the default: the last one silently winning would run something else than was read."""
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: given twice" in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_no_data_says_how_to_get_it(capsys, tmp_path) -> None:
     code, _, err = _run(capsys, "query", "1", "-O", "clean")
     assert code == 2

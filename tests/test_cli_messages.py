@@ -165,8 +165,11 @@ def test_searcher_and_dataset_choices_come_from_the_registry_and_the_enum() -> N
 
 def test_usage_errors_are_one_line_with_a_pointer_to_help(capsys) -> None:
     assert _error(capsys, "query", "1", "-O", "clean", "--budget", "3") == (
-        "robnas: error: unrecognized arguments: --budget 3 (see `robnas --help`)"
-    )
+        "robnas: error: query: unrecognized arguments: --budget 3 (see `robnas query --help`)"
+    )  # the command's own help, which lists its options, not the top level's
+    assert _error(capsys, "measures", "compute", "-m", "params", "--foo") == (
+        "robnas: error: measures compute: unrecognized arguments: --foo (see `robnas measures compute --help`)")
+    assert _error(capsys, "--foo") == "robnas: error: unrecognized arguments: --foo (see `robnas --help`)"
     assert _error(capsys, "query", "1", "-O", "clean", "--dataset") == (
         "robnas: error: query: argument --dataset: expected one argument (see `robnas query --help`)"
     )

@@ -11,16 +11,24 @@ from robnas.vocabulary import Dataset
 
 
 class StoreOnce(argparse.Action):
-    """``store``, but an option given twice is an error instead of the last one silently winning."""
+    """``store``, but an option given twice is an error instead of the last one silently winning
+    (whatever the first value was: the default too)."""
+
+    GIVEN = "_robnas_given_options"
+    """The namespace attribute that holds the destinations set so far."""
 
     def __call__(
         self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
     ) -> None:
-        previous = getattr(namespace, self.dest, None)
-        if previous is not None and previous != self.default:
+        given = getattr(namespace, self.GIVEN, None)
+        if given is None:
+            given = set()
+            setattr(namespace, self.GIVEN, given)
+        if self.dest in given:
             raise argparse.ArgumentError(
-                self, f"given twice ({previous!r} and {values!r}); this command takes one"
+                self, f"given twice ({getattr(namespace, self.dest)!r} and {values!r}); this command takes one"
             )
+        given.add(self.dest)
         setattr(namespace, self.dest, values)
 
 

@@ -13,10 +13,10 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from robnas._version import __version__
-from robnas.cli.common import STRICT_DATA_HELP
+from robnas.cli.common import STRICT_DATA_HELP, StoreOnce
 from robnas.errors import RobnasError
 
 COMMAND_MODULES: tuple[str, ...] = (
@@ -37,8 +37,15 @@ class Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line: ``robnas: error: ...``, exit 2.
 
     Subcommand parsers inherit the class, so every command reports alike (the usage text stays
-    available through ``--help``, which the line points to).
+    available through ``--help``, which the line points to). An option that takes one value is
+    stored by :class:`~robnas.cli.common.StoreOnce` in every command (argparse's default action
+    is replaced), so giving it twice is refused rather than the last value silently winning.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", None, StoreOnce)
+        self.register("action", "store", StoreOnce)
 
     def error(self, message: str) -> NoReturn:
         command = self.prog.removeprefix("robnas").strip()
@@ -68,6 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the (sub)command ``args`` chose: ``robnas measures compute``'s for it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(args, action.dest, None) or "")
+            if chosen is not None:
+                return _command_parser(chosen, args)
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
     try:
@@ -80,7 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
+        if extras:  # said by the command's own parser, which names its own --help
+            _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(extras)}")
     except SystemExit as done:  # --help, --version, or a usage error (already printed as one line)
         return done.code if isinstance(done.code, int) else 2
     logging.basicConfig(
