@@ -118,7 +118,8 @@ def write_report(
 
     Args:
         oracle: the tabular oracle of the dataset analysed.
-        out: the report folder (created; files in it are replaced).
+        out: the report folder (created; files in it are replaced, and those of an earlier
+            report there that this one does not write are removed).
         objectives: objective texts; ``None``: every objective of the table (figures, top
             cells and the summary then cover clean and the means; with a list, all of it).
         top_percent: the share of best classes for enrichment.
@@ -138,6 +139,7 @@ def write_report(
     started = time.perf_counter()
     frame = an.class_frame(oracle, objectives)  # validates the objectives before anything is written
     out = Path(out)
+    earlier = _earlier_files(out)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     writer = _Writer(out, formats)
     bar = tqdm(total=7, disable=not progress, desc="analyze", unit="section", leave=False)
@@ -224,9 +226,24 @@ def write_report(
     report.files = [*writer.files, Path("summary.json")]
     report.seconds = time.perf_counter() - started
     (out / "summary.json").write_text(json.dumps(report.summary(), indent=2, default=str) + "\n")
+    for stale in earlier - {str(path) for path in report.files}:  # an earlier report's, not this one's
+        (out / stale).unlink(missing_ok=True)
     bar.update()
     bar.close()
     return report
+
+
+def _earlier_files(out: Path) -> set[str]:
+    """The files an earlier report in ``out`` wrote (its ``summary.json`` lists them), to be
+    removed once this one is written where it does not write them again: a report folder holds
+    one report, not the top cells of objectives a former run analysed. Only plain relative
+    paths inside ``out`` count."""
+    try:
+        listed = json.loads((out / "summary.json").read_text()).get("files", [])
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {str(name) for name in listed if isinstance(name, str) and name and not Path(name).is_absolute()
+            and ".." not in Path(name).parts}
 
 
 def other_datasets(oracle: TabularOracle) -> dict[str, TabularOracle]:

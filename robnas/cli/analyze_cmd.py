@@ -38,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", action=StoreOnce, metavar="DIR",
                         help="report folder (default: runs/analysis-<dataset>)")
     parser.add_argument("--top-percent", action=StoreOnce, metavar="P", default="5",
-                        help="enrichment compares the best P%% of classes with all (default: %(default)s)")
+                        help="enrichment compares the best P%% of classes with all, 0 < P <= 100 "
+                             "(default: %(default)s)")
     parser.add_argument("--exclude-degenerate", action=argparse.BooleanOptionalAction, default=True,
                         help="leave constant-output networks out of equal cost and operations "
                              "(default: on; --no-exclude-degenerate keeps them)")
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from robnas.compare.plots import FORMATS
     from robnas.vocabulary import parse_dataset
 
-    top_percent = parse_float(args.top_percent, "--top-percent", 0.0, 100.0)
+    top_percent = parse_float(args.top_percent, "--top-percent", 0.0, 100.0, low_open=True)
     formats = parse_names(args.formats, "--formats", FORMATS, "figure format")
     dataset = parse_dataset(args.dataset)
     out = writable_dir(args.out if args.out is not None else str(Path("runs") / f"analysis-{dataset.value}"),

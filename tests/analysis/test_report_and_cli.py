@@ -84,8 +84,9 @@ def test_analyze_writes_every_section(release_root, capsys, tmp_path, raw_cifar1
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--top-percent", "0"], "--top-percent must be in (0, 100], got 0"),
-        (["--top-percent", "x"], "--top-percent needs a number in 0..100, got 'x'"),
+        (["--top-percent", "0"], "--top-percent needs a number > 0 and <= 100, got 0"),
+        (["--top-percent", "101"], "--top-percent needs a number > 0 and <= 100, got 101"),
+        (["--top-percent", "x"], "--top-percent needs a number > 0 and <= 100, got 'x'"),
         (["--formats", "bmp"], "--formats: unknown figure format 'bmp'; choose from png, svg, pdf"),
         (["-O", "params"], "params is always a column of the analysis"),
         (["-O", "pgd@7/255"], "pgd@7/255 is not on the grid"),
@@ -97,6 +98,19 @@ def test_bad_input_is_one_line_and_writes_nothing(release_root, capsys, tmp_path
     code, _, err = _cli(capsys, "analyze", *argv, "--out", str(out), "--data", str(release_root))
     assert code == 2 and message in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_a_new_report_removes_what_an_earlier_one_there_wrote_and_it_does_not(release_root, capsys,
+                                                                               tmp_path) -> None:
+    out = tmp_path / "report"
+    assert _cli(capsys, "analyze", "-O", "clean", "-O", "pgd@1/255", "--out", str(out),
+                "--data", str(release_root))[0] == 0
+    assert (out / "top-pgd-1-255.csv").is_file()
+    (out / "notes.txt").write_text("mine")  # not the report's: kept
+    assert _cli(capsys, "analyze", "-O", "clean", "--out", str(out), "--data", str(release_root))[0] == 0
+    listed = set(json.loads((out / "summary.json").read_text())["files"])
+    on_disk = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
+    assert on_disk == listed | {"notes.txt"} and not (out / "top-pgd-1-255.csv").exists()
 
 
 def test_an_out_folder_holding_other_files_is_refused(release_root, capsys, tmp_path) -> None:
