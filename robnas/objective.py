@@ -127,6 +127,10 @@ class Objective(namedtuple("Objective", ["key", "point", "mean"], defaults=(None
         raw = str(text).strip()
         if not raw:
             raise InvalidObjectiveError("empty objective; try e.g. pgd@8/255, clean, gaussian_noise@3")
+        if "," in raw:  # a group of a multi-objective search, where one objective is read
+            parts = " ".join(f"-O {part.strip()}" for part in raw.split(","))
+            raise InvalidObjectiveError(f"{raw!r} is several objectives (a comma): where one is read, "
+                                        f"give each on its own ({parts}; in Python, a list)")
         lowered = raw.lower()
         if lowered == CLEAN:
             return cls(CLEAN)

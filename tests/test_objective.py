@@ -81,6 +81,8 @@ def test_off_grid_points_list_the_valid_choices(text: str, message: str) -> None
         ("pgd@nan/255", "cannot read the epsilon"),
         ("pgd@1_0/255", "cannot read the epsilon"),
         ("pgd@1e400/255", "finite non-negative"),
+        ("clean,pgd@1/255", r"'clean,pgd@1/255' is several objectives \(a comma\): where one is read, give "
+                            r"each on its own \(-O clean -O pgd@1/255; in Python, a list\)"),  # was 'clean,pgd'
     ],
 )
 def test_malformed_objectives_fail_with_one_line(text: str, message: str) -> None:

@@ -103,8 +103,9 @@ def add_strict_data_option(parser: argparse.ArgumentParser | argparse._ArgumentG
 def add_objective_option(parser: argparse.ArgumentParser, *, multiple: bool = False) -> None:
     """Add ``--objective O`` (repeatable when ``multiple``)."""
     help_text = (
-        "what to maximise: clean, pgd@8/255, fgsm@0.5/255, apgd@1/255, square@2/255, "
-        "gaussian_noise@3, pgd@mean, adversarial@mean, corruption@mean"
+        "an accuracy (larger is better): clean, pgd@8/255, fgsm@0.5/255, apgd@1/255, square@2/255, "
+        "gaussian_noise@3, pgd@mean, adversarial@mean, corruption@mean; or a cost (smaller is "
+        "better, millions): params, flops"
     )
     if multiple:
         parser.add_argument("--objective", "-O", action="append", required=True, metavar="O",

@@ -68,7 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--objective", "-O", action="append", metavar="O",
-                        help="objective to compare on, e.g. pgd@1/255 (repeat for several)")
+                        help="objective to compare on, e.g. pgd@1/255 (required unless --from; repeat "
+                             "for several)")
     add_data_options(parser, dataset=False)
     add_offline_option(parser)
     parser.add_argument("--dataset", action="append", metavar="D",
@@ -103,7 +104,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--formats", default="png", metavar="LIST",
                         help="figure formats among png,svg,pdf (default: %(default)s)")
     parser.add_argument("--checkpoints", default=DEFAULT_CHECKPOINTS, metavar="LIST",
-                        help="summary checkpoints, clipped to the budget (default: %(default)s)")
+                        help=f"summary checkpoints, comma-separated numbers of cells in 1..{CLASS_COUNT}, "
+                             "clipped to the budget (default: %(default)s)")
     add_quiet_option(parser)
     parser.set_defaults(handler=run)
 

@@ -13,8 +13,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="print the search space's facts or export every cell with its class",
         description=(
             "Without --format: print the NB201 space's facts (ops, edges, cells, isomorphism "
-            "classes). With --format: export every cell (nb201_index, arch, representative, and "
-            "the representative robnas' own isomorphism rule gives), using the release's meta.json for NB201 indices."
+            "classes). With --format or -o: export every cell (columns nb201_index, arch, "
+            "representative: the release's class representative, robnas_representative: the "
+            "one robnas' own isomorphism rule gives, is_representative: whether the cell is "
+            "the release's representative), using the release's meta.json for NB201 indices."
         ),
         epilog="example:\n  robnas space --format parquet -o space.parquet",
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -161,13 +161,19 @@ def test_a_build_under_other_settings_is_refused_before_anything_is_evaluated(so
         assert {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
         assert ResultStore(store).count() == stored  # nothing evaluated either
 
-    refused(["--attack", ATTACK, *common, "--n-images", "4", "--pgd-steps", "3"],
+    def other(*changes: str) -> list[str]:  # common, with options' values changed (option, value, ...)
+        argv = list(common)
+        for option, value in zip(changes[::2], changes[1::2], strict=True):
+            argv[argv.index(option) + 1] = value
+        return argv
+
+    refused(["--attack", ATTACK, *other("--n-images", "4", "--pgd-steps", "3")],
             f"holds cifar10 clean built with n_images {N_IMAGES}, not 4 (--n-images)")
-    refused(["--attack", ATTACK, *common, "--pgd-steps", "3"],
+    refused(["--attack", ATTACK, *other("--pgd-steps", "3")],
             "holds cifar10 fgsm@Linf built with attack protocol pgd_steps 5, not 3 (--pgd-steps)")
-    refused(["--attack", "clean", *common, "--n-images", "3"],
+    refused(["--attack", "clean", *other("--n-images", "3")],
             f"holds cifar10 clean built with n_images {N_IMAGES}, not 3 (--n-images)")
-    refused(["--attack", "pgd@1", *common, "--n-images", "3"],
+    refused(["--attack", "pgd@1", *other("--n-images", "3")],
             f"holds cifar10 clean built with n_images {N_IMAGES}, not 3 (--n-images)")
     # the recorded settings are accepted (nothing left to evaluate)
     code, again = _build(["--attack", ATTACK, *common], capsys)
