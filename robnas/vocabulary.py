@@ -131,6 +131,15 @@ def name_list(value: Any, what: str) -> list[Any]:
     return list(value)
 
 
+def counted(number: int, noun: str) -> str:
+    """``number`` and ``noun``, plural unless one (regular nouns: ``run``, ``objective``).
+
+    >>> counted(1, "run"), counted(3, "run"), counted(0, "objective")
+    ('1 run', '3 runs', '0 objectives')
+    """
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def all_keys() -> list[str]:
     """Every result key of the release: clean, the four attacks, the 15 corruptions."""
     return [CLEAN, *(a.value for a in Attack), *(c.value for c in Corruption)]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robnas.vocabulary import CLEAN, Dataset
+from robnas.vocabulary import CLEAN, Dataset, counted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,7 +80,7 @@ class AnalysisReport:
         lines = [
             f"# Design analysis: {self.dataset}",
             "",
-            f"{self.classes} isomorphism classes, {len(self.objectives)} objectives; "
+            f"{self.classes} isomorphism classes, {counted(len(self.objectives), 'objective')}; "
             f"{self.degenerate} constant-output classes (clean accuracy at chance), {excluded} the "
             "equal-cost and operations sections (listed in degenerate.csv).",
             "",

@@ -21,7 +21,7 @@ from robnas.cli.executor_options import add_executor_options, build_executor
 from robnas.cli.values import parse_int, parse_names, parse_param
 from robnas.errors import RobnasError
 from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS
-from robnas.vocabulary import Dataset, Engine, parse_dataset
+from robnas.vocabulary import Dataset, Engine, counted, parse_dataset
 
 DEFAULT_SEARCHERS = ",".join(SEARCHERS)
 DEFAULT_MULTI_SEARCHERS = "random,nsga2,pls,parego,hvi"
@@ -147,11 +147,11 @@ def run(args: argparse.Namespace) -> int:
             _check_pins(specs, args.data)
         check_budgets(out / RUNS_DIR, specs)  # before the folder is announced: one line
         with build_executor(args, jobs) as executor:
-            print(f"comparison folder: {out} ({len(specs)} runs, {executor.engine} executor)",
+            print(f"comparison folder: {out} ({counted(len(specs), 'run')}, {executor.engine} executor)",
                   file=sys.stderr)
             done = run_comparison(specs, out, progress=show_progress(args), oracles=oracles,
                                   executor=executor)
-        print(f"ran {done.ran} runs, {done.skipped} already done, in {done.wall_seconds:.1f} s",
+        print(f"ran {counted(done.ran, 'run')}, {done.skipped} already done, in {done.wall_seconds:.1f} s",
               file=sys.stderr)
     metric = args.metric or ("regret" if _is_multi_folder(out) else "value")
     report = write_reports(out, checkpoints=checkpoints, metric=metric, log_x=args.log_x,

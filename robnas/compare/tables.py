@@ -14,6 +14,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from robnas.compare.stats import INTERVAL_METHOD, Ranking, searcher_sort_key
+from robnas.vocabulary import counted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,8 +46,8 @@ def summary_markdown(
         heading = f"### {dataset} · {objective}"
         optimum = (optima or {}).get((dataset, objective))
         runs = int(group["runs"].max())
-        heading += f" (optimum {optimum:.{digits}f}; {runs} runs per searcher)" if (
-            optimum is not None and not math.isnan(optimum)) else f" ({runs} runs per searcher)"
+        heading += f" (optimum {optimum:.{digits}f}; {counted(runs, 'run')} per searcher)" if (
+            optimum is not None and not math.isnan(optimum)) else f" ({counted(runs, 'run')} per searcher)"
         rows = pd.DataFrame({
             "searcher": group["searcher"],
             "evals": group["evaluations"],

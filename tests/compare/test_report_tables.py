@@ -57,3 +57,10 @@ def test_markdown_table_escapes_pipes_in_cells() -> None:
     # an NB201 string holds pipes; unescaped they would split the cell
     table = markdown_table(pd.DataFrame({"x": [1.5], "arch": ["|none~0|+|skip_connect~1|"]}))
     assert table.splitlines()[2] == "| 1.5 | \\|none~0\\|+\\|skip_connect~1\\| |"
+
+
+def test_one_run_per_searcher_is_singular() -> None:
+    row = {**_summary_row("bo", 10, 0.4, math.nan, math.nan, 0), "runs": 1}
+    text = summary_markdown(pd.DataFrame([row]), {("cifar10", "pgd@1/255"): 0.5})
+    assert "(optimum 0.500; 1 run per searcher)" in text
+    assert "(1 run per searcher)" in summary_markdown(pd.DataFrame([row]), {})
