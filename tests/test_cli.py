@@ -144,3 +144,18 @@ def test_query_path_does_not_import_pandas(release_root) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "HEAVY []" in out
+
+
+def test_space_json_states_the_facts(capsys) -> None:
+    import itertools
+    import json
+
+    from robnas.arch import NUM_OPS, Arch
+    from robnas.isomorphism import class_code
+
+    assert main(["space", "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    every = [Arch(ops) for ops in itertools.product(range(NUM_OPS), repeat=6)]
+    assert facts["cells"] == len(every) and facts["classes"] == len({class_code(a) for a in every})
+    assert facts["neighbours_per_cell"] == len(every[0].neighbours()) and len(facts["edges"]) == 6
+    assert main(["space", "--json", "-o", "x.csv"]) == 2

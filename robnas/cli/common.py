@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Any
 
@@ -157,6 +158,22 @@ def fmt_accuracy(value: float) -> str:
 
 
 def print_json(payload: Any) -> None:
-    """Print ``payload`` as indented JSON on stdout."""
-    json.dump(payload, sys.stdout, indent=2, default=str)
+    """Print ``payload`` as indented, strict JSON on stdout: NaN and infinities (a mean of no
+    values, an interval of one run) as ``null``, which every JSON parser reads."""
+    json.dump(finite(payload), sys.stdout, indent=2, default=str, allow_nan=False)
     sys.stdout.write("\n")
+
+
+def finite(payload: Any) -> Any:
+    """``payload`` with every NaN and infinity (in dicts, lists and tuples) as ``None``.
+
+    >>> finite({"mean": float("nan"), "values": [1.0, float("inf")]})
+    {'mean': None, 'values': [1.0, None]}
+    """
+    if isinstance(payload, dict):
+        return {key: finite(value) for key, value in payload.items()}
+    if isinstance(payload, (list, tuple)):
+        return [finite(value) for value in payload]
+    if isinstance(payload, float) and not math.isfinite(payload):
+        return None
+    return payload

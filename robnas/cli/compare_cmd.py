@@ -14,6 +14,7 @@ from robnas.cli.common import (
     add_offline_option,
     add_quiet_option,
     fetch_missing_data,
+    print_json,
     quiet_optuna,
     show_progress,
 )
@@ -106,6 +107,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--checkpoints", default=DEFAULT_CHECKPOINTS, metavar="LIST",
                         help=f"summary checkpoints, comma-separated numbers of cells in 1..{CLASS_COUNT}, "
                              "clipped to the budget (default: %(default)s)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the report as one JSON object (the summary, ranking and "
+                             "pairwise tests as records, and the files written) instead of Markdown")
     add_quiet_option(parser)
     parser.set_defaults(handler=run)
 
@@ -119,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     formats = parse_names(args.formats, "--formats", FORMATS, "figure format")
     checkpoints = [parse_int(part, "--checkpoints", 1, CLASS_COUNT)
                    for part in parse_names(args.checkpoints, "--checkpoints")]
+    done = None  # what the runs did (none with --from)
     if args.from_dir is not None:
         out = _existing_comparison(args)
     else:  # everything is checked before anything is printed or created
@@ -156,6 +161,15 @@ def run(args: argparse.Namespace) -> int:
     metric = args.metric or ("regret" if _is_multi_folder(out) else "value")
     report = write_reports(out, checkpoints=checkpoints, metric=metric, log_x=args.log_x,
                            formats=formats)
+    if args.json:
+        print_json({"out": str(out), "metric": metric,
+                    **({} if done is None else {"ran": done.ran, "already_done": done.skipped,
+                                                "seconds": round(done.wall_seconds, 3)}),
+                    "summary": report.summary.to_dict("records"),
+                    "ranking": report.ranking.ranks.to_dict("records"),
+                    "pairwise": report.ranking.pairwise.to_dict("records"),
+                    "files": [str(path.relative_to(out)) for path in report.files]})
+        return 0
     print(report.markdown())
     print(f"files in {out}:")
     for path in report.files:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from robnas.cli.common import add_data_options, print_json
+from robnas.cli.common import add_data_options, finite, print_json
 from robnas.cli.executor_options import add_executor_options, build_executor, gpus_per_task
 from robnas.cli.live_options import device_option
 from robnas.cli.values import int_option, parse_float
@@ -246,7 +246,7 @@ def run_compute(args: argparse.Namespace) -> int:
                      for m in request.measures},
     }
     if args.json:
-        print_json(_finite(summary))
+        print_json(finite(summary))
         return 0
     print(f"{len(frame)} cells on {request.dataset.value}: {result.computed} values computed, "
           f"{result.cached} from the store, {result.wall_seconds:.1f} s")
@@ -272,17 +272,6 @@ def _output_format(output: Path | None) -> str | None:
 def _number(value: float, spec: str) -> str:
     """``value`` formatted by ``spec``; NaN (a mean with no value to average) as ``–``."""
     return "–" if value != value else format(value, spec)
-
-
-def _finite(payload: Any) -> Any:
-    """``payload`` with NaN and infinities as ``None`` (strict JSON has no NaN)."""
-    if isinstance(payload, dict):
-        return {k: _finite(v) for k, v in payload.items()}
-    if isinstance(payload, list):
-        return [_finite(v) for v in payload]
-    if isinstance(payload, float) and (payload != payload or payload in (float("inf"), float("-inf"))):
-        return None
-    return payload
 
 
 def _scores_and_table(args: argparse.Namespace) -> tuple[Any, Any, Any, list[str]]:
@@ -322,7 +311,7 @@ def run_correlate(args: argparse.Namespace) -> int:
         files = [str(out / n) for n in ("correlations.csv", "correlations.md", "heatmap.png", "scatter.png")]
     if args.json:
         print_json({"dataset": args.dataset, "isomorphs": args.isomorphs, "bootstrap": args.bootstrap,
-                    "correlations": _finite(frame.to_dict("records")), "files": files})
+                    "correlations": finite(frame.to_dict("records")), "files": files})
         return 0
     print(correlations_markdown(frame), end="")
     duplicated = frame.groupby("score")["duplicates"].max()
@@ -355,7 +344,7 @@ def run_predict(args: argparse.Namespace) -> int:
             prediction.splits.to_csv(out / f"predict-{slug}-splits.csv", index=False)
             prediction.importances.to_csv(out / f"predict-{slug}-importances.csv", index=False)
     if args.json:
-        print_json(_finite({o: {"summary": p.summary(), "importances": p.importances.to_dict("records")}
+        print_json(finite({o: {"summary": p.summary(), "importances": p.importances.to_dict("records")}
                             for o, p in results.items()}))
         return 0
     for objective, prediction in results.items():

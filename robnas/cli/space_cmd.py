@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from robnas.cli.common import add_data_options
+from robnas.cli.common import add_data_options, print_json
+from robnas.errors import RobnasError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="export every cell (default with -o: from its suffix, .csv or .parquet)")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="export every cell to FILE (without -o: csv on stdout)")
+    parser.add_argument("--json", action="store_true", help="print the space's facts as one JSON object")
     add_data_options(parser, dataset=False, strict=False)
     parser.set_defaults(handler=run)
 
@@ -33,6 +35,13 @@ def run(args: argparse.Namespace) -> int:
     from robnas.arch import EDGES, NUM_CELLS, OPS
     from robnas.isomorphism import class_count
 
+    if args.json and (args.format is not None or args.output is not None):
+        raise RobnasError("--json prints the space's facts; it does not go with an export (--format, -o)")
+    if args.json:
+        print_json({"search_space": "NAS-Bench-201 cell", "nodes": 4, "operations": list(OPS),
+                    "edges": [list(edge) for edge in EDGES], "cells": NUM_CELLS,
+                    "classes": class_count(), "neighbours_per_cell": len(EDGES) * (len(OPS) - 1)})
+        return 0
     if args.format is None and args.output is None:
         print("search space     NAS-Bench-201 cell (4 nodes, 6 edges)")
         print(f"operations       {', '.join(OPS)}")

@@ -122,3 +122,31 @@ def test_searcher_specs_compare_settings_of_one_searcher_under_their_labels(
         "Regularized evolution", "Regularized evolution (warmup=params)"]
     ranking = (out / "ranking.md").read_text()
     assert "re:warmup=params" in ranking
+
+
+def _strict_json(text: str):
+    import json
+
+    def refuse(constant: str):
+        raise AssertionError(f"not strict JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_output_is_the_report_as_strict_json(release_root, capsys, tmp_path) -> None:
+    """One seed: every interval is NaN, printed as null (strict JSON has no NaN)."""
+    import pandas as pd
+
+    out = tmp_path / "cmp"
+    code, stdout, _ = _run(capsys, "compare", "-O", "clean", "-s", "re", "-s", "ls", "--seeds", "1",
+                           "--budget", "6", "--out", str(out), "--data", str(release_root), "--json", "-q")
+    payload = _strict_json(stdout)
+    assert code == 0 and (payload["ran"], payload["already_done"]) == (2, 0)
+    summary = pd.read_csv(out / "summary.csv")
+    assert len(payload["summary"]) == len(summary) and payload["summary"][0]["best_low"] is None
+    assert [r["best_mean"] for r in payload["summary"]] == list(summary["best_mean"])
+    assert {"summary.csv", "summary.md", "ranking.csv", "trajectories.parquet"} <= set(payload["files"])
+    assert all((out / name).is_file() for name in payload["files"])
+    code, stdout, _ = _run(capsys, "compare", "--from", str(out), "--json")
+    again = _strict_json(stdout)
+    assert code == 0 and "ran" not in again and again["summary"] == payload["summary"]
