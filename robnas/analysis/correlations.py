@@ -42,6 +42,11 @@ def correlations(frame: pd.DataFrame, objectives: Sequence[str], *,
     import pandas as pd
     from scipy import stats
 
+    from robnas.analysis.frame import checked_objectives
+
+    objectives = checked_objectives(frame, objectives)
+    if focus is not None:
+        focus = checked_objectives(frame, focus)
     data = frame.loc[~frame["degenerate"]] if exclude_degenerate else frame
     names = list(dict.fromkeys(objectives))
     values = data[names].to_numpy(dtype=np.float64)
@@ -89,12 +94,15 @@ def dataset_correlations(frames: Mapping[str, pd.DataFrame], objectives: Sequenc
     import pandas as pd
     from scipy import stats
 
-    from robnas.analysis.frame import objective_columns
+    from robnas.analysis.frame import checked_objectives, objective_columns
 
     names = list(frames)
     if objectives is None:
         shared = set.intersection(*(set(objective_columns(f)) for f in frames.values())) if frames else set()
         objectives = [o for o in objective_columns(frames[names[0]]) if o in shared] if names else []
+    else:
+        for frame in frames.values():  # each objective a column of every frame
+            objectives = checked_objectives(frame, objectives)
     rows = []
     for i, first in enumerate(names):
         for second in names[i + 1:]:
@@ -137,6 +145,10 @@ def correlation_matrix(table: pd.DataFrame, statistic: str = "kendall_tau",
     import numpy as np
     import pandas as pd
 
+    if statistic not in COLUMNS[:-1] or statistic not in table.columns:
+        from robnas.errors import InvalidParameterError
+
+        raise InvalidParameterError(f"statistic must be one of {', '.join(COLUMNS[:-1])}, got {statistic!r}")
     order = list(rows) if rows is not None else list(dict.fromkeys([*table["a"], *table["b"]]))
     cols = list(columns) if columns is not None else order
     matrix = pd.DataFrame(np.nan, index=pd.Index(order, name="a"), columns=pd.Index(cols, name="b"))

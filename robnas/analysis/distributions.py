@@ -36,6 +36,9 @@ def distributions(frame: pd.DataFrame, objectives: Sequence[str], *,
     import numpy as np
     import pandas as pd
 
+    from robnas.analysis.frame import checked_objectives
+
+    objectives = checked_objectives(frame, objectives)
     data = frame.loc[~frame["degenerate"]] if exclude_degenerate else frame
     values = data[list(objectives)].to_numpy(dtype=np.float64)
     q1, median, q3 = np.nanquantile(values, [0.25, 0.5, 0.75], axis=0)

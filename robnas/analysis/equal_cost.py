@@ -41,7 +41,10 @@ def equal_cost(frame: pd.DataFrame, objectives: Sequence[str], by: str = "params
     """
     import pandas as pd
 
+    from robnas.analysis.frame import checked_objectives
+
     by = check_metric(by)
+    objectives = checked_objectives(frame, objectives)
     data = frame.loc[~frame["degenerate"]] if exclude_degenerate else frame
     names = list(objectives)
     columns = ["objective", "by", "cost", "n", "min", "median", "max", "spread", "worst_index", "best_index"]

@@ -97,6 +97,30 @@ def objective_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in INFO_COLUMNS]
 
 
+def checked_objectives(frame: pd.DataFrame, objectives: Sequence[str], *, at_least: int = 1) -> list[str]:
+    """``objectives`` as a list, each an objective column of ``frame``, at least ``at_least``.
+
+    What every section function calls first, so a name the frame lacks is one error naming the
+    frame's objectives, not a pandas ``KeyError`` from inside the computation.
+
+    Raises:
+        InvalidParameterError: a string where the list belongs, fewer than ``at_least``.
+        InvalidObjectiveError: a name that is not an objective column of ``frame``.
+    """
+    from robnas.errors import InvalidObjectiveError, InvalidParameterError
+
+    names = name_list(objectives, "objectives")
+    if len(names) < at_least:
+        raise InvalidParameterError(f"give at least {at_least} objective{'s' if at_least > 1 else ''}, "
+                                    f"got {names}")
+    columns = objective_columns(frame)
+    missing = [name for name in names if name not in columns]
+    if missing:
+        raise InvalidObjectiveError(f"{missing[0]!r} is not an objective of this frame; it has "
+                                    f"{', '.join(columns)} (class_frame(oracle, [...]) adds others)")
+    return names
+
+
 def degenerate_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """The constant-output classes (clean accuracy at chance): index, arch, cost and clean."""
     return frame.loc[frame["degenerate"], ["arch", "params", "flops", CLEAN]]

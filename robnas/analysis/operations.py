@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from robnas.analysis.frame import checked_objectives
 from robnas.arch import EDGES, NUM_EDGES, NUM_OPS, OPS, all_ops_array
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ def operation_effects(frame: pd.DataFrame, objectives: Sequence[str], *,
     """
     import numpy as np
 
+    objectives = checked_objectives(frame, objectives)
     data, ops = _ops(frame, exclude_degenerate)
     # one (class, group) indicator per edge x op
     groups = [(f"{i}->{j}", OPS[o], ops[:, e] == o) for e, (i, j) in enumerate(EDGES) for o in range(NUM_OPS)]
@@ -72,6 +74,7 @@ def operation_counts(frame: pd.DataFrame, objectives: Sequence[str], *,
     """
     import numpy as np
 
+    objectives = checked_objectives(frame, objectives)
     data, ops = _ops(frame, exclude_degenerate)
     groups = []
     for o in range(NUM_OPS):
@@ -92,6 +95,7 @@ def operation_enrichment(frame: pd.DataFrame, objectives: Sequence[str], *,
     import numpy as np
     import pandas as pd
 
+    objectives = checked_objectives(frame, objectives)
     data, ops = _ops(frame, exclude_degenerate)
     names = list(objectives)
     counts = np.stack([(ops == o).sum(axis=1) for o in range(NUM_OPS)], axis=1).astype(np.float64)

@@ -26,8 +26,13 @@ def top_cells(frame: pd.DataFrame, objective: str, n: int = DEFAULT_TOP, *,
         best; tied values share the rank), ``arch``, ``params``, ``flops``, ``degenerate``,
         ``objective``'s column and then the other objective columns.
     """
-    from robnas.analysis.frame import objective_columns
+    from robnas.analysis.frame import checked_objectives, objective_columns
 
+    (objective,) = checked_objectives(frame, [objective])
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        from robnas.errors import InvalidParameterError
+
+        raise InvalidParameterError(f"n must be a whole number >= 1, got {n!r}")
     data = frame.loc[~frame["degenerate"]] if exclude_degenerate else frame
     ranks = data[objective].rank(ascending=False, method="min").astype("int64")
     order = data.assign(_rank=ranks).sort_values(["_rank"], kind="stable").head(n)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -180,3 +182,32 @@ def test_top_cells(frame, raw_cifar10) -> None:
 def test_class_frame_refuses_one_objective_given_as_a_string(cifar10_oracle) -> None:
     with pytest.raises(ValueError, match=r"objectives must be a list \(e.g. \['pgd@1/255'\]\)"):
         an.class_frame(cifar10_oracle, "pgd@1/255")
+
+
+@pytest.mark.parametrize("call", [
+    lambda f: an.distributions(f, ["nope"]),
+    lambda f: an.correlations(f, ["clean", "nope"]),
+    lambda f: an.correlations(f, ["clean", "pgd@1/255"], focus=["nope"]),
+    lambda f: an.equal_cost(f, ["nope"]),
+    lambda f: an.operation_effects(f, ["nope"]),
+    lambda f: an.operation_counts(f, ["nope"]),
+    lambda f: an.operation_enrichment(f, ["nope"]),
+    lambda f: an.top_cells(f, "nope"),
+    lambda f: an.dataset_correlations({"a": f, "b": f}, ["nope"]),
+])
+def test_a_name_the_frame_lacks_is_one_error_naming_its_objectives(frame, call) -> None:
+    with pytest.raises(InvalidObjectiveError, match=r"is not an objective of this frame; it has clean"):
+        call(frame)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda f: an.distributions(f, []), "give at least 1 objective"),
+    (lambda f: an.operation_counts(f, []), "give at least 1 objective"),
+    (lambda f: an.top_cells(f, "clean", -3), "n must be a whole number >= 1, got -3"),
+    (lambda f: an.top_cells(f, "clean", "5"), "n must be a whole number >= 1, got '5'"),
+    (lambda f: an.correlation_matrix(an.correlations(f, ["clean", "pgd@1/255"]), "pearson"),
+     "statistic must be one of kendall_tau, spearman_rho, got 'pearson'"),
+])
+def test_empty_lists_and_bad_counts_are_refused_as_value_errors(frame, call, message) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call(frame)
