@@ -143,3 +143,9 @@ def test_unknown_metric_is_refused() -> None:
     with pytest.raises(InvalidObjectiveError, match="params, flops"):
         cost.check_metric("latency")
     assert cost.is_metric("FLOPS") and not cost.is_metric("clean")
+
+
+@pytest.mark.parametrize("limit", ["0.4", -1.0, 0.0, float("nan"), float("inf"), True])
+def test_within_limits_codes_refuses_what_is_no_limit(limit) -> None:
+    with pytest.raises(ValueError, match=r"the params limit must be a finite number > 0 \(millions\)"):
+        cost.within_limits_codes({"params": limit})

@@ -65,8 +65,10 @@ class MeasureRequest:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dataset", parse_dataset(self.dataset))
-        if self.batch_size < 1:
-            raise MeasureError(f"the batch size must be at least 1, got {self.batch_size}")
+        for name, value, low in (("batch size", self.batch_size, 1), ("seed", self.seed, 0),
+                                 ("epochs", self.epochs, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise MeasureError(f"the {name} must be a whole number >= {low}, got {value!r}")
         names = [m.name for m in self.measures]
         if not names or len(set(names)) != len(names):
             raise MeasureError(f"give each measure once (got {', '.join(names) or 'none'})")

@@ -160,6 +160,9 @@ def test_load_measures_reads_the_store_and_files(meta, images, tmp_path) -> None
     assert np.array_equal(from_file.to_numpy(), expected.to_numpy())
     with pytest.raises(MeasureError, match=r"no l2_norm values .* batch_size=64.*it holds: 3 cells with batch_size=4"):
         load_measures(store_path, ["l2_norm"])
+    for bad in ({"seed": "x"}, {"seed": -1}, {"batch_size": 0}, {"batch_size": 2.5}):
+        with pytest.raises(MeasureError, match=r"must be a whole number >= \d, got"):
+            load_measures(store_path, ["l2_norm"], **bad)
     for source in (store_path, tmp_path / "m.parquet"):  # one name is a list of one, not of letters
         with pytest.raises(ValueError, match=r"measures must be a list \(e.g. \['l2_norm'\]\)"):
             load_measures(source, "l2_norm", batch_size=4)
