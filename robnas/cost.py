@@ -205,20 +205,15 @@ def within_limits_codes(limits: Mapping[str, float],
     >>> params(heavy), params(Arch.from_code(int(codes[heavy.code])))
     (0.101306, 0.073306)
     """
-    import math
-
     import numpy as np
 
     from robnas.isomorphism import class_code_array
+    from robnas.searchers._base import check_float  # the searchers' number check, not a second one
 
     costs = cost_arrays(dataset)
     excess = np.zeros(NUM_CELLS)
     for metric, limit in limits.items():
-        if isinstance(limit, bool) or not isinstance(limit, (int, float, np.integer, np.floating)) \
-                or not (math.isfinite(limit) and limit > 0):
-            from robnas.errors import InvalidParameterError
-
-            raise InvalidParameterError(f"the {metric} limit must be a finite number > 0 (millions), got {limit!r}")
+        check_float(f"the {metric} limit (millions)", limit, 0.0, low_open=True)
         cost = costs[check_metric(metric)]
         excess += np.where(cost > limit, (cost - limit) / cost, 0.0)
     classes = class_code_array()

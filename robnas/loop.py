@@ -101,6 +101,7 @@ from robnas.oracle import Oracle
 from robnas.priors import provide_scores
 from robnas.run_record import RunRecord, RunRecordError, utc_now, versions
 from robnas.searchers import Searcher, default_params, get_params, make_searcher, searcher_name, validate_params
+from robnas.searchers._base import check_float, check_int
 from robnas.vocabulary import Dataset
 
 if TYPE_CHECKING:
@@ -241,8 +242,8 @@ def run_search(
     oracle.validate(objective)
     limits = _cost_limits(max_params, max_flops)
     budget = check_budget(budget)
-    if min_clean is not None and not (_is_number(min_clean) and 0.0 <= min_clean <= 1.0):
-        raise InvalidParameterError(f"--min-clean is an accuracy in [0, 1], got {min_clean!r}")
+    if min_clean is not None:
+        check_float("--min-clean", min_clean, 0.0, 1.0)
     _load_columns(oracle, objective, min_clean)
     check_reachable(oracle, min_clean, limits)
     prior = provide_scores(searcher, oracle, objective)
@@ -301,11 +302,6 @@ def _load_columns(oracle: Oracle, objective: Objective, min_clean: float | None)
             values_of("clean")
 
 
-def _is_number(value: object) -> bool:
-    """A real number (a Python or numpy int or float, not a bool or a string)."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-
-
 def check_oracle(oracle: object) -> None:
     """Refuse what is not an oracle (a dataset name, say) in one line, not an AttributeError
     from inside the loop.
@@ -321,17 +317,14 @@ def check_oracle(oracle: object) -> None:
 
 
 def check_budget(budget: object) -> int:
-    """``budget`` as an int in 1..6466 (distinct classes); a bool, a fraction or text is refused.
+    """``budget`` as an int in 1..6466 (distinct classes); a bool, a float or text is refused.
 
     >>> check_budget(20.5)
     Traceback (most recent call last):
     ...
-    robnas.errors.InvalidParameterError: budget must be a whole number in 1..6466 (distinct classes), got 20.5
+    robnas.errors.InvalidParameterError: budget must be an integer in 1..6466, got 20.5 (float)
     """
-    count = class_count()
-    if not (_is_number(budget) and float(budget).is_integer() and 1 <= budget <= count):
-        raise InvalidParameterError(f"budget must be a whole number in 1..{count} (distinct classes), "
-                                    f"got {budget!r}")
+    check_int("budget", budget, 1, class_count())
     return int(budget)  # type: ignore[call-overload]
 
 
@@ -370,8 +363,7 @@ def _cost_limits(max_params: float | None, max_flops: float | None) -> dict[str,
     for metric, limit in ((PARAMS, max_params), (FLOPS, max_flops)):
         if limit is None:
             continue
-        if not (_is_number(limit) and 0 < float(limit) < float("inf")):
-            raise InvalidParameterError(f"--max-{metric} is a positive number (millions), got {limit!r}")
+        check_float(f"--max-{metric} (millions)", limit, 0.0, low_open=True)
         limits[metric] = float(limit)
     return limits
 

@@ -190,7 +190,7 @@ def test_resume_refuses_a_different_run(cifar10_oracle, tmp_path) -> None:
 
 
 @pytest.mark.parametrize(("budget", "min_clean", "message"), [
-    (0, None, "budget must be a whole number in 1..6466"), (6467, None, "budget"),
+    (0, None, "budget must be an integer in 1..6466"), (6467, None, "budget"),
     (20.7, None, "got 20.7"), (True, None, "got True"), ("abc", None, "got 'abc'"),
     (float("nan"), None, "budget"), (None, None, "got None"),
     (5, 1.5, "min-clean"), (5, "0.5", "got '0.5'"), (5, float("nan"), "min-clean")])

@@ -198,7 +198,7 @@ def test_a_searcher_by_name_runs_as_the_object_does(cifar10_oracle) -> None:
     ("re", None, InvalidSearcherError, "unknown multi-objective searcher 're'; valid: random, nsga2"),
     ("hvi", {"seed": 0, "margin": -1.0}, InvalidParameterError, "margin must be a number >= 0.0"),
     ("pls", {"seed": -1}, InvalidParameterError, "seed"),
-    (RandomSearch(seed=0), None, InvalidParameterError, "budget must be a whole number in 1..6466"),
+    (RandomSearch(seed=0), None, InvalidParameterError, "budget must be an integer in 1..6466"),
 ])
 def test_bad_searchers_and_budgets_leave_no_run_folder(cifar10_oracle, tmp_path, searcher, params,
                                                        error, message) -> None:

@@ -134,11 +134,10 @@ def plan_runs(
     single objectives only.
 
     Raises:
-        ComparisonError: unknown searcher, an empty list, a duplicate, or a seed that is not a
-            whole number in 0..2**32-1.
+        ComparisonError: unknown searcher, an empty list or a duplicate.
         InvalidSearcherError: a keyword the searcher does not take.
-        InvalidParameterError: a string where a list belongs, a budget that is not a whole
-            number in 1..6466, or a value the searcher's ``validate_params`` refuses.
+        InvalidParameterError: a string where a list belongs, a seed not in 0..2**32-1, a budget
+            not in 1..6466 (integers), or a value the searcher's ``validate_params`` refuses.
         InvalidObjectiveError: an objective that does not parse.
     """
     from robnas.multi_objective import is_multi
@@ -163,12 +162,11 @@ def plan_runs(
                         ("datasets", datasets), ("seeds", seed_list)):
         if not items:
             raise ComparisonError(f"a comparison needs at least one of {what}")
-    bad_seed = next((seed for seed in seed_list if not _is_seed(seed)), None)
-    if bad_seed is not None:
-        from robnas.searchers._base import MAX_SEED
-
-        raise ComparisonError(f"seeds must be whole numbers in 0..{MAX_SEED}, got {bad_seed!r}")
     from robnas.loop import check_budget
+    from robnas.searchers._base import check_seed
+
+    for seed in seed_list:
+        check_seed(seed)
 
     budget = check_budget(budget)
     for name, params in settings:
@@ -193,15 +191,6 @@ def plan_runs(
 STORAGE_IN_A_COMPARISON = ("storage is for one search (robnas search --storage URL); a comparison's "
                            "runs keep their Optuna studies in memory and their trials in the run folders")
 """Why an Optuna ``storage`` is refused in a comparison's searcher settings."""
-
-
-def _is_seed(seed: object) -> bool:
-    import numpy as np
-
-    from robnas.searchers._base import MAX_SEED
-
-    return (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
-            and 0 <= seed <= MAX_SEED)
 
 
 def _check_params(registry: Mapping[str, type], name: str, params: Mapping[str, Any]) -> None:
