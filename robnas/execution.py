@@ -177,23 +177,45 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 @contextlib.contextmanager
 def sigint_blocked() -> Iterator[None]:
-    """Block SIGINT in this thread while worker processes start, then restore the mask.
+    """Hold a Ctrl-C back while worker processes start, then deliver it.
 
-    A spawned worker inherits the mask through ``fork`` and ``exec``, and Python leaves a
-    blocked signal blocked, so a Ctrl-C (which the terminal sends to the whole process group)
-    never interrupts a worker, not even while it is still importing: the driver alone gets
-    it and stops the pool (:func:`stop_pool`). A Ctrl-C that arrives while the mask is on is
-    delivered to the driver when it is lifted, not lost. Where the platform has no
-    ``pthread_sigmask`` (Windows), nothing is blocked.
+    SIGINT is blocked in this thread, and a spawned worker inherits the mask through ``fork``
+    and ``exec`` (Python leaves a blocked signal blocked), so a Ctrl-C (which the terminal sends
+    to the whole process group) never interrupts a worker, not even while it is still
+    importing: the driver alone gets it and stops the pool (:func:`stop_pool`). A Ctrl-C that
+    reached Python just before the mask (its handler not yet run) is recorded instead of raised
+    in the middle of a worker's launch (which would leave the worker reading half its start-up
+    data), and raised as ``KeyboardInterrupt`` when the block ends; one that arrives under the
+    mask is delivered when the mask is lifted. Nothing is changed where the platform has no
+    ``pthread_sigmask`` (Windows) or outside the main thread (where Python runs no signal
+    handler).
     """
-    if not hasattr(signal, "pthread_sigmask"):
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
         yield
         return
+    interrupted: list[int] = []
+    handler = signal.signal(signal.SIGINT, lambda number, frame: interrupted.append(number))
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
+        signal.signal(signal.SIGINT, handler)
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    if interrupted:
+        raise KeyboardInterrupt
+
+
+def start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker now (nothing happens when it runs already).
+
+    A pool starts it with its first semaphore otherwise; starting it unblocks SIGINT and SIGTERM
+    in the calling thread (multiprocessing blocks them around the tracker's spawn, then lifts
+    them, whatever the mask was), so it must not start inside :func:`sigint_blocked`: the
+    workers spawned after it would take a Ctrl-C again.
+    """
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
 
 
 def stop_pool(pool: ProcessPoolExecutor) -> None:
@@ -330,10 +352,12 @@ class LocalExecutor(Executor):
             for position, item in enumerate(items):
                 yield position, fn(context, item)
             return
-        pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(items)), initializer=start_worker,
-                                   mp_context=multiprocessing.get_context("spawn"))
+        pool: ProcessPoolExecutor | None = None
+        start_resource_tracker()
         try:
             with worker_environment(), sigint_blocked():  # the workers start in these submits
+                pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(items)), initializer=start_worker,
+                                           mp_context=multiprocessing.get_context("spawn"))
                 pending: dict[Future[Any], int] = {
                     pool.submit(run_task, fn, setup, setup_args, item): position
                     for position, item in enumerate(items)}
@@ -344,7 +368,8 @@ class LocalExecutor(Executor):
                     position = pending.pop(future)
                     yield position, future.result()  # a failed task raises here
         except BaseException:  # a failed task, Ctrl-C, or the caller closing the generator
-            stop_pool_surely(pool)
+            if pool is not None:
+                stop_pool_surely(pool)
             raise
         pool.shutdown(wait=True)
 

@@ -22,6 +22,7 @@ from robnas.execution import (
     ray_result,
     run_task,
     sigint_blocked,
+    start_resource_tracker,
     start_worker,
     stop_pool_surely,
     worker_environment,
@@ -85,6 +86,8 @@ class PoolSubmitter(Submitter):
 
     def submit(self, item: Any) -> int:
         fn, setup, setup_args = self._call
+        if self._pool is None:
+            start_resource_tracker()  # not inside sigint_blocked, which its start would undo
         with worker_environment(), sigint_blocked():  # a worker started now inherits both
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(max_workers=self._jobs, initializer=start_worker,
