@@ -21,7 +21,6 @@ looked up), so the CLI lists the searcher names in ``--help`` without importing 
 from __future__ import annotations
 
 import importlib
-import inspect
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     from robnas.searchers._base import (
         DESIGNS,
         Searcher,
+        check_param_names,
         check_scores,
         default_params,
         get_params,
@@ -56,6 +56,7 @@ _EXPORTS = {
     "Searcher": "robnas.searchers._base",
     "default_params": "robnas.searchers._base",
     "get_params": "robnas.searchers._base",
+    "check_param_names": "robnas.searchers._base",
     "check_scores": "robnas.searchers._base",
     "orthogonal_array_cells": "robnas.searchers._base",
     "random_unseen": "robnas.searchers._base",
@@ -142,12 +143,9 @@ def make_searcher(searcher: Searcher | str, **params: Any) -> Searcher:
     cls = SEARCHERS.get(searcher)
     if cls is None:
         raise InvalidSearcherError(f"unknown searcher {searcher!r}; valid: {', '.join(SEARCHERS)}")
-    valid = set(inspect.signature(cls.__init__).parameters) - {"self"}
-    unknown = sorted(set(params) - valid)
-    if unknown:
-        raise InvalidSearcherError(
-            f"searcher {searcher} has no parameter {unknown[0]!r}; valid: {', '.join(sorted(valid))}"
-        )
+    from robnas.searchers._base import check_param_names
+
+    check_param_names(cls, searcher, params)
     return cls(**params)
 
 
@@ -167,11 +165,9 @@ def make_multi_searcher(searcher: Searcher | str, **params: Any) -> Searcher:
             raise InvalidSearcherError(f"unknown multi-objective searcher {searcher!r}; valid: "
                                        f"{', '.join(MULTI_OBJECTIVE_SEARCHERS)}")
         cls = MULTI_OBJECTIVE_SEARCHERS[searcher]
-        valid = set(inspect.signature(cls.__init__).parameters) - {"self"}
-        unknown = sorted(set(params) - valid)
-        if unknown:
-            raise InvalidSearcherError(f"searcher {searcher} has no parameter {unknown[0]!r}; "
-                                       f"valid: {', '.join(sorted(valid))}")
+        from robnas.searchers._base import check_param_names
+
+        check_param_names(cls, searcher, params)
         return cls(**params)
     multi = tuple(MULTI_OBJECTIVE_SEARCHERS.values())
     if type(searcher) in tuple(SEARCHERS.values()) and type(searcher) not in multi:
@@ -203,6 +199,7 @@ __all__ = [
     "RandomSearch",
     "RegularizedEvolution",
     "Searcher",
+    "check_param_names",
     "check_scores",
     "default_params",
     "get_params",

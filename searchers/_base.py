@@ -42,12 +42,13 @@ from __future__ import annotations
 
 import inspect
 from collections import deque
+from collections.abc import Collection, Iterable
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from robnas.arch import CLASS_COUNT, NUM_CELLS, NUM_EDGES, NUM_OPS, Arch
-from robnas.errors import InvalidParameterError
+from robnas.errors import InvalidParameterError, InvalidSearcherError
 from robnas.isomorphism import class_code, class_code_array
 
 _REJECTION_TRIES = 256
@@ -84,6 +85,32 @@ def get_params(searcher: object) -> dict[str, Any]:
         for name, parameter in signature.parameters.items()
         if name != "self" and parameter.kind in _KEYWORD_KINDS
     }
+
+
+def check_param_names(searcher_class: type, name: str, params: Iterable[str], *,
+                      set_apart: Collection[str] = (), none: str = "none") -> None:
+    """Refuse the keywords in ``params`` that ``searcher_class`` (called ``name``) does not take,
+    before it is built: a typo would otherwise be a bare ``TypeError``, or drop silently out of a
+    comparison's labels. ``set_apart`` are keywords the caller gives by an option of its own (the
+    CLI's ``--seed``, a comparison's seeds): left out of the valid ones listed, and refused in
+    ``params``. ``none`` is what the listing says when nothing is left.
+
+    >>> from robnas.searchers import RandomSearch
+    >>> check_param_names(RandomSearch, "random", ["sample_size"], set_apart=["seed"])
+    Traceback (most recent call last):
+    ...
+    robnas.errors.InvalidSearcherError: searcher random has no parameter 'sample_size'; valid: none
+
+    Raises:
+        InvalidSearcherError: naming the first unknown keyword (sorted) and every valid one, in
+            the constructor's order.
+    """
+    valid = [key for key, parameter in inspect.signature(searcher_class.__init__).parameters.items()
+             if key != "self" and parameter.kind in _KEYWORD_KINDS and key not in set_apart]
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise InvalidSearcherError(f"searcher {name} has no parameter {unknown[0]!r}; "
+                                   f"valid: {', '.join(valid) if valid else none}")
 
 
 def default_params(searcher_class: type) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from robnas.cli.executor_options import add_executor_options, gpus_per_task
 from robnas.cli.live_options import add_live_options, cost_line
 from robnas.cli.values import param_text, parse_float, parse_int, parse_param
 from robnas.cli.workers_options import check_executor_options, live_executor, workers_line
-from robnas.errors import InvalidParameterError, PriorError, RobnasError
+from robnas.errors import InvalidParameterError, InvalidSearcherError, PriorError, RobnasError
 from robnas.loop_core import MAX_WORKERS
 from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS
 from robnas.vocabulary import Dataset, parse_dataset
@@ -436,18 +436,17 @@ def _build_searcher(name: str, params: dict[str, Any], registry: Mapping[str, ty
     the oracle); with it, the measure is resolved (:func:`robnas.priors.provide_scores`, for the
     searched ``objective``) and the searcher is checked whole."""
     from robnas.priors import provide_scores
-    from robnas.searchers import get_params, validate_params
+    from robnas.searchers import check_param_names, validate_params
     from robnas.searchers._base import SCORE_PARAMS
 
     if name not in registry:
         raise RobnasError(f"unknown {what} {name!r}; valid: {', '.join(registry)}")
     cls = registry[name]
-    valid = [key for key in get_params(cls()) if key != "seed"]
-    unknown = sorted(set(params) - set(valid) - {"seed"})
-    if unknown:
-        listing = ", ".join(valid) if valid else "none (it takes only --seed)"
-        raise RobnasError(f"bad {param_option} for searcher {name}: searcher {name} has no parameter "
-                          f"{unknown[0]!r}; valid: {listing}")
+    try:
+        check_param_names(cls, name, set(params) - {"seed"}, set_apart=("seed",),
+                          none="none (it takes only --seed)")
+    except InvalidSearcherError as err:
+        raise RobnasError(f"bad {param_option} for searcher {name}: {err}") from None
     if oracle is None:
         params = {key: value for key, value in params.items() if key not in SCORE_PARAMS}
     searcher = cls(**params)

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robnas.errors import ComparisonError, InvalidSearcherError
+from robnas.errors import ComparisonError
 
 if TYPE_CHECKING:
     from robnas.benchmark import TabularOracle
@@ -199,17 +199,13 @@ def _check_params(registry: Mapping[str, type], name: str, params: Mapping[str, 
     ``prior``/``warmup`` measure is resolved per run (it needs the oracle), so it is left out
     here."""
     from robnas.errors import InvalidParameterError
-    from robnas.searchers import get_params, validate_params
+    from robnas.searchers import check_param_names, validate_params
     from robnas.searchers._base import SCORE_PARAMS
 
     if "storage" in params:
         raise InvalidParameterError(f"bad parameter for searcher {name}: {STORAGE_IN_A_COMPARISON}")
     cls = registry[name]
-    valid = [key for key in get_params(cls()) if key != "seed"]
-    unknown = sorted(set(params) - set(valid))
-    if unknown:
-        raise InvalidSearcherError(f"searcher {name} has no parameter {unknown[0]!r}; valid: "
-                                   f"{', '.join(valid) if valid else 'none'}")
+    check_param_names(cls, name, params, set_apart=("seed",))
     try:
         validate_params(cls(**{key: value for key, value in params.items() if key not in SCORE_PARAMS}))
     except InvalidParameterError as err:

@@ -179,3 +179,34 @@ def test_multi_objective_defaults_and_edges_are_accepted(name) -> None:
                                                      kernel_every=6466))
     validate_params(MULTI_OBJECTIVE_SEARCHERS["hvi"](features="pairs+cost"))
     validate_params(MULTI_OBJECTIVE_SEARCHERS["nsga2"](population_size=2, n_startup_trials=0))
+
+
+@pytest.mark.parametrize("registry", [SEARCHERS, MULTI_OBJECTIVE_SEARCHERS], ids=["single", "multi"])
+def test_check_param_names_takes_every_constructor_keyword_and_nothing_else(registry) -> None:
+    """One check of keyword names serves make_searcher, make_multi_searcher, the CLI and compare:
+    every keyword a searcher's constructor takes passes, a misspelt one is refused by name, and a
+    keyword the caller sets apart (its own --seed) is neither accepted nor listed as valid."""
+    from robnas.errors import InvalidSearcherError
+    from robnas.searchers import check_param_names, get_params
+
+    for name in registry:
+        cls = registry[name]
+        keywords = list(get_params(cls()))
+        check_param_names(cls, name, keywords)
+        with pytest.raises(InvalidSearcherError, match=f"^searcher {name} has no parameter 'seeed'; valid: "):
+            check_param_names(cls, name, [*keywords, "seeed"])
+        with pytest.raises(InvalidSearcherError) as caught:
+            check_param_names(cls, name, ["seed"], set_apart=("seed",))
+        listed = str(caught.value).split("valid: ", 1)[1]
+        assert listed == (", ".join(k for k in keywords if k != "seed") or "none")
+
+
+def test_check_param_names_lists_the_constructor_order_and_names_the_first_unknown() -> None:
+    from robnas.errors import InvalidSearcherError
+    from robnas.searchers import check_param_names
+
+    with pytest.raises(InvalidSearcherError) as caught:
+        check_param_names(RegularizedEvolution, "re", ["zeta", "alpha", "sample_size"],
+                          set_apart=("seed",), none="-")
+    assert str(caught.value) == ("searcher re has no parameter 'alpha'; valid: population_size, "
+                                 "sample_size, warmup, design")
