@@ -24,7 +24,7 @@ the rank counts the classes that are strictly cheaper.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -246,8 +246,8 @@ class TabularOracle:
                 for key, points in self.grid.points.items()
                 for term in ((Term(key, p) for p in points) if points else (Term(key, None),))
             ]
-        elif isinstance(objectives, (str, Objective)):
-            objectives = [objectives]
+        elif isinstance(objectives, (str, Objective)) or not isinstance(objectives, Iterable):
+            objectives = [objectives]  # a lone name; anything else is refused by name below
         parsed = [Objective.parse(o) for o in objectives]
         for objective in parsed:
             self.validate(objective)

@@ -75,6 +75,7 @@ Resuming
 from __future__ import annotations
 
 import logging
+import os
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -242,6 +243,7 @@ def run_search(
     oracle.validate(objective)
     limits = _cost_limits(max_params, max_flops)
     budget = check_budget(budget)
+    check_record_dir(record_dir)
     if min_clean is not None:
         check_float("--min-clean", min_clean, 0.0, 1.0)
     _load_columns(oracle, objective, min_clean)
@@ -326,6 +328,21 @@ def check_budget(budget: object) -> int:
     """
     check_int("budget", budget, 1, class_count())
     return int(budget)  # type: ignore[call-overload]
+
+
+def check_record_dir(record_dir: object) -> None:
+    """Refuse a ``record_dir`` that is no folder path (a ``str`` or ``os.PathLike``, not empty;
+    ``None``: no record), before anything runs.
+
+    >>> check_record_dir(5)
+    Traceback (most recent call last):
+    ...
+    robnas.errors.InvalidParameterError: record_dir must be a folder path (str or os.PathLike), got 5
+    """
+    if record_dir is None:
+        return
+    if not isinstance(record_dir, (str, os.PathLike)) or not str(record_dir):
+        raise InvalidParameterError(f"record_dir must be a folder path (str or os.PathLike), got {record_dir!r}")
 
 
 def check_reachable(oracle: Oracle, min_clean: float | None, limits: Mapping[str, float]) -> None:

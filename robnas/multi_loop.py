@@ -179,7 +179,7 @@ def run_multi_search(
             before the run folder is made).
         RobnasError: bad objectives, or a record that cannot be written or resumed.
     """
-    from robnas.loop import check_budget, check_oracle
+    from robnas.loop import check_budget, check_oracle, check_record_dir
     from robnas.searchers import make_multi_searcher, validate_params
 
     searcher = make_multi_searcher(searcher, **dict(params or {}))
@@ -193,6 +193,7 @@ def run_multi_search(
         for objective in parsed:
             oracle.validate(objective.name)
     budget = check_budget(budget)
+    check_record_dir(record_dir)
     from robnas.priors import provide_scores
 
     prior = provide_scores(searcher, oracle, parsed)

@@ -269,3 +269,18 @@ def test_what_is_no_searcher_or_no_oracle_is_refused_in_one_line(cifar10_oracle)
                  lambda: run_multi_search("pls", "cifar10", [OBJ, "clean"], 5)):  # type: ignore[arg-type]
         with pytest.raises(InvalidParameterError, match=r"oracle must be an oracle object .* got 'cifar10'"):
             call()
+
+
+@pytest.mark.parametrize("record_dir", [5, "", b"run", 2.5])
+def test_a_record_dir_that_is_no_folder_path_is_refused_before_anything_runs(cifar10_oracle, tmp_path,
+                                                                             monkeypatch, record_dir) -> None:
+    """Not a bare TypeError from pathlib, and not "" taken as the working folder."""
+    from robnas.multi_loop import run_multi_search
+
+    monkeypatch.chdir(tmp_path)
+    message = f"record_dir must be a folder path (str or os.PathLike), got {record_dir!r}"
+    for call in (lambda: run_search("random", cifar10_oracle, OBJ, 5, record_dir=record_dir),
+                 lambda: run_multi_search("random", cifar10_oracle, [OBJ, "clean"], 5, record_dir=record_dir)):
+        with pytest.raises(InvalidParameterError, match=re.escape(message)):
+            call()
+    assert list(tmp_path.iterdir()) == []

@@ -98,6 +98,10 @@ def test_dataframe_takes_one_objective_as_well_as_a_list(cifar10_oracle: Tabular
     assert one.equals(cifar10_oracle.dataframe(Objective.parse("clean")))
     with pytest.raises(InvalidObjectiveError):
         cifar10_oracle.dataframe("pgd@7/255")
+    # what is neither a name nor a list of names is an unknown objective, not "'int' object is not iterable"
+    for bad in (5, 2.5):
+        with pytest.raises(InvalidObjectiveError, match=f"unknown objective '{bad}'"):
+            cifar10_oracle.dataframe(bad)  # type: ignore[arg-type]
 
 
 def test_whole_table_dataframe_gives_no_performance_warning(release_root, tmp_path) -> None:
