@@ -235,3 +235,16 @@ def test_resume_keeps_the_cost_limits(release_root, capsys, tmp_path) -> None:
     code, out, _ = _cli(capsys, "search", "--resume", str(run_dir), "--budget", "8",
                         "--data", str(release_root), "--json")
     assert code == 0 and json.loads(out)["max_params"] == 0.4 and json.loads(out)["n_evaluations"] == 8
+
+
+def test_a_cost_limit_on_resuming_a_run_without_one_is_refused_in_one_line(release_root, capsys,
+                                                                         tmp_path) -> None:
+    """The run had no limit (none recorded): a KeyError traceback before this was refused."""
+    code, _, _ = _cli(capsys, "search", "-O", "clean", "--budget", "5", "--seed", "0",
+                      "--data", str(release_root), "--out", str(tmp_path))
+    (run_dir,) = tmp_path.iterdir()
+    for option in ("--max-params", "--max-flops", "--min-clean"):
+        code, _, err = _cli(capsys, "search", "--resume", str(run_dir), option, "0.5",
+                            "--data", str(release_root))
+        assert code == 2 and err.strip().splitlines() == [
+            f"robnas: error: {option} 0.5 conflicts with the run being resumed (which has none); leave it out"]

@@ -234,6 +234,12 @@ def test_multi_objective_search_prints_fronts_and_resumes(release_root, capsys, 
     payload = json.loads(out)
     assert code == 0 and payload["n_evaluations"] == 60 and payload["replay"]["trials"] == 40
     assert payload["objectives"] == ["pgd@1/255", "clean"] and payload["reference_point"]
+    # other objectives on resume are a conflict with the run, also when they would be no
+    # multi-objective search at all (one -O), not "takes 2 or 3 objectives"
+    for objectives in (["-O", "clean"], ["-O", "clean", "-O", "pgd@1/255"]):
+        code, _, err = _run(capsys, "search", "--resume", str(run_dir), *objectives)
+        assert code == 2 and err.startswith(f"robnas: error: --objective {objectives[1]}")
+        assert err.strip().endswith("conflicts with the run being resumed (pgd@1/255,clean); leave it out")
 
 
 def test_default_searchers_are_the_ones_help_names(release_root, capsys, tmp_path) -> None:

@@ -380,8 +380,10 @@ def apply_resume_options(args: argparse.Namespace, settings: dict[str, Any],
     that differs from the record, with a new ``--budget`` applied."""
     for key, value in given.items():
         if value is not None and value != settings.get(key):
+            recorded = settings.get(key)
+            had = "which has none" if recorded is None else recorded
             raise RobnasError(f"--{key.replace('_', '-')} {value} conflicts with the run being "
-                              f"resumed ({settings[key]}); leave it out")
+                              f"resumed ({had}); leave it out")
     for key, value in _parse_params(args.param).items():
         if settings["params"].get(key) != value:
             raise RobnasError(f"--param {key}={param_text(value)} conflicts with the run being resumed "

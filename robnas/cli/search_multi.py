@@ -117,8 +117,14 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
         raise RobnasError("--min-clean is for single-objective search; the run being resumed has "
                           f"objectives {settings['objective']}")
     _refuse_cost_limits(args)
+    objectives = None
+    if args.objective:
+        try:
+            objectives = label(parse_objectives(args.objective))
+        except RobnasError:  # e.g. one objective: not this run's, whatever else is wrong with it
+            objectives = " -O ".join(args.objective)
     given = {
-        "objective": label(parse_objectives(args.objective)) if args.objective else None,
+        "objective": objectives,
         "searcher": args.searcher, "mode": args.mode,
         "dataset": parse_dataset(args.dataset).value if args.dataset is not None else None,
         "seed": None if args.seed is None else _seed(args.seed),
