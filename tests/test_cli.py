@@ -109,6 +109,36 @@ def test_table_parquet_and_csv(release_root, capsys, tmp_path) -> None:
     assert len(out.splitlines()) == 15626
 
 
+def test_table_output_through_a_link_or_into_a_pipe_is_written_not_replaced(release_root, capsys,
+                                                                          tmp_path) -> None:
+    """-o writes atomically (a temporary renamed over the file): through a symbolic link the
+    link's target is written and the link stays; a named pipe is written into, so a reader gets
+    the rows and the pipe is still a pipe (a rename over it would turn both into plain files)."""
+    import os
+    import stat
+    import threading
+
+    target = tmp_path / "real.csv"
+    target.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    code, _, _ = _run(capsys, "table", "-O", "clean", "-o", str(link), "--data", str(release_root))
+    assert code == 0 and link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text().splitlines()[0] == "nb201_index,arch,representative,clean"
+    assert len(target.read_text().splitlines()) == 15626
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    code, _, _ = _run(capsys, "table", "-O", "clean", "-o", str(fifo), "--data", str(release_root))
+    reader.join(timeout=60)
+    assert code == 0 and stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert len(received[0].splitlines()) == 15626
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.csv", "pipe.csv", "real.csv"]
+
+
 def test_space_facts_and_export(release_root, capsys, tmp_path) -> None:
     code, out, _ = _run(capsys, "space")
     assert code == 0 and "6466" in out and "15625" in out

@@ -40,7 +40,7 @@ def writable_file(text: str | None, option: str) -> Path | None:
     path = Path(text).expanduser()
     if text.endswith(("/", os.sep)) or path.is_dir():
         raise OutputPathError(f"{option} {text} is a folder; give a file name, e.g. {path / 'out.csv'}")
-    parent = path.parent
+    parent = Path(os.path.realpath(path)).parent  # through a link: where its file is written
     if not parent.is_dir():
         what = "is not a folder" if parent.exists() else "does not exist"
         raise OutputPathError(f"{option} {text}: the folder {parent} {what}")
@@ -94,7 +94,9 @@ def table_format(fmt: str | None, output: Path | None, option: str = "-o") -> st
 
 
 def write_frame(frame: pd.DataFrame, fmt: str, output: Path | None) -> None:
-    """Write a DataFrame as CSV (stdout when no path) or Parquet, atomically for files.
+    """Write a DataFrame as CSV (stdout when no path) or Parquet, atomically for files: a
+    regular file is replaced whole or not at all, through a symbolic link its target is (the
+    link stays); a device or named pipe (``/dev/stdout``, a FIFO) is written into, not replaced.
 
     Raises:
         OutputPathError: the file could not be written (nothing is left behind).
@@ -102,21 +104,28 @@ def write_frame(frame: pd.DataFrame, fmt: str, output: Path | None) -> None:
     if output is None:
         frame.to_csv(sys.stdout, index=False)
         return
-    target = Path(output)
+    target = Path(os.path.realpath(output))
     tmp = None
     try:
-        tmp = _new_file_beside(target)
-        if fmt == "parquet":
-            frame.to_parquet(tmp, index=False)
+        if target.exists() and not target.is_file():
+            _write_table(frame, fmt, str(target))
         else:
-            frame.to_csv(tmp, index=False)
-        os.replace(tmp, target)
+            tmp = _new_file_beside(target)
+            _write_table(frame, fmt, tmp)
+            os.replace(tmp, target)
     except OSError as err:
-        raise OutputPathError(f"cannot write {target}: {err.strerror or err}") from None
+        raise OutputPathError(f"cannot write {output}: {err.strerror or err}") from None
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
-    print(f"wrote {len(frame)} rows to {target}", file=sys.stderr)
+    print(f"wrote {len(frame)} rows to {output}", file=sys.stderr)
+
+
+def _write_table(frame: pd.DataFrame, fmt: str, path: str) -> None:
+    if fmt == "parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
 
 
 def _new_file_beside(target: Path) -> str:
