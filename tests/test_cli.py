@@ -189,3 +189,15 @@ def test_space_json_states_the_facts(capsys) -> None:
     assert facts["cells"] == len(every) and facts["classes"] == len({class_code(a) for a in every})
     assert facts["neighbours_per_cell"] == len(every[0].neighbours()) and len(facts["edges"]) == 6
     assert main(["space", "--json", "-o", "x.csv"]) == 2
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("argv", [["table", "-O", "clean"], ["query", "0", "-O", "clean", "--json"]])
+def test_output_to_a_full_disk_is_one_line_not_a_traceback(release_root, argv) -> None:
+    """stdout on a full device (/dev/full: every write fails with ENOSPC), the large output
+    failing while written and the small one only when flushed at exit: both one line, exit 1."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "robnas", *argv, "--data", str(release_root)],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == ["robnas: error: cannot write the output: No space left on device"]

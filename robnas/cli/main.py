@@ -9,8 +9,10 @@ Each subcommand lives in its own module of :mod:`robnas.cli` and exposes
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -111,13 +113,37 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"robnas: error: give a command: {commands} (see `robnas --help`)", file=sys.stderr)
         return 2
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a full disk shows here, not as a traceback at exit
+        return code
     except RobnasError as err:
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
         print(f"robnas: error: {message}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
+    except OSError as err:
+        if err.filename is not None or err.errno not in _OUTPUT_FAILURES:
+            raise
+        _discard_stdout()
+        print(f"robnas: error: cannot write the output: {err.strerror}", file=sys.stderr)
+        return 1
+
+
+_OUTPUT_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+"""Errors of writing stdout (``> /dev/full``, a full disk or quota): said in one line."""
+
+
+def _discard_stdout() -> None:
+    """Point stdout's file descriptor at ``os.devnull``, so that the output still buffered is not
+    flushed (and failed again, with a traceback) at exit; a stdout without one is left alone."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
 
 
 if __name__ == "__main__":  # pragma: no cover
