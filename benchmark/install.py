@@ -337,12 +337,17 @@ class _locked:
 
     A folder this created is removed again when the install fails before anything worth
     keeping is in it (only the lock and an empty download folder: a partial download stays,
-    to resume)."""
+    to resume), and so are the empty folders above it it created (``~/.local/share/robnas``)."""
 
     def __init__(self, dest: Path) -> None:
         from filelock import FileLock
 
-        self._created = not dest.exists()
+        self._made: list[Path] = []  # the folders mkdir creates, dest first
+        folder = dest.absolute()
+        while not folder.exists() and folder != folder.parent:
+            self._made.append(folder)
+            folder = folder.parent
+        self._created = bool(self._made)
         dest.mkdir(parents=True, exist_ok=True)
         self._lock = FileLock(str(dest / LOCK_NAME))
         self._dest = dest
@@ -364,3 +369,5 @@ class _locked:
         left = {p.name for p in self._dest.iterdir()}
         if left <= {LOCK_NAME, DOWNLOAD_DIR} and not (download.is_dir() and any(download.iterdir())):
             shutil.rmtree(self._dest, ignore_errors=True)
+            for folder in self._made[1:]:
+                _remove_if_empty(folder)

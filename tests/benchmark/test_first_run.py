@@ -106,6 +106,17 @@ def test_a_failed_fetch_is_one_line_and_installs_nothing(archives, online, monke
     assert _installed(online) == [] and not (tmp_path / "runs").exists()
 
 
+def test_a_fetch_failing_before_any_download_leaves_no_folder(archives, online, monkeypatch, capsys,
+                                                              tmp_path) -> None:
+    """Not the data folder, nor the folders above it the command made (``~/.local/share/robnas``
+    for a user without one): one line said nothing was installed, and nothing is there."""
+    with ReleaseServer(archives, Faults(statuses={"meta.zip": [404]})) as server:
+        _serve(monkeypatch, server)
+        code, _, err = _run(capsys, "query", "0", "-O", "clean")
+    assert code == 2 and "nothing was installed" in err
+    assert not (tmp_path / "xdg").exists(), sorted(map(str, (tmp_path / "xdg").rglob("*")))
+
+
 def test_a_location_the_user_named_is_never_filled(archives, online, monkeypatch, capsys,
                                                    tmp_path) -> None:
     with ReleaseServer(archives) as server:
