@@ -19,7 +19,11 @@ its record by replaying it (see :mod:`robnas.loop` for the details). What differ
   ``objective`` holds the list's label (``pgd@1/255,clean``), so comparisons group such runs.
 * The result is the front of the evaluated cells (:attr:`MultiSearchResult.front`, a
   DataFrame), its hypervolume, the true front's hypervolume, the hypervolume regret and the
-  share of the true front's classes found.
+  share of the true front's classes found. With a cost objective on a table (``params:min``),
+  whose value for a class is its representative's, each front member is named by that
+  representative (``arch``, ``index``): an isomorph the searcher evaluated may cost more (a
+  convolution whose output never reaches the cell's output still has weights); its trial line
+  keeps the cell evaluated.
 
 A searcher that names a prior (``prior``/``warmup``, e.g. ``hvi`` with
 ``prior="imagenet16-120"``) gets one score column per objective, resolved here
@@ -358,9 +362,14 @@ class _State(LoopCore):
 
     def result(self, resumed: bool) -> MultiSearchResult:
         front_trials = [self.trials[i] for i in self.front]
-        frame = front_frame([t["arch"] for t in front_trials], [t["index"] for t in front_trials],
-                            np.asarray([t["values"] for t in front_trials]), self.objectives)
         problem = self.problem
+        archs, indices = [t["arch"] for t in front_trials], [t["index"] for t in front_trials]
+        if problem is not None and any(objective.is_cost for objective in self.objectives):
+            # a class's cost is its representative's: name the cell whose cost is shown (an
+            # isomorph evaluated may carry a dead convolution's weights: another cost)
+            indices = [int(self.oracle.representative_index(arch)) for arch in archs]  # type: ignore[attr-defined]
+            archs = [self.oracle.parse_arch(index).to_string() for index in indices]  # type: ignore[attr-defined]
+        frame = front_frame(archs, indices, np.asarray([t["values"] for t in front_trials]), self.objectives)
         hv = None if problem is None else (self.hypervolume or 0.0)
         true_hv = None if problem is None else problem.true_hypervolume
         return MultiSearchResult(
