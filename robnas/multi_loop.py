@@ -276,15 +276,41 @@ def check_vectors(trials: list[dict[str, Any]], oracle: Oracle,
                                  f"values for {len(objectives)} objectives")
     if problem is None or not archs:
         return
-    table = problem.values[problem.rows_of(archs)]
-    for number, (trial, expected) in enumerate(zip(trials, table, strict=True), start=1):
-        if not all(math.isclose(float(v), float(e), rel_tol=1e-9, abs_tol=1e-9)
-                   for v, e in zip(trial["values"], expected, strict=True)):
+    from robnas.pareto import dominated_by_any, non_dominated_mask
+
+    rows = problem.rows_of(archs)
+    table = problem.values[rows]
+    front = np.zeros((0, len(objectives)))
+    hypervolume = 0.0
+    true_front = problem.front_indices
+    for number, (trial, expected, row) in enumerate(zip(trials, table, rows, strict=True), start=1):
+        where = f"cannot resume: {path} line {number}"
+        if not all(_same(v, e) for v, e in zip(trial["values"], expected, strict=True)):
             raise RunRecordError(
-                f"cannot resume: {path} line {number}: values {trial['values']} of {trial['arch']} "
-                f"are not the data's {[float(e) for e in expected]}; the record was edited or "
-                "belongs to other data"
+                f"{where}: values {trial['values']} of {trial['arch']} are not the data's "
+                f"{[float(e) for e in expected]}; the record was edited or belongs to other data"
             )
+        # the fields derived from the values so far: the running front's hypervolume, its
+        # share of the true front's, and whether the class is on the true front
+        if not dominated_by_any(expected, front, problem.maximize):
+            front = np.vstack([front, [expected]])
+            front = front[non_dominated_mask(front, problem.maximize)]
+            hypervolume = problem.hypervolume(front)
+        on_front = int(problem.representatives[row]) in true_front
+        for key, recorded, derived in (("hypervolume", trial.get("hypervolume"), hypervolume),
+                                       ("best", trial.get("best"), hypervolume / problem.true_hypervolume)):
+            if not (isinstance(recorded, int | float) and not isinstance(recorded, bool)
+                    and _same(recorded, derived)):
+                raise RunRecordError(f"{where}: {key} {recorded!r} is not that of the front recorded "
+                                     f"so far ({derived!r}); the record was edited")
+        if trial.get("on_front") is not on_front:
+            raise RunRecordError(f"{where}: on_front {trial.get('on_front')!r} of {trial['arch']} is "
+                                 f"wrong (its class is {'' if on_front else 'not '}on the true front); "
+                                 "the record was edited")
+
+
+def _same(recorded: Any, actual: float) -> bool:
+    return math.isclose(float(recorded), float(actual), rel_tol=1e-9, abs_tol=1e-9)
 
 
 class _State(LoopCore):

@@ -200,6 +200,31 @@ def test_resume_refuses_values_the_table_contradicts(cifar10_oracle, tmp_path) -
                          record_dir=tmp_path / "r", resume=True)
 
 
+@pytest.mark.parametrize(("key", "edit", "message"), [
+    ("hypervolume", lambda t: 0.5, r"line 5: hypervolume 0.5 is not that of the front recorded so far"),
+    ("best", lambda t: 0.77, r"line 5: best 0.77 is not that of the front recorded so far"),
+    ("best", lambda t: None, r"line 5: best None is not"),
+    ("on_front", lambda t: not t["on_front"], r"line 5: on_front .* is wrong"),
+])
+def test_resume_refuses_edited_fronts_hypervolumes_and_true_front_flags(cifar10_oracle, tmp_path, key,
+                                                                       edit, message) -> None:
+    """What is derived from the values (the running front's hypervolume, its share of the true
+    one, the true-front flag) is checked as the values are: a resume kept a bogus line before."""
+    run_multi_search(ParetoLocalSearch(seed=0), cifar10_oracle, "pgd@1/255,clean", 12, record_dir=tmp_path / "r")
+    path = tmp_path / "r" / TRIALS_FILE
+    original = path.read_text()
+    run_multi_search(ParetoLocalSearch(seed=0), cifar10_oracle, "pgd@1/255,clean", 14,
+                     record_dir=tmp_path / "r", resume=True)  # the record as written passes
+    lines = original.splitlines()
+    trial = json.loads(lines[4])
+    trial[key] = edit(trial)
+    lines[4] = json.dumps(trial)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RunRecordError, match=message):
+        run_multi_search(ParetoLocalSearch(seed=0), cifar10_oracle, "pgd@1/255,clean", 16,
+                         record_dir=tmp_path / "r", resume=True)
+
+
 def test_a_front_below_the_reference_misses_all_of_the_true_hypervolume(cifar10_oracle, problem) -> None:
     """Nothing above the reference point: regret 1 and share 0 exactly (not 1 - 4e-16)."""
     result = run_multi_search(RandomSearch(seed=0), cifar10_oracle, "pgd@1/255,clean", 1, problem=problem)
