@@ -200,9 +200,30 @@ def test_a_class_within_the_limits_only_through_a_class_mate_is_feasible(release
     for t in through_mate:
         mate = t["within_limits_index"]
         assert mate in mates[t["index"]] and cost.params(strings[mate]) <= 0.08
-    summary = json.loads((run_dir / "summary.json").read_text())
-    if summary["best_within_limits_index"] is not None:
-        assert f"within limits   as index {summary['best_within_limits_index']}" in out
+
+
+def test_a_best_cell_over_the_limit_is_answered_by_its_class_mate_within_it(release_root, capsys,
+                                                                            tmp_path) -> None:
+    """ls seed 2 under --max-params 0.35 ends on index 7482 (0.587 M parameters), whose class
+    holds 11686 within the limit: the answer printed is the cell within, its cost the one shown
+    against the limit, and the cell evaluated is named on a line of its own (and in --json)."""
+    argv = ["search", "-O", "clean", "--searcher", "ls", "--max-params", "0.35", "--budget", "300",
+            "--seed", "2", "--data", str(release_root), "--out", str(tmp_path)]
+    code, out, _ = _cli(capsys, *argv)
+    code_json, printed, _ = _cli(capsys, *argv, "--json")
+    payload = json.loads(printed)
+    strings, mates = _strings(release_root), _class_mates(release_root)
+    evaluated, within = payload["best_index"], payload["best_within_limits_index"]
+    assert code == code_json == 0 and within is not None and within in mates[evaluated]
+    assert payload["best_params"] == pytest.approx(cost.params(strings[evaluated])) and payload["best_params"] > 0.35
+    assert payload["best_within_limits_params"] == pytest.approx(cost.params(strings[within]))
+    assert cost.params(strings[within]) <= 0.35
+    assert payload["best_within_limits_arch"] == strings[within]
+    lines = out.splitlines()
+    assert f"best arch       {strings[within]}  (index {within})" in lines
+    assert any(line.startswith(f"evaluated as    index {evaluated}, an isomorph over the limit "
+                               f"(params {cost.params(strings[evaluated]):.4g})") for line in lines)
+    assert f"params          {cost.params(strings[within]):.4g} (limit 0.35)" in lines
 
 
 def test_infeasible_cells_are_told_below_every_feasible_value(cifar10_oracle) -> None:

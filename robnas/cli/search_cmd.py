@@ -233,12 +233,17 @@ def run(args: argparse.Namespace) -> int:
     figures = run_figures(run_dir) if args.plot else []
     if args.json:
         settings.pop("recorded_oracle", None)
-        print_json({**settings, "dataset": oracle.dataset.value, **result.summary(),
+        costs = _best_costs(result, settings, oracle)
+        limited = {f"best_{metric}": amount for metric, amount in costs["evaluated"].items()}
+        if costs["within_limits_arch"] is not None:
+            limited["best_within_limits_arch"] = costs["within_limits_arch"]
+            limited.update({f"best_within_limits_{metric}": amount for metric, amount in costs["answer"].items()})
+        print_json({**settings, "dataset": oracle.dataset.value, **result.summary(), **limited,
                     **({"cost_seconds": sum(t.get("cost_seconds") or 0 for t in result.trials),
                         "device": getattr(oracle, "device", None)} if settings["mode"] == "live" else {}),
                     **({"figures": [str(path) for path in figures]} if args.plot else {})})
     else:
-        _print_result(result, settings)
+        _print_result(result, settings, oracle)
         if settings["mode"] == "live":
             print(cost_line(result.trials, getattr(oracle, "device", "cpu")))
         if result.workers > 1:
@@ -479,7 +484,7 @@ def _new_run_dir(out: Path, settings: dict[str, Any]) -> Path:
     return candidate
 
 
-def _print_result(result: SearchResult, settings: dict[str, Any]) -> None:
+def _print_result(result: SearchResult, settings: dict[str, Any], oracle: Oracle) -> None:
     objective = settings["objective"]
     width = max(15, len(objective))  # labels in one column (gaussian_noise@3 is 16 long)
 
@@ -492,8 +497,16 @@ def _print_result(result: SearchResult, settings: dict[str, Any]) -> None:
         print(f"no cell meeting {_constraints(settings)} was found; "
               "relax the constraints or raise --budget")
     else:
-        index = "" if result.best_index is None else f"  (index {result.best_index})"
-        line("best arch", f"{result.best_arch.to_string()}{index}")
+        costs = _best_costs(result, settings, oracle)
+        within = result.best_within_limits_index
+        if within is None:
+            index = "" if result.best_index is None else f"  (index {result.best_index})"
+            line("best arch", f"{result.best_arch.to_string()}{index}")
+        else:  # the answer is the cell within the limits; the searcher evaluated an isomorph
+            line("best arch", f"{costs['within_limits_arch']}  (index {within})")
+            over = ", ".join(f"{metric} {amount:.4g}" for metric, amount in costs["evaluated"].items())
+            line("evaluated as", f"index {result.best_index}, an isomorph over the limit ({over}): the "
+                                 "same function, with weights on edges that never reach the output")
         line(objective, fmt_accuracy(result.best_value))
         if result.regret is not None and result.optimum is not None:
             where = "feasible optimum" if _constraints(settings) else "table optimum"
@@ -503,19 +516,31 @@ def _print_result(result: SearchResult, settings: dict[str, Any]) -> None:
             line("rank", f"{result.rank} of {result.ranked_classes} {among}")
         if result.best_clean is not None and objective != "clean":
             line("clean", fmt_accuracy(result.best_clean))
-        for key in ("max_params", "max_flops"):
-            if settings.get(key) is not None:
-                from robnas.cost import value as cost_value
-
-                metric = key[4:]
-                amount = cost_value(metric, result.best_arch, settings["dataset"])
-                line(metric, f"{amount:.4g} (limit {settings[key]:g})")
-        if result.best_within_limits_index is not None:
-            line("within limits", f"as index {result.best_within_limits_index}: a cell of its class "
-                                  "(the same function), without the weights of edges that never reach the output")
+        for metric, amount in costs["answer"].items():
+            line(metric, f"{amount:.4g} (limit {settings['max_' + metric]:g})")
     line("run record", str(result.record_dir))
     if result.best_arch is not None and (result.at_chance or result.constant_output):
         print(_chance_note(result, settings["min_clean"]))
+
+
+def _best_costs(result: SearchResult, settings: dict[str, Any], oracle: Oracle) -> dict[str, Any]:
+    """Under cost limits, the own costs of the cell evaluated (``evaluated``) and of the answer
+    (``answer``: the class's cell within the limits where the evaluated one is over, named by
+    ``within_limits_arch``), by metric; empty dicts without limits or a best cell."""
+    from robnas.cost import value as cost_value
+
+    metrics = [key[4:] for key in ("max_params", "max_flops") if settings.get(key) is not None]
+    costs: dict[str, Any] = {"evaluated": {}, "answer": {}, "within_limits_arch": None}
+    if result.best_arch is None or not metrics:
+        return costs
+    answer = result.best_arch
+    if result.best_within_limits_index is not None:
+        answer = oracle.parse_arch(result.best_within_limits_index)  # type: ignore[attr-defined]
+        costs["within_limits_arch"] = answer.to_string()
+    for metric in metrics:
+        costs["evaluated"][metric] = cost_value(metric, result.best_arch, settings["dataset"])
+        costs["answer"][metric] = cost_value(metric, answer, settings["dataset"])
+    return costs
 
 
 def _constraints(settings: dict[str, Any]) -> str:
