@@ -149,6 +149,10 @@ class Objective(namedtuple("Objective", ["key", "point", "mean"], defaults=(None
             return cls(ADVERSARIAL, mean=True)
         if lowered in ("mean-corruption", "corruption", "corruptions"):
             return cls(CORRUPTION, mean=True)
+        body, colon, direction = raw.rpartition(":")
+        if colon and "@" in body and direction.strip().lower() in ("min", "max"):  # pgd@1/255:min
+            raise InvalidObjectiveError(f"{raw!r}: a direction (:{direction.strip().lower()}) belongs to a "
+                                        f"multi-objective search (-O twice); give {body!r} alone here")
         # release keys contain '@Linf'; split on the last '@' that starts a point
         name, point_text = _split(raw)
         key = _resolve_key(name)

@@ -49,6 +49,9 @@ def test_query_json_by_string_and_isomorph(release_root, capsys) -> None:
         (["table", "-O", "clean", "--format", "parquet"], "needs -o FILE"),
         (["query", "1", "-O", "params:min"],
          "'params:min': a direction (:min) belongs to a multi-objective search (-O twice); give 'params'"),
+        (["search", "-O", "pgd@1/255:min", "--budget", "3"],
+         "'pgd@1/255:min': a direction (:min) belongs to a multi-objective search (-O twice); give 'pgd@1/255'"),
+        (["query", "1", "-O", "fog@3:MAX"], "'fog@3:MAX': a direction (:max) belongs to a multi-objective"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(release_root, capsys, argv, message) -> None:
