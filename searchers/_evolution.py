@@ -113,9 +113,10 @@ class RegularizedEvolution:
         check_int("population_size", self.population_size, 1, MAX_COUNT)
         check_int("sample_size", self.sample_size, 1)
         if self.sample_size > self.population_size:
+            default = self.sample_size == type(self)().sample_size  # the user set only population_size
             raise InvalidParameterError(
                 f"sample_size must be an integer in 1..{self.population_size} (population_size), "
-                f"got {self.sample_size}"
+                f"got {self.sample_size}" + (" (its default): set sample_size too" if default else "")
             )
         check_measure("warmup", self.warmup, self._scores)
         check_design(self.design, self.warmup)

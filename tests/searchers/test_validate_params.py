@@ -30,6 +30,8 @@ BAD: list[tuple[str, dict[str, object], str]] = [
     ("re", {"population_size": "abc"}, "population_size must be an integer in 1..6466, got 'abc' (str)"),
     ("re", {"population_size": True}, "population_size must be an integer in 1..6466, got True (bool)"),
     ("re", {"population_size": 5, "sample_size": 6}, "sample_size must be an integer in 1..5"),
+    ("re", {"population_size": 5},
+     "sample_size must be an integer in 1..5 (population_size), got 10 (its default): set sample_size too"),
     ("re", {"sample_size": 0}, "sample_size must be an integer >= 1, got 0"),
     ("bo", {"n_startup_trials": -3}, "n_startup_trials must be an integer in 0..6466, got -3"),
     ("bo", {"max_repeats": -1}, "max_repeats must be an integer >= 1, got -1"),
