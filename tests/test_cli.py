@@ -52,6 +52,8 @@ def test_query_json_by_string_and_isomorph(release_root, capsys) -> None:
         (["search", "-O", "pgd@1/255:min", "--budget", "3"],
          "'pgd@1/255:min': a direction (:min) belongs to a multi-objective search (-O twice); give 'pgd@1/255'"),
         (["query", "1", "-O", "fog@3:MAX"], "'fog@3:MAX': a direction (:max) belongs to a multi-objective"),
+        (["query", "1", "-O", "clean", "-O", "CLEAN"], "objective clean is given twice; give it once"),
+        (["table", "-O", "pgd@1/255", "-O", "PGD@1/255"], "objective pgd@1/255 is given twice"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(release_root, capsys, argv, message) -> None:

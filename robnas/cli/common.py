@@ -115,6 +115,25 @@ def add_objective_option(parser: argparse.ArgumentParser, *, multiple: bool = Fa
         parser.add_argument("--objective", "-O", action=StoreOnce, required=True, metavar="O", help=help_text)
 
 
+def distinct_objectives(texts: list[str]) -> list[Any]:
+    """The ``-O`` texts parsed, refusing one given twice (also spelt apart: ``pgd@1/255`` and
+    ``PGD@1/255``), as ``search`` does: a repeated column or answer is a typo, not a request.
+
+    Raises:
+        InvalidObjectiveError: ``objective X is given twice``, or one that does not parse.
+    """
+    from robnas.errors import InvalidObjectiveError
+    from robnas.objective import Objective
+
+    parsed = [Objective.parse(text) for text in texts]
+    seen: set[str] = set()
+    for objective in parsed:
+        if str(objective) in seen:
+            raise InvalidObjectiveError(f"objective {objective} is given twice; give it once")
+        seen.add(str(objective))
+    return parsed
+
+
 def show_progress(args: argparse.Namespace) -> bool:
     """Whether a command shows its progress bar: only on a terminal, and not with ``--json`` or
     ``-q``. A bar redraws itself with carriage returns, which a log file would keep as clutter."""

@@ -8,6 +8,7 @@ from robnas.cli.common import (
     add_data_options,
     add_objective_option,
     add_offline_option,
+    distinct_objectives,
     fetch_missing_data,
     fmt_accuracy,
     print_json,
@@ -44,11 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from robnas.benchmark import TabularOracle
-    from robnas.objective import Objective
 
     fetch_missing_data(args, args.dataset, args.data)
     oracle = TabularOracle(args.dataset, data=args.data, strict_data=args.strict_data)
-    objectives = [Objective.parse(text) for text in args.objective]
+    objectives = distinct_objectives(args.objective)
     for objective in objectives:
         oracle.validate(objective)
     arch = oracle.parse_arch(args.arch)

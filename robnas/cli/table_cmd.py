@@ -12,6 +12,7 @@ from robnas.cli.common import (
     add_data_options,
     add_objective_option,
     add_offline_option,
+    distinct_objectives,
     fetch_missing_data,
 )
 from robnas.errors import RobnasError
@@ -23,7 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="export all 15,625 cells with their values as CSV or Parquet",
         description=(
             "One row per NB201 index (15,625): nb201_index, arch string, representative index, and "
-            "one column per objective (isomorphs repeat their representative's value)."
+            "one column per objective: an accuracy is the released value of the cell's class "
+            "(isomorphs repeat their representative's), a cost (params, flops) the cell's own "
+            "(a convolution on an edge that never reaches the output still has weights)."
         ),
         epilog=(
             "examples:\n  robnas table -O clean -O pgd@1/255 --format parquet -o cifar10.parquet\n"
@@ -52,12 +55,13 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.objective:
         raise RobnasError("table needs --objective O (repeat for several), or the action `table build`")
+    objectives = distinct_objectives(args.objective)
     output = writable_file(args.output, "-o")
     fmt = table_format(args.format, output)
     fetch_missing_data(args, args.dataset, args.data)
     oracle = TabularOracle(args.dataset, data=args.data, strict_data=args.strict_data)
-    for objective in args.objective:
+    for objective in objectives:
         oracle.validate(objective)
-    frame = oracle.dataframe(args.objective).reset_index()  # the NB201 index as a column
+    frame = oracle.dataframe(objectives).reset_index()  # the NB201 index as a column
     write_frame(frame, fmt, output)
     return 0
