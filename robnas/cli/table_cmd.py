@@ -23,9 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "table",
         help="export all 15,625 cells with their values as CSV or Parquet",
         description=(
-            "One row per NB201 index (15,625): nb201_index, arch string, representative index, and "
-            "one column per objective: an accuracy is the released value of the cell's class "
-            "(isomorphs repeat their representative's), a cost (params, flops) the cell's own "
+            "One row per NB201 index (15,625): nb201_index, arch string, representative index,\n"
+            "and one column per objective. An accuracy is the released value of the cell's class\n"
+            "(isomorphs repeat their representative's); a cost (params, flops) is the cell's own\n"
             "(a convolution on an edge that never reaches the output still has weights)."
         ),
         epilog=(
