@@ -251,8 +251,7 @@ def score_correlations(scores: pd.DataFrame, table: pd.DataFrame, meta: SpaceMet
             row = {"score": str(column), "objective": str(objective),
                    "cells": int(resolved["cells"].to_numpy()[keep].sum()),
                    "classes": int(pd.unique(resolved["representative"].to_numpy()[keep]).size),
-                   "duplicates": int((resolved["cells"].to_numpy()[keep] > 1).sum())
-                   if isomorphs == "mean" else int(pd.Series(resolved["representative"][keep]).duplicated().sum())}
+                   "duplicates": _classes_scored_twice(resolved, keep, isomorphs)}
             point = statistics(x, y, top)
             draws = _bootstrap(x, y, bootstrap, seed, top)
             for name in STATISTICS:
@@ -262,6 +261,19 @@ def score_correlations(scores: pd.DataFrame, table: pd.DataFrame, meta: SpaceMet
                 row[f"{name}_low"], row[f"{name}_high"] = float(low), float(high)
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _classes_scored_twice(resolved: pd.DataFrame, keep: np.ndarray, isomorphs: str) -> int:
+    """How many classes (among rows ``keep``) have several scored cells: for ``mean`` rows are
+    classes with a count of cells, for ``all`` cells (a class as often as it has scored cells),
+    for ``representative`` one row per class."""
+    import numpy as np
+    import pandas as pd
+
+    if isomorphs == "mean":
+        return int((resolved["cells"].to_numpy()[keep] > 1).sum())
+    counts = pd.Series(resolved["representative"].to_numpy()[keep]).value_counts()
+    return int(np.count_nonzero(counts.to_numpy() > 1))
 
 
 def _bootstrap(x: np.ndarray, y: np.ndarray, times: int, seed: int, top: float) -> dict[str, np.ndarray]:

@@ -82,7 +82,7 @@ def load_measures(
     frame = pd.DataFrame(columns).sort_index()
     frame.index = frame.index.astype("int64")
     frame.index.name = INDEX_NAME
-    return frame
+    return _refuse_infinite(frame, f"the results store {store.path}")
 
 
 def _from_file(path: Path, measures: Sequence[str] | None) -> pd.DataFrame:
@@ -104,4 +104,21 @@ def _from_file(path: Path, measures: Sequence[str] | None) -> pd.DataFrame:
         raise MeasureError(f"{path}: no column {missing[0]!r}; it has {', '.join(map(str, frame.columns))}")
     out = frame.set_index(frame[key].astype("int64"))[columns].astype("float64").sort_index()
     out.index.name = INDEX_NAME
-    return out
+    return _refuse_infinite(out, str(path))
+
+
+def _refuse_infinite(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    """``frame``, unless a value is infinite (a measure that overflowed): ranked as the largest
+    score and left out by Pearson's r, it would bend every statistic without a word, and a
+    scores file with it is refused too. A NaN stays: a cell without a value."""
+    import numpy as np
+
+    values = frame.to_numpy(dtype="float64")
+    infinite = np.isinf(values)
+    if infinite.any():
+        row, column = (int(i) for i in np.argwhere(infinite)[0])
+        count = int(infinite[:, column].sum())
+        raise MeasureError(f"{where}: {frame.columns[column]!r} is {values[row, column]} for NB201 index "
+                           f"{int(frame.index[row])} ({count} cells); scores must be finite numbers "
+                           "(a measure that overflows needs another scale, e.g. its logarithm)")
+    return frame

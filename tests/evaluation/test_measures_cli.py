@@ -307,3 +307,20 @@ def test_predict_intervals_stay_within_the_statistics_range(setup, capsys, tmp_p
     code, captured = run(argv, capsys)
     assert code == 0 and "[-1.000, 1.000] over 2 80/20 splits" in captured.out
     assert not math.isnan(summary["r2"])
+
+
+def test_correlate_refuses_infinite_values_from_the_store_as_from_a_file(setup, capsys, odd_measures):
+    """A measure that overflowed: Kendall ranked the infinities highest and Pearson left them out
+    while the row counted them; a scores file with the same values was refused, now both are."""
+    store = str(odd_measures / "s.sqlite")
+    out = odd_measures / "inf.csv"
+    code, _ = run(["compute", "-m", "odd_measures:inf_everywhere", "--archs", str(setup["cells"]), "--store",
+                   store, "-o", str(out), "--data", str(setup["oracle"].root)], capsys)
+    assert code == 0
+    code, captured = run(["correlate", "-m", "odd_measures:inf_everywhere", "--store", store, "-O", "clean",
+                          "--bootstrap", "0", "--data", str(setup["oracle"].root)], capsys)
+    assert code == 2 and len(captured.err.strip().splitlines()) == 1
+    assert "'inf_everywhere' is inf for NB201 index" in captured.err and "(3 cells)" in captured.err
+    code, captured = run(["correlate", "--scores", str(out), "-O", "clean", "--bootstrap", "0",
+                          "--data", str(setup["oracle"].root)], capsys)
+    assert code == 2 and "scores must be finite numbers" in captured.err

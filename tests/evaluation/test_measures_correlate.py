@@ -69,6 +69,21 @@ def test_isomorphs_are_resolved_to_their_class(cifar10_oracle, clean) -> None:
     assert (every["cells"][0], every["classes"][0], every["duplicates"][0]) == (n + 2, n + 1, 1)
 
 
+def test_classes_scored_twice_are_counted_once_each_however_many_cells(cifar10_oracle, clean) -> None:
+    """With every cell of three-member classes scored, a class counts once among the duplicates
+    (the note said 9159, the extra cells, for the whole space of 6466 classes)."""
+    meta = cifar10_oracle.meta
+    counts = np.bincount(meta.representative, minlength=len(meta.representative))
+    triples = np.flatnonzero(counts >= 3)[:4]
+    cells = [int(i) for i in np.flatnonzero(np.isin(meta.representative, triples))]
+    singles = [int(i) for i in meta.representatives if counts[int(i)] == 1][:10]
+    scores = pd.DataFrame({"s": np.arange(len(cells) + len(singles), dtype=float)},
+                          index=pd.Index(cells + singles))
+    for isomorphs in ("all", "mean"):
+        row = score_correlations(scores, clean, meta, isomorphs=isomorphs, bootstrap=0).iloc[0]
+        assert (row["cells"], row["classes"], row["duplicates"]) == (len(cells) + 10, 14, 4), isomorphs
+
+
 def test_read_scores_accepts_arch_strings_and_refuses_bad_tables(cifar10_oracle, tmp_path) -> None:
     meta = cifar10_oracle.meta
     arch = meta.arch_at(13433).to_string()
