@@ -90,7 +90,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             help="a measure computed before (read from the results store; repeat)")
         sub.add_argument("--objective", "-O", action="append", metavar="O",
                          help=f"objective (repeat; default: {', '.join(DEFAULT_OBJECTIVES)})")
-        _add_settings(sub)
+        _add_settings(sub, reading=name)
         sub.add_argument("--isomorphs", choices=("mean", "representative", "all"), default="mean",
                          help="how scored isomorphs of one class count (default: %(default)s)")
         sub.add_argument("--out", metavar="DIR", help="write tables and figures to DIR")
@@ -107,17 +107,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             sub.set_defaults(handler=run_predict)
 
 
-def _add_settings(parser: argparse.ArgumentParser) -> None:
+def _add_settings(parser: argparse.ArgumentParser, reading: str | None = None) -> None:
+    """The settings a measure value is computed with (``compute``), or, for the command
+    ``reading`` them (``correlate``, ``predict``), the settings that pick stored values with
+    ``-m``: their defaults are then filled in by :func:`_store_settings`, so that one given with
+    ``--scores``, where it would do nothing, is refused."""
     add_data_options(parser)
-    parser.add_argument("--batch-size", type=int_option(1, 100_000), default=64, metavar="B",
-                        help="images per batch (default: %(default)s)")
-    parser.add_argument("--seed", type=int_option(0, SEED_MAX), default=0, metavar="S",
-                        help="initialisation and batch seed (default: %(default)s)")
+    with_m = " of the values to read (with -m)" if reading else ""
+    parser.add_argument("--batch-size", type=int_option(1, 100_000), default=None if reading else 64,
+                        metavar="B", help=f"images per batch{with_m} (default: 64)")
+    seed_help = f"initialisation and batch seed{with_m} (default: 0)"
+    if reading == "correlate":
+        seed_help += "; it seeds the bootstrap too, also with --scores"
+    parser.add_argument("--seed", type=int_option(0, SEED_MAX), default=None if reading else 0, metavar="S",
+                        help=seed_help)
     parser.add_argument("--weights", metavar="DIR",
                         help="NATS-tss-v1_0-3ffb9-full folder: robustness measures on the released "
-                             "weights (default: at initialisation)")
-    parser.add_argument("--store", metavar="PATH", help="results store (default: in robnas' cache dir)")
+                             f"weights{with_m} (default: at initialisation)")
+    parser.add_argument("--store", metavar="PATH",
+                        help=f"results store{' to read (with -m)' if reading else ''} (default: in robnas' cache dir)")
     parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _store_settings(args: argparse.Namespace) -> None:
+    """Refuse ``correlate``/``predict`` options that only pick stored values when the values come
+    from ``--scores`` (``--seed`` seeds correlate's bootstrap, so it stays there; ``--store``, a
+    place like ``--data``, may be given in either case), and fill in their defaults otherwise."""
+    if args.scores:
+        kept = {"seed"} if args.handler is run_correlate else set()
+        for option in ("batch_size", "seed", "weights"):
+            if option not in kept and getattr(args, option) is not None:
+                flag = "--" + option.replace("_", "-")
+                raise RobnasError(f"{flag} picks values computed before (with -m); --scores gives the "
+                                  f"values itself: leave {flag} out")
+    args.batch_size = 64 if args.batch_size is None else args.batch_size
+    args.seed = 0 if args.seed is None else args.seed
 
 
 def _help_text(text: str) -> str:
@@ -279,6 +303,7 @@ def _scores_and_table(args: argparse.Namespace) -> tuple[Any, Any, Any, list[str
     from robnas.evaluation.measures._correlate import objective_table, read_scores
     from robnas.evaluation.measures._load import load_measures
 
+    _store_settings(args)
     oracle = TabularOracle(args.dataset, data=args.data, strict_data=args.strict_data)
     objectives = args.objective or list(DEFAULT_OBJECTIVES)
     for objective in objectives:

@@ -131,6 +131,10 @@ def test_predict_reports_r2_tau_and_importances(setup, capsys):
     (["correlate", "--scores", "s.csv", "--out", "s.csv"], "--out s.csv is a file, not a folder"),
     (["correlate", "-m", "synflow", "--batch-size", "3"], "no synflow values for cifar10 with batch_size=3"),
     (["correlate", "--scores", "missing.csv"], "--scores missing.csv: no such file"),
+    (["correlate", "--scores", "s.csv", "--weights", "/nonexistent"],
+     "--weights picks values computed before (with -m); --scores gives the values itself: leave --weights out"),
+    (["correlate", "--scores", "s.csv", "--batch-size", "32"], "leave --batch-size out"),
+    (["predict", "--scores", "s.csv", "--seed", "5"], "leave --seed out"),
     (["correlate", "--scores", "s.csv", "-O", "pgd@7/255"], "pgd@7/255 is not on the grid"),
 ])
 def test_bad_input_is_one_line_and_exit_2(setup, capsys, argv, message, monkeypatch):
