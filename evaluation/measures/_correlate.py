@@ -26,7 +26,7 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from robnas.evaluation.measures._registry import MeasureError
 
@@ -61,14 +61,19 @@ def read_scores(source: str | os.PathLike[str] | pd.DataFrame, meta: SpaceMeta) 
 
     path = None if isinstance(source, pd.DataFrame) else Path(source)
     frame = source if path is None else _read_table(path)
+    repeated = pd.Index(frame.columns)[pd.Index(frame.columns).duplicated()]
+    if len(repeated):
+        raise MeasureError(f"scores: column {repeated[0]!r} appears twice; name each column once")
     key = next((c for c in ("nb201_index", "index") if c in frame.columns), None)
     if key is not None:
         try:
-            indices = [int(i) for i in frame[key]]
+            indices = [_whole(i) for i in frame[key]]
             for i in indices:
                 meta.check_index(i)
         except (ValueError, TypeError, InvalidArchError) as err:
             raise MeasureError(f"scores: column {key!r} must hold NB201 indices 0..15624 ({err})") from None
+        if "arch" in frame.columns:  # both: they must name the same cells
+            _check_archs_match(frame["arch"], indices, meta, key)
     elif "arch" in frame.columns:
         key = "arch"
         try:
@@ -90,6 +95,28 @@ def read_scores(source: str | os.PathLike[str] | pd.DataFrame, meta: SpaceMeta) 
         first = int(scores.index[scores.index.duplicated()][0])
         raise MeasureError(f"scores: NB201 index {first} appears twice")
     return scores
+
+
+def _whole(value: Any) -> int:
+    """``value`` as an int if it is a whole number (``3``, ``3.0``); a fraction is refused (it
+    was truncated to another cell)."""
+    number = float(value) if not isinstance(value, str) else float(value.strip())
+    if isinstance(value, bool) or not number.is_integer():
+        raise ValueError(f"got {value!r}")
+    return int(number)
+
+
+def _check_archs_match(archs: pd.Series, indices: list[int], meta: SpaceMeta, key: str) -> None:
+    """Refuse a row whose ``arch`` is not the cell its index column names (or no NB201 string)."""
+    from robnas.errors import InvalidArchError
+
+    for row, (text, index) in enumerate(zip(archs, indices, strict=True), start=1):
+        try:
+            named = meta.index_of(meta.parse_arch(text))
+        except InvalidArchError as err:
+            raise MeasureError(f"scores, row {row}: {err}") from None
+        if named != index:
+            raise MeasureError(f"scores, row {row}: arch {text!r} is NB201 index {named}, but {key} says {index}")
 
 
 def _score_column(column: pd.Series, path: Path | None) -> pd.Series | None:
@@ -167,6 +194,14 @@ def _read_table(path: Path) -> pd.DataFrame:
     if suffix not in {".csv", ".parquet"}:
         raise MeasureError(f"--scores {path}: use a .csv or .parquet file")
     try:
+        if suffix == ".csv":
+            import csv
+
+            with path.open(newline="", encoding="utf-8") as handle:
+                header = [name.strip() for name in next(csv.reader(handle), [])]
+            repeated = sorted({name for name in header if header.count(name) > 1})
+            if repeated:  # pandas would rename the second to NAME.1, a score of its own
+                raise MeasureError(f"--scores {path}: column {repeated[0]!r} appears twice; name each column once")
         return pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path)
     except (OSError, ValueError) as err:
         raise MeasureError(f"--scores {path}: unreadable ({err})") from None

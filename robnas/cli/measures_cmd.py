@@ -343,6 +343,11 @@ def run_correlate(args: argparse.Namespace) -> int:
     for score, count in duplicated[duplicated > 0].items():
         how = "their mean score is used" if args.isomorphs == "mean" else "each counts"
         print(f"note: {score}: {count} classes have several scored isomorphs ({how}; --isomorphs)")
+    for row in frame.to_dict("records"):
+        if all(row[name] != row[name] for name in ("kendall", "spearman", "pearson")):  # every one NaN
+            why = (f"{row['cells']} scored cells with the objective, fewer than 3" if row["cells"] < 3
+                   else "the score (or the objective) is the same for every cell")
+            print(f"note: {row['score']} on {row['objective']}: no correlation: {why}")
     if files:
         print(f"wrote {', '.join(files)}", file=sys.stderr)
     return 0

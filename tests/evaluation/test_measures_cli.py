@@ -328,3 +328,15 @@ def test_correlate_refuses_infinite_values_from_the_store_as_from_a_file(setup, 
     code, captured = run(["correlate", "--scores", str(out), "-O", "clean", "--bootstrap", "0",
                           "--data", str(setup["oracle"].root)], capsys)
     assert code == 2 and "scores must be finite numbers" in captured.err
+
+
+@pytest.mark.parametrize(("rows", "why"), [
+    ("1,0.1\n2,0.1\n3,0.1\n4,0.1\n", "the score (or the objective) is the same for every cell"),
+    ("1,0.1\n2,0.2\n", "2 scored cells with the objective, fewer than 3"),
+])
+def test_correlate_says_why_a_row_has_no_correlation(setup, capsys, rows, why):
+    path = setup["base"] / "few.csv"
+    path.write_text("index,s\n" + rows)
+    code, captured = run(["correlate", "--scores", str(path), "-O", "clean", "--bootstrap", "0",
+                          *setup["common"]], capsys)
+    assert code == 0 and f"note: s on clean: no correlation: {why}" in captured.out.splitlines()

@@ -191,3 +191,24 @@ def test_prediction_intervals_are_clipped_to_the_statistics_range() -> None:
     assert -1 < narrow["kendall_low"] < 0.5 and 0.52 < narrow["kendall_high"] < 1  # within range: unchanged
     one = Prediction(splits.head(1), pd.DataFrame(), "clean").summary()
     assert math.isnan(one["kendall_low"]) and math.isnan(one["r2_high"])  # one split: no interval
+
+
+def test_read_scores_refuses_what_it_would_misread(cifar10_oracle, tmp_path) -> None:
+    """A fractional index (was truncated to another cell), a column named twice (pandas reads the
+    second as a score 's.1'), an arch column that names other cells than the index column (was
+    ignored), each one clear error; whole floats and matching archs still read."""
+    meta = cifar10_oracle.meta
+    with pytest.raises(MeasureError, match=r"column 'index' must hold NB201 indices .*got 1\.5"):
+        read_scores(pd.DataFrame({"index": [1.5, 2.0], "s": [0.1, 0.2]}), meta)
+    assert list(read_scores(pd.DataFrame({"index": [1.0, 2.0], "s": [0.1, 0.2]}), meta).index) == [1, 2]
+    twice = tmp_path / "twice.csv"
+    twice.write_text("index,s,s\n1,0.1,0.3\n2,0.2,0.4\n")
+    with pytest.raises(MeasureError, match=r"column 's' appears twice"):
+        read_scores(twice, meta)
+    five, six = meta.arch_at(5).to_string(), meta.arch_at(6).to_string()
+    with pytest.raises(MeasureError, match=r"row 2: arch .* is NB201 index 5, but index says 6"):
+        read_scores(pd.DataFrame({"index": [5, 6], "arch": [five, five], "s": [0.1, 0.2]}), meta)
+    with pytest.raises(MeasureError, match=r"row 1: not an NB201 string"):
+        read_scores(pd.DataFrame({"index": [5], "arch": ["|bad~0|"], "s": [0.1]}), meta)
+    both = read_scores(pd.DataFrame({"index": [5, 6], "arch": [five, six], "s": [0.1, 0.2]}), meta)
+    assert list(both.index) == [5, 6] and list(both.columns) == ["s"]
