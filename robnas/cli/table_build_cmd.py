@@ -71,6 +71,9 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise RobnasError(f"--jobs must be at least 1, got {args.jobs}")
     gpus_per_task(args)  # checked before anything is loaded
+    from robnas.cli.outputs import writable_dir
+
+    writable_dir(args.out, "--out")  # a file or an unwritable place, said before any cell is evaluated
     dataset = parse_dataset(args.dataset).value
     source = resolve_data_root(args.data)
     settings = LiveSettings(

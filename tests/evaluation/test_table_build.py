@@ -220,3 +220,15 @@ def test_an_empty_epsilon_list_is_refused_in_one_line(source, tmp_path, capsys):
     assert code == 2 and err == ("robnas: error: --attack 'fgsm@': no epsilons after '@' (units of 1/255, "
                                  "e.g. fgsm@0.5,1,2; leave out '@' for the release's)\n")
     assert not (tmp_path / "t").exists()
+
+
+def test_an_out_that_is_a_file_is_refused_before_any_cell_is_evaluated(source, tmp_path, capsys):
+    """It crashed with FileExistsError after the whole evaluation; now one line, nothing stored."""
+    target = tmp_path / "cells.txt"
+    target.write_text("not a folder\n")
+    store = tmp_path / "store.sqlite"
+    code, err = _build(["--attack", ATTACK, "--out", str(target), "--store", str(store), *source["options"]],
+                       capsys)
+    assert code == 2 and err == f"robnas: error: --out {target} is a file, not a folder\n"
+    assert target.read_text() == "not a folder\n"
+    assert not store.exists() or ResultStore(store).count() == 0
