@@ -143,22 +143,25 @@ def _new_file_beside(target: Path) -> str:
 
 
 @contextmanager
-def discarded_unless_recorded(run_dir: Path | None) -> Iterator[None]:
-    """Around a new run: when the command fails before its first trial is recorded (a live
-    oracle without weights, a Ray cluster that cannot start, Ctrl-C), remove ``run_dir`` and
-    the folders above it that this command created, so a failure leaves nothing written.
-    ``None`` (a resumed run) keeps everything."""
-    if run_dir is None:
-        yield
-        return
+def discarded_unless_recorded(run_dir: Path, *, resumed: bool = False) -> Iterator[None]:
+    """Around a run: when a new run fails before its first trial is recorded (a live oracle
+    without weights, a Ray cluster that cannot start, Ctrl-C), remove ``run_dir`` and the
+    folders above it that this command created, so a failure leaves nothing written; a
+    ``resumed`` run keeps everything. A Ctrl-C that leaves recorded trials says how to go on
+    (``robnas search --resume RUN_DIR``)."""
     created = run_dir
     while not created.parent.exists():
         created = created.parent
     try:
         yield
-    except BaseException:
+    except BaseException as stopped:
         trials = run_dir / "trials.jsonl"
-        if not created.exists() or (trials.is_file() and trials.read_text().strip()):
+        text = trials.read_text() if trials.is_file() else ""
+        recorded = len(text.strip().splitlines())
+        if recorded and isinstance(stopped, KeyboardInterrupt):
+            print(f"robnas: {recorded} trial{'s' if recorded != 1 else ''} kept in {run_dir}; continue with "
+                  f"`robnas search --resume {run_dir}`", file=sys.stderr)
+        if resumed or recorded or not created.exists():
             raise
         shutil.rmtree(created, ignore_errors=True)
         raise

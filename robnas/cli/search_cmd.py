@@ -214,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
         settings["params"].setdefault("study_name", run_dir.name)
     searcher = _build_searcher(settings["searcher"], settings["params"], oracle=oracle,
                                storage_option=storage_option, objective=settings["objective"])
-    with discarded_unless_recorded(None if resume else run_dir), live_executor(args, settings) as executor:
+    with discarded_unless_recorded(run_dir, resumed=resume), live_executor(args, settings) as executor:
         result = run_search(
             searcher,
             oracle,

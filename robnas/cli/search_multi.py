@@ -64,7 +64,7 @@ def run_multi(args: argparse.Namespace) -> int:
                                "multi-objective searcher", oracle=oracle,
                                objective=settings["objective"])
     run_dir = Path(args.resume) if out is None else _new_run_dir(out, settings)
-    with discarded_unless_recorded(None if resume else run_dir), live_executor(args, settings) as executor:
+    with discarded_unless_recorded(run_dir, resumed=resume), live_executor(args, settings) as executor:
         result = run_multi_search(searcher, oracle, settings["objectives"], settings["budget"],
                                   record_dir=run_dir, resume=resume, progress=show_progress(args),
                                   workers=settings["workers"], executor=executor,

@@ -61,3 +61,34 @@ def test_ctrl_c_stops_a_parallel_comparison_in_one_line_and_a_rerun_resumes(
     assert again.returncode == 0, again.stderr
     assert len(list((out / "runs").glob("*/summary.json"))) == 4  # every run, none twice
     assert "already done" in again.stderr
+
+
+def test_ctrl_c_on_a_search_says_how_to_resume_it(release_root, tmp_path) -> None:
+    """The interrupted run keeps its trials; the message names the folder and the resume
+    command, and that command continues the run."""
+    out = tmp_path / "runs"
+    err = tmp_path / "search.err"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "robnas", "search", "-O", "clean", "--searcher", "bo", "--budget", "3000",
+         "--seed", "0", "-q", "--out", str(out), "--data", str(release_root)],
+        stdout=subprocess.DEVNULL, stderr=err.open("w"), text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+    def recorded() -> int:
+        files = list(out.glob("*/trials.jsonl"))
+        return len(files[0].read_text().splitlines()) if files else 0
+
+    _wait_for(lambda: recorded() >= 5, "recorded 5 trials", process)
+    os.killpg(process.pid, signal.SIGINT)
+    code = process.wait(timeout=60)
+    (run_dir,) = out.iterdir()
+    lines = err.read_text().splitlines()
+    kept = len((run_dir / "trials.jsonl").read_text().splitlines())
+    assert code == 130 and lines == [
+        f"robnas: {kept} trials kept in {run_dir}; continue with `robnas search --resume {run_dir}`",
+        "robnas: interrupted"]
+    again = subprocess.run([sys.executable, "-m", "robnas", "search", "--resume", str(run_dir), "--budget",
+                            str(kept + 3), "--json", "--data", str(release_root)],
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert len((run_dir / "trials.jsonl").read_text().splitlines()) == kept + 3
