@@ -304,3 +304,22 @@ def test_front_tables_left_align_the_nb201_strings(release_root, capsys, tmp_pat
     starts = {line.index("|") for line in out.splitlines() if line.startswith("  ") and "|" in line}
     headers = {line.index(" arch") + 1 for line in out.splitlines() if line.rstrip().endswith(" arch")}
     assert len(starts) == 1 and headers == starts  # the strings and their header in one column
+
+
+@pytest.mark.parametrize("objectives", [["-O", "clean"], ["-O", "pgd@1/255", "-O", "clean"]])
+def test_json_params_are_every_parameter_fresh_or_resumed(release_root, capsys, tmp_path, objectives) -> None:
+    """A new run's --json listed only the parameters given ({"seed": 5}), a resumed one all."""
+    from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS, get_params
+
+    code, out, _ = _run(capsys, "search", *objectives, "--budget", "5", "--seed", "5", "--param", "num_init=3"
+                        if len(objectives) > 2 else "sample_size=4", "--out", str(tmp_path),
+                        "--data", str(release_root), "--json")
+    fresh = json.loads(out)
+    (run_dir,) = tmp_path.iterdir()
+    code_again, out, _ = _run(capsys, "search", "--resume", str(run_dir), "--budget", "6", "--json")
+    resumed = json.loads(out)
+    registry = MULTI_OBJECTIVE_SEARCHERS if len(objectives) > 2 else SEARCHERS
+    expected = get_params(registry[fresh["searcher"]]())
+    assert code == code_again == 0 and fresh["params"] == resumed["params"]
+    assert set(fresh["params"]) == set(expected) and fresh["params"]["seed"] == 5
+    assert fresh["params"]["num_init" if len(objectives) > 2 else "sample_size"] in (3, 4)

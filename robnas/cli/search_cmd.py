@@ -233,6 +233,7 @@ def run(args: argparse.Namespace) -> int:
     figures = run_figures(run_dir) if args.plot else []
     if args.json:
         settings.pop("recorded_oracle", None)
+        settings["params"] = recorded_params(run_dir)
         costs = _best_costs(result, settings, oracle)
         limited = {f"best_{metric}": amount for metric, amount in costs["evaluated"].items()}
         if costs["within_limits_arch"] is not None:
@@ -521,6 +522,14 @@ def _print_result(result: SearchResult, settings: dict[str, Any], oracle: Oracle
     line("run record", str(result.record_dir))
     if result.best_arch is not None and (result.at_chance or result.constant_output):
         print(_chance_note(result, settings["min_clean"]))
+
+
+def recorded_params(run_dir: Path) -> dict[str, Any]:
+    """Every parameter of the searcher as the run record holds it (a new run's defaults too, as
+    a resumed run shows them), for ``--json``."""
+    from robnas.run_record import RunRecord
+
+    return dict(RunRecord.open(run_dir).config()["searcher"]["params"])
 
 
 def _best_costs(result: SearchResult, settings: dict[str, Any], oracle: Oracle) -> dict[str, Any]:

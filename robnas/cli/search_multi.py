@@ -41,7 +41,7 @@ def run_multi(args: argparse.Namespace) -> int:
     from robnas.cli.common import print_json, quiet_optuna, show_progress
     from robnas.cli.executor_options import gpus_per_task
     from robnas.cli.outputs import discarded_unless_recorded, writable_dir
-    from robnas.cli.search_cmd import DEFAULT_OUT, _build_searcher, build_oracle, run_figures
+    from robnas.cli.search_cmd import DEFAULT_OUT, _build_searcher, build_oracle, recorded_params, run_figures
     from robnas.cli.workers_options import check_executor_options, live_executor, workers_line
     from robnas.multi_loop import run_multi_search
     from robnas.multi_objective import class_values, parse_objectives
@@ -73,6 +73,7 @@ def run_multi(args: argparse.Namespace) -> int:
     figures = run_figures(run_dir) if args.plot else []
     if args.json:
         settings.pop("recorded_oracle", None)
+        settings["params"] = recorded_params(run_dir)
         print_json({**settings, "dataset": oracle.dataset.value, **result.summary(),
                     **({"figures": [str(path) for path in figures]} if args.plot else {})})
     else:
