@@ -323,3 +323,14 @@ def test_json_params_are_every_parameter_fresh_or_resumed(release_root, capsys, 
     assert code == code_again == 0 and fresh["params"] == resumed["params"]
     assert set(fresh["params"]) == set(expected) and fresh["params"]["seed"] == 5
     assert fresh["params"]["num_init" if len(objectives) > 2 else "sample_size"] in (3, 4)
+
+
+def test_an_objective_spelt_otherwise_prints_and_resumes_as_its_canonical_name(release_root, capsys,
+                                                                               tmp_path) -> None:
+    code, out, _ = _run(capsys, "search", "-O", "PGD@1.0/255", "--budget", "5", "--seed", "1",
+                        "--out", str(tmp_path), "--data", str(release_root))
+    (run_dir,) = tmp_path.iterdir()
+    assert code == 0 and any(line.startswith("pgd@1/255 ") for line in out.splitlines())
+    assert "PGD" not in out and json.loads((run_dir / "config.json").read_text())["objective"] == "pgd@1/255"
+    code, out, err = _run(capsys, "search", "--resume", str(run_dir), "-O", "pgd@1/255", "--budget", "6")
+    assert code == 0, err

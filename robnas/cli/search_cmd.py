@@ -305,11 +305,11 @@ def _cost_limits(args: argparse.Namespace) -> dict[str, float]:
 
 
 def _objective(text: str) -> str:
-    """``text`` unchanged (it is recorded as typed), once it parses."""
+    """``text`` in its canonical spelling (``PGD@1.0/255`` -> ``pgd@1/255``), as the run record
+    holds it and the output prints it."""
     from robnas.objective import Objective
 
-    Objective.parse(text)
-    return text
+    return str(Objective.parse(text))
 
 
 def _seed(text: str) -> int:
@@ -371,7 +371,10 @@ def recorded_settings(run_dir: str, *, multi_objective: bool = False) -> dict[st
 
 def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
     settings = recorded_settings(args.resume)
-    given = {"objective": args.objective, "searcher": args.searcher, "mode": args.mode,
+    objective = args.objective
+    if objective is not None and "," not in objective:  # one objective: compared as the record spells it
+        objective = _objective(objective)
+    given = {"objective": objective, "searcher": args.searcher, "mode": args.mode,
              "dataset": parse_dataset(args.dataset).value if args.dataset is not None else None,
              "workers": None if args.workers is None else _workers(args.workers)}
     given["seed"] = None if args.seed is None else _seed(args.seed)
