@@ -8,6 +8,9 @@ each as CSV (and Markdown where a person reads it) and as a figure, and returns 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -129,7 +132,6 @@ def write_report(
         others: oracles of other datasets, for the between-datasets correlations.
         progress: a tqdm bar over the sections on stderr.
     """
-    from tqdm.auto import tqdm
 
     from robnas import analysis as an
     from robnas.compare.plots import check_formats
@@ -140,6 +142,29 @@ def write_report(
     frame = an.class_frame(oracle, objectives)  # validates the objectives before anything is written
     out = Path(out)
     earlier = _earlier_files(out)
+    # written into a staging folder beside out and moved in at the end: an interrupted or
+    # failed report leaves the folder as it was (an earlier report whole, or nothing)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        report = _write_sections(oracle, frame, objectives, stage, formats, top_percent, exclude_degenerate,
+                                 others, progress, started, final=out)
+        _publish(stage, out, report.files, earlier)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return report
+
+
+def _write_sections(oracle: TabularOracle, frame: pd.DataFrame, objectives: Sequence[str] | None, out: Path,
+                    formats: Sequence[str], top_percent: float, exclude_degenerate: bool,
+                    others: dict[str, TabularOracle] | None, progress: bool, started: float, *,
+                    final: Path) -> AnalysisReport:
+    """Every section's tables and figures, and the summaries, written into ``out`` (the report
+    says ``final``, where they are moved)."""
+    from tqdm.auto import tqdm
+
+    from robnas import analysis as an
+
     (out / "figures").mkdir(parents=True, exist_ok=True)
     writer = _Writer(out, formats)
     bar = tqdm(total=7, disable=not progress, desc="analyze", unit="section", leave=False)
@@ -216,7 +241,7 @@ def write_report(
                             | ((pairs["b"] == CLEAN) & (pairs["a"] == objective)), "kendall_tau"]
             clean_tau[objective] = float(hit.iloc[0])
     report = AnalysisReport(
-        dataset=oracle.dataset.value, out=out, objectives=names, headline=headline, classes=len(frame),
+        dataset=oracle.dataset.value, out=final, objectives=names, headline=headline, classes=len(frame),
         degenerate=int(frame["degenerate"].sum()), exclude_degenerate=exclude_degenerate,
         top_percent=top_percent, findings=findings[0], enriched=enriched.reset_index(drop=True),
         clean_tau=clean_tau, best=best,
@@ -226,11 +251,19 @@ def write_report(
     report.files = [*writer.files, Path("summary.json")]
     report.seconds = time.perf_counter() - started
     (out / "summary.json").write_text(json.dumps(report.summary(), indent=2, default=str) + "\n")
-    for stale in earlier - {str(path) for path in report.files}:  # an earlier report's, not this one's
-        (out / stale).unlink(missing_ok=True)
     bar.update()
     bar.close()
     return report
+
+
+def _publish(stage: Path, out: Path, files: Sequence[Path], earlier: set[str]) -> None:
+    """Move the report's ``files`` from ``stage`` into ``out`` (``summary.json``, which lists
+    them, last), then remove the files of an earlier report there that this one did not write."""
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    for name in sorted(files, key=lambda path: str(path) == "summary.json"):
+        os.replace(stage / name, out / name)
+    for stale in earlier - {str(path) for path in files}:  # an earlier report's, not this one's
+        (out / stale).unlink(missing_ok=True)
 
 
 def _earlier_files(out: Path) -> set[str]:

@@ -123,3 +123,27 @@ def test_an_out_folder_holding_other_files_is_refused(release_root, capsys, tmp_
     assert f"--out {out} holds other files (not an earlier analysis)" in err
     assert [p.name for p in out.iterdir()] == ["summary.json"]
     assert (out / "summary.json").read_text() == '{"best_value": 0.5}\n'
+
+
+def test_an_interrupted_report_leaves_the_earlier_one_whole(release_root, capsys, tmp_path) -> None:
+    """Ctrl-C halfway through left some tables and figures of the new report among the earlier
+    one's, with no summary.md; the report is written beside the folder and moved in at the end."""
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "report"
+    assert _cli(capsys, "analyze", "-O", "clean", "--out", str(out), "--data", str(release_root))[0] == 0
+    before = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "robnas", "analyze", "-O", "clean", "-O", "pgd@1/255", "--out", str(out),
+         "--data", str(release_root)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not any(p.is_file() for stage in tmp_path.glob(".report.partial-*") for p in stage.rglob("*")):
+        assert process.poll() is None and time.monotonic() < deadline, "never wrote into a staging folder"
+        time.sleep(0.005)
+    os.killpg(process.pid, signal.SIGINT)
+    assert process.wait(timeout=60) == 130
+    after = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before and not list(tmp_path.glob(".report.partial-*"))
