@@ -6,7 +6,8 @@ from :class:`LiveSettings`, evaluates the cell's terms into a scratch store of i
 sends the counts back; this process alone writes them into the results store, once per cell
 (one transaction), so the store need not be shared between machines and a task Ray retried
 is stored once. A
-worker whose weights file differs from this machine's (another SHA-256) is refused.
+worker whose weights file or test images differ from this machine's (another SHA-256) is
+refused.
 Used by ``robnas table build`` and ``robnas verify``.
 
 The scratch store (:func:`scratch_store`) is a file in the worker node's temporary folder
@@ -112,12 +113,18 @@ def store_counts(index: int, counts: Counts, keys: Sequence[ResultKey], store: R
         The compute seconds spent on the cell (also by an attempt whose worker died).
 
     Raises:
-        ExecutorError: the worker evaluated other weights than ``keys`` name (this machine's).
+        ExecutorError: the worker evaluated other weights or test images than ``keys`` name
+            (this machine's).
     """
     for expected, (got, *_) in zip(keys, counts, strict=True):
-        if got != expected:
+        if got.weights != expected.weights:
             raise ExecutorError(f"cell {index}: a worker evaluated weights {got.weights}, this "
                                 f"machine has {expected.weights} (different weights files)")
+        if got.images != expected.images:
+            raise ExecutorError(f"cell {index}: a worker evaluated test images {got.images}, this "
+                                f"machine has {expected.images} (different test-set files)")
+        if got != expected:
+            raise ExecutorError(f"cell {index}: a worker evaluated {got}, this machine expected {expected}")
     store.put_many([(key, correct, n, spent, device) for key, correct, n, spent, device, _ in counts])
     return sum(c[3] for c in counts)
 
@@ -161,8 +168,8 @@ def scratch_store(settings: LiveSettings, index: int, terms: Sequence[Term]) -> 
     """This node's scratch store of the task (``settings``, cell ``index``, ``terms``).
 
     The same path for every attempt of the task on this node, so a retry finds the batches
-    an attempt that died had finished (the store's keys also name the weights' SHA-256, so
-    changed weights never reuse stale batches).
+    an attempt that died had finished (the store's keys also name the SHA-256 of the weights
+    and of the test images, so changed weights or images never reuse stale batches).
     """
     task = repr((settings, int(index), [(t.key, t.point) for t in terms])).encode()
     user = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")

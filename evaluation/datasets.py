@@ -21,10 +21,16 @@ distributed in (``root`` may also be that layout's own folder, e.g. ``.../cifar-
 
 Pickles are read with a restricted unpickler that allows only numpy's array reconstruction
 (:mod:`robnas.evaluation.safe_pickle`); ``.npy`` files are read with ``allow_pickle=False``.
+
+:func:`images_identity` names the files a test set is read from by their content (SHA-256),
+so the caches of live results and measures can tell one test set from another.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -149,11 +155,88 @@ def _locate(root: Path, folder: str, name: str) -> Path:
     return nested
 
 
-def _read_pickled(ds: Dataset, root: Path) -> tuple[np.ndarray, np.ndarray]:
-    folder, name, label_key, side, hint = _PICKLED[ds]
+def _pickled_path(ds: Dataset, root: Path) -> Path:
+    """The pickled test set of ``ds`` under ``root`` (raises when it is missing)."""
+    folder, name, _, _, hint = _PICKLED[ds]
     path = _locate(root, folder, name)
     if not path.is_file():
         raise DataNotFoundError(f"{ds.value} test set not found: {path} is missing; {hint}")
+    return path
+
+
+def _corrupted_paths(ds: Dataset, root: Path, corruption: Corruption) -> tuple[Path, Path]:
+    """The images and labels ``.npy`` files of ``corruption`` (raises when one is missing)."""
+    if ds not in _CORRUPTED:
+        raise RobnasError(f"no corrupted test set for {ds.value}; corruptions exist for CIFAR-10 and CIFAR-100")
+    folder, hint = _CORRUPTED[ds]
+    image_path = _locate(root, folder, f"{corruption.value}.npy")
+    label_path = _locate(root, folder, "labels.npy")
+    for path in (image_path, label_path):
+        if not path.is_file():
+            raise DataNotFoundError(f"{ds.value} {corruption.value} images not found: {path} is missing; {hint}")
+    return image_path, label_path
+
+
+def image_files(dataset: str | Dataset, root: str | Path, *,
+                corruption: str | Corruption | None = None) -> tuple[Path, ...]:
+    """The files :func:`load_test_set` reads for ``dataset`` (optionally ``corruption``) under
+    ``root``: the pickled test set, or a corruption's images and labels ``.npy`` files.
+
+    Raises:
+        DataNotFoundError: a file is missing (the message says how to get it).
+        RobnasError: an unknown corruption, or one of ImageNet16-120.
+    """
+    ds = parse_dataset(dataset)
+    if corruption is None:
+        return (_pickled_path(ds, Path(root)),)
+    return _corrupted_paths(ds, Path(root), _parse_corruption(corruption))
+
+
+_DIGESTS: dict[tuple[str, int, int, int, int], str] = {}
+"""File SHA-256 by (path, inode, size, mtime, ctime): each file is hashed once per process."""
+_SETTLED_NS = 2_000_000_000
+"""A file changed less than this long ago is hashed again on every request (its times may not
+yet tell a rewrite within the file system's timestamp granularity from the file hashed)."""
+
+
+def _file_digest(path: Path) -> str:
+    status = path.stat()
+    mark = (str(path.resolve()), status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+    if mark in _DIGESTS:
+        return _DIGESTS[mark]
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if time.time_ns() - max(status.st_mtime_ns, status.st_ctime_ns) > _SETTLED_NS:
+        _DIGESTS[mark] = digest.hexdigest()
+    return digest.hexdigest()
+
+
+def images_identity(dataset: str | Dataset, root: str | os.PathLike[str], *,
+                    corruption: str | Corruption | None = None) -> str:
+    """What identifies the test set read for ``dataset`` (optionally ``corruption``) under
+    ``root``: a SHA-256 (16 hex) over the SHA-256 of each file :func:`image_files` names.
+
+    Equal files give equal identities wherever they lie; any change to a file gives another.
+    Each file is hashed once per process (again when its size or modification time changes),
+    so asking again costs a ``stat``. The results store and the measures store key their
+    values by it.
+
+    Raises:
+        DataNotFoundError: a file is missing.
+    """
+    files = image_files(dataset, Path(root), corruption=corruption)
+    try:
+        digests = [_file_digest(path) for path in files]
+    except OSError as err:
+        raise DataNotFoundError(f"cannot read the test set {files[0]}: {err.strerror or err}") from None
+    return hashlib.sha256("\n".join(digests).encode()).hexdigest()[:16]
+
+
+def _read_pickled(ds: Dataset, root: Path) -> tuple[np.ndarray, np.ndarray]:
+    _, _, label_key, side, _ = _PICKLED[ds]
+    path = _pickled_path(ds, root)
     with path.open("rb") as handle:
         # latin1: these pickles were written by Python 2, whose byte strings hold the pixels
         entry = load_restricted(handle, numpy_globals(), source=str(path), encoding="latin1")
@@ -187,12 +270,7 @@ def _read_corrupted(
         raise RobnasError(f"no corrupted test set for {ds.value}; corruptions exist for CIFAR-10 and CIFAR-100")
     if severity is None or isinstance(severity, bool) or int(severity) not in SEVERITIES:
         raise RobnasError(f"a corruption needs a severity in 1..5, got {severity!r}")
-    folder, hint = _CORRUPTED[ds]
-    image_path = _locate(root, folder, f"{corruption.value}.npy")
-    label_path = _locate(root, folder, "labels.npy")
-    for path in (image_path, label_path):
-        if not path.is_file():
-            raise DataNotFoundError(f"{ds.value} {corruption.value} images not found: {path} is missing; {hint}")
+    image_path, label_path = _corrupted_paths(ds, root, corruption)
     images = _load_npy(image_path)
     labels = _load_npy(label_path)
     if images.ndim != 4 or images.shape[1:] != (32, 32, 3) or images.dtype != np.uint8:

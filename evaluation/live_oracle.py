@@ -8,8 +8,15 @@ on), so isomorphs get equal values, as the contract requires.
 
 Every (cell, key, point) result is cached in a :class:`~robnas.evaluation.store.ResultStore`
 under the attack protocol's fingerprint, the weights' identity (a SHA-256 of the weights file,
-the training epochs and seed) and the number of images, so a repeated question costs nothing
-and an interrupted evaluation resumes at its first unfinished batch.
+the training epochs and seed), the test images' identity (a SHA-256 of the test-set files
+read: the pickled test set, or a corruption's ``.npy`` files;
+:func:`~robnas.evaluation.datasets.images_identity`) and the number of images, so a repeated
+question costs nothing, an interrupted evaluation resumes at its first unfinished batch, and
+other weights or other test images are never answered from the store.
+
+``n_images`` larger than the test set is refused (:class:`~robnas.errors.InvalidParameterError`,
+naming the count found): by the constructor for the clean test set, which it then reads, and
+for a corrupted set before anything is looked up or evaluated on it.
 
 What the oracle needs:
     ``weights``: NATS-Bench's topology archive (``NATS-tss-v1_0-3ffb9-full``, one
@@ -92,7 +99,8 @@ class LiveOracle:
         images: root of the test sets (see :func:`~robnas.evaluation.datasets.load_test_set`).
         data: folder of the release's ``meta.json`` (default: ``$ROBNAS_DATA``, then the
             per-user data dir).
-        n_images: evaluate on the first ``n_images`` test images (default: all).
+        n_images: evaluate on the first ``n_images`` test images (default: all); more than
+            the test set holds is refused.
         protocol: attack settings (default: the assumed protocol, :class:`AttackProtocol`).
         device: ``auto`` (CUDA if available), ``cpu`` or ``cuda``.
         epochs: training epochs of the weights (NATS-Bench has 12 and 200).
@@ -103,6 +111,10 @@ class LiveOracle:
         table: a tabular oracle whose optimum :meth:`optimum` reports as a reference (values
             stay live); without one, :meth:`optimum` is ``None``.
         progress: show tqdm progress bars.
+
+    Raises:
+        InvalidParameterError: the clean test set holds fewer than ``n_images`` images.
+        DataNotFoundError: ``n_images`` is given and there is no test set under ``images``.
 
     Attributes:
         batches_run: batches evaluated by this oracle so far (0 while answering from the store).
@@ -150,6 +162,9 @@ class LiveOracle:
         self._archive: Any = None
         self._identities: dict[int, str] = {}
         self._test_sets: dict[tuple[str | None, int | None], Any] = {}
+        self._images_ids: dict[str | None, str] = {}
+        if n_images is not None:  # refuse too few images before anything is looked up or run
+            self.test_set(_CLEAN)
 
     def __repr__(self) -> str:
         images = "all" if self.n_images is None else self.n_images
@@ -229,6 +244,7 @@ class LiveOracle:
             "weights": {"root": str(self.weights), "epochs": self.epochs, "seed": self.seed,
                         "files": {str(i): ident for i, ident in sorted(self._identities.items())}},
             "images": str(self.images),
+            "images_identity": {(name or CLEAN): ident for name, ident in self._images_ids.items()},
             "n_images": self.n_images,
             "protocol": self.protocol.describe(),
             "device": self.device,
@@ -275,25 +291,58 @@ class LiveOracle:
         seed = "default" if self.seed is None else str(self.seed)
         return f"{self._identities[index]}:e{self.epochs}:s{seed}"
 
+    def images_identity(self, term: Term) -> str:
+        """SHA-256 (16 hex) of the test-set files ``term`` is evaluated on (the clean test set,
+        or the corruption's ``.npy`` files), hashed once per oracle.
+
+        With ``n_images``, the test set is read first and refused when it holds fewer images.
+
+        Raises:
+            InvalidParameterError: fewer test images than ``n_images``.
+            DataNotFoundError: the test set is missing.
+        """
+        from robnas.evaluation.datasets import images_identity
+
+        corruption = _which(term)[0]
+        if corruption not in self._images_ids:
+            if self.n_images is not None:
+                self.test_set(term)  # checks the count
+            self._images_ids[corruption] = images_identity(self._dataset, self.images, corruption=corruption)
+        return self._images_ids[corruption]
+
     def result_key(self, index: int, term: Term) -> ResultKey:
-        """The store key of ``term`` for NB201 index ``index``."""
+        """The store key of ``term`` for NB201 index ``index`` (see the module docs).
+
+        Raises:
+            InvalidParameterError: the test set of ``term`` holds fewer than ``n_images`` images.
+            DataNotFoundError: the test set of ``term`` is missing.
+        """
         protocol = self.protocol.fingerprint() if is_attack(term.key) else _NO_PROTOCOL
         return ResultKey(self._dataset.value, str(index), term.key, term.point, protocol,
-                         self.weights_identity(index), self.n_images or 0)
+                         self.weights_identity(index), self.n_images or 0, self.images_identity(term))
 
     def test_set(self, term: Term) -> Any:
-        """The test images of ``term`` (clean for attacks; corrupted for corruption keys)."""
+        """The test images of ``term`` (clean for attacks; corrupted for corruption keys).
+
+        Raises:
+            InvalidParameterError: the set holds fewer than ``n_images`` images.
+        """
+        from robnas.errors import InvalidParameterError
         from robnas.evaluation.datasets import load_test_set
 
-        if term.key in {c.value for c in Corruption}:
-            which: tuple[str | None, int | None] = (term.key, int(term.point))
-        else:
-            which = (None, None)
+        which = _which(term)
         if which not in self._test_sets:
+            test = load_test_set(self._dataset, self.images, corruption=which[0], severity=which[1],
+                                 limit=self.n_images)
+            found = int(test.labels.shape[0])
+            if self.n_images is not None and found < self.n_images:
+                name = self._dataset.value if which[0] is None else (
+                    f"{self._dataset.value} {which[0]} (severity {which[1]})")
+                raise InvalidParameterError(f"{self.n_images} test images asked for (--n-images), but the "
+                                            f"{name} test set under {self.images} holds only {found}")
             if which[0] is not None:  # keep the clean set and one corrupted set at a time
                 self._test_sets = {k: v for k, v in self._test_sets.items() if k[0] is None}
-            self._test_sets[which] = load_test_set(self._dataset, self.images, corruption=which[0],
-                                                   severity=which[1], limit=self.n_images)
+            self._test_sets[which] = test
         return self._test_sets[which]
 
     def network(self, index: int) -> Any:
@@ -302,6 +351,13 @@ class LiveOracle:
 
         return load_network(self.archive, index, self.meta.arch_at(index), self._dataset,
                             epochs=self.epochs, seed=self.seed)
+
+
+def _which(term: Term) -> tuple[str | None, int | None]:
+    """(corruption, severity) of ``term``'s test set; ``(None, None)``: the clean test set."""
+    if term.key in {c.value for c in Corruption}:
+        return term.key, int(term.point)  # type: ignore[arg-type]
+    return None, None
 
 
 class _CellSession:

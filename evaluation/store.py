@@ -2,7 +2,10 @@
 
 One row of ``results`` per finished evaluation, keyed by :class:`ResultKey`: dataset, cell
 (NB201 index or arch string), release key, point (epsilon in units of 1/255, or severity),
-attack-protocol fingerprint, weights identity and the number of images requested. Rows of
+attack-protocol fingerprint, weights identity, the identity of the test images (a SHA-256 of
+the test-set files read, :func:`~robnas.evaluation.datasets.images_identity`; stored with the
+weights identity in the ``weights`` column, so stores written before it open unchanged, their
+rows, which lack it, simply no longer match) and the number of images requested. Rows of
 ``progress`` hold the per-batch counts of an evaluation under way (keyed also by batch size),
 so a killed evaluation resumes at the first batch it had not finished; they are deleted when
 the result is written.
@@ -74,6 +77,8 @@ class ResultKey:
         protocol: :meth:`AttackProtocol.fingerprint`.
         weights: identity of the weights evaluated (archive, file, epochs, seed).
         n_requested: number of test images asked for (``0`` = the whole test set).
+        images: identity of the test images evaluated on
+            (:func:`~robnas.evaluation.datasets.images_identity`; ``""``: not named).
     """
 
     dataset: str
@@ -83,11 +88,14 @@ class ResultKey:
     protocol: str
     weights: str
     n_requested: int
+    images: str = ""
 
     def row(self) -> tuple[str, str, str, str, str, str, int]:
-        """The key as stored (the point as canonical text, so 8 and 8.0 are one key)."""
+        """The key as stored (the point as canonical text, so 8 and 8.0 are one key; the
+        images' identity after the weights', ``WEIGHTS;images=ID``, in the ``weights`` column)."""
         point = "" if self.point is None else repr(float(self.point))
-        return (self.dataset, str(self.arch), self.key, point, self.protocol, self.weights,
+        weights = f"{self.weights};images={self.images}" if self.images else self.weights
+        return (self.dataset, str(self.arch), self.key, point, self.protocol, weights,
                 int(self.n_requested))
 
 

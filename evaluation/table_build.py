@@ -7,9 +7,10 @@ and writes what the release would::
                                           of every attack the table holds
     ROOT/<dataset>/clean_accuracy.json    {dataset: {"clean": {"accuracy": {id: 0.893}}}}
     ROOT/<dataset>/<key>_accuracy.json    {dataset: {key: {"accuracy": {id: [acc per eps]}}}}
-    ROOT/provenance.json                  per dataset and key: protocol, images, weights
-                                          (archive, epochs, seed, SHA-256 per cell file),
-                                          versions; folders as absolute paths
+    ROOT/provenance.json                  per dataset and key: protocol, images (folder and
+                                          identity of the test-set file), weights (archive,
+                                          epochs, seed, SHA-256 per cell file), versions;
+                                          folders as absolute paths
 
 keyed by representative NB201 ids (isomorphs share their representative's value), accuracies
 as fractions rounded to 3 decimals, so :class:`~robnas.benchmark.TabularOracle` and every
@@ -18,15 +19,17 @@ command that reads the release read it unchanged once it covers every class.
 Each cell is one task of an :class:`~robnas.execution.Executor` (local processes or Ray,
 :func:`~robnas.evaluation.cell_tasks.evaluate_cells`); this process alone writes the results
 into the :class:`~robnas.evaluation.store.ResultStore` (keyed by dataset, cell, key, epsilon,
-protocol, weights identity and images), then the table files. A build that was
+protocol, weights identity, test images' identity and number of images), then the table
+files. A build that was
 interrupted resumes from the store: finished cells are not evaluated again, and a cell cut
 short resumes at its first unfinished image batch (the worker's scratch store,
 :func:`~robnas.evaluation.cell_tasks.scratch_store`). ``archs`` can
 grow a table in pieces: cells already in ROOT's files are kept. One key of a table holds one
-evaluation setting: a build whose epsilons, number of images, attack protocol or weights'
-epochs and seed differ from those ROOT's ``meta.json`` and ``provenance.json`` record for the
-key (or for clean accuracy, which every build writes) is refused before anything is evaluated
-or written.
+evaluation setting: a build whose epsilons, number of images, test images (their identity,
+:func:`~robnas.evaluation.datasets.images_identity`), attack protocol or weights' epochs and
+seed differ from those ROOT's ``meta.json`` and ``provenance.json`` record for the key (or for
+clean accuracy, which every build writes) is refused before anything is evaluated or written,
+and so is a number of images larger than the test set holds.
 """
 
 from __future__ import annotations
@@ -55,8 +58,8 @@ PROVENANCE_FILE = "provenance.json"
 ACCURACY_DECIMALS = 3
 """The release's rounding of accuracies."""
 
-SETTING_OPTIONS = {"n_images": "--n-images", "pgd_steps": "--pgd-steps", "apgd_steps": "--apgd-steps",
-                   "square_queries": "--square-queries"}
+SETTING_OPTIONS = {"n_images": "--n-images", "images": "--images", "pgd_steps": "--pgd-steps",
+                   "apgd_steps": "--apgd-steps", "square_queries": "--square-queries"}
 """The command-line option of each recorded setting that has one (named when a build conflicts)."""
 
 
@@ -157,16 +160,18 @@ def build_table(settings: LiveSettings, key: str, epsilons: Sequence[float], ind
         progress: a tqdm bar on stderr.
 
     Raises:
+        InvalidParameterError: ``settings.n_images`` exceeds the test set (before anything is
+            evaluated or written).
         TableBuildError: ``out`` holds ``key`` (or clean accuracy) under other settings: other
-            epsilons, number of images, attack protocol or weights' epochs and seed (checked
-            before anything is evaluated or written); or a worker's weights differ from this
-            machine's.
+            epsilons, number of images, test images, attack protocol or weights' epochs and
+            seed (checked before anything is evaluated or written); or a worker's weights or
+            test images differ from this machine's.
     """
     started = time.perf_counter()
     root = Path(out)
     driver = settings.oracle(store)
     meta = _merged_meta(root, Path(settings.data) / META_FILE, key, epsilons)
-    _check_settings(root, settings, key)
+    _check_settings(root, settings, key, driver.images_identity(Term(CLEAN, None)))
     cells = sorted({driver.meta.representative_of(int(i)) for i in indices})
     terms = terms_of(key, epsilons)
     keys = {index: [driver.result_key(index, t) for t in terms] for index in cells}
@@ -269,7 +274,8 @@ def _write_files(root: Path, meta: dict[str, Any], settings: LiveSettings, drive
             "robnas": __version__, "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "epsilons": meta["epsilons"].get(name, []),
             "protocol": settings.protocol.describe() if name != CLEAN else None,
-            "n_images": settings.n_images, "images": str(driver.images), "batch_size": settings.batch_size,
+            "n_images": settings.n_images, "images": str(driver.images),
+            "images_identity": driver.images_identity(Term(CLEAN, None)), "batch_size": settings.batch_size,
             "weights": weights, "versions": _versions(),
         }
     _atomic_json(root / PROVENANCE_FILE, provenance)
@@ -281,11 +287,12 @@ _UNRECORDED = object()
 """A setting the provenance does not record (a table built by an older robnas)."""
 
 
-def _check_settings(root: Path, settings: LiveSettings, key: str) -> None:
+def _check_settings(root: Path, settings: LiveSettings, key: str, images: str) -> None:
     """Refuse to build ``key`` into ``root`` under other settings than its provenance records.
 
-    Every build writes clean accuracy and ``key``; for each, the number of images, the weights'
-    epochs and seed and (attacks) every setting of the attack protocol must equal what
+    Every build writes clean accuracy and ``key``; for each, the number of images, the test
+    images' identity (``images``), the weights' epochs and seed and (attacks) every setting of
+    the attack protocol must equal what
     ``root/provenance.json`` records, so the values of one key never mix two settings under
     one provenance. Settings a table built by an older robnas did not record are not checked;
     nor are the batch size and device, which (as in the results store's keys) are not part of a
@@ -304,6 +311,7 @@ def _check_settings(root: Path, settings: LiveSettings, key: str) -> None:
         weights = entry.get("weights") if isinstance(entry.get("weights"), dict) else {}
         pairs: list[tuple[str, Any, Any]] = [
             ("n_images", entry.get("n_images", _UNRECORDED), settings.n_images),
+            ("test images", entry.get("images_identity", _UNRECORDED), images),
             ("weights epochs", weights.get("epochs", _UNRECORDED), settings.epochs),
             ("weights seed", weights.get("seed", _UNRECORDED), settings.seed)]
         protocol = entry.get("protocol")

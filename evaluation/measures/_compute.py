@@ -5,10 +5,15 @@ what is missing, in cell order, on an executor of :mod:`robnas.execution` (by de
 local worker processes, ``spawn``, one BLAS/OpenMP thread and so one torch thread each; or this
 process; or Ray); finished cells are written to the store as they come back (in one transaction
 per second, and whenever the run ends or fails), so a killed run resumes where it stopped,
-losing at most the last second of work, and a repeated request computes nothing. Each worker reads the test
-batch once. Networks at initialisation are built with torch's default initialisation seeded
-with ``seed`` inside ``torch.random.fork_rng``, so torch's global random state is left as it
-was and the same seed gives the same values.
+losing at most the last second of work, and a repeated request computes nothing. A value is
+found in the store only under the settings it was computed with (:meth:`MeasureRequest.settings`,
+the one function both this module and :func:`~robnas.evaluation.measures.load_measures` key by):
+the test images by the SHA-256 of the test-set file, trained weights by the archive's absolute
+path (with epochs and seed; files replaced in place under the same path are not noticed), a
+user's function by a hash of its code; batch size and seed only for measures that can depend on
+them. Each worker reads the test batch once. Networks at initialisation are built with torch's
+default initialisation seeded with ``seed`` inside ``torch.random.fork_rng``, so torch's global
+random state is left as it was and the same seed gives the same values.
 """
 
 from __future__ import annotations
@@ -82,14 +87,50 @@ class MeasureRequest:
         """Whether ``measure`` runs on the released weights."""
         return self.weights is not None and measure.uses_trained_weights and measure.needs_network
 
+    def images_identity(self, *, required: bool = True) -> str | None:
+        """SHA-256 (16 hex) of the test-set file under :attr:`images` that batches are drawn
+        from (:func:`~robnas.evaluation.datasets.images_identity`; hashed once per process).
+
+        ``required=False``: ``None`` when :attr:`images` holds no test set of the dataset.
+
+        Raises:
+            DataNotFoundError: ``required`` and there is no test set under :attr:`images`.
+        """
+        from robnas.errors import DataNotFoundError
+        from robnas.evaluation.datasets import images_identity
+
+        if self.images is None:
+            if required:
+                raise DataNotFoundError("no test images given (--images DIR)")
+            return None
+        try:
+            return images_identity(self.dataset, self.images)
+        except DataNotFoundError:
+            if required:
+                raise
+            return None
+
     def settings(self, measure: Measure) -> MeasureSettings:
-        """The store fingerprint of ``measure`` under this request."""
+        """The store fingerprint of ``measure`` under this request (what its values depend on).
+
+        Computing and reading values back (:func:`~robnas.evaluation.measures.load_measures`)
+        both key by this. A measure that reads only the cell (``params``, ``flops``) is keyed
+        without batch size and seed; one on trained weights by the archive's absolute path,
+        epochs and seed; one that reads test images by the test set's identity, or, when
+        :attr:`images` holds no test set (a lookup that does not say which), ``None``: any one
+        test set (:class:`MeasureStore`); a user's function by a hash of its code.
+        """
         weights = "init"
         if self.trained(measure):
             seed = "default" if self.weights_seed is None else str(self.weights_seed)
-            weights = f"nats:{Path(self.weights).name}:e{self.epochs}:s{seed}"  # type: ignore[arg-type]
-        return MeasureSettings(measure.name, measure.identity(), dict(measure.params), self.dataset.value,
-                               int(self.batch_size), int(self.seed), weights, measure.needs_data)
+            archive = Path(self.weights).expanduser().resolve()  # type: ignore[arg-type]
+            weights = f"nats:{archive}:e{self.epochs}:s{seed}"
+        cell_only = measure.reads_only_the_cell
+        return MeasureSettings(
+            measure.name, measure.identity(), dict(measure.params), self.dataset.value,
+            None if cell_only else int(self.batch_size), None if cell_only else int(self.seed), weights,
+            measure.needs_data, self.images_identity(required=False) if measure.needs_data else None,
+            measure.code())
 
 
 @dataclass
@@ -126,9 +167,13 @@ def compute_measures(request: MeasureRequest, indices: Sequence[int], meta: Spac
 
     Raises:
         MeasureError: a measure failed on a cell (values finished before stay in the store).
+        DataNotFoundError: a measure reads test images and there is no test set under
+            ``request.images`` (before the store is read).
     """
     started = time.perf_counter()
     store = store or MeasureStore()
+    if any(m.needs_data for m in request.measures):
+        request.images_identity()  # the store is keyed by the images: they must be there
     settings = {m.name: request.settings(m) for m in request.measures}
     known = {name: store.values(s) for name, s in settings.items()}
     cells = list(dict.fromkeys(int(i) for i in indices))
@@ -223,6 +268,8 @@ class CellContext:
         self.request = request
         self.device = resolve_device(request.device)
         self.free = synthetic_batch(request.dataset, request.batch_size, request.seed).to(self.device)
+        # measures that read only the cell are keyed without batch size and seed: none reaches them
+        self.cell_only = synthetic_batch(request.dataset, 1, 0).to(self.device)
         self.real = None
         if any(m.needs_data for m in request.measures):
             assert request.images is not None
@@ -264,7 +311,8 @@ class CellContext:
                     networks[trained] = self.network(index, arch, trained)
                 network = networks[trained]
             started = time.perf_counter()
-            batch = self.real if measure.needs_data else self.free
+            batch = self.real if measure.needs_data else (self.cell_only if measure.reads_only_the_cell
+                                                          else self.free)
             try:
                 value = measure(network, batch)
             except MeasureError:

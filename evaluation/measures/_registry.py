@@ -6,7 +6,10 @@ the registry (``robnas measures list``, the CLI's choices) imports no torch. A u
 measure is a function with the same signature (on the command line ``-m module:function``; a
 function may declare what it needs in an attribute, e.g. ``f.measure_flags = {"needs_data":
 False}``, which :func:`get_measure` honours for the function and for its import path alike,
-else it is taken to need test images):
+else it is taken to need test images). A user's measure is cached under a hash of its code
+(:meth:`Measure.code`), so editing the function recomputes its values; a measure without a
+network and data (``needs_network=False, needs_data=False``, e.g. ``params``) reads only the
+cell, and its values are keyed without batch size and seed:
 
 >>> def weight_count(network, batch):
 ...     return float(sum(p.numel() for p in network.parameters()))
@@ -22,8 +25,11 @@ False
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib
 import inspect
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -43,7 +49,9 @@ class Measure:
         function: the callable, or its import path ``"module:function"`` (resolved on use).
         needs_data: reads test images (``False``: data-free; the batch only gives shapes).
         needs_labels: also reads the images' labels.
-        needs_network: builds the network (``False``: only ``network.arch`` is read).
+        needs_network: builds the network (``False``: only ``network.arch`` is read; without
+            ``needs_data`` too, the batch is a fixed one-image data-free batch, so the value
+            depends on neither batch size nor seed, which its store key leaves out).
         uses_trained_weights: runs on the released weights when ``--weights`` is given
             (``False``: always at initialisation, as zero-cost proxies are defined).
         params: keyword arguments passed to the function (part of the store's fingerprint).
@@ -86,8 +94,56 @@ class Measure:
             return self.function
         return f"{self.function.__module__}:{self.function.__qualname__}"
 
+    @property
+    def builtin(self) -> bool:
+        """Whether this is one of :data:`MEASURES` (maybe with other parameters)."""
+        return self.identity() in _BUILTIN_FUNCTIONS
+
+    @property
+    def reads_only_the_cell(self) -> bool:
+        """Neither a network nor test images: the value depends on the cell alone (not on
+        batch size or seed), as for ``params`` and ``flops``."""
+        return not self.needs_network and not self.needs_data
+
+    def code(self) -> str | None:
+        """SHA-256 (16 hex) of a user's function's code (:func:`code_digest`), recorded in the
+        store's fingerprint so an edited function is computed again; ``None`` for built-in
+        measures (versioned with robnas)."""
+        return None if self.builtin else code_digest(self.resolve())
+
     def __call__(self, network: Any, batch: Any) -> float:
         return float(self.resolve()(network, batch, **dict(self.params)))
+
+
+def code_digest(function: Any) -> str:
+    """SHA-256 (16 hex) of ``function``'s code: its source text (:func:`inspect.getsource`),
+    else (no source file, e.g. a function made in a notebook cell or by ``exec``) its bytecode
+    with its constants and names, nested functions' included. A ``functools.partial`` adds its
+    arguments; a callable object, its class.
+    """
+    target = inspect.unwrap(function)
+    extra = b""
+    if isinstance(target, functools.partial):
+        extra = repr((target.args, sorted(target.keywords.items()))).encode()
+        target = inspect.unwrap(target.func)
+    plain = (types.FunctionType, types.MethodType, types.BuiltinFunctionType, type)
+    if not isinstance(target, plain) and any(isinstance(vars(k).get("__call__"), types.FunctionType)
+                                             for k in type(target).__mro__):
+        target = type(target)  # an instance of a Python class with __call__: the class's code
+    try:
+        text = inspect.getsource(target).encode()
+    except (OSError, TypeError):
+        code = getattr(target, "__code__", None) or getattr(getattr(target, "__func__", None), "__code__", None)
+        text = _code_bytes(code) if code is not None else repr(target).encode()
+    return hashlib.sha256(text + extra).hexdigest()[:16]
+
+
+def _code_bytes(code: types.CodeType) -> bytes:
+    """Bytecode, names and constants of ``code`` (nested code objects by their own bytes)."""
+    parts = [code.co_code, repr(code.co_names).encode(), repr(code.co_varnames).encode()]
+    for const in code.co_consts:
+        parts.append(_code_bytes(const) if isinstance(const, types.CodeType) else repr(const).encode())
+    return b"\x00".join(parts)
 
 
 def import_function(path: str) -> MeasureFunction:
@@ -151,6 +207,8 @@ MEASURES: dict[str, Measure] = {
     )
 }
 """Built-in measures by name: zero-cost proxies at initialisation, the robustness measures, the cost."""
+
+_BUILTIN_FUNCTIONS = frozenset(m.identity() for m in MEASURES.values())
 
 
 FLAG_FIELDS = tuple(f.name for f in fields(Measure) if f.name not in {"name", "function"})

@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from robnas.errors import DataFormatError, DataNotFoundError, RobnasError  # noqa: E402
-from robnas.evaluation.datasets import TestSet, load_test_set  # noqa: E402
+from robnas.evaluation.datasets import TestSet, images_identity, load_test_set  # noqa: E402
 from robnas.evaluation.safe_pickle import UnsafePickleError, load_restricted, numpy_globals  # noqa: E402
 from robnas.vocabulary import Corruption, Dataset  # noqa: E402
 from tests.evaluation.dataset_fixtures import (  # noqa: E402
@@ -185,3 +185,25 @@ def test_numpy_pickles_of_every_protocol_load() -> None:
         raw = pickle.dumps({"a": array, "s": np.int64(7)}, protocol=protocol)
         loaded = load_restricted(io.BytesIO(raw), numpy_globals(), source="t")
         assert np.array_equal(loaded["a"], array) and loaded["s"] == 7
+
+
+def test_images_identity_names_the_files_by_their_content(tmp_path: Path) -> None:
+    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+        write_cifar10(tmp_path / name, n=5, seed=seed)
+    first = images_identity("cifar10", tmp_path / "a")
+    assert len(first) == 16 and images_identity("cifar10", tmp_path / "b") == first  # equal files
+    assert images_identity(Dataset.CIFAR10, tmp_path / "a" / "cifar-10-batches-py") == first
+    assert images_identity("cifar10", tmp_path / "c") != first
+    write_cifar10(tmp_path / "c", n=5, seed=0)  # rewritten at once: hashed again, not remembered
+    assert images_identity("cifar10", tmp_path / "c") == first
+    # a corrupted set: its images and its labels
+    write_cifar_c(tmp_path / "a", "fog", n_per_severity=2)
+    fog = images_identity("cifar10", tmp_path / "a", corruption="fog")
+    assert fog not in (first, images_identity("cifar10", tmp_path / "b"))
+    labels = tmp_path / "a" / "CIFAR-10-C" / "labels.npy"
+    np.save(labels, (np.load(labels) + 1) % 10)
+    assert images_identity("cifar10", tmp_path / "a", corruption="fog") != fog
+    with pytest.raises(DataNotFoundError, match="cifar100 test set not found"):
+        images_identity("cifar100", tmp_path / "a")
+    with pytest.raises(DataNotFoundError, match="cifar10 fog images not found"):
+        images_identity("cifar10", tmp_path / "b", corruption="fog")

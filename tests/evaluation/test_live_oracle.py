@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 
 from robnas.arch import Arch
-from robnas.errors import DataNotFoundError, InvalidObjectiveError
+from robnas.errors import DataNotFoundError, InvalidObjectiveError, InvalidParameterError
 from robnas.evaluation.attacks import count_correct, evaluate_batches
 from robnas.evaluation.datasets import load_test_set
 from robnas.evaluation.live_oracle import LiveOracle
@@ -45,10 +47,9 @@ def roots(tmp_path_factory):
 
 
 def make(roots, store_name="store.sqlite", **kwargs) -> LiveOracle:
-    options = {"protocol": FAST, "device": "cpu", "batch_size": 8,
+    options = {"protocol": FAST, "device": "cpu", "batch_size": 8, "images": roots["images"],
                "store": roots["base"] / store_name, **kwargs}
-    return LiveOracle("cifar10", weights=roots["weights"], images=roots["images"], data=roots["data"],
-                      **options)
+    return LiveOracle("cifar10", weights=roots["weights"], data=roots["data"], **options)
 
 
 def test_is_an_oracle_like_the_tabular_one(roots):
@@ -144,3 +145,49 @@ def test_the_global_rng_is_untouched(roots):
     torch.manual_seed(7)
     oracle.evaluate([OTHER], "adversarial@mean")
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_more_images_than_the_test_set_holds_are_refused_before_anything_runs(roots):
+    store = ResultStore(roots["base"] / "too-many.sqlite")
+    images = roots["images"].resolve()
+    with pytest.raises(InvalidParameterError) as refused:
+        make(roots, store=store, n_images=N_IMAGES + 1)
+    assert str(refused.value) == (f"{N_IMAGES + 1} test images asked for (--n-images), but the cifar10 "
+                                  f"test set under {images} holds only {N_IMAGES}")
+    oracle = make(roots, store=store, n_images=10)  # 20 clean images, but 8 per fog severity
+    with pytest.raises(InvalidParameterError, match=r"the cifar10 fog \(severity 3\) test set .* holds only 8$"):
+        oracle.evaluate([OTHER], "fog@3")
+    assert oracle.batches_run == 0 and store.count() == 0  # nothing evaluated, nothing stored
+    assert make(roots, store=store, n_images=N_IMAGES).n_images == N_IMAGES  # all of them: fine
+
+
+def _direct_accuracy(roots, images, corruption=None, severity=None) -> float:
+    net = load_network(WeightsArchive(roots["weights"]), OTHER.code, OTHER, "cifar10")
+    test = load_test_set("cifar10", images, corruption=corruption, severity=severity)
+    return count_correct(net, test.images, test.labels) / len(test.labels)
+
+
+def test_other_test_images_are_another_cache_key_and_a_copy_is_not(roots, tmp_path):
+    store = ResultStore(tmp_path / "s.sqlite")
+    make(roots, store=store).evaluate([OTHER], "fog@3")  # clean and fog@3: 3 + 1 batches
+    assert store.count() == 2
+    copy = tmp_path / "copy"  # the same files elsewhere: answered from the store
+    shutil.copytree(roots["images"], copy)
+    again = make(roots, store=store, images=copy)
+    again.evaluate([OTHER], "fog@3")
+    assert again.batches_run == 0
+    other = tmp_path / "other"  # other clean and fog images: both evaluated again, on them
+    write_cifar10(other, n=N_IMAGES, seed=9)
+    write_cifar_c(other, "fog", n_per_severity=8, seed=4)
+    changed = make(roots, store=store, images=other)
+    result = changed.evaluate([OTHER], "fog@3")
+    assert changed.batches_run == 4 and store.count() == 4
+    assert result.clean[0] == _direct_accuracy(roots, other)
+    assert result.values[0] == _direct_accuracy(roots, other, "fog", 3)
+    fog_only = tmp_path / "fog-only"  # the clean set as before, another fog file: fog alone again
+    shutil.copytree(roots["images"], fog_only)
+    write_cifar_c(fog_only, "fog", n_per_severity=8, seed=5)
+    changed = make(roots, store=store, images=fog_only)
+    assert changed.value(OTHER, "fog@3") == _direct_accuracy(roots, fog_only, "fog", 3)
+    assert changed.batches_run == 1 and store.count() == 5
+    assert changed.provenance()["images_identity"].keys() == {"clean", "fog"}

@@ -138,7 +138,7 @@ def test_robustness_measures_use_released_weights_when_given(meta, images, tmp_p
                                  epochs=(200,), seeds=(777,), channels=4, cells=1)
     store = MeasureStore(tmp_path / "s.sqlite")
     request = _request(images, "jacobian_norm", "l2_norm", weights=tmp_path / "nats")
-    assert request.settings(MEASURES["jacobian_norm"]).weights == "nats:nats:e200:sdefault"
+    assert request.settings(MEASURES["jacobian_norm"]).weights == f"nats:{(tmp_path / 'nats').resolve()}:e200:sdefault"
     assert request.settings(MEASURES["l2_norm"]).weights == "init"  # zero-cost proxies stay at init
     frame = compute_measures(request, [index], meta, store=store).frame
     net = build_network(meta.arch_at(index), "cifar10", channels=4, cells_per_stage=1)

@@ -25,10 +25,34 @@ def test_results_are_keyed_by_every_field(tmp_path):
     assert store.get(key()).accuracy == pytest.approx(0.35)
     assert store.get(key(point=1)).correct == 7  # 1 and 1.0 are the same point
     for change in ({"dataset": "cifar100"}, {"arch": "1"}, {"key": "fgsm@Linf"}, {"point": 2.0},
-                   {"protocol": "x"}, {"weights": "v"}, {"n_requested": 10}):
+                   {"protocol": "x"}, {"weights": "v"}, {"n_requested": 10}, {"images": "i2"}):
         assert store.get(key(**change)) is None, change
     store.put(key(), 8, 20, 1.0)  # replacing
     assert store.get(key()).correct == 8 and store.count() == 1
+
+
+def test_the_test_images_identity_is_part_of_the_key_in_an_unchanged_schema(tmp_path):
+    store = ResultStore(tmp_path / "s.sqlite")
+    store.put(key(), 7, 20, 1.0)  # a row of a store written before keys named the images
+    store.put(key(images="i1"), 9, 20, 1.0)
+    store.add_batch(key(images="i2"), 8, 0, 3, 8, 0.5)
+    assert store.get(key(images="i1")).correct == 9 and store.get(key(images="i2")) is None
+    assert store.get(key()).correct == 7 and store.batches(key(images="i1"), 8) == {}
+    assert store.batches(key(images="i2"), 8) == {0: (3, 8, 0.5)}
+    with sqlite3.connect(store.path) as db:  # the same columns as before: old files open unchanged
+        columns = [row[1] for row in db.execute("PRAGMA table_info(results)")]
+        assert len(columns) == 13 and "images" not in columns
+
+
+def test_a_worker_that_read_other_test_images_is_refused(tmp_path):
+    from robnas.errors import ExecutorError
+    from robnas.evaluation.cell_tasks import store_counts
+
+    store = ResultStore(tmp_path / "s.sqlite")
+    with pytest.raises(ExecutorError, match="cell 1: a worker evaluated test images i2, this machine has i1"):
+        store_counts(1, [(key(images="i2"), 5, 20, 1.0, "cpu", 3)], [key(images="i1")], store)
+    assert store.count() == 0
+    assert store_counts(1, [(key(images="i1"), 5, 20, 1.0, "cpu", 3)], [key(images="i1")], store) == 1.0
 
 
 def test_default_location_is_the_cache_dir(monkeypatch, tmp_path):

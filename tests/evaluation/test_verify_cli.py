@@ -122,3 +122,36 @@ def test_verify_on_ray_reports_a_tasks_error_and_missing_gpus_in_one_line(setup,
     code, out = verify([*argv[:4], *setup["options"], "--executor", "ray", "--gpus-per-task", gpus], capsys)
     assert code == 2 and out.err.startswith(f"robnas: error: --gpus-per-task {gpus}: ")
     assert ("the Ray cluster has no GPUs" if have == 0 else "no node of the Ray cluster") in out.err
+
+
+def _with(options, option, value):
+    argv = list(options)
+    argv[argv.index(option) + 1] = value
+    return argv
+
+
+def test_verify_refuses_more_images_than_the_test_set_holds_before_any_work(setup, capsys, tmp_path):
+    from robnas.evaluation.store import ResultStore
+
+    store = tmp_path / "s.sqlite"
+    options = _with(_with(setup["options"], "--store", str(store)), "--n-images", str(N_IMAGES * 5))
+    code, out = verify(["--arch", GOOD, "-O", "clean", *options], capsys)
+    images = (setup["base"] / "images").resolve()
+    assert code == 2 and out.out == ""
+    assert out.err == (f"robnas: error: {N_IMAGES * 5} test images asked for (--n-images), but the cifar10 "
+                       f"test set under {images} holds only {N_IMAGES}\n")
+    assert not store.exists() or ResultStore(store).count() == 0  # nothing cached under the wrong count
+
+
+def test_verify_with_other_test_images_measures_them(setup, capsys, tmp_path):
+    store = str(tmp_path / "s.sqlite")
+    argv = ["--arch", GOOD, "--arch", CONSTANT, "-O", "clean", "--json"]
+    _, out = verify([*argv, *_with(setup["options"], "--store", store)], capsys)
+    before = [row["live"] for row in json.loads(out.out)["rows"]]
+    write_cifar10(tmp_path / "other", n=N_IMAGES, seed=11)  # other images, in the same store
+    other = _with(_with(setup["options"], "--store", store), "--images", str(tmp_path / "other"))
+    _, out = verify([*argv, *other], capsys)
+    after = [row["live"] for row in json.loads(out.out)["rows"]]
+    _, out = verify([*argv, *_with(other, "--store", str(tmp_path / "fresh.sqlite"))], capsys)
+    assert after == [row["live"] for row in json.loads(out.out)["rows"]]  # as measured afresh
+    assert after != before
