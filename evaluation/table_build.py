@@ -134,7 +134,7 @@ def parse_attack(text: str, release_epsilons: dict[str, Sequence[float]]) -> tup
         epsilons.append(value)
     if len(set(epsilons)) != len(epsilons):
         raise TableBuildError(f"--attack {text!r}: an epsilon is given twice")
-    return key, tuple(epsilons)
+    return key, tuple(sorted(epsilons))  # a set of points: fgsm@2,1 is fgsm@1,2, in the grid's order
 
 
 def terms_of(key: str, epsilons: Sequence[float]) -> list[Term]:
@@ -316,10 +316,9 @@ def _check_settings(root: Path, settings: LiveSettings, key: str, images: str) -
             ("weights seed", weights.get("seed", _UNRECORDED), settings.seed)]
         protocol = entry.get("protocol")
         if name != CLEAN and isinstance(protocol, dict):
+            # only the settings of this attack: an FGSM table does not depend on PGD's steps
             pairs += [(f"attack protocol {field}", protocol.get(field, _UNRECORDED), value)
-                      for field, value in asdict(settings.protocol).items()]
-            pairs.append(("attack protocol fingerprint", protocol.get("fingerprint", _UNRECORDED),
-                          settings.protocol.fingerprint()))
+                      for field, value in asdict(settings.protocol).items() if field in protocol_fields(name)]
         for setting, had, value in pairs:
             if had is not _UNRECORDED and had != value:
                 option = SETTING_OPTIONS.get(setting.rsplit(" ", 1)[-1])
@@ -327,6 +326,19 @@ def _check_settings(root: Path, settings: LiveSettings, key: str, images: str) -
                     f"{root} holds {settings.dataset} {name} built with {setting} {_shown(setting, had)}, "
                     f"not {_shown(setting, value)}{f' ({option})' if option else ''}: build it with the "
                     f"recorded settings ({root / PROVENANCE_FILE}), or use another --out")
+
+
+def protocol_fields(key: str) -> tuple[str, ...]:
+    """The :class:`~robnas.evaluation.attacks.AttackProtocol` fields the attack of release key
+    ``key`` depends on (FGSM: none; it is one deterministic step).
+
+    >>> protocol_fields("fgsm@Linf"), protocol_fields("pgd@Linf")
+    ((), ('pgd_steps', 'pgd_alpha_factor', 'pgd_random_start', 'seed'))
+    """
+    name = key.split("@", 1)[0]
+    return {"pgd": ("pgd_steps", "pgd_alpha_factor", "pgd_random_start", "seed"),
+            "aa_apgd-ce": ("apgd_steps", "apgd_rho", "seed"),
+            "aa_square": ("square_queries", "square_p_init", "seed")}.get(name, ())
 
 
 def _shown(setting: str, value: Any) -> str:

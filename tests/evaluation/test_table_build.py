@@ -141,8 +141,8 @@ def test_build_on_ray_writes_what_the_local_pool_writes(source, ray_executor, tm
 
 
 def test_a_build_under_other_settings_is_refused_before_anything_is_evaluated(source, tmp_path, capsys):
-    # one key of a table holds one setting: another --n-images, attack protocol (even one the
-    # attack does not use: the store keys and provenance name the whole protocol) or, through
+    # one key of a table holds one setting: another --n-images, attack protocol setting of its
+    # attack (FGSM uses none: one deterministic step) or, through
     # clean accuracy (every build writes it), another key's build under other settings would mix
     # two settings in one file under one provenance
     root, store = tmp_path / "table", tmp_path / "store.sqlite"
@@ -169,15 +169,24 @@ def test_a_build_under_other_settings_is_refused_before_anything_is_evaluated(so
 
     refused(["--attack", ATTACK, *other("--n-images", "4", "--pgd-steps", "3")],
             f"holds cifar10 clean built with n_images {N_IMAGES}, not 4 (--n-images)")
-    refused(["--attack", ATTACK, *other("--pgd-steps", "3")],
-            "holds cifar10 fgsm@Linf built with attack protocol pgd_steps 5, not 3 (--pgd-steps)")
     refused(["--attack", "clean", *other("--n-images", "3")],
             f"holds cifar10 clean built with n_images {N_IMAGES}, not 3 (--n-images)")
     refused(["--attack", "pgd@1", *other("--n-images", "3")],
             f"holds cifar10 clean built with n_images {N_IMAGES}, not 3 (--n-images)")
-    # the recorded settings are accepted (nothing left to evaluate)
+    # the recorded settings are accepted (nothing left to evaluate), the epsilons in any order
     code, again = _build(["--attack", ATTACK, *common], capsys)
     assert code == 0 and again["evaluated"] == 0
+    code, again = _build(["--attack", "fgsm@2,1,0.5", *common], capsys)
+    assert code == 0 and again["evaluated"] == 0 and again["epsilons"] == [0.5, 1.0, 2.0]
+    # an FGSM build does not depend on PGD's steps; a PGD build does
+    code, again = _build(["--attack", ATTACK, *other("--pgd-steps", "3")], capsys)
+    assert code == 0
+    code, _ = _build(["--attack", "pgd@1", *common], capsys)
+    assert code == 0
+    before = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    stored = ResultStore(store).count()
+    refused(["--attack", "pgd@1", *other("--pgd-steps", "3")],
+            "holds cifar10 pgd@Linf built with attack protocol pgd_steps 5, not 3 (--pgd-steps)")
 
 
 def test_provenance_records_absolute_folders_and_each_cell_files_sha256(source, tmp_path, capsys, monkeypatch):
