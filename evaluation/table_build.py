@@ -173,6 +173,7 @@ def build_table(settings: LiveSettings, key: str, epsilons: Sequence[float], ind
     meta = _merged_meta(root, Path(settings.data) / META_FILE, key, epsilons)
     _check_settings(root, settings, key, driver.images_identity(Term(CLEAN, None)))
     cells = sorted({driver.meta.representative_of(int(i)) for i in indices})
+    _check_weights(driver, cells, settings.weights)
     terms = terms_of(key, epsilons)
     keys = {index: [driver.result_key(index, t) for t in terms] for index in cells}
     todo = [index for index in cells if any(store.get(k) is None for k in keys[index])]
@@ -193,6 +194,23 @@ def build_table(settings: LiveSettings, key: str, epsilons: Sequence[float], ind
     result.cells = _count_cells(root / settings.dataset / f"{CLEAN}_accuracy.json", settings.dataset)
     result.wall_seconds = time.perf_counter() - started
     return result
+
+
+def _check_weights(driver: LiveOracle, cells: Sequence[int], weights: Any) -> None:
+    """Refuse a build whose weights archive lacks a cell's file, before anything is evaluated
+    (every cell's file is read: to evaluate it, and for its SHA-256 in the provenance), rather
+    than hours into it.
+
+    Raises:
+        TableBuildError: naming how many files are missing and the first.
+    """
+    missing = [index for index in cells if not driver.archive.path_of(index).is_file()]
+    if missing:
+        first = driver.archive.path_of(missing[0])
+        raise TableBuildError(
+            f"--weights {weights}: {len(missing)} of the {len(cells)} cells to build have no weights file "
+            f"(the first: NB201 index {missing[0]}, {first.name}); nothing was evaluated: complete the "
+            "archive, or build the others with --archs FILE")
 
 
 def select_indices(which: str, meta: Any) -> list[int]:

@@ -241,3 +241,22 @@ def test_an_out_that_is_a_file_is_refused_before_any_cell_is_evaluated(source, t
     assert code == 2 and err == f"robnas: error: --out {target} is a file, not a folder\n"
     assert target.read_text() == "not a folder\n"
     assert not store.exists() or ResultStore(store).count() == 0
+
+
+def test_an_archive_lacking_cells_is_refused_before_any_cell_is_evaluated(source, tmp_path, capsys):
+    """A gap in the weights archive stopped the build at that cell, after the ones before it
+    were evaluated (on the real space: hours in); now it is found first."""
+    import shutil
+
+    weights = tmp_path / "weights"
+    shutil.copytree(source["base"] / "weights", weights)
+    (gap,) = [p for p in weights.iterdir() if p.name.startswith(f"{REPRESENTATIVES[3]:06d}")]
+    gap.unlink()
+    options = list(source["options"])
+    options[options.index("--weights") + 1] = str(weights)
+    root, store = tmp_path / "table", tmp_path / "store.sqlite"
+    code, err = _build(["--attack", ATTACK, "--out", str(root), "--store", str(store), *options], capsys)
+    assert code == 2 and err.startswith(
+        f"robnas: error: --weights {weights}: 1 of the {len(REPRESENTATIVES)} cells to build have no weights "
+        f"file (the first: NB201 index {REPRESENTATIVES[3]}, {gap.name}); nothing was evaluated")
+    assert not root.exists() and (not store.exists() or ResultStore(store).count() == 0)
