@@ -188,6 +188,8 @@ def _empty_fields(path: Path, columns: list[str]) -> np.ndarray:
 def _read_table(path: Path) -> pd.DataFrame:
     import pandas as pd
 
+    if path.is_dir():
+        raise MeasureError(f"--scores {path} is a folder; give a .csv or .parquet file")
     if not path.is_file():
         raise MeasureError(f"--scores {path}: no such file")
     suffix = path.suffix.lower()

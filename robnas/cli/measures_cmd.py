@@ -379,9 +379,14 @@ def run_predict(args: argparse.Namespace) -> int:
         return 0
     for objective, prediction in results.items():
         s = prediction.summary()
-        print(f"{objective}: R2 {s['r2']:.3f} [{s['r2_low']:.3f}, {s['r2_high']:.3f}], held-out Kendall tau "
-              f"{s['kendall']:.3f} [{s['kendall_low']:.3f}, {s['kendall_high']:.3f}] over {s['splits']} "
-              f"80/20 splits ({prediction.splits['train'].iloc[0]} train / {prediction.splits['test'].iloc[0]} test)")
+
+        def shown(name: str) -> str:  # one split gives no interval
+            low, high = s[f"{name}_low"], s[f"{name}_high"]
+            return f"{s[name]:.3f}" + ("" if low != low or high != high else f" [{low:.3f}, {high:.3f}]")
+
+        splits = f"{s['splits']} 80/20 split{'s' if s['splits'] != 1 else ''}"
+        print(f"{objective}: R2 {shown('r2')}, held-out Kendall tau {shown('kendall')} over {splits} "
+              f"({prediction.splits['train'].iloc[0]} train / {prediction.splits['test'].iloc[0]} test)")
         for row in prediction.importances.to_dict("records"):
             print(f"  {row['feature']:<19} importance {row['importance']:.3f} (sd {row['std']:.3f})")
     return 0

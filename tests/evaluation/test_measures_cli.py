@@ -113,6 +113,10 @@ def test_predict_reports_r2_tau_and_importances(setup, capsys):
     result = json.loads(captured.out)["clean"]
     assert result["summary"]["r2"] > 0.8
     assert result["importances"][0]["feature"] == "good"
+    code, captured = run(["predict", "--scores", str(path), "-O", "clean", "--seeds", "1", "--trees", "20",
+                          *setup["common"]], capsys)
+    first = captured.out.splitlines()[0]
+    assert code == 0 and "nan" not in first and " over 1 80/20 split (" in first  # one split: no interval
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -131,6 +135,7 @@ def test_predict_reports_r2_tau_and_importances(setup, capsys):
     (["correlate", "--scores", "s.csv", "--out", "s.csv"], "--out s.csv is a file, not a folder"),
     (["correlate", "-m", "synflow", "--batch-size", "3"], "no synflow values for cifar10 with batch_size=3"),
     (["correlate", "--scores", "missing.csv"], "--scores missing.csv: no such file"),
+    (["correlate", "--scores", "."], "--scores . is a folder; give a .csv or .parquet file"),
     (["correlate", "--scores", "s.csv", "--weights", "/nonexistent"],
      "--weights picks values computed before (with -m); --scores gives the values itself: leave --weights out"),
     (["correlate", "--scores", "s.csv", "--batch-size", "32"], "leave --batch-size out"),
