@@ -379,17 +379,20 @@ def run_predict(args: argparse.Namespace) -> int:
         return 0
     for objective, prediction in results.items():
         s = prediction.summary()
-
-        def shown(name: str) -> str:  # one split gives no interval
-            low, high = s[f"{name}_low"], s[f"{name}_high"]
-            return f"{s[name]:.3f}" + ("" if low != low or high != high else f" [{low:.3f}, {high:.3f}]")
-
         splits = f"{s['splits']} 80/20 split{'s' if s['splits'] != 1 else ''}"
-        print(f"{objective}: R2 {shown('r2')}, held-out Kendall tau {shown('kendall')} over {splits} "
+        print(f"{objective}: R2 {_with_interval(s, 'r2')}, held-out Kendall tau {_with_interval(s, 'kendall')} "
+              f"over {splits} "
               f"({prediction.splits['train'].iloc[0]} train / {prediction.splits['test'].iloc[0]} test)")
         for row in prediction.importances.to_dict("records"):
             print(f"  {row['feature']:<19} importance {row['importance']:.3f} (sd {row['std']:.3f})")
     return 0
+
+
+def _with_interval(summary: dict[str, Any], name: str) -> str:
+    """``summary[name]`` with its 95% interval (none from a single split: its bounds are NaN)."""
+    low, high = summary[f"{name}_low"], summary[f"{name}_high"]
+    shown = f"{summary[name]:.3f}"
+    return shown if low != low or high != high else f"{shown} [{low:.3f}, {high:.3f}]"
 
 
 def _out_dir(out: str | None) -> Path | None:
