@@ -334,3 +334,30 @@ def test_an_objective_spelt_otherwise_prints_and_resumes_as_its_canonical_name(r
     assert "PGD" not in out and json.loads((run_dir / "config.json").read_text())["objective"] == "pgd@1/255"
     code, out, err = _run(capsys, "search", "--resume", str(run_dir), "-O", "pgd@1/255", "--budget", "6")
     assert code == 0, err
+
+
+def test_run_folders_are_taken_atomically_and_a_failure_removes_only_its_own(tmp_path) -> None:
+    """Two searches started in the same second with one --out chose one folder name: one was
+    refused and removed the folder (and --out) while the other was writing its run there."""
+    from robnas.cli.outputs import run_folder
+
+    out = tmp_path / "runs" / "here"
+    with run_folder(out, "r") as first:
+        with pytest.raises(RuntimeError), run_folder(out, "r") as second:
+            assert (first.name, second.name) == ("r", "r-2") and second.is_dir()
+            raise RuntimeError("the second run fails before its first trial")
+        assert first.is_dir() and not second.exists() and out.is_dir()  # the first's is left alone
+    with pytest.raises(RuntimeError), run_folder(tmp_path / "new" / "deeper", "r"):
+        raise RuntimeError("fails")
+    assert not (tmp_path / "new").exists()  # what this command made, and nothing else
+
+
+def test_two_searches_started_together_into_one_out_both_run(release_root, tmp_path) -> None:
+    argv = [sys.executable, "-m", "robnas", "search", "-O", "pgd@1/255", "--budget", "30", "--seed", "0",
+            "--out", str(tmp_path / "same"), "--data", str(release_root)]
+    processes = [subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+    errors = [p.communicate(timeout=300)[1] for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], errors
+    runs = sorted((tmp_path / "same").iterdir())
+    assert len(runs) == 2 and all(len((r / "trials.jsonl").read_text().splitlines()) == 30 for r in runs)

@@ -14,7 +14,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -143,17 +143,32 @@ def _new_file_beside(target: Path) -> str:
 
 
 @contextmanager
-def discarded_unless_recorded(run_dir: Path, *, resumed: bool = False) -> Iterator[None]:
-    """Around a run: when a new run fails before its first trial is recorded (a live oracle
-    without weights, a Ray cluster that cannot start, Ctrl-C), remove ``run_dir`` and the
-    folders above it that this command created, so a failure leaves nothing written; a
-    ``resumed`` run keeps everything. A Ctrl-C that leaves recorded trials says how to go on
-    (``robnas search --resume RUN_DIR``)."""
-    created = run_dir
-    while not created.parent.exists():
-        created = created.parent
+def run_folder(out: Path | None, run_id: str, *, resume: Path | None = None) -> Iterator[Path]:
+    """The folder of a run: ``resume`` (a run resumed) as it is, or a new ``out/run_id``
+    (``-2``, ``-3``, ... appended when taken) created at once, so two commands started in the
+    same second get a folder each.
+
+    When the command then fails before the first trial is recorded (a live oracle without
+    weights, a Ray cluster that cannot start, a bad prior, Ctrl-C), a new folder is removed with
+    the folders above it this command made, if empty, so a failure leaves nothing written. A
+    Ctrl-C that leaves recorded trials says how to go on (``robnas search --resume RUN_DIR``).
+    """
+    if resume is not None:
+        run_dir, made = resume, []
+    else:
+        assert out is not None
+        made = [folder for folder in (out, *out.parents) if not folder.exists()]  # deepest first
+        out.mkdir(parents=True, exist_ok=True)
+        run_dir, number = out / run_id, 1
+        while True:
+            try:
+                run_dir.mkdir()  # atomic: the folder is this command's alone
+                break
+            except FileExistsError:
+                number += 1
+                run_dir = out / f"{run_id}-{number}"
     try:
-        yield
+        yield run_dir
     except BaseException as stopped:
         trials = run_dir / "trials.jsonl"
         text = trials.read_text() if trials.is_file() else ""
@@ -161,9 +176,11 @@ def discarded_unless_recorded(run_dir: Path, *, resumed: bool = False) -> Iterat
         if recorded and isinstance(stopped, KeyboardInterrupt):
             print(f"robnas: {recorded} trial{'s' if recorded != 1 else ''} kept in {run_dir}; continue with "
                   f"`robnas search --resume {run_dir}`", file=sys.stderr)
-        if resumed or recorded or not created.exists():
-            raise
-        shutil.rmtree(created, ignore_errors=True)
+        if resume is None and not recorded:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            for folder in made:
+                with suppress(OSError):  # not empty: another command's run is there
+                    folder.rmdir()
         raise
 
 

@@ -170,7 +170,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from robnas.cli.outputs import discarded_unless_recorded, writable_dir
+    from robnas.cli.outputs import run_folder, writable_dir
     from robnas.cli.search_multi import run_multi, wants_multi
     from robnas.loop import check_reachable, run_search
 
@@ -209,12 +209,12 @@ def run(args: argparse.Namespace) -> int:
     limits = {key[4:]: float(settings[key]) for key in ("max_params", "max_flops")
               if settings.get(key) is not None}
     check_reachable(oracle, settings["min_clean"], limits)  # before a folder is announced
-    run_dir = Path(args.resume) if out is None else _new_run_dir(out, settings)
-    if args.storage is not None:
-        settings["params"].setdefault("study_name", run_dir.name)
-    searcher = _build_searcher(settings["searcher"], settings["params"], oracle=oracle,
-                               storage_option=storage_option, objective=settings["objective"])
-    with discarded_unless_recorded(run_dir, resumed=resume), live_executor(args, settings) as executor:
+    resumed = Path(args.resume) if resume else None
+    with run_folder(out, _run_id(settings), resume=resumed) as run_dir, live_executor(args, settings) as executor:
+        if args.storage is not None:
+            settings["params"].setdefault("study_name", run_dir.name)
+        searcher = _build_searcher(settings["searcher"], settings["params"], oracle=oracle,
+                                   storage_option=storage_option, objective=settings["objective"])
         result = run_search(
             searcher,
             oracle,
@@ -474,18 +474,12 @@ def _build_searcher(name: str, params: dict[str, Any], registry: Mapping[str, ty
     return searcher
 
 
-def _new_run_dir(out: Path, settings: dict[str, Any]) -> Path:
-    """``out/<run-id>``, with ``-2``, ``-3``, ... appended if that folder exists already."""
+def _run_id(settings: dict[str, Any]) -> str:
+    """The new run's folder name (:func:`robnas.run_record.new_run_id`)."""
     from robnas.objective import Objective
     from robnas.run_record import new_run_id
 
-    run_id = new_run_id(settings["searcher"], str(Objective.parse(settings["objective"])),
-                        settings["seed"])
-    candidate, number = out / run_id, 1
-    while candidate.exists():
-        number += 1
-        candidate = out / f"{run_id}-{number}"
-    return candidate
+    return new_run_id(settings["searcher"], str(Objective.parse(settings["objective"])), settings["seed"])
 
 
 def _print_result(result: SearchResult, settings: dict[str, Any], oracle: Oracle) -> None:

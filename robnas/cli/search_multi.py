@@ -40,7 +40,7 @@ def run_multi(args: argparse.Namespace) -> int:
     """Run (or resume) a multi-objective search and print or ``--json`` its fronts."""
     from robnas.cli.common import print_json, quiet_optuna, show_progress
     from robnas.cli.executor_options import gpus_per_task
-    from robnas.cli.outputs import discarded_unless_recorded, writable_dir
+    from robnas.cli.outputs import run_folder, writable_dir
     from robnas.cli.search_cmd import DEFAULT_OUT, _build_searcher, build_oracle, recorded_params, run_figures
     from robnas.cli.workers_options import check_executor_options, live_executor, workers_line
     from robnas.multi_loop import run_multi_search
@@ -63,8 +63,8 @@ def run_multi(args: argparse.Namespace) -> int:
     searcher = _build_searcher(settings["searcher"], settings["params"], MULTI_OBJECTIVE_SEARCHERS,
                                "multi-objective searcher", oracle=oracle,
                                objective=settings["objective"])
-    run_dir = Path(args.resume) if out is None else _new_run_dir(out, settings)
-    with discarded_unless_recorded(run_dir, resumed=resume), live_executor(args, settings) as executor:
+    resumed = Path(args.resume) if resume else None
+    with run_folder(out, _run_id(settings), resume=resumed) as run_dir, live_executor(args, settings) as executor:
         result = run_multi_search(searcher, oracle, settings["objectives"], settings["budget"],
                                   record_dir=run_dir, resume=resume, progress=show_progress(args),
                                   workers=settings["workers"], executor=executor,
@@ -142,16 +142,11 @@ def _refuse_cost_limits(args: argparse.Namespace) -> None:
                               f"-O {key[4:]}:min to trade it off instead")
 
 
-def _new_run_dir(out: Path, settings: dict[str, Any]) -> Path:
+def _run_id(settings: dict[str, Any]) -> str:
+    """The new run's folder name (its objectives joined by ``+``)."""
     from robnas.run_record import new_run_id
 
-    run_id = new_run_id(settings["searcher"], settings["objective"].replace(",", "+"),
-                        settings["seed"])
-    candidate, number = out / run_id, 1
-    while candidate.exists():
-        number += 1
-        candidate = out / f"{run_id}-{number}"
-    return candidate
+    return new_run_id(settings["searcher"], settings["objective"].replace(",", "+"), settings["seed"])
 
 
 def _table(frame: pd.DataFrame) -> str:
