@@ -66,6 +66,12 @@ class InvalidParameterError(RobnasError, ValueError):
     """
 
 
+class ScoresNotGivenError(InvalidParameterError):
+    """A searcher names a prior or warm-up measure whose scores it was not handed yet
+    (``use_scores``; :func:`robnas.priors.provide_scores` resolves them against the oracle).
+    A check made before the oracle exists skips this one and runs every other."""
+
+
 class OutputPathError(RobnasError, ValueError):
     """A place to write output that cannot be written (a folder, a read-only place, ...)."""
 
@@ -132,6 +138,7 @@ __all__ = [
     "PriorError",
     "RobnasError",
     "RunRecordError",
+    "ScoresNotGivenError",
     "StoreError",
     "TableBuildError",
     "UnsafeArchiveError",

@@ -48,7 +48,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from robnas.arch import CLASS_COUNT, NUM_CELLS, NUM_EDGES, NUM_OPS, Arch
-from robnas.errors import InvalidParameterError, InvalidSearcherError
+from robnas.errors import InvalidParameterError, InvalidSearcherError, ScoresNotGivenError
 from robnas.isomorphism import class_code, class_code_array
 
 _REJECTION_TRIES = 256
@@ -438,7 +438,7 @@ def check_measure(name: str, value: object, scores: np.ndarray | None) -> None:
     >>> check_measure("warmup", "params", None)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    robnas.errors.InvalidParameterError: warmup='params' needs its scores: pass them with use_scores() ...
+    robnas.errors.ScoresNotGivenError: warmup='params' needs its scores: pass them with use_scores() ...
     """
     if value is None:
         return
@@ -448,7 +448,7 @@ def check_measure(name: str, value: object, scores: np.ndarray | None) -> None:
             f".csv/.parquet), got {value!r}"
         )
     if scores is None:
-        raise InvalidParameterError(
+        raise ScoresNotGivenError(
             f"{name}={value!r} needs its scores: pass them with use_scores() "
             "(robnas.priors.provide_scores does)"
         )

@@ -195,3 +195,23 @@ def test_arch_codes_of_the_warm_start_are_cells(cifar10_oracle) -> None:
     provide_scores(searcher, cifar10_oracle, "pgd@1/255,clean")
     archs = [searcher.ask() for _ in range(20)]
     assert all(isinstance(a, Arch) for a in archs) and len({a.code for a in archs}) == 20
+
+
+def test_prior_use_start_is_taken_on_the_cli_and_in_a_comparison(release_root, tmp_path, capsys) -> None:
+    """The early check, made before the oracle exists, dropped the prior and then refused
+    prior_use=start as "a prior_use without a prior": the option could not be used at all."""
+    from robnas.compare.plan import plan_runs
+
+    code = main(["search", "-O", "pgd@1/255", "-O", "clean", "--searcher", "hvi", "--param", "prior=imagenet16-120",
+                 "--param", "prior_use=start", "--budget", "12", "--seed", "0", "--out", str(tmp_path),
+                 "--data", str(release_root)])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    (config,) = tmp_path.rglob("config.json")
+    assert json.loads(config.read_text())["searcher"]["params"]["prior_use"] == "start"
+    specs = plan_runs([("hvi", {"prior": "imagenet16-120", "prior_use": "start"})], ["pgd@1/255,clean"],
+                      ["cifar10"], [0], 12)
+    assert [dict(spec.params)["prior_use"] for spec in specs] == ["start"]
+    code = main(["search", "-O", "pgd@1/255", "-O", "clean", "--searcher", "hvi", "--param", "prior_use=start",
+                 "--budget", "12", "--out", str(tmp_path / "no"), "--data", str(release_root)])
+    assert code == 2 and "prior_use=start says what a prior does" in capsys.readouterr().err

@@ -25,7 +25,13 @@ from robnas.cli.executor_options import add_executor_options, gpus_per_task
 from robnas.cli.live_options import add_live_options, cost_line
 from robnas.cli.values import param_text, parse_float, parse_int, parse_param
 from robnas.cli.workers_options import check_executor_options, live_executor, workers_line
-from robnas.errors import InvalidParameterError, InvalidSearcherError, PriorError, RobnasError
+from robnas.errors import (
+    InvalidParameterError,
+    InvalidSearcherError,
+    PriorError,
+    RobnasError,
+    ScoresNotGivenError,
+)
 from robnas.loop_core import MAX_WORKERS
 from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS
 from robnas.vocabulary import Dataset, parse_dataset
@@ -443,12 +449,11 @@ def _build_searcher(name: str, params: dict[str, Any], registry: Mapping[str, ty
     before any file is written. ``what`` names the registry in the unknown-name error,
     ``param_option`` the option that gave the params in the bad-parameter error.
 
-    Without ``oracle``, a ``prior``/``warmup`` measure is left out of the check (its scores need
-    the oracle); with it, the measure is resolved (:func:`robnas.priors.provide_scores`, for the
+    Without ``oracle``, a ``prior``/``warmup`` measure's scores are not there yet, which is no
+    error (:class:`~robnas.errors.ScoresNotGivenError`: they need the oracle); with it, the measure is resolved (:func:`robnas.priors.provide_scores`, for the
     searched ``objective``) and the searcher is checked whole."""
     from robnas.priors import provide_scores
     from robnas.searchers import check_param_names, validate_params
-    from robnas.searchers._base import SCORE_PARAMS
 
     if name not in registry:
         raise RobnasError(f"unknown {what} {name!r}; valid: {', '.join(registry)}")
@@ -458,13 +463,15 @@ def _build_searcher(name: str, params: dict[str, Any], registry: Mapping[str, ty
                           none="none (it takes only --seed)")
     except InvalidSearcherError as err:
         raise RobnasError(f"bad {param_option} for searcher {name}: {err}") from None
-    if oracle is None:
-        params = {key: value for key, value in params.items() if key not in SCORE_PARAMS}
     searcher = cls(**params)
     try:
         if oracle is not None:
             provide_scores(searcher, oracle, objective)
         validate_params(searcher)
+    except ScoresNotGivenError:
+        if oracle is not None:
+            raise
+        # without the oracle the prior's scores cannot be resolved yet: checked again with them
     except InvalidParameterError as err:
         first = str(err).split(" ", 1)[0]
         option = {"seed": "--seed", "storage": storage_option}.get(first, param_option)

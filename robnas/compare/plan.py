@@ -196,18 +196,19 @@ STORAGE_IN_A_COMPARISON = ("storage is for one search (robnas search --storage U
 def _check_params(registry: Mapping[str, type], name: str, params: Mapping[str, Any]) -> None:
     """Refuse keywords searcher ``name`` does not take (a typo would otherwise fall silently
     out of the labels and the runs) and values its ``validate_params`` refuses; a
-    ``prior``/``warmup`` measure is resolved per run (it needs the oracle), so it is left out
-    here."""
-    from robnas.errors import InvalidParameterError
+    ``prior``/``warmup`` measure is resolved per run (it needs the oracle), so its scores not
+    being there yet is no error here."""
+    from robnas.errors import InvalidParameterError, ScoresNotGivenError
     from robnas.searchers import check_param_names, validate_params
-    from robnas.searchers._base import SCORE_PARAMS
 
     if "storage" in params:
         raise InvalidParameterError(f"bad parameter for searcher {name}: {STORAGE_IN_A_COMPARISON}")
     cls = registry[name]
     check_param_names(cls, name, params, set_apart=("seed",))
     try:
-        validate_params(cls(**{key: value for key, value in params.items() if key not in SCORE_PARAMS}))
+        validate_params(cls(**params))
+    except ScoresNotGivenError:
+        pass  # resolved per run, with the oracle, and checked again then
     except InvalidParameterError as err:
         raise InvalidParameterError(f"bad parameter for searcher {name}: {err}") from None
 
