@@ -450,8 +450,9 @@ def _build_searcher(name: str, params: dict[str, Any], registry: Mapping[str, ty
     ``param_option`` the option that gave the params in the bad-parameter error.
 
     Without ``oracle``, a ``prior``/``warmup`` measure's scores are not there yet, which is no
-    error (:class:`~robnas.errors.ScoresNotGivenError`: they need the oracle); with it, the measure is resolved (:func:`robnas.priors.provide_scores`, for the
-    searched ``objective``) and the searcher is checked whole."""
+    error (:class:`~robnas.errors.ScoresNotGivenError`: they need the oracle); with it, the
+    measure is resolved (:func:`robnas.priors.provide_scores`, for the searched ``objective``)
+    and the searcher is checked whole."""
     from robnas.priors import provide_scores
     from robnas.searchers import check_param_names, validate_params
 
