@@ -255,7 +255,7 @@ def _save(fig: Figure, stem: Path, formats: Sequence[str], layout: bool = True) 
     import matplotlib
 
     for fmt in formats:
-        path = stem.with_suffix(f".{fmt}")
+        path = stem.with_name(f"{stem.name}.{fmt}")  # not with_suffix: 'fgsm@0.1_255' holds a '.'
         with matplotlib.rc_context({"svg.hashsalt": "robnas"}):  # stable SVG ids
             fig.savefig(path, dpi=DPI, metadata=_metadata(fmt))
         paths.append(path)

@@ -124,3 +124,18 @@ def test_a_multi_objective_run_cut_short_continues_in_place(release_root, tmp_pa
     assert [json.loads(x)["values"] for x in after.splitlines()] \
         == [json.loads(x)["values"] for x in before.splitlines()]
     assert RunRecord(killed).summary()["replay"] == {"trials": 5, "diverged_at": None}
+
+
+def test_groups_whose_names_hold_a_dot_get_a_figure_each(release_root, capsys, tmp_path) -> None:
+    """'fgsm@0.1/255' and 'fgsm@0.5/255' both became 'fgsm@0' (the rest taken for a file
+    suffix): one group's figures overwrote the other's."""
+    out = tmp_path / "cmp"
+    code = main(["compare", "-O", "fgsm@0.1/255,clean", "-O", "fgsm@0.5/255,clean", "--searchers", "random",
+                 "--seeds", "1", "--budget", "8", "--out", str(out), "--data", str(release_root), "--jobs", "1",
+                 "-q", "--json"])
+    listed = json.loads(capsys.readouterr().out)["files"]
+    figures = sorted(p.name for p in (out / "figures").iterdir())
+    assert code == 0 and len(set(listed)) == len(listed)
+    for kind in ("anytime", "fronts"):
+        for eps in ("0.1", "0.5"):
+            assert f"{kind}-cifar10-fgsm@{eps}_255_clean.png" in figures, figures
