@@ -47,6 +47,7 @@ import numpy as np
 
 from robnas.arch import Arch
 from robnas.cost import is_metric
+from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code, class_count
 from robnas.loop_core import (
     MAX_KNOWN,
@@ -191,8 +192,16 @@ def run_multi_search(
     parsed = parse_objectives(objectives)
     if problem is None and hasattr(oracle, "objective_values"):
         problem = ParetoProblem.from_oracle(oracle, parsed)
-    if problem is not None and problem.objectives != parsed:
-        raise RunRecordError("the problem given is for other objectives")
+    if problem is not None:
+        if not isinstance(problem, ParetoProblem):
+            raise InvalidParameterError(f"problem must be a ParetoProblem (ParetoProblem.from_oracle), got {problem!r}")
+        if problem.objectives != parsed:
+            raise InvalidParameterError(f"the problem given is for other objectives ({label(problem.objectives)}, "
+                                        f"not {label(parsed)})")
+        dataset = getattr(getattr(oracle, "dataset", None), "value", None)
+        if dataset is not None and problem.dataset != dataset:
+            raise InvalidParameterError(f"the problem given is for {problem.dataset}, the oracle answers for "
+                                        f"{dataset}: its values would be recorded as the oracle's")
     if problem is None:
         for objective in parsed:
             oracle.validate(objective.name)

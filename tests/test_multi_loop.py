@@ -261,3 +261,20 @@ def test_problem_rows_of_takes_indices_strings_and_archs(cifar10_oracle) -> None
     rows = problem.rows_of([arch, 8865, arch.to_string()])
     assert len(set(rows.tolist())) == 1
     assert problem.values[rows[0]].tolist() == [cifar10_oracle.value(arch, o) for o in OBJECTIVES]
+
+
+def test_a_problem_of_another_dataset_objectives_or_type_is_refused(cifar10_oracle, release_root, tmp_path) -> None:
+    """A ParetoProblem of ImageNet16-120 given for a CIFAR-10 oracle recorded ImageNet16-120's
+    values as CIFAR-10's; "x" was an AttributeError."""
+    from robnas.benchmark import TabularOracle
+
+    imagenet = ParetoProblem.from_oracle(TabularOracle("ImageNet16-120", data=release_root),
+                                         parse_objectives(["pgd@1/255", "clean"]))
+    other = ParetoProblem.from_oracle(cifar10_oracle, parse_objectives(["pgd@1/255", "params:min"]))
+    for problem, message in ((imagenet, "the problem given is for ImageNet16-120, the oracle answers for cifar10"),
+                             (other, "for other objectives (pgd@1/255,params:min, not pgd@1/255,clean)"),
+                             ("x", "problem must be a ParetoProblem")):
+        with pytest.raises(InvalidParameterError, match=re.escape(message)):
+            run_multi_search("random", cifar10_oracle, ["pgd@1/255", "clean"], 5, params={"seed": 0},
+                             problem=problem, record_dir=tmp_path / "run")
+        assert not (tmp_path / "run").exists()
