@@ -280,6 +280,17 @@ def check_budgets(runs_dir: Path, specs: Sequence[RunSpec]) -> None:
                     f"{run_dir} was run with budget {budget}, not {spec.budget}; "
                     "use another --out folder for another budget"
                 )
+    # the other runs there too: the report ranks all of a folder's runs at one budget
+    asked = {spec.budget for spec in specs}
+    if runs_dir.is_dir():
+        for run_dir in sorted(runs_dir.iterdir()):
+            if (run_dir / CONFIG_FILE).is_file():
+                budget = read_run_info(run_dir).budget
+                if budget not in asked:
+                    raise ComparisonError(
+                        f"{runs_dir.parent} holds runs of budget {budget} ({run_dir.name}), not "
+                        f"{', '.join(map(str, sorted(asked)))}: a comparison ranks its runs at one budget; "
+                        f"give --budget {budget}, or use another --out folder")
 
 
 def unique(items: Iterable[Any]) -> list[Any]:

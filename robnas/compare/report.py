@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from robnas.compare.plan import FIGURES_DIR, RUNS_DIR
 from robnas.compare.stats import DEFAULT_CHECKPOINTS, Ranking, rank_searchers, summarize
 from robnas.compare.trajectories import expand_to_budget, load_trajectories
+from robnas.errors import ComparisonError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,6 +64,11 @@ def write_reports(
     out = Path(out_dir)
     source = out / RUNS_DIR if (out / RUNS_DIR).is_dir() else out
     table = load_trajectories(source)
+    budgets = sorted({int(b) for b in table.drop_duplicates("run_id")["budget"]})
+    if len(budgets) > 1:  # ranked at the largest, a shorter run would count its last best there
+        raise ComparisonError(f"{source} holds runs of different budgets ({', '.join(map(str, budgets))}): a "
+                              "comparison ranks its runs at one budget; put each budget's runs in a folder "
+                              "of its own")
     expanded = expand_to_budget(table)
     summary = summarize(expanded, checkpoints)
     ranking = rank_searchers(expanded)

@@ -150,3 +150,28 @@ def test_json_output_is_the_report_as_strict_json(release_root, capsys, tmp_path
     code, stdout, _ = _run(capsys, "compare", "--from", str(out), "--json")
     again = _strict_json(stdout)
     assert code == 0 and "ran" not in again and again["summary"] == payload["summary"]
+
+
+def test_runs_of_another_budget_in_the_folder_are_refused_not_ranked_together(release_root, capsys,
+                                                                              tmp_path) -> None:
+    """New runs of budget 40 beside runs of 12 were ranked "after 40 evaluations", the shorter
+    runs carrying their last best there; --from over such a folder did the same."""
+    import shutil
+
+    out = tmp_path / "cmp"
+    base = ["compare", "-O", "clean", "--seeds", "1", "--out", str(out), "--data", str(release_root),
+            "--jobs", "1", "-q"]
+    assert _run(capsys, *base, "-s", "random", "--budget", "12")[0] == 0
+    code, _, err = _run(capsys, *base, "-s", "re", "--budget", "40")
+    assert code == 2 and err.strip().splitlines() == [
+        f"robnas: error: {out} holds runs of budget 12 ({next((out / 'runs').iterdir()).name}), not 40: a "
+        "comparison ranks its runs at one budget; give --budget 12, or use another --out folder"]
+    assert [p.name for p in (out / "runs").iterdir()] == [next((out / "runs").iterdir()).name]
+    other = tmp_path / "other"
+    assert _run(capsys, "compare", "-O", "clean", "--seeds", "1", "--out", str(other), "--data", str(release_root),
+                "--jobs", "1", "-q", "-s", "re", "--budget", "40")[0] == 0
+    mixed = tmp_path / "mixed"
+    shutil.copytree(out / "runs", mixed)
+    shutil.copytree(other / "runs", mixed, dirs_exist_ok=True)
+    code, _, err = _run(capsys, "compare", "--from", str(mixed))
+    assert code == 2 and "holds runs of different budgets (12, 40)" in err and err.count("\n") == 1
