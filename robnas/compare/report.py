@@ -89,7 +89,20 @@ def write_reports(
     files += plot_anytime(expanded, out / FIGURES_DIR, metric=metric, log_x=log_x,
                           formats=formats, combined=panels > 1)
     fronts = _front_reports(source, out, checkpoints, formats, files)
+    _remove_stale_figures(out / FIGURES_DIR, files)
     return ComparisonReport(table, summary, ranking, optima, files, fronts)
+
+
+def _remove_stale_figures(folder: Path, written: Sequence[Path]) -> None:
+    """Remove the report's figures (``anytime-*``, ``fronts-*``) an earlier drawing left that
+    this one did not write: an SVG of another metric beside this PNG, a panel of a group gone."""
+    from robnas.compare.plots import FORMATS
+
+    kept = {path.resolve() for path in written}
+    for path in folder.glob("*"):
+        if (path.is_file() and path.name.startswith(("anytime-", "fronts-"))
+                and path.suffix.lstrip(".") in FORMATS and path.resolve() not in kept):
+            path.unlink()
 
 
 def _front_reports(source: Path, out: Path, checkpoints: Iterable[int], formats: Sequence[str],

@@ -37,6 +37,8 @@ def test_compare_runs_prints_the_summary_and_redraws_from_the_folder(release_roo
     runs_before = sorted(p.stat().st_mtime_ns for p in (out / "runs").rglob("trials.jsonl"))
     code, stdout, _ = _run(capsys, "compare", "--from", str(out), "--metric", "regret", "--log-x")
     assert code == 0 and "### cifar10 · clean" in stdout
+    # redrawn as PNG only: the SVGs of the former drawing (value, linear x) are gone with it
+    assert not list((out / "figures").glob("*.svg")) and (out / "figures" / "anytime-all.png").is_file()
     assert sorted(p.stat().st_mtime_ns for p in (out / "runs").rglob("trials.jsonl")) == runs_before
     code, _, err = _run(capsys, "compare", "-O", "clean", "--searchers", "random", "--seeds", "1",
                         "--budget", "10", "--out", str(out), "--data", str(release_root), "-q")
