@@ -45,9 +45,10 @@ def summary_markdown(
     for (dataset, objective), group in summary.groupby(["dataset", "objective"], sort=True):
         heading = f"### {dataset} · {objective}"
         optimum = (optima or {}).get((dataset, objective))
-        runs = int(group["runs"].max())
-        heading += f" (optimum {optimum:.{digits}f}; {counted(runs, 'run')} per searcher)" if (
-            optimum is not None and not math.isnan(optimum)) else f" ({counted(runs, 'run')} per searcher)"
+        low, high = int(group["runs"].min()), int(group["runs"].max())
+        runs = f"{counted(high, 'run')} per searcher" if low == high else f"{low}-{high} runs per searcher"
+        heading += f" (optimum {optimum:.{digits}f}; {runs})" if (
+            optimum is not None and not math.isnan(optimum)) else f" ({runs})"
         rows = pd.DataFrame({
             "searcher": group["searcher"],
             "evals": group["evaluations"],
@@ -72,12 +73,16 @@ def ranking_markdown(ranking: Ranking, digits: int = 3) -> str:
     for (dataset, objective), group in ranking.ranks.groupby(["dataset", "objective"], sort=True):
         first = group.iloc[0]
         at = int(first["evaluations"])
-        friedman = ("Friedman test: not run (fewer than 3 searchers)"
-                    if math.isnan(first["friedman_p"]) else
-                    f"Friedman chi² = {first['friedman_statistic']:.2f}, "
-                    f"p = {_p(first['friedman_p'], ranking.alpha)}")
+        seeds = int(first["seeds"])
+        if not math.isnan(first["friedman_p"]):
+            friedman = (f"Friedman chi² = {first['friedman_statistic']:.2f}, "
+                        f"p = {_p(first['friedman_p'], ranking.alpha)}")
+        elif len(group) < 3:
+            friedman = "Friedman test: not run (fewer than 3 searchers)"
+        else:
+            friedman = f"Friedman test: not run (fewer than 2 seeds run by every searcher: {seeds})"
         sections.append(f"### {dataset} · {objective}, after {at} evaluations "
-                        f"({int(first['seeds'])} paired seeds)\n\n{friedman}")
+                        f"({counted(seeds, 'paired seed')})\n\n{friedman}")
         sections.append(markdown_table(pd.DataFrame({
             "searcher": group["searcher"],
             "mean rank": group["mean_rank"].map(lambda v: f"{v:.2f}"),
@@ -119,7 +124,11 @@ def _fixed(x: float, digits: int) -> str:
 
 
 def _reach(mean: float, count: int) -> str:
-    return "–" if count == 0 or math.isnan(mean) else f"{mean:.0f} ({count})"
+    """The mean evaluation at which runs reached the optimum (to one decimal where it is not
+    whole: ``64.5``, which ``:.0f`` would show as 64), and their count."""
+    if count == 0 or math.isnan(mean):
+        return "–"
+    return f"{mean:.0f} ({count})" if float(mean).is_integer() else f"{mean:.1f} ({count})"
 
 
 def _p(p: float, alpha: float) -> str:

@@ -64,3 +64,21 @@ def test_one_run_per_searcher_is_singular() -> None:
     text = summary_markdown(pd.DataFrame([row]), {("cifar10", "pgd@1/255"): 0.5})
     assert "(optimum 0.500; 1 run per searcher)" in text
     assert "(1 run per searcher)" in summary_markdown(pd.DataFrame([row]), {})
+
+
+def test_headings_and_notes_say_what_is_so() -> None:
+    """Unequal run counts, a Friedman test skipped for lack of seeds (not of searchers), one
+    paired seed, and a mean evaluation of 64.5 (was '64')."""
+    rows = [_summary_row("bo", 10, 0.4, 0.35, 0.45, 2), _summary_row("random", 10, 0.3, 0.25, 0.35, 0)]
+    rows[0]["runs"], rows[0]["evals_to_optimum"] = 2, 64.5
+    text = summary_markdown(pd.DataFrame(rows), {("cifar10", "pgd@1/255"): 0.5})
+    assert "### cifar10 · pgd@1/255 (optimum 0.500; 2-4 runs per searcher)" in text
+    assert "| 64.5 (2) |" in text
+    ranks = pd.DataFrame([
+        {"dataset": "cifar10", "objective": "clean", "evaluations": 30, "searcher": s, "mean_rank": 2.0,
+         "best_mean": 0.9, "seeds": 1, "friedman_statistic": math.nan, "friedman_p": math.nan}
+        for s in ("re", "bo", "ls")])
+    text = ranking_markdown(Ranking(ranks, pd.DataFrame(columns=["dataset", "objective"]), None))
+    assert "after 30 evaluations (1 paired seed)" in text
+    assert "Friedman test: not run (fewer than 2 seeds run by every searcher: 1)" in text
+    assert "fewer than 3 searchers" in ranking_markdown(Ranking(ranks.iloc[:2], ranks.iloc[:0], None))
