@@ -16,6 +16,7 @@ regrets. This module adds what only fronts have:
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -109,13 +110,21 @@ def front_found_markdown(table: pd.DataFrame) -> str:
     sections = ["Mean share of the true front's classes evaluated by then (95% Student-t "
                 "interval across runs)."]
     for (dataset, objective), group in table.groupby(["dataset", "objective"], sort=True):
-        wide = group.assign(cell=[f"{r.found_mean:.0%} [{r.found_low:.0%}, {r.found_high:.0%}]"
+        wide = group.assign(cell=[_share_cell(r.found_mean, r.found_low, r.found_high)
                                   for r in group.itertuples()])
         wide = wide.pivot(index="searcher", columns="evaluations", values="cell")
         wide = wide.reindex(sorted(wide.index, key=searcher_sort_key))
         wide.columns = [f"{c} cells" for c in wide.columns]
         sections += [f"### {dataset} · {objective}", markdown_table(wide.reset_index())]
     return "\n\n".join(sections) + "\n"
+
+
+def _share_cell(mean: float, low: float, high: float) -> str:
+    """A share with its interval clipped to [0, 1] (a share is no less than 0 or more than all);
+    no interval where there is none (one run)."""
+    if math.isnan(low) or math.isnan(high):
+        return f"{mean:.0%}"
+    return f"{mean:.0%} [{max(low, 0.0):.0%}, {min(high, 1.0):.0%}]"
 
 
 def median_run(runs: Sequence[FrontRun]) -> FrontRun:

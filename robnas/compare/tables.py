@@ -42,6 +42,10 @@ def summary_markdown(
     sections = [f"Mean over runs with the {INTERVAL_METHOD} in brackets. *found*: share of runs "
                 "whose best equals the table optimum by then; *evals to optimum*: mean first "
                 "evaluation at which those runs found it (their count)."]
+    if any("," in str(objective) for objective in summary["objective"]):
+        sections.append("In a multi-objective group (objectives joined by commas) *best value* is the "
+                        "share of the true front's hypervolume that the run's front holds (optimum 1), "
+                        "*regret* the share it misses, and *found* the share of runs holding all of it.")
     for (dataset, objective), group in summary.groupby(["dataset", "objective"], sort=True):
         heading = f"### {dataset} · {objective}"
         optimum = (optima or {}).get((dataset, objective))

@@ -139,3 +139,21 @@ def test_groups_whose_names_hold_a_dot_get_a_figure_each(release_root, capsys, t
     for kind in ("anytime", "fronts"):
         for eps in ("0.1", "0.5"):
             assert f"{kind}-cifar10-fgsm@{eps}_255_clean.png" in figures, figures
+
+
+def test_front_shares_are_clipped_to_0_100_and_one_run_shows_no_interval() -> None:
+    from robnas.compare.fronts import front_found_markdown
+    from robnas.compare.tables import summary_markdown
+
+    table = pd.DataFrame([
+        {"dataset": "cifar10", "objective": "pgd@1/255,clean", "searcher": "random", "evaluations": 10,
+         "found_mean": 0.02, "found_low": -0.03, "found_high": 0.06},
+        {"dataset": "cifar10", "objective": "pgd@1/255,clean", "searcher": "pls", "evaluations": 10,
+         "found_mean": 0.0, "found_low": float("nan"), "found_high": float("nan")}])
+    text = front_found_markdown(table)
+    assert "| random | 2% [0%, 6%] |" in text and "| pls | 0% |" in text and "nan" not in text
+    summary = pd.DataFrame([{"dataset": "cifar10", "objective": "pgd@1/255,clean", "searcher": "random",
+                             "evaluations": 10, "runs": 2, "best_mean": 0.5, "best_low": 0.4, "best_high": 0.6,
+                             "regret_mean": 0.5, "regret_low": 0.4, "regret_high": 0.6, "found_share": 0.0,
+                             "reached": 0, "evals_to_optimum": float("nan")}])
+    assert "share of the true front's hypervolume" in summary_markdown(summary)
