@@ -38,6 +38,9 @@ _EXPORTS = {
     "Term": "robnas.objective",
     "SearchResult": "robnas.loop",
     "run_search": "robnas.loop",
+    "MultiSearchResult": "robnas.multi_loop",
+    "run_multi_search": "robnas.multi_loop",
+    "ParetoProblem": "robnas.multi_objective",
     "Evaluations": "robnas.oracle",
     "Oracle": "robnas.oracle",
     "RunRecord": "robnas.run_record",
@@ -72,11 +75,13 @@ __all__ = [
     "InvalidSearcherError",
     "Measure",
     "MeasureError",
+    "MultiSearchResult",
     "NoRunsError",
     "Objective",
     "Oracle",
     "OutputPathError",
     "ParetoError",
+    "ParetoProblem",
     "PriorError",
     "RobnasError",
     "RunRecord",
@@ -94,6 +99,7 @@ __all__ = [
     "load_trajectories",
     "plan_runs",
     "run_comparison",
+    "run_multi_search",
     "run_search",
     "write_reports",
 ]
@@ -130,6 +136,8 @@ if TYPE_CHECKING:
         UnsafePickleError,
     )
     from robnas.loop import SearchResult, run_search
+    from robnas.multi_loop import MultiSearchResult, run_multi_search
+    from robnas.multi_objective import ParetoProblem
     from robnas.objective import Grid, Objective, Term
     from robnas.oracle import Evaluations, Oracle
     from robnas.run_record import RunRecord
