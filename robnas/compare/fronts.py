@@ -173,14 +173,19 @@ def plot_fronts(runs: Sequence[FrontRun], out_dir: str | os.PathLike[str], *,
 
 def draw_front(ax: Axes, values: np.ndarray, flags: Sequence[bool], **style: Any) -> np.ndarray:
     """Draw the non-dominated rows of ``values`` (objective vectors; ``flags``: maximised or not)
-    as a staircase in the plane of the first two objectives, with ``style`` passed to
-    ``ax.plot``; returns those rows, sorted by the first objective."""
+    in the plane of the first two objectives, with ``style`` passed to ``ax.plot``: as a
+    staircase for two objectives, as points alone for three (a front of three objectives seen
+    in two is no staircase: joined, its points would zigzag); returns those rows, sorted by
+    the first objective."""
     from robnas.pareto import non_dominated_mask
 
     front = values[non_dominated_mask(values, flags)]
     front = front[front[:, 0].argsort()]
-    ax.plot(front[:, 0], front[:, 1], marker="o", ms=4, drawstyle="steps-pre" if flags[0] else "steps-post",
-            **style)
+    if values.shape[1] > 2:
+        ax.plot(front[:, 0], front[:, 1], marker="o", ms=4, ls="none", **style)
+    else:
+        ax.plot(front[:, 0], front[:, 1], marker="o", ms=4,
+                drawstyle="steps-pre" if flags[0] else "steps-post", **style)
     return front
 
 

@@ -157,3 +157,21 @@ def test_front_shares_are_clipped_to_0_100_and_one_run_shows_no_interval() -> No
                              "regret_mean": 0.5, "regret_low": 0.4, "regret_high": 0.6, "found_share": 0.0,
                              "reached": 0, "evals_to_optimum": float("nan")}])
     assert "share of the true front's hypervolume" in summary_markdown(summary)
+
+
+def test_a_front_of_three_objectives_is_drawn_as_points_two_as_a_staircase() -> None:
+    """Seen in the plane of the first two objectives, a three-objective front is no staircase:
+    joined by steps its points zigzagged (down to clean 0.67 and back)."""
+    from matplotlib.figure import Figure
+
+    from robnas.compare.fronts import draw_front
+
+    values = np.array([[0.5, 0.9, -0.3], [0.55, 0.67, -0.5], [0.6, 0.85, -0.4]])
+    ax = Figure().subplots()
+    draw_front(ax, values, [True, True, False])
+    (three,) = ax.get_lines()
+    assert three.get_linestyle() == "None" and len(three.get_xdata()) == 3
+    ax = Figure().subplots()
+    draw_front(ax, values[:, :2], [True, True])
+    (two,) = ax.get_lines()
+    assert two.get_linestyle() == "-" and two.get_drawstyle() == "steps-pre"
