@@ -36,6 +36,7 @@ def load_measures(
     weights: str | os.PathLike[str] | None = None,
     epochs: int = 200,
     weights_seed: int | None = None,
+    images: str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
     """Computed measure values, one row per NB201 index (index name ``nb201_index``), one
     float column per measure.
@@ -52,6 +53,9 @@ def load_measures(
         weights: for a store: the weights folder given to ``compute`` (``None``: at init).
         epochs: for a store: the weights' training epochs.
         weights_seed: for a store: the weights' training seed.
+        images: for a store: the test images given to ``compute`` (their files' SHA-256 picks
+            the values of measures that read images); ``None``: the values of the one test set
+            the store holds them for (refused when it holds several).
 
     Raises:
         MeasureError: the file lacks a column, or the store holds no value for a measure
@@ -65,9 +69,12 @@ def load_measures(
     if not measures:
         raise MeasureError("name the measures to read from the results store")
     specs = tuple(get_measure(m) for m in name_list(measures, "measures"))
-    request = MeasureRequest(specs, dataset, images=Path("."), batch_size=batch_size, seed=seed,
-                             weights=None if weights is None else Path(weights), epochs=epochs,
-                             weights_seed=weights_seed)
+    named = None if images is None else Path(images).expanduser()
+    request = MeasureRequest(specs, dataset, images=Path(os.devnull) if named is None else named,
+                             batch_size=batch_size, seed=seed, weights=None if weights is None else Path(weights),
+                             epochs=epochs, weights_seed=weights_seed)
+    if named is not None and any(spec.needs_data for spec in specs):
+        request.images_identity()  # a folder without the test set is an error, not "any test set"
     store = MeasureStore(path)
     columns = {}
     for spec in specs:

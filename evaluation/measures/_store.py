@@ -148,8 +148,7 @@ class MeasureStore(SqliteStore):
                 raise MeasureError(
                     f"the results store {self.path} holds {settings.measure} values for "
                     f"{settings.dataset} under these settings on {len(found)} test sets: {sets}; "
-                    f"name the images: robnas measures compute -m {settings.measure} --images DIR "
-                    "... -o FILE answers from the store, then use --scores FILE")
+                    "name the images they were computed on: --images DIR (load_measures(images=DIR))")
             if not found:
                 return {}
             fingerprint = found[0][1]

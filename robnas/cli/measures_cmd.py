@@ -126,6 +126,10 @@ def _add_settings(parser: argparse.ArgumentParser, reading: str | None = None) -
                              f"weights{with_m} (default: at initialisation)")
     parser.add_argument("--store", metavar="PATH",
                         help=f"results store{' to read (with -m)' if reading else ''} (default: in robnas' cache dir)")
+    if reading:
+        parser.add_argument("--images", metavar="DIR",
+                            help="the test images the values were computed on (with -m; default: the one "
+                                 "test set the store holds values of)")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -135,7 +139,7 @@ def _store_settings(args: argparse.Namespace) -> None:
     place like ``--data``, may be given in either case), and fill in their defaults otherwise."""
     if args.scores:
         kept = {"seed"} if args.handler is run_correlate else set()
-        for option in ("batch_size", "seed", "weights"):
+        for option in ("batch_size", "seed", "weights", "images"):
             if option not in kept and getattr(args, option) is not None:
                 flag = "--" + option.replace("_", "-")
                 raise RobnasError(f"{flag} picks values computed before (with -m); --scores gives the "
@@ -312,7 +316,8 @@ def _scores_and_table(args: argparse.Namespace) -> tuple[Any, Any, Any, list[str
         scores = read_scores(args.scores, oracle.meta)
     else:
         scores = load_measures(args.store, args.measure, dataset=oracle.dataset.value,
-                               batch_size=args.batch_size, seed=args.seed, weights=args.weights)
+                               batch_size=args.batch_size, seed=args.seed, weights=args.weights,
+                               images=args.images)
     return scores, objective_table(oracle, objectives), oracle.meta, objectives
 
 

@@ -140,6 +140,7 @@ def test_predict_reports_r2_tau_and_importances(setup, capsys):
      "--weights picks values computed before (with -m); --scores gives the values itself: leave --weights out"),
     (["correlate", "--scores", "s.csv", "--batch-size", "32"], "leave --batch-size out"),
     (["predict", "--scores", "s.csv", "--seed", "5"], "leave --seed out"),
+    (["correlate", "--scores", "s.csv", "--images", "."], "leave --images out"),
     (["correlate", "--scores", "s.csv", "-O", "pgd@7/255"], "pgd@7/255 is not on the grid"),
 ])
 def test_bad_input_is_one_line_and_exit_2(setup, capsys, argv, message, monkeypatch):

@@ -63,8 +63,17 @@ def test_other_test_images_are_computed_again_and_a_copy_is_not(meta, tmp_path, 
     # a lookup that names no images: the values of the one test set, refused among several
     loaded = load_measures(tmp_path / "alone.sqlite", ["nwot"], batch_size=4)
     assert loaded["nwot"].tolist() == alone.frame.loc[sorted(CELLS), "nwot"].tolist()
-    with pytest.raises(MeasureError, match=r"holds nwot values for cifar10 under these settings on 2 test sets"):
+    with pytest.raises(MeasureError, match=r"holds nwot values for cifar10 under these settings on 2 test sets"
+                                           r".*name the images they were computed on: --images DIR"):
         load_measures(store.path, ["nwot"], batch_size=4)
+    # naming them picks that set's values among several (a copy of the files as well)
+    for images, expected in ((other, changed), (copy, before)):
+        named = load_measures(store.path, ["nwot"], batch_size=4, images=images)
+        assert named["nwot"].tolist() == expected.frame.loc[sorted(CELLS), "nwot"].tolist()
+    from robnas.errors import DataNotFoundError
+
+    with pytest.raises(DataNotFoundError, match="cifar10 test set not found"):
+        load_measures(store.path, ["nwot"], batch_size=4, images=tmp_path / "nowhere")
     with pytest.raises(MeasureError, match=r"no nwot values for cifar10 with batch_size=5"):
         load_measures(store.path, ["nwot"], batch_size=5)
 
