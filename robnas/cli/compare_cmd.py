@@ -168,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
                     "summary": report.summary.to_dict("records"),
                     "ranking": report.ranking.ranks.to_dict("records"),
                     "pairwise": report.ranking.pairwise.to_dict("records"),
+                    **({} if report.fronts is None else {"fronts": report.fronts.to_dict("records")}),
                     "files": [str(path.relative_to(out)) for path in report.files]})
         return 0
     print(report.markdown())

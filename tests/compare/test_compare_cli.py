@@ -152,6 +152,20 @@ def test_json_output_is_the_report_as_strict_json(release_root, capsys, tmp_path
     code, stdout, _ = _run(capsys, "compare", "--from", str(out), "--json")
     again = _strict_json(stdout)
     assert code == 0 and "ran" not in again and again["summary"] == payload["summary"]
+    assert "fronts" not in payload  # single-objective: no fronts table
+
+
+def test_json_of_a_multi_objective_comparison_carries_the_fronts_table(release_root, capsys, tmp_path) -> None:
+    import pandas as pd
+
+    out = tmp_path / "mo"
+    code, stdout, _ = _run(capsys, "compare", "-O", "pgd@1/255,clean", "-s", "random", "-s", "pls", "--seeds", "2",
+                           "--budget", "10", "--checkpoints", "5,10", "--out", str(out), "--data", str(release_root),
+                           "--json", "-q")
+    payload = _strict_json(stdout)
+    fronts = pd.read_csv(out / "fronts.csv")
+    assert code == 0 and len(payload["fronts"]) == len(fronts) == 4
+    assert [r["found_mean"] for r in payload["fronts"]] == list(fronts["found_mean"])
 
 
 def test_runs_of_another_budget_in_the_folder_are_refused_not_ranked_together(release_root, capsys,
