@@ -137,7 +137,9 @@ def test_an_interrupted_report_leaves_the_earlier_one_whole(release_root, capsys
     before = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     process = subprocess.Popen(  # every objective: seconds of work after the first file, to interrupt
         [sys.executable, "-m", "robnas", "analyze", "--out", str(out), "--data", str(release_root)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal: a test
+    # run started in the background (nohup, CI) hands its children SIGINT ignored
     deadline = time.monotonic() + 120
     while not any(p.is_file() for stage in tmp_path.glob(".report.partial-*") for p in stage.rglob("*")):
         assert process.poll() is None and time.monotonic() < deadline, "never wrote into a staging folder"
