@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from robnas.arch import NUM_CELLS, Arch
 
@@ -40,3 +41,13 @@ def write_build_source(base: Path, n_images: int) -> tuple[Path, Path, Path]:
                        datasets=("cifar10",), epochs=(200,), seeds=(777,))
     write_cifar10(base / "images", n=n_images)
     return data, base / "weights", base / "images"
+
+
+def run_table_build(argv: list[str], capsys: Any) -> tuple[int, Any]:
+    """``robnas table build ARGV`` in-process: ``(exit code, the --json payload)`` on success,
+    ``(exit code, stderr)`` otherwise."""
+    from robnas.cli.main import main
+
+    code = main(["table", "build", *argv])
+    out = capsys.readouterr()
+    return code, (json.loads(out.out) if code == 0 else out.err)

@@ -21,6 +21,7 @@ from tests.evaluation.dataset_fixtures import write_cifar10
 from tests.evaluation.live_helpers import FAST
 from tests.evaluation.nats_fixture import write_nats_archive
 from tests.evaluation.table_fixture import REPRESENTATIVES, write_coarse_meta
+from tests.evaluation.table_fixture import run_table_build as _build
 
 N_IMAGES = 6
 ATTACK = "fgsm@0.5,1,2"
@@ -52,12 +53,6 @@ def _files(root):
     fgsm = json.loads((root / "cifar10" / "fgsm@Linf_accuracy.json").read_text())["cifar10"]["fgsm@Linf"]["accuracy"]
     clean = json.loads((root / "cifar10" / "clean_accuracy.json").read_text())["cifar10"]["clean"]["accuracy"]
     return clean, fgsm
-
-
-def _build(argv, capsys):
-    code = main(["table", "build", *argv])
-    out = capsys.readouterr()
-    return code, (json.loads(out.out) if code == 0 else out.err)
 
 
 def test_build_in_pieces_resumes_and_reads_as_a_release(source, tmp_path, capsys):

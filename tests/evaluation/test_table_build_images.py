@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from robnas.cli.main import main
 from robnas.evaluation.datasets import images_identity
 from robnas.evaluation.store import ResultStore
 from tests.evaluation.dataset_fixtures import write_cifar10
 from tests.evaluation.table_fixture import REPRESENTATIVES, write_build_source
+from tests.evaluation.table_fixture import run_table_build as _build
 
 N_IMAGES = 6
 
@@ -23,12 +23,6 @@ def source(tmp_path_factory):
     options = ["--dataset", "cifar10", "--weights", str(weights), "--images", str(images), "--data", str(data),
                "--n-images", str(N_IMAGES), "--device", "cpu", "-q", "--json"]
     return {"images": images, "options": options}
-
-
-def _build(argv, capsys):
-    code = main(["table", "build", *argv])
-    out = capsys.readouterr()
-    return code, (json.loads(out.out) if code == 0 else out.err)
 
 
 def test_more_images_than_the_test_set_holds_are_refused_before_anything_is_written(source, tmp_path, capsys):
