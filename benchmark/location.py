@@ -85,3 +85,14 @@ def missing_dataset_error(root: Path, dataset: str) -> DataNotFoundError:
         f"dataset {dataset} is not installed in {root} (no {dataset}/*_accuracy.json there); "
         f"get it with: {download_command(root, dataset)}"
     )
+
+
+def missing_files_error(root: Path, dataset: str, keys: list[str], objective: str) -> DataNotFoundError:
+    """The error for an objective that needs released files (of ``keys``) a copy of the release lacks."""
+    files = [f"{dataset}/{key}_accuracy.json" for key in keys]
+    named = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    return DataNotFoundError(
+        f"{objective} needs {named}, which {'is' if len(files) == 1 else 'are'} missing from {root} "
+        f"(a copy of the release); get {'it' if len(files) == 1 else 'them'} with: "
+        f"{download_command(root, dataset)}"
+    )

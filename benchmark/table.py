@@ -77,6 +77,16 @@ class ResultTable:
         points = default_grid_points(self.meta.epsilons)
         return Grid({k: v for k, v in points.items() if k in present})
 
+    @property
+    def missing_release_grid(self) -> Grid:
+        """The keys the release holds for this dataset (a pinned accuracy file) whose file is not
+        here, with their points; empty outside a copy of the release (a table a user built)."""
+        if not self.is_release:
+            return Grid({})
+        present = self.grid.points
+        return Grid({key: points for key, points in default_grid_points(self.meta.epsilons).items()
+                     if key not in present and pinned_sha256(f"{self.dataset.value}/{key}{_ACCURACY_SUFFIX}")})
+
     def has(self, key: str, measure: Measure = Measure.ACCURACY) -> bool:
         """Whether the file of ``key``/``measure`` is present."""
         return result_path(self.root, self.dataset, key, measure).is_file()

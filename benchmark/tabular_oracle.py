@@ -31,7 +31,13 @@ from typing import TYPE_CHECKING, Any
 from robnas._version import __version__
 from robnas.arch import NUM_CELLS, Arch, codes_of
 from robnas.benchmark.cache import ArrayCache
-from robnas.benchmark.location import META_FILE, default_cache_dir, missing_dataset_error, resolve_data_root
+from robnas.benchmark.location import (
+    META_FILE,
+    default_cache_dir,
+    missing_dataset_error,
+    missing_files_error,
+    resolve_data_root,
+)
 from robnas.benchmark.meta import SpaceMeta
 from robnas.benchmark.table import ResultTable
 from robnas.cost import METRICS as COST_METRICS
@@ -86,6 +92,7 @@ class TabularOracle:
         self.meta = SpaceMeta.load(self.root / META_FILE, cache)
         self.table = ResultTable(self.root, self._dataset, self.meta, cache, strict_data=strict_data)
         self._grid: Grid | None = None
+        self._missing: Grid | None = None
         self._costs: dict[str, np.ndarray] | None = None
 
     # -- the Oracle protocol --------------------------------------------------------------------
@@ -110,8 +117,25 @@ class TabularOracle:
         return self._grid
 
     def validate(self, objective: Objective | str) -> tuple[Term, ...]:
-        """The terms of ``objective`` on this table (raises with the valid choices)."""
-        return Objective.parse(objective).terms(self.grid)
+        """The terms of ``objective`` on this table (raises with the valid choices).
+
+        Raises:
+            DataNotFoundError: in a copy of the release, ``objective`` needs a released file that
+                the copy lacks (``adversarial@mean`` without ``pgd@Linf_accuracy.json``, say): it
+                is refused, naming the files and how to get them, rather than answered from the
+                files that are there (a mean over fewer attacks is another number).
+        """
+        parsed = Objective.parse(objective)
+        grid = self.grid
+        if self._missing is None:
+            self._missing = self.table.missing_release_grid
+        if not self._missing.points:
+            return parsed.terms(grid)
+        terms = parsed.terms(Grid({**grid.points, **self._missing.points}))
+        absent = list(dict.fromkeys(t.key for t in terms if t.key in self._missing.points))
+        if absent:
+            raise missing_files_error(self.root, self._dataset.value, absent, str(parsed))
+        return terms
 
     def evaluate(self, archs: Sequence[Arch | str | int], objective: Objective | str) -> Evaluations:
         """Values and clean accuracies of ``archs`` (``Arch`` objects, NB201 strings or
