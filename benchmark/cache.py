@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from robnas.benchmark.npy import read_npy
+from robnas.errors import DataUnreadableError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -62,15 +63,23 @@ class ArrayCache:
 
     # -- file checksums ------------------------------------------------------------------------
     def checksum(self, path: Path) -> str:
-        """SHA-256 of ``path``, from the stat index when the file has not changed."""
-        path = Path(path).resolve()
-        stat = path.stat()
-        signature = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
-        index = self._load_stat_index()
-        known = index.get(str(path))
-        if known is not None and known[:3] == signature:
-            return str(known[3])
-        digest = sha256_of(path)
+        """SHA-256 of ``path``, from the stat index when the file has not changed.
+
+        Raises:
+            DataUnreadableError: the file cannot be read (no permission, say), naming it.
+        """
+        given = Path(path)
+        path = given.resolve()
+        try:
+            stat = path.stat()
+            signature = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+            index = self._load_stat_index()
+            known = index.get(str(path))
+            if known is not None and known[:3] == signature:
+                return str(known[3])
+            digest = sha256_of(path)
+        except OSError as err:
+            raise DataUnreadableError(f"cannot read {given}: {err.strerror or err}") from None
         index[str(path)] = [*signature, digest]
         self._stat_dirty = True
         self._save_stat_index()

@@ -11,6 +11,7 @@ from robnas.benchmark.cache import sha256_of
 from robnas.benchmark.checksums import META_PATH, pinned_sha256
 from robnas.benchmark.location import DATA_ENV, resolve_data_root
 from robnas.benchmark.release import inventory
+from robnas.errors import DataUnreadableError
 
 OK, MISMATCH, UNPINNED = "ok", "mismatch", "unpinned"
 
@@ -83,6 +84,7 @@ def describe(data: str | os.PathLike[str] | None = None, *, verify: bool = False
 
     Raises:
         DataNotFoundError: no ``meta.json`` there (the message says how to get the data).
+        DataUnreadableError: a file there cannot be read (no permission, say), naming it.
     """
     root = resolve_data_root(data)
     if data is not None:
@@ -97,8 +99,12 @@ def describe(data: str | os.PathLike[str] | None = None, *, verify: bool = False
     ]
     files = []
     for relative, path, dataset, key, measure in entries:
-        status = _status(path, relative) if verify else None
-        files.append(FileStatus(relative, path.stat().st_size, status, dataset, key, measure))
+        try:
+            status = _status(path, relative) if verify else None
+            size = path.stat().st_size
+        except OSError as err:
+            raise DataUnreadableError(f"cannot read {path}: {err.strerror or err}") from None
+        files.append(FileStatus(relative, size, status, dataset, key, measure))
     return DataInfo(root, origin, tuple(files), verify)
 
 

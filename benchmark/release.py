@@ -9,11 +9,12 @@ file a 10x10 (or classes x classes) confusion matrix.
 from __future__ import annotations
 
 import json
+import os
 from collections import namedtuple
 from pathlib import Path
 from typing import Any
 
-from robnas.errors import DataFormatError, DataNotFoundError
+from robnas.errors import DataFormatError, DataNotFoundError, DataUnreadableError
 from robnas.vocabulary import Dataset, Measure, all_keys
 
 
@@ -38,13 +39,24 @@ class ResultFile(namedtuple("ResultFile", ["dataset", "key", "measure", "path"])
 
 
 def inventory(root: Path) -> list[ResultFile]:
-    """Every result file of the release vocabulary present under ``root``."""
+    """Every result file of the release vocabulary present under ``root``.
+
+    Raises:
+        DataUnreadableError: a dataset's folder is there but cannot be searched (no permission).
+    """
     found = []
     for dataset in Dataset:
+        folder = Path(root) / dataset.value
+        try:
+            names = set(os.listdir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as err:  # there, but not listable: not "not installed"
+            raise DataUnreadableError(f"cannot read the folder {folder}: {err.strerror or err}") from None
         for key in all_keys():
             for measure in Measure:
                 path = result_path(root, dataset, key, measure)
-                if path.is_file():
+                if path.name in names and path.is_file():
                     found.append(ResultFile(dataset, key, measure, path))
     return found
 

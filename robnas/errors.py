@@ -45,6 +45,10 @@ class DataFormatError(RobnasError):
     """A data file exists but does not have the release's format."""
 
 
+class DataUnreadableError(DataFormatError):
+    """A data file or folder exists but cannot be read (no permission, an I/O error)."""
+
+
 class ChecksumMismatchError(DataFormatError):
     """A release file's bytes differ from its pinned SHA-256 (refused when installing, and
     when loading under ``strict_data``)."""
@@ -124,6 +128,7 @@ __all__ = [
     "ComparisonError",
     "DataFormatError",
     "DataNotFoundError",
+    "DataUnreadableError",
     "DownloadError",
     "ExecutorError",
     "InvalidArchError",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -169,6 +170,35 @@ def test_a_release_copy_missing_a_file_refuses_the_objectives_that_need_it(relea
     # a table a user built (its own meta.json) has no release files to miss: its mean is its own
     built = write_release(tmp_path / "built", keys=("clean", "fgsm@Linf"))
     assert TabularOracle(data=built, cache_dir=False).value(5, "adversarial@mean") >= 0
+
+
+def _make_unreadable(path: Path) -> None:
+    """Make the file or folder ``path`` unreadable: ``chmod 000``, or for root, who reads through
+    permission bits, a link to a kernel file (folder) that root may not read (list) either."""
+    folder = path.is_dir()
+    if os.geteuid() != 0:
+        path.chmod(0)
+    else:
+        shutil.rmtree(path) if folder else path.unlink()
+        path.symlink_to("/proc/1/map_files" if folder else "/proc/sys/vm/drop_caches")
+    try:
+        os.listdir(path) if folder else path.read_bytes()
+    except OSError:
+        return
+    pytest.skip(f"cannot make {path} unreadable here")
+
+
+@pytest.mark.parametrize("victim", ["cifar10/clean_accuracy.json", "meta.json", "cifar10"])
+def test_an_unreadable_file_or_folder_is_one_error_line_naming_it(release_root, tmp_path, capsys, victim) -> None:
+    root = tmp_path / "data"
+    shutil.copytree(release_root, root, ignore=shutil.ignore_patterns("ImageNet16-120"))
+    _make_unreadable(root / victim)
+    code, out, err = _run(capsys, "query", "13433", "-O", "clean", "--data", str(root))
+    assert code == 2 and out == ""  # it was a PermissionError traceback (a folder: 'not installed')
+    assert err.startswith(f"robnas: error: cannot read {'the folder ' if victim == 'cifar10' else ''}{root / victim}: ")
+    assert err.count("\n") == 1
+    code, out, err = _run(capsys, "data", "info", "--verify", "--data", str(root))
+    assert code == 2 and out == "" and err.startswith("robnas: error: cannot read ") and err.count("\n") == 1
 
 
 def test_data_info_with_nothing_installed_says_so(capsys) -> None:
