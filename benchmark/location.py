@@ -70,13 +70,18 @@ def download_command(root: Path, dataset: str) -> str:
     ``--dest`` is left out where ``robnas data download`` installs by default (``$ROBNAS_DATA``,
     else the per-user data directory).
     """
+    return f"robnas data download --datasets {dataset}{dest_option(root)}"
+
+
+def dest_option(root: Path) -> str:
+    """`` --dest ROOT`` for the install commands, or ``""`` where they install into ``root`` by
+    default (``$ROBNAS_DATA``, else the per-user data directory)."""
     import shlex
 
-    command = f"robnas data download --datasets {dataset}"
     default = Path(os.environ[DATA_ENV]) if os.environ.get(DATA_ENV) else default_data_dir()
     if Path(root).expanduser().resolve() != default.expanduser().resolve():
-        command += f" --dest {shlex.quote(str(root))}"
-    return command
+        return f" --dest {shlex.quote(str(root))}"
+    return ""
 
 
 def missing_dataset_error(root: Path, dataset: str) -> DataNotFoundError:

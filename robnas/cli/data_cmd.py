@@ -186,9 +186,19 @@ def run_info(args: argparse.Namespace) -> int:
         bad = info.mismatches
         raise ChecksumMismatchError(
             f"{len(bad)} file(s) in {info.root} do not match their pinned SHA-256: "
-            f"{', '.join(bad)} (reinstall with `robnas data download --force` or `robnas data import`)"
+            f"{', '.join(bad)} (reinstall with {_reinstall_advice(info)})"
         )
     return 0
+
+
+def _reinstall_advice(info: DataInfo) -> str:
+    """The commands that reinstall ``info``'s mismatching files into its own folder (``--dest``
+    where the download and import commands would install elsewhere by default)."""
+    from robnas.benchmark.location import dest_option, download_command
+
+    datasets = sorted({path.split("/")[0] for path in info.mismatches if "/" in path}) or sorted(info.datasets())
+    download = download_command(info.root, ",".join(datasets) or "cifar10")
+    return f"`{download} --force` or `robnas data import PATH{dest_option(info.root)}`"
 
 
 def _print_info(info: DataInfo) -> None:

@@ -307,6 +307,14 @@ def test_info_reports_a_tampered_file(release_root, capsys, tmp_path) -> None:
         f"robnas: error: 1 file(s) in {tmp_path / 'd'} do not match their pinned SHA-256: "
         "cifar10/fog_accuracy.json"
     )
+    # the advice names this folder (it said `robnas data download --force`, which installs into
+    # $ROBNAS_DATA or the per-user folder), and following it repairs the file
+    assert err.endswith(f"(reinstall with `robnas data download --datasets cifar10 --dest {tmp_path / 'd'} "
+                        f"--force` or `robnas data import PATH --dest {tmp_path / 'd'}`)\n")
+    assert main(["data", "import", str(release_root), "--dest", str(tmp_path / "d")]) == 0
+    capsys.readouterr()
+    code, out, err = _run(capsys, "data", "info", "--verify", "--data", str(tmp_path / "d"))
+    assert code == 0 and "verified  27 ok, 0 mismatch, 0 unpinned" in out
     code, out, _ = _run(capsys, "data", "info", "--json", "--data", str(tmp_path / "d"))
     payload = json.loads(out)
     assert code == 0 and payload["verified"] is False
