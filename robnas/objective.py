@@ -14,6 +14,11 @@ Grammar (dataset is chosen separately)::
     params, flops                 the network's cost (:mod:`robnas.cost`): millions of
                                   parameters, millions of multiply-accumulates per image
 
+``<eps>`` is an ASCII decimal number, read as every numeric option is (``8``, ``0.5``, ``.5``,
+``1e0``) and canonicalised: ``pgd@1e0/255`` and ``pgd@1.0/255`` are ``pgd@1/255`` everywhere
+(run records, table columns, the check for an objective given twice). The unit is written
+``/255`` exactly; another denominator (``8/256``, ``8/255.0``, ``8/2.55e2``) is refused.
+
 Attack names: the release's keys (``pgd@Linf``, ``aa_apgd-ce@Linf``, ...) or the short names
 ``fgsm``, ``pgd``, ``apgd`` / ``apgd-ce``, ``square``. Every objective is an accuracy (a fraction
 in [0, 1]); larger is better. The two cost metrics are the exception: they are not in the
@@ -255,12 +260,11 @@ def _parse_epsilon(text: str, raw: str) -> float:
         raise InvalidObjectiveError(
             f"cannot read the epsilon of {raw!r}; write it as N/255 in ASCII digits, e.g. pgd@8/255"
         )
-    value = float(numerator)
-    scale = float(denominator) if slash else 255.0
-    if scale != 255.0:
+    if slash and denominator != "255":  # the unit, spelt one way (8/255.0 or 8/2.55e2 is no clearer)
         raise InvalidObjectiveError(
             f"epsilon in {raw!r} must be written as N/255 (the release's unit), e.g. 8/255"
         )
+    value = float(numerator)
     if not math.isfinite(value) or value < 0:
         raise InvalidObjectiveError(f"epsilon must be a finite non-negative number, got {text!r}")
     return value

@@ -26,6 +26,12 @@ GRID = Grid(default_grid_points(RELEASE_EPSILONS))
         ("square@2/255", "aa_square@Linf", 2.0, "square@2/255"),
         ("fgsm@255/255", "fgsm@Linf", 255.0, "fgsm@255/255"),
         ("pgd@0.1", "pgd@Linf", 0.1, "pgd@0.1/255"),
+        # the epsilon is a number as every numeric option reads it, canonicalised
+        ("pgd@1e0/255", "pgd@Linf", 1.0, "pgd@1/255"),
+        ("pgd@1.0/255", "pgd@Linf", 1.0, "pgd@1/255"),
+        ("fgsm@.5/255", "fgsm@Linf", 0.5, "fgsm@0.5/255"),
+        ("fgsm@5e-1/255", "fgsm@Linf", 0.5, "fgsm@0.5/255"),
+        ("apgd@8e0", "aa_apgd-ce@Linf", 8.0, "apgd@8/255"),
         ("clean", "clean", None, "clean"),
         ("gaussian_noise@3", "gaussian_noise", 3, "gaussian_noise@3"),
     ],
@@ -67,6 +73,9 @@ def test_off_grid_points_list_the_valid_choices(text: str, message: str) -> None
         ("pgd", "needs a point"),
         ("pgd@x", "cannot read the epsilon"),
         ("pgd@8/256", "must be written as N/255"),
+        ("pgd@8/255.0", "must be written as N/255"),  # were read as 8/255: the unit has one spelling
+        ("pgd@8/2.55e2", "must be written as N/255"),
+        ("pgd@8/+255", "must be written as N/255"),
         ("pgd@-1/255", "non-negative"),
         ("cw@1/255", "unknown objective 'cw'; valid names: clean, fgsm, pgd"),
         ("gaussian_noise@1.5", "integer 1..5"),
