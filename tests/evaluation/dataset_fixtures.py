@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import pickle
 import struct
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -66,9 +67,14 @@ def _random(n: int, side: int, classes: int, seed: int) -> tuple[np.ndarray, np.
     return images, labels
 
 
-def write_cifar10(root: Path, n: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Write ``root/cifar-10-batches-py/test_batch`` with ``n`` random images (labels 0..9)."""
-    images, labels = _random(n, 32, 10, seed)
+def write_cifar10(root: Path, n: int = 20, seed: int = 0,
+                  labels: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Write ``root/cifar-10-batches-py/test_batch`` with ``n`` random images (labels 0..9:
+    random, or the ``n`` given)."""
+    images, drawn = _random(n, 32, 10, seed)
+    labels = drawn if labels is None else np.asarray(labels)
+    if labels.shape != (n,):
+        raise ValueError(f"write_cifar10 needs {n} labels, got {labels.shape}")
     _py2_dump(
         {
             b"batch_label": b"testing batch 1 of 1",

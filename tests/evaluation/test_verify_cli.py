@@ -6,6 +6,7 @@ import json
 import math
 
 import pytest
+import torch
 
 from robnas.arch import Arch
 from robnas.cli.main import main
@@ -46,8 +47,8 @@ def test_verify_archs_prints_table_live_and_agreement(setup, capsys):
     for row in (constant, good):
         assert row["table"] == oracle.value(row["arch"], "clean")
         assert row["diff"] == pytest.approx(row["live"] - row["table"])
-        p = row["table"]
-        assert row["tolerance"] == pytest.approx(1.96 * math.sqrt(p * (1 - p) / N_IMAGES))
+        q = row["table"] + 0.0005 if row["table"] < 0.5 else row["table"] - 0.0005  # its rounding
+        assert row["tolerance"] == pytest.approx(0.0005 + 1.96 * math.sqrt(q * (1 - q) / N_IMAGES))
         assert row["n_images"] == N_IMAGES and row["agree"] == (abs(row["diff"]) <= row["tolerance"])
     # random weights on random labels: ~chance, like the constant cell's table value, far from
     # the trained good cell's
@@ -155,3 +156,33 @@ def test_verify_with_other_test_images_measures_them(setup, capsys, tmp_path):
     _, out = verify([*argv, *_with(other, "--store", str(tmp_path / "fresh.sqlite"))], capsys)
     assert after == [row["live"] for row in json.loads(out.out)["rows"]]  # as measured afresh
     assert after != before
+
+
+@pytest.mark.parametrize("correct", [1, 10])
+def test_a_table_value_of_zero_is_known_to_its_rounding(tmp_path, capsys, correct):
+    # The release's accuracies are rounded to 3 decimals: a table value of 0.000 stands for a
+    # true rate of up to 0.0005, and one correct image of 500 is then no surprise (it happens
+    # one time in five), while 10 of 500 practically never does. A tolerance of 0 at p = 0
+    # refused any live value above 0 (so pgd@8/255 cells failed for one image).
+    from scipy.stats import binom
+
+    from robnas.benchmark import TabularOracle
+    from robnas.evaluation.weights import WeightsArchive, load_network
+    from tests.release_fixture import write_release
+
+    k = 500
+    assert binom.sf(1 - 1, k, 0.0005) > 0.05 and binom.sf(10 - 1, k, 0.0005) < 1e-9
+    data = write_release(tmp_path / "data")  # synthetic: NB201 index = code, values controlled
+    nothing = Arch.from_code(0)  # every edge `none`: a constant output
+    assert TabularOracle("cifar10", data=data, cache_dir=False).value(nothing, "clean") == 0.0
+    write_nats_archive(tmp_path / "weights", {0: nothing}, datasets=("cifar10",), epochs=(200,), seeds=(777,))
+    net = load_network(WeightsArchive(tmp_path / "weights"), 0, nothing, "cifar10")
+    predicted = int(net(torch.rand(1, 3, 32, 32)).argmax())
+    other = (predicted + 1) % 10
+    write_cifar10(tmp_path / "images", n=k, labels=[predicted] * correct + [other] * (k - correct))
+    code, out = verify(["--arch", "0", "-O", "clean", "--json", "--data", str(data), "--weights",
+                        str(tmp_path / "weights"), "--images", str(tmp_path / "images"), "--device", "cpu",
+                        "--store", str(tmp_path / "s.sqlite"), "--n-images", str(k)], capsys)
+    (row,) = json.loads(out.out)["rows"]
+    assert (row["table"], row["live"]) == (0.0, correct / k)
+    assert row["agree"] == (correct == 1) and code == (0 if correct == 1 else 1)
