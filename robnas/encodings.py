@@ -20,6 +20,7 @@ True
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -45,17 +46,19 @@ def to_naslib_op_indices(arch: Arch) -> tuple[int, ...]:
 
 
 def from_naslib_op_indices(op_indices: Sequence[int]) -> Arch:
-    """The ``Arch`` of NASLib op indices (a sequence of six ints in 0..4)."""
+    """The ``Arch`` of NASLib op indices: six integers in 0..4, Python or NumPy (NASLib's own
+    ``np.random.randint(5, size=6)`` gives an array); booleans and fractions are refused."""
     values = list(op_indices)
     if len(values) != NUM_EDGES or not all(
-        isinstance(v, int) and 0 <= v < len(NASLIB_OPS) for v in values
+        isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) and 0 <= v < len(NASLIB_OPS)
+        for v in values
     ):
         raise InvalidArchError(
             f"NASLib op indices must be {NUM_EDGES} ints in 0..{len(NASLIB_OPS) - 1}, got {op_indices!r}"
         )
     ops = [0] * NUM_EDGES
     for naslib_position, arch_position in enumerate(_EDGE_POSITION):
-        ops[arch_position] = _OP_TO_NB201[values[naslib_position]]
+        ops[arch_position] = _OP_TO_NB201[int(values[naslib_position])]
     return Arch(tuple(ops))
 
 

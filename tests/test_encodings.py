@@ -23,7 +23,19 @@ def test_against_naslibs_own_order_for_every_cell() -> None:
         assert from_naslib_op_indices(expected) == arch
 
 
-@pytest.mark.parametrize("bad", [(0, 1, 2), (0, 1, 2, 3, 4, 5), (0, 0, 0, 0, 0, -1), ("0",) * 6])
+def test_naslib_indices_as_numpy_integers() -> None:
+    # NASLib samples a cell as np.random.randint(5, size=6): an array of NumPy integers
+    import numpy as np
+
+    arch = from_naslib_op_indices((3, 0, 2, 3, 1, 4))
+    assert from_naslib_op_indices(np.array([3, 0, 2, 3, 1, 4])) == arch
+    assert from_naslib_op_indices(np.array([3, 0, 2, 3, 1, 4], dtype=np.int32)) == arch
+    assert from_naslib_op_indices([np.int64(3), 0, 2, 3, 1, 4]) == arch
+    assert arch.ops == tuple(int(op) for op in arch.ops)  # stored as Python ints, hashable as ever
+
+
+@pytest.mark.parametrize("bad", [(0, 1, 2), (0, 1, 2, 3, 4, 5), (0, 0, 0, 0, 0, -1), ("0",) * 6,
+                                 (True, 0, 0, 0, 0, 0), (0, 0, 0, 0, 0, 1.0)])
 def test_malformed_naslib_indices_raise(bad) -> None:
     with pytest.raises(InvalidArchError):
         from_naslib_op_indices(bad)
