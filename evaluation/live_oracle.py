@@ -38,6 +38,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
+from numbers import Integral
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +47,7 @@ from robnas.arch import Arch
 from robnas.benchmark.cache import ArrayCache
 from robnas.benchmark.location import META_FILE, default_cache_dir, resolve_data_root
 from robnas.benchmark.meta import SpaceMeta
-from robnas.errors import InvalidObjectiveError
+from robnas.errors import InvalidObjectiveError, InvalidParameterError
 from robnas.evaluation.attacks import AttackProtocol, is_attack
 from robnas.evaluation.store import ResultKey, ResultStore
 from robnas.objective import CLEAN, Grid, Objective, Term, default_grid_points
@@ -113,7 +114,8 @@ class LiveOracle:
         progress: show tqdm progress bars.
 
     Raises:
-        InvalidParameterError: the clean test set holds fewer than ``n_images`` images.
+        InvalidParameterError: the clean test set holds fewer than ``n_images`` images, or
+            ``batch_size`` is not a whole number >= 1.
         DataNotFoundError: ``n_images`` is given and there is no test set under ``images``.
 
     Attributes:
@@ -147,6 +149,8 @@ class LiveOracle:
         self.meta = SpaceMeta.load(self.root / META_FILE, ArrayCache(default_cache_dir()))
         if n_images is not None and n_images < 1:
             raise RobnasError(f"n_images must be >= 1, got {n_images}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
+            raise InvalidParameterError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
         self.n_images = n_images
         self.protocol = protocol or AttackProtocol()
         self.device_name = device
@@ -327,7 +331,6 @@ class LiveOracle:
         Raises:
             InvalidParameterError: the set holds fewer than ``n_images`` images.
         """
-        from robnas.errors import InvalidParameterError
         from robnas.evaluation.datasets import load_test_set
 
         which = _which(term)

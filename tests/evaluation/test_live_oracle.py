@@ -191,3 +191,13 @@ def test_other_test_images_are_another_cache_key_and_a_copy_is_not(roots, tmp_pa
     assert changed.value(OTHER, "fog@3") == _direct_accuracy(roots, fog_only, "fog", 3)
     assert changed.batches_run == 1 and store.count() == 5
     assert changed.provenance()["images_identity"].keys() == {"clean", "fog"}
+
+
+@pytest.mark.parametrize("batch_size", [0, -8, 2.5, True])
+def test_a_batch_size_that_is_not_a_positive_whole_number_is_refused_up_front(roots, batch_size):
+    # 0 divided by zero deep in the first evaluation; a negative size evaluated no batch and
+    # then failed to store 0 of 0 images ("NOT NULL constraint failed: results.accuracy")
+    store = ResultStore(roots["base"] / "batch-size.sqlite")
+    with pytest.raises(InvalidParameterError, match=f"batch_size must be a whole number >= 1, got {batch_size!r}"):
+        make(roots, store=store, batch_size=batch_size)
+    assert store.count() == 0
