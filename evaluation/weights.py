@@ -110,10 +110,11 @@ class WeightsArchive:
         path = self.path_of(index)
         if not path.is_file():
             where = "" if self.root.is_dir() else f" (the folder {self.root} does not exist)"
-            raise DataNotFoundError(
-                f"no weights for NB201 index {index}: {path} is missing{where}; download NATS-Bench's "
-                f"{ARCHIVE_NAME} archive (https://github.com/D-X-Y/NATS-Bench) and pass its folder"
-            )
+            inner = self.root / ARCHIVE_NAME
+            todo = (f"pass its folder {inner}, not the folder that holds it" if inner.is_dir() else
+                    f"download NATS-Bench's {ARCHIVE_NAME} archive (https://github.com/D-X-Y/NATS-Bench) "
+                    "and pass its folder")
+            raise DataNotFoundError(f"no weights for NB201 index {index}: {path} is missing{where}; {todo}")
         logger.debug("reading %s", path)
         try:
             with bz2.open(path, "rb") as handle:

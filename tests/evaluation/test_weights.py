@@ -133,6 +133,19 @@ def test_missing_index_names_the_path(archive, tmp_path: Path) -> None:
         weights.path_of(15625)
 
 
+def test_the_folder_above_the_archive_points_at_it(tmp_path: Path) -> None:
+    # NATS-Bench unpacks to $TORCH_HOME/NATS-tss-v1_0-3ffb9-full: given $TORCH_HOME, the error
+    # said to download the archive that was already there
+    arch = Arch.from_code(5)
+    write_nats_archive(tmp_path / "NATS-tss-v1_0-3ffb9-full", {5: arch}, datasets=("cifar10",),
+                       epochs=(200,), seeds=(777,))
+    with pytest.raises(DataNotFoundError) as missing:
+        WeightsArchive(tmp_path).state_dict(5, "cifar10")
+    assert str(missing.value).endswith(f"; pass its folder {tmp_path / 'NATS-tss-v1_0-3ffb9-full'}, "
+                                       f"not the folder that holds it")
+    assert WeightsArchive(tmp_path / "NATS-tss-v1_0-3ffb9-full").config(5, "cifar10").arch == arch
+
+
 def test_missing_dataset_epochs_seed_list_what_exists(tmp_path: Path) -> None:
     write_nats_archive(tmp_path, {3: ARCHS[7]}, datasets=("cifar10-valid", "cifar10"), epochs=(200,), seeds=(999,))
     weights = WeightsArchive(tmp_path)
