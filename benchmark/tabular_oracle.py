@@ -43,9 +43,9 @@ from robnas.benchmark.table import ResultTable
 from robnas.cost import METRICS as COST_METRICS
 from robnas.cost import cost_arrays
 from robnas.cost import value as cost_value
-from robnas.errors import InvalidArchError
-from robnas.objective import CLEAN, Grid, Objective, Term
-from robnas.vocabulary import Dataset, parse_dataset
+from robnas.errors import InvalidArchError, InvalidObjectiveError
+from robnas.objective import CLEAN, CORRUPTION, Grid, Objective, Term
+from robnas.vocabulary import Corruption, Dataset, parse_dataset
 
 if TYPE_CHECKING:
     import numpy as np
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from robnas.oracle import Evaluations
 
 _CLEAN = (Term(CLEAN, None),)
+_CORRUPTION_NAMES = frozenset({CORRUPTION, *(c.value for c in Corruption)})
 INDEX_NAME = "nb201_index"
 """Name of the NB201 index in :meth:`TabularOracle.dataframe` (and of its column in exports)."""
 
@@ -129,6 +130,11 @@ class TabularOracle:
         grid = self.grid
         if self._missing is None:
             self._missing = self.table.missing_release_grid
+        if parsed.key in _CORRUPTION_NAMES and not _CORRUPTION_NAMES & {*grid.points, *self._missing.points}:
+            where = (" (the release has none for it: only cifar10 and cifar100 have corruption results)"
+                     if self.table.is_release else f" in {self.root}")
+            raise InvalidObjectiveError(f"{parsed}: {self._dataset.value} has no corruption results{where}; "
+                                        f"ask for clean, an attack (fgsm, pgd, apgd, square) or adversarial@mean")
         if not self._missing.points:
             return parsed.terms(grid)
         terms = parsed.terms(Grid({**grid.points, **self._missing.points}))
