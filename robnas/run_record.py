@@ -192,10 +192,10 @@ class RunRecord:
             with path.open("r+b") as handle:
                 handle.truncate(len(complete))
         trials = []
-        for number, line in enumerate(complete.decode("utf-8").splitlines(), start=1):
+        for number, line in enumerate(complete.splitlines(), start=1):
             try:
-                trial = json.loads(line)
-            except json.JSONDecodeError:
+                trial = json.loads(line.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
                 raise RunRecordError(f"{path}: line {number} is not JSON") from None
             if not isinstance(trial, dict) or trial.get("n") != number or "arch" not in trial:
                 raise RunRecordError(f"{path}: line {number} is not trial {number}")

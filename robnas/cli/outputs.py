@@ -171,7 +171,7 @@ def run_folder(out: Path | None, run_id: str, *, resume: Path | None = None) -> 
         yield run_dir
     except BaseException as stopped:
         trials = run_dir / "trials.jsonl"
-        text = trials.read_text() if trials.is_file() else ""
+        text = trials.read_bytes() if trials.is_file() else b""  # bytes: an edited record may not be UTF-8
         recorded = len(text.strip().splitlines())
         if recorded and isinstance(stopped, KeyboardInterrupt):
             print(f"robnas: {recorded} trial{'s' if recorded != 1 else ''} kept in {run_dir}; continue with "

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from robnas.compare.plan import config_label
 from robnas.errors import NoRunsError, RobnasError
-from robnas.run_record import CONFIG_FILE, RunRecord, RunRecordError
+from robnas.run_record import CONFIG_FILE, TRIALS_FILE, RunRecord, RunRecordError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -183,8 +183,8 @@ def _run_frame(info: RunInfo, trials: Sequence[dict[str, Any]]) -> pd.DataFrame:
     import pandas as pd
 
     n = np.array([int(t["n"]) for t in trials], dtype=np.int64)
-    value = np.array([_float(t.get("value")) for t in trials], dtype=np.float64)
-    best = np.array([_float(t.get("best")) for t in trials], dtype=np.float64)
+    value = _numbers(info, trials, "value")
+    best = _numbers(info, trials, "best")
     if best.size and np.isnan(best).all():
         best = np.fmax.accumulate(value)
     optimum = math.nan if info.optimum is None else info.optimum
@@ -204,7 +204,7 @@ def _run_frame(info: RunInfo, trials: Sequence[dict[str, Any]]) -> pd.DataFrame:
             "optimum": optimum,
             "regret": regret,
             "found": _found(best, optimum),
-            "time": np.array([_float(t.get("time")) for t in trials], dtype=np.float64),
+            "time": _numbers(info, trials, "time"),
         },
         columns=list(TRAJECTORY_COLUMNS),
     )
@@ -221,9 +221,38 @@ def _clean_column(info: RunInfo, trials: Sequence[dict[str, Any]]) -> np.ndarray
         if "clean" not in names:
             return np.full(len(trials), np.nan)
         position = names.index("clean")
-        return np.array([_float((t.get("values") or [None] * len(names))[position]) for t in trials],
-                        dtype=np.float64)
-    return np.array([_float(t.get("clean")) for t in trials], dtype=np.float64)
+        return np.array([_number(info, t, "values", position) for t in trials], dtype=np.float64)
+    return _numbers(info, trials, "clean")
+
+
+def _numbers(info: RunInfo, trials: Sequence[dict[str, Any]], field: str) -> np.ndarray:
+    """The trials' ``field`` as floats (NaN where absent or null), see :func:`_number`."""
+    import numpy as np
+
+    return np.array([_number(info, t, field) for t in trials], dtype=np.float64)
+
+
+def _number(info: RunInfo, trial: dict[str, Any], field: str, position: int | None = None) -> float:
+    """A trial's number ``field`` (its ``position``-th entry for a list such as ``values``):
+    NaN where absent or null.
+
+    Raises:
+        RunRecordError: the entry is not a number (a record edited by hand: a string, a list,
+            ``true``), naming the file and line, rather than a ``ValueError`` deep in pandas.
+    """
+    where = f"{info.path / TRIALS_FILE}: line {trial['n']}"
+    value = trial.get(field)
+    if position is not None and value is not None:
+        if not isinstance(value, list) or position >= len(value):
+            raise RunRecordError(f"{where}: {field} {value!r} has no entry {position + 1}; the record "
+                                 "was edited")
+        value = value[position]
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        label = field if position is None else f"{field} entry {position + 1}"
+        raise RunRecordError(f"{where}: {label} {value!r} is not a number; the record was edited")
+    return float(value)
 
 
 def expand_to_budget(table: pd.DataFrame, budget: int | None = None) -> pd.DataFrame:
@@ -322,7 +351,3 @@ def _found(best: Any, optimum: Any) -> Any:
 
     with np.errstate(invalid="ignore"):
         return np.greater_equal(best, np.asarray(optimum, dtype=np.float64) - FOUND_TOLERANCE)
-
-
-def _float(value: Any) -> float:
-    return math.nan if value is None else float(value)

@@ -64,6 +64,36 @@ def test_torn_last_line_is_ignored_but_a_broken_middle_line_is_an_error(tmp_path
         load_trajectories(tmp_path)
 
 
+
+@pytest.mark.parametrize(
+    ("field", "entry", "message"),
+    [
+        ("value", "high", "line 2: value 'high' is not a number"),
+        ("best", [0.6], r"line 2: best \[0.6\] is not a number"),
+        ("clean", True, "line 2: clean True is not a number"),
+        ("time", "x", "line 2: time 'x' is not a number"),
+    ],
+)
+def test_a_trial_entry_edited_into_a_non_number_is_a_record_error(tmp_path, field, entry,
+                                                                   message) -> None:
+    """Not a ValueError from float() (a traceback from `robnas compare --from`): the file and line."""
+    run = write_run_record(tmp_path / "r", searcher="ls", objective="clean", dataset="cifar10",
+                           seed=0, values=[0.5, 0.6], optimum=0.9)
+    trials = [json.loads(line) for line in (run / "trials.jsonl").read_text().splitlines()]
+    trials[1][field] = entry
+    (run / "trials.jsonl").write_text("".join(json.dumps(t) + "\n" for t in trials))
+    with pytest.raises(RunRecordError, match=message):
+        load_trajectories(tmp_path)
+
+
+def test_a_line_that_is_not_utf8_is_a_record_error(tmp_path) -> None:
+    run = write_run_record(tmp_path / "r", searcher="ls", objective="clean", dataset="cifar10",
+                           seed=0, values=[0.5, 0.6], optimum=0.9)
+    with (run / "trials.jsonl").open("ab") as handle:
+        handle.write(b'{"n": 3, "arch": "\xff"}\n')
+    with pytest.raises(RunRecordError, match="line 3 is not JSON"):
+        load_trajectories(tmp_path)
+
 def test_bad_config_and_empty_folder_are_robnas_errors(tmp_path) -> None:
     with pytest.raises(NoRunsError):
         load_trajectories(tmp_path)
