@@ -45,7 +45,7 @@ def test_query_json_by_string_and_isomorph(release_root, capsys) -> None:
         (["query", "99999", "-O", "clean"], "NB201 index must be in 0..15624"),
         (["query", "|bad~0|", "-O", "clean"], "not an NB201 string"),
         (["query", "1", "-O", "clean", "--dataset", "mnist"], "unknown dataset 'mnist'"),
-        (["query", "1", "-O", "fog@2", "--dataset", "ImageNet16-120"], "no fog results"),
+        (["query", "1", "-O", "fog@2", "--dataset", "ImageNet16-120"], "ImageNet16-120 has no corruption results"),
         (["table", "-O", "clean", "--format", "parquet"], "needs -o FILE"),
         (["query", "1", "-O", "params:min"],
          "'params:min': a direction (:min) belongs to a multi-objective search (-O twice); give 'params'"),
