@@ -140,7 +140,8 @@ def draw_panel(
         ax.fill_between(c["n"], c["low"], c["high"], color=colour, alpha=0.2, lw=0)
     reference = 0.0 if metric == "regret" else optimum
     if reference is not None and np.isfinite(reference):
-        ax.axhline(reference, color="black", ls="--", lw=1.0,
+        # under the curves (lines are at zorder 2, bands at 1): a searcher at the optimum shows
+        ax.axhline(reference, color="black", ls="--", lw=1.0, zorder=1.5,
                    label=f"optimum ({reference:.3f})" if metric == "value" else "zero regret")
     if log_x:
         ax.set_xscale("log")

@@ -156,3 +156,29 @@ def test_settings_of_one_searcher_get_their_own_colour_and_matching_band(table) 
     assert len(lines) == 4 and len(set(lines.values())) == 4
     bands = [to_hex(band.get_facecolor()[0][:3]) for band in ax.collections]
     assert bands == list(lines.values())
+
+
+@pytest.mark.parametrize(("metric", "at"), [("value", 0.9), ("regret", 0.0)])
+def test_a_searcher_at_the_optimum_is_drawn_over_the_optimum_line(tmp_path, metric, at) -> None:
+    """A searcher that finds the optimum at once lies on the dashed reference line (the optimum,
+    or zero regret); its curve must show there, not vanish under the black dashes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import to_rgb
+    from matplotlib.figure import Figure
+
+    from robnas.compare.plots import draw_panel
+
+    write_comparison(tmp_path / "runs", lambda s, seed: [0.9] * 10 if s == "random" else
+                     [0.5 + 0.01 * n for n in range(10)], seeds=range(3), optimum=0.9)
+    curves = anytime_curves(expand_to_budget(load_trajectories(tmp_path / "runs")), metric)
+    fig = Figure(figsize=PANEL_SIZE)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    draw_panel(ax, curves, metric=metric, optimum=0.9)
+    ax.set_ylim(at - 0.5, at + 0.5)
+    canvas.draw()
+    pixels = np.asarray(canvas.buffer_rgba())[..., :3].astype(float) / 255
+    (x0, y), (x1, _) = ax.transData.transform([(2, at), (9, at)])
+    row = pixels[pixels.shape[0] - round(float(y)), int(x0):int(x1)]  # display y counts from the bottom
+    grey = np.asarray(to_rgb("#7f7f7f"))
+    assert np.abs(row - grey).max(axis=1).max() < 0.05  # random search's grey all along, no black dash
