@@ -41,6 +41,27 @@ class ComparisonReport:
         return text
 
 
+def check_one_run_per_seed(table: pd.DataFrame, source: Path) -> None:
+    """Refuse two runs of one searcher, seed, dataset and objective (two ``robnas search`` records
+    of one seed in the folder compared): counted as two runs, one seed would narrow the interval
+    (to zero width for a deterministic searcher) and be averaged in the paired tests.
+
+    Raises:
+        ComparisonError: naming the first such seed and its run folders.
+    """
+    runs = table.drop_duplicates("run_id").dropna(subset=["seed"])
+    keys = ["dataset", "objective", "searcher", "seed"]
+    repeated = runs[runs.duplicated(keys, keep=False)]
+    if repeated.empty:
+        return
+    first = repeated.iloc[0]
+    same = repeated[(repeated[keys] == first[keys]).all(axis=1)]["run_id"].tolist()
+    raise ComparisonError(
+        f"{source} holds {len(same)} runs of {first['searcher']} with seed {first['seed']} on "
+        f"{first['dataset']} {first['objective']} ({', '.join(map(str, same))}): a comparison counts "
+        "each seed of a searcher once; move all but one elsewhere")
+
+
 def write_reports(
     out_dir: str | os.PathLike[str],
     *,
@@ -69,6 +90,7 @@ def write_reports(
         raise ComparisonError(f"{source} holds runs of different budgets ({', '.join(map(str, budgets))}): a "
                               "comparison ranks its runs at one budget; put each budget's runs in a folder "
                               "of its own")
+    check_one_run_per_seed(table, source)
     expanded = expand_to_budget(table)
     summary = summarize(expanded, checkpoints)
     ranking = rank_searchers(expanded)

@@ -90,6 +90,26 @@ def test_from_a_folder_without_runs_is_one_line(capsys, tmp_path) -> None:
     assert code == 2 and "no finished run records" in err and err.count("\n") == 1
 
 
+
+def test_from_a_folder_with_two_runs_of_one_seed_is_refused_not_counted_twice(release_root, capsys,
+                                                                              tmp_path) -> None:
+    """Two `robnas search` records of re with seed 0 were two runs of re: a mean of one seed
+    with a zero-width 95% interval, averaged in the paired tests."""
+    search = ["search", "-O", "clean", "--budget", "15", "--seed", "0", "--data", str(release_root),
+              "--out", str(tmp_path), "-q"]
+    for searcher in ("re", "re", "ls"):
+        assert _run(capsys, *search, "--searcher", searcher)[0] == 0
+    twice = sorted(p.name for p in tmp_path.iterdir() if "-re-" in p.name)
+    assert len(twice) == 2
+    code, out, err = _run(capsys, "compare", "--from", str(tmp_path))
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith(f"robnas: error: {tmp_path} holds 2 runs of re with seed 0 on cifar10 clean (")
+    assert all(name in err for name in twice)
+    assert not (tmp_path / "summary.md").exists()
+    (tmp_path / twice[1] / "config.json").rename(tmp_path / twice[1] / "config.json.moved")
+    code, out, _ = _run(capsys, "compare", "--from", str(tmp_path))
+    assert code == 0 and "1 run per searcher" in out
+
 def test_searcher_specs_compare_settings_of_one_searcher_under_their_labels(
         release_root, capsys, tmp_path) -> None:
     from matplotlib.figure import Figure
