@@ -48,7 +48,7 @@ from robnas.benchmark.location import META_FILE
 from robnas.errors import RobnasError, TableBuildError
 from robnas.evaluation.cell_tasks import LiveSettings, evaluate_cells
 from robnas.evaluation.store import ResultKey, ResultStore
-from robnas.objective import CLEAN, Term, attack_key
+from robnas.objective import CLEAN, Term, attack_key, plain_number
 
 if TYPE_CHECKING:
     from robnas.evaluation.live_oracle import LiveOracle
@@ -123,12 +123,10 @@ def parse_attack(text: str, release_epsilons: dict[str, Sequence[float]]) -> tup
         return key, tuple(float(e) for e in release_epsilons[key])
     epsilons = []
     for part in points.split(","):
-        number = part.strip().removesuffix("/255")
-        try:
-            value = float(number)
-        except ValueError:
+        value = plain_number(part.strip().removesuffix("/255"))
+        if value is None:  # ASCII digits only: float() would read '1_0' as 10 and '１' as 1
             raise TableBuildError(f"--attack {text!r}: epsilon {part!r} is not a number "
-                                  "(units of 1/255, e.g. fgsm@0.5,1,2)") from None
+                                  "(units of 1/255, e.g. fgsm@0.5,1,2)")
         if not 0 < value <= 255:
             raise TableBuildError(f"--attack {text!r}: epsilon {part!r} must be in (0, 255]")
         epsilons.append(value)

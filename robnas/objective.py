@@ -76,6 +76,17 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 """A number as users type it, in ASCII digits only (``float`` would also read ``'٣'`` or ``'nan'``)."""
 
 
+def plain_number(text: str) -> float | None:
+    """``text`` read as a number as users type it (ASCII digits, optional sign, point and
+    exponent), or ``None`` when it is not one: ``float`` would also read ``'１'``, ``'1_0'``
+    (as 10), ``'nan'`` or ``'inf'``.
+
+    >>> plain_number("0.5"), plain_number("1e0"), plain_number("1_0"), plain_number("nan")
+    (0.5, 1.0, None, None)
+    """
+    return float(text) if _NUMBER.fullmatch(text) else None
+
+
 class Term(namedtuple("Term", ["key", "point"])):
     """One column of the release: a key and a point on its grid.
 

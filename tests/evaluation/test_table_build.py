@@ -204,6 +204,9 @@ def test_provenance_records_absolute_folders_and_each_cell_files_sha256(source, 
 
 @pytest.mark.parametrize(("text", "message"), [
     ("fgsm@a", "epsilon 'a' is not a number"),
+    ("fgsm@1_0", "epsilon '1_0' is not a number"),  # float() reads it as 10
+    ("fgsm@\uff11", "is not a number"),  # a full-width digit one, which float() reads as 1
+    ("fgsm@nan", "epsilon 'nan' is not a number"),
     ("fog@1", "unknown attack 'fog'"),
     ("clean@1", "clean has no epsilons"),
     ("clean@", "clean has no epsilons"),
