@@ -266,7 +266,7 @@ def _open_record(searcher: Searcher, oracle: Oracle, objectives: tuple[DirectedO
 
 def check_vectors(trials: list[dict[str, Any]], oracle: Oracle,
                   objectives: tuple[DirectedObjective, ...], problem: ParetoProblem | None,
-                  path: Path) -> None:
+                  path: Path, *, action: str = "resume") -> None:
     """Refuse recorded multi-objective trials that the record or the table contradicts.
 
     Each trial must name a valid cell of a new class with its NB201 index
@@ -274,14 +274,15 @@ def check_vectors(trials: list[dict[str, Any]], oracle: Oracle,
     :class:`ParetoProblem` (a tabular oracle) the values must be the table's.
 
     Raises:
-        RunRecordError: ``cannot resume: <path> line N: ...`` for the first trial that is wrong.
+        RunRecordError: ``cannot <action>: <path> line N: ...`` for the first trial that is wrong
+            (``action``: ``resume``, or ``compare`` for a finished run a comparison reuses).
     """
     from robnas.run_record import check_cells
 
-    archs = check_cells(trials, oracle, path, "values")
+    archs = check_cells(trials, oracle, path, "values", action=action)
     for number, trial in enumerate(trials, start=1):
         if len(trial["values"]) != len(objectives):
-            raise RunRecordError(f"cannot resume: {path} line {number}: {len(trial['values'])} "
+            raise RunRecordError(f"cannot {action}: {path} line {number}: {len(trial['values'])} "
                                  f"values for {len(objectives)} objectives")
     if problem is None or not archs:
         return
@@ -293,7 +294,7 @@ def check_vectors(trials: list[dict[str, Any]], oracle: Oracle,
     hypervolume = 0.0
     true_front = problem.front_indices
     for number, (trial, expected, row) in enumerate(zip(trials, table, rows, strict=True), start=1):
-        where = f"cannot resume: {path} line {number}"
+        where = f"cannot {action}: {path} line {number}"
         if not all(_same(v, e) for v, e in zip(trial["values"], expected, strict=True)):
             raise RunRecordError(
                 f"{where}: values {trial['values']} of {trial['arch']} are not the data's "

@@ -333,7 +333,7 @@ def _shown(value: Any) -> str:
 
 
 def check_cells(trials: Sequence[dict[str, Any]], oracle: Oracle, path: Path,
-                value_key: str = "value") -> list[Arch]:
+                value_key: str = "value", *, action: str = "resume") -> list[Arch]:
     """The cells of recorded trials, refusing the first trial that is malformed.
 
     Each trial must name a valid cell of a class no earlier trial holds, with the oracle's
@@ -341,7 +341,7 @@ def check_cells(trials: Sequence[dict[str, Any]], oracle: Oracle, path: Path,
     number for ``"value"``, a non-empty list of numbers otherwise).
 
     Raises:
-        RunRecordError: ``<path> line N: ...`` for the first trial that is wrong.
+        RunRecordError: ``cannot <action>: <path> line N: ...`` for the first trial that is wrong.
     """
     from robnas.arch import Arch
     from robnas.isomorphism import class_code
@@ -350,7 +350,7 @@ def check_cells(trials: Sequence[dict[str, Any]], oracle: Oracle, path: Path,
     archs: list[Arch] = []
     seen: dict[int, int] = {}
     for number, trial in enumerate(trials, start=1):
-        where = f"cannot resume: {path} line {number}"
+        where = f"cannot {action}: {path} line {number}"
         try:
             arch = Arch.from_string(trial["arch"])
         except (RobnasError, AttributeError, TypeError, ValueError):
@@ -381,8 +381,10 @@ def check_trials(
     path: Path,
     *,
     limits: dict[str, float] | None = None,
+    action: str = "resume",
 ) -> None:
-    """Refuse recorded trials that the oracle contradicts.
+    """Refuse recorded trials that the oracle contradicts (before ``action``: ``resume``, or
+    ``compare`` for a finished run a comparison reuses).
 
     Each trial must name a valid cell of a class no earlier trial holds, with the oracle's
     NB201 index for it (where the oracle knows indices) and a finite ``value``
@@ -394,12 +396,12 @@ def check_trials(
     every limit count towards ``best``.
 
     Raises:
-        RunRecordError: ``<path> line N: ...`` for the first trial that is wrong.
+        RunRecordError: ``cannot <action>: <path> line N: ...`` for the first trial that is wrong.
     """
     from robnas.arch import Arch
     from robnas.cost import value as cost_value
 
-    archs = check_cells(trials, oracle, path)
+    archs = check_cells(trials, oracle, path, action=action)
     if not archs or getattr(oracle, "objective_values", None) is None:
         return
     evaluation = oracle.evaluate(archs, objective)
@@ -407,7 +409,7 @@ def check_trials(
     for number, (trial, value, clean) in enumerate(
         zip(trials, evaluation.values, evaluation.clean, strict=True), start=1
     ):
-        where = f"cannot resume: {path} line {number}"
+        where = f"cannot {action}: {path} line {number}"
         if not _close(trial["value"], value):
             raise RunRecordError(
                 f"{where}: value {trial['value']!r} of {trial['arch']} is not the data's "

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from robnas.compare.plan import RUNS_DIR, RunSpec, check_budgets, load_oracles, unique, write_plan
+from robnas.compare.reuse import check_finished_runs
 from robnas.execution import WORKER_THREAD_VARIABLES, Executor, LocalExecutor, worker_environment
 from robnas.run_record import CONFIG_FILE, SUMMARY_FILE
 
@@ -82,7 +83,8 @@ def run_comparison(
     oracles: dict[str, TabularOracle] | None = None,
     executor: Executor | None = None,
 ) -> ComparisonRun:
-    """Run every spec that has no finished run record under ``out_dir/runs``.
+    """Run every spec that has no finished run record under ``out_dir/runs`` (the finished
+    ones are checked against the table first).
 
     Args:
         specs: from :func:`plan_runs`.
@@ -97,6 +99,8 @@ def run_comparison(
 
     Raises:
         InvalidObjectiveError: a spec's objective is not in its dataset's table.
+        RunRecordError: a finished run it would reuse disagrees with the table
+            (:func:`~robnas.compare.reuse.check_finished_runs`).
         RobnasError: a run failed (finished runs stay; re-running resumes).
     """
     started = time.perf_counter()
@@ -108,6 +112,7 @@ def run_comparison(
     runs_dir = out / RUNS_DIR
     runs_dir.mkdir(parents=True, exist_ok=True)
     check_budgets(runs_dir, specs)
+    check_finished_runs(runs_dir, oracles, data_root)
     write_plan(out, specs)
     _remove_staging(out)
 

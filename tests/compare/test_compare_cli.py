@@ -211,3 +211,64 @@ def test_runs_of_another_budget_in_the_folder_are_refused_not_ranked_together(re
     shutil.copytree(other / "runs", mixed, dirs_exist_ok=True)
     code, _, err = _run(capsys, "compare", "--from", str(mixed))
     assert code == 2 and "holds runs of different budgets (12, 40)" in err and err.count("\n") == 1
+
+
+def _edit_json(path, change) -> None:
+    import json
+
+    fields = json.loads(path.read_text())
+    change(fields)
+    path.write_text(json.dumps(fields))
+
+
+def _edit_trial(path, line: int, change) -> None:
+    import json
+
+    lines = path.read_text().splitlines()
+    trial = json.loads(lines[line - 1])
+    change(trial)
+    lines[line - 1] = json.dumps(trial)
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda run: _edit_trial(run / "trials.jsonl", 3, lambda t: t.update(value=0.99)),
+     "trials.jsonl line 3: value 0.99 of "),
+    (lambda run: _edit_trial(run / "trials.jsonl", 4, lambda t: t.update(best=0.99)),
+     "trials.jsonl line 4: best so far 0.99 is not the best recorded value"),
+    (lambda run: _edit_json(run / "summary.json", lambda s: s.update(optimum=0.5)),
+     "summary.json: optimum 0.5 is not the data's "),
+])
+def test_a_finished_run_edited_by_hand_is_refused_when_the_comparison_reuses_it(
+        release_root, capsys, tmp_path, edit, message) -> None:
+    """A comparison folder's finished runs went into the statistics unchecked (an edited best
+    or optimum moved the means and ranks); they are checked against the table like a resumed
+    record's, before anything runs."""
+    out = tmp_path / "cmp"
+    argv = ["compare", "-O", "clean", "-s", "random", "-s", "re", "--seeds", "2", "--budget", "8",
+            "--out", str(out), "--data", str(release_root), "--jobs", "1", "-q"]
+    assert _run(capsys, *argv)[0] == 0
+    run = next(p for p in (out / "runs").iterdir() if "-re-s001" in p.name)
+    edit(run)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    code, stdout, err = _run(capsys, *argv)
+    assert code == 2 and stdout == ""
+    assert err.splitlines()[-1].startswith(f"robnas: error: cannot compare: {run}") and message in err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    code, _, err = _run(capsys, *argv[:7], "--seeds", "1", *argv[9:])  # the report reads seed 1 too
+    assert code == 2 and f"cannot compare: {run}" in err
+
+
+def test_a_finished_multi_objective_run_edited_by_hand_is_refused_when_reused(
+        release_root, capsys, tmp_path) -> None:
+    out = tmp_path / "cmp"
+    argv = ["compare", "--multi", "-O", "pgd@1/255", "-O", "clean", "-s", "random", "--seeds", "1",
+            "--budget", "8", "--out", str(out), "--data", str(release_root), "--jobs", "1", "-q"]
+    assert _run(capsys, *argv)[0] == 0
+    (run,) = (out / "runs").iterdir()
+    _edit_json(run / "config.json", lambda c: c.update(true_hypervolume=1.0))
+    code, _, err = _run(capsys, *argv)
+    assert code == 2 and f"cannot compare: {run / 'config.json'}: true_hypervolume 1.0" in err
+    _edit_json(run / "config.json", lambda c: c.pop("true_hypervolume"))
+    code, _, err = _run(capsys, *argv)
+    assert code == 2 and "true_hypervolume None" in err

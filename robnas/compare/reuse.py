@@ -1,0 +1,81 @@
+"""Checks on the finished runs a comparison reuses instead of running them again.
+
+A comparison folder keeps every finished run; re-running ``robnas compare`` into it reports
+them with the new ones. Their numbers go straight into the statistics, so they are checked
+against the table first, as ``robnas search --resume`` checks a record it continues: every
+trial's cell, index and value(s) (:func:`robnas.run_record.check_trials`,
+:func:`robnas.multi_loop.check_vectors`), the running best (hypervolume share), and the
+``optimum`` the regret is taken from (a single-objective run's ``summary.json``; a
+multi-objective run's is 1, its true hypervolume in ``config.json``). A record edited by hand,
+or written over other data, is refused in one line that names its file and line.
+``compare --from`` re-draws without the data and so cannot check.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from robnas.errors import RunRecordError
+from robnas.run_record import CONFIG_FILE, SUMMARY_FILE, TRIALS_FILE, RunRecord, check_trials
+
+if TYPE_CHECKING:
+    from robnas.benchmark import TabularOracle
+
+__all__ = ["check_finished_runs"]
+
+
+def check_finished_runs(runs_dir: Path, oracles: dict[str, TabularOracle],
+                        data_root: str | Path) -> None:
+    """Check every finished tabular record under ``runs_dir`` (one with a ``summary.json``:
+    the report reads them all, planned this time or not) against its dataset's table, taken
+    from ``oracles`` or read from ``data_root`` (and added to ``oracles``). Runs not finished
+    are left to the run that resumes them (which checks them itself).
+
+    Raises:
+        RunRecordError: ``cannot compare: <file> ...``, naming the first wrong entry.
+    """
+    from robnas.benchmark import TabularOracle
+    from robnas.multi_objective import ParetoProblem, is_multi, parse_objectives
+
+    problems: dict[tuple[str, str], ParetoProblem] = {}
+    for summary in sorted(runs_dir.glob(f"*/{SUMMARY_FILE}")):
+        run_dir = summary.parent
+        record = RunRecord.open(run_dir)
+        config = record.config()
+        objective, dataset = config.get("objective"), config.get("dataset")
+        if config.get("mode") != "tabular" or not isinstance(objective, str) or not isinstance(dataset, str):
+            continue  # not a table's run (or not a run config: the report says so)
+        if dataset not in oracles:
+            oracles[dataset] = TabularOracle(dataset, data=data_root)
+        oracle = oracles[dataset]
+        trials = record.read_trials()
+        if is_multi(objective):
+            from robnas.multi_loop import check_vectors
+
+            if (dataset, objective) not in problems:
+                problems[dataset, objective] = ParetoProblem.from_oracle(oracle, objective)
+            problem = problems[dataset, objective]
+            check_vectors(trials, oracle, parse_objectives(objective), problem,
+                          run_dir / TRIALS_FILE, action="compare")
+            _check_number(config, "true_hypervolume", problem.true_hypervolume, run_dir / CONFIG_FILE)
+            _check_number(record.summary() or {}, "optimum", 1.0, summary)
+            continue
+        limits = {key[4:]: config[key] for key in ("max_params", "max_flops") if config.get(key) is not None}
+        check_trials(trials, oracle, objective, config.get("min_clean"), run_dir / TRIALS_FILE,
+                     limits=limits, action="compare")
+        if config.get("min_clean") is None and not limits:  # a comparison plans unconstrained runs
+            _check_number(record.summary() or {}, "optimum", oracle.optimum(objective), summary)
+
+
+def _check_number(fields: Mapping[str, Any], key: str, expected: float | None, path: Path) -> None:
+    """Refuse ``fields[key]`` unless it is ``expected`` (within rounding)."""
+    if expected is None:
+        return
+    recorded = fields.get(key)
+    if not (isinstance(recorded, int | float) and not isinstance(recorded, bool)
+            and math.isclose(recorded, expected, rel_tol=1e-9, abs_tol=1e-9)):
+        raise RunRecordError(f"cannot compare: {path}: {key} {recorded!r} is not the data's "
+                             f"{float(expected)!r}; the record was edited or belongs to other data")
