@@ -1,0 +1,243 @@
+"""README.md's examples run as shown and return what they claim, on the real released data.
+
+How a ```` ```python ```` block of README.md is checked:
+
+- The blocks of one section (the text under one ``#``/``##``/``###`` heading) run in README order
+  in one fresh namespace, as a reader would run them in a notebook; each section is one test.
+- They run in a fresh ``tmp_path`` as the working directory (files they write land there), with
+  ``ROBNAS_DATA`` set to the release the tests use (``ROBNAS_TEST_DATA``; unset: skipped).
+- A statement whose comment starts with a literal, ``# 0.336``, ``# (0.588, 0.0, 1)`` or
+  ``# 0.893: why``, must be an expression whose value is that literal to the digits quoted.
+- A statement whose comment starts with ``SomeError: message`` must raise that error, with that
+  message (the README shows what the reader will see instead of a value).
+- What the README says in words about a value (a DataFrame, its index name, its columns) is
+  checked by ``VALUE_CHECKS``, keyed by the statement's exact text.
+- A block that cannot run here (it needs NATS weights, test images, a GPU, the network, or more
+  than a few seconds) is listed in ``SKIPPED_BLOCKS`` by a text only it contains, with the reason.
+  A new block runs unless listed, so adding one to the README forces a decision.
+
+``$ robnas query ...`` and ``$ robnas space ...`` lines in ```` ```console ```` blocks are run
+in-process and must print exactly the lines shown under them (``SKIPPED_COMMANDS`` lists those
+that cannot). Every entry of the three lists must match the README, so none can go stale.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import itertools
+import re
+import shlex
+import tokenize
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from robnas.cli.main import main
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+#: A text only the block contains -> why the block does not run here.
+SKIPPED_BLOCKS: dict[str, str] = {
+    "load_measures(measures=": "reads synflow values from a results store that `robnas measures "
+                               "compute` must fill first (torch, a network per cell)",
+}
+
+#: A text only the command line contains -> why its output is not compared.
+SKIPPED_COMMANDS: dict[str, str] = {
+    "--data /data/robustness": "names the reader's own data folder (and cifar100, not in the test data)",
+}
+
+
+def _nb201_frame(*columns: str) -> Callable[[Any], None]:
+    """A check: one row per NB201 cell, indexed by ``nb201_index``, with ``columns``."""
+
+    def check(value: Any) -> None:
+        assert isinstance(value, pd.DataFrame), type(value)
+        assert value.index.name == "nb201_index"
+        assert len(value) == 15625
+        assert set(columns) <= set(value.columns), list(value.columns)
+
+    return check
+
+
+def _cost_frame(value: Any) -> None:
+    _nb201_frame()(value)
+    assert list(value.columns) == ["params", "flops"]
+
+
+#: A statement's exact text -> a check of its value (an assignment: of the name it binds).
+VALUE_CHECKS: dict[str, Callable[[Any], None]] = {
+    'frame = oracle.dataframe(["clean", "pgd@1/255"])': _nb201_frame("clean", "pgd@1/255"),
+    'oracle.dataframe("clean")': _nb201_frame("clean"),
+    'cost.cost_frame("cifar10")': _cost_frame,
+    'oracle.dataframe(["params", "pgd@1/255"])': _nb201_frame("params", "pgd@1/255"),
+}
+
+_FENCE = re.compile(r"^```(\w*)")
+_HEADING = re.compile(r"^#{1,6} (.+)$")
+# a literal at the start of a comment, ended by ":", ";", whitespace or the end ("15,625 rows" is no number)
+_LITERAL = re.compile(r"^(\([^)]*\)|[-+]?\d[\d.eE+-]*)(?=[:;]|\s|$)")
+_ERROR = re.compile(r"^([A-Z]\w*(?:Error|Exception)): (.+)$")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One fenced block of the README: its language, section heading, first line and text."""
+
+    language: str
+    section: str
+    line: int
+    text: str
+
+
+def readme_blocks(text: str) -> list[Block]:
+    """Every fenced block of a Markdown ``text``, with the heading it is under."""
+    blocks: list[Block] = []
+    section, language, start, body = "", None, 0, []
+    for number, line in enumerate(text.splitlines(), start=1):
+        fence = _FENCE.match(line)
+        if language is None and fence:
+            language, start, body = fence.group(1), number + 1, []
+        elif language is not None and line.startswith("```"):
+            blocks.append(Block(language, section, start, "\n".join(body) + "\n"))
+            language = None
+        elif language is not None:
+            body.append(line)
+        elif heading := _HEADING.match(line):
+            section = heading.group(1).strip()
+    return blocks
+
+
+def python_sections(text: str) -> dict[str, list[Block]]:
+    """The README's Python blocks that run here, grouped by section in README order."""
+    sections: dict[str, list[Block]] = {}
+    for block in readme_blocks(text):
+        if block.language == "python" and not any(key in block.text for key in SKIPPED_BLOCKS):
+            sections.setdefault(block.section, []).append(block)
+    return sections
+
+
+def _comments(source: str) -> dict[int, str]:
+    """Line number -> the text of the comment on that line (without ``#``)."""
+    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+    return {token.start[0]: token.string[1:].strip() for token in tokens if token.type == tokenize.COMMENT}
+
+
+def _matches_quoted(actual: Any, quoted: Any) -> bool:
+    """Whether ``actual`` is ``quoted`` to the digits the README quotes (tuples item by item)."""
+    if isinstance(quoted, tuple):
+        return (isinstance(actual, tuple) and len(actual) == len(quoted)
+                and all(_matches_quoted(a, q) for a, q in zip(actual, quoted, strict=True)))
+    if isinstance(quoted, float):
+        decimals = len(repr(quoted).partition(".")[2]) if "e" not in repr(quoted) else 12
+        return round(float(actual), decimals) == quoted
+    return actual == quoted
+
+
+def run_block(block: Block, namespace: dict[str, Any]) -> list[str]:
+    """Run ``block`` statement by statement in ``namespace``; the mismatches with what it shows."""
+    problems: list[str] = []
+    comments = _comments(block.text)
+    for statement in ast.parse(block.text).body:
+        where = f"README.md line {block.line + statement.end_lineno - 1}"
+        source = ast.get_source_segment(block.text, statement)
+        comment = comments.get(statement.end_lineno, "")
+        literal, error = _LITERAL.match(comment), _ERROR.match(comment)
+        code = compile(ast.Module([statement], type_ignores=[]), where, "exec")
+        if error:
+            try:
+                exec(code, namespace)
+            except Exception as exc:  # the README names the class it expects
+                shown = f"{type(exc).__name__}: {exc}"
+                if shown != comment:
+                    problems.append(f"{where}: {source} raised {shown!r}, README shows {comment!r}")
+            else:
+                problems.append(f"{where}: {source} raised nothing, README shows {comment!r}")
+            continue
+        if isinstance(statement, ast.Expr):
+            value = eval(compile(ast.Expression(statement.value), where, "eval"), namespace)
+        else:
+            exec(code, namespace)
+            targets = statement.targets if isinstance(statement, ast.Assign) else []
+            value = namespace[targets[0].id] if len(targets) == 1 and isinstance(targets[0], ast.Name) else None
+        if literal:
+            quoted = ast.literal_eval(literal.group(1))
+            if not isinstance(statement, ast.Expr) or not _matches_quoted(value, quoted):
+                problems.append(f"{where}: {source} gives {value!r}, README shows {literal.group(1)}")
+        if source in VALUE_CHECKS:
+            VALUE_CHECKS[source](value)
+    return problems
+
+
+def console_commands(text: str) -> list[tuple[int, str, str]]:
+    """``(line, command, output shown)`` of every ``$ robnas query|space`` line in a console block."""
+    found: list[tuple[int, str, str]] = []
+    for block in readme_blocks(text):
+        if block.language != "console":
+            continue
+        lines = block.text.splitlines()
+        starts = [i for i, line in enumerate(lines) if line.startswith("$ ")] + [len(lines)]
+        for here, after in itertools.pairwise(starts):
+            command = lines[here][2:].partition("   #")[0].strip()
+            if re.match(r"robnas (query|space)\b", command):
+                found.append((block.line + here, command, "\n".join(lines[here + 1:after])))
+    return found
+
+
+_TEXT = README.read_text(encoding="utf-8")
+_SECTIONS = python_sections(_TEXT)
+
+
+def test_every_list_entry_matches_the_readme() -> None:
+    blocks = [block.text for block in readme_blocks(_TEXT) if block.language == "python"]
+    for key in SKIPPED_BLOCKS:
+        assert sum(key in text for text in blocks) == 1, f"SKIPPED_BLOCKS {key!r} must match one block"
+    commands = [command for _, command, _ in console_commands(_TEXT)]
+    for key in SKIPPED_COMMANDS:
+        assert sum(key in command for command in commands) == 1, f"SKIPPED_COMMANDS {key!r}"
+    statements = {ast.get_source_segment(text, node) for text in blocks for node in ast.parse(text).body}
+    assert set(VALUE_CHECKS) <= statements, set(VALUE_CHECKS) - statements
+    # the checks below would pass vacuously on a README whose blocks they no longer find
+    assert len(_SECTIONS) >= 4 and len(console_commands(_TEXT)) >= 3
+
+
+@pytest.mark.parametrize("section", list(_SECTIONS))
+def test_python_examples_run_as_shown(section: str, release_root: Path, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROBNAS_DATA", str(release_root))
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {"__name__": "__readme__"}
+    problems = [problem for block in _SECTIONS[section] for problem in run_block(block, namespace)]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(("line", "command", "shown"),
+                         [case for case in console_commands(_TEXT)
+                          if not any(key in case[1] for key in SKIPPED_COMMANDS)],
+                         ids=lambda case: str(case) if isinstance(case, int) else None)
+def test_console_examples_print_what_is_shown(line: int, command: str, shown: str, release_root: Path,
+                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("ROBNAS_DATA", str(release_root))
+    monkeypatch.chdir(tmp_path)
+    main(shlex.split(command)[1:])
+    out, err = capsys.readouterr()
+    assert (out + err).rstrip("\n") == shown, f"README.md line {line}: {command}"
+
+
+def test_the_checker_catches_a_wrong_example(release_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # run_block must report a quoted value, an error and a name the example lacks, not pass them
+    monkeypatch.setenv("ROBNAS_DATA", str(release_root))
+    text = ("from robnas.benchmark import TabularOracle\n"
+            "oracle = TabularOracle('cifar10')\n"
+            "oracle.value(13433, 'pgd@1/255')  # 0.337\n"
+            "int('1')  # ValueError: nothing\n")
+    problems = run_block(Block("python", "t", 1, text), {})
+    assert len(problems) == 2 and "0.336" in problems[0] and "raised nothing" in problems[1]
+    with pytest.raises(NameError):
+        run_block(Block("python", "t", 1, "cost.flops(arch)\n"), {})
