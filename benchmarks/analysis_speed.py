@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 
+from _common import data_root, print_provenance, run
+
 
 def timed(fn, repeats: int = 1):
     """(median wall s, median CPU s, result) over ``repeats`` calls."""
@@ -119,9 +121,16 @@ def main() -> None:
     parser.add_argument("--dataset", default="cifar10")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    cost_section(args.data, args.repeats)
-    report_section(args.data, args.dataset)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    data = data_root(args.data)
+    from robnas.benchmark import TabularOracle
+
+    _ = TabularOracle(args.dataset, data=data).grid  # an unknown or missing dataset: one line, before any timing
+    print_provenance(data)
+    cost_section(data, args.repeats)
+    report_section(data, args.dataset)
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

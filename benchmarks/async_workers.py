@@ -19,12 +19,11 @@ Usage: python benchmarks/async_workers.py [--data PATH] [--seeds 20] [--bo-seeds
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import time
 
 import numpy as np
+from _common import check_names, data_root, print_provenance, run, seed_range
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,14 +34,17 @@ def main(argv: list[str] | None = None) -> int:
     from robnas.benchmark import TabularOracle
     from robnas.loop import run_search
     from robnas.schedule import simulated_cost
+    from robnas.searchers import SEARCHERS
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    data = args.data or os.environ.get("ROBNAS_DATA")
-    if not data:
-        sys.exit("give the data folder with --data PATH or $ROBNAS_DATA")
+    check_names("searcher", args.searchers, SEARCHERS)
+    data = data_root(args.data)
     oracle = TabularOracle(args.dataset, data=data)
     oracle.objective_values(args.objective)
-    budgets = sorted(args.budgets)
+    budgets = sorted(set(args.budgets))
+    bo_seeds = args.bo_seeds or args.seeds
+    print_provenance(data, seeds=seed_range(0, args.seeds) + (
+        f"; bo {seed_range(0, bo_seeds)}" if "bo" in args.searchers and bo_seeds != args.seeds else ""))
     print(f"{args.dataset} {args.objective}: optimum {oracle.optimum(args.objective):.4g}; "
           f"{args.seeds} seeds ({args.bo_seeds or args.seeds} for bo); best value after b distinct cells "
           "(mean, 95% CI of the mean) and "
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             span = {b: [] for b in budgets}
             busy = {b: [] for b in budgets}
             cpu = time.process_time()
-            seeds = args.bo_seeds if name == "bo" and args.bo_seeds else args.seeds
+            seeds = bo_seeds if name == "bo" else args.seeds
             for seed in range(seeds):
                 result = run_search(name, oracle, args.objective, max(budgets),
                                     params={"seed": seed}, workers=workers)
@@ -99,8 +101,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--budgets", type=int, nargs="+", default=[100, 300])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--searchers", nargs="+", default=["random", "re", "ls", "bo", "predictor"])
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if min(args.seeds, args.bo_seeds or 1, *args.budgets, *args.workers) < 1:
+        parser.error("--seeds, --bo-seeds, --budgets and --workers must be at least 1")
+    return args
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run(main)

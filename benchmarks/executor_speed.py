@@ -35,6 +35,8 @@ import threading
 import time
 from pathlib import Path
 
+from _common import data_root, print_provenance, run, seed_range
+
 from robnas.compare import load_oracles, plan_runs, run_comparison
 from robnas.execution import LocalExecutor, RayExecutor
 
@@ -122,11 +124,15 @@ def main() -> None:
     parser.add_argument("--objective", default="pgd@1/255")
     parser.add_argument("--data", default=None, help="data root (default: $ROBNAS_DATA)")
     args = parser.parse_args()
+    if min(args.seeds, args.budget, args.jobs, args.rounds) < 1:
+        parser.error("--seeds, --budget, --jobs and --rounds must be at least 1")
+    data = data_root(args.data)
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the workers copy this verbosity
     specs = plan_runs(SEARCHERS, [args.objective], ["cifar10"], range(args.seeds), args.budget)
-    oracles = load_oracles(specs, args.data)
+    oracles = load_oracles(specs, data)
+    print_provenance(data, seeds=seed_range(0, args.seeds))
     base = Path(tempfile.mkdtemp(prefix="robnas-executor-speed-"))
     print(f"comparison: {len(SEARCHERS)} searchers x {args.seeds} seeds x {args.budget} evaluations "
           f"on cifar10 {args.objective}; {args.jobs} worker processes / Ray CPUs for each engine, "
@@ -157,4 +163,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -23,6 +23,8 @@ import argparse
 import platform
 import time
 
+from _common import print_provenance, run
+
 # the release's epsilon grid (units of 1/255), as in meta.json
 GRID = {
     "fgsm@Linf": [0.1, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 255.0],
@@ -56,6 +58,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
+    print_provenance(seeds='0 (torch: network initialisation and images)')
     generator = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
     net = build_network(Arch.from_string(CELL), "cifar10", channels=16, cells_per_stage=5).eval().to(device)
@@ -127,4 +130,4 @@ def _device_name(device: str) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import data_root, print_provenance, run
+
 PUBLISHED_SPEARMAN = {"synflow": 0.737, "params": "0.72-0.75", "flops": "0.72-0.75"}
 TOTAL = 15_625
 
@@ -119,14 +121,22 @@ def main() -> None:
                         help="results store (reuse to resume)")
     parser.add_argument("--measures", default="synflow,l2_norm,zen")
     args = parser.parse_args()
-    if not args.skip_timing:
-        timing(args.timing_cells, args.jobs)
-    from robnas.evaluation.measures import MEASURES
+    if args.cells != "all" and not (args.cells.isascii() and args.cells.isdigit() and int(args.cells) >= 2):
+        parser.error(f"--cells needs a whole number of at least 2, or 'all'; got {args.cells!r}")
+    if args.jobs < 1 or (not args.skip_timing and args.timing_cells < 1):
+        parser.error("--jobs and --timing-cells must be at least 1")
+    data = data_root(args.data)  # checked before part 1, which takes minutes
+    from robnas.evaluation.measures import MEASURES, get_measure
 
     measures = [m for m in args.measures.split(",") if m]
+    for measure in measures:
+        get_measure(measure)  # an unknown measure: one line now, not after part 1
     measures += [m for m in ("params", "flops") if m in MEASURES and m not in measures]
-    correlations(args.data, args.cells, args.jobs, args.store, measures)
+    print_provenance(data, seeds="0 (network initialisation, images, the cell sample, the bootstrap)")
+    if not args.skip_timing:
+        timing(args.timing_cells, args.jobs)
+    correlations(data, args.cells, args.jobs, args.store, measures)
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -33,6 +32,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np
 
 # the same ask/tell loop as the variants benchmark (run as a script, its folder is on the path)
+from _common import data_root, print_provenance, run, seed_range
 from predictor_variants import distinct_classes
 
 from robnas.arch import EDGES, OPS, Arch, all_ops_array
@@ -66,15 +66,17 @@ class RestrictedPredictor(PredictorSearch):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("ROBNAS_DATA"))
+    parser.add_argument("--data", help="data root (default: $ROBNAS_DATA)")
     parser.add_argument("--seeds", type=int, default=100)
-    parser.add_argument("--budget", type=int, default=100)
+    parser.add_argument("--budget", type=int, default=100, help="cells of (2) and (3), 1-300 (default: 100)")
     args = parser.parse_args(argv)
-    if not args.data:
-        sys.exit("give the data folder with --data PATH or $ROBNAS_DATA")
+    if args.seeds < 1 or not 1 <= args.budget <= 300:
+        parser.error("--seeds must be at least 1 and --budget between 1 and 300 (the whole-space runs' length)")
+    data = data_root(args.data)
     from robnas.benchmark import TabularOracle
 
-    oracle = TabularOracle("cifar10", data=args.data)
+    oracle = TabularOracle("cifar10", data=data)
+    print_provenance(data, seeds=seed_range(0, args.seeds))
     values = np.asarray(oracle.evaluate([Arch.from_code(i) for i in range(len(CLASSES))],
                                         "pgd@1/255").values, dtype=float)
     optimum = values.max()
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     def report(label: str, runs: list[list[int]], started: float) -> None:
         best = np.maximum.accumulate(values[np.array(runs)], axis=1)
         cells = "  ".join(f"@{b} {best[:, b - 1].mean():.4f} ({(best[:, b - 1] >= optimum - 1e-9).mean():4.0%})"
-                          for b in (50, args.budget) if b <= args.budget)
+                          for b in sorted({min(50, args.budget), args.budget}))
         print(f"  {label:44s} {cells}  {(time.process_time() - started) / len(runs):.2f} s CPU/run", flush=True)
 
     seeds = range(args.seeds)
@@ -125,4 +127,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run(main)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 
+from _common import check_names, print_provenance, run
+
 BUDGETS = (50, 100, 300)
 RIVALS = ("re", "bo")
 
@@ -36,11 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     from robnas.compare.trajectories import expand_to_budget, load_trajectories
 
     expanded = expand_to_budget(pd.concat([load_trajectories(d) for d in dirs], ignore_index=True))
+    check_names("searcher label (not in these folders)", [*(args.searcher or []), *(args.rival or [])],
+                sorted(set(expanded["searcher"])))
+    print_provenance(seeds="those of the run records read (counted per searcher below)")
     for (dataset, objective), group in expanded.groupby(["dataset", "objective"], sort=True):
         seeds = group.groupby("searcher")["seed"].nunique()
         print(f"\n{dataset} {objective} (optimum {group['optimum'].max():.3f}; "
               f"seeds per searcher: {', '.join(f'{s} {n}' for s, n in seeds.items())})")
-        for budget in BUDGETS:
+        for budget in (b for b in BUDGETS if b <= group["n"].max()):  # not past the runs' budget
             at = group[group["n"] == budget]
             means = at.groupby("searcher")["best"].mean()
             found = at.groupby("searcher")["found"].mean()
@@ -64,4 +69,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run(main)

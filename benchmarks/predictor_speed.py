@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from _common import data_root, print_provenance, run
 
 SETTINGS: dict[str, dict[str, object]] = {
     "predictor (defaults: refit each step to 50 told, then every 5; leaf-max to 50; 3 local, twins, "
@@ -93,20 +94,23 @@ def _timed_run(searcher: object, oracle: object, budget: int) -> tuple[list[floa
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("ROBNAS_DATA"))
+    parser.add_argument("--data", help="data root (default: $ROBNAS_DATA)")
     parser.add_argument("--budget", type=int, default=300)
     args = parser.parse_args(argv)
-    if not args.data:
-        sys.exit("give the data folder with --data PATH or $ROBNAS_DATA")
+    if args.budget < 1:
+        parser.error("--budget must be at least 1")
+    data = data_root(args.data)
     from robnas.benchmark import TabularOracle
     from robnas.searchers import PredictorSearch, RegularizedEvolution
 
-    oracle = TabularOracle("cifar10", data=args.data)
+    oracle = TabularOracle("cifar10", data=data)
+    print_provenance(data, seeds="0 (1 for the untimed warm-up run)")
     _timed_run(PredictorSearch(seed=1), oracle, 20)  # imports and feature tables, off the clock
-    blocks = [f"{b}-{b + BLOCK}" for b in range(0, args.budget, BLOCK)]
+    blocks = [f"{b}-{min(b + BLOCK, args.budget)}" for b in range(0, args.budget, BLOCK)]
+    width = max(len(label) for label in ["regularized evolution (baseline)", *SETTINGS])
     print(f"load average {os.getloadavg()[0]:.1f}; CPU ms per step (ask + tell + lookup) "
           f"by cells told")
-    print(f"{'setting':44s} " + " ".join(f"{b:>8s}" for b in blocks) + "   run CPU s   run wall s")
+    print(f"{'setting':{width}s} " + " ".join(f"{b:>8s}" for b in blocks) + "   run CPU s   run wall s")
     _, _, base_cpu = _timed_run(RegularizedEvolution(seed=0), oracle, args.budget)
     for label, params in [("regularized evolution (baseline)", None), *SETTINGS.items()]:
         if params is None:
@@ -117,10 +121,10 @@ def main(argv: list[str] | None = None) -> int:
             searcher = PredictorSearch(**params, seed=0)
         steps, wall, cpu = _timed_run(searcher, oracle, args.budget)
         means = [1000 * sum(steps[b:b + BLOCK]) / len(steps[b:b + BLOCK]) for b in range(0, len(steps), BLOCK)]
-        print(f"{label:44s} " + " ".join(f"{m:8.1f}" for m in means) + f"   {cpu:9.2f}   {wall:10.2f}"
+        print(f"{label:{width}s} " + " ".join(f"{m:8.1f}" for m in means) + f"   {cpu:9.2f}   {wall:10.2f}"
               + ("" if params is None else f"   ({cpu / base_cpu:.0f}x evolution)"), flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run(main)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from typing import Any
 
@@ -25,6 +24,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
+from _common import check_names, data_root, print_provenance, run, seed_range
 
 from robnas.arch import NUM_EDGES, NUM_OPS, Arch, all_ops_array
 from robnas.isomorphism import class_code_array
@@ -171,31 +171,51 @@ def _run(searcher: PredictorSearch, values: np.ndarray, budget: int) -> list[flo
     return np.maximum.accumulate(values[distinct_classes(searcher, values, budget)]).tolist()
 
 
+def _variant_names(text: str) -> list[str]:
+    """``--only``'s comma-separated names; a name with a comma of its own (``local 3,
+    max_features=0.5``) is one name: the longest run of pieces that names a variant wins."""
+    pieces, names, start = text.split(","), [], 0
+    while start < len(pieces):
+        stop = next((stop for stop in range(len(pieces), start, -1)
+                     if ",".join(pieces[start:stop]).strip() in VARIANTS), start + 1)
+        name = ",".join(pieces[start:stop]).strip()
+        if name:
+            names.append(name)
+        start = stop
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("ROBNAS_DATA"))
+    parser.add_argument("--data", help="data root (default: $ROBNAS_DATA)")
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--first-seed", type=int, default=0,
                         help="seeds FIRST..FIRST+SEEDS-1 (e.g. 100: fresh seeds after a screen on 0-99)")
-    parser.add_argument("--only", help="comma-separated variant names (default: all; \"\": none)")
+    parser.add_argument("--only", help="comma-separated variant names, as printed (default: all; \"\": none)")
     parser.add_argument("--real", action="append", default=[], metavar="KEY=VALUE[,KEY=VALUE]",
                         help="also run PredictorSearch itself with these keywords (repeat)")
     parser.add_argument("--dataset", default="cifar10")
     parser.add_argument("--objective", default="pgd@1/255")
     args = parser.parse_args(argv)
-    if not args.data:
-        sys.exit("give the data folder with --data PATH or $ROBNAS_DATA")
+    if args.seeds < 1 or args.first_seed < 0:
+        parser.error("--seeds must be at least 1 and --first-seed at least 0")
+    only = _variant_names(args.only) if args.only is not None else list(VARIANTS)
+    check_names("variant", only, VARIANTS)
+    data = data_root(args.data)
     from robnas.benchmark import TabularOracle
     from robnas.cli.values import parse_param
+    from robnas.searchers import make_searcher
 
-    oracle = TabularOracle(args.dataset, data=args.data)
+    reals = [dict(parse_param(p) for p in text.split(",")) for text in args.real]
+    for keywords in reals:  # unknown keywords: one line now, not after the variants
+        make_searcher("predictor", **{k: v for k, v in keywords.items() if k != "ard"})
+    oracle = TabularOracle(args.dataset, data=data)
     values = np.asarray(oracle.evaluate([Arch.from_code(i) for i in range(len(CLASSES))],
                                         args.objective).values, dtype=float)
     optimum = values.max()
-    chosen = VARIANTS if args.only is None else {k: VARIANTS[k] for k in args.only.split(",") if k}
-    settings: list[tuple[str, Any]] = [(name, v) for name, v in chosen.items()]
-    settings += [(f"PredictorSearch({text})", dict(parse_param(p) for p in text.split(",")))
-                 for text in args.real]
+    settings: list[tuple[str, Any]] = [(name, VARIANTS[name]) for name in only]
+    settings += [(f"PredictorSearch({text})", keywords) for text, keywords in zip(args.real, reals, strict=True)]
+    print_provenance(data, seeds=seed_range(args.first_seed, args.seeds))
     print(f"{args.dataset} {args.objective} (optimum {optimum:.3f}), {args.seeds} seeds: mean best "
           f"after 50 / 100 / 300 cells (share of runs at the optimum)")
     for name, setting in settings:
@@ -219,4 +239,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run(main)

@@ -11,12 +11,13 @@ Usage: python benchmarks/query_speed.py [--data PATH] [--repeats 7]
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from _common import data_root, print_provenance, run
 
 BASELINE = r"""
 import time
@@ -117,14 +118,16 @@ def warm_throughput(root: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("ROBNAS_DATA"), help="data root")
+    parser.add_argument("--data", help="data root (default: $ROBNAS_DATA)")
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
-    if not args.data:
-        parser.error("pass --data PATH or set ROBNAS_DATA")
-    cold_query(args.data, args.repeats)
-    warm_throughput(args.data)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    data = data_root(args.data)
+    print_provenance(data, seeds="0 (the NumPy generator drawing the warm look-ups' cells)")
+    cold_query(data, args.repeats)
+    warm_throughput(data)
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

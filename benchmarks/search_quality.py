@@ -18,19 +18,18 @@ the clock starts. The baseline is the same number of bare ``oracle.evaluate([cel
 so the ratio is what the loop and the searcher add on top of the table look-ups. Nothing here
 is a pass/fail test.
 
-Usage: python benchmarks/search_quality.py [--data PATH] [--seeds 100] [--bo-seeds 100]
+Usage: python benchmarks/search_quality.py [--data PATH] [--seeds 100] [--bo-seeds N]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import time
 from typing import Any
 
 import numpy as np
+from _common import check_names, data_root, print_provenance, run, seed_range
 
 REFERENCE = {  # CIFAR-10 pgd@1/255, 100 seeds: best value after (100, 300) distinct cells
     "random": {100: 0.558, 300: 0.576},
@@ -47,20 +46,23 @@ def main(argv: list[str] | None = None) -> int:
     from robnas.searchers import SEARCHERS
 
     quiet_optuna(0)  # as the robnas command does: no INFO line per Optuna study
-    data = args.data or os.environ.get("ROBNAS_DATA")
-    if not data:
-        sys.exit("give the data folder with --data PATH or $ROBNAS_DATA")
+    check_names("searcher", args.searchers, SEARCHERS)
+    data = data_root(args.data)
     oracle = TabularOracle(args.dataset, data=data)
     oracle.objective_values(args.objective)  # start-up: read the table before any clock runs
-    budgets = sorted(args.budgets)
+    budgets = sorted(set(args.budgets))
+    bo_seeds = args.seeds if args.bo_seeds is None else args.bo_seeds
+    print_provenance(data, seeds=seed_range(0, args.seeds) + (
+        f"; bo {seed_range(0, bo_seeds)}" if "bo" in args.searchers and bo_seeds != args.seeds else "")
+        + "; the timed runs: seed 0")
     with_reference = args.dataset == "cifar10" and args.objective == "pgd@1/255"
     print(f"{args.dataset} {args.objective}: optimum {oracle.optimum(args.objective):.4g}; "
           f"best value after b distinct cells, mean and 95% CI of the mean over seeds")
     header = f"{'searcher':<8} {'seeds':>5} {'budget':>6} {'mean':>7} {'95% CI':>17}"
     print(header + ("  reference      z" if with_reference else ""))
-    names = [n for n in args.searchers if n in SEARCHERS]
+    names = list(dict.fromkeys(args.searchers))
     for name in names:
-        seeds = args.bo_seeds if name == "bo" else args.seeds
+        seeds = bo_seeds if name == "bo" else args.seeds
         start = time.perf_counter()
         curves, extra = _curves(SEARCHERS[name], oracle, args.objective, budgets, seeds)
         elapsed = time.perf_counter() - start
@@ -157,12 +159,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--objective", default="pgd@1/255")
     parser.add_argument("--searchers", nargs="+", default=["random", "re", "ls", "bo"])
     parser.add_argument("--seeds", type=int, default=100, help="seeds per searcher")
-    parser.add_argument("--bo-seeds", type=int, default=100, help="seeds for bo (slower)")
+    parser.add_argument("--bo-seeds", type=int, help="seeds for bo, the slowest (default: --seeds)")
     parser.add_argument("--budgets", type=int, nargs="+", default=[10, 25, 50, 100, 300])
     parser.add_argument("--budget", type=int, default=300, help="cells in the timed run")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per searcher")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if min(args.seeds, args.bo_seeds or 1, args.budget, args.repeats, *args.budgets) < 1:
+        parser.error("--seeds, --bo-seeds, --budgets, --budget and --repeats must be at least 1")
+    return args
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run(main)

@@ -15,10 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from itertools import product
 from typing import Any
+
+from _common import check_names, data_root, fail, print_provenance, run, seed_range
 
 GRIDS: dict[str, list[dict[str, Any]]] = {
     "re": [*({"population_size": p, "sample_size": s}
@@ -64,7 +65,7 @@ def _run(task: tuple[str, str, str, dict[str, Any], int, int, str]) -> list[floa
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("ROBNAS_DATA"))
+    parser.add_argument("--data", help="data root (default: $ROBNAS_DATA)")
     parser.add_argument("--searchers", default="re,ls,predictor,bo")
     parser.add_argument("--only", help="measure only the settings whose label contains this")
     parser.add_argument("--dataset", action="append")
@@ -73,26 +74,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budgets", default="50,100")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
-    if not args.data:
-        sys.exit("give the data folder with --data PATH or $ROBNAS_DATA")
+    try:
+        budgets = sorted({int(b) for b in args.budgets.split(",")})
+    except ValueError:
+        parser.error(f"--budgets needs comma-separated whole numbers, got {args.budgets!r}")
+    if args.seeds < 2 or args.jobs < 1 or budgets[0] < 1:
+        parser.error("--seeds must be at least 2 (for a 95% interval), --jobs and --budgets at least 1")
+    names = [name for name in args.searchers.split(",") if name]
+    check_names("searcher with a grid", names, GRIDS)
+    if args.only and not any(args.only in _label(params) for name in names for params in GRIDS[name]):
+        fail(f"--only {args.only!r} matches no setting of {', '.join(names)}")
+    data = data_root(args.data)
     from scipy import stats
 
     from robnas.benchmark import TabularOracle
 
-    budgets = [int(b) for b in args.budgets.split(",")]
     datasets = args.dataset or ["cifar10", "ImageNet16-120"]
+    optima = {dataset: TabularOracle(dataset, data=data).optimum(args.objective) for dataset in datasets}
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    print_provenance(data, seeds=seed_range(0, args.seeds))
     print(f"objective {args.objective}, {args.seeds} seeds; mean best [95% half-width] "
           f"(found = share of runs at the optimum)")
     with ProcessPoolExecutor(args.jobs) as pool:
         for dataset in datasets:
-            optimum = TabularOracle(dataset, data=args.data).optimum(args.objective)
+            optimum = optima[dataset]
             print(f"\n{dataset} (optimum {optimum:.3f})")
-            for name in args.searchers.split(","):
+            for name in names:
                 for params in GRIDS[name]:
-                    if args.only and args.only not in " ".join(f"{k}={v}" for k, v in params.items()):
+                    if args.only and args.only not in _label(params):
                         continue
-                    tasks = [(name, dataset, args.objective, params, seed, max(budgets), args.data)
+                    tasks = [(name, dataset, args.objective, params, seed, max(budgets), data)
                              for seed in range(args.seeds)]
                     runs = list(pool.map(_run, tasks))
                     cells = []
@@ -102,10 +113,13 @@ def main(argv: list[str] | None = None) -> int:
                         found = sum(b >= optimum - 1e-9 for b in bests) / len(bests)
                         cells.append(f"@{budget} {statistics.mean(bests):.4f} [{half:.4f}] "
                                      f"found {found:4.0%}")
-                    label = " ".join(f"{k}={v}" for k, v in params.items())
-                    print(f"  {name:9s} {label:62s} " + "  ".join(cells), flush=True)
+                    print(f"  {name:9s} {_label(params):62s} " + "  ".join(cells), flush=True)
     return 0
 
 
+def _label(params: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in params.items())
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run(main)

@@ -21,6 +21,8 @@ import argparse
 import os
 import time
 
+from _common import print_provenance, run
+
 CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 CELLS = 6466
 
@@ -73,11 +75,18 @@ def main() -> None:
                         help="device-hours of the full protocol per cell (live_throughput.py's total)")
     parser.add_argument("--devices", type=int, default=8)
     args = parser.parse_args()
+    try:
+        concurrency = [int(x) for x in args.concurrency.split(",")]
+    except ValueError:
+        parser.error(f"--concurrency needs comma-separated whole numbers, got {args.concurrency!r}")
+    if min(args.images, args.cpus, args.rounds, args.devices, *concurrency) < 1:
+        parser.error("--images, --cpus, --rounds, --devices and --concurrency must be at least 1")
 
+    print_provenance()
     with RayExecutor(jobs=args.cpus) as executor:
         gpu = ray.cluster_resources().get("GPU", 0) > 0
         rows = []
-        for k in (int(x) for x in args.concurrency.split(",")):
+        for k in concurrency:
             resources = TaskResources(cpus=0.0 if gpu else args.cpus / k, gpus=1 / k if gpu else 0.0)
             items = list(range(k * args.rounds))
             setup_args = (args.images, 1 if gpu else max(1, args.cpus // k))
@@ -106,4 +115,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

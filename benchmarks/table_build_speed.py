@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import print_provenance, run
+
 # the test suite's fixture helpers write the NATS-format archive and the CIFAR-10 batch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -48,6 +50,7 @@ def main() -> None:
     args = parser.parse_args()
     channels, per_stage = (16, 5) if args.full_size else (4, 1)
 
+    print_provenance()
     base = Path(tempfile.mkdtemp(prefix="robnas-table-build-speed-"))
     try:
         cells = tuple(range(7, 15625, 15625 // args.cells))[: args.cells]
@@ -81,4 +84,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)
