@@ -2,8 +2,10 @@
 
 Each file is parsed once into a cached array (rows = ``meta.representatives``) and kept as a
 stdlib array; scalar methods answer from it without NumPy, vectorised methods view it through
-NumPy. An aggregate objective is the correctly rounded mean (:func:`math.fsum` / n) of its
-terms in both paths, so a single lookup and a vectorised one agree to the last bit.
+NumPy. An aggregate objective is the correctly rounded mean of the decimal numbers its terms
+hold (:func:`decimal_mean`) in both paths, so a single lookup and a vectorised one agree to the
+last bit, and two classes whose released values have the same mean get the same float (they
+tie in ranks and optima).
 """
 
 from __future__ import annotations
@@ -25,11 +27,41 @@ from robnas.objective import Grid, Term, default_grid_points
 from robnas.vocabulary import CLEAN, SEVERITIES, Corruption, Dataset, Measure
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import numpy as np
 
 _log = logging.getLogger(__name__)
 _CORRUPTION_KEYS = {c.value for c in Corruption}
 _ACCURACY_SUFFIX = f"_{Measure.ACCURACY.value}.json"
+
+
+_MAX_DECIMALS = 15
+"""Most decimal places :func:`decimal_mean` reads a value with (the release has 3)."""
+
+
+def decimal_mean(values: Sequence[float]) -> float:
+    """The mean of ``values`` as the decimal numbers they were written as, correctly rounded.
+
+    A value read from JSON as ``0.336`` is the float nearest 0.336, not 0.336, so summing the
+    floats (even exactly, with :func:`math.fsum`) gives means that differ in the last bit for
+    sets of values with the same decimal mean (``0.1 + 0.2`` against ``0.3 + 0.0``), and ranks
+    would split such ties. Here each value is taken as the shortest decimal with at most
+    ``_MAX_DECIMALS`` places that reads back as it (the same scale for all, the fewest places
+    that fit), the integers are summed exactly and divided once (Python's correctly rounded
+    integer division). Values that are no such decimal fall back to ``fsum / n``.
+
+    >>> decimal_mean([0.1, 0.2]) == decimal_mean([0.3, 0.0]) == 0.15
+    True
+    """
+    n = len(values)
+    if all(math.isfinite(v) for v in values):
+        for places in range(_MAX_DECIMALS + 1):
+            scale = 10**places
+            units = [round(v * scale) for v in values]
+            if all(u / scale == v for u, v in zip(units, values, strict=True)):
+                return sum(units) / (scale * n)
+    return math.fsum(values) / n
 
 
 class ResultTable:
@@ -142,7 +174,7 @@ class ResultTable:
         """The objective value of one row: its single term, or the exact mean of its terms."""
         if len(terms) == 1:
             return self.scalar(terms[0], row)
-        return math.fsum(self.scalar(t, row) for t in terms) / len(terms)
+        return decimal_mean([self.scalar(t, row) for t in terms])
 
     def objective_list(self, terms: tuple[Term, ...]) -> memoryview:
         """All 6,466 objective values, read-only, without NumPy (rows = ``meta.representatives``).
@@ -159,8 +191,7 @@ class ResultTable:
             return flat if width == 1 else flat[column::width]
         if terms not in self._aggregates:
             columns = [self._objective_array((t,)) for t in terms]
-            n = len(terms)
-            self._aggregates[terms] = array("d", (math.fsum(v) / n for v in zip(*columns, strict=True)))
+            self._aggregates[terms] = array("d", (decimal_mean(v) for v in zip(*columns, strict=True)))
         return self._aggregates[terms]
 
     # -- NumPy path ----------------------------------------------------------------------------

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import re
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 from robnas.cli.main import main
@@ -30,8 +31,11 @@ def _released(root: Path, key: str) -> dict[str, object]:
 
 
 def _pgd_means(root: Path) -> dict[str, float]:
-    """Representative id -> the exact mean of its PGD accuracies (what ``pgd@mean`` is)."""
-    return {rep: math.fsum(values) / len(values) for rep, values in _released(root, "pgd@Linf").items()}
+    """Representative id -> the mean of its PGD accuracies (what ``pgd@mean`` is): of the
+    decimals the release writes, exactly, then rounded once to a float."""
+    text = (root / "cifar10" / "pgd@Linf_accuracy.json").read_text()
+    released = json.loads(text, parse_float=Decimal)["cifar10"]["pgd@Linf"]["accuracy"]
+    return {rep: float(Fraction(sum(values, Decimal(0))) / len(values)) for rep, values in released.items()}
 
 
 def _env(root: Path) -> dict[str, str]:
