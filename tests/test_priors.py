@@ -252,7 +252,7 @@ def test_the_same_dataset_with_another_objective_is_a_prior(release_root, cifar1
     ("imagenet16-120", None, "names a dataset but no objective"),
     ("imagenet16-120/params", "pgd@1/255", "params is a cost; use the measure params"),
     ("imagenet16-120/nope", "pgd@1/255", "unknown objective 'nope'"),
-    ("imagenet16-120/gaussian_noise@3", "clean", "no gaussian_noise results"),
+    ("imagenet16-120/gaussian_noise@3", "clean", "ImageNet16-120 has no corruption results"),
     ("cifar100", "clean", "dataset cifar100 is not installed"),
 ])
 def test_bad_table_priors_are_refused_in_one_line(cifar10_oracle, measure, searched, message) -> None:
