@@ -106,7 +106,13 @@ def _context(setup: Setup | None, setup_args: tuple[Any, ...]) -> Any:
 
 
 def run_task(fn: Task, setup: Setup | None, setup_args: tuple[Any, ...], item: Any) -> Any:
-    """Run one task in this process: ``fn(context, item)`` with this process's context."""
+    """Run one task in this process: ``fn(context, item)`` with this process's context.
+
+    In a local worker told to stop (SIGTERM, :func:`start_worker`), a task handed over after
+    the signal is abandoned unstarted (``SystemExit``).
+    """
+    if _STOPPING:
+        raise SystemExit(128 + signal.SIGTERM)
     return fn(_context(setup, setup_args), item)
 
 
@@ -161,17 +167,26 @@ def exit_with_parent() -> None:
     threading.Thread(target=watch, name="robnas-exit-with-parent", daemon=True).start()
 
 
+_STOPPING = False
+"""Set in a local worker by SIGTERM: tasks it is handed from then on are not started."""
+
+
 def start_worker() -> None:
     """The initializer of every local worker process: it ends with its parent
     (:func:`exit_with_parent`), and SIGTERM (what :func:`stop_pool` sends) ends it as a normal
     exit (``SystemExit``): a running task is abandoned, the worker's own clean-up runs (the
     semaphores scikit-learn's helpers made are released, so nothing is reported leaked), and
-    no traceback is printed."""
+    no traceback is printed. The pool's worker loop catches a task's ``SystemExit`` (it is sent
+    back as the task's error) and takes the next queued task, so every task the worker is
+    handed after the signal is abandoned unstarted (:func:`run_task`) until the pool's end
+    reaches it: a Ctrl-C never leaves workers running the queued tasks to the end."""
     exit_with_parent()
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
+    global _STOPPING
+    _STOPPING = True
     raise SystemExit(128 + signum)
 
 

@@ -37,6 +37,21 @@ def _slow_once(folder: str, item: int) -> int:
     return item + 100
 
 
+def _sleep_marked(folder: str, item: int) -> int:
+    """Item 0 returns at once; every other item announces that it started and sleeps."""
+    if item:
+        (Path(folder) / f"start-{item}-{os.getpid()}").write_text("")
+        time.sleep(20)
+    return item
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "zombie" not in (Path("/proc") / str(pid) / "status").read_text()
+    except OSError:
+        return False
+
+
 def _fail(context: None, item: int) -> int:
     if item == 3:
         raise ValueError("task 3 failed")
@@ -167,3 +182,29 @@ def test_gpu_tasks_no_node_can_run_are_refused_not_left_waiting(ray_executor) ->
                     else f"no node of the Ray cluster has that many GPUs (the most on one node: {have})")
         assert isinstance(error, ExecutorError) and str(error) == f"--gpus-per-task {gpus:g}: {expected}"
     assert list(ray_executor.imap_unordered(_fail, [1], resources=TaskResources(gpus=0))) == [(0, 1)]
+
+
+def test_a_stopped_local_pool_starts_none_of_its_queued_tasks(tmp_path) -> None:
+    # Stopping the pool (a Ctrl-C, or the caller leaving early) ends its workers with SIGTERM.
+    # The pool's worker loop catches the SystemExit of the abandoned task and took the next
+    # queued task: the workers ran every queued task to its end (hours, for live cells) and
+    # the command's exit waited for them. Now nothing queued starts, and the workers end.
+    started = lambda: sorted(tmp_path.glob("start-*"))  # noqa: E731
+    results = LocalExecutor(jobs=2).imap_unordered(_sleep_marked, list(range(8)), setup=str,
+                                                   setup_args=(str(tmp_path),))
+    assert next(results) == (0, 0)
+    deadline = time.monotonic() + 60
+    while len(started()) < 2:  # both workers in a sleeping task, the others queued
+        assert time.monotonic() < deadline, "the workers never started their tasks"
+        time.sleep(0.02)
+    before = started()
+    begun = time.monotonic()
+    results.close()
+    assert time.monotonic() - begun < 15
+    time.sleep(2)  # time enough for a worker to take and start a queued task
+    assert started() == before
+    pids = {int(path.name.rsplit("-", 1)[1]) for path in before}
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in pids):
+        assert time.monotonic() < deadline, "the workers still run after the pool was stopped"
+        time.sleep(0.05)
