@@ -3,7 +3,10 @@
 
 For each of ``seeds`` splits, classes are split 80/20 at random (seeded), a
 ``sklearn.ensemble.RandomForestRegressor`` is fitted on the training classes' measures and
-scored on the held-out ones. Rows with a missing measure are dropped; infinite values are
+scored on the held-out ones. With one row per cell (``groups``: each row's class), the split is
+over the classes all the same: isomorphs share their class's value, so a class with cells on
+both sides would be predicted from a twin of its own (a score that only names the class then
+"predicts" the objective). Rows with a missing measure are dropped; infinite values are
 clipped to the finite range of their column (forests need finite inputs). Trees depend only on
 the order of each feature's values, so features are mapped by the monotone
 ``sign(x) log(1 + |x|)``: values beyond float32's range (synflow reaches 1e49; scikit-learn's
@@ -65,7 +68,7 @@ class Prediction:
 
 def predict_objective(features: pd.DataFrame, target: pd.Series, *, seeds: int = 10,
                       test_size: float = 0.2, n_estimators: int = 100,
-                      max_features: float | str = 1.0) -> Prediction:
+                      max_features: float | str = 1.0, groups: pd.Series | None = None) -> Prediction:
     """Fit and score a random forest on ``seeds`` random 80/20 splits.
 
     Args:
@@ -75,6 +78,9 @@ def predict_objective(features: pd.DataFrame, target: pd.Series, *, seeds: int =
         test_size: held-out fraction.
         n_estimators: trees per forest.
         max_features: features tried per split (scikit-learn's meaning).
+        groups: each row's class (aligned with ``features``' index), for rows that are cells:
+            the split then holds out ``test_size`` of the classes with all their cells.
+            ``None``: each row is a class of its own.
 
     Raises:
         MeasureError: fewer than 10 complete rows, or no feature.
@@ -98,9 +104,15 @@ def predict_objective(features: pd.DataFrame, target: pd.Series, *, seeds: int =
         x[:, j] = np.clip(np.nan_to_num(x[:, j], posinf=high, neginf=low), low, high)
     x = np.sign(x) * np.log1p(np.abs(x))
     y = data["__target__"].to_numpy(dtype=float)
+    labels = None if groups is None else groups.reindex(data.index).to_numpy()
+    classes = None if labels is None else np.unique(labels)
     rows, importances = [], []
     for seed in range(seeds):
-        x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=test_size, random_state=seed)
+        if labels is None:
+            x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=test_size, random_state=seed)
+        else:  # hold out whole classes: every cell of a test class is in the test set
+            held = np.isin(labels, train_test_split(classes, test_size=test_size, random_state=seed)[1])
+            x_train, x_test, y_train, y_test = x[~held], x[held], y[~held], y[held]
         forest = RandomForestRegressor(n_estimators=n_estimators, max_features=max_features,
                                        random_state=seed, n_jobs=1).fit(x_train, y_train)
         predicted = forest.predict(x_test)

@@ -369,9 +369,13 @@ def run_predict(args: argparse.Namespace) -> int:
     import pandas as pd
 
     features = pd.DataFrame(features) if args.isomorphs != "all" else scores
+    # with every cell a row, split over classes: isomorphs share the value (no leak across the split)
+    groups = (None if args.isomorphs != "all"
+              else pd.Series(meta.representative[scores.index.to_numpy(dtype="int64")], index=scores.index))
     results = {}
     for objective in objectives:
-        prediction = predict_objective(features, table[objective], seeds=args.seeds, n_estimators=args.trees)
+        prediction = predict_objective(features, table[objective], seeds=args.seeds, n_estimators=args.trees,
+                                       groups=groups)
         results[objective] = prediction
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)

@@ -346,3 +346,20 @@ def test_correlate_says_why_a_row_has_no_correlation(setup, capsys, rows, why):
     code, captured = run(["correlate", "--scores", str(path), "-O", "clean", "--bootstrap", "0",
                           *setup["common"]], capsys)
     assert code == 0 and f"note: s on clean: no correlation: {why}" in captured.out.splitlines()
+
+
+def test_predict_on_every_cell_splits_over_classes(setup, capsys, tmp_path):
+    # a score that only names the class (noise, the same for every isomorph of it): a split
+    # with a class's cells on both sides would 'predict' the class's value from its twins
+    meta = setup["oracle"].meta
+    reps, sizes = np.unique(meta.representative, return_counts=True)
+    big = reps[(sizes >= 4) & (sizes <= 6)][:150]  # classes of alike size: no few dominate the cells
+    cells = np.flatnonzero(np.isin(meta.representative, big))
+    noise = dict(zip(big.tolist(), np.random.default_rng(2).normal(size=len(big)), strict=True))
+    path = tmp_path / "class-noise.csv"
+    pd.DataFrame({"nb201_index": cells,
+                  "class_noise": [noise[int(meta.representative[i])] for i in cells]}).to_csv(path, index=False)
+    code, captured = run(["predict", "--scores", str(path), "-O", "pgd@1/255", "--seeds", "4", "--trees", "20",
+                          "--isomorphs", "all", "--json", *setup["common"]], capsys)
+    assert code == 0, captured.err
+    assert abs(json.loads(captured.out)["pgd@1/255"]["summary"]["kendall"]) < 0.3

@@ -212,3 +212,20 @@ def test_read_scores_refuses_what_it_would_misread(cifar10_oracle, tmp_path) -> 
         read_scores(pd.DataFrame({"index": [5], "arch": ["|bad~0|"], "s": [0.1]}), meta)
     both = read_scores(pd.DataFrame({"index": [5, 6], "arch": [five, six], "s": [0.1, 0.2]}), meta)
     assert list(both.index) == [5, 6] and list(both.columns) == ["s"]
+
+
+def test_random_forest_on_cells_holds_out_whole_classes() -> None:
+    # 100 classes of 3 cells each; the only feature names the class (noise, the same for its
+    # cells) and the target is the class's value: nothing to learn about unseen classes
+    rng = np.random.default_rng(7)
+    classes = np.repeat(np.arange(100), 3)
+    features = pd.DataFrame({"class_noise": rng.normal(size=100)[classes]})
+    target = pd.Series(rng.normal(size=100)[classes], name="y")
+    groups = pd.Series(classes)
+    prediction = predict_objective(features, target, seeds=5, n_estimators=30, groups=groups)
+    assert list(prediction.splits["test"]) == [60] * 5  # 20 of the 100 classes, all 3 cells of each
+    assert list(prediction.splits["train"]) == [240] * 5
+    assert abs(prediction.summary()["kendall"]) < 0.25
+    # split over cells, a test cell's twins in the training set give its value away
+    leaked = predict_objective(features, target, seeds=5, n_estimators=30)
+    assert leaked.summary()["kendall"] > 0.5
