@@ -16,8 +16,9 @@ statistics and dropped for Pearson's r.
 For each score and objective: Kendall's tau-b, Spearman's rho, Pearson's r (``scipy.stats``)
 and top-10% precision (the share of the score's best 10% of classes that are among the truly
 best 10%: the classes at or above the objective's 90th-percentile rank value), each with a
-percentile bootstrap 95% interval over resampled classes (a private, seeded
-``numpy.random.Generator``), and the numbers of cells and classes used.
+percentile bootstrap 95% interval over resampled rows (classes; with ``isomorphs="all"``
+cells, each drawn independently of its isomorphs) from a private, seeded
+``numpy.random.Generator``, and the numbers of cells and classes used.
 """
 
 from __future__ import annotations
