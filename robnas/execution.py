@@ -423,6 +423,8 @@ class RayExecutor(Executor):
         self._owns = False
         if not ray.is_initialized():
             env = {"env_vars": {name: os.environ.get(name, "1") for name in WORKER_THREAD_VARIABLES}}
+            if address is not None:
+                _check_reachable(ray, address)
             try:
                 if address is None:
                     ray.init(num_cpus=jobs or os.cpu_count() or 1, include_dashboard=False,
@@ -504,6 +506,41 @@ class RayExecutor(Executor):
     def describe(self) -> dict[str, Any]:
         return {"engine": self.engine, "workers": self.workers, "address": self.address or "local",
                 "ray": self._ray.__version__}
+
+
+REACH_TIMEOUT_S = 10.0
+"""How long :class:`RayExecutor` waits for a ``--ray-address`` to accept a connection."""
+
+
+def _check_reachable(ray: Any, address: str, timeout: float = REACH_TIMEOUT_S) -> None:
+    """Refuse a cluster address (``HOST:PORT`` or ``ray://HOST:PORT``) where nothing accepts a
+    connection: ``ray.init`` would retry it for over ten minutes, printing a warning every few
+    seconds. ``auto`` (found from the running Ray processes) and addresses not of that form are
+    left to Ray."""
+    import socket
+
+    target = address.split("://", 1)[1] if "://" in address else address
+    host, colon, port = target.rpartition(":")
+    host = host.strip("[]")
+    if address in ("auto", "local") or not colon or not host or not port.isdigit():
+        return
+    if not 0 < int(port) < 65536:
+        raise ExecutorError(f"--ray-address {address}: the port must be in 1..65535, got {int(port)}")
+    hosts = [host]
+    if host in ("localhost", "127.0.0.1", "::1"):  # Ray joins this node's own address instead
+        with contextlib.suppress(Exception):
+            hosts.append(ray.util.get_node_ip_address())
+    reason = ""
+    for candidate in hosts:
+        try:
+            with socket.create_connection((candidate, int(port)), timeout=timeout):
+                return
+        except (OSError, OverflowError) as err:
+            reason = reason or (err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+                                or type(err).__name__)
+    raise ExecutorError(f"--ray-address {address}: cannot join a Ray cluster (nothing accepts a "
+                        f"connection at {host}:{port}: {reason}); is the cluster running "
+                        "(`ray start --head`)?")
 
 
 def make_executor(engine: str = "local", *, jobs: int | None = None,

@@ -39,6 +39,27 @@ def test_compare_cli_executor_ray_and_bad_options(ray_executor, release_root, tm
     assert not (tmp_path / "bad").exists()
 
 
+def test_an_unreachable_ray_address_is_one_line_at_once(release_root, tmp_path):
+    # ray.init retried an address where nothing listens for over ten minutes, printing three
+    # C++ warnings every 40 s: now it is refused before Ray is asked, in one line, nothing made.
+    import subprocess
+    import sys
+
+    for address, reason in (("127.0.0.1:1", "nothing accepts a connection at 127.0.0.1:1: Connection refused"),
+                            ("ray://127.0.0.1:1", "nothing accepts a connection at 127.0.0.1:1: Connection refused"),
+                            ("127.0.0.1:70000", "the port must be in 1..65535, got 70000")):
+        out = tmp_path / "cmp"
+        done = subprocess.run(
+            [sys.executable, "-m", "robnas", "compare", "-O", "clean", "--seeds", "1", "--budget", "5",
+             "--data", str(release_root), "--out", str(out), "--executor", "ray", "--ray-address", address],
+            capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and done.stdout == ""
+        assert done.stderr.splitlines() == [f"robnas: error: --ray-address {address}: " + (
+            f"cannot join a Ray cluster ({reason}); is the cluster running (`ray start --head`)?"
+            if "nothing" in reason else reason)]
+        assert not out.exists()
+
+
 def test_a_killed_ray_driver_resumes_without_losing_or_repeating_runs(ray_executor, release_root, tmp_path):
     import signal
     import subprocess
