@@ -426,11 +426,12 @@ class RayExecutor(Executor):
             if address is not None:
                 _check_reachable(ray, address)
             try:
-                if address is None:
-                    ray.init(num_cpus=jobs or os.cpu_count() or 1, include_dashboard=False,
-                             runtime_env=env, logging_level=logging.WARNING, log_to_driver=False)
-                else:
-                    ray.init(address=address, runtime_env=env, logging_level=logging.WARNING)
+                with _token_notice_quieted():
+                    if address is None:
+                        ray.init(num_cpus=jobs or os.cpu_count() or 1, include_dashboard=False,
+                                 runtime_env=env, logging_level=logging.WARNING, log_to_driver=False)
+                    else:
+                        ray.init(address=address, runtime_env=env, logging_level=logging.WARNING)
             except (ConnectionError, RuntimeError, ValueError) as err:
                 first = str(err).splitlines()[0] if str(err) else type(err).__name__
                 raise ExecutorError(f"--ray-address {address}: cannot join a Ray cluster ({first})") from None
@@ -506,6 +507,28 @@ class RayExecutor(Executor):
     def describe(self) -> dict[str, Any]:
         return {"engine": self.engine, "workers": self.workers, "address": self.address or "local",
                 "ray": self._ray.__version__}
+
+
+_TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
+
+
+def _drop_token_enabled_notice(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("Token authentication is enabled")
+
+
+@contextlib.contextmanager
+def _token_notice_quieted() -> Iterator[None]:
+    """While ``ray.init`` runs, drop Ray's WARNING that token authentication is enabled (Ray
+    logs it for every instance it starts, and on joining a cluster that has a token: the
+    secure default, not a problem to report on every command). Only that message of Ray's
+    own authentication logger is dropped, only during the call; Ray's warning that a cluster
+    runs *without* authentication still reaches the user."""
+    log = logging.getLogger(_TOKEN_LOGGER)
+    log.addFilter(_drop_token_enabled_notice)
+    try:
+        yield
+    finally:
+        log.removeFilter(_drop_token_enabled_notice)
 
 
 REACH_TIMEOUT_S = 10.0

@@ -60,6 +60,38 @@ def test_an_unreachable_ray_address_is_one_line_at_once(release_root, tmp_path):
         assert not out.exists()
 
 
+def test_compare_on_its_own_ray_instance_prints_only_its_lines_and_leaves_no_ray_process(
+        release_root, tmp_path):
+    # Ray logs a WARNING on every instance it starts ("Token authentication is enabled for
+    # this Ray cluster. Set RAY_AUTH_MODE=disabled to opt out ..."): the command's stderr is
+    # its own two lines now, and the instance it started is gone when it ends.
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "cmp"
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "robnas", "compare", "-O", "clean", "--seeds", "2", "--budget", "8",
+         "--searcher", "random", "--data", str(release_root), "--out", str(out), "--executor", "ray",
+         "--jobs", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, err = driver.communicate(timeout=300)
+    assert driver.returncode == 0, err
+    lines = err.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0] == f"comparison folder: {out} (2 runs, ray executor)"
+    assert lines[1].startswith("ran 2 runs, 0 already done, in ")
+    session = re.compile(rf"session_[0-9_-]+_{driver.pid}\b".encode())  # Ray's session of that driver
+    left = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and session.search((entry / "cmdline").read_bytes()):
+                left.append(entry.name)
+        except OSError:
+            continue
+    assert not left
+
+
 def test_a_killed_ray_driver_resumes_without_losing_or_repeating_runs(ray_executor, release_root, tmp_path):
     import signal
     import subprocess
