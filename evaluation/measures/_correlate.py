@@ -16,9 +16,10 @@ statistics and dropped for Pearson's r.
 For each score and objective: Kendall's tau-b, Spearman's rho, Pearson's r (``scipy.stats``)
 and top-10% precision (the share of the score's best 10% of classes that are among the truly
 best 10%: the classes at or above the objective's 90th-percentile rank value), each with a
-percentile bootstrap 95% interval over resampled rows (classes; with ``isomorphs="all"``
-cells, each drawn independently of its isomorphs) from a private, seeded
-``numpy.random.Generator``, and the numbers of cells and classes used.
+percentile bootstrap 95% interval over resampled classes (with ``isomorphs="all"`` a class
+drawn brings all its scored cells: isomorphs share the objective's value, so drawing cells
+independently would count one measurement several times and narrow the interval) from a
+private, seeded ``numpy.random.Generator``, and the numbers of cells and classes used.
 """
 
 from __future__ import annotations
@@ -291,7 +292,7 @@ def score_correlations(scores: pd.DataFrame, table: pd.DataFrame, meta: SpaceMet
                    "classes": int(pd.unique(resolved["representative"].to_numpy()[keep]).size),
                    "duplicates": _classes_scored_twice(resolved, keep, isomorphs)}
             point = statistics(x, y, top)
-            draws = _bootstrap(x, y, bootstrap, seed, top)
+            draws = _bootstrap(x, y, resolved["representative"].to_numpy()[keep], bootstrap, seed, top)
             for name in STATISTICS:
                 row[name] = point[name]
                 finite = draws[name][np.isfinite(draws[name])] if bootstrap else np.array([])
@@ -314,13 +315,24 @@ def _classes_scored_twice(resolved: pd.DataFrame, keep: np.ndarray, isomorphs: s
     return int(np.count_nonzero(counts.to_numpy() > 1))
 
 
-def _bootstrap(x: np.ndarray, y: np.ndarray, times: int, seed: int, top: float) -> dict[str, np.ndarray]:
+def _bootstrap(x: np.ndarray, y: np.ndarray, classes: np.ndarray, times: int, seed: int,
+               top: float) -> dict[str, np.ndarray]:
+    """``times`` statistics of resamples of the classes (``classes``: each row's class), a
+    class drawn with all its rows; one row per class draws rows directly, as it always did."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     draws = {name: np.full(times, np.nan) for name in STATISTICS}
+    order = np.argsort(classes, kind="stable")  # rows grouped by class
+    _, starts, counts = np.unique(classes[order], return_index=True, return_counts=True)
     for b in range(times):
-        rows = rng.integers(0, len(x), size=len(x))
+        if len(starts) == len(x):
+            rows = rng.integers(0, len(x), size=len(x))
+        else:
+            picks = rng.integers(0, len(starts), size=len(starts))
+            sizes = counts[picks]
+            within = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+            rows = order[np.repeat(starts[picks], sizes) + within]
         for name, value in statistics(x[rows], y[rows], top).items():
             draws[name][b] = value
     return draws

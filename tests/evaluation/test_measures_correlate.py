@@ -229,3 +229,27 @@ def test_random_forest_on_cells_holds_out_whole_classes() -> None:
     # split over cells, a test cell's twins in the training set give its value away
     leaked = predict_objective(features, target, seeds=5, n_estimators=30)
     assert leaked.summary()["kendall"] > 0.5
+
+
+def test_every_cell_bootstrap_resamples_whole_classes(cifar10_oracle, clean) -> None:
+    """With ``isomorphs="all"`` isomorphs share one objective value: a score that is the same for
+    every cell of a class says no more than one value per class, so its interval must be about
+    as wide as over the classes (cells drawn independently made it about three times narrower:
+    a class of 60 cells counted as 60 measurements)."""
+    meta = cifar10_oracle.meta
+    counts = np.bincount(meta.representative, minlength=len(meta.representative))
+    reps = [int(r) for r in meta.representatives if counts[int(r)] >= 6][:120]  # classes of 6+ cells
+    cells = np.flatnonzero(np.isin(meta.representative, reps))
+    rng = np.random.default_rng(5)
+    noise = dict(zip(reps, rng.normal(0, 0.05, size=len(reps)), strict=True))
+    values = [clean.loc[int(meta.representative[c]), "clean"] + noise[int(meta.representative[c])] for c in cells]
+    scores = pd.DataFrame({"s": values}, index=pd.Index(cells.astype("int64")))
+
+    def width(isomorphs: str) -> float:
+        row = score_correlations(scores, clean, meta, isomorphs=isomorphs, bootstrap=300, seed=1).iloc[0]
+        assert row["spearman_low"] <= row["spearman"] <= row["spearman_high"]
+        return row["spearman_high"] - row["spearman_low"]
+
+    per_class, per_cell = width("mean"), width("all")
+    assert len(cells) >= 6 * len(reps)
+    assert 0.6 * per_class <= per_cell <= 1.6 * per_class, (per_class, per_cell)
