@@ -116,6 +116,23 @@ def run_task(fn: Task, setup: Setup | None, setup_args: tuple[Any, ...], item: A
     return fn(_context(setup, setup_args), item)
 
 
+WORKER_DIED = ("a worker process died mid-task (killed, or out of memory); what finished is kept: "
+               "run the command again to resume")
+"""The one-line error of a local pool whose worker died (the pool is broken)."""
+
+
+def pool_result(future: Future[Any]) -> Any:
+    """``future.result()`` of a local pool's task; a pool broken by a worker that died raises
+    :class:`~robnas.errors.ExecutorError` (:data:`WORKER_DIED`) instead of Python's
+    ``BrokenProcessPool``, so the command ends in one line rather than a traceback."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return future.result()
+    except BrokenProcessPool as err:
+        raise ExecutorError(WORKER_DIED) from err
+
+
 def ray_result(ray: Any, ref: Any) -> Any:
     """``ray.get(ref)``, raising what the task raised rather than Ray's wrapper of it.
 
@@ -381,7 +398,7 @@ class LocalExecutor(Executor):
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     position = pending.pop(future)
-                    yield position, future.result()  # a failed task raises here
+                    yield position, pool_result(future)  # a failed task raises here
         except BaseException:  # a failed task, Ctrl-C, or the caller closing the generator
             if pool is not None:
                 stop_pool_surely(pool)

@@ -19,6 +19,7 @@ from robnas.execution import (
     Setup,
     Task,
     TaskResources,
+    pool_result,
     ray_result,
     run_task,
     sigint_blocked,
@@ -101,7 +102,7 @@ class PoolSubmitter(Submitter):
             raise ExecutorError("no task is running")
         done, _ = wait(self._pending, return_when=FIRST_COMPLETED)
         future = min(done, key=self._pending.__getitem__)  # oldest first among those ended
-        return self._pending.pop(future), future.result()
+        return self._pending.pop(future), pool_result(future)
 
     def close(self) -> None:
         """End the pool: at once when tasks are still pending (stopped early, a Ctrl-C), after

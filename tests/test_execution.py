@@ -45,6 +45,13 @@ def _sleep_marked(folder: str, item: int) -> int:
     return item
 
 
+def _die(context: None, item: int) -> int:
+    """Item 1's worker process is killed (kill -9) mid-task."""
+    if item == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return item
+
+
 def _alive(pid: int) -> bool:
     try:
         return "zombie" not in (Path("/proc") / str(pid) / "status").read_text()
@@ -208,3 +215,17 @@ def test_a_stopped_local_pool_starts_none_of_its_queued_tasks(tmp_path) -> None:
     while any(_alive(pid) for pid in pids):
         assert time.monotonic() < deadline, "the workers still run after the pool was stopped"
         time.sleep(0.05)
+
+
+def test_a_killed_local_worker_is_a_one_line_error_on_map_and_submitter() -> None:
+    # A worker killed mid-task broke the pool with Python's BrokenProcessPool: the command
+    # printed a traceback (exit 1). Now it is an ExecutorError, one line that says a re-run resumes.
+    expected = ("a worker process died mid-task (killed, or out of memory); what finished is kept: "
+                "run the command again to resume")
+    with pytest.raises(ExecutorError) as raised:
+        list(LocalExecutor(jobs=2).imap_unordered(_die, [0, 1, 2, 3]))
+    assert str(raised.value) == expected
+    with LocalExecutor(jobs=2).submitter(_die) as submitter, pytest.raises(ExecutorError) as raised:
+        submitter.submit(1)
+        submitter.wait()
+    assert str(raised.value) == expected
