@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from robnas.evaluation.measures._registry import MeasureError
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 
@@ -83,7 +84,9 @@ def predict_objective(features: pd.DataFrame, target: pd.Series, *, seeds: int =
             ``None``: each row is a class of its own.
 
     Raises:
-        MeasureError: fewer than 10 complete rows, or no feature.
+        MeasureError: fewer than 10 complete rows, or no feature; with ``groups``, a row
+            without a class, or fewer than 10 classes among the complete rows (a split of
+            fewer holds out next to nothing, of one none at all).
     """
     import numpy as np
     import pandas as pd
@@ -105,7 +108,7 @@ def predict_objective(features: pd.DataFrame, target: pd.Series, *, seeds: int =
     x = np.sign(x) * np.log1p(np.abs(x))
     y = data["__target__"].to_numpy(dtype=float)
     labels = None if groups is None else groups.reindex(data.index).to_numpy()
-    classes = None if labels is None else np.unique(labels)
+    classes = None if labels is None else _classes(labels, len(data))
     rows, importances = [], []
     for seed in range(seeds):
         if labels is None:
@@ -124,3 +127,19 @@ def predict_objective(features: pd.DataFrame, target: pd.Series, *, seeds: int =
     table = pd.DataFrame({"feature": list(features.columns), "importance": stack.mean(axis=0),
                           "std": stack.std(axis=0)}).sort_values("importance", ascending=False)
     return Prediction(pd.DataFrame(rows), table.reset_index(drop=True), str(target.name))
+
+
+def _classes(labels: np.ndarray, rows: int) -> np.ndarray:
+    """The distinct classes of the complete rows' ``labels``, refusing a row without one and
+    fewer than 10 classes (the threshold the rows have without ``groups``)."""
+    import numpy as np
+    import pandas as pd
+
+    unlabelled = int(pd.isna(labels).sum())
+    if unlabelled:
+        raise MeasureError(f"predict: groups names no class for {unlabelled} of the {rows} complete rows")
+    classes = np.unique(labels)
+    if len(classes) < 10:
+        raise MeasureError(f"predict holds out whole classes of cells, so it needs at least 10 classes "
+                           f"with every measure and the objective, got {len(classes)} ({rows} cells)")
+    return classes

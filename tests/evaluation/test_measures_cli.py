@@ -363,3 +363,18 @@ def test_predict_on_every_cell_splits_over_classes(setup, capsys, tmp_path):
                           "--isomorphs", "all", "--json", *setup["common"]], capsys)
     assert code == 0, captured.err
     assert abs(json.loads(captured.out)["pgd@1/255"]["summary"]["kendall"]) < 0.3
+
+
+def test_predict_on_every_cell_of_too_few_classes_is_one_line(setup, capsys, tmp_path):
+    # 12 cells of one class: scikit-learn's ValueError traceback (an empty training set)
+    meta = setup["oracle"].meta
+    reps, sizes = np.unique(meta.representative, return_counts=True)
+    cells = np.flatnonzero(meta.representative == reps[np.argmax(sizes)])[:12]
+    path = tmp_path / "one-class.csv"
+    pd.DataFrame({"nb201_index": cells, "s": np.arange(12.0)}).to_csv(path, index=False)
+    code, captured = run(["predict", "--scores", str(path), "-O", "clean", "--isomorphs", "all",
+                          *setup["common"]], capsys)
+    assert code == 2 and captured.out == "" and captured.err.count("\n") == 1
+    assert captured.err.startswith("robnas: error: predict holds out whole classes of cells, so it needs "
+                                   "at least 10 classes") and "got 1 (12 cells)" in captured.err
+

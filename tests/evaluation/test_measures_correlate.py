@@ -231,6 +231,21 @@ def test_random_forest_on_cells_holds_out_whole_classes() -> None:
     assert leaked.summary()["kendall"] > 0.5
 
 
+@pytest.mark.parametrize("n_classes", [1, 2, 9])
+def test_random_forest_on_cells_of_fewer_than_ten_classes_is_refused(n_classes) -> None:
+    # 30 cells, every one complete: one class was a ValueError from scikit-learn's split (an
+    # empty training set), two a forest fitted on one class and scored with tau NaN
+    classes = np.arange(30) % n_classes
+    features = pd.DataFrame({"s": np.arange(30.0)})
+    target = pd.Series(np.arange(30.0) / 30, name="y")
+    with pytest.raises(MeasureError, match=f"at least 10 classes .*, got {n_classes} \\(30 cells\\)"):
+        predict_objective(features, target, seeds=2, n_estimators=5, groups=pd.Series(classes))
+    with pytest.raises(MeasureError, match="groups names no class for 3 of the 30 complete rows"):
+        predict_objective(features, target, seeds=2, n_estimators=5, groups=pd.Series(np.arange(27)))
+    assert len(predict_objective(features, target, seeds=2, n_estimators=5,
+                                 groups=pd.Series(np.arange(30) % 10)).splits) == 2
+
+
 def test_every_cell_bootstrap_resamples_whole_classes(cifar10_oracle, clean) -> None:
     """With ``isomorphs="all"`` isomorphs share one objective value: a score that is the same for
     every cell of a class says no more than one value per class, so its interval must be about
