@@ -111,9 +111,14 @@ def run_task(fn: Task, setup: Setup | None, setup_args: tuple[Any, ...], item: A
     In a local worker told to stop (SIGTERM, :func:`start_worker`), a task handed over after
     the signal is abandoned unstarted (``SystemExit``).
     """
+    global _IN_TASK
     if _STOPPING:
         raise SystemExit(128 + signal.SIGTERM)
-    return fn(_context(setup, setup_args), item)
+    _IN_TASK = True
+    try:
+        return fn(_context(setup, setup_args), item)
+    finally:
+        _IN_TASK = False
 
 
 WORKER_DIED = ("a worker process died mid-task (killed, or out of memory); what finished is kept: "
@@ -186,6 +191,8 @@ def exit_with_parent() -> None:
 
 _STOPPING = False
 """Set in a local worker by SIGTERM: tasks it is handed from then on are not started."""
+_IN_TASK = False
+"""Whether this local worker is inside a task (:func:`run_task`): only there does SIGTERM raise."""
 
 
 def start_worker() -> None:
@@ -202,9 +209,14 @@ def start_worker() -> None:
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """Abandon the running task; outside a task only remember the stop. Raised anywhere else,
+    the exit could land in the pool's own code, e.g. while it writes a result to the driver
+    holding the result queue's lock, which no other worker could then take: the pool's
+    shutdown would wait for ever. An idle worker ends at the pool's shutdown sentinel."""
     global _STOPPING
     _STOPPING = True
-    raise SystemExit(128 + signum)
+    if _IN_TASK:
+        raise SystemExit(128 + signum)
 
 
 @contextlib.contextmanager

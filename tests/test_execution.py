@@ -229,3 +229,28 @@ def test_a_killed_local_worker_is_a_one_line_error_on_map_and_submitter() -> Non
         submitter.submit(1)
         submitter.wait()
     assert str(raised.value) == expected
+
+
+def test_a_stop_signal_outside_a_task_leaves_the_idle_worker_to_end_at_shutdown() -> None:
+    # SIGTERM raised SystemExit wherever the worker was: outside a task that is the pool's own
+    # code, e.g. writing a result back while holding the result queue's lock, which no other
+    # worker could take again (the pool's shutdown then waited for ever). Outside a task the
+    # signal is only remembered now: an idle worker stays and ends at the shutdown sentinel.
+    from concurrent.futures import ProcessPoolExecutor
+
+    from robnas.execution import run_task, start_worker
+
+    pool = ProcessPoolExecutor(max_workers=1, initializer=start_worker)
+    try:
+        assert pool.submit(run_task, _own_pid, None, (), 0).result(timeout=60) > 0
+        (process,) = pool._processes.values()  # the one worker, idle now
+        os.kill(process.pid, signal.SIGTERM)
+        time.sleep(0.5)
+        assert process.is_alive(), "an idle worker exited at SIGTERM, from outside a task"
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    assert process.exitcode == 0
+
+
+def _own_pid(context: object, item: int) -> int:
+    return os.getpid()
