@@ -193,11 +193,16 @@ def run_info(args: argparse.Namespace) -> int:
 
 def _reinstall_advice(info: DataInfo) -> str:
     """The commands that reinstall ``info``'s mismatching files into its own folder (``--dest``
-    where the download and import commands would install elsewhere by default)."""
+    where the download and import commands would install elsewhere by default; ``--measures
+    all`` where a file is not an accuracy file, which the default accuracy archives lack)."""
     from robnas.benchmark.location import dest_option, download_command
+    from robnas.vocabulary import Measure
 
     datasets = sorted({path.split("/")[0] for path in info.mismatches if "/" in path}) or sorted(info.datasets())
     download = download_command(info.root, ",".join(datasets) or "cifar10")
+    accuracy = f"_{Measure.ACCURACY.value}.json"
+    if any("/" in path and not path.endswith(accuracy) for path in info.mismatches):
+        download += " --measures all"
     return f"`{download} --force` or `robnas data import PATH{dest_option(info.root)}`"
 
 

@@ -322,6 +322,32 @@ def test_info_reports_a_tampered_file(release_root, capsys, tmp_path) -> None:
     assert payload["datasets"]["cifar10"]["cm"] == ["clean"]
 
 
+def test_the_advice_for_a_tampered_confusion_matrix_repairs_it(archives, release_root, capsys, tmp_path) -> None:
+    # clean_cm.json is only in the full archive: the advice's download fetched the accuracy
+    # archive and left the tampered file as it was
+    import shlex
+
+    full = write_zip(tmp_path / "full.zip", [
+        *release_entries(release_root, "cifar10", SUBSET),
+        ("cifar10/clean_cm.json", (release_root / "cifar10" / "clean_cm.json").read_bytes()),
+    ])
+    files = {**archives, "cifar10.zip": full.read_bytes()}
+    dest = tmp_path / "d"
+    with ReleaseServer(files) as server:
+        assert main(["data", "download", "--datasets", "cifar10", "--measures", "all", "--no-progress",
+                     "--dest", str(dest), "--base-url", server.url]) == 0
+        target = dest / "cifar10" / "clean_cm.json"
+        target.write_bytes(target.read_bytes() + b"\n")
+        capsys.readouterr()
+        code, _, err = _run(capsys, "data", "info", "--verify", "--data", str(dest))
+        advice = _one_line_error(code, err).split("(reinstall with `", 1)[1].split("`", 1)[0]
+        assert advice == f"robnas data download --datasets cifar10 --dest {dest} --measures all --force"
+        assert main([*shlex.split(advice)[1:], "--base-url", server.url, "--no-progress"]) == 0
+    capsys.readouterr()
+    code, out, _ = _run(capsys, "data", "info", "--verify", "--data", str(dest))
+    assert code == 0 and "verified  4 ok, 0 mismatch, 0 unpinned" in out
+
+
 def test_info_without_data_says_how_to_get_it(capsys, tmp_path) -> None:
     code, _, err = _run(capsys, "data", "info", "--data", str(tmp_path / "none"))
     assert "run `robnas data download`" in _one_line_error(code, err)
