@@ -38,6 +38,21 @@ class ResultFile(namedtuple("ResultFile", ["dataset", "key", "measure", "path"])
         return f"{self.dataset.value}/{self.path.name}"
 
 
+def folder_names(folder: Path) -> set[str]:
+    """The names in ``folder``; none where it does not exist (or is a file): not installed.
+
+    Raises:
+        DataUnreadableError: ``folder`` is there but cannot be listed (no permission), which is
+            not "not installed", naming it.
+    """
+    try:
+        return set(os.listdir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return set()
+    except OSError as err:
+        raise DataUnreadableError(f"cannot read the folder {folder}: {err.strerror or err}") from None
+
+
 def inventory(root: Path) -> list[ResultFile]:
     """Every result file of the release vocabulary present under ``root``.
 
@@ -46,13 +61,7 @@ def inventory(root: Path) -> list[ResultFile]:
     """
     found = []
     for dataset in Dataset:
-        folder = Path(root) / dataset.value
-        try:
-            names = set(os.listdir(folder))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        except OSError as err:  # there, but not listable: not "not installed"
-            raise DataUnreadableError(f"cannot read the folder {folder}: {err.strerror or err}") from None
+        names = folder_names(Path(root) / dataset.value)
         for key in all_keys():
             for measure in Measure:
                 path = result_path(root, dataset, key, measure)

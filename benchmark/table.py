@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from array import array
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,8 +20,8 @@ from robnas.benchmark.cache import ArrayCache, as_numpy
 from robnas.benchmark.checksums import META_PATH, pinned_sha256
 from robnas.benchmark.location import download_command
 from robnas.benchmark.meta import SpaceMeta
-from robnas.benchmark.release import read_result_file, result_path
-from robnas.errors import ChecksumMismatchError, DataFormatError, DataUnreadableError
+from robnas.benchmark.release import folder_names, read_result_file, result_path
+from robnas.errors import ChecksumMismatchError, DataFormatError
 from robnas.objective import Grid, Term, default_grid_points
 from robnas.vocabulary import CLEAN, SEVERITIES, Corruption, Dataset, Measure
 
@@ -100,14 +99,10 @@ class ResultTable:
 
     @property
     def grid(self) -> Grid:
-        """The keys whose accuracy file is present, with their points."""
-        folder = self.root / self.dataset.value
-        try:
-            names = os.listdir(folder)
-        except (FileNotFoundError, NotADirectoryError):
-            names = []
-        except OSError as err:  # there, but not listable: not "not installed"
-            raise DataUnreadableError(f"cannot read the folder {folder}: {err.strerror or err}") from None
+        """The keys whose accuracy file is present, with their points (none where the dataset's
+        folder is missing; :func:`~robnas.benchmark.release.folder_names` refuses one that
+        cannot be listed)."""
+        names = folder_names(self.root / self.dataset.value)
         present = {name[: -len(_ACCURACY_SUFFIX)] for name in names if name.endswith(_ACCURACY_SUFFIX)}
         points = default_grid_points(self.meta.epsilons)
         return Grid({k: v for k, v in points.items() if k in present})
