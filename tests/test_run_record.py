@@ -193,7 +193,6 @@ def test_other_edits_are_refused_with_their_line(cifar10_oracle, recorded, edit,
         _resume(cifar10_oracle, recorded)
 
 
-
 def test_a_line_that_is_not_utf8_is_refused_in_one_line(cifar10_oracle, recorded, capsys) -> None:
     """A byte no UTF-8 text holds (an editor's Latin-1 save) was a UnicodeDecodeError traceback."""
     lines = (recorded / TRIALS_FILE).read_bytes().splitlines(keepends=True)
@@ -206,6 +205,7 @@ def test_a_line_that_is_not_utf8_is_refused_in_one_line(cifar10_oracle, recorded
     assert code == 2 and err.startswith("robnas: error: ") and err.count("\n") == 1
     assert "line 6 is not JSON" in err
     assert (recorded / TRIALS_FILE).read_bytes() == b"".join(lines)
+
 
 def test_resume_after_the_data_files_changed_is_refused(tmp_path) -> None:
     """Same values, other bytes: only the recorded SHA-256 can tell, and it must."""

@@ -90,7 +90,6 @@ def test_from_a_folder_without_runs_is_one_line(capsys, tmp_path) -> None:
     assert code == 2 and "no finished run records" in err and err.count("\n") == 1
 
 
-
 def test_from_a_folder_with_two_runs_of_one_seed_is_refused_not_counted_twice(release_root, capsys,
                                                                               tmp_path) -> None:
     """Two `robnas search` records of re with seed 0 were two runs of re: a mean of one seed
@@ -109,6 +108,7 @@ def test_from_a_folder_with_two_runs_of_one_seed_is_refused_not_counted_twice(re
     (tmp_path / twice[1] / "config.json").rename(tmp_path / twice[1] / "config.json.moved")
     code, out, _ = _run(capsys, "compare", "--from", str(tmp_path))
     assert code == 0 and "1 run per searcher" in out
+
 
 def test_searcher_specs_compare_settings_of_one_searcher_under_their_labels(
         release_root, capsys, tmp_path) -> None:

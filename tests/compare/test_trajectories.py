@@ -64,7 +64,6 @@ def test_torn_last_line_is_ignored_but_a_broken_middle_line_is_an_error(tmp_path
         load_trajectories(tmp_path)
 
 
-
 @pytest.mark.parametrize(
     ("field", "entry", "message"),
     [
@@ -93,6 +92,7 @@ def test_a_line_that_is_not_utf8_is_a_record_error(tmp_path) -> None:
         handle.write(b'{"n": 3, "arch": "\xff"}\n')
     with pytest.raises(RunRecordError, match="line 3 is not JSON"):
         load_trajectories(tmp_path)
+
 
 def test_bad_config_and_empty_folder_are_robnas_errors(tmp_path) -> None:
     with pytest.raises(NoRunsError):
