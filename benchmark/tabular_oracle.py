@@ -130,11 +130,13 @@ class TabularOracle:
         grid = self.grid
         if self._missing is None:
             self._missing = self.table.missing_release_grid
-        if parsed.key in _CORRUPTION_NAMES and not _CORRUPTION_NAMES & {*grid.points, *self._missing.points}:
-            where = (" (the release has none for it: only cifar10 and cifar100 have corruption results)"
-                     if self.table.is_release else f" in {self.root}")
-            raise InvalidObjectiveError(f"{parsed}: {self._dataset.value} has no corruption results{where}; "
-                                        f"ask for clean, an attack (fgsm, pgd, apgd, square) or adversarial@mean")
+        if (self.table.is_release and parsed.key in _CORRUPTION_NAMES
+                and not _CORRUPTION_NAMES & {*grid.points, *self._missing.points}):
+            # a table a user built is told by the grid's own error, which lists what it holds
+            raise InvalidObjectiveError(
+                f"{parsed}: {self._dataset.value} has no corruption results (the release has none for "
+                "it: only cifar10 and cifar100 have corruption results); ask for clean, an attack "
+                "(fgsm, pgd, apgd, square) or adversarial@mean")
         if not self._missing.points:
             return parsed.terms(grid)
         terms = parsed.terms(Grid({**grid.points, **self._missing.points}))

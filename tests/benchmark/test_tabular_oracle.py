@@ -160,6 +160,20 @@ def test_imagenet_has_attacks_but_no_corruptions(release_root, tmp_path) -> None
     assert 0 <= oracle.value(13433, "adversarial@mean") <= 1  # its attacks are all there
 
 
+def test_a_built_table_without_corruptions_lists_what_it_holds(tmp_path) -> None:
+    # the release's advice (ask for an attack or adversarial@mean) named objectives this table
+    # does not have; its own error lists the keys it does
+    from tests.release_fixture import write_release
+
+    oracle = TabularOracle(data=write_release(tmp_path / "built", keys=("clean",)), cache_dir=False)
+    for objective, message in (("fog@mean", "no fog results in this table; it has: clean"),
+                               ("gaussian_noise@1", "no gaussian_noise results in this table; it has: clean"),
+                               ("corruption@mean", "this table holds no corruption results")):
+        with pytest.raises(InvalidObjectiveError) as refused:
+            oracle.validate(objective)
+        assert str(refused.value) == message
+
+
 def test_cache_dir_false_writes_no_cache_anywhere(tmp_path, monkeypatch) -> None:
     root = write_release(tmp_path / "data")
     monkeypatch.setenv("ROBNAS_CACHE_DIR", str(tmp_path / "default-cache"))
