@@ -463,6 +463,8 @@ class RayExecutor(Executor):
                         ray.init(address=address, runtime_env=env, logging_level=logging.WARNING)
             except (ConnectionError, RuntimeError, ValueError) as err:
                 first = str(err).splitlines()[0] if str(err) else type(err).__name__
+                if address is None:  # a local instance of this process's own
+                    raise ExecutorError(f"--executor ray: cannot start a local Ray instance ({first})") from None
                 raise ExecutorError(f"--ray-address {address}: cannot join a Ray cluster ({first})") from None
             self._owns = True
         self._remote = ray.remote(run_task)

@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robnas.errors import RunRecordError
+from robnas.errors import DataNotFoundError, RunRecordError
+from robnas.objective import CLEAN
 from robnas.run_record import CONFIG_FILE, SUMMARY_FILE, TRIALS_FILE, RunRecord, check_trials
 
 if TYPE_CHECKING:
@@ -31,7 +32,8 @@ def check_finished_runs(runs_dir: Path, oracles: dict[str, TabularOracle],
                         data_root: str | Path) -> None:
     """Check every finished tabular record under ``runs_dir`` (one with a ``summary.json``:
     the report reads them all, planned this time or not) against its dataset's table, taken
-    from ``oracles`` or read from ``data_root`` (and added to ``oracles``). Runs not finished
+    from ``oracles`` or read from ``data_root`` (and added to ``oracles``; a run of a dataset
+    not installed there is left unchecked, as ``--from`` leaves every run). Runs not finished
     are left to the run that resumes them (which checks them itself).
 
     Raises:
@@ -49,7 +51,12 @@ def check_finished_runs(runs_dir: Path, oracles: dict[str, TabularOracle],
         if config.get("mode") != "tabular" or not isinstance(objective, str) or not isinstance(dataset, str):
             continue  # not a table's run (or not a run config: the report says so)
         if dataset not in oracles:
-            oracles[dataset] = TabularOracle(dataset, data=data_root)
+            oracle = TabularOracle(dataset, data=data_root)
+            try:
+                oracle.validate(CLEAN)  # reads the dataset's first file
+            except DataNotFoundError:  # not installed here: reported as before, unchecked
+                continue
+            oracles[dataset] = oracle
         oracle = oracles[dataset]
         trials = record.read_trials()
         if is_multi(objective):

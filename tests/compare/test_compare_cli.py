@@ -272,3 +272,21 @@ def test_a_finished_multi_objective_run_edited_by_hand_is_refused_when_reused(
     _edit_json(run / "config.json", lambda c: c.pop("true_hypervolume"))
     code, _, err = _run(capsys, *argv)
     assert code == 2 and "true_hypervolume None" in err
+
+
+def test_a_finished_run_of_a_dataset_not_installed_is_reported_unchecked(release_root, capsys, tmp_path) -> None:
+    """The check of reused runs needs their table: a run of a dataset the data root lacks (the
+    test release has no cifar100) is reported as before rather than stopping the comparison."""
+    import shutil
+
+    out = tmp_path / "cmp"
+    argv = ["compare", "-O", "clean", "-s", "random", "--seeds", "1", "--budget", "8",
+            "--out", str(out), "--data", str(release_root), "--jobs", "1", "-q"]
+    assert _run(capsys, *argv)[0] == 0
+    (run,) = (out / "runs").iterdir()
+    other = out / "runs" / run.name.replace("cifar10", "cifar100")
+    shutil.copytree(run, other)
+    _edit_json(other / "config.json", lambda c: c.update(dataset="cifar100", run_id=other.name))
+    code, stdout, err = _run(capsys, *argv)
+    assert code == 0, err
+    assert "cifar100" in stdout
