@@ -410,13 +410,13 @@ def check_trials(
         zip(trials, evaluation.values, evaluation.clean, strict=True), start=1
     ):
         where = f"cannot {action}: {path} line {number}"
-        if not _close(trial["value"], value):
+        if not recorded_matches(trial["value"], value):
             raise RunRecordError(
                 f"{where}: value {trial['value']!r} of {trial['arch']} is not the data's "
                 f"{float(value)!r}; the record was edited or belongs to other data"
             )
         clean = None if math.isnan(clean) else float(clean)
-        if clean is not None and not _close(trial.get("clean"), clean):
+        if clean is not None and not recorded_matches(trial.get("clean"), clean):
             raise RunRecordError(
                 f"{where}: clean accuracy {trial.get('clean')!r} of {trial['arch']} is not the "
                 f"data's {clean!r}; the record was edited or belongs to other data"
@@ -424,13 +424,13 @@ def check_trials(
         within = True
         for metric, limit in (limits or {}).items():
             own = cost_value(metric, Arch.from_string(trial["arch"]), oracle.dataset)
-            if not _close(trial.get(metric), own):
+            if not recorded_matches(trial.get(metric), own):
                 raise RunRecordError(f"{where}: {metric} {trial.get(metric)!r} of {trial['arch']} is not "
                                      f"its cost {own!r}; the record was edited")
             within = within and own <= limit
         if within and (min_clean is None or clean is None or clean >= min_clean):
             best = float(value) if best is None else max(best, float(value))
-        if not _close(trial.get("best"), best):
+        if not recorded_matches(trial.get("best"), best):
             raise RunRecordError(
                 f"{where}: best so far {trial.get('best')!r} is not the best recorded value "
                 f"{best!r}; the record was edited"
@@ -441,7 +441,8 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _close(recorded: Any, actual: float | None) -> bool:
+def recorded_matches(recorded: Any, actual: float | None) -> bool:
+    """Whether a recorded entry is the number ``actual`` (within rounding; both ``None`` match)."""
     if actual is None or not _is_number(recorded):
         return recorded is None and actual is None
     return math.isclose(float(recorded), float(actual), rel_tol=_TOLERANCE, abs_tol=_TOLERANCE)

@@ -13,14 +13,13 @@ or written over other data, is refused in one line that names its file and line.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from robnas.errors import DataNotFoundError, RunRecordError
 from robnas.objective import CLEAN
-from robnas.run_record import CONFIG_FILE, SUMMARY_FILE, TRIALS_FILE, RunRecord, check_trials
+from robnas.run_record import CONFIG_FILE, SUMMARY_FILE, TRIALS_FILE, RunRecord, check_trials, recorded_matches
 
 if TYPE_CHECKING:
     from robnas.benchmark import TabularOracle
@@ -82,7 +81,6 @@ def _check_number(fields: Mapping[str, Any], key: str, expected: float | None, p
     if expected is None:
         return
     recorded = fields.get(key)
-    if not (isinstance(recorded, int | float) and not isinstance(recorded, bool)
-            and math.isclose(recorded, expected, rel_tol=1e-9, abs_tol=1e-9)):
+    if not recorded_matches(recorded, expected):
         raise RunRecordError(f"cannot compare: {path}: {key} {recorded!r} is not the data's "
                              f"{float(expected)!r}; the record was edited or belongs to other data")
