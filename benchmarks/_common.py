@@ -14,7 +14,6 @@ import os
 import shlex
 import sys
 from collections.abc import Callable, Iterable
-from importlib import metadata
 from typing import NoReturn
 
 EXTRA_VERSIONS = ("scikit-learn", "matplotlib", "ray")
@@ -89,12 +88,7 @@ def print_provenance(data: str | None = None, seeds: str | None = None) -> None:
     all match robnas's pins)."""
     from robnas.run_record import versions
 
-    found = versions()
-    for name in EXTRA_VERSIONS:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
+    found = versions(EXTRA_VERSIONS)
     command = shlex.join([os.path.relpath(sys.argv[0]) if sys.argv[0] else "", *sys.argv[1:]])
     print(f"# command: python {command}")
     if seeds is not None:

@@ -448,10 +448,11 @@ def recorded_matches(recorded: Any, actual: float | None) -> bool:
     return math.isclose(float(recorded), float(actual), rel_tol=_TOLERANCE, abs_tol=_TOLERANCE)
 
 
-def versions() -> dict[str, str]:
-    """robnas, Python, platform and the installed versions of the main dependencies."""
+def versions(extra: Sequence[str] = ()) -> dict[str, str]:
+    """robnas, Python, platform and the installed versions of the main dependencies, then of
+    the ``extra`` distributions (each where installed)."""
     found = {"robnas": __version__, "python": platform.python_version(), "platform": platform.platform()}
-    for name in _DEPENDENCIES:
+    for name in (*_DEPENDENCIES, *extra):
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
