@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -146,7 +147,6 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def _print_report(report: InstallReport) -> None:
-    import os
     from pathlib import Path
 
     from robnas.benchmark.install import default_dest
@@ -166,12 +166,13 @@ def _print_report(report: InstallReport) -> None:
 
 def run_info(args: argparse.Namespace) -> int:
     from robnas.benchmark.data_info import describe
+    from robnas.benchmark.location import DATA_ENV
     from robnas.errors import ChecksumMismatchError, DataNotFoundError
 
     try:
         info = describe(args.data, verify=args.verify)
     except DataNotFoundError as err:  # nothing installed yet: say so, and how to get it
-        if args.data is not None:
+        if args.data is not None or os.environ.get(DATA_ENV):  # a folder named, and wrong
             raise
         if args.json:
             print_json({"installed": False, "message": str(err)})

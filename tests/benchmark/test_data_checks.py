@@ -207,3 +207,12 @@ def test_data_info_with_nothing_installed_says_so(capsys) -> None:
     assert "no robustness data at" in out and "robnas data download" in out
     code, out, _ = _run(capsys, "data", "info", "--json")
     assert code == 0 and json.loads(out)["installed"] is False
+
+
+def test_data_info_with_robnas_data_naming_a_missing_folder_is_an_error(capsys, monkeypatch, tmp_path) -> None:
+    # $ROBNAS_DATA names a folder, as --data does: a wrong one is the user's error (exit 2), not
+    # "nothing installed yet" (exit 0), which a script checking the install would take as fine
+    monkeypatch.setenv("ROBNAS_DATA", str(tmp_path / "typo"))
+    code, out, err = _run(capsys, "data", "info")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert f"no robustness data at {tmp_path / 'typo'} ($ROBNAS_DATA)" in err
