@@ -140,17 +140,17 @@ class LiveOracle:
         table: TabularOracle | None = None,
         progress: bool = False,
     ) -> None:
-        from robnas.errors import RobnasError
-
+        # the arguments first: a wrong number is refused before any folder is looked up
+        if n_images is not None and (isinstance(n_images, bool) or not isinstance(n_images, Integral)
+                                     or n_images < 1):
+            raise InvalidParameterError(f"n_images must be a whole number >= 1 or None (all), got {n_images!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
+            raise InvalidParameterError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
         self._dataset = parse_dataset(dataset)
         self.weights = Path(weights).expanduser().resolve()
         self.images = Path(images).expanduser().resolve()
         self.root = resolve_data_root(data)
         self.meta = SpaceMeta.load(self.root / META_FILE, ArrayCache(default_cache_dir()))
-        if n_images is not None and n_images < 1:
-            raise RobnasError(f"n_images must be >= 1, got {n_images}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
-            raise InvalidParameterError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
         self.n_images = n_images
         self.protocol = protocol or AttackProtocol()
         self.device_name = device

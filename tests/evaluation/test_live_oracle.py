@@ -201,3 +201,12 @@ def test_a_batch_size_that_is_not_a_positive_whole_number_is_refused_up_front(ro
     with pytest.raises(InvalidParameterError, match=f"batch_size must be a whole number >= 1, got {batch_size!r}"):
         make(roots, store=store, batch_size=batch_size)
     assert store.count() == 0
+
+
+@pytest.mark.parametrize("n_images", [0, -3, 2.5, True])
+def test_a_number_of_images_that_is_not_a_positive_whole_number_is_refused_first(tmp_path, n_images):
+    # the check came after the data folder's lookup: a missing folder hid it behind "no robustness
+    # data", and 2.5 and True (taken as 1) got past it
+    wanted = f"n_images must be a whole number >= 1 or None .all., got {n_images!r}"
+    with pytest.raises(InvalidParameterError, match=wanted):
+        LiveOracle("cifar10", weights=tmp_path, images=tmp_path, data=tmp_path / "no-data", n_images=n_images)
