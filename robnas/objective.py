@@ -156,6 +156,12 @@ class Objective(namedtuple("Objective", ["key", "point", "mean"], defaults=(None
             raise InvalidObjectiveError(
                 f"clean takes no epsilon, severity or mean: write just 'clean' (got {raw!r})"
             )
+        metric = lowered.partition("@")[0]
+        if metric in COST_METRICS:  # not 'unknown objective' while listing the name as valid
+            raise InvalidObjectiveError(
+                f"{metric} is the cell's cost, with no epsilon, severity or mean: write just "
+                f"'{metric}' (got {raw!r})"
+            )
         if lowered.replace("@linf", "").count("@") > 1:
             raise InvalidObjectiveError(
                 f"objective {raw!r} has more than one '@'; write NAME@POINT, e.g. pgd@8/255, "
@@ -275,7 +281,7 @@ def _parse_epsilon(text: str, raw: str) -> float:
         raise InvalidObjectiveError(
             f"epsilon in {raw!r} must be written as N/255 (the release's unit), e.g. 8/255"
         )
-    value = float(numerator)
+    value = float(numerator) + 0.0  # + 0.0: '-0' is 0, spelt pgd@0/255, not pgd@-0/255
     if not math.isfinite(value) or value < 0:
         raise InvalidObjectiveError(f"epsilon must be a finite non-negative number, got {text!r}")
     return value
@@ -286,7 +292,20 @@ def _format(key: str, point: float | int | None) -> str:
         return _short(key)
     if key in _CORRUPTIONS:
         return f"{key}@{point}"
-    return f"{_short(key)}@{float(point):g}/255"
+    return f"{_short(key)}@{_number(float(point))}/255"
+
+
+def _number(value: float) -> str:
+    """``value`` in the fewest digits that read back as it: ``8``, ``0.5``, ``1e-05``,
+    ``0.1234567`` (``:g`` keeps six significant digits, so a table's grid point 0.1234567 would
+    be listed as 0.123457, which is not on the grid, and two such points would share a name).
+
+    >>> _number(8.0), _number(0.1), _number(255.0), _number(0.1234567), _number(1234567.0)
+    ('8', '0.1', '255', '0.1234567', '1234567')
+    """
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
 
 
 def _short(key: str) -> str:

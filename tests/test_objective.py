@@ -82,6 +82,9 @@ def test_off_grid_points_list_the_valid_choices(text: str, message: str) -> None
         ("adversarial@3", "use adversarial@mean"),
         ("clean@1/255", "clean takes no epsilon, severity or mean: write just 'clean'"),
         ("clean@mean", "clean takes no epsilon"),
+        # were "unknown objective 'flops'; valid names: ..., params, flops"
+        ("flops@mean", "flops is the cell's cost, with no epsilon, severity or mean: write just 'flops'"),
+        ("Params@1/255", "params is the cell's cost, with no epsilon"),
         ("pgd@mean@mean", "has more than one '@'; write NAME@POINT"),
         ("pgd@1/255@1", "has more than one '@'"),
         ("pgd@\u0663/255", "in ASCII digits"),  # Arabic-Indic three: float() would read 3.0
@@ -98,6 +101,26 @@ def test_malformed_objectives_fail_with_one_line(text: str, message: str) -> Non
     with pytest.raises(InvalidObjectiveError, match=message) as info:
         Objective.parse(text)
     assert "\n" not in str(info.value)
+
+
+def test_minus_zero_is_spelt_zero() -> None:
+    objective = Objective.parse("pgd@-0/255")  # was spelt pgd@-0/255, in messages and records
+    assert str(objective) == "pgd@0/255" and str(Objective.parse("pgd@-0.0")) == "pgd@0/255"
+    assert Objective.parse("pgd@0/255").terms(Grid({"pgd@Linf": (0.0, 1.0)})) == (Term("pgd@Linf", 0.0),)
+
+
+def test_every_listed_choice_of_a_fine_grid_is_on_it() -> None:
+    # a table built at epsilons with more than six significant digits: ':g' listed 0.1234567 and
+    # 0.1234568 both as pgd@0.123457/255, a choice the grid then refused, and one name for two columns
+    grid = Grid({"clean": (), "pgd@Linf": (0.1234567, 0.1234568, 1234567.0, 1e-05, 8.0)})
+    choices = grid.describe("pgd@Linf").split(", ")
+    assert choices == ["pgd@0.1234567/255", "pgd@0.1234568/255", "pgd@1234567/255", "pgd@1e-05/255",
+                       "pgd@8/255"]
+    for choice, point in zip(choices, grid.points["pgd@Linf"], strict=True):
+        objective = Objective.parse(choice)
+        assert objective.terms(grid) == (Term("pgd@Linf", point),)
+        assert str(objective) == choice == str(Term("pgd@Linf", point))
+    assert [str(t) for t in Objective.parse("pgd@mean").terms(grid)] == choices
 
 
 def test_release_keys_with_a_point_still_parse() -> None:
