@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -136,9 +137,10 @@ class Arch:
 
     @classmethod
     def from_code(cls, code: int) -> Arch:
-        """Inverse of :attr:`code`."""
-        if not 0 <= int(code) < NUM_CELLS:
-            raise InvalidArchError(f"arch code must be in 0..{NUM_CELLS - 1}, got {code}")
+        """Inverse of :attr:`code`: a whole number in ``0..15624`` (a whole float passes; a
+        fraction, a boolean or text is refused rather than truncated to another cell)."""
+        if not (_is_int(code) or _is_whole_float(code)) or not 0 <= int(code) < NUM_CELLS:
+            raise InvalidArchError(f"arch code must be a whole number in 0..{NUM_CELLS - 1}, got {code!r}")
         ops = []
         code = int(code)
         for _ in range(NUM_EDGES):
@@ -181,8 +183,16 @@ class Arch:
 
 
 def _is_int(value: object) -> bool:
-    """An int, or a NumPy integer (without importing NumPy)."""
+    """An int, or a NumPy integer (without importing NumPy); not a boolean (``True`` is no op index)."""
+    if isinstance(value, bool):
+        return False
     return isinstance(value, int) or (hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iu")
+
+
+def _is_whole_float(value: object) -> bool:
+    """A Python or NumPy float holding a finite whole number."""
+    is_float = isinstance(value, float) or (hasattr(value, "dtype") and getattr(value.dtype, "kind", "") == "f")
+    return is_float and math.isfinite(float(value)) and float(value).is_integer()  # type: ignore[arg-type]
 
 
 def all_archs() -> Iterator[Arch]:

@@ -71,6 +71,25 @@ def test_code_round_trip_and_vectorised_forms_agree() -> None:
         Arch.from_code(NUM_CELLS)
 
 
+@pytest.mark.parametrize("bad", [9611.5, -0.5, True, "9611", float("nan"), np.float64(2.7)])
+def test_a_code_that_is_no_whole_number_is_refused_not_truncated(bad) -> None:
+    # int() read 9611.5 as cell 9611, -0.5 as cell 0 and True as cell 1
+    with pytest.raises(InvalidArchError, match=r"whole number in 0\.\.15624"):
+        Arch.from_code(bad)
+
+
+def test_whole_codes_of_any_numeric_type_are_read() -> None:
+    expected = Arch.from_string(EXAMPLE)
+    for code in (9611, 9611.0, np.int64(9611), np.uint16(9611), np.float64(9611.0)):
+        assert Arch.from_code(code) == expected
+
+
+def test_booleans_are_no_op_indices() -> None:
+    with pytest.raises(InvalidArchError):
+        Arch((True, False, 0, 0, 0, 0))  # was the cell |skip_connect~0|+|none~0|...
+    assert Arch((np.int8(1), 0, 0, 0, 0, 0)).ops == (1, 0, 0, 0, 0, 0)
+
+
 def test_neighbours_are_the_24_one_edge_changes() -> None:
     arch = Arch.from_string(EXAMPLE)
     neighbours = arch.neighbours()
