@@ -130,7 +130,7 @@ class MeasureRequest:
             measure.name, measure.identity(), dict(measure.params), self.dataset.value,
             None if cell_only else int(self.batch_size), None if cell_only else int(self.seed), weights,
             measure.needs_data, self.images_identity(required=False) if measure.needs_data else None,
-            measure.code())
+            measure.code(), measure.revision)
 
 
 @dataclass

@@ -15,7 +15,10 @@ Definitions (theta: a layer's weights; L: the loss):
 * ``grasp`` (Wang et al., 2020): ``sum -theta * (H g)``, ``g = dL/dtheta``, ``H`` the Hessian
   of ``L`` over all layer weights.
 * ``fisher`` (Turner et al., 2020): at every layer output ``a`` (channel ``k``),
-  ``0.5 * mean_n (sum_hw a * dL/da)^2``, summed over channels and layers.
+  ``F_k = 0.5 * mean_n (sum_hw a * dL/da)^2``; the score is ``sum_layers fan_in * sum_k F_k``
+  with ``fan_in`` the weights per output channel (``in_channels * kh * kw``; a linear layer's
+  ``in_features``): the zero-cost-nas code (and NASLib's) gives every weight of channel ``k``
+  the value ``F_k`` and sums over weights, as for the per-weight proxies.
 * ``grad_norm``: ``sum_layers ||dL/dtheta||_2``.
 * ``plain``: ``sum theta * dL/dtheta``.
 * ``l2_norm``: ``sum_layers ||theta||_2`` of the weights as initialised; no data.
@@ -84,13 +87,14 @@ def grasp(network: nn.Module, batch: Batch) -> float:
 
 
 def fisher(network: nn.Module, batch: Batch) -> float:
-    """Fisher information of the layer outputs (channel saliency), summed."""
+    """Fisher information of the layer outputs (channel saliency), each channel's value
+    counted once per weight of the channel (its layer's fan-in), summed."""
     net = working_copy(network, train=True)
     captured: list = []
 
-    def keep(_module: nn.Module, _inputs: object, output: object) -> None:
+    def keep(module: nn.Module, _inputs: object, output: object) -> None:
         output.retain_grad()  # type: ignore[attr-defined]
-        captured.append(output)
+        captured.append((module, output))
 
     handles = [layer.register_forward_hook(keep) for layer in weighted_layers(net)]
     try:
@@ -99,12 +103,13 @@ def fisher(network: nn.Module, batch: Batch) -> float:
         for handle in handles:
             handle.remove()
     total = 0.0
-    for activation in captured:
+    for layer, activation in captured:
         if activation.grad is None:
             continue
         product = activation.detach() * activation.grad
         per_channel = product.sum(dim=tuple(range(2, product.dim()))) if product.dim() > 2 else product
-        total += float(per_channel.pow(2).mean(0).mul(0.5).sum())
+        fan_in = layer.weight[0].numel()  # the weights that share one output channel's value
+        total += fan_in * float(per_channel.pow(2).mean(0).mul(0.5).sum())
     return total
 
 

@@ -56,6 +56,9 @@ class Measure:
             (``False``: always at initialisation, as zero-cost proxies are defined).
         params: keyword arguments passed to the function (part of the store's fingerprint).
         summary: one line for ``robnas measures list``.
+        revision: counts the changes of a built-in measure's definition (``None``: never
+            changed); part of the store's fingerprint, so values stored under an earlier
+            definition no longer match and are computed again.
     """
 
     name: str
@@ -66,6 +69,7 @@ class Measure:
     uses_trained_weights: bool = True
     params: Mapping[str, Any] = field(default_factory=dict)
     summary: str = ""
+    revision: int | None = None
 
     @classmethod
     def from_function(cls, function: MeasureFunction, name: str | None = None, **flags: Any) -> Measure:
@@ -179,8 +183,8 @@ MEASURES: dict[str, Measure] = {
                 summary="sum |theta * dL/dtheta| (connection sensitivity), cross-entropy on one batch"),
         Measure("grasp", _Z + "grasp", needs_labels=True, **_ZERO_COST,
                 summary="sum -theta * (H g): gradient signal preservation, Hessian-gradient product"),
-        Measure("fisher", _Z + "fisher", needs_labels=True, **_ZERO_COST,
-                summary="sum over channels of 0.5 * mean_n (sum_hw a * dL/da)^2 at conv/linear outputs"),
+        Measure("fisher", _Z + "fisher", needs_labels=True, **_ZERO_COST, revision=2,  # 2: times fan-in
+                summary="sum over conv/linear output channels of fan_in * 0.5 * mean_n (sum_hw a * dL/da)^2"),
         Measure("grad_norm", _Z + "grad_norm", needs_labels=True, **_ZERO_COST,
                 summary="sum over layers of ||dL/dW||_2"),
         Measure("plain", _Z + "plain", needs_labels=True, **_ZERO_COST,

@@ -2,7 +2,7 @@
 
 Every value is keyed by dataset, cell (NB201 index), measure name and a fingerprint of
 everything it depends on (:class:`MeasureSettings`: the measure's function, the hash of a
-user's function's code, its parameters, batch size and seed (left out for a measure that
+user's function's code, a built-in measure's revision, its parameters, batch size and seed (left out for a measure that
 reads only the cell, such as ``params``), whether it reads test images and which (the
 SHA-256 of the test-set file), which weights (at initialisation, or the archive's absolute
 path, epochs and seed)); the row also holds the compute time, device and the settings as JSON.
@@ -64,6 +64,8 @@ class MeasureSettings:
             (:func:`~robnas.evaluation.datasets.images_identity`); ``None`` in a lookup: any
             one test set (see the module docs).
         code: SHA-256 (16 hex) of a user's function's code (``None``: a built-in measure).
+        revision: a built-in measure's :attr:`~robnas.evaluation.measures.Measure.revision`
+            (``None``: its first definition).
     """
 
     measure: str
@@ -76,6 +78,7 @@ class MeasureSettings:
     real_images: bool
     images: str | None = None
     code: str | None = None
+    revision: int | None = None
 
     def fingerprint(self) -> str:
         """SHA-256 (16 hex) of the settings other than the name and dataset (key columns)."""
@@ -91,7 +94,7 @@ class MeasureSettings:
         return self.real_images and self.images is None
 
 
-_OPTIONAL = ("images", "code")
+_OPTIONAL = ("images", "code", "revision")
 """Settings added later: left out of the fingerprint while ``None``, so values keyed before
 them (a built-in data-free measure's) keep their fingerprint."""
 

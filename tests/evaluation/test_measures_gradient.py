@@ -71,13 +71,30 @@ def test_grasp_is_minus_theta_times_hessian_gradient_from_the_full_hessian() -> 
     assert grasp(net, batch) == pytest.approx(expected, rel=1e-4, abs=1e-9)
 
 
-def test_fisher_sums_half_mean_squared_activation_gradient_products() -> None:
+def test_fisher_sums_half_mean_squared_activation_gradient_products_per_weight() -> None:
+    # zero-cost-nas gives each weight its output channel's value: a channel counts fan-in times
     net, batch = mlp((6, 5, 4)), vector_batch()
     first, second = net[0], net[2]
     a1 = batch.images @ first.weight.T + first.bias
     a2 = torch.relu(a1) @ second.weight.T + second.bias
     g1, g2 = torch.autograd.grad(functional.cross_entropy(a2, batch.labels), [a1, a2])
-    expected = sum(float((a.detach() * g).pow(2).mean(0).mul(0.5).sum()) for a, g in ((a1, g1), (a2, g2)))
+    expected = sum(fan_in * float((a.detach() * g).pow(2).mean(0).mul(0.5).sum())
+                   for fan_in, a, g in ((6, a1, g1), (5, a2, g2)))
+    assert fisher(net, batch) == pytest.approx(expected, rel=1e-5)
+
+
+def test_fisher_of_a_convolution_sums_space_first_and_counts_in_channels_times_kernel() -> None:
+    conv, linear = torch.nn.Conv2d(3, 2, 3, padding=1), torch.nn.Linear(2 * 5 * 5, 4)
+    net = torch.nn.Sequential(conv, torch.nn.Flatten(), linear)
+    generator = torch.Generator().manual_seed(4)
+    images, labels = torch.randn(6, 3, 5, 5, generator=generator), torch.tensor([0, 1, 2, 3, 0, 1])
+    a1 = functional.conv2d(images, conv.weight, conv.bias, padding=1)
+    a2 = a1.flatten(1) @ linear.weight.T + linear.bias
+    g1, g2 = torch.autograd.grad(functional.cross_entropy(a2, labels), [a1, a2])
+    per_channel = (a1.detach() * g1).sum((2, 3)).pow(2).mean(0).mul(0.5)  # 2 channels
+    expected = 3 * 3 * 3 * float(per_channel.sum()) + 50 * float((a2.detach() * g2).pow(2).mean(0).mul(0.5).sum())
+    batch = vector_batch()
+    batch = type(batch)(images, labels, batch.dataset, 0)
     assert fisher(net, batch) == pytest.approx(expected, rel=1e-5)
 
 

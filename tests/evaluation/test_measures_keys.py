@@ -4,6 +4,7 @@ cannot depend on them. Real fixture files in the datasets' formats, real SQLite 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import json
@@ -189,6 +190,24 @@ def test_a_data_free_built_in_keeps_the_fingerprint_it_had() -> None:
     before = {"function": "robnas.evaluation.measures._gradient:synflow", "params": {}, "batch_size": 4,
               "seed": 0, "weights": "init", "real_images": False}
     assert settings.fingerprint() == hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def test_a_revised_built_in_no_longer_finds_the_values_of_its_earlier_definition(meta, tmp_path) -> None:
+    # fisher's definition changed (revision 2: each channel counted once per weight): a store
+    # holding values of the first definition must not serve them as fisher's
+    images = tmp_path / "images"
+    write_cifar10(images, n=20)
+    request = _request(images, "fisher")
+    settings = request.settings(MEASURES["fisher"])
+    assert settings.revision == MEASURES["fisher"].revision == 2
+    store = MeasureStore(tmp_path / "s.sqlite")
+    store.put_many(dataclasses.replace(settings, revision=None), [(i, 123.0, 0.1, "cpu") for i in CELLS])
+    result = compute_measures(request, CELLS, meta, store=store)
+    assert (result.computed, result.cached) == (2, 0)
+    assert 123.0 not in result.frame["fisher"].tolist()
+    assert compute_measures(request, CELLS, meta, store=store).cached == 2  # the new values are kept
+    # measures never revised keep their fingerprint (the revision is left out while None)
+    assert request.settings(MEASURES["snip"]).revision is None
 
 
 def test_correlate_and_predict_find_params_whatever_the_batch_size_and_seed(cifar10_oracle, tmp_path, capsys):
