@@ -148,3 +148,21 @@ def test_an_interrupted_report_leaves_the_earlier_one_whole(release_root, capsys
     assert process.wait(timeout=60) == 130
     after = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before and not list(tmp_path.glob(".report.partial-*"))
+
+
+def test_the_best_cells_leave_out_constant_outputs_unless_asked(release_root, capsys, tmp_path) -> None:
+    """At pgd@8/255 on CIFAR-10 the five constant-output networks (0.100, chance) beat every
+    real one (at most 0.027): the summary named index 10, a constant classifier, the best cell."""
+    out = tmp_path / "report"
+    code, printed, _ = _cli(capsys, "analyze", "-O", "pgd@8/255", "--json", "--out", str(out),
+                            "--data", str(release_root))
+    assert code == 0
+    best = json.loads(printed)["best"]["pgd@8/255"]
+    top = pd.read_csv(out / "top-pgd-8-255.csv", index_col=0)
+    assert not top["degenerate"].any() and top.index[0] == best["index"]
+    assert best["value"] == top["pgd@8/255"].max() < 0.1
+    degenerate = set(pd.read_csv(out / "degenerate.csv", index_col=0).index)
+    assert best["index"] not in degenerate
+    code, printed, _ = _cli(capsys, "analyze", "-O", "pgd@8/255", "--no-exclude-degenerate", "--json",
+                            "--out", str(out), "--data", str(release_root))
+    assert code == 0 and json.loads(printed)["best"]["pgd@8/255"]["index"] in degenerate
