@@ -282,13 +282,18 @@ def _earlier_files(out: Path) -> set[str]:
 
 
 def other_datasets(oracle: TabularOracle) -> dict[str, TabularOracle]:
-    """Oracles of the other datasets whose folders exist under ``oracle``'s data root."""
+    """Oracles of the other datasets installed under ``oracle``'s data root (a folder holding
+    at least one accuracy file; an empty folder is not installed), read as strictly as
+    ``oracle`` (``--strict-data``)."""
     from robnas.benchmark import TabularOracle
 
     found = {}
     for dataset in Dataset:
-        if dataset != oracle.dataset and (oracle.root / dataset.value).is_dir():
-            found[dataset.value] = TabularOracle(dataset, data=oracle.root)
+        if dataset == oracle.dataset:
+            continue
+        other = TabularOracle(dataset, data=oracle.root, strict_data=oracle.table.strict_data)
+        if other.table.grid.points:
+            found[dataset.value] = other
     return found
 
 

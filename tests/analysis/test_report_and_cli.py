@@ -166,3 +166,27 @@ def test_the_best_cells_leave_out_constant_outputs_unless_asked(release_root, ca
     code, printed, _ = _cli(capsys, "analyze", "-O", "pgd@8/255", "--no-exclude-degenerate", "--json",
                             "--out", str(out), "--data", str(release_root))
     assert code == 0 and json.loads(printed)["best"]["pgd@8/255"]["index"] in degenerate
+
+
+def test_other_datasets_are_the_installed_ones_read_as_strictly(release_root, capsys, tmp_path) -> None:
+    """An empty folder of another dataset (an interrupted download) stopped the analysis of this
+    one ('dataset cifar100 is not installed'); and --strict-data did not reach the other
+    datasets, whose changed files the between-datasets section used."""
+    root = tmp_path / "data"
+    root.mkdir()
+    for name in ("meta.json", "cifar10"):
+        (root / name).symlink_to(release_root / name)
+    (root / "cifar100").mkdir()  # not installed: no accuracy file
+    other = root / "ImageNet16-120"
+    other.mkdir()
+    document = json.loads((release_root / "ImageNet16-120" / "clean_accuracy.json").read_text())
+    document["ImageNet16-120"]["clean"]["accuracy"]["0"] += 0.001  # differs from its pin
+    (other / "clean_accuracy.json").write_text(json.dumps(document))
+    out = tmp_path / "report"
+    code, _, err = _cli(capsys, "analyze", "-O", "clean", "--json", "--out", str(out), "--data", str(root))
+    assert code == 0, err
+    assert set(pd.read_csv(out / "datasets.csv")["dataset_b"]) == {"ImageNet16-120"}
+    code, _, err = _cli(capsys, "--strict-data", "analyze", "-O", "clean", "--out", str(tmp_path / "strict"),
+                        "--data", str(root))
+    assert code == 2 and err.count("\n") == 1
+    assert "ImageNet16-120/clean_accuracy.json differs from the released file" in err
