@@ -51,6 +51,20 @@ def test_query_clean_prints_clean_once(release_root, capsys) -> None:
     assert [line for line in out.splitlines() if line.startswith("clean")] == [f"clean           {clean}"]
 
 
+def test_query_on_a_table_without_clean_prints_no_nan(tmp_path, capsys) -> None:
+    # a table built with only an attack (robnas table build --attack pgd) has no clean accuracy:
+    # the text printed 'clean           nan'; --json says null
+    from tests.release_fixture import representatives, synthetic_value, write_release
+
+    root = write_release(tmp_path / "built", keys=("pgd@Linf",))
+    code, out, _ = _run(capsys, "query", "5", "-O", "pgd@1/255", "--data", str(root))
+    assert code == 0 and "nan" not in out
+    assert f"pgd@1/255       {synthetic_value(int(representatives()[5]), 2):g}\n" in out
+    assert not [line for line in out.splitlines() if line.startswith("clean")]
+    code, out, _ = _run(capsys, "query", "5", "-O", "pgd@1/255", "--data", str(root), "--json")
+    assert json.loads(out)["clean"] is None
+
+
 def test_aggregates_print_rounded_and_json_keeps_full_precision(release_root, capsys) -> None:
     means = _pgd_means(release_root)
     value, optimum = means["13433"], max(means.values())

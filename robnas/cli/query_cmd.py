@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from robnas.cli.common import (
     add_data_options,
@@ -79,8 +80,8 @@ def run(args: argparse.Namespace) -> int:
     line("dataset", head["dataset"])
     for answer in answers:
         line(answer["objective"], _shown(answer["value"], answer["cost"]))
-    if "clean" not in [a["objective"] for a in answers]:
-        line("clean", fmt_accuracy(head["clean"]))
+    if "clean" not in [a["objective"] for a in answers] and not math.isnan(head["clean"]):
+        line("clean", fmt_accuracy(head["clean"]))  # a table built without clean has none: no 'nan'
     for answer in answers:
         name = "" if len(answers) == 1 else f" on {answer['objective']}"
         order = " (smaller is better)" if answer["cost"] else ""
