@@ -12,7 +12,10 @@ image ``n``; k = 1e-5):
 * ``epe_nas`` (Lopes et al., 2021): per class ``c`` seen in the batch,
   ``s_c = sum log(|corr(J_c)| + k)`` over the correlation matrix of that class's rows
   (``s_c / N_c`` for more than 100 classes); the score is ``sum_c |s_c|`` for up to 100
-  classes and ``sum_c sum_c' |s_c - s_c'| / C_seen`` above. Needs images and labels.
+  classes and ``sum_c sum_c' |s_c - s_c'| / C_seen`` above, where, as in the authors' code,
+  only classes with at least two images in the batch count (``C_seen`` of them; NaN if none):
+  a class seen once has no correlations. (Up to 100 classes it would add ``log(1 + k)``, which
+  the authors' code keeps.) Needs images and labels.
 * ``zen`` (Lin et al., ICCV 2021): on a copy re-initialised with Gaussian weights (N(0, 1);
   biases 0; batch norm weight 1, bias 0), with ``x, e ~ N(0, 1)`` from the batch's seeded
   generator: ``log mean_n sum |f(x) - f(x + 0.01 e)| + sum_BN log sqrt(mean running_var)``,
@@ -92,6 +95,8 @@ def epe_score(jacobian: np.ndarray, labels: np.ndarray, num_classes: int) -> flo
     per_class = {}
     for label in np.unique(labels):
         rows = jacobian[labels == label]
+        if num_classes > 100 and len(rows) < 2:
+            continue  # no correlations (the authors' code skips it: len() of a 0-d array fails)
         with np.errstate(invalid="ignore", divide="ignore"):
             correlations = np.atleast_2d(np.corrcoef(rows))
         score = float(np.sum(np.log(np.abs(correlations) + _K)))
@@ -101,6 +106,8 @@ def epe_score(jacobian: np.ndarray, labels: np.ndarray, num_classes: int) -> flo
     values = np.array(list(per_class.values()))
     if num_classes <= 100:
         return float(np.sum(np.abs(values)))
+    if not len(values):
+        return math.nan
     return float(np.abs(values[:, None] - values[None, :]).sum() / len(values))
 
 

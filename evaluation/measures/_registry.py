@@ -195,7 +195,7 @@ MEASURES: dict[str, Measure] = {
                 summary="-sum(log(v + k) + 1/(v + k)), v = eigenvalues of the input-gradient correlations"),
         Measure("nwot", _A + "nwot", **_ZERO_COST,
                 summary="NASWOT: log|det K|, K = Hamming-agreement kernel of ReLU activation codes"),
-        Measure("epe_nas", _A + "epe_nas", needs_labels=True, **_ZERO_COST,
+        Measure("epe_nas", _A + "epe_nas", needs_labels=True, **_ZERO_COST, revision=2,  # 2: singletons >100
                 summary="EPE-NAS: per-class input-gradient correlation score"),
         Measure("zen", _A + "zen", needs_data=False, **_ZERO_COST,
                 summary="Zen-score: log E|f(x) - f(x + 0.01 e)| + sum log sqrt(mean BN var), Gaussian init and inputs"),

@@ -71,6 +71,20 @@ def test_epe_score_by_hand_for_two_classes() -> None:
     assert epe_score(jacobian, labels, 120) == pytest.approx(2 * abs(s[0] - s[1]) / 2)
 
 
+def test_epe_score_above_100_classes_leaves_out_classes_seen_once() -> None:
+    # ImageNet16-120 (120 classes): a batch of 64 sees most classes once; such a class has no
+    # correlations, and the authors' code leaves it out of the pairwise differences and C_seen
+    jacobian = np.array([[1.0, 2.0, 3.0], [2.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 3.0], [5.0, 1.0, 2.0],
+                         [4.0, 4.0, 1.0], [0.0, 2.0, 2.0]])
+    labels = np.array([0, 0, 1, 1, 1, 7, 9])  # classes 7 and 9 seen once
+    s = [np.sum(np.log(np.abs(np.corrcoef(jacobian[labels == c])) + 1e-5)) / (labels == c).sum() for c in (0, 1)]
+    assert epe_score(jacobian, labels, 120) == pytest.approx(2 * abs(s[0] - s[1]) / 2)
+    assert math.isnan(epe_score(jacobian[5:], labels[5:], 120))  # no class seen twice: no score
+    # up to 100 classes a class seen once adds |log(1 + 1e-5)|, as the authors' code does
+    assert epe_score(jacobian, labels, 10) == pytest.approx(
+        epe_score(jacobian[:5], labels[:5], 10) + 2 * math.log(1 + 1e-5))
+
+
 def test_epe_nas_uses_the_network_input_gradients() -> None:
     net, batch = mlp((6, 8, 4), activation=torch.nn.Tanh), vector_batch(n=8)
     jacobian = _input_jacobian(mlp((6, 8, 4), activation=torch.nn.Tanh), batch)
