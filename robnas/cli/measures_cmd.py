@@ -226,9 +226,16 @@ def _cells(which: str, meta: Any) -> list[int]:
         return [int(i) for i in meta.representatives]
     path = Path(which)
     if not path.is_file():
-        raise RobnasError(f"--archs {which}: use all, representatives or a file of cells (no such file)")
+        why = "a folder" if path.is_dir() else "no such file"
+        raise RobnasError(f"--archs {which}: use all, representatives or a file of cells ({why})")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise RobnasError(f"--archs {path}: not a text file of cells (byte {err.start} is not UTF-8)") from None
+    except OSError as err:
+        raise RobnasError(f"--archs {path}: unreadable ({err.strerror or err})") from None
     cells = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(text.splitlines(), 1):
         text = line.split("#")[0].strip()
         if text:
             try:

@@ -165,6 +165,17 @@ def test_bad_line_in_the_cells_file_names_the_line(setup, capsys):
     assert code == 2 and f"--archs {bad}, line 2:" in captured.err
 
 
+def test_a_cells_file_that_is_not_text_or_a_folder_is_one_line(setup, capsys):
+    binary = setup["base"] / "cells.bin"
+    binary.write_bytes(b"13433\n\xb4\xff\x00\n")
+    code, captured = run(["compute", "-m", "params", "--archs", str(binary), *setup["common"]], capsys)
+    assert code == 2 and captured.err.strip().splitlines() == [
+        f"robnas: error: --archs {binary}: not a text file of cells (byte 6 is not UTF-8)"]
+    code, captured = run(["compute", "-m", "params", "--archs", str(setup["base"]), *setup["common"]], capsys)
+    assert code == 2 and captured.err.strip().splitlines() == [
+        f"robnas: error: --archs {setup['base']}: use all, representatives or a file of cells (a folder)"]
+
+
 def test_a_users_measure_from_the_command_line(setup, capsys, tmp_path, monkeypatch):
     (tmp_path / "my_scores.py").write_text(
         "def weight_sum(network, batch):\n"
