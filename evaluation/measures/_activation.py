@@ -2,7 +2,8 @@
 in training mode as on a freshly built network).
 
 Definitions (J: ``N x D``, row ``n`` the gradient of the sum of all outputs with respect to
-image ``n``; k = 1e-5):
+image ``n`` as the network's first layer sees it, i.e. after the network's own input
+normalisation, as in the reference code, whose networks take normalised images; k = 1e-5):
 
 * ``jacov`` (Mellor et al., 2020, v1): ``-sum_i (log(v_i + k) + 1 / (v_i + k))`` with ``v`` the
   eigenvalues of the ``N x N`` correlation matrix of the rows of J. Needs images.

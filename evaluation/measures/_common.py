@@ -61,11 +61,21 @@ def cross_entropy(network: nn.Module, batch: Batch) -> torch.Tensor:
 
 
 def input_gradients(network: nn.Module, batch: Batch) -> torch.Tensor:
-    """``N x D``: the gradient of the sum of all outputs with respect to each input image."""
+    """``N x D``: the gradient of the sum of all outputs with respect to each input image, as
+    the first layer sees it: for a network that normalises its input inside (the ``std``
+    buffer of :class:`~robnas.evaluation.network.NB201Network`), with respect to the
+    normalised image ``(x - mean) / std`` (the gradient for ``x`` times ``std``), as in the
+    reference code, whose networks take normalised images."""
+    import torch
+
     images = batch.images.to(_dtype(network)).clone().requires_grad_(True)
     network(images).sum().backward()
     assert images.grad is not None
-    return images.grad.reshape(images.shape[0], -1).detach()
+    gradient = images.grad.detach()
+    std = getattr(network, "std", None)
+    if isinstance(std, torch.Tensor):
+        gradient = gradient * std
+    return gradient.reshape(images.shape[0], -1)
 
 
 def _dtype(network: nn.Module) -> torch.dtype:

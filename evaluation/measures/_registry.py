@@ -191,11 +191,11 @@ MEASURES: dict[str, Measure] = {
                 summary="sum theta * dL/dtheta (signed)"),
         Measure("l2_norm", _Z + "l2_norm", needs_data=False, **_ZERO_COST,
                 summary="sum over layers of ||W||_2 (Frobenius) of the initial weights"),
-        Measure("jacov", _A + "jacov", **_ZERO_COST,
+        Measure("jacov", _A + "jacov", **_ZERO_COST, revision=2,  # 2: gradients of normalised images
                 summary="-sum(log(v + k) + 1/(v + k)), v = eigenvalues of the input-gradient correlations"),
         Measure("nwot", _A + "nwot", **_ZERO_COST,
                 summary="NASWOT: log|det K|, K = Hamming-agreement kernel of ReLU activation codes"),
-        Measure("epe_nas", _A + "epe_nas", needs_labels=True, **_ZERO_COST, revision=2,  # 2: singletons >100
+        Measure("epe_nas", _A + "epe_nas", needs_labels=True, **_ZERO_COST, revision=2,  # 2: see jacov; singletons
                 summary="EPE-NAS: per-class input-gradient correlation score"),
         Measure("zen", _A + "zen", needs_data=False, **_ZERO_COST,
                 summary="Zen-score: log E|f(x) - f(x + 0.01 e)| + sum log sqrt(mean BN var), Gaussian init and inputs"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -28,6 +29,24 @@ def test_jacov_matches_the_eigenvalue_formula() -> None:
     eigenvalues = np.linalg.eigvals(np.corrcoef(jacobian)).real
     expected = -np.sum(np.log(eigenvalues + 1e-5) + 1 / (eigenvalues + 1e-5))
     assert jacov(net, batch) == pytest.approx(expected, rel=1e-6)
+
+
+def test_jacov_and_epe_nas_take_gradients_of_the_normalised_image_the_first_layer_sees() -> None:
+    # the reference code's networks take normalised images: J is d outputs / d ((x - mean) / std)
+    net, batch = small_net(0), image_batch(6)
+    inner = copy.deepcopy(net).train()
+    mean, std = inner.mean.clone(), inner.std.clone()
+    inner.mean.fill_(0.0)
+    inner.std.fill_(1.0)  # the same network on images normalised outside
+    normalised = (batch.images - mean) / std
+    whole = torch.autograd.functional.jacobian(lambda z: inner(z).sum(), normalised)
+    jacobian = whole.reshape(6, -1).double().numpy()
+    eigenvalues = np.linalg.eigvalsh(np.corrcoef(jacobian))
+    expected = -np.sum(np.log(eigenvalues + 1e-5) + 1 / (eigenvalues + 1e-5))
+    assert jacov(net, batch) == pytest.approx(expected, rel=1e-6)
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    labelled = Batch(batch.images, torch.from_numpy(labels), Dataset.CIFAR10, 0)
+    assert epe_nas(net, labelled) == pytest.approx(epe_score(jacobian, labels, 10), rel=1e-6)
 
 
 def test_jacov_is_nan_when_an_input_gradient_is_constant() -> None:
