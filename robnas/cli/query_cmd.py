@@ -20,12 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "query",
         help="look up one architecture in the released table",
-        description=(
-            "Print the released value of ARCH on one or more objectives, its isomorphism "
-            "representative, its rank among the 6,466 classes and the table's optimum. The cost "
-            "metrics params (millions of parameters) and flops (millions of multiply-accumulates "
-            "per image) are objectives too: the cell's own cost, as NAS-Bench-201 counts it; "
-            "for them smaller is better, and the optimum is the smallest network."
+        description=(  # line breaks by hand: the raw formatter (kept for the examples) does not wrap
+            "Print the released value of ARCH on one or more objectives, its isomorphism\n"
+            "representative, its rank among the 6,466 classes and the table's optimum. The cost\n"
+            "metrics params (millions of parameters) and flops (millions of multiply-accumulates\n"
+            "per image) are objectives too: the cell's own cost, as NAS-Bench-201 counts it; for\n"
+            "them smaller is better, and the optimum is the smallest network."
         ),
         epilog=(
             "examples:\n"

@@ -12,12 +12,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "space",
         help="print the search space's facts or export every cell with its class",
-        description=(
-            "Without --format: print the NB201 space's facts (ops, edges, cells, isomorphism "
-            "classes). With --format or -o: export every cell (columns nb201_index, arch, "
-            "representative: the release's class representative, robnas_representative: the "
-            "one robnas' own isomorphism rule gives, is_representative: whether the cell is "
-            "the release's representative), using the release's meta.json for NB201 indices."
+        description=(  # line breaks by hand: the raw formatter (kept for the example) does not wrap
+            "Without --format: print the NB201 space's facts (ops, edges, cells, isomorphism\n"
+            "classes). With --format or -o: export every cell, using the release's meta.json for\n"
+            "NB201 indices; columns nb201_index, arch, representative (the release's class\n"
+            "representative), robnas_representative (the one robnas' own isomorphism rule gives),\n"
+            "is_representative (whether the cell is the release's representative)."
         ),
         epilog="example:\n  robnas space --format parquet -o space.parquet",
         formatter_class=argparse.RawDescriptionHelpFormatter,
