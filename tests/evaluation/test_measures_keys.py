@@ -208,6 +208,8 @@ def test_a_revised_built_in_no_longer_finds_the_values_of_its_earlier_definition
     assert compute_measures(request, CELLS, meta, store=store).cached == 2  # the new values are kept
     # measures never revised keep their fingerprint (the revision is left out while None)
     assert request.settings(MEASURES["snip"]).revision is None
+    # what the README says is revised
+    assert {n: m.revision for n, m in MEASURES.items() if m.revision} == {"fisher": 2, "jacov": 2, "epe_nas": 2}
 
 
 def test_correlate_and_predict_find_params_whatever_the_batch_size_and_seed(cifar10_oracle, tmp_path, capsys):
