@@ -15,6 +15,7 @@ from robnas.arch import NUM_CELLS, Arch, codes_of
 from robnas.benchmark.cache import ArrayCache, as_numpy
 from robnas.benchmark.release import read_meta
 from robnas.errors import DataFormatError, InvalidArchError
+from robnas.objective import plain_number
 
 if TYPE_CHECKING:
     import numpy as np
@@ -86,6 +87,8 @@ class SpaceMeta:
                 raise InvalidArchError(f"NB201 index must be written in ASCII digits 0..{NUM_CELLS - 1}, "
                                        f"got {text!r}")
             return self.arch_at(int(text))
+        if plain_number(text) is not None:  # '1.5', '1e3': meant as an index, not a malformed string
+            raise InvalidArchError(f"NB201 index must be a whole number in 0..{NUM_CELLS - 1}, got {text!r}")
         return Arch.from_string(text)
 
     # -- NumPy views ---------------------------------------------------------------------------

@@ -278,3 +278,10 @@ def test_every_single_cell_method_takes_an_index_or_a_string(cifar10_oracle: Tab
         assert cifar10_oracle.evaluate([cell], "pgd@1/255").values[0] == cifar10_oracle.value(arch, "pgd@1/255")
     with pytest.raises(InvalidArchError, match=r"NB201 index must be in 0\.\.15624"):
         cifar10_oracle.rank(15625, "clean")
+
+
+@pytest.mark.parametrize("text", ["1.5", "1e3", "13433.0", "-2.5"])
+def test_a_number_that_is_no_index_is_called_one(cifar10_oracle: TabularOracle, text: str) -> None:
+    # was "not an NB201 string (expected 3 nodes joined by '+'): '1.5'"
+    with pytest.raises(InvalidArchError, match=r"NB201 index must be a whole number in 0\.\.15624, got '"):
+        cifar10_oracle.parse_arch(text)
