@@ -155,13 +155,16 @@ def test_space_facts_and_export(release_root, capsys, tmp_path) -> None:
     assert frame["is_representative"].sum() == 6466
 
 
-@pytest.mark.parametrize("command", ["query", "table", "space"])
-def test_help_text_is_wrapped(command: str, capsys) -> None:
-    # the raw formatter kept a description typed as one string on one line of 300-400 characters
-    code, out, _ = _run(capsys, command, "--help")
+@pytest.mark.parametrize("command", [["query"], ["table"], ["space"], ["search"], ["compare"], ["data"],
+                                     ["verify"], ["analyze"], ["table", "build"]])
+def test_help_text_is_wrapped(command: list[str], capsys, monkeypatch) -> None:
+    # the raw formatter kept a description typed as one string on one line of 130-400 characters
+    monkeypatch.setenv("COLUMNS", "90")
+    code, out, _ = _run(capsys, *command, "--help")
     assert code == 0
-    prose = out.split("examples:")[0].split("example:")[0]  # an example command may be long
-    assert "NB201" in prose and max(len(line) for line in prose.splitlines()) <= 90
+    prose, _, examples = out.partition("example")  # an example command may be long
+    assert len(prose.splitlines()) > 3 and max(len(line) for line in prose.splitlines()) <= 90
+    assert examples.splitlines()[1].startswith("  robnas ")  # examples kept as typed, one a line
 
 
 def test_python_dash_m_and_help_stay_light() -> None:

@@ -6,7 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from robnas.cli.common import StoreOnce, add_data_options, add_offline_option, fetch_missing_data, print_json
+from robnas.cli.common import (
+    HelpFormatter,
+    StoreOnce,
+    add_data_options,
+    add_offline_option,
+    fetch_missing_data,
+    print_json,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "  robnas analyze --dataset cifar10 --out runs/analysis-cifar10\n"
             "  robnas analyze -O clean -O pgd@1/255 -O adversarial@mean --top-percent 10 --json"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     add_data_options(parser, dataset_action=StoreOnce)
     add_offline_option(parser)

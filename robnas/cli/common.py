@@ -11,6 +11,23 @@ from typing import Any
 from robnas.vocabulary import Dataset
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Wraps the description's and epilog's prose to the terminal, and keeps indented lines
+    (example commands) as typed: argparse's raw formatter printed a description typed as one
+    string on one line of hundreds of characters, its default one ran the examples together."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        import textwrap
+
+        lines = []
+        for line in text.splitlines():
+            if line[:1].isspace() or len(indent) + len(line) <= width:
+                lines.append(indent + line)
+            else:
+                lines.append(textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent))
+        return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+
+
 class StoreOnce(argparse.Action):
     """``store``, but an option given twice is an error instead of the last one silently winning
     (whatever the first value was: the default too)."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from robnas.arch import CLASS_COUNT
 from robnas.cli.common import (
+    HelpFormatter,
     add_data_options,
     add_offline_option,
     add_quiet_option,
@@ -66,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "true-front classes found and figures/fronts-* the true front vs the median runs.\n"
             f"Default multi-objective searchers: {DEFAULT_MULTI_SEARCHERS}."
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--objective", "-O", action="append", metavar="O",
                         help="objective to compare on, e.g. pgd@1/255 (required unless --from; repeat "

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from robnas.cli.common import DATASET_CHOICES, print_json
+from robnas.cli.common import DATASET_CHOICES, HelpFormatter, print_json
 from robnas.cli.values import int_option
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "  robnas data import ~/Downloads/robustness-data\n"
             "  robnas data info --verify"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.set_defaults(handler=_no_action)
     actions = parser.add_subparsers(dest="data_command", metavar="ACTION")

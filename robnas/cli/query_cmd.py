@@ -6,6 +6,7 @@ import argparse
 import math
 
 from robnas.cli.common import (
+    HelpFormatter,
     add_data_options,
     add_objective_option,
     add_offline_option,
@@ -20,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "query",
         help="look up one architecture in the released table",
-        description=(  # line breaks by hand: the raw formatter (kept for the examples) does not wrap
+        description=(
             "Print the released value of ARCH on one or more objectives, its isomorphism\n"
             "representative, its rank among the 6,466 classes and the table's optimum. The cost\n"
             "metrics params (millions of parameters) and flops (millions of multiply-accumulates\n"
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "  robnas query '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|"
             "nor_conv_3x3~1|nor_conv_3x3~2|' -O clean --dataset ImageNet16-120 --json"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("arch", metavar="ARCH", help="an NB201 string or an NB201 index (0..15624)")
     add_objective_option(parser, multiple=True)

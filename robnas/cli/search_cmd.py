@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from robnas.arch import CLASS_COUNT
 from robnas.cli.common import (
+    HelpFormatter,
     StoreOnce,
     add_data_options,
     add_offline_option,
@@ -112,7 +113,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "  robnas search --mode live -O pgd@1/255 --workers 4 --weights W --images I\n"
             "  robnas search --resume runs/20260124-191150-re-pgd-1-255-s0 --budget 500"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "--objective", "-O", action="append", metavar="O",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from robnas.cli.common import add_data_options, print_json
+from robnas.cli.common import HelpFormatter, add_data_options, print_json
 from robnas.errors import RobnasError
 
 
@@ -12,7 +12,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "space",
         help="print the search space's facts or export every cell with its class",
-        description=(  # line breaks by hand: the raw formatter (kept for the example) does not wrap
+        description=(
             "Without --format: print the NB201 space's facts (ops, edges, cells, isomorphism\n"
             "classes). With --format or -o: export every cell, using the release's meta.json for\n"
             "NB201 indices; columns nb201_index, arch, representative (the release's class\n"
@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "is_representative (whether the cell is the release's representative)."
         ),
         epilog="example:\n  robnas space --format parquet -o space.parquet",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--format", choices=("csv", "parquet"),
                         help="export every cell (default with -o: from its suffix, .csv or .parquet)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from robnas.cli.common import add_quiet_option, print_json, show_progress
+from robnas.cli.common import HelpFormatter, add_quiet_option, print_json, show_progress
 from robnas.cli.executor_options import add_executor_options, build_executor, gpus_per_task
 from robnas.cli.live_options import add_live_options, attack_protocol
 from robnas.errors import RobnasError
@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "  robnas table build --attack pgd --archs representatives --weights W --images I \\\n"
             "      --out my-table --executor ray --ray-address auto --gpus-per-task 0.25"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--dataset", default=Dataset.CIFAR10.value, metavar="D",
                         help=f"dataset: {', '.join(d.value for d in Dataset)} (default: %(default)s)")

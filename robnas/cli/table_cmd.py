@@ -9,6 +9,7 @@ import argparse
 
 from robnas.cli import table_build_cmd
 from robnas.cli.common import (
+    HelpFormatter,
     add_data_options,
     add_objective_option,
     add_offline_option,
@@ -32,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "examples:\n  robnas table -O clean -O pgd@1/255 --format parquet -o cifar10.parquet\n"
             "  robnas table build --help     (evaluate cells live into a new table)"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     add_objective_option(parser, multiple=True)
     for action in parser._actions:  # required unless the `build` action is given (checked in run)

@@ -21,7 +21,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from robnas.cli.common import DATASET_CHOICES, StoreOnce, add_data_options, print_json
+from robnas.cli.common import DATASET_CHOICES, HelpFormatter, StoreOnce, add_data_options, print_json
 from robnas.cli.executor_options import add_executor_options, build_executor, gpus_per_task
 from robnas.cli.live_options import add_live_options, build_live_oracle
 from robnas.cli.values import int_option
@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "      --images ~/datasets --n-images 1000 --device cuda\n"
             "  robnas verify --arch 13433 --arch 1462 -O pgd@1/255 --weights W --images I"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("run_dir", nargs="?", metavar="RUN_DIR", help="a run record folder")
     parser.add_argument("--arch", action="append", metavar="A",
