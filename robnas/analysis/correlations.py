@@ -9,6 +9,7 @@ milliseconds a pair, so over very many objectives (a whole table has over a hund
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -58,12 +59,14 @@ def correlations(frame: pd.DataFrame, objectives: Sequence[str], *,
     counts = (weights.T @ weights)[first, second].astype(np.int64)
     chosen = set(focus or ())
     tau = np.full(len(first), np.nan)
-    for k, (i, j) in enumerate(zip(first, second, strict=True)):
-        a, b = names[i], names[j]
-        if focus is None or {a, b} <= chosen or focus[0] in (a, b):
-            ok = present[:, i] & present[:, j]
-            if ok.sum() > 1:
-                tau[k] = stats.kendalltau(values[ok, i], values[ok, j]).statistic
+    with warnings.catch_warnings():  # a constant column: NaN, as documented, not a warning
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        for k, (i, j) in enumerate(zip(first, second, strict=True)):
+            a, b = names[i], names[j]
+            if focus is None or {a, b} <= chosen or focus[0] in (a, b):
+                ok = present[:, i] & present[:, j]
+                if ok.sum() > 1:
+                    tau[k] = stats.kendalltau(values[ok, i], values[ok, j]).statistic
     return pd.DataFrame({
         "a": [names[i] for i in first],
         "b": [names[j] for j in second],
@@ -114,8 +117,10 @@ def dataset_correlations(frames: Mapping[str, pd.DataFrame], objectives: Sequenc
                 x = left[objective].to_numpy(dtype=np.float64)[keep]
                 y = right[objective].to_numpy(dtype=np.float64)[keep]
                 ok = ~(np.isnan(x) | np.isnan(y))
-                tau = stats.kendalltau(x[ok], y[ok]).statistic
-                rho = stats.spearmanr(x[ok], y[ok]).statistic
+                with warnings.catch_warnings():  # a constant column: NaN, not a warning
+                    warnings.simplefilter("ignore", stats.ConstantInputWarning)
+                    tau = stats.kendalltau(x[ok], y[ok]).statistic
+                    rho = stats.spearmanr(x[ok], y[ok]).statistic
                 rows.append((objective, first, second, float(tau), float(rho), int(ok.sum()),
                              _worst_rank_of_best(x[ok], y[ok]), _worst_rank_of_best(y[ok], x[ok])))
     return pd.DataFrame(rows, columns=["objective", "dataset_a", "dataset_b", *COLUMNS,
@@ -162,10 +167,14 @@ def correlation_matrix(table: pd.DataFrame, statistic: str = "kendall_tau",
 
 
 def _spearman_matrix(values):
-    """Spearman's rho of every two columns (one :func:`scipy.stats.spearmanr` call)."""
+    """Spearman's rho of every two columns: Pearson's r of their average ranks, as
+    :func:`scipy.stats.spearmanr` computes it, in one matrix product; NaN for a pair with a
+    constant column (``spearmanr`` of a matrix gives one NaN for every pair when its first or
+    second column is constant)."""
     import numpy as np
     from scipy import stats
 
+    if values.shape[0] < 2:
+        return np.full((values.shape[1],) * 2, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rho = stats.spearmanr(values, axis=0).statistic
-    return np.atleast_2d(rho) if values.shape[1] > 2 else np.array([[1.0, rho], [rho, 1.0]])
+        return np.atleast_2d(np.corrcoef(stats.rankdata(values, axis=0), rowvar=False))

@@ -8,6 +8,7 @@ each as CSV (and Markdown where a person reads it) and as a figure, and returns 
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -42,7 +43,8 @@ class AnalysisReport:
         top_percent: the share of best classes enrichment looks at.
         findings: the widest large equal-parameter group of each objective.
         enriched: per headline objective, the edge x operation pairs most enriched in the top.
-        clean_tau: Kendall's tau of each headline objective with clean accuracy.
+        clean_tau: Kendall's tau of each headline objective with clean accuracy (NaN where
+            either is constant over the classes; ``None`` in :meth:`summary`).
         best: the best class of each headline objective (index, arch, value).
         files: the files written, relative to ``out``.
         seconds: wall time.
@@ -71,7 +73,9 @@ class AnalysisReport:
             "top_percent": self.top_percent, "objectives": self.objectives, "headline": self.headline,
             "equal_params": self.findings.to_dict(orient="records"),
             "enriched": self.enriched.to_dict(orient="records"),
-            "kendall_tau_with_clean": self.clean_tau, "best": self.best,
+            "kendall_tau_with_clean": {name: tau if math.isfinite(tau) else None
+                                       for name, tau in self.clean_tau.items()},
+            "best": self.best,
             "files": [str(f) for f in self.files], "seconds": round(self.seconds, 3),
         }
 
@@ -96,7 +100,8 @@ class AnalysisReport:
             markdown_table(self.enriched.round(3)),
             "",
             *(["## Kendall's tau with clean accuracy", "",
-               *[f"- {name}: {tau:.3f}" for name, tau in self.clean_tau.items()], ""]
+               *[f"- {name}: {tau:.3f}" if math.isfinite(tau) else f"- {name}: undefined (constant over "
+                 "the classes)" for name, tau in self.clean_tau.items()], ""]
               if self.clean_tau else []),  # nothing to say when clean accuracy is the only objective
             "## Best cells",
             "",

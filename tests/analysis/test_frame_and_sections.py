@@ -211,3 +211,17 @@ def test_a_name_the_frame_lacks_is_one_error_naming_its_objectives(frame, call) 
 def test_empty_lists_and_bad_counts_are_refused_as_value_errors(frame, call, message) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         call(frame)
+
+
+def test_a_constant_column_has_nan_correlations_and_the_others_are_kept(frame, raw_cifar10) -> None:
+    """scipy's spearmanr of a matrix whose first or second column is constant is a single NaN
+    for every pair, which ended in an IndexError (a constant objective: a table built from a
+    few images at a large epsilon, all 0)."""
+    data = frame.assign(constant=0.0)
+    pairs = an.correlations(data, ["clean", "constant", "pgd@1/255", "fgsm@1/255"])
+    with_constant = (pairs["a"] == "constant") | (pairs["b"] == "constant")
+    assert with_constant.sum() == 3 and pairs.loc[with_constant, ["kendall_tau", "spearman_rho"]].isna().all().all()
+    for _, row in pairs.loc[~with_constant].iterrows():
+        x, y = raw_cifar10[row["a"]], raw_cifar10[row["b"]]
+        assert row["spearman_rho"] == pytest.approx(stats.spearmanr(x, y)[0], abs=1e-12)
+        assert row["kendall_tau"] == pytest.approx(stats.kendalltau(x, y)[0], abs=1e-12)

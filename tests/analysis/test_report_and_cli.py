@@ -190,3 +190,33 @@ def test_other_datasets_are_the_installed_ones_read_as_strictly(release_root, ca
                         "--data", str(root))
     assert code == 2 and err.count("\n") == 1
     assert "ImageNet16-120/clean_accuracy.json differs from the released file" in err
+
+
+def test_a_constant_objective_is_reported_undefined_in_strict_json(capsys, tmp_path) -> None:
+    """A table whose pgd@1/255 is the same for every class (a user's own, built on a few
+    images): the report stopped with an IndexError; Kendall's tau with clean is NaN, written
+    as null in summary.json (was NaN, which strict JSON parsers refuse)."""
+    from tests.release_fixture import write_release
+
+    root = write_release(tmp_path / "data", keys=("clean", "pgd@Linf"))
+    path = root / "cifar10" / "pgd@Linf_accuracy.json"
+    document = json.loads(path.read_text())
+    values = document["cifar10"]["pgd@Linf"]["accuracy"]
+    for index, row in values.items():  # pgd@1/255 (of 0.1, 1 and 8/255): 0 for every class
+        values[index] = [row[0], 0.0, row[2]]
+    path.write_text(json.dumps(document))
+    out = tmp_path / "report"
+    code, printed, err = _cli(capsys, "analyze", "-O", "clean", "-O", "pgd@1/255", "-O", "pgd@mean",
+                              "--out", str(out), "--data", str(root))
+    assert code == 0, err
+    assert "- pgd@1/255: undefined (constant over the classes)" in printed
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"not strict JSON: {constant}")
+
+    summary = json.loads((out / "summary.json").read_text(), parse_constant=refuse)
+    taus = summary["kendall_tau_with_clean"]
+    assert taus["pgd@1/255"] is None and -1 <= taus["pgd@mean"] <= 1
+    pairs = pd.read_csv(out / "correlations.csv").set_index(["a", "b"])
+    assert pairs["spearman_rho"].isna().to_dict() == {("clean", "pgd@1/255"): True, ("clean", "pgd@mean"): False,
+                                                      ("pgd@1/255", "pgd@mean"): True}
