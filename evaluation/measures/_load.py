@@ -23,12 +23,14 @@ from robnas.vocabulary import name_list
 if TYPE_CHECKING:
     import pandas as pd
 
+    from robnas.evaluation.measures._registry import Measure
+
 _META_COLUMNS = (INDEX_NAME, "index", "arch", "representative")
 
 
 def load_measures(
     source: str | os.PathLike[str] | None = None,
-    measures: Sequence[str] | None = None,
+    measures: Sequence[str | Measure] | None = None,
     *,
     dataset: str = "cifar10",
     batch_size: int = 64,
@@ -46,7 +48,10 @@ def load_measures(
             ``.csv``; needs an ``nb201_index`` or ``index`` column), or a results-store SQLite
             file; ``None``: the
             default results store in robnas' cache dir.
-        measures: the columns (default: every measure column of a file; required for a store).
+        measures: the columns (default: every measure column of a file; required for a store:
+            names, import paths or :class:`Measure` objects, e.g.
+            ``MEASURES["hessian_eigenvalue"].with_params(iterations=50)`` for values computed
+            with other parameters than the default ones).
         dataset: for a store: the dataset the values were computed for.
         batch_size: for a store: the batch size they were computed with.
         seed: for a store: the seed they were computed with.
@@ -82,14 +87,21 @@ def load_measures(
         if not values:
             held = store.settings(request.dataset.value, spec.name)
             hint = "; ".join(f"{n} cells with batch_size={s['batch_size']}, seed={s['seed']}, "
-                             f"weights={s['weights']}" for s, n in held[:3]) or "none"
+                             f"weights={s['weights']}{_params(s.get('params'))}" for s, n in held[:3]) or "none"
             raise MeasureError(f"no {spec.name} values for {request.dataset.value} with batch_size="
-                               f"{batch_size}, seed={seed} in {store.path} (it holds: {hint})")
+                               f"{batch_size}, seed={seed}{_params(spec.params)} in {store.path} (it holds: {hint})")
         columns[spec.name] = pd.Series({i: v for i, (v, _) in values.items()}, dtype="float64")
     frame = pd.DataFrame(columns).sort_index()
     frame.index = frame.index.astype("int64")
     frame.index.name = INDEX_NAME
     return _refuse_infinite(frame, f"the results store {store.path}")
+
+
+def _params(params: object) -> str:
+    """``", iterations=20, tolerance=0.001"`` for a measure's parameters (``""``: none)."""
+    if not isinstance(params, dict) or not params:
+        return ""
+    return "".join(f", {key}={value}" for key, value in sorted(params.items()))
 
 
 def _from_file(path: Path, measures: Sequence[str] | None) -> pd.DataFrame:

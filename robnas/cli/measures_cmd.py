@@ -69,10 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     compute.add_argument("--jobs", "-j", type=int_option(1, 1024), default=1, metavar="N",
                          help="worker processes, or the CPUs of a local Ray instance (default: 1)")
     add_executor_options(compute, gpus=True)
-    compute.add_argument("--hessian-iterations", type=int_option(1, 100_000), default=None, metavar="N",
-                         help="power iterations of hessian_eigenvalue (default: 20)")
-    compute.add_argument("--hessian-tolerance", type=_tolerance, default=None, metavar="TOL",
-                         help="relative change that stops the power iteration (default: 1e-3)")
+    _add_hessian_settings(compute)
     compute.add_argument("-o", "--output", metavar="FILE", help="write the table (.csv or .parquet)")
     compute.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     compute.set_defaults(handler=run_compute)
@@ -91,6 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--objective", "-O", action="append", metavar="O",
                          help=f"objective (repeat; default: {', '.join(DEFAULT_OBJECTIVES)})")
         _add_settings(sub, reading=name)
+        _add_hessian_settings(sub, reading=True)
         sub.add_argument("--isomorphs", choices=("mean", "representative", "all"), default="mean",
                          help="how scored isomorphs of one class count (default: %(default)s)")
         sub.add_argument("--out", metavar="DIR", help="write tables and figures to DIR")
@@ -133,13 +131,23 @@ def _add_settings(parser: argparse.ArgumentParser, reading: str | None = None) -
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
+def _add_hessian_settings(parser: argparse.ArgumentParser, reading: bool = False) -> None:
+    """hessian_eigenvalue's parameters: to compute with, or (``reading``) of the stored values
+    to read with ``-m`` (they are part of the values' key)."""
+    of = " of the values to read (with -m)" if reading else ""
+    parser.add_argument("--hessian-iterations", type=int_option(1, 100_000), default=None, metavar="N",
+                        help=f"power iterations of hessian_eigenvalue{of} (default: 20)")
+    parser.add_argument("--hessian-tolerance", type=_tolerance, default=None, metavar="TOL",
+                        help=f"relative change that stops the power iteration{of} (default: 1e-3)")
+
+
 def _store_settings(args: argparse.Namespace) -> None:
     """Refuse ``correlate``/``predict`` options that only pick stored values when the values come
     from ``--scores`` (``--seed`` seeds correlate's bootstrap, so it stays there; ``--store``, a
     place like ``--data``, may be given in either case), and fill in their defaults otherwise."""
     if args.scores:
         kept = {"seed"} if args.handler is run_correlate else set()
-        for option in ("batch_size", "seed", "weights", "images"):
+        for option in ("batch_size", "seed", "weights", "images", "hessian_iterations", "hessian_tolerance"):
             if option not in kept and getattr(args, option) is not None:
                 flag = "--" + option.replace("_", "-")
                 raise RobnasError(f"{flag} picks values computed before (with -m); --scores gives the "
@@ -322,7 +330,7 @@ def _scores_and_table(args: argparse.Namespace) -> tuple[Any, Any, Any, list[str
     if args.scores:
         scores = read_scores(args.scores, oracle.meta)
     else:
-        scores = load_measures(args.store, args.measure, dataset=oracle.dataset.value,
+        scores = load_measures(args.store, list(_measures(args)), dataset=oracle.dataset.value,
                                batch_size=args.batch_size, seed=args.seed, weights=args.weights,
                                images=args.images)
     return scores, objective_table(oracle, objectives), oracle.meta, objectives

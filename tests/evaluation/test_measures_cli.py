@@ -176,6 +176,20 @@ def test_a_cells_file_that_is_not_text_or_a_folder_is_one_line(setup, capsys):
         f"robnas: error: --archs {setup['base']}: use all, representatives or a file of cells (a folder)"]
 
 
+def test_correlate_reads_hessian_values_computed_with_other_iterations(setup, capsys):
+    images = ["--images", str(setup["base"] / "images"), "--batch-size", "2"]
+    code, captured = run(["compute", "-m", "hessian_eigenvalue", "--hessian-iterations", "2", "--archs",
+                          str(setup["cells"]), *images, *setup["common"]], capsys)
+    assert code == 0, captured.err
+    read = ["correlate", "-m", "hessian_eigenvalue", "-O", "clean", "--bootstrap", "0", *images, *setup["common"]]
+    code, captured = run([*read, "--hessian-iterations", "2", "--json"], capsys)
+    assert code == 0, captured.err
+    assert [row["cells"] for row in json.loads(captured.out)["correlations"]] == [3]
+    code, captured = run(read, capsys)  # the default 20 iterations: not these values, and it says why
+    assert code == 2 and "with batch_size=2, seed=0, iterations=20, tolerance=0.001" in captured.err
+    assert "iterations=2, tolerance=0.001)" in captured.err
+
+
 def test_a_users_measure_from_the_command_line(setup, capsys, tmp_path, monkeypatch):
     (tmp_path / "my_scores.py").write_text(
         "def weight_sum(network, batch):\n"
