@@ -14,8 +14,8 @@ infinite scores (measures from the results store may have them) are kept for the
 statistics and dropped for Pearson's r.
 
 For each score and objective: Kendall's tau-b, Spearman's rho, Pearson's r (``scipy.stats``)
-and top-10% precision (the share of the score's best 10% of classes that are among the truly
-best 10%: the classes at or above the objective's 90th-percentile rank value), each with a
+and top-10% precision (the share of the score's best 10% of classes, its highest scores,
+that are among the truly best 10%: the classes at or above the objective's 90th-percentile rank value), each with a
 percentile bootstrap 95% interval over resampled classes (with ``isomorphs="all"`` a class
 drawn brings all its scored cells: isomorphs share the objective's value, so drawing cells
 independently would count one measurement several times and narrow the interval) from a
