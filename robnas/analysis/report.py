@@ -147,6 +147,13 @@ def write_report(
     an.top_mask([1.0], top_percent)  # validates top_percent before any work
     started = time.perf_counter()
     frame = an.class_frame(oracle, objectives)  # validates the objectives before anything is written
+    if exclude_degenerate and frame["degenerate"].all():
+        from robnas.errors import InvalidParameterError
+
+        raise InvalidParameterError(
+            f"every one of the {len(frame)} classes of this {oracle.dataset.value} table is constant-output "
+            "(clean accuracy at chance), which leaves nothing to analyse; "
+            "--no-exclude-degenerate (exclude_degenerate=False) analyses them")
     out = Path(out)
     earlier = _earlier_files(out)
     # written into a staging folder beside out and moved in at the end: an interrupted or

@@ -220,3 +220,24 @@ def test_a_constant_objective_is_reported_undefined_in_strict_json(capsys, tmp_p
     pairs = pd.read_csv(out / "correlations.csv").set_index(["a", "b"])
     assert pairs["spearman_rho"].isna().to_dict() == {("clean", "pgd@1/255"): True, ("clean", "pgd@mean"): False,
                                                       ("pgd@1/255", "pgd@mean"): True}
+
+
+def test_a_table_of_constant_outputs_only_is_one_line(capsys, tmp_path) -> None:
+    """Every class at chance (a table built from networks that never trained): with the
+    constant-output classes left out nothing was left, and the operations section stopped with
+    an IndexError traceback."""
+    from tests.release_fixture import write_release
+
+    root = write_release(tmp_path / "data", keys=("clean", "pgd@Linf"))
+    path = root / "cifar10" / "clean_accuracy.json"
+    document = json.loads(path.read_text())
+    document["cifar10"]["clean"]["accuracy"] = dict.fromkeys(document["cifar10"]["clean"]["accuracy"], 0.1)
+    path.write_text(json.dumps(document))
+    out = tmp_path / "report"
+    code, _, err = _cli(capsys, "analyze", "-O", "pgd@1/255", "--out", str(out), "--data", str(root))
+    assert code == 2 and err.count("\n") == 1 and not out.exists()
+    assert "every one of the 6466 classes of this cifar10 table is constant-output" in err
+    assert "--no-exclude-degenerate" in err
+    code, _, err = _cli(capsys, "analyze", "-O", "pgd@1/255", "--no-exclude-degenerate", "--out", str(out),
+                        "--data", str(root))
+    assert code == 0, err
