@@ -218,3 +218,23 @@ def test_output_to_a_full_disk_is_one_line_not_a_traceback(release_root, argv) -
                               stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
     assert done.returncode == 1
     assert done.stderr.splitlines() == ["robnas: error: cannot write the output: No space left on device"]
+
+
+@pytest.mark.parametrize(("word", "hinted"), [("pgd@1/255", True), ("params", True), ("gaussian_noise@3", True),
+                                              ("bild", False), ("pgd@7/256", False)])
+def test_table_with_an_objective_where_the_action_goes_says_to_name_it_with_dash_o(word, hinted, capsys) -> None:
+    # `robnas table pgd@1/255` said only "invalid choice: 'pgd@1/255' (choose from 'build')"
+    code, out, err = _run(capsys, "table", word)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert (f"; to export it: robnas table -O {word} " in err) is hinted
+
+
+def test_help_prose_is_refilled_as_paragraphs_and_words_are_not_split_at_hyphens(capsys, monkeypatch) -> None:
+    # lines wrapped by hand longer than the terminal came out ragged (a word or two a line), and
+    # "NAS-Bench-201" was split at its hyphen
+    monkeypatch.setenv("COLUMNS", "60")
+    code, out, _ = _run(capsys, "query", "--help")
+    prose = out.split("\n\n")[1]  # the description, after the usage
+    lines = prose.splitlines()
+    assert code == 0 and all(len(line) >= 40 for line in lines[:-1]) and max(map(len, lines)) <= 60
+    assert "NAS-Bench-201" in prose.replace("\n", " ")

@@ -19,12 +19,22 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         import textwrap
 
-        lines = []
+        lines: list[str] = []
+        prose: list[str] = []  # a paragraph: lines neither blank nor indented, refilled together
+
+        def flush() -> None:
+            if prose:
+                lines.append(textwrap.fill(" ".join(prose), width, initial_indent=indent,
+                                           subsequent_indent=indent, break_on_hyphens=False))
+                prose.clear()
+
         for line in text.splitlines():
-            if line[:1].isspace() or len(indent) + len(line) <= width:
-                lines.append(indent + line)
-            else:
-                lines.append(textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent))
+            if line.strip() and not line[:1].isspace():
+                prose.append(line.strip())
+                continue
+            flush()
+            lines.append(indent + line if line.strip() else "")
+        flush()
         return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
 
 

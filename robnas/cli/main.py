@@ -13,8 +13,9 @@ import errno
 import importlib
 import logging
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from robnas._version import __version__
@@ -49,10 +50,18 @@ class Parser(argparse.ArgumentParser):
         self.register("action", None, StoreOnce)
         self.register("action", "store", StoreOnce)
 
+    action_hint: Callable[[str], str | None] | None = None
+    """For a command with actions (``table build``) that is mostly used without one: given a
+    first word that is no action (``robnas table pgd@1/255``), what the user likely meant."""
+
     def error(self, message: str) -> NoReturn:
         command = self.prog.removeprefix("robnas").strip()
         where = f"{command}: " if command else ""
         text = " ".join(message.split())
+        wrong = re.match(r"argument ACTION: invalid choice: '([^']*)'", text)
+        hint = self.action_hint(wrong.group(1)) if wrong and self.action_hint else None
+        if hint:
+            text += f"; {hint}"
         self.exit(2, f"robnas: error: {where}{text} (see `{self.prog} --help`)\n")
 
 

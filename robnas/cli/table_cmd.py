@@ -35,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
         formatter_class=HelpFormatter,
     )
+    parser.action_hint = _objective_hint
     add_objective_option(parser, multiple=True)
     for action in parser._actions:  # required unless the `build` action is given (checked in run)
         if action.dest == "objective":
@@ -48,6 +49,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
     actions = parser.add_subparsers(dest="table_action", metavar="ACTION", required=False)
     table_build_cmd.register(actions)
+
+
+def _objective_hint(word: str) -> str | None:
+    """``robnas table pgd@1/255`` (an objective where an action goes): say to name it with -O."""
+    from robnas.multi_objective import DirectedObjective
+
+    try:
+        DirectedObjective.parse(word)
+    except (RobnasError, ValueError):
+        return None
+    return f"to export it: robnas table -O {word}"
 
 
 def run(args: argparse.Namespace) -> int:
