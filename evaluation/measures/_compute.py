@@ -13,12 +13,16 @@ path (with epochs and seed; files replaced in place under the same path are not 
 user's function by a hash of its code; batch size and seed only for measures that can depend on
 them. Each worker reads the test batch once. Networks at initialisation are built with torch's
 default initialisation seeded with ``seed`` inside ``torch.random.fork_rng``, so torch's global
-random state is left as it was and the same seed gives the same values.
+random state is left as it was and the same seed gives the same values. A cell's network is
+built once for all its measures; a user's measure gets a copy of it, so what the function does
+to the network (a forward pass in training mode updates batch norm's running statistics)
+cannot change the values of the measures after it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -310,6 +314,8 @@ class CellContext:
                 if trained not in networks:
                     networks[trained] = self.network(index, arch, trained)
                 network = networks[trained]
+                if not measure.builtin:  # built-ins compute on copies; a user's own might change
+                    network = copy.deepcopy(network)  # the network (a forward in train mode moves batch norm)
             started = time.perf_counter()
             batch = self.real if measure.needs_data else (self.cell_only if measure.reads_only_the_cell
                                                           else self.free)

@@ -235,3 +235,20 @@ def test_params_and_flops_come_from_the_cost_metrics_without_a_network(meta, tmp
         net = build_network(meta.arch_at(index), "cifar10")  # independent: count the real network's weights
         assert p == pytest.approx(sum(t.numel() for t in net.parameters()) / 1e6)
         assert f == cost.flops(meta.arch_at(index), "cifar10")
+
+
+def _forward_mean(network, batch):
+    """A user's measure that runs the network as it is given (training mode at initialisation)."""
+    return float(network(batch.images).mean().detach())
+
+
+def test_a_users_measure_cannot_change_the_network_the_next_measure_sees(meta, images, tmp_path) -> None:
+    # the cell's network is built once for all its measures: a user's forward pass in training
+    # mode moved its batch-norm statistics, and jacobian_norm (evaluation mode) changed with it
+    alone = compute_measures(_request(images, "jacobian_norm"), CELLS[:2], meta,
+                             store=MeasureStore(tmp_path / "alone.sqlite"))
+    mine = Measure.from_function(_forward_mean, needs_data=True)
+    request = MeasureRequest((mine, MEASURES["jacobian_norm"]), "cifar10", images=images, batch_size=4)
+    together = compute_measures(request, CELLS[:2], meta, store=MeasureStore(tmp_path / "together.sqlite"))
+    assert together.frame["jacobian_norm"].tolist() == alone.frame["jacobian_norm"].tolist()
+    assert together.frame["_forward_mean"].notna().all()
