@@ -167,10 +167,16 @@ class TabularOracle:
         return max(self.table.objective_list(self.validate(objective)))
 
     def rank(self, arch: Arch | str | int, objective: Objective | str) -> int:
-        """1 + the number of classes with a strictly better value (ties share a rank)."""
+        """1 + the number of classes with a strictly better value (ties share a rank).
+
+        A cost is the cell's own, and a class's is its representative's: an isomorph is ranked
+        against the other classes only (its own class's representative may be cheaper)."""
         arch = self.parse_arch(arch)
         if Objective.parse(objective).is_cost:
-            return 1 + int((self.objective_values(objective) < self.value(arch, objective)).sum())
+            import numpy as np
+
+            others = np.delete(self.objective_values(objective), self.meta.row_of(self.meta.index_of(arch)))
+            return 1 + int((others < self.value(arch, objective)).sum())
         terms = self.validate(objective)
         value = self.table.objective_scalar(terms, self.meta.row_of(self.meta.index_of(arch)))
         return 1 + sum(1 for other in self.table.objective_list(terms) if other > value)

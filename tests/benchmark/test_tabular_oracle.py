@@ -285,3 +285,17 @@ def test_a_number_that_is_no_index_is_called_one(cifar10_oracle: TabularOracle, 
     # was "not an NB201 string (expected 3 nodes joined by '+'): '1.5'"
     with pytest.raises(InvalidArchError, match=r"NB201 index must be a whole number in 0\.\.15624, got '"):
         cifar10_oracle.parse_arch(text)
+
+
+@pytest.mark.parametrize("index", [72, 3, 13433])
+def test_a_cost_rank_counts_the_other_classes_cheaper_than_the_cell_itself(cifar10_oracle: TabularOracle,
+                                                                           index: int) -> None:
+    # a cost is the cell's own; isomorph 72 (params 0.101306) counted its own class, whose
+    # representative 3 costs 0.073306, as cheaper than itself: rank 114 instead of 113
+    from robnas import cost
+
+    meta = cifar10_oracle.meta
+    own = cost.params(meta.arch_at(index), "cifar10")
+    others = [int(rep) for rep in np.unique(meta.representatives) if meta.row_of(int(rep)) != meta.row_of(index)]
+    expected = 1 + sum(cost.params(meta.arch_at(rep), "cifar10") < own for rep in others)
+    assert cifar10_oracle.rank(index, "params") == expected
