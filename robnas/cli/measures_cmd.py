@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from robnas.cli.common import add_data_options, finite, print_json
+from robnas.cli.common import HelpFormatter, add_data_options, finite, print_json
 from robnas.cli.executor_options import add_executor_options, build_executor, gpus_per_task
 from robnas.cli.live_options import device_option
 from robnas.cli.values import int_option, parse_float
@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "  robnas measures correlate --scores cifar10.parquet -O clean -O pgd@1/255 --out corr\n"
             "  robnas measures predict --scores cifar10.parquet -O pgd@1/255"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     commands = parser.add_subparsers(dest="measures_command", metavar="SUBCOMMAND")
     parser.set_defaults(handler=_no_subcommand)
@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=("One row per cell (nb201_index, arch, representative), one column per measure and "
                      "its compute seconds. Values are cached in the results store with their "
                      "settings, so a killed run resumes and a repeated one computes nothing."),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     compute.add_argument("-m", "--measure", action="append", required=True, metavar="M",
                          help=f"a measure: {names}, or your own as module:function (repeat)")
     compute.add_argument("--archs", default="representatives", metavar="WHICH",
