@@ -257,6 +257,10 @@ def top_precision(score: np.ndarray, objective: np.ndarray, top: float = 0.1) ->
     return float(best_true[chosen].mean())
 
 
+MIN_DEFINED_SHARE = 0.95
+"""Of the bootstrap resamples, the share that must give the statistic a value for an interval."""
+
+
 def score_correlations(scores: pd.DataFrame, table: pd.DataFrame, meta: SpaceMeta, *,
                        isomorphs: str = "mean", bootstrap: int = 1000, seed: int = 0,
                        top: float = 0.1) -> pd.DataFrame:
@@ -296,7 +300,11 @@ def score_correlations(scores: pd.DataFrame, table: pd.DataFrame, meta: SpaceMet
             for name in STATISTICS:
                 row[name] = point[name]
                 finite = draws[name][np.isfinite(draws[name])] if bootstrap else np.array([])
-                low, high = (np.percentile(finite, [2.5, 97.5]) if finite.size else (math.nan, math.nan))
+                # no interval where over 5% of resamples have no value (a handful of classes, whose
+                # resamples are often constant): the percentiles of the rest are not an interval
+                # for the statistic (3 classes of tau -0.333 gave [1.000, 1.000])
+                defined = finite.size > 0 and finite.size >= MIN_DEFINED_SHARE * bootstrap
+                low, high = np.percentile(finite, [2.5, 97.5]) if defined else (math.nan, math.nan)
                 row[f"{name}_low"], row[f"{name}_high"] = float(low), float(high)
             rows.append(row)
     return pd.DataFrame(rows)

@@ -268,3 +268,19 @@ def test_every_cell_bootstrap_resamples_whole_classes(cifar10_oracle, clean) -> 
     per_class, per_cell = width("mean"), width("all")
     assert len(cells) >= 6 * len(reps)
     assert 0.6 * per_class <= per_cell <= 1.6 * per_class, (per_class, per_cell)
+
+
+def test_a_handful_of_classes_gets_no_interval_rather_than_one_beside_the_value(cifar10_oracle, clean) -> None:
+    # resamples of 3 classes are often constant (no tau): the percentiles of the resamples that had
+    # one were reported as the interval (elsewhere [1.000, 1.000] around a tau of -0.333)
+    meta = cifar10_oracle.meta
+    reps = meta.representatives[:3]
+    y = clean.loc[reps, "clean"].to_numpy()
+    assert y[0] < y[2] < y[1]
+    score = np.array([1.0, 0.0, 2.0])  # one concordant pair of three: tau -1/3
+    scores = pd.DataFrame({"s": score}, index=pd.Index(reps, name="nb201_index"))
+    row = score_correlations(scores, clean, meta, bootstrap=200, seed=0).iloc[0]
+    assert row["kendall"] == pytest.approx(-1 / 3) == pytest.approx(stats.kendalltau(score, y).statistic)
+    assert math.isnan(row["kendall_low"]) and math.isnan(row["kendall_high"])
+    assert f"| s | clean | 3 | 3 | {row['kendall']:.3f} |" in correlations_markdown(
+        score_correlations(scores, clean, meta, bootstrap=200, seed=0).iloc[:1])
