@@ -140,6 +140,14 @@ class Objective(namedtuple("Objective", ["key", "point", "mean"], defaults=(None
         """Parse objective text (see the module docs for the grammar)."""
         if isinstance(text, Objective):
             return text
+        if text is None or isinstance(text, (list, tuple, set, frozenset, dict)):
+            # str() made "['pgd@1/255']" an unknown objective "['pgd", None one named 'None'
+            raise InvalidObjectiveError(
+                f"an objective is one text such as 'pgd@8/255' or 'clean', got "
+                f"{type(text).__name__} {text!r}"
+                + ("" if text is None else "; several objectives go to a function that takes a "
+                   "list (dataframe, run_multi_search)")
+            )
         raw = str(text).strip()
         if not raw:
             raise InvalidObjectiveError("empty objective; try e.g. pgd@8/255, clean, gaussian_noise@3")

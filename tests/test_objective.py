@@ -134,3 +134,18 @@ def test_missing_keys_name_what_the_table_has() -> None:
         Objective.parse("gaussian_noise@1").terms(grid)
     with pytest.raises(InvalidObjectiveError, match="no corruption"):
         Objective.parse("corruption@mean").terms(grid)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        # were "unknown objective \"['pgd\"" and "unknown objective 'None'" (str() of the value)
+        (["pgd@1/255"], r"an objective is one text such as 'pgd@8/255' or 'clean', got list \['pgd@1/255'\]; "
+                        r"several objectives go to a function that takes a list"),
+        (("pgd@1/255", "clean"), "got tuple"),
+        (None, "an objective is one text such as 'pgd@8/255' or 'clean', got NoneType None$"),
+    ],
+)
+def test_a_value_that_is_not_text_is_named_by_its_type(value: object, message: str) -> None:
+    with pytest.raises(InvalidObjectiveError, match=message):
+        Objective.parse(value)  # type: ignore[arg-type]
