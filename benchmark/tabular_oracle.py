@@ -150,8 +150,9 @@ class TabularOracle:
         indices; cost 0: a lookup)."""
         import numpy as np
 
-        from robnas.oracle import Evaluations
+        from robnas.oracle import Evaluations, check_cells
 
+        check_cells(archs)
         terms = self.validate(objective)
         codes = codes_of([arch if isinstance(arch, Arch) else self.parse_arch(arch) for arch in archs])
         rows = self.meta.row_of_index[self.meta.index_of_code[codes]]

@@ -213,8 +213,9 @@ class LiveOracle:
         """Measured values and clean accuracies of ``archs``; cost = compute seconds per cell."""
         import numpy as np
 
-        from robnas.oracle import Evaluations
+        from robnas.oracle import Evaluations, check_cells
 
+        check_cells(archs)
         terms = self.validate(objective)
         values, clean, cost = [], [], []
         for arch in archs:

@@ -41,6 +41,24 @@ class Evaluations:
         return int(self.values.shape[0])
 
 
+def check_cells(archs: object) -> None:
+    """Refuse one cell where ``evaluate`` takes a list of them, in one line: a single NB201
+    string would be read as a list of its characters, an index as nothing iterable.
+
+    >>> check_cells(5)
+    Traceback (most recent call last):
+    ...
+    robnas.errors.InvalidArchError: evaluate takes a list of cells, got one: 5; use evaluate([5], ...) or value(5, ...)
+    """
+    import numbers
+
+    if isinstance(archs, (str, Arch, numbers.Integral)) or not hasattr(archs, "__iter__"):
+        from robnas.errors import InvalidArchError
+
+        raise InvalidArchError(f"evaluate takes a list of cells, got one: {archs!r}; use "
+                               f"evaluate([{archs!r}], ...) or value({archs!r}, ...)")
+
+
 @runtime_checkable
 class Oracle(Protocol):
     """What the search loop needs from a backend, for one dataset."""

@@ -299,3 +299,14 @@ def test_a_cost_rank_counts_the_other_classes_cheaper_than_the_cell_itself(cifar
     others = [int(rep) for rep in np.unique(meta.representatives) if meta.row_of(int(rep)) != meta.row_of(index)]
     expected = 1 + sum(cost.params(meta.arch_at(rep), "cifar10") < own for rep in others)
     assert cifar10_oracle.rank(index, "params") == expected
+
+
+def test_evaluate_refuses_one_cell_where_it_takes_a_list(cifar10_oracle: TabularOracle) -> None:
+    # a string was read as a list of its characters ("not an NB201 string ...: '|'"), an index
+    # raised TypeError: 'int' object is not iterable
+    arch = cifar10_oracle.parse_arch(13433)
+    for cell in (13433, np.int64(13433), arch.to_string(), arch):
+        with pytest.raises(InvalidArchError, match=r"^evaluate takes a list of cells, got one: .*; use evaluate\(\["):
+            cifar10_oracle.evaluate(cell, "pgd@1/255")  # type: ignore[arg-type]
+    assert cifar10_oracle.evaluate(np.array([13433]), "pgd@1/255").values.tolist() == [0.336]
+    assert cifar10_oracle.evaluate((c for c in [13433]), "pgd@1/255").values.tolist() == [0.336]

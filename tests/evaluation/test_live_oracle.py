@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from robnas.arch import Arch
-from robnas.errors import DataNotFoundError, InvalidObjectiveError, InvalidParameterError
+from robnas.errors import DataNotFoundError, InvalidArchError, InvalidObjectiveError, InvalidParameterError
 from robnas.evaluation.attacks import count_correct, evaluate_batches
 from robnas.evaluation.datasets import load_test_set
 from robnas.evaluation.live_oracle import LiveOracle
@@ -61,6 +61,8 @@ def test_is_an_oracle_like_the_tabular_one(roots):
     assert [t.point for t in oracle.validate("pgd@mean")] == [0.1, 1.0, 8.0]
     with pytest.raises(InvalidObjectiveError, match="params is computed, not measured"):
         oracle.validate("params")
+    with pytest.raises(InvalidArchError, match="evaluate takes a list of cells, got one"):
+        oracle.evaluate(OTHER, "clean")  # not read as a list of characters or digits
     provenance = oracle.provenance()
     assert provenance["mode"] == "live" and provenance["protocol"]["fingerprint"] == FAST.fingerprint()
     assert {"weights", "images", "device", "torch", "torchattacks", "checksums"} <= provenance.keys()
