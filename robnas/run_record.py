@@ -392,8 +392,9 @@ def check_trials(
     ``objective_values``), ``value`` and ``clean`` must be the table's and ``best`` the running
     best of the feasible values; a live oracle's values are not re-measured (that would cost
     the run again). With cost ``limits`` (metric -> limit, as ``max_params``/``max_flops``),
-    each trial's recorded cost must be its cell's (:mod:`robnas.cost`) and only cells within
-    every limit count towards ``best``.
+    each trial's recorded cost must be its cell's (:mod:`robnas.cost`) and only cells whose
+    class has a cell within every limit (:func:`robnas.cost.within_limits_codes`, the loop's
+    rule) count towards ``best``.
 
     Raises:
         RunRecordError: ``cannot <action>: <path> line N: ...`` for the first trial that is wrong.
@@ -405,6 +406,11 @@ def check_trials(
     if not archs or getattr(oracle, "objective_values", None) is None:
         return
     evaluation = oracle.evaluate(archs, objective)
+    mates = None
+    if limits:  # a class is within the limits when one of its cells is (the loop's rule)
+        from robnas.cost import within_limits_codes
+
+        mates = within_limits_codes(limits, oracle.dataset)
     best: float | None = None
     for number, (trial, value, clean) in enumerate(
         zip(trials, evaluation.values, evaluation.clean, strict=True), start=1
@@ -423,11 +429,15 @@ def check_trials(
             )
         within = True
         for metric, limit in (limits or {}).items():
-            own = cost_value(metric, Arch.from_string(trial["arch"]), oracle.dataset)
+            arch = archs[number - 1]
+            own = cost_value(metric, arch, oracle.dataset)
             if not recorded_matches(trial.get(metric), own):
                 raise RunRecordError(f"{where}: {metric} {trial.get(metric)!r} of {trial['arch']} is not "
                                      f"its cost {own!r}; the record was edited")
-            within = within and own <= limit
+            assert mates is not None
+            counted = own if mates[arch.code] == arch.code else cost_value(
+                metric, Arch.from_code(int(mates[arch.code])), oracle.dataset)
+            within = within and counted <= limit
         if within and (min_clean is None or clean is None or clean >= min_clean):
             best = float(value) if best is None else max(best, float(value))
         if not recorded_matches(trial.get("best"), best):

@@ -171,6 +171,20 @@ def test_a_diverged_replay_tells_the_searcher_every_remaining_trial(cifar10_orac
     assert set(recorded) <= set(searcher.told[: searcher.told.index(new)])
 
 
+def test_resume_under_a_cost_limit_accepts_cells_whose_class_mate_is_within(cifar10_oracle, tmp_path):
+    # a cell over --max-params whose class has a cell within it (a dead convolution's weights)
+    # is feasible and counts towards the running best; the resume's check of the record agrees
+    straight = run_search(RandomSearch(seed=0), cifar10_oracle, OBJ, 30, max_params=0.3)
+    first = run_search(RandomSearch(seed=0), cifar10_oracle, OBJ, 20, record_dir=tmp_path / "r",
+                       max_params=0.3)
+    mates = [t for t in first.trials if "within_limits_index" in t]
+    assert mates and all(t["feasible"] and t["params"] > 0.3 for t in mates)
+    resumed = run_search(RandomSearch(seed=0), cifar10_oracle, OBJ, 30, record_dir=tmp_path / "r",
+                         max_params=0.3, resume=True)
+    assert resumed.replay == {"trials": 20, "diverged_at": None}
+    assert [(t["arch"], t["best"]) for t in resumed.trials] == [(t["arch"], t["best"]) for t in straight.trials]
+
+
 def test_resume_refuses_a_different_run(cifar10_oracle, tmp_path) -> None:
     run_search(RandomSearch(seed=0), cifar10_oracle, OBJ, 10, record_dir=tmp_path / "r")
     with pytest.raises(RunRecordError, match="already holds a run record"):
