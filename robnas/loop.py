@@ -101,7 +101,15 @@ from robnas.objective import Objective
 from robnas.oracle import Oracle
 from robnas.priors import provide_scores
 from robnas.run_record import RunRecord, RunRecordError, utc_now, versions
-from robnas.searchers import Searcher, default_params, get_params, make_searcher, searcher_name, validate_params
+from robnas.searchers import (
+    Searcher,
+    default_params,
+    get_params,
+    make_searcher,
+    mark_driven,
+    searcher_name,
+    validate_params,
+)
 from robnas.searchers._base import check_float, check_int
 from robnas.vocabulary import Dataset
 
@@ -195,8 +203,9 @@ def run_search(
 
     Args:
         searcher: a fresh searcher, or its name in :data:`robnas.searchers.SEARCHERS`
-            (``"random"``, ``"re"``, ``"ls"``, ``"bo"``); for ``resume``, the same searcher
-            as the record's config.
+            (``"random"``, ``"re"``, ``"ls"``, ``"bo"``, ``"predictor"``); for ``resume``, the
+            same searcher as the record's config. An object that already drove a search is
+            refused (it would go on from that run's state).
         oracle: answers the evaluations.
         objective: what to maximise.
         budget: distinct classes to evaluate in total (a resumed run counts its recorded ones).
@@ -219,7 +228,9 @@ def run_search(
             1..6466), ``min_clean`` or cost limit, constraints no cell meets
             (:func:`check_reachable`), bad searcher hyperparameters or seed, or a bad
             ``workers``: all checked before the run folder is made.
-        RobnasError: an invalid objective (a cost metric included), an unknown searcher name,
+        InvalidSearcherError: (a :class:`ValueError` too) an unknown searcher name, a class
+            instead of an object, or an object that already drove a search.
+        RobnasError: an invalid objective (a cost metric included),
             a ``prior``/``warmup`` measure that cannot be resolved
             (:mod:`robnas.priors`), or a run record that cannot be written or does not match the
             arguments.
@@ -277,6 +288,7 @@ def run_search(
 
     schedule = make_schedule(oracle, state.evaluate, workers, oracle.validate(objective),
                              executor=executor, gpus_per_task=gpus_per_task)
+    mark_driven(searcher)  # its state is this run's from here: another run_search refuses it
     try:
         state.run(schedule, int(budget), max_known, guard_rng(searcher), on_result,
                   sessions=recorded_sessions(record))

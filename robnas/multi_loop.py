@@ -185,7 +185,7 @@ def run_multi_search(
         RobnasError: bad objectives, or a record that cannot be written or resumed.
     """
     from robnas.loop import check_budget, check_oracle, check_record_dir
-    from robnas.searchers import make_multi_searcher, validate_params
+    from robnas.searchers import make_multi_searcher, mark_driven, validate_params
 
     searcher = make_multi_searcher(searcher, **dict(params or {}))
     check_oracle(oracle)
@@ -223,6 +223,7 @@ def run_multi_search(
     terms = [t for o in parsed if not is_metric(o.name) for t in oracle.validate(o.name)]
     schedule = make_schedule(oracle, state.evaluate, workers, terms, executor=executor,
                              gpus_per_task=gpus_per_task)
+    mark_driven(searcher)  # its state is this run's from here: another run_multi_search refuses it
     try:
         state.run(schedule, int(budget), max_known, guard_rng(searcher),
                   lambda: bar.update(len(state.trials) - bar.n), sessions=recorded_sessions(record))

@@ -20,7 +20,9 @@ looked up), so the CLI lists the searcher names in ``--help`` without importing 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import weakref
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -131,6 +133,11 @@ def make_searcher(searcher: Searcher | str, **params: Any) -> Searcher:
         InvalidSearcherError: an unknown name, or keywords the searcher does not take.
     """
     if not isinstance(searcher, str):
+        if isinstance(searcher, type):  # its ask/tell are functions: it failed later, in a TypeError
+            raise InvalidSearcherError(
+                f"a searcher is a name ({', '.join(SEARCHERS)}) or an object; got the class "
+                f"{searcher.__name__}: write {searcher.__name__}(seed=...)"
+            )
         if not (callable(getattr(searcher, "ask", None)) and callable(getattr(searcher, "tell", None))):
             raise InvalidSearcherError(f"a searcher is a name ({', '.join(SEARCHERS)}) or an object "
                                        f"with ask() and tell(), got {searcher!r}")
@@ -139,6 +146,7 @@ def make_searcher(searcher: Searcher | str, **params: Any) -> Searcher:
                 f"parameters {sorted(params)} apply to a searcher given by name, not to "
                 f"{searcher!r}; set them on the object"
             )
+        check_fresh(searcher)
         return searcher
     cls = SEARCHERS.get(searcher)
     if cls is None:
@@ -176,6 +184,35 @@ def make_multi_searcher(searcher: Searcher | str, **params: Any) -> Searcher:
     return make_searcher(searcher, **params)
 
 
+_DRIVEN: dict[int, weakref.ref[Any]] = {}
+"""``id`` -> weak reference of every searcher object a search loop has driven."""
+
+
+def mark_driven(searcher: object) -> None:
+    """Note that a search loop drives ``searcher`` (its state now holds that run), so that
+    :func:`make_searcher` refuses it for another run. An object without weak references
+    (``__slots__``) is not tracked."""
+    key = id(searcher)
+    with contextlib.suppress(TypeError):
+        _DRIVEN[key] = weakref.ref(searcher, lambda _ref: _DRIVEN.pop(key, None))
+
+
+def check_fresh(searcher: object) -> None:
+    """Refuse a searcher object that already drove a search: it would continue from that run's
+    state (its random generator, population, model), so the same seed would give another run.
+
+    Raises:
+        InvalidSearcherError: ``searcher`` was given to ``run_search``/``run_multi_search`` before.
+    """
+    ref = _DRIVEN.get(id(searcher))
+    if ref is not None and ref() is searcher:
+        raise InvalidSearcherError(
+            f"this {searcher!r} object already drove a search and holds that run's state; pass a "
+            f"new one ({searcher!r} again) or the searcher's name with params, so that one seed "
+            "gives one run"
+        )
+
+
 def searcher_name(searcher: object) -> str:
     """The :data:`SEARCHERS` name of ``searcher``'s class (else its qualified class name)."""
     for name, cls in (*SEARCHERS.items(), *MULTI_OBJECTIVE_SEARCHERS.items()):
@@ -199,12 +236,14 @@ __all__ = [
     "RandomSearch",
     "RegularizedEvolution",
     "Searcher",
+    "check_fresh",
     "check_param_names",
     "check_scores",
     "default_params",
     "get_params",
     "make_multi_searcher",
     "make_searcher",
+    "mark_driven",
     "orthogonal_array_cells",
     "random_unseen",
     "searcher_name",

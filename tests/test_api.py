@@ -101,3 +101,37 @@ def test_params_with_a_searcher_object_are_refused(cifar10_oracle) -> None:
 
     with pytest.raises(InvalidSearcherError, match="set them on the object"):
         robnas.run_search(RandomSearch(seed=1), cifar10_oracle, "clean", 5, params={"seed": 2})
+
+
+def test_a_searcher_class_is_refused_naming_the_call_to_write(cifar10_oracle) -> None:
+    from robnas.searchers import ParetoLocalSearch, RegularizedEvolution
+
+    # was TypeError: RegularizedEvolution.validate_params() missing 1 required positional argument
+    with pytest.raises(InvalidSearcherError, match=r"got the class RegularizedEvolution: write "
+                                                   r"RegularizedEvolution\(seed=\.\.\.\)"):
+        robnas.run_search(RegularizedEvolution, cifar10_oracle, "pgd@1/255", 5)
+    with pytest.raises(InvalidSearcherError, match="got the class ParetoLocalSearch"):
+        robnas.run_multi_search(ParetoLocalSearch, cifar10_oracle, ["pgd@1/255", "clean"], 5)
+
+
+def test_a_searcher_object_drives_one_search_only(cifar10_oracle) -> None:
+    from robnas.searchers import ParetoLocalSearch, RegularizedEvolution
+
+    searcher = RegularizedEvolution(seed=0)
+    first = robnas.run_search(searcher, cifar10_oracle, "pgd@1/255", 30)
+    # a second run went on from the first one's generator and population: seed 0 gave another run
+    with pytest.raises(InvalidSearcherError, match=r"this RegularizedEvolution\(seed=0\) object already "
+                                                   r"drove a search"):
+        robnas.run_search(searcher, cifar10_oracle, "pgd@1/255", 30)
+    again = robnas.run_search(RegularizedEvolution(seed=0), cifar10_oracle, "pgd@1/255", 30)
+    assert [t["arch"] for t in again.trials] == [t["arch"] for t in first.trials]
+    multi = ParetoLocalSearch(seed=0)
+    robnas.run_multi_search(multi, cifar10_oracle, ["pgd@1/255", "clean"], 10)
+    with pytest.raises(InvalidSearcherError, match="already drove a search"):
+        robnas.run_multi_search(multi, cifar10_oracle, ["pgd@1/255", "clean"], 10)
+    # a call refused before the run starts leaves the object usable
+    unused = RegularizedEvolution(seed=0)
+    with pytest.raises(RobnasError):
+        robnas.run_search(unused, cifar10_oracle, "pgd@7/255", 30)
+    assert [t["arch"] for t in robnas.run_search(unused, cifar10_oracle, "pgd@1/255", 30).trials] == \
+        [t["arch"] for t in first.trials]
