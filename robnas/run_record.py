@@ -66,7 +66,7 @@ LOCK_FILE = ".robnas-run.lock"
 RESUME_KEYS = ("searcher", "objective", "dataset", "seed", "min_clean", "mode", "max_params", "max_flops")
 """Config entries a resumed run must share with its record."""
 _TOLERANCE = 1e-9  # recorded values are the oracle's floats, written by repr: they round-trip
-_DEPENDENCIES = ("numpy", "pandas", "pyarrow", "optuna", "torch", "torchattacks", "scipy")
+_DEPENDENCIES = ("numpy", "pandas", "pyarrow", "optuna", "torch", "torchattacks", "scipy", "scikit-learn")
 
 
 

@@ -265,6 +265,9 @@ def test_config_records_versions_and_checksums_of_the_files_read(
     versions = config["versions"]
     assert versions["robnas"] == robnas.__version__ and versions["optuna"] == optuna.__version__
     assert versions["numpy"] == np.__version__ and versions["python"].count(".") == 2
+    import sklearn  # the predictor's forests: its proposals depend on scikit-learn's version
+
+    assert versions["scikit-learn"] == sklearn.__version__
     checksums = config["oracle"]["checksums"]
     # the objective's file and, because of min_clean, the clean file: the real SHA-256 of each
     assert {"cifar10/pgd@Linf_accuracy.json", "cifar10/clean_accuracy.json"} <= set(checksums)
