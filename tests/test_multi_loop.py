@@ -278,3 +278,24 @@ def test_a_problem_of_another_dataset_objectives_or_type_is_refused(cifar10_orac
             run_multi_search("random", cifar10_oracle, ["pgd@1/255", "clean"], 5, params={"seed": 0},
                              problem=problem, record_dir=tmp_path / "run")
         assert not (tmp_path / "run").exists()
+
+
+def test_a_tiny_true_hypervolume_keeps_its_regret_and_share_exact(release_root) -> None:
+    """ImageNet16-120's (pgd@8/255, pgd@4/255, params:min) true hypervolume is 6.5e-08: the
+    regret was rounded to 12 decimals (6.4687e-08), so a run that found nothing reported a
+    share of -5.8e-06 and a partial front's share was off in its 6th digit."""
+    from robnas.benchmark import TabularOracle
+
+    oracle = TabularOracle("ImageNet16-120", data=release_root)
+    problem = ParetoProblem.from_oracle(oracle, ["pgd@8/255", "pgd@4/255", "params:min"])
+    assert problem.true_hypervolume < 1e-7
+    shares = []
+    for seed in (0, 7):  # seed 0 finds nothing above the reference in 60 cells, seed 7 a part
+        result = run_multi_search(RandomSearch(seed=seed), oracle, list(problem.objectives), 60,
+                                  problem=problem)
+        share = result.hypervolume / result.true_hypervolume
+        assert result.regret == pytest.approx(result.true_hypervolume - result.hypervolume, rel=1e-11)
+        assert result.summary()["best_value"] == pytest.approx(share, rel=0, abs=1e-11)
+        shares.append(share)
+    assert shares[0] == 0.0 and result.relative_regret == pytest.approx(1 - shares[1], abs=1e-11)
+    assert 0 < shares[1] < 1
