@@ -30,6 +30,24 @@ INFO_COLUMNS: tuple[str, ...] = ("arch", "code", "params", "flops", "degenerate"
 """The columns of :func:`class_frame` that are not objectives."""
 
 
+def check_tabular(oracle: object) -> None:
+    """Refuse what is not a tabular oracle (a dataset name, say) in one line, not an
+    ``AttributeError`` from inside a section.
+
+    >>> check_tabular("cifar10")
+    Traceback (most recent call last):
+    ...
+    robnas.errors.InvalidParameterError: oracle must be a TabularOracle such as TabularOracle("cifar10"), got 'cifar10'
+    """
+    from robnas.benchmark import TabularOracle
+
+    if not isinstance(oracle, TabularOracle):
+        from robnas.errors import InvalidParameterError
+
+        raise InvalidParameterError(f'oracle must be a TabularOracle such as TabularOracle("cifar10"), '
+                                    f"got {oracle!r}")
+
+
 def all_objectives(oracle: TabularOracle) -> list[str]:
     """Every objective of the oracle's table: each key at each point, then the aggregates.
 
@@ -74,6 +92,7 @@ def class_frame(oracle: TabularOracle, objectives: Sequence[str] | None = None) 
     import numpy as np
     import pandas as pd
 
+    check_tabular(oracle)
     names = _canonical(oracle, all_objectives(oracle) if objectives is None else name_list(objectives, "objectives"))
     meta = oracle.meta
     reps = np.asarray(meta.representatives)

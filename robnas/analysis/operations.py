@@ -30,9 +30,9 @@ def top_mask(values: np.ndarray, top_percent: float) -> np.ndarray:
     import numpy as np
 
     if not 0 < top_percent <= 100:
-        from robnas.errors import RobnasError
+        from robnas.errors import InvalidParameterError  # a RobnasError and a ValueError
 
-        raise RobnasError(f"--top-percent must be in (0, 100], got {top_percent:g}")
+        raise InvalidParameterError(f"--top-percent must be in (0, 100], got {top_percent:g}")
     k = max(1, math.ceil(len(values) * top_percent / 100))
     cut = np.sort(values)[::-1][k - 1]
     return values >= cut

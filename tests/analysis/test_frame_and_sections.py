@@ -12,7 +12,7 @@ from scipy import stats
 from robnas import analysis as an
 from robnas import cost
 from robnas.arch import Arch
-from robnas.errors import InvalidObjectiveError, RobnasError
+from robnas.errors import InvalidObjectiveError, InvalidParameterError, RobnasError
 
 from .conftest import OBJECTIVES
 
@@ -41,6 +41,10 @@ def test_every_objective_of_the_table(cifar10_oracle) -> None:
         an.class_frame(cifar10_oracle, ["params"])
     with pytest.raises(InvalidObjectiveError, match="not on the grid"):
         an.class_frame(cifar10_oracle, ["pgd@7/255"])
+    # a dataset name for the oracle was an AttributeError: 'str' object has no attribute 'validate'
+    with pytest.raises(InvalidParameterError, match=re.escape(
+            """oracle must be a TabularOracle such as TabularOracle("cifar10"), got 'cifar10'""")):
+        an.class_frame("cifar10", ["clean"])
 
 
 def test_distributions(frame, raw_cifar10) -> None:
@@ -164,8 +168,9 @@ def test_top_mask_keeps_ties_and_refuses_bad_shares() -> None:
     assert list(an.top_mask(np.array([0.1, 0.5, 0.5, 0.2]), 25)) == [False, True, True, False]
     assert an.top_mask(np.array([0.3, 0.1]), 1).sum() == 1
     for bad in (0, -1, 101):
-        with pytest.raises(RobnasError, match="top-percent must be in"):
+        with pytest.raises(RobnasError, match="top-percent must be in") as caught:
             an.top_mask(np.array([1.0]), bad)
+        assert isinstance(caught.value, ValueError)  # a bad value, as every other bad setting
 
 
 def test_top_cells(frame, raw_cifar10) -> None:
