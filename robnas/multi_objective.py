@@ -221,6 +221,12 @@ class ParetoProblem:
             _oracle=oracle,
         )
 
+    def __repr__(self) -> str:  # the dataclass's would print the 6,466-row arrays and the oracle
+        return (f"ParetoProblem(dataset={self.dataset!r}, objectives={[str(o) for o in self.objectives]!r}, "
+                f"classes={len(self.values)}, true_front={len(self.front_rows)}, "
+                f"reference=[{', '.join(f'{r:.6g}' for r in self.reference)}], "
+                f"true_hypervolume={self.true_hypervolume:.6g})")
+
     @property
     def maximize(self) -> list[bool]:
         """One ``maximize`` flag per objective."""

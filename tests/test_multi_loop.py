@@ -64,6 +64,16 @@ def test_true_front_reference_point_and_hypervolume(cifar10_oracle, problem) -> 
     assert table["clean"].max() == cifar10_oracle.optimum("clean")
 
 
+def test_a_problem_repr_is_one_short_line(cifar10_oracle, problem) -> None:
+    # was the dataclass repr: the (6466, 2) values, every representative and the oracle
+    text = repr(problem)
+    assert text.startswith("ParetoProblem(dataset='cifar10', objectives=['pgd@1/255', 'clean'], classes=6466, "
+                           f"true_front={len(problem.front_rows)}, reference=[")
+    assert "\n" not in text and "array" not in text and len(text) < 200
+    cost = ParetoProblem.from_oracle(cifar10_oracle, ["pgd@1/255", "params:min"])
+    assert "objectives=['pgd@1/255', 'params:min']" in repr(cost)
+
+
 def test_trials_hold_vectors_fronts_and_hypervolumes(cifar10_oracle, problem, tmp_path) -> None:
     result = run_multi_search(RandomSearch(seed=0), cifar10_oracle, ["pgd@1/255", "clean"], 60,
                               record_dir=tmp_path / "run")
