@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from robnas.compare.plan import config_label
-from robnas.compare.stats import DEFAULT_CHECKPOINTS, checkpoints_for, mean_interval
+from robnas.compare.stats import DEFAULT_CHECKPOINTS, checkpoints_for, clip_best, mean_interval
 from robnas.run_record import RunRecord
 
 if TYPE_CHECKING:
@@ -81,7 +81,8 @@ def front_found_summary(runs: Sequence[FrontRun],
 
     Returns:
         Columns ``dataset, objective, searcher, evaluations, runs, found_mean, found_low,
-        found_high`` (shares in [0, 1], a Student-t 95% interval across runs). A run shorter
+        found_high`` (shares in [0, 1], a Student-t 95% interval across runs clipped to
+        [0, 1], as :func:`~robnas.compare.stats.summarize` clips its intervals). A run shorter
         than a checkpoint counts with what it found.
     """
     import numpy as np
@@ -95,7 +96,7 @@ def front_found_summary(runs: Sequence[FrontRun],
         budget = max(len(r.values) for r in members)
         for c in checkpoints_for(budget, checkpoints):
             shares = [float(np.sum(r.on_front[:c])) / r.true_front_size for r in members]
-            mean, low, high = mean_interval(shares)
+            mean, low, high = clip_best(mean_interval(shares), 1.0)  # a share is in [0, 1]
             rows.append({"dataset": dataset, "objective": objective, "searcher": searcher,
                          "evaluations": c, "runs": len(members), "found_mean": mean,
                          "found_low": low, "found_high": high})

@@ -175,3 +175,23 @@ def test_a_front_of_three_objectives_is_drawn_as_points_two_as_a_staircase() -> 
     draw_front(ax, values[:, :2], [True, True])
     (two,) = ax.get_lines()
     assert two.get_linestyle() == "-" and two.get_drawstyle() == "steps-pre"
+
+
+def test_front_found_summary_clips_its_intervals_to_0_1() -> None:
+    """fronts.csv held found_low -0.0057 (1 class of 96 in one run of four): a share's interval
+    is clipped to [0, 1] in the table itself, as the summary clips its own."""
+    from robnas.compare.fronts import FrontRun, front_found_summary
+
+    def run(objective: str, seed: int, on_front: list[bool], size: int) -> FrontRun:
+        return FrontRun(searcher="random", dataset="cifar10", objective=objective,
+                        objectives=objective.split(","), seed=seed, values=np.zeros((len(on_front), 2)),
+                        on_front=np.asarray(on_front), final_share=0.5, true_front=[], true_front_size=size)
+
+    few = [run("pgd@1/255,clean", s, [s == 0, False], 96) for s in range(4)]  # 1 of 96 in one run
+    most = [run("pgd@1/255,params:min", s, [True, s < 3], 2) for s in range(4)]  # 7 of 8
+    table = front_found_summary([*few, *most], checkpoints=[2]).set_index("objective")
+    low, high = table.loc["pgd@1/255,clean"], table.loc["pgd@1/255,params:min"]
+    assert low["found_mean"] == pytest.approx(1 / 384) and low["found_low"] == 0.0
+    assert 0 < low["found_high"] < 1
+    assert high["found_mean"] == pytest.approx(0.875) and high["found_high"] == 1.0
+    assert 0 < high["found_low"] < 0.875
