@@ -35,7 +35,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -44,6 +44,9 @@ from robnas.isomorphism import class_code
 from robnas.run_record import RunRecord
 from robnas.schedule import Schedule
 from robnas.searchers import Searcher, random_unseen
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger("robnas.loop")
 
@@ -82,6 +85,16 @@ class RunStats:
     trials: list[dict[str, Any]] = field(default_factory=list, repr=False)
     record_dir: Path | None = None
     replay: dict[str, Any] | None = None
+
+    def trials_frame(self) -> pd.DataFrame:
+        """The trials as a DataFrame: one row per distinct class evaluated, in order, one column
+        per field of a ``trials.jsonl`` line (``n``, ``index``, ``arch``, ``value``, ``best`` so
+        far, ``clean``, ...; a multi-objective run has one column per objective instead of the
+        ``values`` list). Collect runs with ``pd.concat`` for an anytime plot of ``best``
+        against ``n``."""
+        import pandas as pd
+
+        return pd.DataFrame(self.trials)
 
     def run_summary(self) -> dict[str, Any]:
         """The JSON-ready run fields, as the end of ``summary.json``."""

@@ -120,6 +120,18 @@ class MultiSearchResult(RunStats):
             return None
         return (self.true_front_found or 0) / self.true_front_size
 
+    def trials_frame(self) -> pd.DataFrame:
+        """The trials as a DataFrame (:meth:`RunStats.trials_frame`), the ``values`` list of each
+        trial spread into one column per objective, named as in :attr:`front`."""
+        frame = super().trials_frame()
+        if "values" not in frame:
+            return frame
+        at = frame.columns.get_loc("values")
+        vectors = frame.pop("values").tolist()
+        for offset, objective in enumerate(self.objectives):
+            frame.insert(at + offset, objective.name, [float(v[offset]) for v in vectors])
+        return frame
+
     def summary(self) -> dict[str, Any]:
         """The JSON-ready summary (``summary.json``). ``best_value`` is the front's share of the
         true hypervolume and ``optimum`` is 1, so comparisons read multi-objective runs as they

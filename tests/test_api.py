@@ -135,3 +135,17 @@ def test_a_searcher_object_drives_one_search_only(cifar10_oracle) -> None:
         robnas.run_search(unused, cifar10_oracle, "pgd@7/255", 30)
     assert [t["arch"] for t in robnas.run_search(unused, cifar10_oracle, "pgd@1/255", 30).trials] == \
         [t["arch"] for t in first.trials]
+
+
+def test_a_result_gives_its_trials_as_a_dataframe(cifar10_oracle) -> None:
+    result = robnas.run_search("re", cifar10_oracle, "pgd@1/255", 25, params={"seed": 1})
+    frame = result.trials_frame()
+    assert list(frame.columns[:6]) == ["n", "index", "arch", "value", "best", "clean"]
+    assert frame["n"].tolist() == list(range(1, 26))
+    assert frame.to_dict("records") == result.trials
+    assert frame["best"].iloc[-1] == result.best_value == frame["value"].max()
+    multi = robnas.run_multi_search("pls", cifar10_oracle, ["pgd@1/255", "params:min"], 12, params={"seed": 1})
+    table = multi.trials_frame()
+    assert list(table.columns[:5]) == ["n", "index", "arch", "pgd@1/255", "params"]  # the values list, spread
+    assert "values" not in table and len(table) == 12
+    assert [list(row) for row in table[["pgd@1/255", "params"]].to_numpy()] == [t["values"] for t in multi.trials]

@@ -70,8 +70,15 @@ def _cost_frame(value: Any) -> None:
     assert list(value.columns) == ["params", "flops"]
 
 
+def _trials_frame(value: Any) -> None:
+    assert isinstance(value, pd.DataFrame), type(value)
+    assert list(value.columns[:6]) == ["n", "index", "arch", "value", "best", "clean"]
+    assert value["n"].tolist() == list(range(1, 301)) and value["best"].iloc[-1] == 0.588
+
+
 #: A statement's exact text -> a check of its value (an assignment: of the name it binds).
 VALUE_CHECKS: dict[str, Callable[[Any], None]] = {
+    "trials = result.trials_frame()": _trials_frame,
     'frame = oracle.dataframe(["clean", "pgd@1/255"])': _nb201_frame("clean", "pgd@1/255"),
     'oracle.dataframe("clean")': _nb201_frame("clean"),
     'cost.cost_frame("cifar10")': _cost_frame,
