@@ -76,8 +76,21 @@ def _trials_frame(value: Any) -> None:
     assert value["n"].tolist() == list(range(1, 301)) and value["best"].iloc[-1] == 0.588
 
 
+def _comparison_summary(value: Any) -> None:
+    assert isinstance(value, pd.DataFrame), type(value)
+    assert set(value["searcher"]) == {"random", "re", "re:population_size=20"}
+    assert set(value["evaluations"]) == {10, 50} and set(value["runs"]) == {5}
+
+
+def _pairwise(value: Any) -> None:
+    assert isinstance(value, pd.DataFrame), type(value)
+    assert len(value) == 3 and {"a", "b", "mean_diff", "p_holm", "significant"} <= set(value.columns)
+
+
 #: A statement's exact text -> a check of its value (an assignment: of the name it binds).
 VALUE_CHECKS: dict[str, Callable[[Any], None]] = {
+    "report.summary": _comparison_summary,
+    "report.ranking.pairwise": _pairwise,
     "trials = result.trials_frame()": _trials_frame,
     'frame = oracle.dataframe(["clean", "pgd@1/255"])': _nb201_frame("clean", "pgd@1/255"),
     'oracle.dataframe("clean")': _nb201_frame("clean"),
