@@ -60,6 +60,10 @@ class DirectedObjective:
         head, sep, tail = raw.rpartition(":")
         if sep and tail.lower() in DIRECTIONS:
             name, direction = head.strip(), tail.lower()
+            if ":" in name and name.rpartition(":")[2].strip().lower() in DIRECTIONS:
+                raise InvalidObjectiveError(
+                    f"more than one direction in {raw!r}; write NAME:max or NAME:min"
+                )
         elif sep:
             raise InvalidObjectiveError(
                 f"unknown direction {tail!r} in {raw!r}; write NAME:max or NAME:min"

@@ -178,6 +178,9 @@ def test_resume_extends_a_finished_run(cifar10_oracle, tmp_path) -> None:
     (["clean", "pgd@1/255", "fog@3", "pgd@2/255"], "takes 2 or 3 objectives, got 4"),
     (["clean", "clean:min"], "objective clean is given twice"),
     (["clean:up", "pgd@1/255"], "unknown direction 'up'"),
+    # was "a direction (:min) belongs to a multi-objective search (-O twice)": in one
+    (["pgd@1/255:min:max", "clean"], "more than one direction in 'pgd@1/255:min:max'"),
+    (["clean", "params:max:MIN"], "more than one direction in 'params:max:MIN'"),
     (["pgd@7/255", "clean"], "not on the grid"),
 ])
 def test_bad_objective_lists_are_refused(cifar10_oracle, objectives, message) -> None:
