@@ -96,6 +96,7 @@ class RunRecord:
         record = cls(path)
         if record._exists():
             raise record._exists_error()
+        record._refuse_a_folder_of_runs()
         try:
             record.path.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -246,6 +247,21 @@ class RunRecord:
 
     def _exists(self) -> bool:
         return (self.path / CONFIG_FILE).exists() or (self.path / TRIALS_FILE).exists()
+
+    def _refuse_a_folder_of_runs(self) -> None:
+        """A folder whose subfolders hold run records (``runs/``, ``--out``'s default) is a place
+        for runs, not one run: a record written into it would sit above the others, and reading
+        the folder (``load_trajectories``, ``compare --from``) would take it for one of them."""
+        try:
+            children = sorted(c for c in self.path.iterdir() if c.is_dir())
+        except OSError:  # missing (created next) or unreadable (creating it says so)
+            return
+        runs = [c.name for c in children if (c / CONFIG_FILE).exists() or (c / TRIALS_FILE).exists()]
+        if runs:
+            raise RunRecordError(
+                f"{self.path} holds run records of its own ({runs[0]}{', ...' if len(runs) > 1 else ''}): "
+                f"a run record needs a folder of its own, e.g. {self.path / 'my-run'}"
+            )
 
     def _exists_error(self) -> RunRecordError:
         return RunRecordError(

@@ -116,6 +116,21 @@ def test_a_finished_run_releases_its_folder(cifar10_oracle, tmp_path) -> None:
     assert len(_lines(tmp_path / "r")) == 5  # the refused resume wrote nothing
 
 
+def test_a_folder_of_runs_is_refused_as_one_runs_folder(cifar10_oracle, tmp_path) -> None:
+    # record_dir="runs" (the CLI's --out) wrote config.json, trials.jsonl and summary.json
+    # into runs/ itself, above the records it holds
+    runs = tmp_path / "runs"
+    run_search(RandomSearch(seed=0), cifar10_oracle, OBJ, 5, record_dir=runs / "a")
+    before = sorted(p.name for p in runs.iterdir())
+    with pytest.raises(RunRecordError, match=f"^{runs} holds run records of its own \\(a\\): a run record "
+                                             f"needs a folder of its own, e.g. {runs / 'my-run'}$"):
+        run_search(RandomSearch(seed=0), cifar10_oracle, OBJ, 5, record_dir=runs)
+    assert sorted(p.name for p in runs.iterdir()) == before == ["a"]  # nothing written
+    (tmp_path / "notes").mkdir()  # a folder of other things is still a run's folder
+    run_search(RandomSearch(seed=0), cifar10_oracle, OBJ, 5, record_dir=tmp_path)
+    assert len(_lines(tmp_path)) == 5
+
+
 # -- resume trusts nothing -----------------------------------------------------------------------
 
 @pytest.fixture
