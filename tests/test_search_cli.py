@@ -58,6 +58,16 @@ def test_json_output_and_chance_level_flags(release_root, capsys, tmp_path) -> N
     assert len(list(tmp_path.iterdir())) == 2  # same command again: a new folder, not a clash
 
 
+def test_the_chance_note_suggests_a_min_clean_the_table_can_meet(release_root, capsys, tmp_path) -> None:
+    # ImageNet16-120's best clean accuracy is 0.473: --min-clean 0.8 would be refused
+    argv = ["search", "-O", "pgd@8/255", "--dataset", "ImageNet16-120", "--budget", "60", "--seed", "0",
+            "--out", str(tmp_path), "--data", str(release_root)]
+    code, out, _ = _run(capsys, *argv)
+    assert code == 0 and "it outputs a constant" in out and "(e.g. --min-clean 0.4)" in out
+    best_clean = max(released(release_root, "ImageNet16-120", "clean").values())
+    assert best_clean >= 0.4 and _run(capsys, *argv, "--min-clean", "0.4")[0] == 0
+
+
 def test_min_clean_run_reports_the_feasible_optimum(release_root, capsys, tmp_path) -> None:
     code, out, _ = _run(capsys, "search", "-O", "pgd@8/255", "--min-clean", "0.85", "--budget",
                         "150", "--seed", "2", "--searcher", "ls", "--out", str(tmp_path),
