@@ -174,8 +174,8 @@ def hypervolume_improvements(
     box (every front point replaced by its component-wise worse-of with ``c``). The clipped
     hypervolumes are computed for all candidates together, by a sweep in 2-D and by slicing
     along the last objective above, so scoring the 6,466 NB201 classes against a front of 20
-    points takes about a millisecond in 2-D where one call of :func:`hypervolume` per candidate
-    takes about 0.3 s (``tests/test_pareto.py`` checks both agree). Candidates that a front
+    points takes 5-15 ms in 2-D where one call of :func:`hypervolume` per candidate takes
+    4-6 s (``tests/test_pareto.py`` checks both agree). Candidates that a front
     point weakly dominates, and those outside the reference box, get 0.
 
     Returns:
