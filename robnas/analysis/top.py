@@ -12,14 +12,15 @@ DEFAULT_TOP = 20
 
 
 def top_cells(frame: pd.DataFrame, objective: str, n: int = DEFAULT_TOP, *,
-              exclude_degenerate: bool = False) -> pd.DataFrame:
+              exclude_degenerate: bool = True) -> pd.DataFrame:
     """The ``n`` best classes on ``objective``: rank, NB201 index and string, cost, every objective.
 
     Args:
         frame: a :func:`robnas.analysis.class_frame`.
         objective: the column to rank by (larger is better).
         n: how many classes.
-        exclude_degenerate: leave out the constant-output classes.
+        exclude_degenerate: leave out the constant-output classes (the default, as ``robnas
+            analyze`` does: at pgd@8/255 they would come first, at chance).
 
     Returns:
         ``n`` rows (index ``nb201_index``), best first (ties by smallest index): ``rank`` (1 =

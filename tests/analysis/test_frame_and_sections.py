@@ -230,3 +230,13 @@ def test_a_constant_column_has_nan_correlations_and_the_others_are_kept(frame, r
         x, y = raw_cifar10[row["a"]], raw_cifar10[row["b"]]
         assert row["spearman_rho"] == pytest.approx(stats.spearmanr(x, y)[0], abs=1e-12)
         assert row["kendall_tau"] == pytest.approx(stats.kendalltau(x, y)[0], abs=1e-12)
+
+
+def test_top_cells_leave_out_constant_outputs_by_default_as_the_report_does(cifar10_oracle) -> None:
+    # the default kept them, so top_cells(frame, "pgd@8/255") listed a network at chance (clean
+    # accuracy 0.100) as the best, which the analyze report no longer does
+    frame = an.class_frame(cifar10_oracle, ["clean", "pgd@8/255"])
+    best = an.top_cells(frame, "pgd@8/255", 3)
+    assert not best["degenerate"].any() and best["clean"].min() > 0.2
+    kept = an.top_cells(frame, "pgd@8/255", 3, exclude_degenerate=False)
+    assert kept["degenerate"].iloc[0] and kept["pgd@8/255"].iloc[0] > best["pgd@8/255"].iloc[0]
