@@ -11,8 +11,11 @@ Layout of ``runs/<run-id>/``:
   as it is known: ``n`` (1-based count), ``index`` (NB201 index or null), ``arch`` (NB201
   string), ``value``, ``best`` (best feasible value so far, null if none), ``clean``,
   ``cost_seconds``, ``time`` (seconds since the run started, over all its sessions); plus
-  ``feasible`` when the run has ``min_clean`` and ``forced`` when the loop's anti-stall guard
-  chose the cell. A line cut short by a kill is dropped when the record is reopened.
+  ``feasible`` when the run has ``min_clean`` or a cost limit, the cell's own ``params`` /
+  ``flops`` under ``max_params`` / ``max_flops`` (and ``within_limits_index`` where a cell of
+  its class is within them and it is not), ``forced`` when the loop's anti-stall guard chose
+  the cell, and ``proposed`` (and, simulated, ``finished``) with several workers. A line cut
+  short by a kill is dropped when the record is reopened.
 * ``summary.json`` — written atomically at the end of each session (see
   :class:`robnas.loop.SearchResult`).
 * ``.robnas-run.lock`` — the lock a writing process holds (see below).
