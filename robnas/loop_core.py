@@ -314,13 +314,18 @@ class LoopCore:
             self.diverged_at,
             len(self.replay),
         )
+        replayed: list[Arch] = []
         while self.replay:
             trial = self.replay.popleft()
-            self.learn(Arch.from_string(trial["arch"]), trial)
+            replayed.append(Arch.from_string(trial["arch"]))
+            self.learn(replayed[-1], trial)
         for code in [c for c in self.pending if c in self.memory]:  # now known: told, not evaluated
             entry = self.pending.pop(code)
             for arch in [entry.arch, *entry.waiters]:
-                self.searcher.tell(arch, self.memory[code])
+                if arch in replayed:  # that tell answered this proposal: one tell per ask
+                    replayed.remove(arch)
+                else:
+                    self.searcher.tell(arch, self.memory[code])
             self.n_known += 1
         self._release_if_replayed()
 

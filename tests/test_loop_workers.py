@@ -203,3 +203,34 @@ def test_a_finished_run_extends_its_budget_without_diverging(cifar10_oracle, tmp
     again = run_search("re", cifar10_oracle, OBJ, 50, params={"seed": 6}, workers=4,
                        record_dir=tmp_path / "run", resume=True)
     assert again.replay == {"trials": 45, "diverged_at": None} and _archs(again)[:45] == _archs(longer)
+
+
+class _Ordered(RandomSearch):
+    """Proposes the cells of its ``order`` (set after construction), remembering every tell."""
+
+    order: list[Arch]
+
+    def ask(self) -> Arch:
+        return self.order.pop(0)
+
+    def tell(self, arch: Arch, value: float) -> None:
+        self.__dict__.setdefault("told", []).append(arch.to_string())
+
+
+def test_a_diverged_replay_answers_each_pending_cell_once(cifar10_oracle, tmp_path) -> None:
+    cheap = Arch.from_string("|none~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|")
+    b, c, d = (Arch.from_string(f"|nor_conv_3x3~0|+|nor_conv_3x3~0|{op}~1|+|none~0|none~1|nor_conv_3x3~2|")
+               for op in ("nor_conv_1x1", "avg_pool_3x3", "nor_conv_3x3"))
+    first = _Ordered(seed=0)
+    first.order = [cheap, b, c]
+    run_search(first, cifar10_oracle, OBJ, 3, workers=2, record_dir=tmp_path / "r")
+    assert first.told == [cheap.to_string(), b.to_string(), c.to_string()]
+    # the resumed searcher proposes b and c first: the replay expects cheap, diverges and tells
+    # the recorded trials, b and c among them, which also answers the pending proposals of b and c
+    second = _Ordered(seed=0)
+    second.order = [b, c, d]
+    resumed = run_search(second, cifar10_oracle, OBJ, 4, workers=2, record_dir=tmp_path / "r",
+                         resume=True)
+    assert resumed.replay["diverged_at"] == 1
+    assert sorted(second.told) == sorted(a.to_string() for a in (cheap, b, c, d))  # each once
+    assert _archs(resumed)[3] == d.to_string()
