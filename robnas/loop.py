@@ -254,6 +254,7 @@ def run_search(
     oracle.validate(objective)
     limits = _cost_limits(max_params, max_flops)
     budget = check_budget(budget)
+    check_int("max_known", max_known, 1, None)
     check_record_dir(record_dir)
     if min_clean is not None:
         check_float("--min-clean", min_clean, 0.0, 1.0)

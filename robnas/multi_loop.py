@@ -198,6 +198,7 @@ def run_multi_search(
     """
     from robnas.loop import check_budget, check_oracle, check_record_dir
     from robnas.searchers import make_multi_searcher, mark_driven, validate_params
+    from robnas.searchers._base import check_int
 
     searcher = make_multi_searcher(searcher, **dict(params or {}))
     check_oracle(oracle)
@@ -218,6 +219,7 @@ def run_multi_search(
         for objective in parsed:
             oracle.validate(objective.name)
     budget = check_budget(budget)
+    check_int("max_known", max_known, 1, None)
     check_record_dir(record_dir)
     from robnas.priors import provide_scores
 

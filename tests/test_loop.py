@@ -301,3 +301,17 @@ def test_a_record_dir_that_is_no_folder_path_is_refused_before_anything_runs(cif
         with pytest.raises(InvalidParameterError, match=re.escape(message)):
             call()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("max_known", [0, 2.5, "10", True])
+def test_a_bad_max_known_is_refused_before_any_folder_in_both_loops(cifar10_oracle, tmp_path, max_known) -> None:
+    # "10" raised a TypeError deep in the loop, 2.5 ran as a fractional guard, True as 1 and 0
+    # as 1 (a random cell forced after every known proposal), none of it said
+    from robnas import run_multi_search
+
+    with pytest.raises(InvalidParameterError, match="max_known must be an integer >= 1"):
+        run_search(RandomSearch(seed=0), cifar10_oracle, OBJ, 5, max_known=max_known, record_dir=tmp_path / "a")
+    with pytest.raises(InvalidParameterError, match="max_known must be an integer >= 1"):
+        run_multi_search(RandomSearch(seed=0), cifar10_oracle, [OBJ, "clean"], 5, max_known=max_known,
+                         record_dir=tmp_path / "b")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
