@@ -26,7 +26,7 @@ from robnas.objective import Grid, Term, default_grid_points
 from robnas.vocabulary import CLEAN, SEVERITIES, Corruption, Dataset, Measure
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     import numpy as np
 
@@ -202,9 +202,20 @@ class ResultTable:
         """``(6466,)`` objective values (a zero-copy view where possible)."""
         return as_numpy(self._objective_array(terms), (self.meta.num_classes,))
 
-    def checksums(self) -> dict[str, str]:
-        """SHA-256 of every file read so far, by path relative to the root."""
-        return {"meta.json": self.meta.checksum, **self._checksums}
+    def checksums(self, keys: Iterable[str] | None = None) -> dict[str, str]:
+        """SHA-256 of ``meta.json`` and of every file read so far (by path relative to the root,
+        ``meta.json`` first, then sorted), or with ``keys`` of those keys' present accuracy
+        files only (each read here if it was not yet)."""
+        if keys is None:
+            files = self._checksums
+        else:
+            files = {}
+            for key in dict.fromkeys(keys):
+                if self.has(key):
+                    self._load(key)
+                    relative = f"{self.dataset.value}/{key}{_ACCURACY_SUFFIX}"
+                    files[relative] = self._checksums[relative]
+        return {"meta.json": self.meta.checksum, **{path: files[path] for path in sorted(files)}}
 
     def _parse(self, path: Path, key: str, measure: Measure) -> np.ndarray:
         import numpy as np

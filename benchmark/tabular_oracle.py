@@ -182,14 +182,25 @@ class TabularOracle:
         value = self.table.objective_scalar(terms, self.meta.row_of(self.meta.index_of(arch)))
         return 1 + sum(1 for other in self.table.objective_list(terms) if other > value)
 
-    def provenance(self) -> dict[str, Any]:
-        """Mode, data root, dataset and SHA-256 of every file read so far."""
+    def provenance(self, objectives: Sequence[Objective | str] | None = None) -> dict[str, Any]:
+        """Mode, data root, dataset and SHA-256 of data files (``meta.json`` first, then by path).
+
+        Args:
+            objectives: name the files answering these objectives reads (``meta.json`` and the
+                present files of their terms, each read here if it was not yet; a cost reads
+                none), so what a run records is the same whatever this oracle answered before
+                (an oracle shared by several runs); by default every file read so far.
+        """
+        keys = None if objectives is None else [
+            term.key for objective in objectives if not Objective.parse(objective).is_cost
+            for term in self.validate(objective)]
+        checksums = self.table.checksums(keys)
         return {
             "mode": "tabular",
             "robnas": __version__,
             "data_root": str(self.root),
             "dataset": self._dataset.value,
-            "checksums": self.table.checksums(),
+            "checksums": checksums,
         }
 
     # -- single look-ups (no NumPy) --------------------------------------------------------------

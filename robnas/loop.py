@@ -77,7 +77,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,7 +98,7 @@ from robnas.loop_core import (
 )
 from robnas.loop_state import LoopState
 from robnas.objective import Objective
-from robnas.oracle import Oracle
+from robnas.oracle import Oracle, run_provenance
 from robnas.priors import provide_scores
 from robnas.run_record import RunRecord, RunRecordError, utc_now, versions
 from robnas.searchers import (
@@ -111,7 +111,7 @@ from robnas.searchers import (
     validate_params,
 )
 from robnas.searchers._base import check_float, check_int
-from robnas.vocabulary import Dataset
+from robnas.vocabulary import CLEAN, Dataset
 
 if TYPE_CHECKING:
     from robnas.execution import Executor
@@ -297,7 +297,7 @@ def run_search(
         result = _result(state, oracle, objective, min_clean, record, bool(resume), limits)
         if record is not None:  # still under the folder's lock
             config = record.config()
-            config["oracle"] = oracle.provenance()
+            config["oracle"] = run_provenance(oracle, (str(objective), CLEAN))
             record.write_config(config)
             record.write_summary(result.summary())
     finally:
@@ -411,14 +411,17 @@ def _open_record(
     *,
     workers: int = 1,
     prior: dict[str, Any] | None = None,
+    data_objectives: Sequence[str] | None = None,
 ) -> tuple[RunRecord | None, list[dict[str, Any]]]:
     """A new record, or the resumed one and its trials (``check``: see :meth:`RunRecord.resume`;
-    ``prior``: the provenance of the searcher's prior scores, recorded as ``prior``)."""
+    ``prior``: the provenance of the searcher's prior scores, recorded as ``prior``;
+    ``data_objectives``: whose data files the oracle's provenance names, by default
+    ``objective`` and the clean accuracy reported with it)."""
     if record_dir is None:
         if resume:
             raise RunRecordError("resume needs the run folder (record_dir)")
         return None, []
-    provenance = oracle.provenance()
+    provenance = run_provenance(oracle, (str(objective), CLEAN) if data_objectives is None else data_objectives)
     config = {
         "run_id": Path(record_dir).name,
         "searcher": {"name": searcher_name(searcher), "params": get_params(searcher)},

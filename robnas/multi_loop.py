@@ -67,6 +67,7 @@ from robnas.multi_objective import (
     oriented,
     parse_objectives,
 )
+from robnas.oracle import run_provenance
 from robnas.run_record import RunRecord, RunRecordError
 
 if TYPE_CHECKING:
@@ -249,7 +250,7 @@ def run_multi_search(
     result = state.result(bool(resume))
     if record is not None:
         config = record.config()
-        config["oracle"] = oracle.provenance()
+        config["oracle"] = run_provenance(oracle, [o.name for o in parsed])
         record.write_config(config)
         record.write_summary(result.summary())
     return result
@@ -269,7 +270,7 @@ def _open_record(searcher: Searcher, oracle: Oracle, objectives: tuple[DirectedO
 
     record, recorded = open_record(searcher, oracle, label(objectives), budget,  # type: ignore[arg-type]
                                    record_dir, None, resume, {}, check, workers=workers,
-                                   prior=prior)
+                                   prior=prior, data_objectives=[o.name for o in objectives])
     if record is not None and not resume:
         config = record.config()
         config["objectives"] = [str(o) for o in objectives]

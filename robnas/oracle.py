@@ -91,3 +91,20 @@ class Oracle(Protocol):
     def provenance(self) -> dict[str, Any]:
         """What a run record stores about this oracle: mode, data root and checksums, etc."""
         ...
+
+
+def run_provenance(oracle: Oracle, objectives: Sequence[Objective | str]) -> dict[str, Any]:
+    """What a run record stores about ``oracle`` for a run on ``objectives``.
+
+    An oracle whose ``provenance`` takes ``objectives`` (:class:`~robnas.benchmark.TabularOracle`)
+    names only the data files of these objectives, so the record is the same whether the oracle
+    is fresh or was shared with earlier runs on other objectives (a comparison's worker, a
+    Python loop over objectives); any other oracle gives its ``provenance()``.
+    """
+    import inspect
+
+    try:
+        takes = "objectives" in inspect.signature(oracle.provenance).parameters
+    except (TypeError, ValueError):  # no signature to read (a builtin): the plain call
+        takes = False
+    return oracle.provenance(objectives=list(objectives)) if takes else oracle.provenance()  # type: ignore[call-arg]

@@ -273,3 +273,29 @@ def test_a_record_from_before_a_parameter_existed_resumes_at_its_default(cifar10
     with pytest.raises(RunRecordError, match=r"its searcher is 're', not 'ls'$"):
         run_search("ls", cifar10_oracle, "pgd@1/255", 40, params={"seed": 4}, record_dir=run_dir,
                    resume=True)
+
+
+def test_the_recorded_checksums_are_the_runs_own_whatever_the_oracle_read_before(tmp_path) -> None:
+    """A run records the data files its objectives read, in a fixed order: an oracle shared
+    with an earlier run on another objective (a comparison's worker, a Python loop) gives the
+    same config.json as a fresh one, not the earlier run's files too (in the order they were read)."""
+    from robnas.benchmark import TabularOracle
+    from robnas.multi_loop import run_multi_search
+
+    data = write_release(tmp_path / "data", keys=("clean", "pgd@Linf", "fgsm@Linf"))
+
+    def recorded(oracle, run: str, objective: str) -> dict:
+        run_search(RandomSearch(seed=0), oracle, objective, 5, record_dir=tmp_path / run)
+        return json.loads((tmp_path / run / "config.json").read_text())["oracle"]["checksums"]
+
+    fresh = recorded(TabularOracle("cifar10", data=data, cache_dir=False), "fresh", "clean")
+    assert list(fresh) == ["meta.json", "cifar10/clean_accuracy.json"]
+    shared = TabularOracle("cifar10", data=data, cache_dir=False)
+    recorded(shared, "first", "fgsm@1/255")
+    assert recorded(shared, "second", "clean") == fresh
+    both = recorded(shared, "third", "pgd@1/255")
+    assert list(both) == ["meta.json", "cifar10/clean_accuracy.json", "cifar10/pgd@Linf_accuracy.json"]
+    run_multi_search("random", shared, ["pgd@1/255", "params:min"], 5, params={"seed": 0},
+                     record_dir=tmp_path / "multi")
+    multi = json.loads((tmp_path / "multi" / "config.json").read_text())["oracle"]["checksums"]
+    assert list(multi) == ["meta.json", "cifar10/pgd@Linf_accuracy.json"]
