@@ -241,3 +241,33 @@ def test_a_table_of_constant_outputs_only_is_one_line(capsys, tmp_path) -> None:
     code, _, err = _cli(capsys, "analyze", "-O", "pgd@1/255", "--no-exclude-degenerate", "--out", str(out),
                         "--data", str(root))
     assert code == 0, err
+
+
+def test_the_report_records_the_versions_and_the_data_it_read(tmp_path) -> None:
+    """summary.json names what reproduces the report: the library versions and the SHA-256 of
+    the data files read (it named neither, so a report could not be tied to its data), the
+    same whatever the oracle read before it."""
+    import hashlib
+
+    import numpy as np
+    import scipy
+
+    from robnas import __version__
+    from robnas.analysis.report import write_report
+    from robnas.benchmark import TabularOracle
+    from tests.release_fixture import write_release
+
+    root = write_release(tmp_path / "data", keys=("clean", "pgd@Linf", "fgsm@Linf"))
+    oracle = TabularOracle("cifar10", data=root, cache_dir=False)
+    oracle.evaluate([0], "fgsm@1/255")  # read before, not by the report: not its data
+    write_report(oracle, tmp_path / "report", ["pgd@1/255"], formats=())
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    provenance = summary["provenance"]
+    versions = provenance["versions"]
+    assert (versions["robnas"], versions["numpy"], versions["scipy"]) == (__version__, np.__version__,
+                                                                          scipy.__version__)
+    data = provenance["data"]["cifar10"]
+    assert data["data_root"] == str(root)
+    sha = {name: hashlib.sha256((root / name).read_bytes()).hexdigest()
+           for name in ("meta.json", "cifar10/clean_accuracy.json", "cifar10/pgd@Linf_accuracy.json")}
+    assert data["checksums"] == sha and next(iter(data["checksums"])) == "meta.json"
