@@ -356,7 +356,7 @@ def run_correlate(args: argparse.Namespace) -> int:
         files = [str(out / n) for n in ("correlations.csv", "correlations.md", "heatmap.png", "scatter.png")]
     if args.json:
         print_json({"dataset": args.dataset, "isomorphs": args.isomorphs, "bootstrap": args.bootstrap,
-                    "correlations": finite(frame.to_dict("records")), "files": files})
+                    "seed": args.seed, "correlations": finite(frame.to_dict("records")), "files": files})
         return 0
     print(correlations_markdown(frame), end="")
     duplicated = frame.groupby("score")["duplicates"].max()

@@ -90,6 +90,10 @@ def test_correlate_scores_writes_tables_and_figures(setup, capsys):
 
     rows = json.loads(captured.out, parse_constant=strict)["correlations"]
     assert code == 0 and len(rows) == 2 and rows[0]["kendall_low"] is None  # no bootstrap: no interval
+    # the bootstrap's seed is a setting of the result: the JSON names it (it did not)
+    code, captured = run(["correlate", "--scores", str(path), "-O", "clean", "--bootstrap", "20", "--seed", "7",
+                          "--json", *setup["common"]], capsys)
+    assert code == 0 and json.loads(captured.out)["seed"] == 7
 
 
 def test_correlate_reports_scored_isomorphs(setup, capsys):
