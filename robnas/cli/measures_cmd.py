@@ -317,6 +317,32 @@ def _number(value: float, spec: str) -> str:
     return "–" if value != value else format(value, spec)
 
 
+def _write_provenance(out: Path, args: argparse.Namespace, objectives: list[str], oracle: Any,
+                      settings: dict[str, Any]) -> Path:
+    """``OUT/provenance.json``: what ``correlate``/``predict --out`` computed from (the scores'
+    file and its SHA-256, or the store and lookup settings; the table's data files), with which
+    settings and library versions, so a folder of results can be traced and redone."""
+    import hashlib
+    import json
+
+    from robnas.run_record import utc_now, versions
+
+    if args.scores:
+        source: dict[str, Any] = {"scores": str(Path(args.scores).resolve()),
+                                  "sha256": hashlib.sha256(Path(args.scores).read_bytes()).hexdigest()}
+    else:
+        source = {"store": str(Path(args.store).expanduser().resolve()) if args.store else None,
+                  "measures": list(_measures(args)), "batch_size": args.batch_size, "seed": args.seed,
+                  "weights": args.weights, "images": args.images}
+    record = {"command": f"robnas measures {args.measures_command}", "created": utc_now(),
+              "dataset": oracle.dataset.value, "objectives": objectives, "isomorphs": args.isomorphs,
+              **settings, "source": source, "data": oracle.provenance(objectives),
+              "versions": versions(extra=("matplotlib",))}
+    path = out / "provenance.json"
+    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 def _scores_and_table(args: argparse.Namespace) -> tuple[Any, Any, Any, list[str]]:
     from robnas.benchmark import TabularOracle
     from robnas.evaluation.measures._correlate import objective_table, read_scores
@@ -333,15 +359,15 @@ def _scores_and_table(args: argparse.Namespace) -> tuple[Any, Any, Any, list[str
         scores = load_measures(args.store, list(_measures(args)), dataset=oracle.dataset.value,
                                batch_size=args.batch_size, seed=args.seed, weights=args.weights,
                                images=args.images)
-    return scores, objective_table(oracle, objectives), oracle.meta, objectives
+    return scores, objective_table(oracle, objectives), oracle, objectives
 
 
 def run_correlate(args: argparse.Namespace) -> int:
     from robnas.evaluation.measures._correlate import correlations_markdown, score_correlations
 
     out = _out_dir(args.out)
-    scores, table, meta, objectives = _scores_and_table(args)
-    frame = score_correlations(scores, table, meta, isomorphs=args.isomorphs,
+    scores, table, oracle, objectives = _scores_and_table(args)
+    frame = score_correlations(scores, table, oracle.meta, isomorphs=args.isomorphs,
                                bootstrap=args.bootstrap, seed=args.seed)
     files = []
     if out is not None:
@@ -354,6 +380,8 @@ def run_correlate(args: argparse.Namespace) -> int:
         joined = scores.join(table, how="inner")
         plot_scatter(joined, list(scores.columns), objectives, frame).savefig(out / "scatter.png", dpi=120)
         files = [str(out / n) for n in ("correlations.csv", "correlations.md", "heatmap.png", "scatter.png")]
+        settings = {"bootstrap": args.bootstrap, "bootstrap_seed": args.seed}
+        files.append(str(_write_provenance(out, args, objectives, oracle, settings)))
     if args.json:
         print_json({"dataset": args.dataset, "isomorphs": args.isomorphs, "bootstrap": args.bootstrap,
                     "seed": args.seed, "correlations": finite(frame.to_dict("records")), "files": files})
@@ -378,7 +406,8 @@ def run_predict(args: argparse.Namespace) -> int:
     from robnas.evaluation.measures._predict import predict_objective
 
     out = _out_dir(args.out)
-    scores, table, meta, objectives = _scores_and_table(args)
+    scores, table, oracle, objectives = _scores_and_table(args)
+    meta = oracle.meta
     features = {c: class_scores(scores[c], meta, args.isomorphs).set_index("representative")["score"]
                 for c in scores.columns}
     import pandas as pd
@@ -397,6 +426,8 @@ def run_predict(args: argparse.Namespace) -> int:
             slug = objective.replace("/", "-").replace("@", "-")
             prediction.splits.to_csv(out / f"predict-{slug}-splits.csv", index=False)
             prediction.importances.to_csv(out / f"predict-{slug}-importances.csv", index=False)
+    if out is not None:
+        _write_provenance(out, args, objectives, oracle, {"seeds": args.seeds, "trees": args.trees})
     if args.json:
         print_json(finite({o: {"summary": p.summary(), "importances": p.importances.to_dict("records")}
                             for o, p in results.items()}))

@@ -407,3 +407,26 @@ def test_predict_on_every_cell_of_too_few_classes_is_one_line(setup, capsys, tmp
     assert captured.err.startswith("robnas: error: predict holds out whole classes of cells, so it needs "
                                    "at least 10 classes") and "got 1 (12 cells)" in captured.err
 
+
+
+def test_correlate_and_predict_out_folders_record_what_they_came_from(setup, capsys):
+    # the folders held tables and figures only: no scores file, data checksums, settings or versions
+    import hashlib
+
+    path, _ = _scores_file(setup)
+    for command, extra, settings in (
+            ("correlate", ["--bootstrap", "20", "--seed", "3"], {"bootstrap": 20, "bootstrap_seed": 3}),
+            ("predict", ["--seeds", "2", "--trees", "15"], {"seeds": 2, "trees": 15})):
+        out = setup["base"] / f"prov-{command}"
+        code, captured = run([command, "--scores", str(path), "-O", "clean", "-O", "pgd@1/255", "--out", str(out),
+                              *extra, *setup["common"]], capsys)
+        assert code == 0, captured.err
+        record = json.loads((out / "provenance.json").read_text())
+        assert record["command"] == f"robnas measures {command}" and record["dataset"] == "cifar10"
+        assert record["objectives"] == ["clean", "pgd@1/255"] and settings.items() <= record.items()
+        assert record["source"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        files = record["data"]["checksums"]
+        assert {"meta.json", "cifar10/clean_accuracy.json", "cifar10/pgd@Linf_accuracy.json"} <= set(files)
+        meta = Path(record["data"]["data_root"]) / "meta.json"
+        assert files["meta.json"] == hashlib.sha256(meta.read_bytes()).hexdigest()
+        assert record["versions"]["robnas"] and record["versions"]["scikit-learn"]
