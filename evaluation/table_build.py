@@ -415,10 +415,17 @@ def _atomic_json(path: Path, payload: Any) -> None:
 
 
 def _versions() -> dict[str, str]:
+    """What a run record's config records (Python, platform, numpy, ...), with torch's own
+    version string (its build: ``+cpu``, ``+cu121``) and the CUDA and cuDNN it runs on, on which
+    attacked accuracies can depend in their last images."""
     import torch
     import torchattacks
 
-    return {"torch": torch.__version__, "torchattacks": torchattacks.__version__}
+    from robnas.run_record import versions
+
+    cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+    return {**versions(), "torch": torch.__version__, "torchattacks": torchattacks.__version__,
+            "cuda": torch.version.cuda or "none", "cudnn": str(cudnn) if cudnn else "none"}
 
 
 def _bar(total: int, done: int, enabled: bool) -> Any:

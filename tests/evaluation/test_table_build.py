@@ -85,7 +85,9 @@ def test_build_in_pieces_resumes_and_reads_as_a_release(source, tmp_path, capsys
     import torch
     import torchattacks
 
-    assert provenance["versions"] == {"torch": torch.__version__, "torchattacks": torchattacks.__version__}
+    versions = provenance["versions"]  # torch's build and CUDA too; numpy, Python, ... as a run's config
+    assert (versions["torch"], versions["torchattacks"]) == (torch.__version__, torchattacks.__version__)
+    assert versions["cuda"] == (torch.version.cuda or "none") and {"numpy", "python", "robnas"} <= versions.keys()
     assert provenance["robnas"] == robnas.__version__
 
     # the release's readers take it unchanged
