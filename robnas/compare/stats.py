@@ -41,6 +41,9 @@ ALPHA = 0.05
 
 INTERVAL_METHOD = "Student-t 95% interval of the mean across runs"
 CORRECTION_METHOD = "Holm step-down correction over all searcher pairs of a dataset and objective"
+DIFF_DECIMALS = 12
+"""Paired differences are rounded to this many decimals before the signed-rank test, so that
+differences equal in decimals are tied whatever their floating-point noise."""
 GROUP_KEYS: tuple[str, ...] = ("dataset", "objective")
 SEARCHER_ORDER: tuple[str, ...] = ("random", "re", "ls", "bo", "predictor", "nsga2", "motpe", "pls",
                                    "parego", "hvi")
@@ -198,7 +201,10 @@ class Ranking:
             ``friedman_statistic`` and ``friedman_p`` (the group's omnibus test).
         pairwise: per dataset, objective and pair ``a``/``b``: ``seeds``, ``mean_diff``
             (mean of a - b), ``wins/losses/ties`` of a, Wilcoxon ``statistic`` and ``p_value``,
-            ``p_holm`` and ``significant`` (``p_holm < alpha``).
+            ``p_holm``, ``significant`` (``p_holm < alpha``) and ``better``: the searcher the
+            signed ranks favour (``a`` if the ranks of its wins outweigh those of its losses,
+            else ``b``; empty when they balance), which a significant test calls better (the
+            sign of ``mean_diff`` may differ: one large loss outweighs many small wins).
         evaluations: the budget the ranking was taken at (``None``: each group's final one).
         alpha: the family-wise error rate.
     """
@@ -222,13 +228,20 @@ def rank_searchers(expanded: pd.DataFrame, evaluations: int | None = None,
     """Rank searchers by their best value at ``evaluations`` (default: the final budget).
 
     Runs are paired by seed; seeds that not every searcher of a group ran are left out.
+
+    Raises:
+        RobnasError: ``evaluations`` is not in 1..a group's budget.
     """
     import pandas as pd
 
     rank_rows: list[dict[str, object]] = []
     pair_rows: list[dict[str, object]] = []
     for (dataset, objective), group in expanded.groupby(list(GROUP_KEYS), sort=True):
-        at = int(group["n"].max()) if evaluations is None else int(evaluations)
+        budget = int(group["n"].max())
+        at = budget if evaluations is None else int(evaluations)
+        if not 1 <= at <= budget:
+            raise RobnasError(f"cannot rank {dataset} {objective} after {at} evaluations: its runs "
+                              f"have a budget of {budget}; give evaluations in 1..{budget}")
         final = group[group["n"] == at]
         table = final.pivot_table(index="seed", columns="searcher", values="best", aggfunc="mean")
         table = table.dropna(axis=0, how="any")
@@ -252,7 +265,7 @@ def rank_searchers(expanded: pd.DataFrame, evaluations: int | None = None,
         ranks_frame = ranks_frame.sort_values(["dataset", "objective", "mean_rank"]).reset_index(
             drop=True)
     pair_columns = ["dataset", "objective", "evaluations", "a", "b", "seeds", "mean_diff", "wins",
-                    "losses", "ties", "statistic", "p_value", "p_holm", "significant"]
+                    "losses", "ties", "statistic", "p_value", "p_holm", "significant", "better"]
     return Ranking(ranks=ranks_frame, pairwise=pd.DataFrame(pair_rows, columns=pair_columns),
                    evaluations=evaluations, alpha=alpha)
 
@@ -274,18 +287,25 @@ def _wilcoxon(table: pd.DataFrame, a: str, b: str) -> dict[str, object]:
     import numpy as np
     from scipy import stats
 
-    diff = (table[a] - table[b]).to_numpy()
+    # rounded: equal differences of decimals (0.505 - 0.500, 0.563 - 0.558) differ in their last
+    # bits, which would break the signed-rank test's ties and rank them apart
+    diff = np.round((table[a] - table[b]).to_numpy(dtype=np.float64), DIFF_DECIMALS) + 0.0
     row: dict[str, object] = {
         "a": a, "b": b, "seeds": int(diff.size),
         "mean_diff": float(diff.mean()) if diff.size else math.nan,
         "wins": int((diff > 0).sum()), "losses": int((diff < 0).sum()),
         "ties": int((diff == 0).sum()), "statistic": math.nan, "p_value": math.nan,
+        "better": "",
     }
     if diff.size == 0:
         return row
     if np.all(diff == 0):
         row["p_value"] = 1.0
         return row
+    nonzero = diff[diff != 0]
+    ranks = stats.rankdata(np.abs(nonzero))
+    plus, minus = float(ranks[nonzero > 0].sum()), float(ranks[nonzero < 0].sum())
+    row["better"] = a if plus > minus else b if minus > plus else ""
     result = stats.wilcoxon(diff, zero_method="wilcox", alternative="two-sided")
     row["statistic"] = float(result.statistic)
     row["p_value"] = float(result.pvalue)

@@ -151,4 +151,6 @@ def _p(p: float, alpha: float) -> str:
 def _verdict(row: Any) -> str:
     if not row.significant:
         return "no significant difference"
-    return f"{row.a if row.mean_diff > 0 else row.b} better"
+    # the searcher the signed ranks favour; a frame without that column: the mean difference's
+    better = getattr(row, "better", "") or (row.a if row.mean_diff > 0 else row.b)
+    return f"{better} better"

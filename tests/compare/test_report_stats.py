@@ -136,3 +136,51 @@ def test_significance_follows_the_holm_corrected_p_value_not_the_raw_one(tmp_pat
     # and with a looser family-wise alpha the same corrected p-values are significant
     loose = rank_searchers(expand_to_budget(load_trajectories(tmp_path)), alpha=0.1)
     assert loose.pairwise["significant"].all()
+
+
+def test_wilcoxon_ties_equal_decimal_differences_despite_float_noise(tmp_path) -> None:
+    # re beats random by 0.005 on seeds 0-6 (0.505 - 0.500: 0.0050000000000000044 as floats) and
+    # loses by 0.005 on seed 7 (0.558 - 0.563: -0.004999999999999893): all eight |differences|
+    # are one tie (rank 4.5), so the exact two-sided p is P(at most 1 or at least 7 negative
+    # signs of 8) = 2 * (1 + 8) / 2**8 = 0.0703; ranking the float noise put the loss at rank 1
+    # and gave 2 / 2**7 = 0.0156, a "significant" difference that is not there
+    def values(searcher: str, seed: int) -> list[float]:
+        re, rnd = (0.505 + seed / 1000, 0.500 + seed / 1000) if seed < 7 else (0.558, 0.563)
+        return [0.1, round(re if searcher == "re" else rnd, 3)]
+
+    write_comparison(tmp_path, values, seeds=range(8))
+    pair = rank_searchers(expand_to_budget(load_trajectories(tmp_path))).pairwise.iloc[0]
+    assert (pair["a"], pair["b"], pair["wins"], pair["losses"]) == ("random", "re", 1, 7)
+    assert pair["p_value"] == pytest.approx(18 / 256)
+    assert not pair["significant"]
+
+
+def test_verdict_follows_the_signed_ranks_not_the_mean_difference(tmp_path) -> None:
+    # re beats random by 0.01 on 19 seeds and loses by 0.2 on one: the mean difference favours
+    # random (-0.0005) but the signed-rank test (R+ = 190, R- = 20) finds re better
+    def values(searcher: str, seed: int) -> list[float]:
+        if searcher == "random":
+            return [0.1, 0.50]
+        return [0.1, 0.30 if seed == 19 else 0.51]
+
+    write_comparison(tmp_path, values, seeds=range(20))
+    ranking = rank_searchers(expand_to_budget(load_trajectories(tmp_path)))
+    pair = ranking.pairwise.iloc[0]
+    assert (pair["a"], pair["b"]) == ("random", "re")
+    assert pair["mean_diff"] == pytest.approx(0.0005) and pair["significant"]
+    from robnas.compare.tables import ranking_markdown
+
+    assert "| re better |" in ranking_markdown(ranking)
+    assert "random better" not in ranking_markdown(ranking)
+    assert pair["better"] == "re"
+
+
+def test_ranking_refuses_evaluations_outside_the_budget(tmp_path) -> None:
+    from robnas.errors import RobnasError
+
+    write_comparison(tmp_path, lambda s, seed: [0.2, 0.4 + seed / 100], seeds=range(3))
+    expanded = expand_to_budget(load_trajectories(tmp_path))
+    assert rank_searchers(expanded, evaluations=1).ranks["evaluations"].unique().tolist() == [1]
+    for beyond in (3, 0):
+        with pytest.raises(RobnasError, match=r"budget of 2; give evaluations in 1\.\.2"):
+            rank_searchers(expanded, evaluations=beyond)
