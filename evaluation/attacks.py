@@ -9,7 +9,7 @@ Release key -> torchattacks 3.5.1 (L-infinity, epsilon in units of 1/255 as in t
 ``aa_apgd-ce@Linf``  ``APGD(eps, norm='Linf', loss='ce', steps=apgd_steps, n_restarts=1,
                    seed=seed)``
 ``aa_square@Linf``   ``Square(eps, norm='Linf', n_queries=square_queries, n_restarts=1,
-                   seed=seed)``
+                   p_init=square_p_init, resc_schedule=square_rescale_schedule, seed=seed)``
 =================  ==========================================================================
 
 The assumed protocol
@@ -17,15 +17,31 @@ The assumed protocol
     PGD with 40 steps of size ``2.5 * eps / 40`` (Madry et al.'s rule: the step scales with
     epsilon, which matters on a grid from 0.1/255 to 8/255) from a uniformly random start,
     APGD-CE with 100 steps and Square with 5,000 queries (AutoAttack's settings), one restart
-    each. Every number is a field of :class:`AttackProtocol`; its :meth:`~AttackProtocol.
-    fingerprint` keys the result store, so results under another protocol never mix.
+    each. Square's schedule of square sizes is AutoAttack's too: ``p_init = 0.8`` halved at fixed
+    query counts (10, 50, 200, 500, 1000, 2000, 4000, ...), not rescaled to the query budget
+    (AutoAttack builds its ``SquareAttack`` with ``resc_schedule=False``; torchattacks'
+    ``Square`` defaults to ``True``, which at 5,000 queries shrinks the squares twice as fast).
+    Every number is a field of :class:`AttackProtocol`; its :meth:`~AttackProtocol.fingerprint`
+    keys the result store, so results under another protocol never mix.
+
+Counting
+    Accuracy under attack is the share of *all* images classified correctly after the attack,
+    as the release counts it (its FGSM accuracies at 255/255 sit at chance, 1/120 on
+    ImageNet16-120, uncorrelated with clean accuracy; counting only images classified
+    correctly clean would scale them with it). FGSM and PGD attack every image, so a wrong clean
+    prediction the attack happens to turn right counts; APGD and Square (AutoAttack's) attack
+    only the correctly classified images and return the others unchanged, still wrong.
 
 Randomness
     APGD and Square reseed torch's global RNG on every call, and PGD's random start draws from
     it. Every attack call here runs inside :func:`torch.random.fork_rng` (CPU and, on CUDA, the
     device's generator) seeded with ``seed + batch``: the global RNG stream of the process is
-    left exactly as it was, and a batch's result does not depend on what ran before it (it
-    does depend on the batch size, which is not part of the fingerprint).
+    left exactly as it was, and a batch's result does not depend on what ran before it. It
+    does depend on the batch size and the batch's images, which are not part of the
+    fingerprint: PGD's start in batch ``b`` comes from ``seed + b``; APGD and Square restart
+    at ``seed`` in every batch and draw for the batch's correctly classified images only;
+    Square moves one square per step for the whole batch. FGSM, and PGD without a random
+    start, give each image the result it gets alone.
 
 Inputs are images in ``[0, 1]``; the model normalises them itself (:class:`NB201Network`) and
 must be in eval mode (torchattacks would otherwise attack batch-norm statistics in training
@@ -76,6 +92,9 @@ class AttackProtocol:
         apgd_rho: APGD's step-size-halving threshold (torchattacks default 0.75).
         square_queries: Square attack queries per image.
         square_p_init: Square's initial fraction of pixels changed (torchattacks default 0.8).
+        square_rescale_schedule: rescale Square's square-size schedule to ``square_queries``
+            (torchattacks' ``resc_schedule``; AutoAttack, whose Square the release's
+            ``aa_square`` names, uses ``False``).
         seed: seed of the attacks' randomness: PGD's random start in batch ``b`` draws from
             a generator seeded with ``seed + b``; APGD and Square reseed with ``seed`` itself
             on every batch (torchattacks' own behaviour).
@@ -88,6 +107,7 @@ class AttackProtocol:
     apgd_rho: float = 0.75
     square_queries: int = 5000
     square_p_init: float = 0.8
+    square_rescale_schedule: bool = False
     seed: int = 0
 
     def fingerprint(self) -> str:
@@ -132,7 +152,8 @@ def make_attack(model: nn.Module, key: str, epsilon: float, protocol: AttackProt
     if key == Attack.SQUARE.value:
         return torchattacks.Square(model, norm="Linf", eps=eps, n_queries=protocol.square_queries,
                                    n_restarts=1, p_init=protocol.square_p_init, loss="margin",
-                                   resc_schedule=True, seed=protocol.seed, verbose=False)
+                                   resc_schedule=protocol.square_rescale_schedule, seed=protocol.seed,
+                                   verbose=False)
     raise RobnasError(f"{key!r} is not an attack; valid: {', '.join(ATTACK_KEYS)}")
 
 

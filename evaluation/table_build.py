@@ -354,7 +354,7 @@ def protocol_fields(key: str) -> tuple[str, ...]:
     name = key.split("@", 1)[0]
     return {"pgd": ("pgd_steps", "pgd_alpha_factor", "pgd_random_start", "seed"),
             "aa_apgd-ce": ("apgd_steps", "apgd_rho", "seed"),
-            "aa_square": ("square_queries", "square_p_init", "seed")}.get(name, ())
+            "aa_square": ("square_queries", "square_p_init", "square_rescale_schedule", "seed")}.get(name, ())
 
 
 def _shown(setting: str, value: Any) -> str:

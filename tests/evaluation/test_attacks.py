@@ -48,6 +48,17 @@ def test_keys_map_to_torchattacks_with_the_protocol(net):
     assert make_attack(net, "pgd@Linf", 1, replace(protocol, pgd_steps=7)).steps == 7
 
 
+def test_square_uses_autoattacks_unscaled_schedule(net):
+    # AutoAttack (whose Square the release's aa_square names) builds SquareAttack with
+    # p_init=0.8, n_queries=5000, resc_schedule=False: p halves after query 10, 50, 200, ...
+    square = make_attack(net, "aa_square@Linf", 8, AttackProtocol())
+    assert (square.p_init, square.n_queries, square.rescale_schedule) == (0.8, 5000, False)
+    assert [square.p_selection(it) for it in (10, 30, 150, 400, 4500)] == pytest.approx(
+        [0.8, 0.4, 0.2, 0.1, 0.8 / 128])
+    rescaled = make_attack(net, "aa_square@Linf", 8, AttackProtocol(square_rescale_schedule=True))
+    assert rescaled.p_selection(30) == pytest.approx(0.2)  # torchattacks' default: twice as fast
+
+
 def test_bad_requests_raise(net):
     with pytest.raises(RobnasError, match="not an attack"):
         make_attack(net, "fog", 1, AttackProtocol())
@@ -128,3 +139,38 @@ def test_batches_can_be_skipped_and_reported(net, data):
     _, n = evaluate_batches(net, images, labels, key="pgd@Linf", epsilon=1, protocol=FAST,
                              batch_size=6, skip={1}, on_batch=lambda b, c, m, s: seen.append((b, m)))
     assert seen == [(0, 6), (2, 4)] and n == 10
+
+
+class _Parabola(torch.nn.Module):
+    """Two classes; class 0 wins when the mean pixel lies farther than 0.1 from 0.5."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(1))  # torchattacks reads the device off it
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        margin = (x.mean(dim=(1, 2, 3)) - 0.5) ** 2 - 0.01
+        return torch.stack([margin, torch.zeros_like(margin)], dim=1) + 0 * self.unused
+
+
+def test_accuracy_under_attack_counts_every_image_as_the_release_does():
+    # The release counts correct predictions on the attacked images over all test images: its
+    # FGSM@255/255 accuracies sit at chance (1/120 on ImageNet16-120, uncorrelated with clean
+    # accuracy), which counting only images classified correctly clean would not give. Here
+    # FGSM's loss-raising step overshoots and turns a wrong clean prediction right: it counts.
+    model, image, label = _Parabola(), torch.full((1, 3, 4, 4), 0.45), torch.tensor([0])
+    assert evaluate_batches(model, image, label, key="clean") == (0, 1)
+    assert evaluate_batches(model, image, label, key="fgsm@Linf", epsilon=255) == (1, 1)
+    # APGD and Square (AutoAttack's) attack only correctly classified images; others stay wrong
+    assert evaluate_batches(model, image, label, key="aa_apgd-ce@Linf", epsilon=255, protocol=FAST) == (0, 1)
+
+
+@pytest.mark.parametrize("key", ["fgsm@Linf", "pgd@Linf"])
+def test_deterministic_attacks_do_not_depend_on_the_batch_size(net, key):
+    # eval-mode batch norm and a per-image sign step: a batch equals its images one at a time
+    images = torch.rand(12, 3, 32, 32, generator=torch.Generator().manual_seed(5))
+    labels = net.eval()(images).argmax(dim=1)
+    protocol = replace(FAST, pgd_random_start=False)
+    counts = {size: evaluate_batches(net, images, labels, key=key, epsilon=16, protocol=protocol,
+                                     batch_size=size) for size in (1, 5, 12)}
+    assert len(set(counts.values())) == 1 and 0 < counts[1][0] < 12
