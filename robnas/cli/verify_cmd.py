@@ -86,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
     if objective_text is None:
         raise RobnasError("verify needs --objective (or a RUN_DIR whose config names one)")
     objective = Objective.parse(objective_text)
+    if objective.is_cost:  # refused before any folder is read: nothing live to compare
+        raise RobnasError(f"{objective} is computed, not measured: nothing to verify live "
+                          f"(see robnas query ARCH -O {objective})")
     n_images = args.n_images if args.n_images is not None else DEFAULT_N_IMAGES
     table = TabularOracle(dataset, data=args.data, strict_data=args.strict_data)
     terms = table.validate(objective)

@@ -79,6 +79,13 @@ def test_verify_errors_are_one_line(setup, capsys, tmp_path):
     assert code == 2 and "not a run record" in out.err
     code, out = verify(["-O", "pgd@2.5/255", "--arch", GOOD, *setup["options"]], capsys)
     assert code == 2 and "valid choices" in out.err
+    empty = tmp_path / "no-images"
+    empty.mkdir()
+    given = setup["options"]
+    at = given.index("--images")
+    options = [*given[:at], "--images", str(empty), *given[at + 2:]]  # no test set there
+    code, out = verify(["-O", "params", "--arch", GOOD, *options], capsys)
+    assert code == 2 and "computed, not measured" in out.err and len(out.err.splitlines()) == 1
 
 
 @pytest.mark.parametrize("engine", [["--jobs", "2"], ["--executor", "ray"]], ids=["pool", "ray"])
