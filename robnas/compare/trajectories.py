@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from robnas.compare.plan import config_label
-from robnas.errors import NoRunsError, RobnasError
+from robnas.errors import ComparisonError, NoRunsError, RobnasError
 from robnas.run_record import CONFIG_FILE, TRIALS_FILE, RunRecord, RunRecordError
 
 if TYPE_CHECKING:
@@ -155,6 +155,8 @@ def load_trajectories(
     Raises:
         NoRunsError: no (finished) run record was found.
         RunRecordError: a record is malformed (a torn last line of a killed run is ignored).
+        ComparisonError: two run folders hold one run id (a searcher and seed of two
+            comparisons read together), which the table would merge into one run.
     """
     import pandas as pd
 
@@ -165,11 +167,18 @@ def load_trajectories(
         dirs = [Path(p) for p in root]
         where = "the given folders"
     frames = []
+    seen: dict[str, Path] = {}
     for run_dir in dirs:
         info = read_run_info(run_dir)
         if finished_only and not info.finished:
             logger.info("skipping unfinished run %s", run_dir)
             continue
+        if info.run_id in seen:  # the table tells runs apart by id: they would merge into one
+            raise ComparisonError(
+                f"{seen[info.run_id]} and {run_dir} are two runs with one run id ({info.run_id}, e.g. "
+                "one searcher and seed in two comparisons): the trajectory table tells runs apart by "
+                "id and would merge them into one; read each folder of runs on its own")
+        seen[info.run_id] = run_dir
         frames.append(_run_frame(info, RunRecord(run_dir).read_trials()))
     if not frames:
         raise NoRunsError(f"no finished run records under {where}")

@@ -146,3 +146,20 @@ def test_a_multi_objective_run_carries_its_clean_component(cifar10_oracle, tmp_p
         assert table["clean"].isna().all()
     assert table["value"].isna().all() and table["best"].is_monotonic_increasing
     assert np.allclose(table["regret"], 1.0 - table["best"])
+
+
+def test_two_runs_with_one_run_id_are_refused_not_merged(tmp_path) -> None:
+    # two comparisons read together both ran random with seeds 0-2 (run ids
+    # cifar10-pgd@1_255-random-s000 ...): the table keyed them by id and kept one run per id,
+    # so 6 random runs (3 at 0.4, 3 at 0.8) were summarised as 3 runs at 0.8
+    from robnas.compare import write_reports
+    from robnas.errors import ComparisonError
+
+    write_comparison(tmp_path / "a", lambda s, seed: [0.2, 0.4], searchers=("random", "re"), seeds=range(3))
+    write_comparison(tmp_path / "b", lambda s, seed: [0.2, 0.8 if s == "random" else 0.3],
+                     searchers=("random", "ls"), seeds=range(3))
+    assert load_trajectories(tmp_path / "a")["run_id"].nunique() == 6  # each folder on its own
+    for read in (load_trajectories, write_reports):
+        with pytest.raises(ComparisonError, match=r"two runs with one run id \(cifar10-pgd@1_255-random-s000"):
+            read(tmp_path)
+    assert not (tmp_path / "summary.md").exists()
