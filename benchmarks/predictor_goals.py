@@ -16,8 +16,9 @@ Usage: python benchmarks/predictor_goals.py DIR [DIR ...] [--searcher LABEL ...]
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from _common import check_names, print_provenance, run
+from _common import check_names, fail, print_provenance, run
 
 BUDGETS = (50, 100, 300)
 RIVALS = ("re", "bo")
@@ -37,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     from robnas.compare.stats import rank_searchers
     from robnas.compare.trajectories import expand_to_budget, load_trajectories
 
-    expanded = expand_to_budget(pd.concat([load_trajectories(d) for d in dirs], ignore_index=True))
+    frames = [load_trajectories(d) for d in dirs]
+    check_distinct_runs(dirs, [frame["run_id"] for frame in frames])
+    expanded = expand_to_budget(pd.concat(frames, ignore_index=True))
     check_names("searcher label (not in these folders)", [*(args.searcher or []), *(args.rival or [])],
                 sorted(set(expanded["searcher"])))
     print_provenance(seeds="those of the run records read (counted per searcher below)")
@@ -61,11 +64,31 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     row = row.iloc[0]
                     diff = row["mean_diff"] if row["a"] == searcher else -row["mean_diff"]
-                    verdict = ("better" if diff > 0 else "worse") if row["significant"] else "n.s."
+                    verdict = verdict_of(row, searcher)
                     tests.append(f"vs {rival}: {diff:+.4f} p_holm={row['p_holm']:.3g} {verdict}")
                 if tests:
                     print(f"        {searcher} " + "; ".join(tests))
     return 0
+
+
+def verdict_of(row: Any, searcher: str) -> str:
+    """``better``/``worse`` for ``searcher`` in a significant pairwise row, as the signed ranks
+    favour (the row's ``better``; a mean difference's sign can disagree: 19 small wins and one
+    large loss), else ``n.s.``."""
+    if not row["significant"]:
+        return "n.s."
+    return "better" if row["better"] == searcher else "worse"
+
+
+def check_distinct_runs(dirs: list[str], run_ids: list[Any]) -> None:
+    """One line, exit 2, if two folders hold a run of one id (one searcher, objective, dataset
+    and seed): read together they would count as one run (two comparisons of the same plan)."""
+    seen: dict[str, str] = {}
+    for folder, ids in zip(dirs, run_ids, strict=True):
+        for run_id in dict.fromkeys(ids):
+            if run_id in seen:
+                fail(f"run {run_id} is in {seen[run_id]} and in {folder}: give each run once")
+            seen[run_id] = folder
 
 
 if __name__ == "__main__":

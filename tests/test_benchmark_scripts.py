@@ -76,3 +76,26 @@ def test_only_takes_a_variant_name_with_a_comma(release_root: Path) -> None:
     done = _script("predictor_variants", "--data", str(release_root), "--seeds", "1", "--only", name)
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"  {name} " in done.stdout
+
+
+def test_predictor_goals_refuses_a_run_in_two_folders_and_follows_the_signed_ranks(release_root: Path,
+                                                                                  tmp_path: Path) -> None:
+    # two comparisons of one plan read together counted each seed's two runs as one; the verdict
+    # took the mean difference's sign, which can disagree with the signed-rank test
+    from robnas.cli.main import main
+
+    for name in ("a", "b"):
+        argv = ["compare", "-O", "pgd@1/255", "--searchers", "random,re", "--seeds", "2", "--budget", "12",
+                "--data", str(release_root), "--jobs", "1", "--out", str(tmp_path / name)]
+        assert main(argv) == 0
+    _one_line_error(_script("predictor_goals", str(tmp_path / "a"), str(tmp_path / "b"), "--searcher", "re",
+                            "--rival", "random"), "predictor_goals", "is in", "give each run once")
+    assert _script("predictor_goals", str(tmp_path / "a"), "--searcher", "re", "--rival", "random").returncode == 0
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from predictor_goals import verdict_of
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    row = {"significant": True, "a": "re", "b": "random", "mean_diff": -0.0005, "better": "re"}
+    assert verdict_of(row, "re") == "better" and verdict_of(row, "random") == "worse"
+    assert verdict_of({**row, "significant": False}, "re") == "n.s."
