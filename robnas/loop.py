@@ -188,6 +188,7 @@ def run_search(
     budget: int,
     *,
     params: Mapping[str, Any] | None = None,
+    seed: int | None = None,
     record_dir: str | Path | None = None,
     min_clean: float | None = None,
     resume: bool = False,
@@ -210,6 +211,8 @@ def run_search(
         objective: what to maximise.
         budget: distinct classes to evaluate in total (a resumed run counts its recorded ones).
         params: constructor keywords of a searcher given by name, e.g. ``{"seed": 0}``.
+        seed: the seed of a searcher given by name (as ``params={"seed": seed}``; an object
+            has its own).
         record_dir: the run folder to write (a new one), or to continue with ``resume``.
         min_clean: only cells with at least this clean accuracy may be the best (module docs).
         resume: continue the record in ``record_dir`` (module docs).
@@ -243,7 +246,7 @@ def run_search(
         result = run_search("re", TabularOracle("cifar10"), "pgd@1/255", 300, params={"seed": 0})
         result.best_value, result.regret   # (0.588, 0.0)
     """
-    searcher = make_searcher(searcher, **dict(params or {}))
+    searcher = make_searcher(searcher, **searcher_params(params, seed))
     check_oracle(oracle)
     objective = Objective.parse(objective)
     if objective.is_cost:
@@ -329,6 +332,24 @@ def check_oracle(oracle: object) -> None:
     if not isinstance(oracle, Oracle):
         raise InvalidParameterError(f'oracle must be an oracle object such as TabularOracle("cifar10"), '
                                     f"got {oracle!r}")
+
+
+def searcher_params(params: Mapping[str, Any] | None, seed: int | None) -> dict[str, Any]:
+    """``params`` with ``seed`` (the loops' ``seed=`` keyword) added.
+
+    >>> searcher_params({"population_size": 20}, 3)
+    {'population_size': 20, 'seed': 3}
+
+    Raises:
+        InvalidParameterError: ``params`` names another seed.
+    """
+    merged = dict(params or {})
+    if seed is not None:
+        if "seed" in merged and merged["seed"] != seed:
+            raise InvalidParameterError(f"seed={seed!r} and params={{'seed': {merged['seed']!r}}}: "
+                                        "give the seed once")
+        merged["seed"] = seed
+    return merged
 
 
 def check_budget(budget: object) -> int:

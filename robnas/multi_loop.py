@@ -163,6 +163,7 @@ def run_multi_search(
     budget: int,
     *,
     params: Mapping[str, Any] | None = None,
+    seed: int | None = None,
     record_dir: str | Path | None = None,
     resume: bool = False,
     progress: bool = False,
@@ -190,6 +191,7 @@ def run_multi_search(
         workers, executor, gpus_per_task: evaluations kept in flight and where live ones run,
             as in :func:`robnas.loop.run_search`.
         params: constructor keywords of a searcher given by name.
+        seed: the seed of a searcher given by name (as ``params={"seed": seed}``).
 
     Raises:
         InvalidSearcherError: an unknown name, or one of robnas' single-objective searchers.
@@ -197,11 +199,11 @@ def run_multi_search(
             before the run folder is made).
         RobnasError: bad objectives, or a record that cannot be written or resumed.
     """
-    from robnas.loop import check_budget, check_oracle, check_record_dir
+    from robnas.loop import check_budget, check_oracle, check_record_dir, searcher_params
     from robnas.searchers import make_multi_searcher, mark_driven, validate_params
     from robnas.searchers._base import check_int
 
-    searcher = make_multi_searcher(searcher, **dict(params or {}))
+    searcher = make_multi_searcher(searcher, **searcher_params(params, seed))
     check_oracle(oracle)
     parsed = parse_objectives(objectives)
     if problem is None and hasattr(oracle, "objective_values"):

@@ -149,3 +149,22 @@ def test_a_result_gives_its_trials_as_a_dataframe(cifar10_oracle) -> None:
     assert list(table.columns[:5]) == ["n", "index", "arch", "pgd@1/255", "params"]  # the values list, spread
     assert "values" not in table and len(table) == 12
     assert [list(row) for row in table[["pgd@1/255", "params"]].to_numpy()] == [t["values"] for t in multi.trials]
+
+
+def test_the_loops_take_a_seed_for_a_searcher_given_by_name(cifar10_oracle) -> None:
+    # run_search("re", ..., seed=0) was a TypeError: the seed went through params only
+    from robnas import run_multi_search, run_search
+    from robnas.errors import InvalidParameterError, InvalidSearcherError
+    from robnas.searchers import RegularizedEvolution
+
+    by_keyword = run_search("re", cifar10_oracle, "pgd@1/255", 20, seed=3)
+    by_params = run_search("re", cifar10_oracle, "pgd@1/255", 20, params={"seed": 3})
+    other = run_search("re", cifar10_oracle, "pgd@1/255", 20, seed=4)
+    assert [t["index"] for t in by_keyword.trials] == [t["index"] for t in by_params.trials]
+    assert [t["index"] for t in by_keyword.trials] != [t["index"] for t in other.trials]
+    front = run_multi_search("pls", cifar10_oracle, ["pgd@1/255", "clean"], 20, seed=3).front
+    assert front.equals(run_multi_search("pls", cifar10_oracle, ["pgd@1/255", "clean"], 20, params={"seed": 3}).front)
+    with pytest.raises(InvalidParameterError, match="give the seed once"):
+        run_search("re", cifar10_oracle, "pgd@1/255", 20, params={"seed": 1}, seed=3)
+    with pytest.raises(InvalidSearcherError, match="set them on the object"):
+        run_search(RegularizedEvolution(seed=1), cifar10_oracle, "pgd@1/255", 20, seed=3)
