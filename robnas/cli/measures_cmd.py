@@ -322,14 +322,14 @@ def _write_provenance(out: Path, args: argparse.Namespace, objectives: list[str]
     """``OUT/provenance.json``: what ``correlate``/``predict --out`` computed from (the scores'
     file and its SHA-256, or the store and lookup settings; the table's data files), with which
     settings and library versions, so a folder of results can be traced and redone."""
-    import hashlib
     import json
 
+    from robnas.benchmark.cache import sha256_of
     from robnas.run_record import utc_now, versions
 
     if args.scores:
         source: dict[str, Any] = {"scores": str(Path(args.scores).resolve()),
-                                  "sha256": hashlib.sha256(Path(args.scores).read_bytes()).hexdigest()}
+                                  "sha256": sha256_of(Path(args.scores))}
     else:
         source = {"store": str(Path(args.store).expanduser().resolve()) if args.store else None,
                   "measures": list(_measures(args)), "batch_size": args.batch_size, "seed": args.seed,
