@@ -431,8 +431,8 @@ def check_trials(
 
         mates = within_limits_codes(limits, oracle.dataset)
     best: float | None = None
-    for number, (trial, value, clean) in enumerate(
-        zip(trials, evaluation.values, evaluation.clean, strict=True), start=1
+    for number, (trial, arch, value, clean) in enumerate(
+        zip(trials, archs, evaluation.values, evaluation.clean, strict=True), start=1
     ):
         where = f"cannot {action}: {path} line {number}"
         if not recorded_matches(trial["value"], value):
@@ -446,17 +446,14 @@ def check_trials(
                 f"{where}: clean accuracy {trial.get('clean')!r} of {trial['arch']} is not the "
                 f"data's {clean!r}; the record was edited or belongs to other data"
             )
+        mate = arch if mates is None else Arch.from_code(int(mates[arch.code]))  # whose costs count
         within = True
         for metric, limit in (limits or {}).items():
-            arch = archs[number - 1]
             own = cost_value(metric, arch, oracle.dataset)
             if not recorded_matches(trial.get(metric), own):
                 raise RunRecordError(f"{where}: {metric} {trial.get(metric)!r} of {trial['arch']} is not "
                                      f"its cost {own!r}; the record was edited")
-            assert mates is not None
-            counted = own if mates[arch.code] == arch.code else cost_value(
-                metric, Arch.from_code(int(mates[arch.code])), oracle.dataset)
-            within = within and counted <= limit
+            within = within and cost_value(metric, mate, oracle.dataset) <= limit
         if within and (min_clean is None or clean is None or clean >= min_clean):
             best = float(value) if best is None else max(best, float(value))
         if not recorded_matches(trial.get("best"), best):
