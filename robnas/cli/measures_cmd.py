@@ -332,8 +332,8 @@ def _write_provenance(out: Path, args: argparse.Namespace, objectives: list[str]
                                   "sha256": sha256_of(Path(args.scores))}
     else:
         source = {"store": str(Path(args.store).expanduser().resolve()) if args.store else None,
-                  "measures": list(_measures(args)), "batch_size": args.batch_size, "seed": args.seed,
-                  "weights": args.weights, "images": args.images}
+                  "measures": {m.name: dict(m.params) for m in _measures(args)},
+                  "batch_size": args.batch_size, "seed": args.seed, "weights": args.weights, "images": args.images}
     record = {"command": f"robnas measures {args.measures_command}", "created": utc_now(),
               "dataset": oracle.dataset.value, "objectives": objectives, "isomorphs": args.isomorphs,
               **settings, "source": source, "data": oracle.provenance(objectives),

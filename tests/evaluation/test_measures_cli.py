@@ -430,3 +430,19 @@ def test_correlate_and_predict_out_folders_record_what_they_came_from(setup, cap
         meta = Path(record["data"]["data_root"]) / "meta.json"
         assert files["meta.json"] == hashlib.sha256(meta.read_bytes()).hexdigest()
         assert record["versions"]["robnas"] and record["versions"]["scikit-learn"]
+
+
+def test_correlate_out_from_the_store_records_the_measures_looked_up(setup, capsys, tmp_path):
+    # with -m (values from the store) provenance.json held Measure objects: a TypeError traceback
+    # after the tables and figures were written
+    cells = tmp_path / "cells.txt"
+    cells.write_text("\n".join(str(int(i)) for i in setup["oracle"].meta.representatives[:30]) + "\n")
+    common = ["--data", str(setup["oracle"].root), "--store", str(tmp_path / "store.sqlite")]
+    code, captured = run(["compute", "-m", "params", "--archs", str(cells), *common], capsys)
+    assert code == 0, captured.err
+    out = tmp_path / "corr"
+    code, captured = run(["correlate", "-m", "params", "-O", "clean", "--bootstrap", "10", "--out", str(out),
+                          *common], capsys)
+    assert code == 0, captured.err
+    source = json.loads((out / "provenance.json").read_text())["source"]
+    assert source["measures"] == {"params": {}} and source["store"] == str((tmp_path / "store.sqlite").resolve())
