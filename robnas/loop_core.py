@@ -42,7 +42,7 @@ import numpy as np
 from robnas.arch import Arch
 from robnas.isomorphism import class_code
 from robnas.run_record import RunRecord
-from robnas.schedule import Schedule
+from robnas.schedule import MAX_WORKERS, Schedule
 from robnas.searchers import Searcher, random_unseen
 
 if TYPE_CHECKING:
@@ -53,8 +53,6 @@ logger = logging.getLogger("robnas.loop")
 MAX_KNOWN = 1000
 """Known proposals in a row after which the loop forces a random unseen cell."""
 GUARD_SALT = 0x6C6F6F70  # keeps the guard's random stream apart from the searcher's
-MAX_WORKERS = 1024
-"""Most evaluations a search keeps in flight."""
 
 
 @dataclass(kw_only=True)

@@ -43,6 +43,9 @@ if TYPE_CHECKING:
     from robnas.execution import Executor, Submitter
     from robnas.objective import Term
 
+MAX_WORKERS = 1024
+"""Most evaluations a search keeps in flight (here, not in the loop, so that the CLI's option
+checks read it without importing NumPy: ``robnas --help`` stays light)."""
 Evaluate = Callable[[Arch], Any]
 """The loop's evaluation of one cell (its outcome is whatever the loop's state builds a trial from)."""
 

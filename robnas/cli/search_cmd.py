@@ -33,7 +33,7 @@ from robnas.errors import (
     RobnasError,
     ScoresNotGivenError,
 )
-from robnas.loop_core import MAX_WORKERS
+from robnas.schedule import MAX_WORKERS
 from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS
 from robnas.vocabulary import Dataset, parse_dataset
 
