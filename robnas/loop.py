@@ -433,11 +433,13 @@ def _open_record(
     workers: int = 1,
     prior: dict[str, Any] | None = None,
     data_objectives: Sequence[str] | None = None,
+    fields: Mapping[str, Any] | None = None,
 ) -> tuple[RunRecord | None, list[dict[str, Any]]]:
     """A new record, or the resumed one and its trials (``check``: see :meth:`RunRecord.resume`;
     ``prior``: the provenance of the searcher's prior scores, recorded as ``prior``;
     ``data_objectives``: whose data files the oracle's provenance names, by default
-    ``objective`` and the clean accuracy reported with it)."""
+    ``objective`` and the clean accuracy reported with it; ``fields``: more entries of a new
+    record's ``config.json``, written with the rest in one atomic write)."""
     if record_dir is None:
         if resume:
             raise RunRecordError("resume needs the run folder (record_dir)")
@@ -457,6 +459,7 @@ def _open_record(
         "versions": versions(),
         "oracle": provenance,
         "created": utc_now(),
+        **(fields or {}),
     }
     if prior is not None:
         config["prior"] = prior

@@ -244,17 +244,18 @@ def run_multi_search(
     try:
         state.run(schedule, int(budget), max_known, guard_rng(searcher),
                   lambda: bar.update(len(state.trials) - bar.n), sessions=recorded_sessions(record))
+        bar.close()
+        result = state.result(bool(resume))
+        if record is not None:  # still under the folder's lock
+            config = record.config()
+            config["oracle"] = run_provenance(oracle, [o.name for o in parsed])
+            record.write_config(config)
+            record.write_summary(result.summary())
     finally:
         bar.close()
         schedule.close()
         if record is not None:
             record.close()
-    result = state.result(bool(resume))
-    if record is not None:
-        config = record.config()
-        config["oracle"] = run_provenance(oracle, [o.name for o in parsed])
-        record.write_config(config)
-        record.write_summary(result.summary())
     return result
 
 
@@ -264,22 +265,20 @@ def _open_record(searcher: Searcher, oracle: Oracle, objectives: tuple[DirectedO
                  ) -> tuple[RunRecord | None, list[dict[str, Any]]]:
     """The single-objective loop's record handling (creation, resume checks, budget changes,
     the prior's provenance), with the objective list's label as ``objective`` and the
-    multi-objective fields added."""
+    multi-objective fields in the config a new record is created with."""
     from robnas.loop import _open_record as open_record
 
     def check(trials: list[dict[str, Any]], path: Path) -> None:
         check_vectors(trials, oracle, objectives, problem, path)
 
-    record, recorded = open_record(searcher, oracle, label(objectives), budget,  # type: ignore[arg-type]
-                                   record_dir, None, resume, {}, check, workers=workers,
-                                   prior=prior, data_objectives=[o.name for o in objectives])
-    if record is not None and not resume:
-        config = record.config()
-        config["objectives"] = [str(o) for o in objectives]
-        config["reference_point"] = None if problem is None else problem.reference.tolist()
-        config["true_hypervolume"] = None if problem is None else problem.true_hypervolume
-        record.write_config(config)
-    return record, recorded
+    fields = {  # in the first config.json written: a record killed at once is still multi-objective
+        "objectives": [str(o) for o in objectives],
+        "reference_point": None if problem is None else problem.reference.tolist(),
+        "true_hypervolume": None if problem is None else problem.true_hypervolume,
+    }
+    return open_record(searcher, oracle, label(objectives), budget,  # type: ignore[arg-type]
+                       record_dir, None, resume, {}, check, workers=workers,
+                       prior=prior, data_objectives=[o.name for o in objectives], fields=fields)
 
 
 def check_vectors(trials: list[dict[str, Any]], oracle: Oracle,

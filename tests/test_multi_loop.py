@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from robnas.errors import InvalidObjectiveError, InvalidParameterError, InvalidSearcherError
 from robnas.multi_loop import run_multi_search
 from robnas.multi_objective import ParetoProblem, parse_objectives
-from robnas.run_record import CONFIG_FILE, SUMMARY_FILE, TRIALS_FILE, RunRecordError
+from robnas.run_record import CONFIG_FILE, LOCK_FILE, SUMMARY_FILE, TRIALS_FILE, RunRecord, RunRecordError
 from robnas.searchers import ParetoLocalSearch, RandomSearch, RegularizedEvolution
 
 OBJECTIVES = ["pgd@1/255", "clean"]
@@ -211,6 +212,57 @@ def test_resume_refuses_values_the_table_contradicts(cifar10_oracle, tmp_path) -
     with pytest.raises(RunRecordError, match="line 3: 1 values for 2 objectives"):
         run_multi_search(RandomSearch(seed=3), cifar10_oracle, "pgd@1/255,clean", 10,
                          record_dir=tmp_path / "r", resume=True)
+
+
+
+def test_a_new_record_is_multi_objective_from_its_first_config_write(cifar10_oracle, tmp_path,
+                                                                     monkeypatch) -> None:
+    """A run killed just after its folder was made resumes as multi-objective: every
+    config.json written holds the objectives (they came in a second write, and a record cut
+    between the two was read as a single-objective run of searcher hvi and refused)."""
+    written: list[dict] = []
+    write = RunRecord.write_config
+
+    def kept(record: RunRecord, config: dict) -> None:
+        written.append(json.loads(json.dumps(config)))
+        write(record, config)
+
+    monkeypatch.setattr(RunRecord, "write_config", kept)
+    run_multi_search(RandomSearch(seed=0), cifar10_oracle, OBJECTIVES, 3, record_dir=tmp_path / "r")
+    assert written and all(c.get("objectives") == OBJECTIVES and c.get("true_hypervolume")
+                           for c in written)
+
+
+def test_the_end_of_a_session_is_written_under_the_folders_lock(cifar10_oracle, tmp_path,
+                                                                monkeypatch) -> None:
+    """config.json and summary.json are rewritten while the run still holds its folder (they
+    were written after the lock was released, open to a resume started at that moment)."""
+    from filelock import FileLock, Timeout
+
+    held: list[bool] = []
+
+    def lock_held(record: RunRecord) -> None:
+        other = FileLock(str(record.path / LOCK_FILE))
+        try:
+            other.acquire(timeout=0)
+        except Timeout:
+            held.append(True)
+        else:
+            other.release()
+            held.append(False)
+
+    def checked(write: Callable[[RunRecord, dict], None]) -> Callable[[RunRecord, dict], None]:
+        def write_checked(record: RunRecord, payload: dict) -> None:
+            lock_held(record)
+            write(record, payload)
+        return write_checked
+
+    for name in ("write_config", "write_summary"):
+        monkeypatch.setattr(RunRecord, name, checked(getattr(RunRecord, name)))
+    run_multi_search(RandomSearch(seed=0), cifar10_oracle, OBJECTIVES, 3, record_dir=tmp_path / "r")
+    run_multi_search(RandomSearch(seed=0), cifar10_oracle, OBJECTIVES, 5, record_dir=tmp_path / "r",
+                     resume=True)
+    assert held and all(held)
 
 
 @pytest.mark.parametrize(("key", "edit", "message"), [
