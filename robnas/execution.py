@@ -22,7 +22,9 @@ Two engines behind one interface (:class:`Executor`, :meth:`Executor.imap_unorde
   share one GPU. Ray is imported only here, only when this engine is used.
 
 Each result is yielded exactly once, as ``(position, result)``, in completion order: a task
-that Ray retried still yields once, so the driver never counts a task twice. A task that
+that Ray retried still yields once, so the driver never counts a task twice. Of tasks that
+ended together, those that succeeded come first, so a failure (or a dead worker, which fails
+every pending task of a local pool) never drops a result that had already come back. A task that
 raised raises the same exception in the driver on both engines (Ray's ``RayTaskError`` wrapper,
 whose message is a coloured ``ray::run_task()`` header, is unwrapped: :func:`ray_result`).
 Tasks that ask for GPUs are refused up front where no node of the Ray cluster has that many
@@ -129,13 +131,47 @@ WORKER_DIED = ("a worker process died mid-task (killed, or out of memory); what 
 def pool_result(future: Future[Any]) -> Any:
     """``future.result()`` of a local pool's task; a pool broken by a worker that died raises
     :class:`~robnas.errors.ExecutorError` (:data:`WORKER_DIED`) instead of Python's
-    ``BrokenProcessPool``, so the command ends in one line rather than a traceback."""
+    ``BrokenProcessPool``, so the command ends in one line rather than a traceback.
+
+    Callers take the ended tasks that succeeded before those that failed (:func:`failed`): a
+    worker that dies fails every task still pending at once, and a result that had come back
+    (a cell whose task deleted its scratch store) is kept, not dropped with them."""
     from concurrent.futures.process import BrokenProcessPool
 
     try:
         return future.result()
     except BrokenProcessPool as err:
         raise ExecutorError(WORKER_DIED) from err
+
+
+def failed(future: Future[Any]) -> bool:
+    """Whether a local pool's ended task failed (it raised, was cancelled or its pool broke)."""
+    return future.cancelled() or future.exception() is not None
+
+
+def ray_next(ray: Any, pending: dict[Any, int]) -> tuple[int, Any]:
+    """Wait for a Ray task of ``pending`` (ref -> ticket) to end, and take it out of ``pending``:
+    ``(ticket, result)`` of the oldest ended task that succeeded; only where every ended task
+    failed, the oldest failure raises (:func:`ray_result`).
+
+    Results first: a failure that ended beside them (a task that raised, or whose worker died
+    after every retry) would otherwise drop results that had already come back, evaluations
+    whose scratch stores their tasks had deleted (see :func:`pool_result` for the local pool).
+    """
+    refs = list(pending)
+    first, _ = ray.wait(refs, num_returns=1)
+    ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
+    failures: list[tuple[Any, Exception]] = []
+    for ref in sorted(set(first) | set(ready), key=pending.__getitem__):
+        try:
+            result = ray_result(ray, ref)
+        except Exception as err:
+            failures.append((ref, err))
+            continue
+        return pending.pop(ref), result
+    ref, error = failures[0]
+    pending.pop(ref)
+    raise error
 
 
 def ray_result(ray: Any, ref: Any) -> Any:
@@ -408,7 +444,7 @@ class LocalExecutor(Executor):
             while pending:
                 # yield each task as it ends (FIRST_EXCEPTION would wait for all of them)
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
+                for future in sorted(done, key=lambda f: (failed(f), pending[f])):  # results first
                     position = pending.pop(future)
                     yield position, pool_result(future)  # a failed task raises here
         except BaseException:  # a failed task, Ctrl-C, or the caller closing the generator
@@ -488,10 +524,7 @@ class RayExecutor(Executor):
                    for position, item in enumerate(items)}
         try:
             while pending:
-                done, _ = ray.wait(list(pending), num_returns=1)
-                for ref in done:
-                    position = pending.pop(ref)
-                    yield position, ray_result(ray, ref)  # a failed task raises here
+                yield ray_next(ray, pending)  # results first; a failed task raises here
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)

@@ -19,8 +19,9 @@ from robnas.execution import (
     Setup,
     Task,
     TaskResources,
+    failed,
     pool_result,
-    ray_result,
+    ray_next,
     run_task,
     sigint_blocked,
     start_resource_tracker,
@@ -101,7 +102,8 @@ class PoolSubmitter(Submitter):
         if not self._pending:
             raise ExecutorError("no task is running")
         done, _ = wait(self._pending, return_when=FIRST_COMPLETED)
-        future = min(done, key=self._pending.__getitem__)  # oldest first among those ended
+        # the oldest result first, then failures: a worker that died fails every pending task
+        future = min(done, key=lambda f: (failed(f), self._pending[f]))
         return self._pending.pop(future), pool_result(future)
 
     def close(self) -> None:
@@ -136,8 +138,7 @@ class RaySubmitter(Submitter):
     def wait(self) -> tuple[int, Any]:
         if not self._pending:
             raise ExecutorError("no task is running")
-        (ref,), _ = self._ray.wait(list(self._pending), num_returns=1)
-        return self._pending.pop(ref), ray_result(self._ray, ref)
+        return ray_next(self._ray, self._pending)  # the oldest result first, then failures
 
     def close(self) -> None:
         for ref in self._pending:

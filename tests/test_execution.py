@@ -52,6 +52,42 @@ def _die(context: None, item: int) -> int:
     return item
 
 
+def _late_failure(folder: str, item: str) -> str:
+    """``first`` returns at once, ``ok`` soon after; ``die`` (its worker killed) and ``fail``
+    (raises) end once ``ok`` has ended, leaving ``ended-<item>-<pid>`` behind; ``hang`` sleeps."""
+    if item == "first":
+        return item
+    if item == "ok":
+        time.sleep(0.5)
+        (Path(folder) / "ok").write_text("")
+        return item
+    if item == "hang":
+        time.sleep(60)
+    while not (Path(folder) / "ok").exists():
+        time.sleep(0.02)
+    time.sleep(0.3)  # "ok"'s result on its way to the driver
+    (Path(folder) / f"ended-{item}-{os.getpid()}").write_text("")
+    if item == "die":
+        os.kill(os.getpid(), signal.SIGKILL)
+    raise ValueError(f"task {item} failed")
+
+
+def _ended(folder: Path, item: str) -> int:
+    """The pid of the worker that ended ``item`` (:func:`_late_failure`), once its end is seen
+    by the driver's pool (a killed worker is gone) and a little after."""
+    found = []
+    deadline = time.monotonic() + 120
+    while not found:
+        assert time.monotonic() < deadline, f"task {item} never ended"
+        found = list(folder.glob(f"ended-{item}-*"))
+        time.sleep(0.05)
+    pid = int(found[0].name.rsplit("-", 1)[1])
+    while item == "die" and _alive(pid):
+        time.sleep(0.05)
+    time.sleep(1.0)
+    return pid
+
+
 def _alive(pid: int) -> bool:
     try:
         return "zombie" not in (Path("/proc") / str(pid) / "status").read_text()
@@ -229,6 +265,43 @@ def test_a_killed_local_worker_is_a_one_line_error_on_map_and_submitter() -> Non
         submitter.submit(1)
         submitter.wait()
     assert str(raised.value) == expected
+
+
+@pytest.mark.parametrize("engine", ["pool", "ray"])
+def test_a_result_that_came_back_is_kept_when_a_task_beside_it_fails(engine, request, tmp_path) -> None:
+    # A worker that died failed every pending task of the pool at once, and a failed task was
+    # taken before a result that had come back beside it (the oldest ticket first): the result
+    # was dropped with the error, a live cell's evaluation lost (its task had deleted its
+    # scratch store), to be run again from its first image. Ray took the oldest ended task
+    # first too. Results that came back are now taken first, then the failure.
+    executor = LocalExecutor(jobs=2) if engine == "pool" else request.getfixturevalue("ray_executor")
+    item, error = ("die", ExecutorError) if engine == "pool" else ("fail", ValueError)
+    for attempt in range(1 if engine == "pool" else 4):  # Ray's order of ended tasks varies
+        folder = tmp_path / str(attempt)
+        folder.mkdir()
+        with executor.submitter(_late_failure, setup=str, setup_args=(str(folder),)) as submitter:
+            assert (submitter.submit(item), submitter.submit("ok")) == (0, 1)
+            _ended(folder, item)  # both ended before the driver looks
+            assert submitter.wait() == (1, "ok")
+            with pytest.raises(error):
+                submitter.wait()
+
+
+def test_a_map_keeps_a_result_that_came_back_beside_a_dead_worker(tmp_path) -> None:
+    # The same for a map: a dead worker fails every pending task, and the ended tasks were
+    # taken in a set's order, a failure often before the result beside it.
+    folder = tmp_path
+    results = LocalExecutor(jobs=3).imap_unordered(_late_failure, ["first", "die", "ok", "hang", "hang"],
+                                                   setup=str, setup_args=(str(folder),))
+    position: int | None = -1
+    with pytest.raises(ExecutorError):
+        for position, result in results:
+            if result == "first":
+                _ended(folder, "die")  # the driver busy with a result meanwhile
+            else:
+                assert (position, result) == (2, "ok")
+                position = None
+    assert position is None, "the result of 'ok' was dropped"
 
 
 def test_a_stop_signal_outside_a_task_leaves_the_idle_worker_to_end_at_shutdown() -> None:
