@@ -87,7 +87,9 @@ def prior_provenance(measure: str, oracle: Oracle, objective: Objective | str | 
                      ) -> tuple[np.ndarray, dict[str, object]]:
     """:func:`cell_scores` and where they came from, for a run record's ``prior`` entry:
     ``{"measure": ...}`` plus the dataset, objective and SHA-256 of every file read for a
-    table, or the SHA-256 of a scores file (so a resume can refuse changed scores)."""
+    table, the SHA-256 of a scores file (``sha256``), or for a measure read from the results
+    store the SHA-256 of its scores (``scores_sha256``, :func:`scores_sha256`), so a resume can
+    refuse changed scores."""
     return _resolve(measure, oracle, objective)
 
 
@@ -177,7 +179,21 @@ def _resolve(measure: str, oracle: Oracle, objective: Objective | str | None
         from robnas.benchmark.cache import sha256_of
 
         provenance["sha256"] = sha256_of(Path(measure))
+    elif measure not in COST_MEASURES:  # the results store's values, which a recompute replaces
+        provenance["scores_sha256"] = scores_sha256(scores)
     return scores, provenance
+
+
+def scores_sha256(scores: np.ndarray) -> str:
+    """Hex SHA-256 of a score array's values (little-endian float64, in order): what a run
+    record keeps of scores read from the results store, which has no file of its own to hash.
+
+    >>> scores_sha256(np.zeros(2))[:12]
+    '374708fff771'
+    """
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(scores, dtype="<f8").tobytes()).hexdigest()
 
 
 def _from_table(measure: str, dataset: Dataset, named: str | None, oracle: Oracle,

@@ -295,7 +295,7 @@ def check_resumable(stored: dict[str, Any], config: dict[str, Any], path: Path,
     before a parameter was added resumes when the new parameter is left at its default.
     Compares :data:`RESUME_KEYS`, the SHA-256 of every data file both configs name, and the
     provenance of the searcher's prior scores (``prior``: a scores file's or another table's
-    SHA-256) where the record has one.
+    SHA-256, or that of a stored measure's scores) where the record has one.
 
     Raises:
         RunRecordError: naming the first entry that differs.
@@ -316,11 +316,26 @@ def check_resumable(stored: dict[str, Any], config: dict[str, Any], path: Path,
             f"cannot resume {path}: the data changed since the run was recorded ({changed[0]} "
             "has another SHA-256); start a new run"
         )
-    if "prior" in stored and stored["prior"] != config.get("prior"):
+    if "prior" in stored and not _same_prior(stored["prior"], config.get("prior")):
         raise RunRecordError(
             f"cannot resume {path}: the searcher's prior scores changed since the run was "
             f"recorded ({stored['prior'].get('measure')!r}: another SHA-256 or source); start a new run"
         )
+
+
+def _same_prior(recorded: Any, given: Any) -> bool:
+    """Whether the prior provenance ``given`` has every entry of the ``recorded`` one (an entry
+    the record lacks, such as a stored measure's ``scores_sha256``, was not recorded by the
+    robnas that wrote it and cannot be compared).
+
+    >>> _same_prior({"measure": "synflow"}, {"measure": "synflow", "scores_sha256": "ab"})
+    True
+    >>> _same_prior({"measure": "synflow", "scores_sha256": "ab"}, {"measure": "synflow", "scores_sha256": "cd"})
+    False
+    """
+    if not isinstance(recorded, dict) or not isinstance(given, dict):
+        return recorded == given
+    return all(key in given and given[key] == value for key, value in recorded.items())
 
 
 def _check_same_searcher(recorded: Any, given: Any, path: Path, defaults: dict[str, Any]) -> None:

@@ -217,6 +217,46 @@ def test_a_measure_by_name_is_read_from_the_results_store(release_root, cifar10_
     assert searcher._scores is not None and searcher._scores[cifar10_oracle.parse_arch(5).code] == 1005.0
 
 
+
+def test_a_stored_measure_prior_is_checksummed_and_a_changed_one_refused_on_resume(
+        cifar10_oracle, tmp_path, monkeypatch) -> None:
+    """A measure read from the results store has no file to hash: the record keeps the SHA-256
+    of its scores, and a resume after the stored values changed (recomputed elsewhere) is
+    refused as a changed scores file is (it was accepted, and the replay diverged at trial 1)."""
+    from robnas.errors import RunRecordError
+    from robnas.evaluation.measures._compute import MeasureRequest
+    from robnas.evaluation.measures._registry import get_measure
+    from robnas.evaluation.measures._store import MeasureStore
+
+    monkeypatch.setenv("ROBNAS_CACHE_DIR", str(tmp_path / "cache"))
+    settings = MeasureRequest((get_measure("synflow"),), "cifar10", images=Path("."), batch_size=64, seed=0,
+                              weights=None, epochs=200, weights_seed=None).settings(get_measure("synflow"))
+    first = np.random.default_rng(0).normal(size=NUM_CELLS)
+    MeasureStore().put_many(settings, [(i, float(first[i]), 0.0, "cpu") for i in range(NUM_CELLS)])
+    run_dir = tmp_path / "run"
+    run_search(PredictorSearch(prior="synflow", seed=0), cifar10_oracle, "pgd@1/255", 12, record_dir=run_dir)
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["prior"]["measure"] == "synflow" and len(config["prior"]["scores_sha256"]) == 64
+    resumed = run_search(PredictorSearch(prior="synflow", seed=0), cifar10_oracle, "pgd@1/255", 14,
+                         record_dir=run_dir, resume=True)
+    assert resumed.replay == {"trials": 12, "diverged_at": None}
+
+    recorded = (run_dir / "config.json").read_text()
+    config = json.loads(recorded)  # as an older robnas recorded it: nothing to compare, resumed
+    del config["prior"]["scores_sha256"]
+    (run_dir / "config.json").write_text(json.dumps(config))
+    run_search(PredictorSearch(prior="synflow", seed=0), cifar10_oracle, "pgd@1/255", 15,
+               record_dir=run_dir, resume=True)
+
+    (run_dir / "config.json").write_text(recorded)
+    other = first + np.random.default_rng(1).normal(size=NUM_CELLS)
+    MeasureStore().put_many(settings, [(i, float(other[i]), 0.0, "cpu") for i in range(NUM_CELLS)])
+    with pytest.raises(RunRecordError, match=r"prior scores changed since the run was recorded \('synflow'"):
+        run_search(PredictorSearch(prior="synflow", seed=0), cifar10_oracle, "pgd@1/255", 16,
+                   record_dir=run_dir, resume=True)
+    assert len((run_dir / "trials.jsonl").read_text().splitlines()) == 15
+
+
 # -- another table of the release as the prior (transfer) --------------------------------------
 def test_a_dataset_names_the_searched_objective_on_that_table(release_root, cifar10_oracle) -> None:
     """`prior=imagenet16-120` on a CIFAR-10 pgd@1/255 search: ImageNet16-120's released
