@@ -6,7 +6,9 @@ Layout of ``runs/<run-id>/``:
   ``objective`` (canonical text), ``dataset``, ``seed``, ``budget``, ``min_clean``, ``mode``
   (``tabular`` or ``live``), ``versions`` (robnas, Python, dependencies), ``oracle`` (the
   oracle's provenance, with data checksums) and ``created`` (UTC, ISO 8601). Rewritten
-  atomically when a resumed run changes its budget.
+  atomically when a resumed run changes its budget or runs under other versions: each such
+  session adds ``{"time", "budget"}`` to ``resumed``, with its ``versions`` where they differ
+  from the last ones recorded (so every trial's versions are on record).
 * ``trials.jsonl`` — one JSON object per distinct evaluated cell, appended and flushed as soon
   as it is known: ``n`` (1-based count), ``index`` (NB201 index or null), ``arch`` (NB201
   string), ``value``, ``best`` (best feasible value so far, null if none), ``clean``,
@@ -134,8 +136,9 @@ class RunRecord:
         Takes the folder's lock (held until :meth:`close`), checks the stored config against
         ``config`` (:data:`RESUME_KEYS` and the data checksums), drops a last line cut short
         by a kill, checks every recorded trial against ``oracle`` (:func:`check_trials`) and
-        records a new ``budget``. ``check(trials, trials_path)`` replaces :func:`check_trials`
-        for records whose trials hold other fields (a multi-objective run's ``values``).
+        records a new ``budget`` and new ``versions`` (in ``resumed``). ``check(trials,
+        trials_path)`` replaces :func:`check_trials` for records whose trials hold other
+        fields (a multi-objective run's ``values``).
 
         Returns:
             The record and its trials, in order.
@@ -162,9 +165,12 @@ class RunRecord:
                              limits=limits)
             else:
                 check(trials, record.path / TRIALS_FILE)
-            if stored.get("budget") != budget:
+            now = config.get("versions")
+            new_versions = now is not None and now != _latest_versions(stored)
+            if stored.get("budget") != budget or new_versions:
                 stored["budget"] = budget
-                stored.setdefault("resumed", []).append({"time": utc_now(), "budget": budget})
+                session = {"time": utc_now(), "budget": budget, **({"versions": now} if new_versions else {})}
+                stored.setdefault("resumed", []).append(session)
                 record.write_config(stored)
         return record, trials
 
@@ -284,6 +290,15 @@ class RunRecord:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _latest_versions(config: dict[str, Any]) -> Any:
+    """The versions the last session of a record ran under: those of its last ``resumed``
+    entry that names versions, else ``versions``."""
+    for session in reversed(config.get("resumed") or []):
+        if isinstance(session, dict) and "versions" in session:
+            return session["versions"]
+    return config.get("versions")
 
 
 def check_resumable(stored: dict[str, Any], config: dict[str, Any], path: Path,

@@ -275,6 +275,27 @@ def test_a_record_from_before_a_parameter_existed_resumes_at_its_default(cifar10
                    resume=True)
 
 
+def test_a_resume_under_other_versions_records_them(cifar10_oracle, recorded) -> None:
+    """config.json's versions are the first session's: a session resumed under other ones (an
+    upgraded Optuna, another machine) adds them to ``resumed``, once per change (they were not
+    recorded, so the record named versions some of its trials were not found with)."""
+    from robnas.run_record import versions
+
+    config_file = recorded / "config.json"
+    config = json.loads(config_file.read_text())
+    assert config["versions"] == versions() and "resumed" not in config
+    _resume(cifar10_oracle, recorded, 20)  # same budget, same versions: the config is kept
+    assert json.loads(config_file.read_text()) == config
+    config["versions"] = {**config["versions"], "numpy": "1.0.0"}  # as an older install wrote it
+    config_file.write_text(json.dumps(config))
+    _resume(cifar10_oracle, recorded, 20)
+    resumed = json.loads(config_file.read_text())["resumed"]
+    assert [(s["budget"], s.get("versions")) for s in resumed] == [(20, versions())]
+    _resume(cifar10_oracle, recorded, 25)  # a new budget: noted; the versions are the last ones
+    resumed = json.loads(config_file.read_text())["resumed"]
+    assert [(s["budget"], s.get("versions")) for s in resumed] == [(20, versions()), (25, None)]
+
+
 def test_the_recorded_checksums_are_the_runs_own_whatever_the_oracle_read_before(tmp_path) -> None:
     """A run records the data files its objectives read, in a fixed order: an oracle shared
     with an earlier run on another objective (a comparison's worker, a Python loop) gives the
