@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -173,6 +173,8 @@ def build_table(settings: LiveSettings, key: str, epsilons: Sequence[float], ind
     cells = sorted({driver.meta.representative_of(int(i)) for i in indices})
     _check_weights(driver, cells, settings.weights)
     terms = terms_of(key, epsilons)
+    existing = {name: _read_values(root / settings.dataset / f"{name}_accuracy.json", settings.dataset, name)
+                for name in dict.fromkeys((CLEAN, key))}  # a file that is no table: refused now
     keys = {index: [driver.result_key(index, t) for t in terms] for index in cells}
     todo = [index for index in cells if any(store.get(k) is None for k in keys[index])]
     result = TableBuild(root=root, asked=len(cells), executor=executor.describe())
@@ -188,7 +190,7 @@ def build_table(settings: LiveSettings, key: str, epsilons: Sequence[float], ind
     finally:
         if bar is not None:
             bar.close()
-    result.files = _write_files(root, meta, settings, driver, key, terms, keys, store)
+    result.files = _write_files(root, meta, settings, driver, key, keys, store, existing)
     result.cells = _count_cells(root / settings.dataset / f"{CLEAN}_accuracy.json", settings.dataset)
     result.wall_seconds = time.perf_counter() - started
     return result
@@ -255,8 +257,10 @@ def _merged_meta(root: Path, source: Path, key: str, epsilons: Sequence[float]) 
 
 
 def _write_files(root: Path, meta: dict[str, Any], settings: LiveSettings, driver: LiveOracle,
-                 key: str, terms: list[Term], keys: dict[int, list[ResultKey]],
-                 store: ResultStore) -> list[str]:
+                 key: str, keys: dict[int, list[ResultKey]], store: ResultStore,
+                 existing: dict[str, dict[str, Any]]) -> list[str]:
+    """Write the table's files: ``existing`` (per key, ROOT's values, read before the build
+    evaluated anything) with the values of ``keys``' cells that the store holds."""
     dataset = settings.dataset
     values: dict[int, list[float]] = {}
     for index, cell_keys in keys.items():
@@ -273,7 +277,7 @@ def _write_files(root: Path, meta: dict[str, Any], settings: LiveSettings, drive
     for name, pick in columns.items():
         relative = f"{dataset}/{name}_accuracy.json"
         path = root / relative
-        table = _read_values(path, dataset, name)
+        table = dict(existing[name])
         table.update({str(index): pick(v) for index, v in values.items()})
         ordered = dict(sorted(table.items(), key=lambda item: int(item[0])))
         _atomic_json(path, {dataset: {name: {"accuracy": ordered}}})
@@ -403,15 +407,17 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _atomic_json(path: Path, payload: Any) -> None:
+    """Write ``payload`` to ``path`` through a file beside it, created as ``open`` creates a file
+    (0666 less the umask: a table others may read, as the release's files; ``mkstemp``'s 0600
+    left it readable by its builder alone)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}-{secrets.token_hex(6)}.tmp")
     try:
-        with os.fdopen(handle, "w") as stream:
+        with open(tmp, "x") as stream:
             json.dump(payload, stream)
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
 
 
 def _versions() -> dict[str, str]:

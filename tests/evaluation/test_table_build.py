@@ -78,6 +78,10 @@ def test_build_in_pieces_resumes_and_reads_as_a_release(source, tmp_path, capsys
     provenance = json.loads((root / "provenance.json").read_text())["cifar10"]["fgsm@Linf"]
     assert provenance["protocol"]["fingerprint"] == FAST.fingerprint() and provenance["n_images"] == N_IMAGES
     assert sorted(map(int, provenance["weights"]["sha256"])) == sorted(REPRESENTATIVES)
+    # every file with the mode a new file gets here (they were 0600: readable by the builder alone)
+    (tmp_path / "reference").write_text("")
+    expected_mode = (tmp_path / "reference").stat().st_mode
+    assert {name: (root / name).stat().st_mode for name in rest["files"]} == dict.fromkeys(rest["files"], expected_mode)
     for rep, digest in provenance["weights"]["sha256"].items():  # the SHA-256 of each cell's file
         (path,) = (source["base"] / "weights").glob(f"{int(rep):06d}.*")
         assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -240,6 +244,26 @@ def test_an_out_that_is_a_file_is_refused_before_any_cell_is_evaluated(source, t
                        capsys)
     assert code == 2 and err == f"robnas: error: --out {target} is a file, not a folder\n"
     assert target.read_text() == "not a folder\n"
+    assert not store.exists() or ResultStore(store).count() == 0
+
+
+def test_a_table_file_that_is_no_table_is_refused_before_any_cell_is_evaluated(source, tmp_path, capsys):
+    """A broken results file in ROOT was found once every cell was evaluated (on the real
+    space: hours in), after clean_accuracy.json had been rewritten with the new cells."""
+    root, store = tmp_path / "table", tmp_path / "store.sqlite"
+    (root / "cifar10").mkdir(parents=True)
+    clean = root / "cifar10" / "clean_accuracy.json"
+    clean.write_text(json.dumps({"cifar10": {"clean": {"accuracy": {str(REPRESENTATIVES[0]): 0.5}}}}))
+    broken = root / "cifar10" / "fgsm@Linf_accuracy.json"
+    broken.write_text(json.dumps({"cifar10": {"fgsm@Linf": [0.5, 0.4]}}))
+    cell = tmp_path / "cell.txt"
+    cell.write_text(f"{REPRESENTATIVES[1]}\n")
+    before = clean.read_text()
+    code, err = _build(["--attack", ATTACK, "--archs", str(cell), "--out", str(root), "--store", str(store),
+                        "-j", "1", *source["options"]], capsys)
+    assert code == 2 and err.startswith(f"robnas: error: {broken} is not a results file of cifar10/fgsm@Linf")
+    assert len(err.splitlines()) == 1
+    assert clean.read_text() == before and not (root / "meta.json").exists()
     assert not store.exists() or ResultStore(store).count() == 0
 
 
