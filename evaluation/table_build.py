@@ -245,7 +245,14 @@ def _merged_meta(root: Path, source: Path, key: str, epsilons: Sequence[float]) 
         meta = json.loads((existing if existing.is_file() else source).read_text())
     except (OSError, ValueError) as err:
         raise TableBuildError(f"cannot read {existing if existing.is_file() else source}: {err}") from None
-    if not existing.is_file():
+    if existing.is_file():
+        if not (isinstance(meta, dict) and isinstance(meta.get("ids"), dict)
+                and isinstance(meta.get("epsilons"), dict)):
+            raise TableBuildError(f"{existing} is not a table's meta.json (an object with 'ids' and "
+                                  "'epsilons'): use another --out")
+    elif not (isinstance(meta, dict) and isinstance(meta.get("ids"), dict)):
+        raise TableBuildError(f"{source} is not a release's meta.json (an object with 'ids')")
+    else:
         meta = {"ids": meta["ids"], "epsilons": {}}
     if key != CLEAN:
         had = meta["epsilons"].get(key)
@@ -322,8 +329,11 @@ def _check_settings(root: Path, settings: LiveSettings, key: str, images: str) -
         TableBuildError: the first setting that differs, with its recorded value.
     """
     recorded = _read_json(root / PROVENANCE_FILE).get(settings.dataset)
-    if not isinstance(recorded, dict):
+    if recorded is None:
         return
+    if not isinstance(recorded, dict) or not all(isinstance(e, dict) for e in recorded.values()):
+        raise TableBuildError(f"{root / PROVENANCE_FILE} is not a table's provenance (per dataset, an "
+                              "object per key): use another --out")
     for name in dict.fromkeys((CLEAN, key)):
         entry = recorded.get(name)
         if not isinstance(entry, dict):
@@ -400,10 +410,14 @@ def _count_cells(path: Path, dataset: str) -> int:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path`` (``{}`` where there is no file)."""
     try:
-        return json.loads(path.read_text()) if path.is_file() else {}
+        payload = json.loads(path.read_text()) if path.is_file() else {}
     except (OSError, ValueError) as err:
         raise TableBuildError(f"{path}: {err}") from None
+    if not isinstance(payload, dict):
+        raise TableBuildError(f"{path}: not a JSON object: use another --out")
+    return payload
 
 
 def _atomic_json(path: Path, payload: Any) -> None:

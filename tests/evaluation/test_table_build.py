@@ -267,6 +267,25 @@ def test_a_table_file_that_is_no_table_is_refused_before_any_cell_is_evaluated(s
     assert not store.exists() or ResultStore(store).count() == 0
 
 
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("meta.json", {}, "is not a table's meta.json"),
+    ("meta.json", [1], "is not a table's meta.json"),
+    ("meta.json", {"ids": {}, "epsilons": []}, "is not a table's meta.json"),
+    ("provenance.json", [], "not a JSON object"),
+    ("provenance.json", {"cifar10": {"clean": []}}, "is not a table's provenance"),
+], ids=["meta-empty", "meta-list", "meta-epsilons-list", "provenance-list", "provenance-entry-list"])
+def test_a_table_record_of_another_shape_is_refused_in_one_line(source, tmp_path, capsys, name, content, message):
+    """A meta.json or provenance.json in OUT that is JSON of another shape was a traceback
+    (KeyError, TypeError, AttributeError)."""
+    root, store = tmp_path / "table", tmp_path / "store.sqlite"
+    root.mkdir()
+    (root / name).write_text(json.dumps(content))
+    code, err = _build(["--attack", ATTACK, "--out", str(root), "--store", str(store), *source["options"]], capsys)
+    assert code == 2 and err.startswith(f"robnas: error: {root / name}") and message in err
+    assert len(err.splitlines()) == 1 and sorted(p.name for p in root.iterdir()) == [name]
+    assert not store.exists() or ResultStore(store).count() == 0
+
+
 def test_an_archive_lacking_cells_is_refused_before_any_cell_is_evaluated(source, tmp_path, capsys):
     """A gap in the weights archive stopped the build at that cell, after the ones before it
     were evaluated (on the real space: hours in); now it is found first."""
