@@ -466,7 +466,9 @@ class RayExecutor(Executor):
     """Ray tasks on a local Ray instance or a cluster (see the module docs).
 
     Args:
-        address: ``None`` starts a local Ray instance (stopped on :meth:`close`); ``auto``
+        address: ``None`` starts a local Ray instance (stopped on :meth:`close`), also where
+            a cluster runs on this machine or ``RAY_ADDRESS`` names one (Ray's own default
+            would join it, and refuse ``jobs``); ``auto``
             joins the cluster started with ``ray start --head`` on this machine; any other
             value is passed to ``ray.init(address=...)`` (e.g. ``ray://head:10001``). A Ray
             instance already running in this process is used as it is.
@@ -492,8 +494,8 @@ class RayExecutor(Executor):
                 _check_reachable(ray, address)
             try:
                 with _token_notice_quieted():
-                    if address is None:
-                        ray.init(num_cpus=jobs or os.cpu_count() or 1, include_dashboard=False,
+                    if address is None:  # "local": a new instance, also where `ray start` runs one
+                        ray.init(address="local", num_cpus=jobs or os.cpu_count() or 1, include_dashboard=False,
                                  runtime_env=env, logging_level=logging.WARNING, log_to_driver=False)
                     else:
                         ray.init(address=address, runtime_env=env, logging_level=logging.WARNING)

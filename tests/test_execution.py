@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -302,6 +306,31 @@ def test_a_map_keeps_a_result_that_came_back_beside_a_dead_worker(tmp_path) -> N
                 assert (position, result) == (2, "ok")
                 position = None
     assert position is None, "the result of 'ok' was dropped"
+
+
+def test_a_local_ray_instance_is_started_where_a_cluster_runs_on_this_machine(tmp_path) -> None:
+    # `ray start --head` (README, "On a cluster") leaves the cluster's address in Ray's temp
+    # folder, and ray.init() without an address joins that cluster, refusing the CPUs robnas
+    # asks for: `--executor ray` without --ray-address failed with "cannot start a local Ray
+    # instance (When connecting to an existing cluster, num_cpus and num_gpus must not be
+    # provided.)" instead of starting one for the command. (In a subprocess: this module's
+    # instance runs in this one.)
+    pytest.importorskip("ray")
+    short = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))  # Ray's socket paths must stay short
+    try:
+        (short / "ray").mkdir()
+        (short / "ray" / "ray_current_cluster").write_text("127.0.0.1:1")  # what `ray start` leaves
+        code = ("from robnas.execution import RayExecutor\n"
+                "with RayExecutor(jobs=1) as executor:\n"
+                "    print(executor.describe()['address'], executor.workers)")
+        env = {**os.environ, "RAY_TMPDIR": str(short)}
+        env.pop("RAY_ADDRESS", None)
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                              timeout=300, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.split() == ["local", "1"]
+    finally:
+        shutil.rmtree(short, ignore_errors=True)
 
 
 def test_a_stop_signal_outside_a_task_leaves_the_idle_worker_to_end_at_shutdown() -> None:
