@@ -8,6 +8,9 @@ test is skipped; set but the data is missing -> the test fails.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -76,6 +79,30 @@ def cifar10_oracle(release_root: Path, tmp_path_factory: pytest.TempPathFactory)
     return TabularOracle("cifar10", data=release_root, cache_dir=tmp_path_factory.mktemp("cache"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _ray_temp_dir() -> Iterator[None]:
+    """Give the Ray instances the tests start (:func:`ray_executor`'s, the CLI's own) a
+    temporary folder of this test session (``RAY_TMPDIR``), removed at its end.
+
+    Ray keeps each instance's session folder (logs, sockets, about 250 kB) under
+    ``$RAY_TMPDIR/ray`` (default ``/tmp/ray``) after the instance stops, as it does for any
+    program: a run of the tests left eight. There too it finds a cluster that ``ray start``
+    runs on this machine; ``RAY_ADDRESS`` is unset for the same reason: the tests' instances
+    are their own. The folder's path is short: Ray's socket paths in it must stay under the
+    108 bytes of a Unix socket's address.
+    """
+    base = "/tmp" if os.path.isdir("/tmp") else None
+    folder = tempfile.mkdtemp(prefix="robnas-ray-", dir=base)
+    saved = {name: os.environ.pop(name, None) for name in ("RAY_TMPDIR", "RAY_ADDRESS")}
+    os.environ["RAY_TMPDIR"] = folder
+    try:
+        yield
+    finally:
+        os.environ.pop("RAY_TMPDIR", None)
+        os.environ.update({name: value for name, value in saved.items() if value is not None})
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def ray_executor():
     """A :class:`RayExecutor` on a real 2-CPU local Ray instance, started once per test module.
@@ -86,7 +113,7 @@ def ray_executor():
     ray = pytest.importorskip("ray")
     from robnas.execution import RayExecutor
 
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     try:
         yield RayExecutor()
     finally:
