@@ -39,8 +39,9 @@ if TYPE_CHECKING:
     from robnas.evaluation.live_oracle import LiveOracle
     from robnas.execution import Executor, Submitter
 
-Counts = list[tuple[ResultKey, int, int, float, str, int]]
-"""Per term of a cell: its key, correct, images, seconds, device and batches run by this attempt."""
+Counts = list[tuple[ResultKey, int, int, float, str, int, dict[str, str]]]
+"""Per term of a cell: its key, correct, images, seconds, device, batches run by this attempt,
+and where it ran (:func:`runtime`)."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class LiveSettings:
 
 def evaluate_cells(settings: LiveSettings, cells: Sequence[int], terms: Sequence[Term],
                    keys: dict[int, list[ResultKey]], *, store: ResultStore, executor: Executor,
-                   gpus_per_task: float = 0.0) -> Iterator[tuple[int, float]]:
+                   gpus_per_task: float = 0.0) -> Iterator[tuple[int, float, int, dict[str, str]]]:
     """Evaluate ``terms`` on each of ``cells`` (representative NB201 indices) as tasks.
 
     Args:
@@ -90,8 +91,9 @@ def evaluate_cells(settings: LiveSettings, cells: Sequence[int], terms: Sequence
         gpus_per_task: GPUs each task asks of Ray (a fraction shares a GPU).
 
     Yields:
-        ``(cell, compute seconds, batches)`` as each cell's results are stored: the seconds of
-        all its batches (also those of an attempt that died), the batches the last attempt ran.
+        ``(cell, compute seconds, batches, runtime)`` as each cell's results are stored: the
+        seconds of all its batches (also those of an attempt that died), the batches the last
+        attempt ran, and the :func:`runtime` of the worker that ran it.
 
     Raises:
         ExecutorError: a worker evaluated other weights than this machine has.
@@ -102,7 +104,8 @@ def evaluate_cells(settings: LiveSettings, cells: Sequence[int], terms: Sequence
             _evaluate_cell, [(index, list(terms)) for index in cells], setup=_worker_settings,
             setup_args=(settings,), resources=TaskResources(gpus=gpus_per_task)):
         index = cells[position]
-        yield index, store_counts(index, counts, keys[index], store), sum(c[5] for c in counts)
+        yield (index, store_counts(index, counts, keys[index], store), sum(c[5] for c in counts),
+               counts[0][6])
 
 
 def store_counts(index: int, counts: Counts, keys: Sequence[ResultKey], store: ResultStore) -> float:
@@ -125,7 +128,7 @@ def store_counts(index: int, counts: Counts, keys: Sequence[ResultKey], store: R
                                 f"machine has {expected.images} (different test-set files)")
         if got != expected:
             raise ExecutorError(f"cell {index}: a worker evaluated {got}, this machine expected {expected}")
-    store.put_many([(key, correct, n, spent, device) for key, correct, n, spent, device, _ in counts])
+    store.put_many([(key, correct, n, spent, device) for key, correct, n, spent, device, *_ in counts])
     return sum(c[3] for c in counts)
 
 
@@ -155,7 +158,7 @@ def prefill(oracle: LiveOracle, archs: Sequence[Arch], terms: Sequence[Term], *,
     cells = list(dict.fromkeys(oracle.meta.representative_of(oracle.index_of(a)) for a in archs))
     keys = {index: [oracle.result_key(index, t) for t in wanted] for index in cells}
     todo = [index for index in cells if any(oracle.store.get(k) is None for k in keys[index])]
-    return {index: seconds for index, seconds, _ in evaluate_cells(
+    return {index: seconds for index, seconds, *_ in evaluate_cells(
         LiveSettings.of(oracle), todo, wanted, keys, store=oracle.store, executor=executor,
         gpus_per_task=gpus_per_task)}
 
@@ -177,6 +180,22 @@ def scratch_store(settings: LiveSettings, index: int, terms: Sequence[Term]) -> 
     return folder / f"{hashlib.sha256(task).hexdigest()[:24]}.sqlite"
 
 
+def runtime(device: str) -> dict[str, str]:
+    """Where this process evaluates on ``device``: the device's model (the GPU's name, or the
+    CPU's), and the versions an attacked accuracy can depend on in its last images (robnas,
+    torch with its build, torchattacks, CUDA, cuDNN)."""
+    import torch
+    import torchattacks
+
+    from robnas._version import __version__
+    from robnas.evaluation.live_oracle import _device_name
+
+    cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+    return {"device": _device_name(str(device)), "robnas": __version__, "torch": torch.__version__,
+            "torchattacks": torchattacks.__version__, "cuda": torch.version.cuda or "none",
+            "cudnn": str(cudnn) if cudnn else "none"}
+
+
 def _evaluate_cell(settings: LiveSettings, item: tuple[int, list[Term]]) -> Counts:
     """Evaluate one cell's terms via this node's scratch store (resuming an attempt that died)."""
     from robnas.evaluation.runner import run_cached
@@ -186,6 +205,7 @@ def _evaluate_cell(settings: LiveSettings, item: tuple[int, list[Term]]) -> Coun
     store = ResultStore(path)
     oracle = settings.oracle(store)
     model = oracle.network(index).to(oracle.device)
+    ran_on = runtime(str(oracle.device))
     out = []
     for term in terms:
         key = oracle.result_key(index, term)
@@ -193,7 +213,7 @@ def _evaluate_cell(settings: LiveSettings, item: tuple[int, list[Term]]) -> Coun
         outcome = run_cached(store, key, model, test.images, test.labels, protocol=oracle.protocol,
                              device=oracle.device, batch_size=oracle.batch_size)
         out.append((key, outcome.result.correct, outcome.result.n, outcome.result.seconds,
-                    outcome.result.device, outcome.batches_run))
+                    outcome.result.device, outcome.batches_run, ran_on))
     for leftover in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
         leftover.unlink(missing_ok=True)
     return out

@@ -9,8 +9,10 @@ and writes what the release would::
     ROOT/<dataset>/<key>_accuracy.json    {dataset: {key: {"accuracy": {id: [acc per eps]}}}}
     ROOT/provenance.json                  per dataset and key: protocol, images (folder and
                                           identity of the test-set file), weights (archive,
-                                          epochs, seed, SHA-256 per cell file), versions;
-                                          folders as absolute paths
+                                          epochs, seed, SHA-256 per cell file), versions (of
+                                          this process, which wrote the files), evaluated_on
+                                          (each device and versions the workers of every
+                                          build evaluated cells with); folders as absolute paths
 
 keyed by representative NB201 ids (isomorphs share their representative's value), accuracies
 as fractions rounded to 3 decimals, so :class:`~robnas.benchmark.TabularOracle` and every
@@ -179,18 +181,21 @@ def build_table(settings: LiveSettings, key: str, epsilons: Sequence[float], ind
     todo = [index for index in cells if any(store.get(k) is None for k in keys[index])]
     result = TableBuild(root=root, asked=len(cells), executor=executor.describe())
     bar = _bar(len(cells), len(cells) - len(todo), progress)
+    ran_on: list[dict[str, str]] = []
     try:
-        for _, seconds, batches in evaluate_cells(settings, todo, terms, keys, store=store,
-                                                  executor=executor, gpus_per_task=gpus_per_task):
+        for _, seconds, batches, runtime in evaluate_cells(
+                settings, todo, terms, keys, store=store, executor=executor, gpus_per_task=gpus_per_task):
             result.evaluated += 1
             result.compute_seconds += seconds
             result.batches += batches
+            if runtime not in ran_on:
+                ran_on.append(runtime)
             if bar is not None:
                 bar.update(1)
     finally:
         if bar is not None:
             bar.close()
-    result.files = _write_files(root, meta, settings, driver, key, keys, store, existing)
+    result.files = _write_files(root, meta, settings, driver, key, keys, store, existing, ran_on)
     result.cells = _count_cells(root / settings.dataset / f"{CLEAN}_accuracy.json", settings.dataset)
     result.wall_seconds = time.perf_counter() - started
     return result
@@ -265,9 +270,10 @@ def _merged_meta(root: Path, source: Path, key: str, epsilons: Sequence[float]) 
 
 def _write_files(root: Path, meta: dict[str, Any], settings: LiveSettings, driver: LiveOracle,
                  key: str, keys: dict[int, list[ResultKey]], store: ResultStore,
-                 existing: dict[str, dict[str, Any]]) -> list[str]:
+                 existing: dict[str, dict[str, Any]], ran_on: list[dict[str, str]]) -> list[str]:
     """Write the table's files: ``existing`` (per key, ROOT's values, read before the build
-    evaluated anything) with the values of ``keys``' cells that the store holds."""
+    evaluated anything) with the values of ``keys``' cells that the store holds; ``ran_on``:
+    the runtimes of the workers that evaluated cells now (added to the provenance's)."""
     dataset = settings.dataset
     values: dict[int, list[float]] = {}
     for index, cell_keys in keys.items():
@@ -297,13 +303,15 @@ def _write_files(root: Path, meta: dict[str, Any], settings: LiveSettings, drive
                    "sha256": {**old.get("sha256", {}), **digests}}
         if old.get("identity"):  # a table built before full digests: its short identities stay
             weights["identity"] = old["identity"]
+        evaluated_on = list(entry.get(name, {}).get("evaluated_on", []))
+        evaluated_on += [r for r in ran_on if r not in evaluated_on]
         entry[name] = {
             "robnas": __version__, "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "epsilons": meta["epsilons"].get(name, []),
             "protocol": settings.protocol.describe() if name != CLEAN else None,
             "n_images": settings.n_images, "images": str(driver.images),
             "images_identity": driver.images_identity(Term(CLEAN, None)), "batch_size": settings.batch_size,
-            "weights": weights, "versions": _versions(),
+            "weights": weights, "versions": _versions(), "evaluated_on": evaluated_on,
         }
     _atomic_json(root / PROVENANCE_FILE, provenance)
     files.append(PROVENANCE_FILE)
@@ -436,16 +444,13 @@ def _atomic_json(path: Path, payload: Any) -> None:
 
 def _versions() -> dict[str, str]:
     """What a run record's config records (Python, platform, numpy, ...), with torch's own
-    version string (its build: ``+cpu``, ``+cu121``) and the CUDA and cuDNN it runs on, on which
-    attacked accuracies can depend in their last images."""
-    import torch
-    import torchattacks
-
+    version string (its build: ``+cpu``, ``+cu121``), torchattacks, and the CUDA and cuDNN it
+    runs on (:func:`~robnas.evaluation.cell_tasks.runtime`), on which attacked accuracies can
+    depend in their last images."""
+    from robnas.evaluation.cell_tasks import runtime
     from robnas.run_record import versions
 
-    cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
-    return {**versions(), "torch": torch.__version__, "torchattacks": torchattacks.__version__,
-            "cuda": torch.version.cuda or "none", "cudnn": str(cudnn) if cudnn else "none"}
+    return {**versions(), **{name: value for name, value in runtime("cpu").items() if name != "device"}}
 
 
 def _bar(total: int, done: int, enabled: bool) -> Any:

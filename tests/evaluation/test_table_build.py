@@ -206,6 +206,15 @@ def test_provenance_records_absolute_folders_and_each_cell_files_sha256(source, 
     assert clean["weights"]["root"] == str((source["base"] / "weights").resolve())
     (path,) = (source["base"] / "weights").glob(f"{REPRESENTATIVES[2]:06d}.*")
     assert clean["weights"]["sha256"] == {str(REPRESENTATIVES[2]): hashlib.sha256(path.read_bytes()).hexdigest()}
+    # where the cell was evaluated: the worker's device and versions ("versions" are this
+    # process's, which wrote the files; on a cluster the two differ), kept by a later build
+    from robnas.evaluation.cell_tasks import runtime
+
+    assert clean["evaluated_on"] == [runtime("cpu")] and clean["evaluated_on"][0]["torch"]
+    code, again = _build(["--attack", "clean", "--archs", str(cell), "--out", str(root), "-j", "1",
+                          "--store", str(tmp_path / "store.sqlite"), *options], capsys)
+    assert code == 0 and again["evaluated"] == 0
+    assert json.loads((root / "provenance.json").read_text())["cifar10"]["clean"]["evaluated_on"] == [runtime("cpu")]
 
 
 @pytest.mark.parametrize(("text", "message"), [
