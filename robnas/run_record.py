@@ -151,6 +151,7 @@ class RunRecord:
         with record._closed_on_error():
             record._acquire()
             stored = record.config()
+            check_entries(stored, record.path)
             check_resumable(stored, config, record.path, param_defaults)
             trials = record.read_trials(repair=True)
             budget = config["budget"]
@@ -292,6 +293,37 @@ class RunRecord:
         self.close()
 
 
+_ENTRY_TYPES = {"oracle": dict, "prior": dict, "versions": dict, "resumed": list, "sessions": list}
+"""config.json entries a resume reads, and the JSON type each must have where present."""
+
+
+def check_entries(stored: dict[str, Any], path: Path) -> None:
+    """Refuse a record whose ``config.json`` entries that a resume reads have another shape
+    (:data:`_ENTRY_TYPES`, the oracle's ``checksums`` an object, each of ``sessions`` an object
+    with a whole ``start`` and ``budget``), in one line rather than a traceback mid-resume.
+
+    >>> check_entries({"sessions": [{"start": 0}]}, Path("r"))
+    Traceback (most recent call last):
+    ...
+    robnas.errors.RunRecordError: cannot resume r: config.json's sessions [{'start': 0}] is not what robnas ...
+    """
+    def refuse(key: str, value: Any) -> RunRecordError:
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+        return RunRecordError(f"cannot resume {path}: config.json's {key} {shown} is not what "
+                              "robnas writes; the record was edited")
+
+    for key, kind in _ENTRY_TYPES.items():
+        if key in stored and not isinstance(stored[key], kind):
+            raise refuse(key, stored[key])
+    checksums = (stored.get("oracle") or {}).get("checksums")
+    if checksums is not None and not isinstance(checksums, dict):
+        raise refuse("oracle checksums", checksums)
+    for session in stored.get("sessions") or []:
+        if not (isinstance(session, dict) and all(
+                isinstance(session.get(k), int) and not isinstance(session.get(k), bool) for k in ("start", "budget"))):
+            raise refuse("sessions", stored["sessions"])
+
+
 def _latest_versions(config: dict[str, Any]) -> Any:
     """The versions the last session of a record ran under: those of its last ``resumed``
     entry that names versions, else ``versions``."""
@@ -386,8 +418,9 @@ def check_cells(trials: Sequence[dict[str, Any]], oracle: Oracle, path: Path,
     """The cells of recorded trials, refusing the first trial that is malformed.
 
     Each trial must name a valid cell of a class no earlier trial holds, with the oracle's
-    NB201 index for it (where the oracle knows indices) and a finite ``value_key`` entry (a
-    number for ``"value"``, a non-empty list of numbers otherwise).
+    NB201 index for it (where the oracle knows indices), a finite ``value_key`` entry (a
+    number for ``"value"``, a non-empty list of numbers otherwise), a ``time`` (a number
+    >= 0: a resumed run's clock goes on from the last) and ``forced`` true or false if given.
 
     Raises:
         RunRecordError: ``cannot <action>: <path> line N: ...`` for the first trial that is wrong.
@@ -418,6 +451,10 @@ def check_cells(trials: Sequence[dict[str, Any]], oracle: Oracle, path: Path,
                 isinstance(value, list) and bool(value) and all(_is_number(v) for v in value)):
             what = "a number" if value_key == "value" else "a list of numbers"
             raise RunRecordError(f"{where}: {value_key} {value!r} is not {what}")
+        if not (_is_number(trial.get("time")) and trial["time"] >= 0):
+            raise RunRecordError(f"{where}: time {trial.get('time')!r} is not a number of seconds")
+        if not isinstance(trial.get("forced", False), bool):
+            raise RunRecordError(f"{where}: forced {trial['forced']!r} is not true or false")
         archs.append(arch)
     return archs
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -198,6 +199,10 @@ def test_arch_and_index_changed_together_are_refused_by_value(cifar10_oracle, re
         (lambda t: t[1].update(arch="|conv~0|"), "line 2: '|conv~0|' is not an NB201 cell"),
         (lambda t: t[8].update(arch=t[2]["arch"], index=t[2]["index"], value=t[2]["value"],
                                clean=t[2]["clean"]), "line 9: .* repeats the class of line 3"),
+        # a resumed run's clock starts at the last line's time: these were tracebacks
+        (lambda t: t[19].pop("time"), "line 20: time None is not a number of seconds"),
+        (lambda t: t[19].update(time="1.5"), "line 20: time '1.5' is not a number of seconds"),
+        (lambda t: t[5].update(forced="no"), "line 6: forced 'no' is not true or false"),  # was True
     ],
 )
 def test_other_edits_are_refused_with_their_line(cifar10_oracle, recorded, edit, message) -> None:
@@ -206,6 +211,30 @@ def test_other_edits_are_refused_with_their_line(cifar10_oracle, recorded, edit,
     _write_lines(recorded, trials)
     with pytest.raises(RunRecordError, match=message):
         _resume(cifar10_oracle, recorded)
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("oracle", "x"), ("prior", "x"), ("resumed", "x"), ("sessions", [{"start": "x", "budget": 30}]),
+    ("sessions", "x"), ("oracle", {"checksums": ["meta.json"]}),
+])
+def test_config_entries_of_another_shape_are_refused_in_one_line(cifar10_oracle, recorded, capsys, key,
+                                                                  value) -> None:
+    """Entries of config.json that a resume reads, edited into another JSON type, were a
+    ValueError, AttributeError, KeyError or TypeError traceback (from the CLI and from Python)."""
+    config_file = recorded / "config.json"
+    config = json.loads(config_file.read_text())
+    config[key] = value
+    config_file.write_text(json.dumps(config))
+    before = (recorded / TRIALS_FILE).read_bytes()
+    shown = "oracle checksums" if key == "oracle" and isinstance(value, dict) else key
+    message = f"cannot resume {recorded}: config.json's {shown} "
+    with pytest.raises(RunRecordError, match=re.escape(message)):
+        _resume(cifar10_oracle, recorded, 25)
+    code, _, err = _run(capsys, "search", "--resume", str(recorded), "--budget", "25", "--data",
+                        str(cifar10_oracle.root))
+    assert code == 2 and err.startswith(f"robnas: error: {message}") and err.count("\n") == 1
+    assert err.rstrip().endswith("is not what robnas writes; the record was edited")
+    assert (recorded / TRIALS_FILE).read_bytes() == before and json.loads(config_file.read_text()) == config
 
 
 def test_a_line_that_is_not_utf8_is_refused_in_one_line(cifar10_oracle, recorded, capsys) -> None:

@@ -345,10 +345,11 @@ def recorded_settings(run_dir: str, *, multi_objective: bool = False) -> dict[st
     Raises:
         RobnasError: the config lacks an entry.
     """
-    from robnas.run_record import RunRecord
+    from robnas.run_record import RunRecord, check_entries
     from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS, default_params
 
     config = RunRecord.open(run_dir).config()
+    check_entries(config, Path(run_dir))
     try:
         settings = {
             "searcher": config["searcher"]["name"],
