@@ -50,29 +50,76 @@ class FrontRun:
 
 
 def load_front_runs(run_dirs: Iterable[str | os.PathLike[str]]) -> list[FrontRun]:
-    """Read the finished multi-objective runs among ``run_dirs`` (others are skipped)."""
-    import numpy as np
+    """Read the finished multi-objective runs among ``run_dirs`` (others are skipped).
 
+    Raises:
+        RunRecordError: a multi-objective record whose objectives, trial vectors, final share
+            or true front are not what the run loop writes (a record edited by hand), naming
+            the file and, for a trial, its line; ``compare --from`` reads records it cannot
+            check against the data, and a ``ValueError`` or ``KeyError`` deep in NumPy or the
+            figure would otherwise end it with a traceback after some reports were written.
+    """
     runs = []
     for run_dir in run_dirs:
         record = RunRecord(run_dir)
         config, summary = record.config(), record.summary()
         if "objectives" not in config or summary is None or not summary.get("true_front_size"):
             continue
-        trials = record.read_trials()
-        runs.append(FrontRun(
-            searcher=config_label(config["searcher"]),
-            dataset=str(config["dataset"]),
-            objective=str(config["objective"]),
-            objectives=list(config["objectives"]),
-            seed=config.get("seed"),
-            values=np.asarray([t["values"] for t in trials], dtype=np.float64),
-            on_front=np.asarray([bool(t.get("on_front")) for t in trials]),
-            final_share=float(summary["best_value"]),
-            true_front=list(summary.get("true_front") or []),
-            true_front_size=int(summary["true_front_size"]),
-        ))
+        runs.append(_front_run(Path(run_dir), config, summary, record.read_trials()))
     return runs
+
+
+def _front_run(run_dir: Path, config: dict[str, Any], summary: dict[str, Any],
+               trials: list[dict[str, Any]]) -> FrontRun:
+    """One record's :class:`FrontRun`, every entry the reports use checked."""
+    import numpy as np
+
+    from robnas.errors import RobnasError, RunRecordError
+    from robnas.multi_objective import MAX_OBJECTIVES, MIN_OBJECTIVES, DirectedObjective
+    from robnas.run_record import CONFIG_FILE, SUMMARY_FILE, TRIALS_FILE
+
+    def refuse(path: Path, what: str) -> RunRecordError:
+        return RunRecordError(f"{path}: {what}; the record was edited")
+
+    objectives = config["objectives"]
+    try:
+        if not (isinstance(objectives, list) and MIN_OBJECTIVES <= len(objectives) <= MAX_OBJECTIVES):
+            raise RobnasError("not a list of 2 or 3 objectives")
+        names = [DirectedObjective.parse(o).name for o in objectives]
+    except RobnasError as err:
+        raise refuse(run_dir / CONFIG_FILE, f"objectives {objectives!r}: {err}") from None
+    vectors = []
+    for number, trial in enumerate(trials, start=1):
+        vector = trial.get("values")
+        if not (isinstance(vector, list) and len(vector) == len(names) and all(map(_is_number, vector))):
+            raise refuse(run_dir / TRIALS_FILE, f"line {number}: values {vector!r} are not "
+                                                f"{len(names)} numbers (one per objective)")
+        vectors.append(vector)
+    size, share, true = summary["true_front_size"], summary.get("best_value"), summary.get("true_front")
+    if not (isinstance(size, int) and not isinstance(size, bool) and size > 0):
+        raise refuse(run_dir / SUMMARY_FILE, f"true_front_size {size!r} is not a number of classes")
+    if not (_is_number(share) and math.isfinite(share)):
+        raise refuse(run_dir / SUMMARY_FILE, f"best_value {share!r} is not a hypervolume share")
+    if not (isinstance(true, list) and true
+            and all(isinstance(r, dict) and all(_is_number(r.get(n)) for n in names) for r in true)):
+        raise refuse(run_dir / SUMMARY_FILE, f"true_front is not a list of classes with a number "
+                                             f"for each of {', '.join(names)}")
+    return FrontRun(
+        searcher=config_label(config["searcher"]),
+        dataset=str(config["dataset"]),
+        objective=str(config["objective"]),
+        objectives=list(objectives),
+        seed=config.get("seed"),
+        values=np.asarray(vectors, dtype=np.float64).reshape(len(vectors), len(names)),
+        on_front=np.asarray([bool(t.get("on_front")) for t in trials]),
+        final_share=float(share),
+        true_front=true,
+        true_front_size=size,
+    )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def front_found_summary(runs: Sequence[FrontRun],

@@ -16,6 +16,8 @@ from robnas.errors import ComparisonError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from robnas.compare.fronts import FrontRun
+
 
 @dataclass
 class ComparisonReport:
@@ -76,11 +78,18 @@ def write_reports(
     folder of plain ``robnas search`` records can be compared too). Runs without a summary are
     left out.
 
+    Every record is read and every table computed before the first file is written, so a
+    record the reports cannot use (:func:`~robnas.compare.fronts.load_front_runs`) leaves the
+    folder's earlier reports as they were.
+
     Raises:
         NoRunsError: the folder holds no finished run.
+        RunRecordError: a run record is malformed (naming its file).
     """
+    from robnas.compare.fronts import front_found_summary, load_front_runs
     from robnas.compare.plots import plot_anytime
     from robnas.compare.tables import ranking_markdown, summary_markdown
+    from robnas.compare.trajectories import find_run_dirs
 
     out = Path(out_dir)
     source = out / RUNS_DIR if (out / RUNS_DIR).is_dir() else out
@@ -96,6 +105,8 @@ def write_reports(
     ranking = rank_searchers(expanded)
     optima = {key: float(v) for key, v in
               table.groupby(["dataset", "objective"])["optimum"].first().items()}
+    front_runs = load_front_runs(find_run_dirs(source))
+    fronts = front_found_summary(front_runs, checkpoints) if front_runs else None
     files: list[Path] = []
     table.to_parquet(out / "trajectories.parquet", index=False)
     files.append(out / "trajectories.parquet")
@@ -110,7 +121,8 @@ def write_reports(
     panels = expanded.groupby(["dataset", "objective"]).ngroups
     files += plot_anytime(expanded, out / FIGURES_DIR, metric=metric, log_x=log_x,
                           formats=formats, combined=panels > 1)
-    fronts = _front_reports(source, out, checkpoints, formats, files)
+    if fronts is not None:
+        _front_reports(front_runs, fronts, out, formats, files)
     _remove_stale_figures(out / FIGURES_DIR, files)
     return ComparisonReport(table, summary, ranking, optima, files, fronts)
 
@@ -127,26 +139,14 @@ def _remove_stale_figures(folder: Path, written: Sequence[Path]) -> None:
             path.unlink()
 
 
-def _front_reports(source: Path, out: Path, checkpoints: Iterable[int], formats: Sequence[str],
-                   files: list[Path]) -> pd.DataFrame | None:
-    """For multi-objective runs: ``fronts.md``/``fronts.csv`` (true-front classes found) and
-    ``figures/fronts-*`` (true front vs median runs); ``None`` when there are none."""
-    from robnas.compare.fronts import (
-        front_found_markdown,
-        front_found_summary,
-        load_front_runs,
-        plot_fronts,
-    )
-    from robnas.compare.trajectories import find_run_dirs
+def _front_reports(runs: Sequence[FrontRun], found: pd.DataFrame, out: Path, formats: Sequence[str],
+                   files: list[Path]) -> None:
+    """For multi-objective runs: ``fronts.md``/``fronts.csv`` (``found``: true-front classes
+    found) and ``figures/fronts-*`` (true front vs median runs), appended to ``files``."""
+    from robnas.compare.fronts import front_found_markdown, plot_fronts
 
-    runs = load_front_runs(find_run_dirs(source))
-    if not runs:
-        return None
-    found = front_found_summary(runs, checkpoints)
     found.to_csv(out / "fronts.csv", index=False)
     (out / "fronts.md").write_text("# True-front classes found\n\n" + front_found_markdown(found),
                                    encoding="utf-8")
     files += [out / "fronts.md", out / "fronts.csv"]
     files += plot_fronts(runs, out / FIGURES_DIR, formats=formats)
-    return found
-

@@ -195,3 +195,59 @@ def test_front_found_summary_clips_its_intervals_to_0_1() -> None:
     assert 0 < low["found_high"] < 1
     assert high["found_mean"] == pytest.approx(0.875) and high["found_high"] == 1.0
     assert 0 < high["found_low"] < 0.875
+
+
+@pytest.fixture(scope="module")
+def multi_comparison(release_root, tmp_path_factory):
+    """A finished multi-objective comparison (no clean objective: nothing else reads the
+    trials' vectors), with its reports written."""
+    out = tmp_path_factory.mktemp("multi-cmp") / "cmp"
+    code = main(["compare", "-O", "pgd@1/255,params:min", "--searchers", "random", "--seeds", "2",
+                 "--budget", "8", "--out", str(out), "--data", str(release_root), "--jobs", "1", "-q"])
+    assert code == 0
+    return out
+
+
+def _edit_first_run(out, name, edit) -> str:
+    run = sorted((out / "runs").iterdir())[0]
+    path = run / name
+    if name == "trials.jsonl":
+        lines = path.read_text().splitlines()
+        trial = json.loads(lines[2])
+        edit(trial)
+        lines[2] = json.dumps(trial)
+        path.write_text("\n".join(lines) + "\n")
+    else:
+        payload = json.loads(path.read_text())
+        edit(payload)
+        path.write_text(json.dumps(payload))
+    return str(path)
+
+
+@pytest.mark.parametrize(("name", "edit", "message"), [
+    ("trials.jsonl", lambda t: t.update(values=["a", 0.1]), "line 3: values ['a', 0.1] are not 2 numbers"),
+    ("trials.jsonl", lambda t: t.update(values=None), "line 3: values None are not 2 numbers"),
+    ("trials.jsonl", lambda t: t.pop("values"), "line 3: values None are not 2 numbers"),
+    ("trials.jsonl", lambda t: t.update(values=[0.5]), "line 3: values [0.5] are not 2 numbers"),
+    ("summary.json", lambda s: s.update(best_value="x"), "best_value 'x' is not a hypervolume share"),
+    ("summary.json", lambda s: s.update(best_value=None), "best_value None is not a hypervolume share"),
+    ("summary.json", lambda s: s.update(true_front_size="x"), "true_front_size 'x' is not a number"),
+    ("summary.json", lambda s: s.update(true_front=[{"x": 1}]), "true_front is not a list of classes"),
+    ("config.json", lambda c: c.update(objectives="pgd@1/255,params:min"), "objectives 'pgd@1/255,params:min'"),
+])
+def test_a_multi_objective_record_edited_by_hand_is_refused_by_from_in_one_line(
+        multi_comparison, capsys, tmp_path, name, edit, message) -> None:
+    """``compare --from`` (which cannot check records against the data) read the fronts'
+    entries unchecked: a ValueError, TypeError or KeyError traceback, after
+    trajectories.parquet and the tables had been rewritten."""
+    import shutil
+
+    out = tmp_path / "cmp"
+    shutil.copytree(multi_comparison, out)
+    path = _edit_first_run(out, name, edit)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    code = main(["compare", "--from", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.startswith(f"robnas: error: {path}: ") and message in err, err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
