@@ -21,7 +21,7 @@ Measures:
   prior, the answers of a related search. The searched table itself (same dataset and
   objective) is refused: that would be the answers;
 * a scores file: a path to a CSV or Parquet file with an ``index`` or ``nb201_index`` (NB201
-  index) or ``arch`` (NB201 string) column (both: they must name the same cell in every row)
+  index) or ``arch`` (NB201 string) column (several: they must name the same cell in every row)
   and a ``score`` column (or exactly one other numeric
   column: ``representative`` and ``*_seconds`` timing columns do not count, so the output of
   ``robnas measures compute -m MEASURE -o FILE`` with one measure is a scores file). A listed
@@ -328,16 +328,17 @@ def _whole(value: object, row: int) -> int:
     return int(value)
 
 
-def _check_same_cells(codes: list[int], archs: pd.Series, index_column: str, what: str) -> None:
-    """Refuse a row whose ``arch`` names another cell than its index: the scores would go to
-    the cells of the index column, which may be row numbers (``reset_index()`` writes them
-    as ``index``)."""
-    for row, (code, text) in enumerate(zip(codes, archs, strict=True), start=1):
-        arch = Arch.from_string(str(text))
-        if arch.code != code:
-            raise PriorError(f"{what}: row {row}: {index_column} names {Arch.from_code(code).to_string()}, "
-                             f"its arch is {arch.to_string()}; the columns must name the same cell "
-                             f"(or give one of them)")
+def _check_same_cells(frame: pd.DataFrame, codes: list[int], named_by: str, oracle: Oracle, what: str) -> None:
+    """Refuse a row whose other cell column (``nb201_index``, ``arch``) names another cell than
+    ``named_by``, the column the scores go by: it may hold row numbers (``reset_index()``
+    writes them as ``index``)."""
+    for other in (c for c in (*INDEX_COLUMNS, "arch") if c in frame.columns and c != named_by):
+        for row, (code, key) in enumerate(zip(codes, frame[other], strict=True), start=1):
+            cell = Arch.from_string(str(key)) if other == "arch" else oracle.parse_arch(_whole(key, row))
+            if cell.code != code:
+                raise PriorError(f"{what}: row {row}: {named_by} names {Arch.from_code(code).to_string()}, "
+                                 f"its {other} {cell.to_string()}; the columns must name the same cell "
+                                 "(or give one of them)")
 
 
 def _from_frame(frame: pd.DataFrame, column: str, oracle: Oracle, what: str) -> np.ndarray:
@@ -347,8 +348,7 @@ def _from_frame(frame: pd.DataFrame, column: str, oracle: Oracle, what: str) -> 
         index_column = next((c for c in INDEX_COLUMNS if c in frame.columns), None)
         if index_column is not None:
             codes = [oracle.parse_arch(_whole(i, row)).code for row, i in enumerate(frame[index_column], 1)]
-            if "arch" in frame.columns:
-                _check_same_cells(codes, frame["arch"], index_column, what)
+            _check_same_cells(frame, codes, index_column, oracle, what)
         elif "arch" in frame.columns:
             codes = [Arch.from_string(str(a)).code for a in frame["arch"]]
         else:

@@ -102,21 +102,25 @@ def test_a_fractional_index_is_refused_not_truncated(cifar10_oracle, tmp_path) -
         cell_scores(str(path), cifar10_oracle)
 
 
-def test_an_index_column_that_contradicts_the_arch_column_is_refused(cifar10_oracle, tmp_path) -> None:
-    """A file with both: each row's index and arch must name one cell. A frame of arch and
-    score saved after reset_index() has row numbers as 'index', and every score went to the
-    cell of its row number, not to its arch."""
+def test_an_index_column_that_contradicts_the_arch_or_nb201_index_is_refused(cifar10_oracle, tmp_path) -> None:
+    """A file with several cell columns: each row's must name one cell. A frame saved after
+    reset_index() has row numbers as 'index', and every score went to the cell of its row
+    number, not to its arch or nb201_index."""
     cells = [Arch.from_code(code) for code in range(NUM_CELLS)]  # every cell, score = its code
     frame = pd.DataFrame({"arch": [a.to_string() for a in cells], "score": np.arange(NUM_CELLS, dtype=float)})
     path = tmp_path / "scores.csv"
     frame.reset_index().to_csv(path, index=False)  # index (0..15624: every index once), arch, score
     first = cifar10_oracle.parse_arch(0).to_string()
-    with pytest.raises(PriorError, match=re.escape(f"{path}: row 1: index names {first}, its arch is "
+    with pytest.raises(PriorError, match=re.escape(f"{path}: row 1: index names {first}, its arch "
                                                    f"{cells[0].to_string()}")):
         cell_scores(str(path), cifar10_oracle)
     frame.insert(0, "nb201_index", [cifar10_oracle.index_of(a) for a in cells])  # agreeing: read
     frame.to_csv(path, index=False)
     np.testing.assert_array_equal(cell_scores(str(path), cifar10_oracle), np.arange(NUM_CELLS))
+    frame.drop(columns="arch").reset_index().to_csv(path, index=False)  # index, nb201_index, score
+    with pytest.raises(PriorError, match=re.escape(f"{path}: row 1: index names {first}, its nb201_index "
+                                                   f"{cells[0].to_string()}")):
+        cell_scores(str(path), cifar10_oracle)
 
 
 @pytest.mark.parametrize("column", ["arch", "index"])
