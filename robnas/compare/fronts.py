@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True)
@@ -183,13 +184,9 @@ def median_run(runs: Sequence[FrontRun]) -> FrontRun:
 
 def plot_fronts(runs: Sequence[FrontRun], out_dir: str | os.PathLike[str], *,
                 formats: Sequence[str] = ("png",)) -> list[Path]:
-    """One figure per dataset and objective group: the true front and each searcher's median
-    run's front (for three objectives, the first two are drawn)."""
-    from matplotlib.figure import Figure
-
-    from robnas.compare.plots import PANEL_SIZE, _save, _slug, legend_label, searcher_colours
-    from robnas.compare.stats import searcher_sort_key
-    from robnas.multi_objective import DirectedObjective
+    """One figure per dataset and objective group (:func:`fronts_figure`), written as
+    ``fronts-<dataset>-<group>.<format>`` into ``out_dir``."""
+    from robnas.compare.plots import _save, _slug
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -198,25 +195,39 @@ def plot_fronts(runs: Sequence[FrontRun], out_dir: str | os.PathLike[str], *,
         groups.setdefault((run.dataset, run.objective), []).append(run)
     written: list[Path] = []
     for (dataset, objective), members in sorted(groups.items()):
-        directed = [DirectedObjective.parse(o) for o in members[0].objectives]
-        flags = [o.maximize for o in directed]
-        x_name, y_name = directed[0].name, directed[1].name
-        fig = Figure(figsize=(PANEL_SIZE[0] * 1.2, PANEL_SIZE[1] * 1.2))  # no pyplot: no global state
-        ax = fig.subplots()
-        true = members[0].true_front
-        tx, ty = [r[x_name] for r in true], [r[y_name] for r in true]
-        ax.scatter(tx, ty, s=70, facecolors="none", edgecolors="black", lw=1.2,
-                   label=f"true front ({len(true)} classes)", zorder=3)
-        ordered = sorted({r.searcher for r in members}, key=searcher_sort_key)
-        colours = searcher_colours(ordered)
-        for searcher in ordered:
-            run = median_run([r for r in members if r.searcher == searcher])
-            draw_front(ax, run.values, flags, color=colours[searcher], lw=1.0, alpha=0.85,
-                       label=f"{legend_label(searcher)} "
-                             f"(median run, {run.final_share:.1%} of true HV)")
-        label_front_axes(ax, directed, f"{dataset} · {objective}: fronts after {len(members[0].values)} cells")
-        written += _save(fig, out / f"fronts-{_slug(dataset)}-{_slug(objective)}", formats)
+        written += _save(fronts_figure(members), out / f"fronts-{_slug(dataset)}-{_slug(objective)}",
+                         formats)
     return written
+
+
+def fronts_figure(members: Sequence[FrontRun]) -> Figure:
+    """The true front and each searcher's median run's front, for the runs of one dataset and
+    objective group (for three objectives, the first two are drawn)."""
+    from matplotlib.figure import Figure
+
+    from robnas.compare.plots import PANEL_SIZE, legend_label, searcher_colours
+    from robnas.compare.stats import searcher_sort_key
+    from robnas.multi_objective import DirectedObjective
+
+    dataset, objective = members[0].dataset, members[0].objective
+    directed = [DirectedObjective.parse(o) for o in members[0].objectives]
+    flags = [o.maximize for o in directed]
+    x_name, y_name = directed[0].name, directed[1].name
+    fig = Figure(figsize=(PANEL_SIZE[0] * 1.2, PANEL_SIZE[1] * 1.2))  # no pyplot: no global state
+    ax = fig.subplots()
+    true = members[0].true_front
+    tx, ty = [r[x_name] for r in true], [r[y_name] for r in true]
+    ax.scatter(tx, ty, s=70, facecolors="none", edgecolors="black", lw=1.2,
+               label=f"true front ({len(true)} classes)", zorder=3)
+    ordered = sorted({r.searcher for r in members}, key=searcher_sort_key)
+    colours = searcher_colours(ordered)
+    for searcher in ordered:
+        run = median_run([r for r in members if r.searcher == searcher])
+        draw_front(ax, run.values, flags, color=colours[searcher], lw=1.0, alpha=0.85,
+                   label=f"{legend_label(searcher)} "
+                         f"(median run, {run.final_share:.1%} of true HV)")
+    label_front_axes(ax, directed, f"{dataset} · {objective}\nfronts after {len(members[0].values)} cells")
+    return fig
 
 
 def draw_front(ax: Axes, values: np.ndarray, flags: Sequence[bool], **style: Any) -> np.ndarray:
@@ -237,12 +248,39 @@ def draw_front(ax: Axes, values: np.ndarray, flags: Sequence[bool], **style: Any
     return front
 
 
+AXIS_UNITS = {"params": "parameters (millions)", "flops": "FLOPs (millions of MACs)"}
+"""How a fronts figure names a cost objective's axis (an accuracy's is ``<objective> accuracy``)."""
+
+
+def axis_label(objective: Any) -> str:
+    """A fronts figure's axis label of a :class:`~robnas.multi_objective.DirectedObjective`:
+    what the axis measures, in which unit, and which way is better (not the CLI's
+    ``params:min``).
+
+    >>> from robnas.multi_objective import DirectedObjective
+    >>> axis_label(DirectedObjective.parse("params")), axis_label(DirectedObjective.parse("pgd@1/255"))
+    ('parameters (millions; lower is better)', 'pgd@1/255 accuracy (higher is better)')
+    """
+    base = AXIS_UNITS.get(objective.name, f"{objective.name} accuracy")
+    better = "higher is better" if objective.maximize else "lower is better"
+    return base[:-1] + f"; {better})" if base.endswith(")") else f"{base} ({better})"
+
+
 def label_front_axes(ax: Axes, directed: Sequence[Any], title: str) -> None:
-    """Axis labels (the first two objectives, ``directed``), the title (noting when a third
-    objective is left out), grid and legend of a panel of fronts (below the axes, where it
-    hides no front)."""
-    ax.set_xlabel(str(directed[0]))
-    ax.set_ylabel(str(directed[1]))
-    ax.set_title(title + (" (first two objectives)" if len(directed) > 2 else ""), fontsize=9)
+    """Axis labels (the first two objectives, ``directed``: :func:`axis_label`), the title
+    (noting, on a line of its own, when a third objective is left out; a title's lines are
+    kept short enough for the panel), grid and legend of a panel of fronts (below the axes,
+    where it hides no front)."""
+    ax.set_xlabel(axis_label(directed[0]))
+    ax.set_ylabel(axis_label(directed[1]))
+    if len(directed) > 2:
+        title += f"\nthe first two objectives drawn (of three: {directed[2].name} not shown)"
+    ax.set_title(title, fontsize=9)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
+    # 36 points below the axes, whatever their height (a title of three lines makes them
+    # shorter): clear of the tick labels and the x label
+    from matplotlib.transforms import offset_copy
+
+    below = offset_copy(ax.transAxes, fig=ax.figure, y=-36, units="points")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below,
+              frameon=False)

@@ -125,6 +125,6 @@ def _front_figure(config: dict[str, Any], summary: dict[str, Any], trials: list[
         ax.scatter([row[directed[0].name] for row in true], [row[directed[1].name] for row in true], s=70,
                    facecolors="none", edgecolors="black", lw=1.2, zorder=4,
                    label=f"true front ({len(true)} classes)" + (f"; found {share:.1%} of its HV" if share else ""))
-    label_front_axes(ax, directed, f"{config['dataset']} · {config['objective']} · {config_label(config['searcher'])}, "
-                                   f"seed {config.get('seed')}")
+    label_front_axes(ax, directed, f"{config['dataset']} · {config['objective']}\n"
+                                   f"{config_label(config['searcher'])}, seed {config.get('seed')}")
     return fig

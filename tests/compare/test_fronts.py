@@ -251,3 +251,33 @@ def test_a_multi_objective_record_edited_by_hand_is_refused_by_from_in_one_line(
     assert code == 2, err
     assert err.count("\n") == 1 and err.startswith(f"robnas: error: {path}: ") and message in err, err
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_the_fronts_figure_fits_its_title_names_units_and_keeps_the_legend_off_the_x_label(
+        multi_comparison) -> None:
+    """A group of three objectives on ImageNet16-120 had a one-line title wider than the figure
+    ('... (first two objective' cut off), axes labelled in CLI syntax ('params:min', no unit),
+    and a legend placed at a fixed share of the axes' height, over the x label once the title
+    took more room."""
+    import dataclasses
+
+    from robnas.compare.fronts import fronts_figure
+
+    run = load_front_runs(find_run_dirs(multi_comparison / "runs"))[0]
+    three = dataclasses.replace(  # the first run as if it had a third objective
+        run, dataset="ImageNet16-120", objective="pgd@1/255,params:min,clean",
+        objectives=["pgd@1/255", "params:min", "clean"], values=np.c_[run.values, run.values[:, :1]],
+        true_front=[{**row, "clean": 0.5} for row in run.true_front])
+    for runs in ([run], [three]):
+        fig = fronts_figure(runs)
+        fig.tight_layout()  # as the file is saved
+        fig.draw_without_rendering()  # places the axis labels
+        (ax,) = fig.axes
+        renderer = fig._get_renderer()  # no public one without pyplot or a backend
+        title = ax.title.get_window_extent(renderer)
+        assert title.x0 >= 0 and title.x1 <= fig.bbox.width and title.y1 <= fig.bbox.height
+        assert ax.get_xlabel() == "pgd@1/255 accuracy (higher is better)"
+        assert ax.get_ylabel() == "parameters (millions; lower is better)"
+        legend = ax.get_legend().get_window_extent(renderer)
+        assert legend.y1 < ax.xaxis.label.get_window_extent(renderer).y0
+    assert "clean not shown" in ax.get_title()

@@ -85,7 +85,8 @@ def test_front_figure_draws_the_cells_the_front_found_and_the_true_front(cifar10
     assert {tuple(v) for v in front} <= drawn
     summary = json.loads((run_dir / "summary.json").read_text())
     assert np.allclose(true.get_offsets(), [[row["pgd@1/255"], row["params"]] for row in summary["true_front"]])
-    assert stem == "front" and ax.get_ylabel() == "params:min"
+    assert stem == "front" and ax.get_ylabel() == "parameters (millions; lower is better)"
+    assert ax.get_xlabel() == "pgd@1/255 accuracy (higher is better)"
 
 
 def test_plot_run_refuses_an_empty_record_and_a_bad_format(cifar10_oracle, tmp_path) -> None:
