@@ -224,7 +224,10 @@ def select_indices(which: str, meta: Any) -> list[int]:
         return [int(i) for i in meta.representatives]
     path = Path(which)
     try:
-        lines = path.read_text().splitlines()
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise TableBuildError(f"--archs {which}: not a text file of cells (byte {err.start} is not "
+                              "UTF-8)") from None
     except OSError as err:
         raise TableBuildError(f"--archs {which}: not all, representatives or a readable file "
                               f"({err.strerror})") from None

@@ -312,3 +312,15 @@ def test_an_archive_lacking_cells_is_refused_before_any_cell_is_evaluated(source
         f"robnas: error: --weights {weights}: 1 of the {len(REPRESENTATIVES)} cells to build have no weights "
         f"file (the first: NB201 index {REPRESENTATIVES[3]}, {gap.name}); nothing was evaluated")
     assert not root.exists() and (not store.exists() or ResultStore(store).count() == 0)
+
+
+def test_an_archs_file_that_is_not_utf8_is_refused_in_one_line(source, tmp_path, capsys):
+    """A list of cells with a byte that is not UTF-8 (a Latin-1 'é') was a UnicodeDecodeError
+    traceback; measures compute --archs said it in one line."""
+    cells = tmp_path / "cells.txt"
+    cells.write_bytes(f"{REPRESENTATIVES[0]}\n\xe9\n".encode("latin-1"))
+    root = tmp_path / "table"
+    code, err = _build(["--attack", ATTACK, "--archs", str(cells), "--out", str(root), *source["options"]], capsys)
+    assert code == 2 and err == (f"robnas: error: --archs {cells}: not a text file of cells (byte "
+                                 f"{len(str(REPRESENTATIVES[0])) + 1} is not UTF-8)\n")
+    assert not root.exists()
