@@ -158,23 +158,37 @@ def _candidates(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
         what = "a file" if run_dir.exists() else "no such folder"
         raise RobnasError(f"{run_dir} is not a run record folder ({what})")
     try:
-        config = json.loads((run_dir / "config.json").read_text())
-        lines = (run_dir / "trials.jsonl").read_text().splitlines()
+        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+        lines = (run_dir / "trials.jsonl").read_bytes().splitlines()
     except FileNotFoundError as err:
         raise RobnasError(f"{run_dir} is not a run record ({Path(err.filename).name} is missing)") from None
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise RobnasError(f"{run_dir}/config.json is not valid JSON ({err})") from None
+    if not isinstance(config, dict):
+        raise RobnasError(f"{run_dir}/config.json is not a run config (a JSON object)")
+    if "objectives" in config:  # its trials hold vectors, no value to rank the cells by
+        raise RobnasError(f"{run_dir} is a multi-objective run ({config.get('objective')}): verify checks "
+                          "one objective; give the front's cells with --arch and the objective with -O")
     trials = []
-    for line in lines:
+    for number, line in enumerate(lines, start=1):
         try:
-            trials.append(json.loads(line))
-        except json.JSONDecodeError:
+            trial = json.loads(line.decode("utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
             continue  # a line cut short by a kill
+        if not (isinstance(trial, dict) and isinstance(trial.get("arch"), str)
+                and (trial.get("value") is None or _is_number(trial["value"]))):
+            raise RobnasError(f"{run_dir}/trials.jsonl line {number}: not a trial of a run record "
+                              "(an arch and a number value)")
+        trials.append(trial)
     trials = [t for t in trials if t.get("feasible", True) and t.get("value") is not None]
     if not trials:
         raise RobnasError(f"{run_dir} holds no evaluated (feasible) cells")
     trials.sort(key=lambda t: -float(t["value"]))
     return config, [t["arch"] for t in trials[: args.top]]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _print_rows(rows: list[dict[str, Any]], objective: str, dataset: str, n_images: int,

@@ -193,3 +193,27 @@ def test_a_table_value_of_zero_is_known_to_its_rounding(tmp_path, capsys, correc
     (row,) = json.loads(out.out)["rows"]
     assert (row["table"], row["live"]) == (0.0, correct / k)
     assert row["agree"] == (correct == 1) and code == (0 if correct == 1 else 1)
+
+
+@pytest.mark.parametrize(("config", "trials", "message"), [
+    (b"\xff{", b"", "config.json is not valid JSON"),
+    (b"[]", b"", "config.json is not a run config"),
+    (b'{"objective": "clean"}', b'{"n": 1, "arch": "x", "value": 0.5}\n\xff\xfe\n', "not an NB201 string"),
+    (b'{"objective": "clean"}', b'[1, 2]\n', "trials.jsonl line 1: not a trial"),
+    (b'{"objective": "clean"}', b'{"n": 1, "arch": "%s", "value": "0.9"}\n' % GOOD.encode(),
+     "trials.jsonl line 1: not a trial"),
+    (b'{"objective": "pgd@1/255,clean", "objectives": ["pgd@1/255", "clean"]}',
+     b'{"n": 1, "arch": "%s", "values": [0.5, 0.9]}\n' % GOOD.encode(), "is a multi-objective run"),
+], ids=["config-not-utf8", "config-list", "trial-not-utf8", "trial-list", "value-text", "multi"])
+def test_a_run_dir_verify_cannot_read_is_refused_in_one_line(setup, capsys, tmp_path, config, trials, message):
+    """A config.json or trials.jsonl line that is not UTF-8, a config that is a JSON list, a
+    trial that is no object or whose value is text: UnicodeDecodeError, AttributeError or
+    ValueError tracebacks. A multi-objective run (trials with vectors) was said to hold 'no
+    evaluated (feasible) cells'."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_bytes(config)
+    (run / "trials.jsonl").write_bytes(trials)
+    code, out = verify([str(run), *setup["options"]], capsys)
+    assert code == 2 and out.err.count("\n") == 1 and out.err.startswith("robnas: error: "), out.err
+    assert message in out.err, out.err  # a line not UTF-8 is left out as one cut short: 'x' is read
