@@ -180,16 +180,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _is_multi_folder(out: Path) -> bool:
-    """Whether the comparison in ``out`` is multi-objective (its plan names objective groups)."""
-    import json
+    """Whether the comparison in ``out`` is multi-objective: some run's objective is a group.
 
-    from robnas.compare.plan import PLAN_FILE
+    Read from the run records, which the reports read too (``comparison.json`` names the
+    groups only for a folder ``compare`` made, and may be missing or unreadable: a folder of
+    ``robnas search`` records re-drawn with ``--from`` has none)."""
+    from robnas.compare.plan import RUNS_DIR
+    from robnas.compare.trajectories import find_run_dirs
+    from robnas.multi_objective import is_multi
+    from robnas.run_record import RunRecord
 
-    try:
-        plan = json.loads((out / PLAN_FILE).read_text(encoding="utf-8"))
-        return any("," in o for o in plan.get("objectives", []))
-    except (OSError, ValueError, AttributeError):
-        return False
+    source = out / RUNS_DIR if (out / RUNS_DIR).is_dir() else out
+    for run_dir in find_run_dirs(source):
+        try:
+            if is_multi(str(RunRecord(run_dir).config().get("objective", ""))):
+                return True
+        except RobnasError:
+            continue  # a record the reports cannot read: they say so
+    return False
 
 
 def _existing_comparison(args: argparse.Namespace) -> Path:

@@ -281,3 +281,21 @@ def test_the_fronts_figure_fits_its_title_names_units_and_keeps_the_legend_off_t
         legend = ax.get_legend().get_window_extent(renderer)
         assert legend.y1 < ax.xaxis.label.get_window_extent(renderer).y0
     assert "clean not shown" in ax.get_title()
+
+
+def test_from_a_folder_of_search_records_plots_the_hypervolume_regret(multi_comparison, capsys, tmp_path) -> None:
+    """Multi-objective plots default to the hypervolume regret, but the default was read from
+    comparison.json alone: a folder of robnas search records (no plan), or a comparison whose
+    plan was unreadable, was plotted as hypervolume shares."""
+    import shutil
+
+    records = tmp_path / "records"
+    shutil.copytree(multi_comparison / "runs", records)
+    cmp = tmp_path / "cmp"
+    shutil.copytree(multi_comparison, cmp)
+    (cmp / "comparison.json").write_bytes(b"\xff")
+    for folder in (records, cmp):
+        assert main(["compare", "--from", str(folder), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["metric"] == "regret"
+    assert main(["compare", "--from", str(cmp), "--json", "--metric", "value"]) == 0
+    assert json.loads(capsys.readouterr().out)["metric"] == "value"
