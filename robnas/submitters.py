@@ -16,6 +16,7 @@ from typing import Any
 
 from robnas.errors import ExecutorError
 from robnas.execution import (
+    WORKER_DIED,
     Setup,
     Task,
     TaskResources,
@@ -87,6 +88,10 @@ class PoolSubmitter(Submitter):
         self._tickets = 0
 
     def submit(self, item: Any) -> int:
+        """Start a task (raises :class:`~robnas.errors.ExecutorError` where a worker died: the
+        pool is broken, and the results that came back before were taken first)."""
+        from concurrent.futures.process import BrokenProcessPool
+
         fn, setup, setup_args = self._call
         if self._pool is None:
             start_resource_tracker()  # not inside sigint_blocked, which its start would undo
@@ -94,7 +99,11 @@ class PoolSubmitter(Submitter):
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(max_workers=self._jobs, initializer=start_worker,
                                                  mp_context=multiprocessing.get_context("spawn"))
-            self._pending[self._pool.submit(run_task, fn, setup, setup_args, item)] = self._tickets
+            try:
+                future = self._pool.submit(run_task, fn, setup, setup_args, item)
+            except BrokenProcessPool as err:
+                raise ExecutorError(WORKER_DIED) from err
+            self._pending[future] = self._tickets
         self._tickets += 1
         return self._tickets - 1
 
