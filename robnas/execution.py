@@ -356,7 +356,7 @@ class Executor(ABC):
     @property
     @abstractmethod
     def workers(self) -> int:
-        """How many tasks run at once (Ray: the cluster's CPUs, or GPUs for GPU tasks)."""
+        """How many tasks run at once at most (Ray: the cluster's CPUs; GPU tasks are further limited by its GPUs)."""
 
     @abstractmethod
     def imap_unordered(self, fn: Task, items: Sequence[Any], *, setup: Setup | None = None,
