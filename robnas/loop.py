@@ -100,7 +100,7 @@ from robnas.loop_state import LoopState
 from robnas.objective import Objective
 from robnas.oracle import Oracle, run_provenance
 from robnas.priors import provide_scores
-from robnas.run_record import RunRecord, RunRecordError, utc_now, versions
+from robnas.run_record import RunRecord, RunRecordError, merged_provenance, utc_now, versions
 from robnas.searchers import (
     Searcher,
     default_params,
@@ -300,7 +300,7 @@ def run_search(
         result = _result(state, oracle, objective, min_clean, record, bool(resume), limits)
         if record is not None:  # still under the folder's lock
             config = record.config()
-            config["oracle"] = run_provenance(oracle, (str(objective), CLEAN))
+            config["oracle"] = merged_provenance(config.get("oracle"), run_provenance(oracle, (str(objective), CLEAN)))
             record.write_config(config)
             record.write_summary(result.summary())
     finally:

@@ -68,7 +68,7 @@ from robnas.multi_objective import (
     parse_objectives,
 )
 from robnas.oracle import run_provenance
-from robnas.run_record import RunRecord, RunRecordError
+from robnas.run_record import RunRecord, RunRecordError, merged_provenance
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -248,7 +248,7 @@ def run_multi_search(
         result = state.result(bool(resume))
         if record is not None:  # still under the folder's lock
             config = record.config()
-            config["oracle"] = run_provenance(oracle, [o.name for o in parsed])
+            config["oracle"] = merged_provenance(config.get("oracle"), run_provenance(oracle, [o.name for o in parsed]))
             record.write_config(config)
             record.write_summary(result.summary())
     finally:

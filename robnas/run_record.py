@@ -340,8 +340,9 @@ def check_resumable(stored: dict[str, Any], config: dict[str, Any], path: Path,
     A searcher parameter the record lacks (it was written by a robnas whose searcher did not have
     that parameter yet) counts as its default, ``param_defaults[name]``, so a run recorded
     before a parameter was added resumes when the new parameter is left at its default.
-    Compares :data:`RESUME_KEYS`, the SHA-256 of every data file both configs name, and the
-    provenance of the searcher's prior scores (``prior``: a scores file's or another table's
+    Compares :data:`RESUME_KEYS`, the SHA-256 of every data file both configs name, what a live
+    oracle measures with (:data:`_MEASURED_BY`, and the identities of weights and images both
+    name), and the provenance of the searcher's prior scores (``prior``: a scores file's or another table's
     SHA-256, or that of a stored measure's scores) where the record has one.
 
     Raises:
@@ -363,11 +364,68 @@ def check_resumable(stored: dict[str, Any], config: dict[str, Any], path: Path,
             f"cannot resume {path}: the data changed since the run was recorded ({changed[0]} "
             "has another SHA-256); start a new run"
         )
+    _check_same_measurement(stored.get("oracle") or {}, config.get("oracle") or {}, path)
     if "prior" in stored and not _same_prior(stored["prior"], config.get("prior")):
         raise RunRecordError(
             f"cannot resume {path}: the searcher's prior scores changed since the run was "
             f"recorded ({stored['prior'].get('measure')!r}: another SHA-256 or source); start a new run"
         )
+
+
+_MEASURED_BY = (("n_images",), ("protocol", "fingerprint"), ("weights", "epochs"), ("weights", "seed"))
+"""Entries of a live oracle's provenance that decide what it measures: a resume must keep them."""
+_PER_FILE = (("checksums",), ("weights", "files"), ("images_identity",))
+"""Entries of an oracle's provenance with one entry per file read (or cell's weights loaded)."""
+
+
+def _entry(provenance: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if not isinstance(provenance, dict) or key not in provenance:
+            return _ABSENT
+        provenance = provenance[key]
+    return provenance
+
+
+def _check_same_measurement(old: dict[str, Any], new: dict[str, Any], path: Path) -> None:
+    """Refuse a live resume whose oracle measures otherwise than the recorded one (another
+    number of images, attack protocol or weights' epochs or seed; weights or images of another
+    SHA-256 where both name them), whose values would be recorded as the run's."""
+    for keys in _MEASURED_BY:
+        was, now = _entry(old, keys), _entry(new, keys)
+        if was is not _ABSENT and now is not _ABSENT and was != now:
+            raise RunRecordError(f"cannot resume {path}: it was measured with {' '.join(keys)} {was!r}, "
+                                 f"this oracle uses {now!r}; resume it with the recorded settings")
+    for keys in _PER_FILE[1:]:
+        was, now = _entry(old, keys), _entry(new, keys)
+        if isinstance(was, dict) and isinstance(now, dict):
+            changed = sorted(k for k in was.keys() & now.keys() if was[k] != now[k])
+            if changed:
+                raise RunRecordError(f"cannot resume {path}: {' '.join(keys)} {changed[0]} has another "
+                                     "identity than when the run was recorded; start a new run")
+
+
+def merged_provenance(recorded: Any, current: dict[str, Any]) -> dict[str, Any]:
+    """``current`` (the oracle's provenance at the end of a session) with the per-file entries of
+    the ``recorded`` one that it lacks (:data:`_PER_FILE`: data checksums, the weights of cells
+    evaluated and the test images' identities of earlier sessions, which a resumed session
+    does not read again), so ``config.json`` names what every recorded trial was measured with.
+
+    >>> merged_provenance({"weights": {"files": {"1": "a"}}}, {"weights": {"files": {"2": "b"}, "seed": 7}})
+    {'weights': {'files': {'1': 'a', '2': 'b'}, 'seed': 7}}
+    """
+    merged = dict(current)
+    if not isinstance(recorded, dict):
+        return merged
+    for keys in _PER_FILE:
+        was, now = _entry(recorded, keys), _entry(merged, keys)
+        if not (isinstance(was, dict) and isinstance(now, dict)):
+            continue
+        parent = merged
+        for key in keys[:-1]:
+            parent[key] = dict(parent[key])
+            parent = parent[key]
+        parent[keys[-1]] = {**was, **now}
+    return merged
 
 
 def _same_prior(recorded: Any, given: Any) -> bool:

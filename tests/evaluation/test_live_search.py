@@ -65,6 +65,36 @@ def test_the_loop_searches_with_live_values_and_resumes(roots, tmp_path):
     assert fresh.batches_run == 2 * 2  # only the new cell was evaluated
 
 
+def test_a_resume_keeps_what_the_run_was_measured_with(roots, tmp_path):
+    """A resume from Python whose live oracle measures otherwise (another number of images or
+    attack protocol) is refused as the CLI refuses it (it was accepted, and config.json then
+    named the new settings for every trial); config.json keeps the weights' identities of every
+    session's cells (a resumed session's replaced them, so the record named only its own)."""
+    from dataclasses import replace
+
+    from robnas.run_record import RunRecordError
+
+    run = tmp_path / "run"
+    run_search(RandomSearch(seed=SEED), live(roots), OBJECTIVE, 2, record_dir=run)
+    first = json.loads((run / "config.json").read_text())["oracle"]
+    assert first["n_images"] is None and len(first["weights"]["files"]) == 2  # every image
+
+    def other(**changed) -> LiveOracle:
+        settings = {"weights": roots["weights"], "images": roots["images"], "data": roots["data"], "protocol": FAST,
+                    "device": "cpu", "batch_size": 6, "store": roots["base"] / "store.sqlite", **changed}
+        return LiveOracle("cifar10", **settings)
+
+    others = [(other(n_images=6), "n_images"),
+              (other(protocol=replace(FAST, pgd_steps=FAST.pgd_steps + 1)), "protocol fingerprint")]
+    for oracle, what in others:
+        with pytest.raises(RunRecordError, match=f"cannot resume {run}: it was measured with {what} "):
+            run_search(RandomSearch(seed=SEED), oracle, OBJECTIVE, 3, record_dir=run, resume=True)
+    assert len((run / "trials.jsonl").read_text().splitlines()) == 2
+    run_search(RandomSearch(seed=SEED), live(roots), OBJECTIVE, 3, record_dir=run, resume=True)
+    files = json.loads((run / "config.json").read_text())["oracle"]["weights"]["files"]
+    assert first["weights"]["files"].items() < files.items()
+
+
 def test_search_command_in_live_mode_reports_the_cost(roots, tmp_path, capsys):
     code = main(["search", "--mode", "live", "-O", OBJECTIVE, "--searcher", "random", "--seed", str(SEED),
                  "--budget", "2", "--data", str(roots["data"]), "--weights", str(roots["weights"]),
