@@ -118,7 +118,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from robnas.cli.outputs import writable_dir
     from robnas.compare import load_oracles, plan_runs, run_comparison, write_reports
-    from robnas.compare.plan import RUNS_DIR, check_budgets
+    from robnas.compare.plan import RUNS_DIR, check_budgets, check_plan
     from robnas.compare.plots import FORMATS
 
     formats = parse_names(args.formats, "--formats", FORMATS, "figure format")
@@ -151,12 +151,15 @@ def run(args: argparse.Namespace) -> int:
         _check_measures(specs, oracles)
         if args.strict_data:
             _check_pins(specs, args.data)
-        check_budgets(out / RUNS_DIR, specs)  # before the folder is announced: one line
+        check_plan(out, specs)  # before the executor starts (a Ray instance, say): one line
+        check_budgets(out / RUNS_DIR, specs)
         with build_executor(args, jobs) as executor:
-            print(f"comparison folder: {out} ({counted(len(specs), 'run')}, {executor.engine} executor)",
-                  file=sys.stderr)
+            def announce() -> None:  # once the folder's runs are checked: a refusal is one line
+                print(f"comparison folder: {out} ({counted(len(specs), 'run')}, {executor.engine} executor)",
+                      file=sys.stderr)
+
             done = run_comparison(specs, out, progress=show_progress(args), oracles=oracles,
-                                  executor=executor)
+                                  executor=executor, on_checked=announce)
         print(f"ran {counted(done.ran, 'run')}, {done.skipped} already done, in {done.wall_seconds:.1f} s",
               file=sys.stderr)
     metric = args.metric or ("regret" if _is_multi_folder(out) else "value")

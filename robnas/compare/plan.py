@@ -245,14 +245,46 @@ def canonical_objective(text: str) -> str:
 
 
 
+def read_plan(out: Path) -> dict[str, dict[str, Any]]:
+    """The runs of the plan file in ``out`` by run id (``{}`` where there is none yet).
+
+    Raises:
+        ComparisonError: the plan file is not one (not UTF-8, not JSON, another shape).
+    """
+    path = out / PLAN_FILE
+    if not path.is_file():
+        return {}
+    try:
+        runs = {r["run_id"]: dict(r) for r in json.loads(path.read_text(encoding="utf-8"))["runs"]}
+    except (ValueError, KeyError, TypeError):  # UnicodeDecodeError is a ValueError
+        raise ComparisonError(f"{path} is not a comparison plan") from None
+    return runs
+
+
+def check_plan(out: Path, specs: Sequence[RunSpec]) -> None:
+    """Refuse ``specs`` that the comparison in ``out`` cannot take: its plan file is unreadable,
+    or it is multi-objective and they are not, or the other way round (:func:`plan_runs` keeps
+    one plan to one kind; its tables, tests and figures would mix shares of hypervolume with
+    accuracies, and plot both as the one kind's metric).
+
+    Raises:
+        ComparisonError: naming the folder's objectives and the new ones.
+    """
+    from robnas.multi_objective import is_multi
+
+    planned = unique(str(r.get("objective")) for r in read_plan(out).values())
+    asked = unique(s.objective for s in specs)
+    mixed = [o for o in asked if planned and is_multi(o) != is_multi(planned[0])]
+    if mixed:
+        kind = "multi-objective" if is_multi(planned[0]) else "single-objective"
+        raise ComparisonError(
+            f"{out} holds a {kind} comparison ({', '.join(planned)}); a comparison is single- or "
+            f"multi-objective: compare {mixed[0]} in another --out folder")
+
+
 def write_plan(out: Path, specs: Sequence[RunSpec]) -> None:
     path = out / PLAN_FILE
-    runs: dict[str, dict[str, Any]] = {}
-    if path.is_file():
-        try:
-            runs = {r["run_id"]: r for r in json.loads(path.read_text(encoding="utf-8"))["runs"]}
-        except (ValueError, KeyError, TypeError):
-            raise ComparisonError(f"{path} is not a comparison plan") from None
+    runs = read_plan(out)
     runs.update({s.run_id: asdict(s) | {"run_id": s.run_id, "label": s.label} for s in specs})
     plan = {
         "searchers": unique(r.get("label") or r["searcher"] for r in runs.values()),

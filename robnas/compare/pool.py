@@ -27,12 +27,12 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robnas.compare.plan import RUNS_DIR, RunSpec, check_budgets, load_oracles, unique, write_plan
+from robnas.compare.plan import RUNS_DIR, RunSpec, check_budgets, check_plan, load_oracles, unique, write_plan
 from robnas.compare.reuse import check_finished_runs
 from robnas.execution import WORKER_THREAD_VARIABLES, Executor, LocalExecutor, worker_environment
 from robnas.run_record import CONFIG_FILE, SUMMARY_FILE
@@ -82,6 +82,7 @@ def run_comparison(
     progress: bool = False,
     oracles: dict[str, TabularOracle] | None = None,
     executor: Executor | None = None,
+    on_checked: Callable[[], None] | None = None,
 ) -> ComparisonRun:
     """Run every spec that has no finished run record under ``out_dir/runs`` (the finished
     ones are checked against the table first).
@@ -96,11 +97,15 @@ def run_comparison(
         oracles: from :func:`load_oracles` (loaded here when not given; checks the objectives).
         executor: where the runs execute (default: ``LocalExecutor(jobs)``; the caller closes
             an executor it passes).
+        on_checked: called once the folder's plan and finished runs are checked, before any
+            run starts (the CLI announces the folder there, so that a refusal is its one line).
 
     Raises:
         InvalidObjectiveError: a spec's objective is not in its dataset's table.
         RunRecordError: a finished run it would reuse disagrees with the table
             (:func:`~robnas.compare.reuse.check_finished_runs`).
+        ComparisonError: the folder's plan file is unreadable, or of the other kind (single-
+            or multi-objective; :func:`~robnas.compare.plan.check_plan`).
         RobnasError: a run failed (finished runs stay; re-running resumes).
     """
     started = time.perf_counter()
@@ -110,9 +115,13 @@ def run_comparison(
     datasets = unique(s.dataset for s in specs)
     out = Path(out_dir)
     runs_dir = out / RUNS_DIR
-    runs_dir.mkdir(parents=True, exist_ok=True)
+    check_plan(out, specs)
     check_budgets(runs_dir, specs)
-    check_finished_runs(runs_dir, oracles, data_root)
+    if runs_dir.is_dir():
+        check_finished_runs(runs_dir, oracles, data_root)
+    if on_checked is not None:
+        on_checked()
+    runs_dir.mkdir(parents=True, exist_ok=True)
     write_plan(out, specs)
     _remove_staging(out)
 

@@ -253,7 +253,8 @@ def test_a_finished_run_edited_by_hand_is_refused_when_the_comparison_reuses_it(
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     code, stdout, err = _run(capsys, *argv)
     assert code == 2 and stdout == ""
-    assert err.splitlines()[-1].startswith(f"robnas: error: cannot compare: {run}") and message in err
+    # the only line: the folder is announced once its runs are checked
+    assert err.count("\n") == 1 and err.startswith(f"robnas: error: cannot compare: {run}") and message in err
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     code, _, err = _run(capsys, *argv[:7], "--seeds", "1", *argv[9:])  # the report reads seed 1 too
     assert code == 2 and f"cannot compare: {run}" in err
@@ -290,3 +291,28 @@ def test_a_finished_run_of_a_dataset_not_installed_is_reported_unchecked(release
     code, stdout, err = _run(capsys, *argv)
     assert code == 0, err
     assert "cifar100" in stdout
+
+
+@pytest.mark.parametrize(("plan", "objective", "message"), [
+    (b"\xff", "clean", "comparison.json is not a comparison plan"),
+    (b"[]", "clean", "comparison.json is not a comparison plan"),
+    (None, "pgd@1/255,clean", "holds a single-objective comparison (clean); a comparison is single- or "
+                              "multi-objective: compare pgd@1/255,clean in another --out folder"),
+])
+def test_a_folder_that_cannot_take_the_runs_is_refused_in_one_line_before_it_is_announced(
+        release_root, capsys, tmp_path, plan, objective, message) -> None:
+    """An unreadable comparison.json was refused after 'comparison folder: ...' (two lines), and
+    a multi-objective group run into a single-objective comparison's folder (or the other way
+    round) mixed the two kinds: hypervolume shares and accuracies in one report, all plotted as
+    the multi-objective default, the regret."""
+    out = tmp_path / "cmp"
+    argv = ["compare", "-O", "clean", "-s", "random", "--seeds", "1", "--budget", "5", "--out", str(out),
+            "--data", str(release_root), "--jobs", "1", "-q"]
+    assert _run(capsys, *argv)[0] == 0
+    if plan is not None:
+        (out / "comparison.json").write_bytes(plan)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    code, stdout, err = _run(capsys, *[objective if a == "clean" else a for a in argv])
+    assert code == 2 and stdout == "" and err.count("\n") == 1, err
+    assert err.startswith("robnas: error: ") and message in err, err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
