@@ -7,8 +7,11 @@ atomic, so two processes building the same entry at once both succeed and reader
 half-written file.
 
 Hashing every source file on every start would cost more than the parse it saves, so file
-checksums are remembered in a small stat index (path, size, mtime, inode -> SHA-256), the way
-git's index avoids re-hashing unchanged files. A file whose stat changes is hashed again.
+checksums are remembered in a small stat index (path, size, mtime, inode, ctime -> SHA-256), the
+way git's index avoids re-hashing unchanged files. A file whose stat changes is hashed again.
+The ctime matters: a file rewritten in place with the same size whose mtime was then set back
+(``cp -p``, ``rsync -t --inplace``, ``touch -r``) keeps size, mtime and inode, but no user can
+set its ctime.
 """
 
 from __future__ import annotations
@@ -72,11 +75,11 @@ class ArrayCache:
         path = given.resolve()
         try:
             stat = path.stat()
-            signature = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+            signature = [stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns]
             index = self._load_stat_index()
             known = index.get(str(path))
-            if known is not None and known[:3] == signature:
-                return str(known[3])
+            if isinstance(known, list) and known[:-1] == signature:
+                return str(known[-1])
             digest = sha256_of(path)
         except OSError as err:
             raise DataUnreadableError(f"cannot read {given}: {err.strerror or err}") from None

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -56,9 +57,34 @@ def test_checksums_come_from_the_stat_index_until_a_file_changes(tmp_path) -> No
     cache = ArrayCache(tmp_path / "cache")
     assert cache.checksum(path) == sha256_of(path)
     index = json.loads((tmp_path / "cache" / "checksums.json").read_text())
-    assert index[str(path.resolve())][3] == sha256_of(path)
+    assert index[str(path.resolve())][-1] == sha256_of(path)
     path.write_text("[1, 2]")
     assert ArrayCache(tmp_path / "cache").checksum(path) == sha256_of(path)
+
+
+def test_a_file_rewritten_in_place_with_its_old_mtime_is_hashed_again(tmp_path) -> None:
+    # `cp -p`, `rsync -t --inplace`, `touch -r`: same size, mtime and inode, other bytes; the stat
+    # index answered the old SHA-256, so the oracle served the old file's values from the cache
+    root = write_release(tmp_path / "data")
+    cache = tmp_path / "cache"
+    oracle = TabularOracle("cifar10", data=root, cache_dir=cache)
+    rep = str(int(oracle.meta.representative[9]))
+    before = oracle.value(9, "clean")
+    path = root / "cifar10" / "clean_accuracy.json"
+    old = path.stat()
+    document = json.loads(path.read_text())
+    other = next(v for v in (0.111, 0.222, 0.11, 0.22, 0.1, 0.2, 0.0, 1.0)
+                 if v != before and len(json.dumps(v)) == len(json.dumps(before)))
+    document["cifar10"]["clean"]["accuracy"][rep] = other
+    changed = json.dumps(document)
+    assert len(changed) == old.st_size
+    with open(path, "r+", encoding="utf-8") as handle:  # in place: the same inode
+        handle.write(changed)
+    os.utime(path, ns=(old.st_atime_ns, old.st_mtime_ns))
+    now = path.stat()
+    assert (now.st_size, now.st_mtime_ns, now.st_ino) == (old.st_size, old.st_mtime_ns, old.st_ino)
+    assert ArrayCache(cache).checksum(path) == sha256_of(path)
+    assert TabularOracle("cifar10", data=root, cache_dir=cache).value(9, "clean") == other
 
 
 def test_disabled_cache_writes_nothing(tmp_path, monkeypatch) -> None:
