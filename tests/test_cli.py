@@ -78,6 +78,9 @@ def test_a_single_objective_option_given_twice_is_refused(command, capsys) -> No
     (["compare", "-O", "clean", "--out", "a", "--out", "b"], "--out"),
     (["analyze", "--dataset", "cifar10", "--dataset", "ImageNet16-120"], "--dataset"),  # the default first
     (["search", "-O", "clean", "--budget", "5", "--budget", "6"], "--budget"),
+    # a flag and its --no- form: the last one silently won
+    (["analyze", "--exclude-degenerate", "--no-exclude-degenerate"], "--exclude-degenerate/--no-exclude-degenerate"),
+    (["data", "download", "--no-progress", "--progress", "--dest", "d"], "--progress/--no-progress"),
 ])
 def test_every_one_value_option_given_twice_is_refused(argv, option, capsys, tmp_path, monkeypatch) -> None:
     """In every command (argparse's default action is StoreOnce), even where the first value

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from robnas.cli.common import (
+    BooleanOnce,
     HelpFormatter,
     StoreOnce,
     add_data_options,
@@ -48,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--top-percent", action=StoreOnce, metavar="P", default="5",
                         help="enrichment compares the best P%% of classes with all, 0 < P <= 100 "
                              "(default: %(default)s)")
-    parser.add_argument("--exclude-degenerate", action=argparse.BooleanOptionalAction, default=True,
+    parser.add_argument("--exclude-degenerate", action=BooleanOnce, default=True,
                         help="leave constant-output networks out of equal cost, operations and the best "
                              "cells (default: on; --no-exclude-degenerate keeps them)")
     parser.add_argument("--formats", action=StoreOnce, default="png", metavar="LIST",

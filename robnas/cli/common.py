@@ -60,6 +60,25 @@ class StoreOnce(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
+class BooleanOnce(argparse.BooleanOptionalAction):
+    """``--flag`` / ``--no-flag``, refused when given twice (``--exclude-degenerate
+    --no-exclude-degenerate``: the last one silently won), as :class:`StoreOnce` refuses
+    an option of one value given twice."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
+    ) -> None:
+        given = getattr(namespace, StoreOnce.GIVEN, None)
+        if given is None:
+            given = set()
+            setattr(namespace, StoreOnce.GIVEN, given)
+        if self.dest in given:
+            flags = " or ".join(s for s in self.option_strings if s.startswith("--"))
+            raise argparse.ArgumentError(self, f"given twice; give {flags} once")
+        given.add(self.dest)
+        super().__call__(parser, namespace, values, option)
+
+
 STRICT_DATA_HELP = (
     "refuse a release file whose SHA-256 differs from its pin (default: warn on every use; "
     "tables you built yourself have no pins); also accepted before the command"

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from robnas.cli.common import DATASET_CHOICES, HelpFormatter, print_json
+from robnas.cli.common import DATASET_CHOICES, BooleanOnce, HelpFormatter, print_json
 from robnas.cli.values import int_option
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help=f"tries per archive before giving up, 1..{MAX_RETRIES} (default: %(default)s)")
     download.add_argument("--force", action="store_true",
                           help="download even archives whose files are installed and verified")
-    download.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+    download.add_argument("--progress", action=BooleanOnce, default=None,
                           help="progress bars on stderr (default: when stderr is a terminal)")
     download.set_defaults(handler=run_download)
 
