@@ -21,7 +21,7 @@ import os
 from array import array
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from robnas.benchmark.npy import read_npy
 from robnas.errors import DataUnreadableError
@@ -54,6 +54,10 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
 class ArrayCache:
     """Arrays and small JSON documents keyed by the checksums of their sources.
 
+    A directory that cannot be written (read-only, full, not a folder) only costs speed:
+    entries already there are still read, and the first failed write is logged once as a
+    warning, after which this cache writes nothing more (each write would fail the same way).
+
     Args:
         directory: where entries live (created on first write). ``None`` disables caching:
             every request is rebuilt and file checksums are always computed.
@@ -63,6 +67,7 @@ class ArrayCache:
         self.directory = Path(directory) if directory is not None else None
         self._stat_index: dict[str, list[Any]] | None = None
         self._stat_dirty = False
+        self._writable = directory is not None
 
     # -- file checksums ------------------------------------------------------------------------
     def checksum(self, path: Path) -> str:
@@ -105,11 +110,8 @@ class ArrayCache:
         if self.directory is None or not self._stat_dirty or self._stat_index is None:
             return
         payload = json.dumps(self._stat_index).encode()
-        try:
-            self._atomic_write(self.directory / _STAT_INDEX, payload)
+        if self._store(self.directory / _STAT_INDEX, lambda handle: handle.write(payload)):
             self._stat_dirty = False
-        except OSError as err:  # a read-only cache only costs speed
-            _warn("cannot update the checksum index in %s: %s", self.directory, err)
 
     # -- entries -------------------------------------------------------------------------------
     @staticmethod
@@ -132,20 +134,12 @@ class ArrayCache:
                 return read_npy(path)
             except (OSError, ValueError):
                 pass
-        import tempfile
-
         import numpy as np
 
         built = np.ascontiguousarray(build())
         built = built.astype("<f8" if built.dtype.kind == "f" else "<i8", copy=False)
         if path is not None:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
-                    np.save(tmp, built, allow_pickle=False)
-                os.replace(tmp.name, path)
-            except OSError as err:
-                _warn("cannot write cache entry %s: %s", path, err)
+            self._store(path, lambda handle: np.save(handle, built, allow_pickle=False))
         flat = array("d" if built.dtype.kind == "f" else "q")
         flat.frombytes(built.tobytes())
         return flat, tuple(built.shape)
@@ -161,21 +155,36 @@ class ArrayCache:
         except (OSError, ValueError):
             pass
         value = build()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._atomic_write(path, json.dumps(value).encode())
-        except OSError as err:
-            _warn("cannot write cache entry %s: %s", path, err)
+        payload = json.dumps(value).encode()
+        self._store(path, lambda handle: handle.write(payload))
         return value
 
-    @staticmethod
-    def _atomic_write(path: Path, payload: bytes) -> None:
+    def _store(self, path: Path, write: Callable[[BinaryIO], object]) -> bool:
+        """Write ``path`` atomically (a temporary file in its folder, then ``os.replace``).
+
+        Returns:
+            Whether it was written. A failure removes the temporary file and is logged once
+            per cache; later writes are skipped.
+        """
+        if not self._writable:
+            return False
         import tempfile
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
-            tmp.write(payload)
-        os.replace(tmp.name, path)
+        tmp = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
+                tmp = handle.name
+                write(handle)
+            os.replace(tmp, path)
+            return True
+        except OSError as err:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+            self._writable = False
+            _warn("cannot write to the cache %s (%s); going on without caching what this process "
+                  "parses (set ROBNAS_CACHE_DIR to a writable folder)", self.directory, err)
+            return False
 
 
 def as_numpy(flat: array, shape: tuple[int, ...]) -> np.ndarray:

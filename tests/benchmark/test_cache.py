@@ -95,6 +95,39 @@ def test_disabled_cache_writes_nothing(tmp_path, monkeypatch) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
 
 
+def test_an_unwritable_cache_is_warned_about_once(tmp_path, caplog) -> None:
+    # an unwritable cache only costs speed; it logged a warning for every entry and every
+    # checksum (14 lines before the answer of one `robnas query -O adversarial@mean`)
+    root = write_release(tmp_path / "data", keys=("clean", "pgd@Linf", "fgsm@Linf"))
+    (tmp_path / "file").write_text("")  # a file where the cache folder's parent should be
+    oracle = TabularOracle("cifar10", data=root, cache_dir=tmp_path / "file" / "cache")
+    expected = TabularOracle("cifar10", data=root, cache_dir=False)
+    assert oracle.value(7, "pgd@mean") == expected.value(7, "pgd@mean")
+    assert oracle.value(7, "fgsm@mean") == expected.value(7, "fgsm@mean")
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and warnings[0].startswith("cannot write to the cache"), warnings
+
+
+def test_a_cache_write_that_fails_leaves_no_temporary_file(tmp_path) -> None:
+    # a full disk (here: a file size limit) stopped np.save halfway, and the .tmp file stayed
+    root = write_release(tmp_path / "data")
+    cache = tmp_path / "cache"
+    script = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 16, 1 << 16))\n"
+        "from robnas.benchmark import TabularOracle\n"
+        "print(TabularOracle('cifar10', data=sys.argv[1], cache_dir=sys.argv[2]).value(5, 'clean'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(root), str(cache)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) == TabularOracle("cifar10", data=root, cache_dir=False).value(5, "clean")
+    assert done.stderr.count("cannot write to the cache") == 1, done.stderr
+    assert (cache / "checksums.json").is_file()  # small entries were written
+    assert not list(cache.rglob("*.tmp"))
+
+
 def test_two_processes_building_the_cache_at_once(tmp_path) -> None:
     root = write_release(tmp_path / "data", keys=("clean", "pgd@Linf", "fgsm@Linf"))
     cache = tmp_path / "cache"
