@@ -37,12 +37,19 @@ class FileStatus:
 
 @dataclass(frozen=True)
 class DataInfo:
-    """The contents of a data folder (see :func:`describe`)."""
+    """The contents of a data folder (see :func:`describe`).
+
+    Attributes:
+        is_release: whether ``meta.json`` is the released one (``None`` unless verified). A
+            folder with a ``meta.json`` of its own is a table a user built: no pins apply to
+            it, as when it is read (:class:`~robnas.benchmark.table.ResultTable`).
+    """
 
     root: Path
     origin: str
     files: tuple[FileStatus, ...]
     verified: bool
+    is_release: bool | None = None
 
     @property
     def total_size(self) -> int:
@@ -70,6 +77,7 @@ class DataInfo:
             "total_bytes": self.total_size,
             "datasets": self.datasets(),
             "verified": self.verified,
+            "is_release": self.is_release,
             "files": [f.__dict__ for f in self.files],
             "mismatches": self.mismatches,
         }
@@ -80,7 +88,9 @@ def describe(data: str | os.PathLike[str] | None = None, *, verify: bool = False
 
     Args:
         data: an explicit folder; default ``$ROBNAS_DATA``, else the per-user data folder.
-        verify: hash every file and compare it with its pin.
+        verify: hash every file and compare it with its pin; in a folder whose ``meta.json``
+            is not the release's (a table built with ``robnas table build``) every file is
+            ``"unpinned"``: its files are its own, not damaged copies of the release's.
 
     Raises:
         DataNotFoundError: no ``meta.json`` there (the message says how to get the data).
@@ -98,14 +108,19 @@ def describe(data: str | os.PathLike[str] | None = None, *, verify: bool = False
         (f.relative, f.path, f.dataset.value, f.key, f.measure.value) for f in inventory(root)
     ]
     files = []
+    is_release = None
     for relative, path, dataset, key, measure in entries:
         try:
-            status = _status(path, relative) if verify else None
+            status = None
+            if verify:
+                status = UNPINNED if is_release is False else _status(path, relative)
+                if is_release is None:  # meta.json, the first entry, tells which
+                    is_release, status = status == OK, UNPINNED if status != OK else OK
             size = path.stat().st_size
         except OSError as err:
             raise DataUnreadableError(f"cannot read {path}: {err.strerror or err}") from None
         files.append(FileStatus(relative, size, status, dataset, key, measure))
-    return DataInfo(root, origin, tuple(files), verify)
+    return DataInfo(root, origin, tuple(files), verify, is_release)
 
 
 def _status(path: Path, relative: str) -> str:

@@ -222,6 +222,9 @@ def _print_info(info: DataInfo) -> None:
     if info.verified:
         counts = {s: sum(f.status == s for f in info.files) for s in ("ok", "mismatch", "unpinned")}
         print("verified  " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+        if not info.is_release:
+            print("          meta.json is not the release's: a table of its own (robnas table build), "
+                  "whose files have no pins")
         for f in info.files:
             if f.status != "ok":
                 print(f"  {f.status:<9} {f.relative}")

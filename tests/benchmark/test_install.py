@@ -348,6 +348,20 @@ def test_the_advice_for_a_tampered_confusion_matrix_repairs_it(archives, release
     assert code == 0 and "verified  4 ok, 0 mismatch, 0 unpinned" in out
 
 
+def test_info_verify_on_a_table_of_ones_own_finds_no_mismatch(capsys, tmp_path) -> None:
+    # a folder with its own meta.json (robnas table build) has no pins, as when it is read; its
+    # files were each called a mismatch, exit 2, with advice to overwrite them with the release's
+    from tests.release_fixture import write_release
+
+    root = write_release(tmp_path / "mine")
+    code, out, err = _run(capsys, "data", "info", "--verify", "--data", str(root))
+    assert code == 0 and err == ""
+    assert "verified  0 ok, 0 mismatch, 3 unpinned" in out and "a table of its own" in out
+    code, out, _ = _run(capsys, "data", "info", "--verify", "--json", "--data", str(root))
+    payload = json.loads(out)
+    assert code == 0 and payload["is_release"] is False and payload["mismatches"] == []
+
+
 def test_info_without_data_says_how_to_get_it(capsys, tmp_path) -> None:
     code, _, err = _run(capsys, "data", "info", "--data", str(tmp_path / "none"))
     assert "run `robnas data download`" in _one_line_error(code, err)
