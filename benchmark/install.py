@@ -10,7 +10,9 @@ Both :func:`download_release` and :func:`import_release` follow the same steps, 
    (it is what marks a folder as a data root).
 
 Any failure leaves the data folder as it was: the staging folder is removed, and a downloaded
-archive that failed verification is deleted so the next run fetches it afresh.
+archive that failed verification is deleted so the next run fetches it afresh. A staging folder
+left by a run that was killed (``kill -9``, a power cut) is removed by the next install, which
+holds the lock, so no other install can be using it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ DEFAULT_BASE_URL = "http://data.robustness.vision/"
 LOCK_NAME = ".robnas-data.lock"
 DOWNLOAD_DIR = ".download"
 MANIFEST_NAME = ".robnas-installed.json"
+_STAGING_PREFIX = ".staging-"
 
 
 @dataclass
@@ -217,9 +220,12 @@ def _install(
     Returns:
         The release paths taken from each source, in the order of ``sources``.
     """
+    for stale in dest.glob(f"{_STAGING_PREFIX}*"):  # a killed run's; the lock is ours
+        if stale.is_dir() and not stale.is_symlink():
+            remove_tree(stale)
     if not sources:
         return []
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=dest))
+    staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=dest))
     try:
         staged: dict[str, StagedFile] = {}
         taken: list[list[str]] = []

@@ -284,6 +284,17 @@ def test_import_zips_folder_and_extracted_copy(archives, release_root, capsys, t
     assert "installed 0 file(s) into" in out and "(27 already there and identical)" in out
 
 
+def test_a_killed_install_leaves_no_staging_folder_after_the_next_one(release_root, capsys, tmp_path) -> None:
+    # kill -9 mid-install leaves <dest>/.staging-*/ (up to a whole release, hidden) for good
+    dest = tmp_path / "d"
+    left = dest / ".staging-k1ll3d" / "0" / "cifar10"
+    left.mkdir(parents=True)
+    (left / "clean_accuracy.json").write_bytes((release_root / "cifar10" / "clean_accuracy.json").read_bytes())
+    code, out, _ = _run(capsys, "data", "import", str(release_root), "--dest", str(dest))
+    assert code == 0 and "installed 27 file(s)" in out
+    assert not list(dest.glob(".staging-*"))
+
+
 def test_import_of_a_corrupt_zip_installs_nothing(archives, release_root, capsys, tmp_path) -> None:
     meta = (release_root / "meta.json").read_bytes()
     path = write_zip(tmp_path / "meta.zip", [("meta.json", meta[:-2] + b" }")])
