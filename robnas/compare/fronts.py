@@ -224,8 +224,7 @@ def fronts_figure(members: Sequence[FrontRun]) -> Figure:
     for searcher in ordered:
         run = median_run([r for r in members if r.searcher == searcher])
         draw_front(ax, run.values, flags, color=colours[searcher], lw=1.0, alpha=0.85,
-                   label=f"{legend_label(searcher)} "
-                         f"(median run, {run.final_share:.1%} of true HV)")
+                   label=f"{legend_label(searcher)}: median run, {run.final_share:.1%} of true HV")
     label_front_axes(ax, directed, f"{dataset} · {objective}\nfronts after {len(members[0].values)} cells")
     return fig
 

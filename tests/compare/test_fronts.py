@@ -278,6 +278,8 @@ def test_the_fronts_figure_fits_its_title_names_units_and_keeps_the_legend_off_t
         assert title.x0 >= 0 and title.x1 <= fig.bbox.width and title.y1 <= fig.bbox.height
         assert ax.get_xlabel() == "pgd@1/255 accuracy (higher is better)"
         assert ax.get_ylabel() == "parameters (millions; lower is better)"
+        texts = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert texts[1] == f"Random search: median run, {run.final_share:.1%} of true HV", texts
         legend = ax.get_legend().get_window_extent(renderer)
         assert legend.y1 < ax.xaxis.label.get_window_extent(renderer).y0
     assert "clean not shown" in ax.get_title()
