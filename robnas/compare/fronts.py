@@ -217,8 +217,10 @@ def fronts_figure(members: Sequence[FrontRun]) -> Figure:
     ax = fig.subplots()
     true = members[0].true_front
     tx, ty = [r[x_name] for r in true], [r[y_name] for r in true]
+    points = len(set(zip(tx, ty, strict=True)))  # classes of equal values are one circle
+    shown = "" if points == len(true) else f"; {points} points: some share their values"
     ax.scatter(tx, ty, s=70, facecolors="none", edgecolors="black", lw=1.2,
-               label=f"true front ({len(true)} classes)", zorder=3)
+               label=f"true front ({len(true)} classes{shown})", zorder=3)
     ordered = sorted({r.searcher for r in members}, key=searcher_sort_key)
     colours = searcher_colours(ordered)
     for searcher in ordered:

@@ -280,9 +280,16 @@ def test_the_fronts_figure_fits_its_title_names_units_and_keeps_the_legend_off_t
         assert ax.get_ylabel() == "parameters (millions; lower is better)"
         texts = [t.get_text() for t in ax.get_legend().get_texts()]
         assert texts[1] == f"Random search: median run, {run.final_share:.1%} of true HV", texts
+        assert texts[0] == f"true front ({len(run.true_front)} classes)"
         legend = ax.get_legend().get_window_extent(renderer)
         assert legend.y1 < ax.xaxis.label.get_window_extent(renderer).y0
     assert "clean not shown" in ax.get_title()
+    # classes of equal values on the axes drawn are one circle: the legend says so
+    twin = dataclasses.replace(run, true_front=[*run.true_front, run.true_front[0]])
+    (ax,) = fronts_figure([twin]).axes
+    size = len(run.true_front)
+    assert ax.get_legend().get_texts()[0].get_text() == \
+        f"true front ({size + 1} classes; {size} points: some share their values)"
 
 
 def test_from_a_folder_of_search_records_plots_the_hypervolume_regret(multi_comparison, capsys, tmp_path) -> None:
