@@ -182,3 +182,20 @@ def test_a_searcher_at_the_optimum_is_drawn_over_the_optimum_line(tmp_path, metr
     row = pixels[pixels.shape[0] - round(float(y)), int(x0):int(x1)]  # display y counts from the bottom
     grey = np.asarray(to_rgb("#7f7f7f"))
     assert np.abs(row - grey).max(axis=1).max() < 0.05  # random search's grey all along, no black dash
+
+
+def test_a_group_panel_names_its_reference_line_the_whole_true_hypervolume(tmp_path) -> None:
+    """A multi-objective panel plotted as shares named its reference line 'optimum (1.000)', as
+    if the hypervolume share were an accuracy with a table optimum."""
+    from matplotlib.figure import Figure
+
+    from robnas.compare.plots import draw_panel
+
+    write_comparison(tmp_path / "runs", _values, seeds=range(2), optimum=1.0)
+    curves = anytime_curves(expand_to_budget(load_trajectories(tmp_path / "runs")), "value")
+    for title, label, ylabel in (("cifar10 · pgd@1/255,clean", "the whole true hypervolume",
+                                  "share of the true hypervolume"),
+                                 ("cifar10 · clean", "optimum (1.000)", "best accuracy so far")):
+        ax = Figure().subplots()
+        draw_panel(ax, curves, metric="value", optimum=1.0, title=title)
+        assert ax.get_legend_handles_labels()[1][-1] == label and ax.get_ylabel() == ylabel
