@@ -47,8 +47,13 @@ class SpaceMeta:
         checksum = cache.checksum(path)
         table, _ = cache.array(("meta-index", checksum), lambda: _parse_index_table(path))
         reps, _ = cache.array(("meta-representatives", checksum), lambda: _unique_representatives(table))
-        epsilons = cache.document(("meta-epsilons", checksum), lambda: read_meta(path)["epsilons"])
-        return cls(table, reps, {k: tuple(float(e) for e in v) for k, v in epsilons.items()}, checksum)
+        epsilons = cache.document(("meta-epsilons", checksum),
+                                  lambda: _checked_epsilons(read_meta(path)["epsilons"], path))
+        try:
+            checked = _epsilons(epsilons, path)
+        except DataFormatError:  # a damaged cache entry (the file itself passed when cached)
+            checked = _epsilons(read_meta(path)["epsilons"], path)
+        return cls(table, reps, checked, checksum)
 
     # -- scalar look-ups (no NumPy) ------------------------------------------------------------
     def index_of(self, arch: Arch) -> int:
@@ -124,6 +129,39 @@ class SpaceMeta:
     def indices_of(self, archs: list[Arch] | tuple[Arch, ...]) -> np.ndarray:
         """Vectorised :meth:`index_of`."""
         return self.index_of_code[codes_of(list(archs))]
+
+
+def _epsilons(raw: object, path: Path) -> dict[str, tuple[float, ...]]:
+    """``meta.json``'s ``epsilons``: attack key -> distinct positive finite numbers (1/255 units).
+
+    A result file's columns are matched to epsilons by position, so a repeated epsilon would
+    answer one point from another's column; it is refused, as is any value that is no number.
+
+    Raises:
+        DataFormatError: naming ``path`` and the key.
+    """
+    import math
+
+    if not isinstance(raw, dict):
+        raise DataFormatError(f"{path}: 'epsilons' must map attack keys to lists of epsilons")
+    found: dict[str, tuple[float, ...]] = {}
+    for key, values in raw.items():
+        if (not isinstance(values, list) or not values
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)):
+            raise DataFormatError(f"{path}: epsilons of {key!r} must be a non-empty list of numbers, "
+                                  f"got {values!r}")
+        floats = tuple(float(v) for v in values)
+        if not all(math.isfinite(v) and v > 0 for v in floats) or len(set(floats)) != len(floats):
+            raise DataFormatError(f"{path}: epsilons of {key!r} must be distinct positive numbers "
+                                  f"(units of 1/255), got {values!r}")
+        found[str(key)] = floats
+    return found
+
+
+def _checked_epsilons(raw: object, path: Path) -> object:
+    """``raw`` unchanged (for the cache) once :func:`_epsilons` accepts it."""
+    _epsilons(raw, path)
+    return raw
 
 
 def _parse_index_table(path: Path) -> np.ndarray:

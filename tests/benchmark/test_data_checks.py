@@ -216,3 +216,23 @@ def test_data_info_with_robnas_data_naming_a_missing_folder_is_an_error(capsys, 
     code, out, err = _run(capsys, "data", "info")
     assert code == 2 and out == "" and err.count("\n") == 1
     assert f"no robustness data at {tmp_path / 'typo'} ($ROBNAS_DATA)" in err
+
+
+@pytest.mark.parametrize(("epsilons", "message"), [
+    # columns are matched to epsilons by position: pgd@1/255 was answered from the 0.1 column
+    ({"pgd@Linf": [1.0, 1.0, 8.0]}, "epsilons of 'pgd@Linf' must be distinct positive numbers"),
+    ({"pgd@Linf": [0.1, "1", 8.0]}, "epsilons of 'pgd@Linf' must be a non-empty list of numbers"),
+    ({"pgd@Linf": []}, "epsilons of 'pgd@Linf' must be a non-empty list of numbers"),
+    ({"pgd@Linf": [0.1, float("nan"), 8.0]}, "must be distinct positive numbers"),
+    ([0.1, 1.0, 8.0], "'epsilons' must map attack keys to lists of epsilons"),
+])
+def test_meta_json_with_bad_epsilons_is_refused_in_one_line(tmp_path, capsys, epsilons, message) -> None:
+    root = write_release(tmp_path / "data")
+    meta = json.loads((root / "meta.json").read_text())
+    meta["epsilons"] = epsilons
+    (root / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(DataFormatError, match=message):
+        TabularOracle("cifar10", data=root, cache_dir=tmp_path / "cache").value(9, "pgd@1/255")
+    code = main(["query", "9", "-O", "pgd@1/255", "--data", str(root)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and message in err, err
