@@ -182,6 +182,12 @@ def _parse_index_table(path: Path) -> np.ndarray:
     head = table[:2]
     if (head < 0).any() or (head >= NUM_CELLS).any():
         raise DataFormatError(f"{path}: ids must be 0..{NUM_CELLS - 1}, each once")
+    reps = table[_REPRESENTATIVE]
+    stray = np.flatnonzero(reps[reps] != reps)
+    if stray.size:  # a class's rows would hold values under an id whose answers come from another
+        index = int(stray[0])
+        raise DataFormatError(f"{path}: id {index}'s isomorph {int(reps[index])} is not a representative "
+                              f"(its own isomorph is {int(reps[reps[index]])})")
     if np.unique(table[_CODE_OF_INDEX]).size != NUM_CELLS:
         raise DataFormatError(f"{path}: some cells appear under two ids")
     table[_INDEX_OF_CODE, table[_CODE_OF_INDEX]] = np.arange(NUM_CELLS)

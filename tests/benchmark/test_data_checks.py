@@ -236,3 +236,18 @@ def test_meta_json_with_bad_epsilons_is_refused_in_one_line(tmp_path, capsys, ep
     code = main(["query", "9", "-O", "pgd@1/255", "--data", str(root)])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and message in err, err
+
+
+def test_meta_json_whose_isomorph_is_no_representative_is_refused(tmp_path) -> None:
+    # id a's isomorph b, whose own isomorph is c: b was taken as a representative (a row of the
+    # result files) while b itself was answered from c's row
+    root = write_release(tmp_path / "data")
+    meta = json.loads((root / "meta.json").read_text())
+    ids = meta["ids"]
+    member = next(i for i, entry in ids.items() if entry["isomorph"] != i)
+    target = next(i for i, entry in ids.items() if entry["isomorph"] == i and i != ids[member]["isomorph"])
+    ids[target]["isomorph"] = ids[member]["isomorph"]
+    ids[member]["isomorph"] = target
+    (root / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(DataFormatError, match=r"isomorph [0-9]+ is not a representative"):
+        TabularOracle("cifar10", data=root, cache_dir=tmp_path / "cache")
