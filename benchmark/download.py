@@ -3,7 +3,8 @@
 A download goes to ``<target>.part`` and is renamed to ``<target>`` only once complete. A
 ``.part`` file left by an interrupted run is resumed with a ``Range`` request; a server that
 answers ``200`` instead of ``206`` (it ignores ranges) restarts the file from byte 0, and one
-that answers ``416`` (range past the end) also restarts it. Transient failures (connection
+that answers ``416`` (range past the end) or a ``206`` for other bytes than asked (a broken
+cache or proxy) also restarts it. Transient failures (connection
 refused or reset, timeouts, a connection closed before the announced length, HTTP 5xx, 408,
 429) are retried with exponential back-off; the count of failures resets whenever a try made
 progress. Other HTTP errors (404 and the rest of 4xx) fail at once.
@@ -140,7 +141,11 @@ def _attempt(url: str, part: Path, timeout: float, progress: bool) -> None:
     except (OSError, http.client.HTTPException) as err:
         raise _Transient(_reason(err)) from None
     with response:
-        total, mode = _plan(response, offset, url)
+        try:
+            total, mode = _plan(response, offset, url)
+        except _Transient:  # a 206 for other bytes than asked: its ranges cannot be trusted
+            part.unlink(missing_ok=True)
+            raise
         if mode == "wb" and offset:
             offset = 0
         _copy_body(response, part, mode, offset, total, progress, url)

@@ -1,6 +1,7 @@
 """A real HTTP server on 127.0.0.1 serving release archives, with faults a test switches on.
 
 Faults: drop the connection halfway through a file (once per path), ignore ``Range`` headers,
+answer a ``Range`` request with the whole file under a ``206`` (a broken cache or proxy),
 answer given statuses before serving, and send slowly. Every request is recorded with its
 ``Range`` header, so tests can check what the client asked for.
 """
@@ -22,6 +23,7 @@ class Faults:
 
     drop_once: set[str] = field(default_factory=set)
     ignore_range: bool = False
+    whole_file_as_206: bool = False
     statuses: dict[str, list[int]] = field(default_factory=dict)
     chunk_delay: float = 0.0
 
@@ -85,7 +87,10 @@ class ReleaseServer:
                     self.send_error(404)
                     return
                 start = 0
-                if rng and not server.faults.ignore_range:
+                if rng and server.faults.whole_file_as_206:
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes 0-{len(body) - 1}/{len(body)}")
+                elif rng and not server.faults.ignore_range:
                     start = int(rng.removeprefix("bytes=").split("-")[0])
                     self.send_response(206)
                     self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")

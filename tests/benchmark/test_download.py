@@ -49,6 +49,16 @@ def test_server_ignoring_range_restarts_cleanly(tmp_path: Path) -> None:
     assert (tmp_path / "a.zip").read_bytes() == BODY
 
 
+def test_a_206_for_the_wrong_range_starts_over(tmp_path: Path) -> None:
+    # the part could never be resumed (every try refused the Content-Range and kept it), so
+    # every later run failed the same way until the user found and deleted the .part file
+    (tmp_path / "a.zip.part").write_bytes(BODY[:1000])
+    with ReleaseServer({"a.zip": BODY}, Faults(whole_file_as_206=True)) as server:
+        fetch(server.url + "a.zip", tmp_path / "a.zip", retry=FAST, progress=False)
+        assert server.requests_for("a.zip") == ["bytes=1000-", None]
+    assert (tmp_path / "a.zip").read_bytes() == BODY
+
+
 def test_server_errors_are_retried(tmp_path: Path) -> None:
     with ReleaseServer({"a.zip": BODY}, Faults(statuses={"a.zip": [503, 500]})) as server:
         fetch(server.url + "a.zip", tmp_path / "a.zip", retry=FAST, progress=False)
