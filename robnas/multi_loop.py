@@ -68,7 +68,7 @@ from robnas.multi_objective import (
     parse_objectives,
 )
 from robnas.oracle import run_provenance
-from robnas.run_record import RunRecord, RunRecordError, merged_provenance
+from robnas.run_record import CONFIG_FILE, RunRecord, RunRecordError, merged_provenance
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -270,6 +270,8 @@ def _open_record(searcher: Searcher, oracle: Oracle, objectives: tuple[DirectedO
 
     def check(trials: list[dict[str, Any]], path: Path) -> None:
         check_vectors(trials, oracle, objectives, problem, path)
+        if problem is not None:
+            check_problem_fields(RunRecord(path.parent).config(), problem, path.parent / CONFIG_FILE)
 
     fields = {  # in the first config.json written: a record killed at once is still multi-objective
         "objectives": [str(o) for o in objectives],
@@ -279,6 +281,27 @@ def _open_record(searcher: Searcher, oracle: Oracle, objectives: tuple[DirectedO
     return open_record(searcher, oracle, label(objectives), budget,  # type: ignore[arg-type]
                        record_dir, None, resume, {}, check, workers=workers,
                        prior=prior, data_objectives=[o.name for o in objectives], fields=fields)
+
+
+def check_problem_fields(config: dict[str, Any], problem: ParetoProblem, path: Path, *,
+                         action: str = "resume") -> None:
+    """Refuse a record whose ``reference_point`` or ``true_hypervolume`` is not the table's
+    (``problem``'s): a resumed run kept them as they were, edited, beside the values of the
+    data, and every report of the run would read them.
+
+    Raises:
+        RunRecordError: ``cannot <action>: <config.json>: <key> ... is not the data's ...``.
+    """
+    for key, expected in (("reference_point", problem.reference.tolist()),
+                          ("true_hypervolume", problem.true_hypervolume)):
+        recorded = config.get(key)
+        numbers = recorded if isinstance(expected, list) else [recorded]
+        wanted = expected if isinstance(expected, list) else [expected]
+        if not (isinstance(numbers, list) and len(numbers) == len(wanted)
+                and all(isinstance(x, int | float) and not isinstance(x, bool) and _same(x, y)
+                        for x, y in zip(numbers, wanted, strict=True))):
+            raise RunRecordError(f"cannot {action}: {path}: {key} {recorded!r} is not the data's {expected!r}; "
+                                 "the record was edited or belongs to other data")
 
 
 def check_vectors(trials: list[dict[str, Any]], oracle: Oracle,

@@ -290,6 +290,27 @@ def test_resume_refuses_edited_fronts_hypervolumes_and_true_front_flags(cifar10_
                          record_dir=tmp_path / "r", resume=True)
 
 
+@pytest.mark.parametrize(("key", "value"), [
+    ("true_hypervolume", 1.0), ("true_hypervolume", "x"), ("true_hypervolume", None),
+    ("reference_point", [0.0, 0.0]), ("reference_point", "x"), ("reference_point", [0.5]),
+])
+def test_resume_refuses_an_edited_reference_point_or_true_hypervolume(cifar10_oracle, tmp_path, key,
+                                                                      value) -> None:
+    """A resume kept config.json's reference point and true hypervolume as they were, edited,
+    beside the table's values; compare then refused the run (its true hypervolume), search
+    --resume had extended it."""
+    run_multi_search(RandomSearch(seed=0), cifar10_oracle, "pgd@1/255,clean", 6, record_dir=tmp_path / "r")
+    path = tmp_path / "r" / "config.json"
+    config = json.loads(path.read_text())
+    config[key] = value
+    path.write_text(json.dumps(config))
+    before = {p.name: p.read_bytes() for p in (tmp_path / "r").iterdir() if p.is_file()}
+    with pytest.raises(RunRecordError, match=rf"cannot resume: {path}: {key} .* is not the data's"):
+        run_multi_search(RandomSearch(seed=0), cifar10_oracle, "pgd@1/255,clean", 8,
+                         record_dir=tmp_path / "r", resume=True)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "r").iterdir() if p.is_file()} == before
+
+
 def test_a_front_below_the_reference_misses_all_of_the_true_hypervolume(cifar10_oracle, problem) -> None:
     """Nothing above the reference point: regret 1 and share 0 exactly (not 1 - 4e-16)."""
     result = run_multi_search(RandomSearch(seed=0), cifar10_oracle, "pgd@1/255,clean", 1, problem=problem)
