@@ -6,12 +6,14 @@ Safety rules, checked on every entry before anything is written:
   or that is a link, a device, a FIFO or a socket, or is encrypted, makes the whole archive
   rejected (:class:`UnsafeArchiveError`);
 - entries that are not one of the expected release files (``README``, ``__MACOSX/...``) are
-  skipped, never extracted;
+  skipped, never extracted (the operating system's own, ``__MACOSX/``, ``._*`` and
+  ``.DS_Store``, silently);
 - output paths come from robnas' own table of release paths (:mod:`robnas.benchmark.checksums`),
   never from the archive's names, so nothing can be written outside the staging folder.
 
 The release files may sit at the archive's root (``cifar10/clean_accuracy.json``), under one top
-folder (``robustness-data/cifar10/...``), or, for a dataset's own archive, bare
+folder (``robustness-data/cifar10/...``, next to files such as a ``README`` and the
+``__MACOSX/`` folder macOS adds), or, for a dataset's own archive, bare
 (``clean_accuracy.json`` in ``cifar10.zip``): :func:`resolve_layout` finds which.
 
 Each file is streamed to its staged path while hashing it, and a pinned file whose SHA-256
@@ -100,28 +102,40 @@ def check_entry(info: zipfile.ZipInfo) -> None:
         raise UnsafeArchiveError(f"entry {info.filename!r} is too large ({info.file_size} bytes)")
 
 
+def os_metadata(parts: tuple[str, ...]) -> bool:
+    """Whether an entry is the operating system's bookkeeping (macOS' ``__MACOSX/`` folder and
+    ``._*`` resource forks, Finder's ``.DS_Store``), never release data.
+
+    >>> os_metadata(("__MACOSX", "data", "._meta.json")), os_metadata(("data", "meta.json"))
+    (True, False)
+    """
+    return bool(parts) and (parts[0] == "__MACOSX" or parts[-1].startswith("._") or parts[-1] == ".DS_Store")
+
+
 def resolve_layout(
     names: Iterable[str], expected: Collection[str], dataset: str | None = None
 ) -> dict[str, str]:
     """Map entry names to release paths, whichever of the supported layouts the names use.
 
-    Tried in order, the first layout that maps the most names wins: as is; without a single
-    top folder; prefixed with ``dataset/`` (bare files of a dataset archive); both. Names that
-    map to nothing expected are left out (the caller skips them).
+    Tried in order, the first layout that maps the most names wins: as is; without the top
+    folder, where the entries in folders all share one (files beside it, a ``README`` say,
+    stay as they are); prefixed with ``dataset/`` (bare files of a dataset archive); both.
+    The operating system's bookkeeping (:func:`os_metadata`) is no part of the layout. Names
+    that map to nothing expected are left out (the caller skips them).
 
     >>> resolve_layout(["data/meta.json", "data/cifar10/clean_accuracy.json", "data/README"],
     ...                {"meta.json", "cifar10/clean_accuracy.json"})
     {'data/meta.json': 'meta.json', 'data/cifar10/clean_accuracy.json': 'cifar10/clean_accuracy.json'}
     """
     parts = {name: safe_parts(name) for name in names}
-    parts = {name: p for name, p in parts.items() if p}
+    parts = {name: p for name, p in parts.items() if p and not os_metadata(p)}
     tops = {p[0] for p in parts.values() if len(p) > 1}
-    single_top = len(tops) == 1 and all(len(p) > 1 for p in parts.values())
+    single_top = len(tops) == 1
 
     def layouts() -> Iterable[dict[str, str]]:
         plain = {name: "/".join(p) for name, p in parts.items()}
         yield plain
-        stripped = {name: "/".join(p[1:]) for name, p in parts.items()} if single_top else {}
+        stripped = {name: "/".join(p[1:] if len(p) > 1 else p) for name, p in parts.items()} if single_top else {}
         if stripped:
             yield stripped
         if dataset:
@@ -201,7 +215,8 @@ def extract_zip(
             for info in files:
                 relative = layout.get(info.filename)
                 if relative is None:
-                    _log.warning("%s: skipping unexpected entry %r", name, info.filename)
+                    if not os_metadata(safe_parts(info.filename)):
+                        _log.warning("%s: skipping unexpected entry %r", name, info.filename)
                     continue
                 with zf.open(info) as source:
                     staged.append(stage_stream(source, relative, staging, name))

@@ -39,6 +39,25 @@ def test_layouts_are_found_and_files_verified(release_root: Path, tmp_path: Path
     assert not (tmp_path / "stage" / "README.txt").exists()
 
 
+def test_a_top_folder_beside_macos_bookkeeping_and_a_readme(release_root: Path, tmp_path: Path, caplog) -> None:
+    # macOS' "Compress" adds __MACOSX/<top>/... beside the top folder, and a hand-made archive
+    # may hold a README beside it: the top folder was no longer the single one, so the archive
+    # "held none of the expected release files"
+    entries = release_entries(release_root, "cifar10", ["clean", "pgd@Linf"], "robustness-data/")
+    archive = write_zip(tmp_path / "c.zip", [
+        ("meta.json", (release_root / "meta.json").read_bytes()),
+        *entries,
+        *((f"__MACOSX/robustness-data/cifar10/._{n.rsplit('/', 1)[1]}", b"\0\5") for n, _ in entries),
+        ("robustness-data/.DS_Store", b"\0"),
+        ("README.txt", b"hi"),
+    ])
+    staged = extract_zip(archive, tmp_path / "stage", CIFAR10, "cifar10")
+    assert sorted(f.relative for f in staged) == [
+        "cifar10/clean_accuracy.json", "cifar10/pgd@Linf_accuracy.json", "meta.json"]
+    skipped = [r.getMessage() for r in caplog.records if "skipping" in r.getMessage()]
+    assert skipped == ["c.zip: skipping unexpected entry 'README.txt'"]  # the OS's own: silently
+
+
 def test_bare_files_of_a_dataset_archive(release_root: Path, tmp_path: Path) -> None:
     archive = write_zip(tmp_path / "ImageNet16-120.zip", [
         ("clean_accuracy.json", (release_root / "ImageNet16-120" / "clean_accuracy.json").read_bytes()),
