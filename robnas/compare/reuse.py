@@ -59,7 +59,7 @@ def check_finished_runs(runs_dir: Path, oracles: dict[str, TabularOracle],
         oracle = oracles[dataset]
         trials = record.read_trials()
         if is_multi(objective):
-            from robnas.multi_loop import check_vectors
+            from robnas.multi_loop import check_problem_fields, check_vectors
 
             if (dataset, objective) not in problems:
                 problems[dataset, objective] = ParetoProblem.from_oracle(oracle, objective)
@@ -67,7 +67,14 @@ def check_finished_runs(runs_dir: Path, oracles: dict[str, TabularOracle],
             check_vectors(trials, oracle, parse_objectives(objective), problem,
                           run_dir / TRIALS_FILE, action="compare")
             _check_number(config, "true_hypervolume", problem.true_hypervolume, run_dir / CONFIG_FILE)
-            _check_number(record.summary() or {}, "optimum", 1.0, summary)
+            check_problem_fields(config, problem, run_dir / CONFIG_FILE, action="compare")
+            fields = record.summary() or {}
+            _check_number(fields, "optimum", 1.0, summary)
+            # what the fronts report reads from the summary: the share of classes found is
+            # counted against true_front_size, the median run chosen by best_value
+            _check_number(fields, "true_front_size", len(problem.front_rows), summary)
+            if fields.get("n_evaluations") == len(trials):  # the summary of the last session
+                _check_number(fields, "best_value", trials[-1]["best"] if trials else None, summary)
             continue
         limits = {key[4:]: config[key] for key in ("max_params", "max_flops") if config.get(key) is not None}
         check_trials(trials, oracle, objective, config.get("min_clean"), run_dir / TRIALS_FILE,

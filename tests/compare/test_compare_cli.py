@@ -275,6 +275,26 @@ def test_a_finished_multi_objective_run_edited_by_hand_is_refused_when_reused(
     assert code == 2 and "true_hypervolume None" in err
 
 
+@pytest.mark.parametrize(("name", "change", "message"), [
+    ("summary.json", lambda s: s.update(true_front_size=5), "summary.json: true_front_size 5 is not the data's 10"),
+    ("summary.json", lambda s: s.update(best_value=0.9), "summary.json: best_value 0.9 is not the data's"),
+    ("config.json", lambda c: c.update(reference_point=[0.0, 0.0]), "config.json: reference_point [0.0, 0.0]"),
+])
+def test_a_finished_multi_objective_runs_summary_edited_by_hand_is_refused_when_reused(
+        release_root, capsys, tmp_path, name, change, message) -> None:
+    """The fronts report reads true_front_size (the share of classes found: 5 for 10 doubled it)
+    and best_value (which run is the median) from the summary, unchecked when a comparison
+    reused the run."""
+    out = tmp_path / "cmp"
+    argv = ["compare", "--multi", "-O", "pgd@1/255", "-O", "clean", "-s", "random", "--seeds", "1",
+            "--budget", "8", "--out", str(out), "--data", str(release_root), "--jobs", "1", "-q"]
+    assert _run(capsys, *argv)[0] == 0
+    (run,) = (out / "runs").iterdir()
+    _edit_json(run / name, change)
+    code, _, err = _run(capsys, *argv)
+    assert code == 2 and err.count("\n") == 1 and f"cannot compare: {run / name}" in err and message in err, err
+
+
 def test_a_finished_run_of_a_dataset_not_installed_is_reported_unchecked(release_root, capsys, tmp_path) -> None:
     """The check of reused runs needs their table: a run of a dataset the data root lacks (the
     test release has no cifar100) is reported as before rather than stopping the comparison."""
