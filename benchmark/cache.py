@@ -107,8 +107,12 @@ class ArrayCache:
         return self._stat_index
 
     def _save_stat_index(self) -> None:
+        """Write the stat index, without the files that are gone (a deleted copy of the data, a
+        test's temporary folder): it is read on every start and would only grow."""
         if self.directory is None or not self._stat_dirty or self._stat_index is None:
             return
+        for gone in [name for name in self._stat_index if not os.path.lexists(name)]:
+            del self._stat_index[gone]
         payload = json.dumps(self._stat_index).encode()
         if self._store(self.directory / _STAT_INDEX, lambda handle: handle.write(payload)):
             self._stat_dirty = False
