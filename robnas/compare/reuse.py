@@ -23,6 +23,7 @@ from robnas.run_record import CONFIG_FILE, SUMMARY_FILE, TRIALS_FILE, RunRecord,
 
 if TYPE_CHECKING:
     from robnas.benchmark import TabularOracle
+    from robnas.multi_objective import ParetoProblem
 
 __all__ = ["check_finished_runs"]
 
@@ -73,6 +74,7 @@ def check_finished_runs(runs_dir: Path, oracles: dict[str, TabularOracle],
             # what the fronts report reads from the summary: the share of classes found is
             # counted against true_front_size, the median run chosen by best_value
             _check_number(fields, "true_front_size", len(problem.front_rows), summary)
+            _check_true_front(fields.get("true_front"), problem, summary)  # the fronts figure draws it
             if fields.get("n_evaluations") == len(trials):  # the summary of the last session
                 _check_number(fields, "best_value", trials[-1]["best"] if trials else None, summary)
             continue
@@ -91,3 +93,19 @@ def _check_number(fields: Mapping[str, Any], key: str, expected: float | None, p
     if not recorded_matches(recorded, expected):
         raise RunRecordError(f"cannot compare: {path}: {key} {recorded!r} is not the data's "
                              f"{float(expected)!r}; the record was edited or belongs to other data")
+
+
+def _check_true_front(recorded: Any, problem: ParetoProblem, path: Path) -> None:
+    """Refuse a summary's ``true_front`` unless it holds the table's true front: each class's
+    index and objective values, in order."""
+    expected = problem.true_front()
+    names = [o.name for o in problem.objectives]
+    rows = recorded if isinstance(recorded, list) else []
+    same = len(rows) == len(expected) and all(
+        isinstance(row, dict) and row.get("index") == int(want["index"])
+        and all(recorded_matches(row.get(n), float(want[n])) for n in names)
+        for row, (_, want) in zip(rows, expected.iterrows(), strict=False))
+    if not same:
+        raise RunRecordError(f"cannot compare: {path}: true_front is not the data's ({len(expected)} classes); "
+                             "the record was edited or belongs to other data")
+

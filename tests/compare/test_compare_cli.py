@@ -279,6 +279,8 @@ def test_a_finished_multi_objective_run_edited_by_hand_is_refused_when_reused(
     ("summary.json", lambda s: s.update(true_front_size=5), "summary.json: true_front_size 5 is not the data's 10"),
     ("summary.json", lambda s: s.update(best_value=0.9), "summary.json: best_value 0.9 is not the data's"),
     ("config.json", lambda c: c.update(reference_point=[0.0, 0.0]), "config.json: reference_point [0.0, 0.0]"),
+    ("summary.json", lambda s: s["true_front"][0].update(clean=0.99), "summary.json: true_front is not the data's"),
+    ("summary.json", lambda s: s["true_front"].pop(), "summary.json: true_front is not the data's (10 classes)"),
 ])
 def test_a_finished_multi_objective_runs_summary_edited_by_hand_is_refused_when_reused(
         release_root, capsys, tmp_path, name, change, message) -> None:
