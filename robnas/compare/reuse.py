@@ -6,7 +6,9 @@ against the table first, as ``robnas search --resume`` checks a record it contin
 trial's cell, index and value(s) (:func:`robnas.run_record.check_trials`,
 :func:`robnas.multi_loop.check_vectors`), the running best (hypervolume share), and the
 ``optimum`` the regret is taken from (a single-objective run's ``summary.json``; a
-multi-objective run's is 1, its true hypervolume in ``config.json``). A record edited by hand,
+multi-objective run's is 1, its true hypervolume and reference point in ``config.json``, and
+what the fronts report reads from its ``summary.json``: the true front, its size and the final
+share). A record edited by hand,
 or written over other data, is refused in one line that names its file and line.
 ``compare --from`` re-draws without the data and so cannot check.
 """
