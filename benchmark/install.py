@@ -5,7 +5,9 @@ Both :func:`download_release` and :func:`import_release` follow the same steps, 
 
 1. gather the sources (downloaded into ``<dest>/.download/``, resumable; or given by the user);
 2. stage every expected release file into a private ``<dest>/.staging-*`` folder, checking
-   archive safety and each file's pinned SHA-256 (:mod:`robnas.benchmark.archive`);
+   archive safety and each file's pinned SHA-256 (:mod:`robnas.benchmark.archive`); a download
+   is checked as soon as it is complete, before the next archive is fetched, so a bad one
+   stops the run before more is fetched (and none is left unchecked for the next run);
 3. only if every file passed, move each into place with an atomic rename, ``meta.json`` last
    (it is what marks a folder as a data root).
 
@@ -152,17 +154,20 @@ def download_release(
             else:
                 wanted.append((name, dataset, accepted))
         downloads = dest / DOWNLOAD_DIR
-        sources = []
-        for name, dataset, accepted in wanted:
-            downloads.mkdir(parents=True, exist_ok=True)
-            path = downloads / name
-            if not path.is_file():  # complete from an earlier run that failed later on
-                fetch(base + name, path, retry=retry, progress=progress)
-            sources.append((path, dataset, accepted))
-        taken = _install(dest, sources, report, delete_bad=True)
-        for (name, *_), (path, *_), files in zip(wanted, sources, taken, strict=True):
+
+        def fetched() -> Iterator[tuple[Path, Dataset | None, frozenset[str]]]:
+            """Each archive when its turn comes (staged before the next is fetched)."""
+            for name, dataset, accepted in wanted:
+                downloads.mkdir(parents=True, exist_ok=True)
+                path = downloads / name
+                if not path.is_file():  # complete from an earlier run that failed later on
+                    fetch(base + name, path, retry=retry, progress=progress)
+                yield path, dataset, accepted
+
+        taken = _install(dest, fetched(), report, delete_bad=True)
+        for (name, *_), files in zip(wanted, taken, strict=True):
             manifest[name] = {"url": base + name, "files": files}
-            path.unlink(missing_ok=True)
+            (downloads / name).unlink(missing_ok=True)
         if wanted:
             _write_manifest(dest, manifest)
         _remove_if_empty(downloads)
@@ -210,12 +215,14 @@ def import_release(source: Path | str, dest: Path | str | None = None) -> Instal
 
 def _install(
     dest: Path,
-    sources: Sequence[tuple[Path, Dataset | None, frozenset[str]]],
+    sources: Iterable[tuple[Path, Dataset | None, frozenset[str]]],
     report: InstallReport,
     *,
     delete_bad: bool,
 ) -> list[list[str]]:
     """Stage every source, then move all staged files into place (see the module docs).
+
+    ``sources`` may be lazy (downloads): each is staged before the next is asked for.
 
     Returns:
         The release paths taken from each source, in the order of ``sources``.
@@ -223,13 +230,13 @@ def _install(
     for stale in dest.glob(f"{_STAGING_PREFIX}*"):  # a killed run's; the lock is ours
         if stale.is_dir() and not stale.is_symlink():
             remove_tree(stale)
-    if not sources:
-        return []
-    staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=dest))
+    staging: Path | None = None
     try:
         staged: dict[str, StagedFile] = {}
         taken: list[list[str]] = []
         for number, (path, dataset, accepted) in enumerate(sources):
+            if staging is None:
+                staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=dest))
             folder = staging / str(number)
             ds = dataset.value if dataset else None
             try:
@@ -243,13 +250,16 @@ def _install(
                 raise
             staged.update((f.relative, f) for f in files)
             taken.append(sorted(f.relative for f in files))
+        if staging is None:
+            return []
         if META_PATH not in staged and not (dest / META_PATH).is_file():
             raise DataFormatError("the release's meta.json is in none of the sources; nothing was installed")
         for relative in sorted(staged, key=lambda r: (r == META_PATH, r)):
             _place(dest, staged[relative], report)
         return taken
     finally:
-        remove_tree(staging)
+        if staging is not None:
+            remove_tree(staging)
 
 
 def _place(dest: Path, staged: StagedFile, report: InstallReport) -> None:

@@ -171,6 +171,21 @@ def test_corrupted_file_is_rejected_and_nothing_installed(archives, release_root
     assert len(_release_files(dest)) == 5
 
 
+def test_a_bad_archive_stops_the_run_before_the_next_is_fetched(archives, capsys, tmp_path) -> None:
+    # a captive portal answers every URL with its page: all archives were fetched first, the
+    # first one's failure deleted only it, and the next run reused the other unchecked page
+    # and failed again (one run per archive to recover, each fetching what followed)
+    page = b"<html>please log in</html>"
+    with ReleaseServer(dict.fromkeys(archives, page)) as server:
+        code, _, err = _download(capsys, server, tmp_path / "d")
+        assert _one_line_error(code, err).endswith("meta.zip is not a readable zip archive: File is not a zip file")
+        assert [server.requests_for(name) for name in archives] == [[None], [], []]
+        server.files.update(archives)
+        code, out, _ = _download(capsys, server, tmp_path / "d")
+    assert code == 0 and "installed 5 file(s)" in out
+    assert not (tmp_path / "d" / ".download").exists()
+
+
 @pytest.mark.parametrize("evil", ["../evil.json", "../../evil.json", "/tmp/robnas-evil.json"])
 def test_zip_slip_archive_changes_nothing(archives, release_root, capsys, tmp_path, evil) -> None:
     bad = dict(archives)
