@@ -11,6 +11,10 @@ Both :func:`download_release` and :func:`import_release` follow the same steps, 
 3. only if every file passed, move each into place with an atomic rename, ``meta.json`` last
    (it is what marks a folder as a data root).
 
+A folder holding a table of its own (a ``meta.json`` that is not the release's, as ``robnas
+table build`` writes) is refused before anything is fetched: its files are not the release's,
+and would be replaced for good.
+
 Any failure leaves the data folder as it was: the staging folder is removed, and a downloaded
 archive that failed verification is deleted so the next run fetches it afresh. A staging folder
 left by a run that was killed (``kill -9``, a power cut) is removed by the next install, which
@@ -145,6 +149,7 @@ def download_release(
     base = base_url if base_url.endswith("/") else base_url + "/"
     report = InstallReport(dest)
     with _os_errors(dest), _locked(dest):
+        _refuse_a_table_of_its_own(dest)
         manifest = _read_manifest(dest)
         wanted: list[tuple[str, Dataset | None, frozenset[str]]] = []
         for name, dataset in archive_names(chosen, kinds):
@@ -208,6 +213,7 @@ def import_release(source: Path | str, dest: Path | str | None = None) -> Instal
             sources.append((source, _dataset_of_archive(source.name), everything))
     report = InstallReport(dest)
     with _os_errors(dest), _locked(dest):
+        _refuse_a_table_of_its_own(dest)
         _install(dest, sources, report, delete_bad=False)
         report.missing = _missing(dest, _datasets_present(dest), (Measure.ACCURACY,))
     return report
@@ -260,6 +266,18 @@ def _install(
     finally:
         if staging is not None:
             remove_tree(staging)
+
+
+def _refuse_a_table_of_its_own(dest: Path) -> None:
+    """Raise unless ``dest`` is empty of data or a copy of the release (its ``meta.json`` is the
+    release's): the release's files would replace those of a table built there, for good."""
+    meta = dest / META_PATH
+    if meta.is_file() and sha256_of(meta) != RELEASE_SHA256[META_PATH]:
+        raise RobnasError(
+            f"{dest} holds a table of its own (its meta.json is not the release's, as `robnas table "
+            f"build` writes it): installing the release there would replace its files; install into "
+            f"another folder (--dest), or delete {meta} first if it is a damaged copy of the release's"
+        )
 
 
 def _place(dest: Path, staged: StagedFile, report: InstallReport) -> None:

@@ -388,6 +388,23 @@ def test_info_verify_on_a_table_of_ones_own_finds_no_mismatch(capsys, tmp_path) 
     assert code == 0 and payload["is_release"] is False and payload["mismatches"] == []
 
 
+def test_a_table_of_ones_own_is_not_overwritten_by_the_release(archives, release_root, capsys, tmp_path) -> None:
+    # `robnas data download/import --dest` into a built table replaced its meta.json (its
+    # epsilons) and its result files with the release's, for good
+    from tests.release_fixture import write_release
+
+    root = write_release(tmp_path / "mine")
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    code, _, err = _run(capsys, "data", "import", str(release_root), "--dest", str(root))
+    assert _one_line_error(code, err).startswith(
+        f"robnas: error: {root} holds a table of its own (its meta.json is not the release's")
+    with ReleaseServer(archives) as server:
+        code, _, err = _download(capsys, server, root, "--force")
+        assert "holds a table of its own" in _one_line_error(code, err)
+        assert server.requests == []
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and p.name != ".robnas-data.lock"} == before
+
+
 def test_info_without_data_says_how_to_get_it(capsys, tmp_path) -> None:
     code, _, err = _run(capsys, "data", "info", "--data", str(tmp_path / "none"))
     assert "run `robnas data download`" in _one_line_error(code, err)
