@@ -38,6 +38,19 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
 
 
+def first_time_given(namespace: argparse.Namespace, dest: str) -> bool:
+    """Record that the option of ``dest`` was given; ``False`` when it had been already
+    (the set lives on the namespace under :attr:`StoreOnce.GIVEN`, one per parse)."""
+    given = getattr(namespace, StoreOnce.GIVEN, None)
+    if given is None:
+        given = set()
+        setattr(namespace, StoreOnce.GIVEN, given)
+    if dest in given:
+        return False
+    given.add(dest)
+    return True
+
+
 class StoreOnce(argparse.Action):
     """``store``, but an option given twice is an error instead of the last one silently winning
     (whatever the first value was: the default too)."""
@@ -48,15 +61,10 @@ class StoreOnce(argparse.Action):
     def __call__(
         self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
     ) -> None:
-        given = getattr(namespace, self.GIVEN, None)
-        if given is None:
-            given = set()
-            setattr(namespace, self.GIVEN, given)
-        if self.dest in given:
+        if not first_time_given(namespace, self.dest):
             raise argparse.ArgumentError(
                 self, f"given twice ({getattr(namespace, self.dest)!r} and {values!r}); this command takes one"
             )
-        given.add(self.dest)
         setattr(namespace, self.dest, values)
 
 
@@ -68,14 +76,9 @@ class BooleanOnce(argparse.BooleanOptionalAction):
     def __call__(
         self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
     ) -> None:
-        given = getattr(namespace, StoreOnce.GIVEN, None)
-        if given is None:
-            given = set()
-            setattr(namespace, StoreOnce.GIVEN, given)
-        if self.dest in given:
+        if not first_time_given(namespace, self.dest):
             flags = " or ".join(s for s in self.option_strings if s.startswith("--"))
             raise argparse.ArgumentError(self, f"given twice; give {flags} once")
-        given.add(self.dest)
         super().__call__(parser, namespace, values, option)
 
 
