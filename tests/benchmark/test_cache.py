@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -36,12 +37,17 @@ def test_second_start_reads_the_cache_not_the_json(tmp_path, monkeypatch) -> Non
     assert calls == ["pgd@Linf_accuracy.json"]  # nothing parsed again
 
 
-def test_a_changed_source_file_is_rebuilt(tmp_path) -> None:
+def _cached_clean_of_cell_9(tmp_path) -> tuple[Path, Path, str, float]:
+    """A release under ``tmp_path/data`` read once through a cache in ``tmp_path/cache``: the
+    root, the cache folder, cell 9's representative (as a JSON key) and its clean accuracy."""
     root = write_release(tmp_path / "data")
     cache = tmp_path / "cache"
     oracle = TabularOracle("cifar10", data=root, cache_dir=cache)
-    rep = str(int(oracle.meta.representative[9]))
-    before = oracle.value(9, "clean")
+    return root, cache, str(int(oracle.meta.representative[9])), oracle.value(9, "clean")
+
+
+def test_a_changed_source_file_is_rebuilt(tmp_path) -> None:
+    root, cache, rep, before = _cached_clean_of_cell_9(tmp_path)
     path = root / "cifar10" / "clean_accuracy.json"
     document = json.loads(path.read_text())
     document["cifar10"]["clean"]["accuracy"][rep] = 0.123 if before != 0.123 else 0.456
@@ -78,11 +84,7 @@ def test_the_stat_index_forgets_files_that_are_gone(tmp_path) -> None:
 def test_a_file_rewritten_in_place_with_its_old_mtime_is_hashed_again(tmp_path) -> None:
     # `cp -p`, `rsync -t --inplace`, `touch -r`: same size, mtime and inode, other bytes; the stat
     # index answered the old SHA-256, so the oracle served the old file's values from the cache
-    root = write_release(tmp_path / "data")
-    cache = tmp_path / "cache"
-    oracle = TabularOracle("cifar10", data=root, cache_dir=cache)
-    rep = str(int(oracle.meta.representative[9]))
-    before = oracle.value(9, "clean")
+    root, cache, rep, before = _cached_clean_of_cell_9(tmp_path)
     path = root / "cifar10" / "clean_accuracy.json"
     old = path.stat()
     document = json.loads(path.read_text())
