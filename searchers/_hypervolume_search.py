@@ -43,6 +43,16 @@ CANDIDATES = ("neighbours", "neighbours+twins", "all")
 """Which unseen classes a round scores: the one-edge neighbours of the told front, those and the
 front's functional twins (:func:`~robnas.isomorphism.functional_form`: cells computing a front
 cell's function, whose values differ by training noise), or every unseen class."""
+LEADS = ("predictor", "gp")
+"""Who makes the lead objective's picks (``lead_every``): the single-objective predictor, told
+every cell, or a Gaussian process over ``features="cells"`` told only the start and its own
+picks, scoring every unseen class by its upper bound (``lead_ucb``)."""
+CONSTRAINED_UCB = 1.0
+"""Posterior standard deviations added to the means of a constrained pick's Gaussian processes."""
+LEAD_UCB = 3.0
+"""The default ``lead_ucb``: posterior standard deviations added to the ``lead="gp"`` lead's means."""
+CONSTRAINT_MARGIN = 0.01
+"""The default ``constraint_margin`` (accuracy, as a fraction)."""
 PRIOR_USES = ("start", "start+model")
 """What a prior does: ``start`` (the first ``num_init`` cells are the prior's best fronts) or
 ``start+model`` (and it informs the surrogate)."""
@@ -120,7 +130,20 @@ class HypervolumeImprovementSearch:
     clean``), told that objective's value of every cell: the surrogate-guided front search keeps
     the front's clean end, the predictor finds the lead objective's narrow basin, which a
     front-neighbourhood search seldom reaches. A lead pick already pending (asked, not told;
-    several workers) gives way to the usual pick.
+    several workers) gives way to the usual pick. With ``lead="gp"`` the lead is instead a
+    Gaussian process over ``features="cells"`` fitted to the first objective of the start's
+    cells and of its own picks only (not told the others, which would pull it towards the
+    front's other end), proposing the unseen class, out of all, of largest upper bound (mean
+    plus ``lead_ucb`` standard deviations); its turns begin after the start.
+
+    With ``constrained_every=N`` (> 0), every ``N``-th proposal after the start, beginning with
+    the second, is an epsilon-constraint pick (Haimes et al. 1971) aimed at the front's middle:
+    Gaussian processes over ``features="cells"``, one per objective told every cell, score
+    every unseen class, and among those whose upper bound (mean plus :data:`CONSTRAINED_UCB`
+    standard deviations) of every other objective is within ``constraint_margin`` (in that
+    objective's units) of its best told value, the one of largest upper bound on the first
+    objective is proposed (with none within, the one closest to being within). The lead's
+    turns are then the other proposals.
 
     Values are vectors, larger-is-better in every component (the loop negates minimised
     objectives); a plain number is read as a one-element vector.
@@ -145,6 +168,12 @@ class HypervolumeImprovementSearch:
             the prior (see above); ``None``: no prior.
         prior_use: one of :data:`PRIOR_USES`.
         lead_every: every how many proposals the lead objective's predictor proposes (0: never).
+        lead: one of :data:`LEADS`.
+        lead_ucb: standard deviations added to the ``lead="gp"`` lead's means.
+        constrained_every: every how many proposals after the start one is an
+            epsilon-constraint pick (0: never).
+        constraint_margin: how far below its best told value an objective other than the
+            first may be predicted for a constrained pick, in its own units.
         seed: seed of the private random generator (``None``: fresh entropy).
 
     >>> searcher = HypervolumeImprovementSearch(num_init=3, refit_every=2, seed=0)
@@ -158,7 +187,10 @@ class HypervolumeImprovementSearch:
                  refit_every: int = 1, acquisition: str = "hvi", candidates: str = "neighbours",
                  features: str = "cells", explore: float = 0.1, margin: float = 0.1, ridge: float = 1.0,
                  ucb: float = 0.0, kernel_every: int = 10, prior: str | None = None,
-                 prior_use: str = "start+model", lead_every: int = 0, seed: int | None = None) -> None:
+                 prior_use: str = "start+model", lead_every: int = 0, lead: str = "predictor",
+                 lead_ucb: float = LEAD_UCB, constrained_every: int = 0,
+                 constraint_margin: float = CONSTRAINT_MARGIN,
+                 seed: int | None = None) -> None:
         self.surrogate = surrogate
         self.candidates = candidates
         self.features = features
@@ -174,6 +206,10 @@ class HypervolumeImprovementSearch:
         self.prior = prior
         self.prior_use = prior_use
         self.lead_every = lead_every
+        self.lead = lead
+        self.lead_ucb = lead_ucb
+        self.constrained_every = constrained_every
+        self.constraint_margin = constraint_margin
         self.seed = seed
         self._lead: PredictorSearch | None = None  # the lead objective's searcher (lead_every > 0)
         self._asks = 0  # proposals made after the prior's start
@@ -191,6 +227,13 @@ class HypervolumeImprovementSearch:
         self._queue: deque[int] = deque()
         self._starts: deque[int] = deque()  # the prior's front classes, proposed first
         self._fits = 0
+        self._steps = 0  # proposals after the start (constrained picks and lead="gp" count them)
+        self._turns = 0  # of those, the ones not constrained (the GP lead's turns)
+        self._start_codes: set[int] = set()  # the first num_init classes told
+        self._lead_codes: set[int] = set()  # the GP lead's picks
+        self._cell_features = np.zeros((0, 0))  # features="cells" by class (the side picks' GPs)
+        self._side_kernels: dict[str, list[tuple[float, float]]] = {}  # per side pick: (length, noise)s
+        self._side_fits: dict[str, int] = {}  # per side pick: its fits so far
 
     def __repr__(self) -> str:
         return params_repr(self)
@@ -208,8 +251,10 @@ class HypervolumeImprovementSearch:
                 ``surrogate="gp"``, ``prior`` named without its scores handed over
                 (:meth:`use_scores`), ``prior_use`` not one of :data:`PRIOR_USES` (or other
                 than its default without a ``prior``),
-                ``lead_every`` not an integer in 0..6466, or ``seed`` not ``None`` or in
-                0..2**32-1.
+                ``lead_every`` not an integer in 0..6466, ``lead`` not one of :data:`LEADS`,
+                ``lead_ucb`` not a number in 0..10, ``constrained_every`` not an integer in
+                0..6466, ``constraint_margin`` not a number in 0..10, or ``seed`` not ``None``
+                or in 0..2**32-1.
 
         >>> HypervolumeImprovementSearch(margin=-0.1).validate_params()
         Traceback (most recent call last):
@@ -231,12 +276,25 @@ class HypervolumeImprovementSearch:
         check_measure("prior", self.prior, self._scores)
         check_choice("prior_use", self.prior_use, PRIOR_USES)
         check_int("lead_every", self.lead_every, 0, MAX_COUNT)
+        check_choice("lead", self.lead, LEADS)
+        check_float("lead_ucb", self.lead_ucb, 0.0, 10.0)
+        check_int("constrained_every", self.constrained_every, 0, MAX_COUNT)
+        check_float("constraint_margin", self.constraint_margin, 0.0, 10.0)
         if self.surrogate == "gp" and self.features not in GP_FEATURES:
             raise InvalidParameterError(f"features must be one of {', '.join(GP_FEATURES)} with "
                                         f"surrogate=gp; got {self.features!r}")
         if self.prior is None and self.prior_use != "start+model":
             raise InvalidParameterError(f"prior_use={self.prior_use} says what a prior does; give one "
                                         "with prior=DATASET, or leave prior_use out")
+        if self.lead != "predictor" and not self.lead_every:
+            raise InvalidParameterError(f"lead={self.lead} says who makes the lead's picks; give "
+                                        "lead_every=N too, or leave lead out")
+        if self.lead_ucb != LEAD_UCB and self.lead != "gp":
+            raise InvalidParameterError(f"lead_ucb is the lead=gp lead's; got lead_ucb={self.lead_ucb!r} "
+                                        f"with lead={self.lead}")
+        if self.constraint_margin != CONSTRAINT_MARGIN and not self.constrained_every:
+            raise InvalidParameterError("constraint_margin is the constrained picks'; give "
+                                        "constrained_every=N too, or leave constraint_margin out")
         if self.surrogate != "gp" and self.ucb:
             raise InvalidParameterError(f"ucb must be 0 unless surrogate=gp; got {self.ucb!r} "
                                         f"with surrogate={self.surrogate}")
@@ -259,11 +317,16 @@ class HypervolumeImprovementSearch:
             self._features = surrogate_features(self._ops[self._classes], self._classes, self.features)
             if self._scores is not None:
                 self._start_from_prior()
-            if self.lead_every:
+            if self.constrained_every or (self.lead == "gp" and self.lead_every):
+                self._cell_features = surrogate_features(self._ops[self._classes], self._classes, "cells")
+            if self.lead_every and self.lead == "predictor":
                 self._start_lead()
         start = next_queued(self._starts, self._seen)
         if start is not None:  # the prior's fronts first (tells of unasked cells count too)
             return self._propose(start)
+        side = self._side_pick()
+        if side is not None:
+            return self._propose(side)
         self._asks += 1
         if self._lead is not None and (self._asks - 1) % self.lead_every == 0:
             lead = self._lead.ask()
@@ -287,6 +350,8 @@ class HypervolumeImprovementSearch:
                              "columns (one per objective)")
         if self._lead is not None and code not in self._values:
             self._lead.tell(arch, float(vector[0]))
+        if code not in self._values and len(self._values) < self.num_init:
+            self._start_codes.add(code)
         self._values.setdefault(code, vector)
 
     def use_scores(self, scores: np.ndarray) -> None:
@@ -314,6 +379,68 @@ class HypervolumeImprovementSearch:
             self._lead.tell(Arch.from_code(code), float(vector[0]))
 
     # -- internals -----------------------------------------------------------------------------
+    def _side_pick(self) -> Arch | None:
+        """After the start: a constrained pick or the GP lead's pick when it is their turn."""
+        gp_lead = self.lead == "gp" and self.lead_every > 0
+        if not (self.constrained_every or gp_lead) or len(self._values) < self.num_init:
+            return None
+        self._steps += 1
+        if self.constrained_every and (self._steps - 1) % self.constrained_every == 1 % self.constrained_every:
+            return self._constrained_pick()
+        self._turns += 1
+        if gp_lead and (self._turns - 1) % self.lead_every == 0:
+            arch = self._gp_lead_pick()
+            self._lead_codes.add(class_code(arch))
+            return arch
+        return None
+
+    def _side_processes(self, name: str, codes: np.ndarray,
+                        y: np.ndarray) -> tuple[list[_GaussianProcess], np.ndarray, np.ndarray]:
+        """Gaussian processes over ``features="cells"`` for the columns of ``y`` (already
+        standardised) at the classes ``codes``, their hyperparameters re-chosen every
+        ``kernel_every`` of this side pick's fits; and the rows and squared distances to the
+        told classes of every unseen class."""
+        x = self._cell_features[np.searchsorted(self._classes, codes)]
+        distance = squared_distances(x, x)
+        fits = self._side_fits.get(name, 0)
+        if fits % self.kernel_every == 0:
+            self._side_kernels[name] = gp_hyperparameters(distance, y)
+        self._side_fits[name] = fits + 1
+        models = [_GaussianProcess(distance, y[:, j], *self._side_kernels[name][j]) for j in range(y.shape[1])]
+        seen = np.fromiter(self._seen, dtype=np.int64, count=len(self._seen))
+        unseen = np.flatnonzero(~np.isin(self._classes, seen))
+        if unseen.size == 0:
+            raise ValueError("every isomorphism class has been seen")
+        return models, unseen, squared_distances(self._cell_features[unseen], x)
+
+    def _gp_lead_pick(self) -> Arch:
+        """The unseen class of largest upper bound on the first objective, from a GP told the
+        start's cells and the lead's own picks."""
+        assert self._rng is not None
+        codes = np.array([code for code in self._values if code in self._start_codes or code in self._lead_codes],
+                         dtype=np.int64)
+        y = np.array([self._values[int(code)][0] for code in codes])
+        y = (y - y.mean()) / (y.std() or 1.0)
+        models, unseen, cross = self._side_processes("lead", codes, y[:, None])
+        score = models[0].predict(cross, self.lead_ucb)
+        return Arch.from_code(int(self._classes[unseen[random_argmax(score, self._rng)]]))
+
+    def _constrained_pick(self) -> Arch:
+        """The unseen class of largest upper bound on the first objective among those whose
+        upper bounds on the others are within ``constraint_margin`` of their best told values
+        (with none within, the one whose largest shortfall is least)."""
+        assert self._rng is not None
+        codes = np.fromiter(self._values, dtype=np.int64, count=len(self._values))
+        told = np.stack(list(self._values.values()))
+        mean, scale = told.mean(axis=0), told.std(axis=0)
+        scale = np.where(scale > 0, scale, 1.0)
+        models, unseen, cross = self._side_processes("constrained", codes, (told - mean) / scale)
+        upper = np.stack([model.predict(cross, CONSTRAINED_UCB) for model in models], axis=1) * scale + mean
+        shortfall = (told[:, 1:].max(axis=0) - self.constraint_margin - upper[:, 1:]).max(axis=1)
+        within = shortfall <= 0
+        score = np.where(within, upper[:, 0], -np.inf) if within.any() else -shortfall
+        return Arch.from_code(int(self._classes[unseen[random_argmax(score, self._rng)]]))
+
     def _candidates(self, front_codes: np.ndarray) -> np.ndarray:
         """Rows (into the class list) of the unseen classes this round may propose."""
         rows = np.zeros(0, dtype=np.int64)

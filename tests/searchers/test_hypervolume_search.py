@@ -4,6 +4,8 @@ scikit-learn's, and its learning on the real table."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -260,3 +262,96 @@ def test_lead_every_zero_keeps_hvi_and_bad_values_are_refused(cifar10_oracle) ->
     for bad in (-1, 1.5, True):
         with pytest.raises(ValueError, match=r"lead_every must be an integer in 0\.\.6466"):
             HypervolumeImprovementSearch(lead_every=bad).validate_params()
+
+
+def _side_upper_bounds(codes, values, seen, ucb):
+    """Upper bounds (mean + ``ucb`` sd, in the values' units) on every column of ``values`` for
+    every class not in ``seen``: Gaussian processes over features="cells" (the module's GP and
+    hyperparameter choice, each checked against scikit-learn above) fitted to the standardised
+    ``values`` of the classes ``codes``, the kernel chosen on this very data (kernel_every=1)."""
+    from robnas.encodings import surrogate_features
+    from robnas.searchers._hypervolume_search import _GaussianProcess, gp_hyperparameters, squared_distances
+
+    classes = np.unique(class_code_array())
+    features = surrogate_features(all_ops_array()[classes], classes, "cells")
+    x = features[np.searchsorted(classes, codes)]
+    mean, scale = values.mean(axis=0), values.std(axis=0)
+    y = (values - mean) / np.where(scale > 0, scale, 1.0)
+    distance = squared_distances(x, x)
+    unseen = classes[~np.isin(classes, list(seen))]
+    cross = squared_distances(features[np.searchsorted(classes, unseen)], x)
+    upper = np.stack([_GaussianProcess(distance, y[:, j], length, noise).predict(cross, ucb)
+                      for j, (length, noise) in enumerate(gp_hyperparameters(distance, y))], axis=1)
+    return unseen, upper * np.where(scale > 0, scale, 1.0) + mean
+
+
+def _told(result, n):
+    codes = np.array([class_code(Arch.from_string(t["arch"])) for t in result.trials[:n]])
+    return codes, np.array([t["values"] for t in result.trials[:n]], dtype=float)
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.01])
+def test_constrained_picks_maximise_the_first_bound_within_the_margin_of_the_others(cifar10_oracle, margin) -> None:
+    # constrained_every=2: after the 10 start cells, proposals 2, 4, 6 (the 12th, 14th, 16th
+    # cells) are epsilon-constraint picks: of the unseen classes whose clean upper bound (mean +
+    # 1 sd, GPs told every cell) is within `margin` of the best clean accuracy told, the one of
+    # largest pgd@1/255 upper bound. Replayed from the run's cells; a pick of the largest bound
+    # overall, of the largest mean, or a margin read the wrong way round would differ.
+    objectives = ["pgd@1/255", "clean"]
+    make = lambda: HypervolumeImprovementSearch(surrogate="gp", features="edges", ucb=1.0,  # noqa: E731
+                                                constrained_every=2, constraint_margin=margin,
+                                                kernel_every=1, seed=4)
+    result = run_multi_search(make(), cifar10_oracle, objectives, 16)
+    overall_best = []
+    for n in (11, 13, 15):
+        codes, values = _told(result, n)
+        unseen, upper = _side_upper_bounds(codes, values, codes, 1.0)
+        within = upper[:, 1] >= values[:, 1].max() - margin
+        assert within.any() and not within.all()
+        expected = unseen[within][upper[within, 0] >= upper[within, 0].max() - 1e-9]
+        assert class_code(Arch.from_string(result.trials[n]["arch"])) in expected.tolist(), n
+        overall_best.append(int(unseen[np.argmax(upper[:, 0])]))
+    picks = [class_code(Arch.from_string(result.trials[n]["arch"])) for n in (11, 13, 15)]
+    assert picks != overall_best  # the constraint changed at least one pick
+    # the other proposals are hvi's own: the same as a run without constrained picks up to then
+    plain = run_multi_search(HypervolumeImprovementSearch(surrogate="gp", features="edges", ucb=1.0,
+                                                          kernel_every=1, seed=4),
+                             cifar10_oracle, objectives, 11)
+    assert [t["arch"] for t in plain.trials] == [t["arch"] for t in result.trials[:11]]
+
+
+def test_the_gp_lead_is_told_only_the_start_and_its_own_picks(cifar10_oracle) -> None:
+    # lead="gp", lead_every=2: after the start, proposals 1, 3, 5, ... are the lead's: the unseen
+    # class of largest pgd@1/255 mean + lead_ucb sd from a GP told the 10 start cells and the
+    # lead's earlier picks only. Replayed; a lead told every cell (hvi's picks too) would differ.
+    objectives = ["pgd@1/255", "clean"]
+    searcher = HypervolumeImprovementSearch(surrogate="gp", features="edges", ucb=1.0, lead="gp",
+                                            lead_every=2, lead_ucb=2.0, kernel_every=1, seed=6)
+    result = run_multi_search(searcher, cifar10_oracle, objectives, 30)
+    codes, values = _told(result, 30)
+    lead_rows = [*range(10), *range(10, 30, 2)]
+    told_everything_differs = False
+    for k, n in enumerate(range(10, 30, 2)):
+        mine = lead_rows[:10 + k]
+        unseen, upper = _side_upper_bounds(codes[mine], values[mine, :1], codes[:n], 2.0)
+        assert codes[n] in unseen[upper[:, 0] >= upper[:, 0].max() - 1e-9].tolist(), n
+        unseen_all, upper_all = _side_upper_bounds(codes[:n], values[:n, :1], codes[:n], 2.0)
+        told_everything_differs |= int(unseen_all[np.argmax(upper_all[:, 0])]) != codes[n]
+    assert told_everything_differs
+
+
+def test_side_pick_options_are_checked() -> None:
+    for params, message in [
+        ({"lead": "forest", "lead_every": 2}, "lead must be one of predictor, gp; got 'forest'"),
+        ({"lead": "gp"}, "lead=gp says who makes the lead's picks; give lead_every=N too"),
+        ({"lead_ucb": 2.0, "lead_every": 2}, "lead_ucb is the lead=gp lead's"),
+        ({"lead": "gp", "lead_every": 2, "lead_ucb": -1.0}, "lead_ucb must be a number >= 0.0 and <= 10.0"),
+        ({"constrained_every": -1}, "constrained_every must be an integer in 0..6466"),
+        ({"constrained_every": 1.5}, "constrained_every must be an integer in 0..6466"),
+        ({"constraint_margin": 0.02}, "constraint_margin is the constrained picks'"),
+        ({"constrained_every": 3, "constraint_margin": float("nan")}, "constraint_margin must be a number"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            HypervolumeImprovementSearch(**params).validate_params()
+    HypervolumeImprovementSearch(lead="gp", lead_every=1, lead_ucb=0.0, constrained_every=1,
+                                 constraint_margin=0.0).validate_params()

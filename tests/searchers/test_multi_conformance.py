@@ -41,6 +41,25 @@ class TestMultiObjectiveConformance(MultiObjectiveConformance):
     pass
 
 
+class TestSidePickConformance(MultiObjectiveConformance):
+    """``hvi`` with the side picks (``lead="gp"`` and ``constrained_every``), the best measured
+    on CIFAR-10 (pgd@1/255, clean): both kinds of side pick chase the first objective, so with
+    a first objective that bad cells maximise (pgd@1/255 minimised) they spend 5 of every 9
+    proposals there, and the top tenth of clean accuracy is missed in 2 of 20 runs even by 100
+    cells (seed 1: 0.931, the tenth begins at 0.932), where random search misses it with
+    probability 0.9**60 = 0.002 by 60: a known weakness, kept visible (strict: the check must
+    fail until it is fixed)."""
+
+    @pytest.fixture
+    def make_searcher(self):
+        return lambda seed: HypervolumeImprovementSearch(surrogate="gp", features="edges", ucb=1.0, lead="gp",
+                                                         lead_every=3, constrained_every=3, seed=seed)
+
+    @pytest.mark.xfail(strict=True, reason="the side picks chase a first objective that bad cells maximise")
+    def test_follows_each_direction(self, make_searcher, oracle) -> None:
+        super().test_follows_each_direction(make_searcher, oracle)
+
+
 class TestSlowSearchers(MultiObjectiveConformance):
     budget = 12
     pending_rounds = 4  # 32 pending asks, beyond the 10 random startup trials
