@@ -232,6 +232,8 @@ class HypervolumeImprovementSearch:
         self._start_codes: set[int] = set()  # the first num_init classes told
         self._lead_codes: set[int] = set()  # the GP lead's picks
         self._cell_features = np.zeros((0, 0))  # features="cells" by class (the side picks' GPs)
+        self._side_distances = np.zeros((0, 0), dtype=np.uint8)  # every class to each told class, by column
+        self._side_columns: dict[int, int] = {}  # told class -> its column in _side_distances
         self._side_kernels: dict[str, list[tuple[float, float]]] = {}  # per side pick: (length, noise)s
         self._side_fits: dict[str, int] = {}  # per side pick: its fits so far
 
@@ -394,14 +396,31 @@ class HypervolumeImprovementSearch:
             return arch
         return None
 
+    def _distance_columns(self, codes: np.ndarray) -> np.ndarray:
+        """Squared distances (``features="cells"``) of every class to each class of ``codes``
+        (rows: the class list, columns: ``codes``), each told class's column computed once."""
+        missing = [int(code) for code in codes if int(code) not in self._side_columns]
+        if missing:
+            used = len(self._side_columns)
+            if used + len(missing) > self._side_distances.shape[1]:  # grow by doubling
+                grown = np.zeros((len(self._classes), max(2 * (used + len(missing)), 64)), dtype=np.uint8)
+                if used:
+                    grown[:, :used] = self._side_distances[:, :used]
+                self._side_distances = grown
+            rows = np.searchsorted(self._classes, missing)
+            self._side_distances[:, used:used + len(missing)] = squared_distances(
+                self._cell_features, self._cell_features[rows])
+            self._side_columns.update((code, used + i) for i, code in enumerate(missing))
+        return self._side_distances[:, [self._side_columns[int(code)] for code in codes]]
+
     def _side_processes(self, name: str, codes: np.ndarray,
                         y: np.ndarray) -> tuple[list[_GaussianProcess], np.ndarray, np.ndarray]:
         """Gaussian processes over ``features="cells"`` for the columns of ``y`` (already
         standardised) at the classes ``codes``, their hyperparameters re-chosen every
         ``kernel_every`` of this side pick's fits; and the rows and squared distances to the
         told classes of every unseen class."""
-        x = self._cell_features[np.searchsorted(self._classes, codes)]
-        distance = squared_distances(x, x)
+        columns = self._distance_columns(codes)
+        distance = columns[np.searchsorted(self._classes, codes)]
         fits = self._side_fits.get(name, 0)
         if fits % self.kernel_every == 0:
             self._side_kernels[name] = gp_hyperparameters(distance, y)
@@ -411,7 +430,7 @@ class HypervolumeImprovementSearch:
         unseen = np.flatnonzero(~np.isin(self._classes, seen))
         if unseen.size == 0:
             raise ValueError("every isomorphism class has been seen")
-        return models, unseen, squared_distances(self._cell_features[unseen], x)
+        return models, unseen, columns[unseen]
 
     def _gp_lead_pick(self) -> Arch:
         """The unseen class of largest upper bound on the first objective, from a GP told the
@@ -428,17 +447,37 @@ class HypervolumeImprovementSearch:
     def _constrained_pick(self) -> Arch:
         """The unseen class of largest upper bound on the first objective among those whose
         upper bounds on the others are within ``constraint_margin`` of their best told values
-        (with none within, the one whose largest shortfall is least)."""
+        (with none within, the one whose largest shortfall is least).
+
+        A posterior standard deviation is at most the prior's (``sqrt(s2)``), so a class whose
+        mean plus :data:`CONSTRAINED_UCB` prior deviations falls short cannot be within, and
+        its standard deviations (the costly part) are computed only if no class is within."""
         assert self._rng is not None
         codes = np.fromiter(self._values, dtype=np.int64, count=len(self._values))
         told = np.stack(list(self._values.values()))
         mean, scale = told.mean(axis=0), told.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
         models, unseen, cross = self._side_processes("constrained", codes, (told - mean) / scale)
-        upper = np.stack([model.predict(cross, CONSTRAINED_UCB) for model in models], axis=1) * scale + mean
-        shortfall = (told[:, 1:].max(axis=0) - self.constraint_margin - upper[:, 1:]).max(axis=1)
+        bound = (told[:, 1:].max(axis=0) - self.constraint_margin - mean[1:]) / scale[1:]  # standardised
+        possible = np.ones(len(unseen), dtype=bool)
+        for j, model in enumerate(models[1:]):
+            optimistic = model.predict(cross, 0.0) + CONSTRAINED_UCB * np.sqrt(model.s2)
+            possible &= optimistic >= bound[j] - 1e-9
+        rows = np.flatnonzero(possible) if possible.any() else np.arange(len(unseen))
+        upper = np.stack([model.predict(cross[rows], CONSTRAINED_UCB) for model in models[1:]],
+                         axis=1) * scale[1:] + mean[1:]
+        shortfall = (told[:, 1:].max(axis=0) - self.constraint_margin - upper).max(axis=1)
         within = shortfall <= 0
-        score = np.where(within, upper[:, 0], -np.inf) if within.any() else -shortfall
+        if within.any():
+            score = np.full(len(unseen), -np.inf)
+            score[rows[within]] = models[0].predict(cross[rows[within]], CONSTRAINED_UCB) * scale[0] + mean[0]
+        else:  # none within: the least shortfall, over every unseen class
+            if rows.size < len(unseen):
+                rows = np.arange(len(unseen))
+                upper = np.stack([model.predict(cross, CONSTRAINED_UCB) for model in models[1:]],
+                                 axis=1) * scale[1:] + mean[1:]
+                shortfall = (told[:, 1:].max(axis=0) - self.constraint_margin - upper).max(axis=1)
+            score = -shortfall
         return Arch.from_code(int(self._classes[unseen[random_argmax(score, self._rng)]]))
 
     def _candidates(self, front_codes: np.ndarray) -> np.ndarray:
@@ -574,7 +613,7 @@ def gp_hyperparameters(distance: np.ndarray, y: np.ndarray) -> list[tuple[float,
     best = [(-np.inf, GP_LENGTHS[0], GP_NOISES[0])] * y.shape[1]
     n = len(y)
     for length in GP_LENGTHS:
-        eigen, basis = np.linalg.eigh(np.exp(-distance / (2.0 * length)))
+        eigen, basis = np.linalg.eigh(np.exp(distance / (-2.0 * length)))  # not -distance: may be unsigned
         eigen = np.clip(eigen, 0.0, None)
         projected = (basis.T @ y) ** 2
         for noise in GP_NOISES:

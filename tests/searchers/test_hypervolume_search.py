@@ -355,3 +355,41 @@ def test_side_pick_options_are_checked() -> None:
             HypervolumeImprovementSearch(**params).validate_params()
     HypervolumeImprovementSearch(lead="gp", lead_every=1, lead_ucb=0.0, constrained_every=1,
                                  constraint_margin=0.0).validate_params()
+
+
+@pytest.mark.parametrize("outlier", [1.06, 50.0])
+def test_a_constrained_pick_with_no_class_within_takes_the_least_shortfall(outlier) -> None:
+    # One told cell's second objective the largest (the rest standard normals): no unseen
+    # class's upper bound comes within the margin of it, so the pick is the class of largest
+    # upper bound on that objective, over every unseen class. With 1.06 some classes'
+    # optimistic bounds (mean + the prior's standard deviation, what the pruning of hopeless
+    # classes reads) do reach it and with 50 none: the fallback must not stay within the
+    # pruned set.
+    from robnas.searchers._hypervolume_search import _GaussianProcess, gp_hyperparameters, squared_distances
+
+    values = np.random.default_rng(0).normal(size=(10, 2))
+    values[3, 1] = outlier
+    searcher = HypervolumeImprovementSearch(surrogate="gp", features="edges", ucb=1.0, constrained_every=1,
+                                            kernel_every=1, seed=0)
+    codes = []
+    for value in values:
+        arch = searcher.ask()
+        searcher.tell(arch, value)
+        codes.append(class_code(arch))
+    assert values[:, 1].max() == outlier
+    unseen, upper = _side_upper_bounds(np.array(codes), values, codes, 1.0)
+    assert upper[:, 1].max() < outlier - 0.01
+    # the optimistic bound, as the pruning computes it
+    from robnas.encodings import surrogate_features
+
+    classes = np.unique(class_code_array())
+    features = surrogate_features(all_ops_array()[classes], classes, "cells")
+    x = features[np.searchsorted(classes, codes)]
+    y = (values[:, 1] - values[:, 1].mean()) / values[:, 1].std()
+    distance = squared_distances(x, x)
+    model = _GaussianProcess(distance, y, *gp_hyperparameters(distance, y[:, None])[0])
+    optimistic = ((model.predict(squared_distances(features[np.searchsorted(classes, unseen)], x), 0.0)
+                   + np.sqrt(model.s2)) * values[:, 1].std() + values[:, 1].mean())
+    assert (optimistic.max() >= outlier - 0.01) == (outlier < 50)
+    picked = class_code(searcher.ask())
+    assert picked in unseen[upper[:, 1] >= upper[:, 1].max() - 1e-9].tolist()
