@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -134,7 +134,8 @@ def plan_runs(
     single objectives only.
 
     Raises:
-        ComparisonError: unknown searcher, an empty list or a duplicate.
+        ComparisonError: unknown searcher, an empty list, or a searcher (setting), objective,
+            dataset or seed given twice (also spelt apart: ``PGD@1/255`` and ``pgd@1/255``).
         InvalidSearcherError: a keyword the searcher does not take.
         InvalidParameterError: a string where a list belongs, a seed not in 0..2**32-1, a budget
             not in 1..6466 (integers), or a value the searcher's ``validate_params`` refuses.
@@ -176,9 +177,13 @@ def plan_runs(
     if costs:
         raise ComparisonError(f"{costs[0]} is a cost, not an objective to maximise; compare on "
                               "accuracies, or give it in an objective group (pgd@1/255,params)")
-    canonical_objectives = unique(canonical_objective(o) for o in objectives)
-    canonical_datasets = unique(parse_dataset(d).value for d in datasets)
-    chosen = unique((name, searcher_params(name, params)) for name, params in settings)
+    canonical_objectives = _distinct([canonical_objective(o) for o in objectives], str, "objective")
+    canonical_datasets = _distinct([parse_dataset(d).value for d in datasets], str, "dataset")
+    chosen = _distinct([(name, searcher_params(name, params)) for name, params in settings],
+                       lambda item: searcher_label(item[0], dict(item[1])), "searcher",
+                       "parameters at their defaults are dropped" if len(set(map(repr, settings))) == len(settings)
+                       else "")
+    _distinct([int(seed) for seed in seed_list], str, "seed")
     return [
         RunSpec(name, objective, dataset, int(seed), int(budget), params)
         for dataset in canonical_datasets
@@ -327,3 +332,21 @@ def check_budgets(runs_dir: Path, specs: Sequence[RunSpec]) -> None:
 
 def unique(items: Iterable[Any]) -> list[Any]:
     return list(dict.fromkeys(items))
+
+
+def _distinct(items: list[Any], label: Callable[[Any], str], what: str, why: str = "") -> list[Any]:
+    """``items`` (already canonical), refusing one given twice: a repeated searcher, objective,
+    dataset or seed is a typo, not a request for the same runs twice (``robnas search`` refuses
+    a repeated ``-O`` too). ``why`` says how two texts became one item, when they differ.
+
+    >>> _distinct(["clean", "clean"], str, "objective")
+    Traceback (most recent call last):
+    ...
+    robnas.errors.ComparisonError: objective clean is given twice; give it once
+    """
+    seen: set[Any] = set()
+    for item in items:
+        if item in seen:
+            raise ComparisonError(f"{what} {label(item)} is given twice{f' ({why})' if why else ''}; give it once")
+        seen.add(item)
+    return items

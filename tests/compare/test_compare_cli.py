@@ -121,13 +121,18 @@ def test_searcher_specs_compare_settings_of_one_searcher_under_their_labels(
     from robnas.searchers import RegularizedEvolution
 
     out = tmp_path / "cmp"
+    # population_size=30 is the default: the same searcher as plain re, refused as given twice
+    code, _, stderr = _run(capsys, "compare", "-O", "clean", "-s", "re", "-s", "re:population_size=30",
+                           "--seeds", "2", "--budget", "12", "--out", str(out), "--data", str(release_root))
+    assert code == 2 and not out.exists()
+    assert stderr.strip() == ("robnas: error: searcher re is given twice (parameters at their defaults "
+                              "are dropped); give it once")
     code, stdout, _ = _run(capsys, "compare", "-O", "clean", "-s", "re", "-s", "re:warmup=params",
-                           "-s", "re:population_size=30", "--seeds", "2", "--budget", "12",
+                           "--seeds", "2", "--budget", "12",
                            "--out", str(out), "--data", str(release_root), "--jobs", "1", "-q")
     assert code == 0
     assert "| re:warmup=params | 12 |" in stdout and "| re | 12 |" in stdout
     table = load_trajectories(out)
-    # population_size=30 is the default: the same searcher as plain re, run once
     assert sorted(table["searcher"].unique()) == ["re", "re:warmup=params"]
     assert len(list((out / "runs").iterdir())) == 4
     oracle = TabularOracle("cifar10", data=release_root)

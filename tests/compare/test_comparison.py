@@ -23,8 +23,7 @@ from robnas.searchers import SEARCHERS
 
 
 def test_plan_is_every_combination_with_canonical_names() -> None:
-    specs = plan_runs(["random", "re"], ["PGD@1/255", "clean", "pgd@1/255"], ["CIFAR10"],
-                      range(3), 20)
+    specs = plan_runs(["random", "re"], ["PGD@1/255", "clean"], ["CIFAR10"], range(3), 20)
     assert len(specs) == 2 * 2 * 3
     assert {s.objective for s in specs} == {"pgd@1/255", "clean"}
     assert {s.dataset for s in specs} == {"cifar10"}
@@ -52,6 +51,17 @@ def test_plan_is_every_combination_with_canonical_names() -> None:
         ((["random"], ["clean"], ["mnist"], range(2), 10), "unknown dataset 'mnist'"),
         (([("bo", {"storage": "sqlite:///x.db"})], ["clean"], ["cifar10"], range(2), 10),
          "bad parameter for searcher bo: storage is for one search"),
+        # a repeat is a typo, not a request for the same runs twice (also spelt apart)
+        ((["re"], ["PGD@1/255", "clean", "pgd@1/255"], ["cifar10"], range(2), 10),
+         "objective pgd@1/255 is given twice; give it once"),
+        ((["random"], ["pgd@1/255,clean", "PGD@1/255, clean"], ["cifar10"], range(2), 10),
+         "objective pgd@1/255,clean is given twice"),
+        ((["re", "random", ("re", {"population_size": 30})], ["clean"], ["cifar10"], range(2), 10),
+         "searcher re is given twice"),
+        (([("re", {"population_size": 10}), ("re", {"population_size": 10, "sample_size": 10})], ["clean"],
+          ["cifar10"], range(2), 10), "searcher re:population_size=10 is given twice"),
+        ((["re"], ["clean"], ["cifar10", "CIFAR10"], range(2), 10), "dataset cifar10 is given twice"),
+        ((["re"], ["clean"], ["cifar10"], [0, 1, 0], 10), "seed 0 is given twice"),
     ],
 )
 def test_bad_plans_are_refused_as_value_errors(args, message) -> None:
