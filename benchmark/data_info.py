@@ -95,6 +95,8 @@ def describe(data: str | os.PathLike[str] | None = None, *, verify: bool = False
     Raises:
         DataNotFoundError: no ``meta.json`` there (the message says how to get the data).
         DataUnreadableError: a file there cannot be read (no permission, say), naming it.
+        DataFormatError: ``meta.json`` is not the release's and does not parse as one (a
+            damaged copy, not a table of its own; the message says how to reinstall).
     """
     root = resolve_data_root(data)
     if data is not None:
@@ -120,7 +122,23 @@ def describe(data: str | os.PathLike[str] | None = None, *, verify: bool = False
         except OSError as err:
             raise DataUnreadableError(f"cannot read {path}: {err.strerror or err}") from None
         files.append(FileStatus(relative, size, status, dataset, key, measure))
+    if is_release is not True:  # the release's parses; a table's of its own must too
+        _check_meta(root)
     return DataInfo(root, origin, tuple(files), verify, is_release)
+
+
+def _check_meta(root: Path) -> None:
+    """Raise unless ``root``'s ``meta.json`` parses as one (a table of its own writes one that
+    does): a damaged one is not a table of its own, and no query can read the folder."""
+    from robnas.benchmark.location import download_command
+    from robnas.benchmark.release import read_meta
+    from robnas.errors import DataFormatError
+
+    try:
+        read_meta(root / META_PATH)
+    except DataFormatError as err:
+        raise DataFormatError(f"{err}; if it is a damaged copy of the release's, delete it and "
+                              f"reinstall: {download_command(root, 'cifar10')} --force") from None
 
 
 def _status(path: Path, relative: str) -> str:

@@ -388,6 +388,23 @@ def test_info_verify_on_a_table_of_ones_own_finds_no_mismatch(capsys, tmp_path) 
     assert code == 0 and payload["is_release"] is False and payload["mismatches"] == []
 
 
+@pytest.mark.parametrize("damage", [b"", b"garbage", b'{"ids": [1]}'])
+@pytest.mark.parametrize("verify", [[], ["--verify"]])
+def test_info_on_a_damaged_meta_json_is_an_error_not_a_table_of_its_own(
+        release_root, capsys, tmp_path, damage, verify) -> None:
+    # a meta.json that does not parse (or lacks the release's top level) was shown as a size,
+    # exit 0, and with --verify called "a table of its own" with every file unpinned; no query
+    # can read the folder, and a table of its own (robnas table build) writes one that parses
+    assert main(["data", "import", str(release_root), "--dest", str(tmp_path / "d")]) == 0
+    (tmp_path / "d" / "meta.json").write_bytes(damage)
+    capsys.readouterr()
+    code, out, err = _run(capsys, "data", "info", *verify, "--data", str(tmp_path / "d"))
+    line = _one_line_error(code, err)
+    assert line.startswith(f"robnas: error: {tmp_path / 'd' / 'meta.json'} ") and out == ""
+    assert line.endswith("if it is a damaged copy of the release's, delete it and reinstall: robnas data "
+                         f"download --datasets cifar10 --dest {tmp_path / 'd'} --force")
+
+
 def test_a_table_of_ones_own_is_not_overwritten_by_the_release(archives, release_root, capsys, tmp_path) -> None:
     # `robnas data download/import --dest` into a built table replaced its meta.json (its
     # epsilons) and its result files with the release's, for good
