@@ -12,7 +12,11 @@ and writes what the release would::
                                           epochs, seed, SHA-256 per cell file), versions (of
                                           this process, which wrote the files), evaluated_on
                                           (each device and versions the workers of every
-                                          build evaluated cells with); folders as absolute paths
+                                          build evaluated cells with), builds (one record per
+                                          build: when, robnas, batch size, images folder, cells
+                                          in the table after it, the runtimes that evaluated
+                                          cells in it; the fields beside it are the latest
+                                          build's); folders as absolute paths
 
 keyed by representative NB201 ids (isomorphs share their representative's value), accuracies
 as fractions rounded to 3 decimals, so :class:`~robnas.benchmark.TabularOracle` and every
@@ -300,6 +304,7 @@ def _write_files(root: Path, meta: dict[str, Any], settings: LiveSettings, drive
         files.append(relative)
     provenance = _read_json(root / PROVENANCE_FILE)
     entry = provenance.setdefault(dataset, {})
+    built = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # one time for the build's keys
     for name in columns:
         old = entry.get(name, {}).get("weights", {})
         weights = {"root": str(driver.weights), "epochs": settings.epochs, "seed": settings.seed,
@@ -308,13 +313,17 @@ def _write_files(root: Path, meta: dict[str, Any], settings: LiveSettings, drive
             weights["identity"] = old["identity"]
         evaluated_on = list(entry.get(name, {}).get("evaluated_on", []))
         evaluated_on += [r for r in ran_on if r not in evaluated_on]
+        builds = entry.get(name, {}).get("builds")
+        builds = list(builds) if isinstance(builds, list) else []
+        builds.append({"built": built, "robnas": __version__, "batch_size": settings.batch_size,
+                       "images": str(driver.images), "cells": len(values), "evaluated_on": ran_on})
         entry[name] = {
-            "robnas": __version__, "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "robnas": __version__, "built": built,
             "epsilons": meta["epsilons"].get(name, []),
             "protocol": settings.protocol.describe() if name != CLEAN else None,
             "n_images": settings.n_images, "images": str(driver.images),
             "images_identity": driver.images_identity(Term(CLEAN, None)), "batch_size": settings.batch_size,
-            "weights": weights, "versions": _versions(), "evaluated_on": evaluated_on,
+            "weights": weights, "versions": _versions(), "evaluated_on": evaluated_on, "builds": builds,
         }
     _atomic_json(root / PROVENANCE_FILE, provenance)
     files.append(PROVENANCE_FILE)

@@ -61,7 +61,7 @@ def test_build_in_pieces_resumes_and_reads_as_a_release(source, tmp_path, capsys
     first_three.write_text("# three of the six classes\n" + "\n".join(str(r) for r in REPRESENTATIVES[:3]) + "\n")
     common = ["--attack", ATTACK, "--out", str(root), "--store", str(store), *source["options"]]
 
-    code, piece = _build([*common, "--archs", str(first_three), "-j", "1"], capsys)
+    code, piece = _build([*common, "--archs", str(first_three), "-j", "1", "--batch-size", "2"], capsys)
     assert code == 0 and (piece["asked"], piece["evaluated"], piece["cells"]) == (3, 3, 3)
     clean, fgsm = _files(root)
     assert sorted(map(int, fgsm)) == sorted(REPRESENTATIVES[:3])
@@ -93,6 +93,15 @@ def test_build_in_pieces_resumes_and_reads_as_a_release(source, tmp_path, capsys
     assert (versions["torch"], versions["torchattacks"]) == (torch.__version__, torchattacks.__version__)
     assert versions["cuda"] == (torch.version.cuda or "none") and {"numpy", "python", "robnas"} <= versions.keys()
     assert provenance["robnas"] == robnas.__version__
+    # one record per build (the fields beside it are the latest's: batch size 256, not the
+    # first piece's 2); the first piece's runtimes are the second's too (one machine)
+    builds = provenance["builds"]
+    assert [(b["batch_size"], b["cells"], b["robnas"]) for b in builds] == [(2, 3, robnas.__version__),
+                                                                            (256, 6, robnas.__version__)]
+    assert provenance["batch_size"] == 256 and provenance["built"] == builds[-1]["built"]
+    assert all(b["evaluated_on"] == provenance["evaluated_on"] for b in builds)
+    assert builds[0]["images"] == str(source["base"] / "images")
+    assert json.loads((root / "provenance.json").read_text())["cifar10"]["clean"]["builds"] == builds
 
     # the release's readers take it unchanged
     table = TabularOracle("cifar10", data=root)
