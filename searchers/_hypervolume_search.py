@@ -498,8 +498,11 @@ class HypervolumeImprovementSearch:
             raise ValueError("every isomorphism class has been seen")
         return np.sort(rows)
 
-    def _gaussian_processes(self, x: np.ndarray, y: np.ndarray) -> Any:
-        """``sample(rows, draw)``: every objective's GP mean plus ``ucb`` standard deviations."""
+    def _gaussian_processes(self, x: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
+        """``sample(rows, draw)``: every objective's GP mean plus ``ucb`` standard deviations;
+        and ``bounds(rows)``: ``(exact_at, optimistic)``, the second the means plus ``ucb``
+        prior standard deviations (at least ``sample``'s, as a posterior deviation is at most
+        the prior's), the first ``sample`` at chosen row indices, computed when asked."""
         distance = squared_distances(x, x)
         if not self._kernels or self._fits % self.kernel_every == 0:
             self._kernels = gp_hyperparameters(distance, y)
@@ -509,7 +512,17 @@ class HypervolumeImprovementSearch:
             cross = squared_distances(rows, x)
             return np.stack([model.predict(cross, self.ucb) for model in models], axis=1)
 
-        return sample
+        def bounds(rows: np.ndarray) -> tuple[Any, np.ndarray]:
+            cross = squared_distances(rows, x)
+            optimistic = np.stack([model.predict(cross, 0.0) + self.ucb * np.sqrt(model.s2)
+                                   for model in models], axis=1)
+
+            def exact_at(index: np.ndarray) -> np.ndarray:
+                return np.stack([model.predict(cross[index], self.ucb) for model in models], axis=1)
+
+            return exact_at, optimistic
+
+        return sample, bounds
 
     def _prior_line(self, y: np.ndarray, told_rows: np.ndarray) -> np.ndarray:
         """``(objectives, 2)``: per objective, the intercept and slope of the least-squares line
@@ -534,12 +547,13 @@ class HypervolumeImprovementSearch:
         told_rows = np.searchsorted(self._classes, codes)
         x = self._features[told_rows]
         line = None  # a GP's linear prior mean
+        bounds = None  # a GP's (see _gaussian_processes)
         if self.surrogate == "gp" and self._prior_rows.size:
             line = self._prior_line((told - mean) / scale, told_rows)
             residual = (told - mean) / scale - (line[:, 0] + self._prior_rows[told_rows] * line[:, 1])
-            sample = self._gaussian_processes(x, residual)
+            sample, bounds = self._gaussian_processes(x, residual)
         elif self.surrogate == "gp":
-            sample = self._gaussian_processes(x, (told - mean) / scale)
+            sample, bounds = self._gaussian_processes(x, (told - mean) / scale)
         elif self.surrogate in ("bayes_ridge", "ridge"):
             sample = _bayes_ridge(x, (told - mean) / scale, self.ridge,
                                   self._rng if self.surrogate == "bayes_ridge" else None)
@@ -561,13 +575,23 @@ class HypervolumeImprovementSearch:
         reference = front.min(axis=0) - self.margin * np.where(span > 0, span, high - low)
         taken = np.zeros(unseen.size, dtype=bool)
         offset = 0.0 if line is None else line[:, 0] + self._prior_rows[unseen] * line[:, 1]
+        pruned = None  # a GP's hvi: vectors computed only for candidates that may score best
+        if bounds is not None and self.acquisition == "hvi" and unseen.size > _PRUNE_FROM:
+            exact_at, optimistic = bounds(features)
+            pruned = _PrunedImprovements(
+                lambda index: exact_at(index) + (offset if line is None else offset[index]),
+                optimistic + offset, front.shape[1])
         for draw in range(min(self.refit_every, unseen.size)):
-            sampled = sample(features, draw) + offset
-            if self.acquisition == "tchebycheff":  # Paria et al. 2019: a random weighting per draw
+            if pruned is not None:  # the GP's vectors are the same in every draw
+                score = pruned.scores(front, reference, flags, taken)
+                sampled = pruned.vectors
+            elif self.acquisition == "tchebycheff":  # Paria et al. 2019: a random weighting per draw
+                sampled = sample(features, draw) + offset
                 weights = self._rng.dirichlet(np.ones(told.shape[1]))
                 scaled = (sampled - low) / np.where(high > low, high - low, 1.0)
                 score = (weights * scaled).min(axis=1) + 0.05 * (weights * scaled).sum(axis=1)
             else:
+                sampled = sample(features, draw) + offset
                 score = hypervolume_improvements(sampled, front, reference, flags)
             if self.acquisition == "hvi" and not score.max() > 0:
                 # nothing improves: the class least deep inside the dominated region
@@ -577,6 +601,56 @@ class HypervolumeImprovementSearch:
             taken[pick] = True
             front = np.vstack([front, sampled[pick]])
             self._queue.append(int(self._classes[unseen[pick]]))
+
+
+class _PrunedImprovements:
+    """Hypervolume improvements of a GP's upper-bound vectors, computed only where they may be
+    the largest: a vector of the means plus the prior's standard deviations bounds each
+    candidate's from above, and an improvement grows with every component, so a candidate
+    whose bound's improvement is below the best exact one found cannot be picked. The
+    candidates are taken in order of their bounds' improvements, :data:`_PRUNE_CHUNK` at a
+    time, until the next bound falls below the best; when nothing improves, no bound is below
+    the best (0), so every vector is computed (the caller's fallback reads them all). The picks
+    are those of scoring every candidate."""
+
+    def __init__(self, exact_at: Any, optimistic: np.ndarray, objectives: int) -> None:
+        self._exact_at = exact_at
+        self._optimistic = optimistic
+        self.vectors = np.full((len(optimistic), objectives), np.nan)  # exact, where computed
+        self._done = np.zeros(len(optimistic), dtype=bool)
+
+    def _compute(self, index: np.ndarray) -> None:
+        index = index[~self._done[index]]
+        if index.size:
+            self.vectors[index] = self._exact_at(index)
+            self._done[index] = True
+
+    def scores(self, front: np.ndarray, reference: np.ndarray, flags: list[bool], taken: np.ndarray) -> np.ndarray:
+        """Every candidate's improvement where it may be the largest untaken one, ``-inf``
+        elsewhere (every candidate's when none improves)."""
+        bound = hypervolume_improvements(self._optimistic, front, reference, flags)
+        order = np.argsort(-bound, kind="stable")
+        order = order[~taken[order]]
+        score = np.full(len(bound), -np.inf)
+        best = -np.inf
+        for start in range(0, order.size, _PRUNE_CHUNK):
+            chunk = order[start:start + _PRUNE_CHUNK]
+            chunk = chunk[bound[chunk] >= best - _PRUNE_SLACK]
+            if chunk.size == 0:
+                break
+            self._compute(chunk)
+            score[chunk] = hypervolume_improvements(self.vectors[chunk], front, reference, flags)
+            best = max(best, float(score[chunk].max()))
+        # nothing improves (best 0): no bound (>= 0) is below it, so every vector was computed
+        return score
+
+
+_PRUNE_FROM = 1000
+"""Candidates above which a GP's hvi round prunes (fewer: the bounds cost more than they save)."""
+_PRUNE_CHUNK = 256
+"""Candidates whose exact vectors :class:`_PrunedImprovements` computes at a time."""
+_PRUNE_SLACK = 1e-9
+"""How far below the best exact improvement a bound's may be and still be computed (rounding)."""
 
 
 def _bayes_ridge(x: np.ndarray, y: np.ndarray, ridge: float, rng: np.random.Generator | None) -> Any:

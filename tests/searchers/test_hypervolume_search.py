@@ -393,3 +393,54 @@ def test_a_constrained_pick_with_no_class_within_takes_the_least_shortfall(outli
     assert (optimistic.max() >= outlier - 0.01) == (outlier < 50)
     picked = class_code(searcher.ask())
     assert picked in unseen[upper[:, 1] >= upper[:, 1].max() - 1e-9].tolist()
+
+
+@pytest.mark.parametrize(("seed", "chunk"), [(0, 256), (1, 16), (2, 1)])
+def test_pruned_improvements_pick_what_scoring_every_candidate_picks(seed, chunk, monkeypatch) -> None:
+    # Upper bounds at or above each exact vector: the pruned scores' best candidates are those
+    # of scoring every candidate (with a taken candidate, the best one, left out: it must not
+    # prune the others), far fewer exact vectors are computed, and when nothing improves
+    # every vector is (the caller's fallback reads them all).
+    import robnas.searchers._hypervolume_search as module
+    from robnas.pareto import hypervolume_improvements
+    from robnas.searchers._hypervolume_search import _PrunedImprovements
+
+    monkeypatch.setattr(module, "_PRUNE_CHUNK", chunk)
+
+    rng = np.random.default_rng(seed)
+    exact = rng.normal(size=(5000, 2))
+    optimistic = exact + rng.uniform(0.0, 0.3, size=exact.shape)
+    front = np.array([[1.5, 0.2], [1.0, 1.0], [0.2, 1.6]])
+    reference, flags = np.array([-1.0, -1.0]), [True, True]
+    exact[7] = optimistic[7] = (3.0, 3.0)  # taken, and far better than the rest
+    full = hypervolume_improvements(exact, front, reference, flags)
+    taken = np.zeros(len(exact), dtype=bool)
+    taken[7] = True
+    asked = []
+    pruned = _PrunedImprovements(lambda index: asked.append(index.size) or exact[index], optimistic, 2)
+    score = pruned.scores(front, reference, flags, taken)
+    untaken = np.where(taken, -np.inf, full)
+    assert np.flatnonzero(np.where(taken, -np.inf, score) == untaken.max()).tolist() == \
+        np.flatnonzero(untaken == untaken.max()).tolist()
+    computed = np.isfinite(score)
+    assert np.array_equal(score[computed], full[computed]) and (full[~computed & ~taken] < untaken.max()).all()
+    assert 0 < sum(asked) < len(exact) // 4
+    # nothing improves: a front beyond every exact vector (not every bound)
+    far = _PrunedImprovements(lambda index: exact[index], optimistic + 5.0, 2)
+    score = far.scores(np.array([[9.0, 9.0]]), reference, flags, np.zeros(len(exact), dtype=bool))
+    assert np.array_equal(score, np.zeros(len(exact))) and np.array_equal(far.vectors, exact)
+
+
+def test_a_gp_round_over_many_candidates_prunes_without_changing_a_pick(cifar10_oracle, monkeypatch) -> None:
+    # candidates="all" scores every unseen class (over 6,000): pruned, the run is the one of
+    # scoring all of them, also with several picks per fit and three objectives
+    import robnas.searchers._hypervolume_search as module
+
+    for objectives, refit in ((["pgd@1/255", "clean"], 1), (["pgd@1/255", "clean", "params:min"], 3)):
+        make = lambda refit=refit: HypervolumeImprovementSearch(  # noqa: E731
+            surrogate="gp", features="edges", ucb=1.0, candidates="all", refit_every=refit, seed=3)
+        pruned = run_multi_search(make(), cifar10_oracle, objectives, 40)
+        with monkeypatch.context() as patch:
+            patch.setattr(module, "_PRUNE_FROM", 10 ** 9)
+            full = run_multi_search(make(), cifar10_oracle, objectives, 40)
+        assert [t["arch"] for t in pruned.trials] == [t["arch"] for t in full.trials]
