@@ -458,26 +458,23 @@ class HypervolumeImprovementSearch:
         mean, scale = told.mean(axis=0), told.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
         models, unseen, cross = self._side_processes("constrained", codes, (told - mean) / scale)
-        bound = (told[:, 1:].max(axis=0) - self.constraint_margin - mean[1:]) / scale[1:]  # standardised
+        limit = told[:, 1:].max(axis=0) - self.constraint_margin
+
+        def shortfall_at(rows: np.ndarray) -> np.ndarray:
+            upper = np.stack([model.predict(cross[rows], CONSTRAINED_UCB) for model in models[1:]], axis=1)
+            return (limit - (upper * scale[1:] + mean[1:])).max(axis=1)
+
+        standard_limit = (limit - mean[1:]) / scale[1:]
         possible = np.ones(len(unseen), dtype=bool)
         for j, model in enumerate(models[1:]):
-            optimistic = model.predict(cross, 0.0) + CONSTRAINED_UCB * np.sqrt(model.s2)
-            possible &= optimistic >= bound[j] - 1e-9
-        rows = np.flatnonzero(possible) if possible.any() else np.arange(len(unseen))
-        upper = np.stack([model.predict(cross[rows], CONSTRAINED_UCB) for model in models[1:]],
-                         axis=1) * scale[1:] + mean[1:]
-        shortfall = (told[:, 1:].max(axis=0) - self.constraint_margin - upper).max(axis=1)
-        within = shortfall <= 0
-        if within.any():
+            possible &= model.bound(cross, CONSTRAINED_UCB) >= standard_limit[j] - 1e-9
+        rows = np.flatnonzero(possible)
+        within = rows[shortfall_at(rows) <= 0] if rows.size else rows
+        if within.size:
             score = np.full(len(unseen), -np.inf)
-            score[rows[within]] = models[0].predict(cross[rows[within]], CONSTRAINED_UCB) * scale[0] + mean[0]
+            score[within] = models[0].predict(cross[within], CONSTRAINED_UCB) * scale[0] + mean[0]
         else:  # none within: the least shortfall, over every unseen class
-            if rows.size < len(unseen):
-                rows = np.arange(len(unseen))
-                upper = np.stack([model.predict(cross, CONSTRAINED_UCB) for model in models[1:]],
-                                 axis=1) * scale[1:] + mean[1:]
-                shortfall = (told[:, 1:].max(axis=0) - self.constraint_margin - upper).max(axis=1)
-            score = -shortfall
+            score = -shortfall_at(np.arange(len(unseen)))
         return Arch.from_code(int(self._classes[unseen[random_argmax(score, self._rng)]]))
 
     def _candidates(self, front_codes: np.ndarray) -> np.ndarray:
@@ -514,8 +511,7 @@ class HypervolumeImprovementSearch:
 
         def bounds(rows: np.ndarray) -> tuple[Any, np.ndarray]:
             cross = squared_distances(rows, x)
-            optimistic = np.stack([model.predict(cross, 0.0) + self.ucb * np.sqrt(model.s2)
-                                   for model in models], axis=1)
+            optimistic = np.stack([model.bound(cross, self.ucb) for model in models], axis=1)
 
             def exact_at(index: np.ndarray) -> np.ndarray:
                 return np.stack([model.predict(cross[index], self.ucb) for model in models], axis=1)
@@ -713,6 +709,11 @@ class _GaussianProcess:
         self.inverse = factor.T @ factor
         self.alpha = self.inverse @ y
         self.s2 = float(y @ self.alpha) / len(y)
+
+    def bound(self, distance: np.ndarray, ucb: float) -> np.ndarray:
+        """Mean plus ``ucb`` prior standard deviations (``sqrt(s2)``): at least :meth:`predict`'s,
+        a posterior deviation being at most the prior's, for the cost of the mean alone."""
+        return self.predict(distance, 0.0) + ucb * np.sqrt(self.s2)
 
     def predict(self, distance: np.ndarray, ucb: float) -> np.ndarray:
         """Mean plus ``ucb`` standard deviations at points at squared distances ``distance``
