@@ -426,10 +426,7 @@ class HypervolumeImprovementSearch:
             self._side_kernels[name] = gp_hyperparameters(distance, y)
         self._side_fits[name] = fits + 1
         models = [_GaussianProcess(distance, y[:, j], *self._side_kernels[name][j]) for j in range(y.shape[1])]
-        seen = np.fromiter(self._seen, dtype=np.int64, count=len(self._seen))
-        unseen = np.flatnonzero(~np.isin(self._classes, seen))
-        if unseen.size == 0:
-            raise ValueError("every isomorphism class has been seen")
+        unseen = self._unseen_rows()
         return models, unseen, columns[unseen]
 
     def _gp_lead_pick(self) -> Arch:
@@ -488,12 +485,15 @@ class HypervolumeImprovementSearch:
                 twins = np.isin(self._functional, functional_code_array()[front_codes])
                 codes.update(self._classes[twins].tolist())
             rows = np.searchsorted(self._classes, np.fromiter(codes - self._seen, dtype=np.int64))
-        if rows.size == 0:
-            seen = np.fromiter(self._seen, dtype=np.int64, count=len(self._seen))
-            rows = np.flatnonzero(~np.isin(self._classes, seen))
+        return np.sort(rows) if rows.size else self._unseen_rows()
+
+    def _unseen_rows(self) -> np.ndarray:
+        """Rows (into the class list, ascending) of every class not yet proposed or told."""
+        seen = np.fromiter(self._seen, dtype=np.int64, count=len(self._seen))
+        rows = np.flatnonzero(~np.isin(self._classes, seen))
         if rows.size == 0:
             raise ValueError("every isomorphism class has been seen")
-        return np.sort(rows)
+        return rows
 
     def _gaussian_processes(self, x: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
         """``sample(rows, draw)``: every objective's GP mean plus ``ucb`` standard deviations;
@@ -613,13 +613,11 @@ class _PrunedImprovements:
         self._exact_at = exact_at
         self._optimistic = optimistic
         self.vectors = np.full((len(optimistic), objectives), np.nan)  # exact, where computed
-        self._done = np.zeros(len(optimistic), dtype=bool)
 
     def _compute(self, index: np.ndarray) -> None:
-        index = index[~self._done[index]]
+        index = index[np.isnan(self.vectors[index, 0])]
         if index.size:
             self.vectors[index] = self._exact_at(index)
-            self._done[index] = True
 
     def scores(self, front: np.ndarray, reference: np.ndarray, flags: list[bool], taken: np.ndarray) -> np.ndarray:
         """Every candidate's improvement where it may be the largest untaken one, ``-inf``
