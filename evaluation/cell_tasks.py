@@ -79,7 +79,8 @@ class LiveSettings:
 def evaluate_cells(settings: LiveSettings, cells: Sequence[int], terms: Sequence[Term],
                    keys: dict[int, list[ResultKey]], *, store: ResultStore, executor: Executor,
                    gpus_per_task: float = 0.0) -> Iterator[tuple[int, float, int, dict[str, str]]]:
-    """Evaluate ``terms`` on each of ``cells`` (representative NB201 indices) as tasks.
+    """Evaluate ``terms`` on each of ``cells`` (representative NB201 indices) as tasks: of each
+    cell only the terms ``store`` lacks (:func:`unstored`; a cell lacking none sends no task).
 
     Args:
         settings: how workers build their live oracle.
@@ -100,12 +101,23 @@ def evaluate_cells(settings: LiveSettings, cells: Sequence[int], terms: Sequence
     """
     from robnas.execution import TaskResources
 
+    missing = [unstored(store, terms, keys[index]) for index in cells]
+    sent = [position for position, (todo, _) in enumerate(missing) if todo]
     for position, counts in executor.imap_unordered(
-            _evaluate_cell, [(index, list(terms)) for index in cells], setup=_worker_settings,
+            _evaluate_cell, [(cells[i], missing[i][0]) for i in sent], setup=_worker_settings,
             setup_args=(settings,), resources=TaskResources(gpus=gpus_per_task)):
-        index = cells[position]
-        yield (index, store_counts(index, counts, keys[index], store), sum(c[5] for c in counts),
-               counts[0][6])
+        index = cells[sent[position]]
+        yield (index, store_counts(index, counts, missing[sent[position]][1], store),
+               sum(c[5] for c in counts), counts[0][6])
+
+
+def unstored(store: ResultStore, terms: Sequence[Term],
+             keys: Sequence[ResultKey]) -> tuple[list[Term], list[ResultKey]]:
+    """The ``terms`` (and their ``keys``, in the same order) that ``store`` lacks: a cell's task
+    evaluates only those, never again a term an earlier build, verify or search stored (e.g.
+    clean accuracy when another attack is added)."""
+    pairs = [(term, key) for term, key in zip(terms, keys, strict=True) if store.get(key) is None]
+    return [term for term, _ in pairs], [key for _, key in pairs]
 
 
 def store_counts(index: int, counts: Counts, keys: Sequence[ResultKey], store: ResultStore) -> float:
@@ -157,9 +169,8 @@ def prefill(oracle: LiveOracle, archs: Sequence[Arch], terms: Sequence[Term], *,
     wanted = with_clean(terms)
     cells = list(dict.fromkeys(oracle.meta.representative_of(oracle.index_of(a)) for a in archs))
     keys = {index: [oracle.result_key(index, t) for t in wanted] for index in cells}
-    todo = [index for index in cells if any(oracle.store.get(k) is None for k in keys[index])]
     return {index: seconds for index, seconds, *_ in evaluate_cells(
-        LiveSettings.of(oracle), todo, wanted, keys, store=oracle.store, executor=executor,
+        LiveSettings.of(oracle), cells, wanted, keys, store=oracle.store, executor=executor,
         gpus_per_task=gpus_per_task)}
 
 

@@ -164,17 +164,20 @@ class ExecutorSchedule(Schedule):
         self._terms = with_clean(terms)
         self._evaluate = evaluate
         self._submitter: Submitter = cell_submitter(LiveSettings.of(oracle), executor, gpus_per_task)
-        self._tasks: dict[int, tuple[Arch, int]] = {}  # ticket -> (cell, representative)
+        self._tasks: dict[int, tuple[Arch, int, list[Any]]] = {}  # ticket -> (cell, representative, keys sent)
         self._stored: deque[Arch] = deque()  # cells whose results the store already holds
         self.tasks_sent = 0
 
     def submit(self, arch: Arch) -> None:
+        from robnas.evaluation.cell_tasks import unstored
+
         oracle = self._oracle
         index = oracle.meta.representative_of(oracle.index_of(arch))
-        if all(oracle.store.get(oracle.result_key(index, term)) is not None for term in self._terms):
+        terms, keys = unstored(oracle.store, self._terms, [oracle.result_key(index, t) for t in self._terms])
+        if not terms:
             self._stored.append(arch)  # finished before (e.g. by a run that was killed)
             return
-        self._tasks[self._submitter.submit((index, list(self._terms)))] = (arch, index)
+        self._tasks[self._submitter.submit((index, terms))] = (arch, index, keys)  # the stored terms not again
         self.tasks_sent += 1
 
     def next(self) -> tuple[Arch, Any, dict[str, Any]]:
@@ -184,8 +187,7 @@ class ExecutorSchedule(Schedule):
             arch = self._stored.popleft()
             return arch, self._evaluate(arch), {}
         ticket, counts = self._submitter.wait()
-        arch, index = self._tasks.pop(ticket)
-        keys = [self._oracle.result_key(index, term) for term in self._terms]
+        arch, index, keys = self._tasks.pop(ticket)
         seconds = store_counts(index, counts, keys, self._oracle.store)
         return arch, self._evaluate(arch), {"cost_seconds": seconds}
 
