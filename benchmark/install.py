@@ -396,12 +396,20 @@ class _locked:
             self._lock.acquire()
 
     def __exit__(self, kind: object, *rest: object) -> None:
-        self._lock.release()
-        if kind is None or not self._created:
-            return
+        # The folder is removed before the lock is released, never after: a run waiting for the
+        # lock would otherwise take it and start filling the folder that is then removed under
+        # it. A waiter that took the removed lock file's lock notices and tries again on a new
+        # one (filelock >= 4), so unlinking it while held is safe.
+        try:
+            if kind is not None and self._created and self._nothing_to_keep():
+                shutil.rmtree(self._dest, ignore_errors=True)
+                for folder in self._made[1:]:
+                    _remove_if_empty(folder)
+        finally:
+            self._lock.release()
+
+    def _nothing_to_keep(self) -> bool:
+        """Only the lock and an empty download folder are in the folder."""
         download = self._dest / DOWNLOAD_DIR
         left = {p.name for p in self._dest.iterdir()}
-        if left <= {LOCK_NAME, DOWNLOAD_DIR} and not (download.is_dir() and any(download.iterdir())):
-            shutil.rmtree(self._dest, ignore_errors=True)
-            for folder in self._made[1:]:
-                _remove_if_empty(folder)
+        return left <= {LOCK_NAME, DOWNLOAD_DIR} and not (download.is_dir() and any(download.iterdir()))

@@ -241,6 +241,45 @@ def test_server_down(capsys, tmp_path) -> None:
     assert not (tmp_path / "d").exists()  # the folder it made holds nothing to keep: removed
 
 
+
+def test_a_failed_first_install_removes_its_folder_before_releasing_the_lock(capsys, tmp_path, monkeypatch) -> None:
+    """Removed after the release, the folder could be one that a run waiting for the lock had
+    just begun to fill: the removal must happen while the lock is still held."""
+    import shutil
+
+    from filelock import FileLock, Timeout
+
+    from robnas.benchmark.install import LOCK_NAME
+
+    dest = tmp_path / "d"
+    held_while_removed = []
+    real_rmtree = shutil.rmtree
+
+    def rmtree(path, *args, **kwargs):
+        if Path(path) == dest:  # another process's lock on the folder: taken now only if released
+            other = FileLock(str(dest / LOCK_NAME))
+            try:
+                other.acquire(timeout=0)
+            except Timeout:
+                held_while_removed.append(True)
+            else:
+                other.release()
+                held_while_removed.append(False)
+        return real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", rmtree)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code, _, err = _run(capsys, "data", "download", "--base-url", f"http://127.0.0.1:{port}",
+                        "--dest", str(dest), "--retries", "1", "--no-progress")
+    assert code == 2 and "connection refused" in err
+    assert held_while_removed == [True] and not dest.exists()
+    # a later run makes the folder and its lock afresh
+    code, _, err = _run(capsys, "data", "download", "--base-url", f"http://127.0.0.1:{port}",
+                        "--dest", str(dest), "--retries", "1", "--no-progress")
+    assert code == 2 and "connection refused" in err and not dest.exists()
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
