@@ -12,12 +12,21 @@ way git's index avoids re-hashing unchanged files. A file whose stat changes is 
 The ctime matters: a file rewritten in place with the same size whose mtime was then set back
 (``cp -p``, ``rsync -t --inplace``, ``touch -r``) keeps size, mtime and inode, but no user can
 set its ctime.
+
+Entries of data that changed are never read again (a self-built table changes with every
+build), so the cache is bounded: every entry read has its modification time set to now, and a
+write that takes the entries past ``max_bytes`` (:data:`MAX_BYTES`, 1 GiB) removes the least
+recently used ones until they fit, with any temporary file a killed writer left over a day ago.
+Entries are created with the mode any new file gets (0666 less the umask), so a cache folder
+shared by a group serves all its members.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import time
 from array import array
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +34,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from robnas.benchmark.npy import read_npy
 from robnas.errors import DataUnreadableError
+from robnas.new_files import new_file_beside
 
 if TYPE_CHECKING:
     import numpy as np
@@ -32,6 +42,11 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = "1"
 _STAT_INDEX = "checksums.json"
+_ENTRY_FOLDERS = ("arrays", "documents")
+MAX_BYTES = 1 << 30
+"""The entries' total size above which a write removes the least recently used ones."""
+_STALE_TEMPORARY_SECONDS = 24 * 3600
+"""Age after which a temporary file in the cache is a killed writer's, removed by a write."""
 
 
 def _warn(message: str, *args: object) -> None:
@@ -61,10 +76,13 @@ class ArrayCache:
     Args:
         directory: where entries live (created on first write). ``None`` disables caching:
             every request is rebuilt and file checksums are always computed.
+        max_bytes: the entries' total size that a write prunes the least recently used ones
+            down to (module docs).
     """
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, *, max_bytes: int = MAX_BYTES) -> None:
         self.directory = Path(directory) if directory is not None else None
+        self.max_bytes = max_bytes
         self._stat_index: dict[str, list[Any]] | None = None
         self._stat_dirty = False
         self._writable = directory is not None
@@ -135,15 +153,18 @@ class ArrayCache:
         path = None if self.directory is None else self.directory / "arrays" / f"{self.entry_name(*parts)}.npy"
         if path is not None:
             try:
-                return read_npy(path)
+                found = read_npy(path)
             except (OSError, ValueError):
                 pass
+            else:
+                _mark_used(path)
+                return found
         import numpy as np
 
         built = np.ascontiguousarray(build())
         built = built.astype("<f8" if built.dtype.kind == "f" else "<i8", copy=False)
-        if path is not None:
-            self._store(path, lambda handle: np.save(handle, built, allow_pickle=False))
+        if path is not None and self._store(path, lambda handle: np.save(handle, built, allow_pickle=False)):
+            self._prune(keep=path)
         flat = array("d" if built.dtype.kind == "f" else "q")
         flat.frombytes(built.tobytes())
         return flat, tuple(built.shape)
@@ -155,13 +176,56 @@ class ArrayCache:
         path = self.directory / "documents" / f"{self.entry_name(*parts)}.json"
         try:
             with open(path, encoding="utf-8") as handle:
-                return json.load(handle)
+                found = json.load(handle)
         except (OSError, ValueError):
             pass
+        else:
+            _mark_used(path)
+            return found
         value = build()
         payload = json.dumps(value).encode()
-        self._store(path, lambda handle: handle.write(payload))
+        if self._store(path, lambda handle: handle.write(payload)):
+            self._prune(keep=path)
         return value
+
+    def _prune(self, keep: Path) -> None:
+        """Remove the least recently used entries (never ``keep``, just written) until the
+        rest fit in ``max_bytes``, and temporary files older than a day. An entry another
+        process is reading stays readable through its open handle; one it is about to open is
+        a miss there, built again."""
+        assert self.directory is not None
+        entries: list[tuple[int, int, Path]] = []  # (last used, size, path)
+        stale = time.time() - _STALE_TEMPORARY_SECONDS
+        for folder in _ENTRY_FOLDERS:
+            try:
+                listing = list(os.scandir(self.directory / folder))
+            except OSError:
+                continue
+            for item in listing:
+                try:
+                    stat = item.stat(follow_symlinks=False)
+                except OSError:  # removed meanwhile
+                    continue
+                path = Path(item.path)
+                if item.name.endswith(".tmp"):
+                    if stat.st_mtime < stale:
+                        path.unlink(missing_ok=True)
+                elif path != keep:
+                    entries.append((stat.st_mtime_ns, stat.st_size, path))
+        try:
+            total = sum(size for _, size, _ in entries) + keep.stat().st_size
+        except OSError:  # pruned by another process meanwhile
+            return
+        for _, size, path in sorted(entries):
+            if total <= self.max_bytes:
+                break
+            try:
+                path.unlink()
+            except FileNotFoundError:  # another process pruned it
+                pass
+            except OSError:  # a folder this process may not change: nothing more to do
+                return
+            total -= size
 
     def _store(self, path: Path, write: Callable[[BinaryIO], object]) -> bool:
         """Write ``path`` atomically (a temporary file in its folder, then ``os.replace``).
@@ -172,13 +236,11 @@ class ArrayCache:
         """
         if not self._writable:
             return False
-        import tempfile
-
         tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
-                tmp = handle.name
+            tmp = new_file_beside(path)  # 0666 less the umask, as any new file
+            with open(tmp, "wb") as handle:
                 write(handle)
             os.replace(tmp, path)
             return True
@@ -189,6 +251,12 @@ class ArrayCache:
             _warn("cannot write to the cache %s (%s); going on without caching what this process "
                   "parses (set ROBNAS_CACHE_DIR to a writable folder)", self.directory, err)
             return False
+
+
+def _mark_used(path: Path) -> None:
+    """Set an entry's modification time to now: the order in which pruning removes entries."""
+    with contextlib.suppress(OSError):  # a cache this process may read but not change (shared, read-only)
+        os.utime(path)
 
 
 def as_numpy(flat: array, shape: tuple[int, ...]) -> np.ndarray:

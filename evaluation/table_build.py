@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -54,6 +53,7 @@ from robnas.benchmark.location import META_FILE
 from robnas.errors import RobnasError, TableBuildError
 from robnas.evaluation.cell_tasks import LiveSettings, evaluate_cells
 from robnas.evaluation.store import ResultKey, ResultStore
+from robnas.new_files import new_file_beside
 from robnas.objective import CLEAN, Term, attack_key, plain_number
 
 if TYPE_CHECKING:
@@ -445,9 +445,9 @@ def _atomic_json(path: Path, payload: Any) -> None:
     (0666 less the umask: a table others may read, as the release's files; ``mkstemp``'s 0600
     left it readable by its builder alone)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}-{secrets.token_hex(6)}.tmp")
+    tmp = new_file_beside(path)
     try:
-        with open(tmp, "x") as stream:
+        with open(tmp, "w") as stream:
             json.dump(payload, stream)
         os.replace(tmp, path)
     finally:

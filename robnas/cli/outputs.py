@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from robnas.errors import OutputPathError
+from robnas.new_files import new_file_beside
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -110,7 +111,7 @@ def write_frame(frame: pd.DataFrame, fmt: str, output: Path | None) -> None:
         if target.exists() and not target.is_file():
             _write_table(frame, fmt, str(target))
         else:
-            tmp = _new_file_beside(target)
+            tmp = str(new_file_beside(target))
             _write_table(frame, fmt, tmp)
             os.replace(tmp, target)
     except OSError as err:
@@ -126,20 +127,6 @@ def _write_table(frame: pd.DataFrame, fmt: str, path: str) -> None:
         frame.to_parquet(path, index=False)
     else:
         frame.to_csv(path, index=False)
-
-
-def _new_file_beside(target: Path) -> str:
-    """Create an empty temporary file next to ``target`` with the mode a new file gets here
-    (0666 less the umask, as ``open`` gives; ``mkstemp``'s is 0600) and return its path."""
-    import secrets
-
-    while True:
-        path = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
-        try:
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
-        except FileExistsError:
-            continue
-        return str(path)
 
 
 @contextmanager

@@ -165,3 +165,63 @@ def test_two_processes_building_the_cache_at_once(tmp_path) -> None:
         str(expected.value(77, "pgd@mean")), str(expected.value(78, "fgsm@0.5/255")),
         str(expected.value(5, "clean")),
     ]
+
+
+def test_entries_have_the_mode_any_new_file_gets(tmp_path) -> None:
+    # tempfile's 0600 made a cache folder shared by a group useless to all but the first user
+    old = os.umask(0o022)
+    try:
+        root = write_release(tmp_path / "data")
+        TabularOracle("cifar10", data=root, cache_dir=tmp_path / "cache").value(9, "clean")
+        (tmp_path / "reference").write_text("")
+    finally:
+        os.umask(old)
+    files = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    assert len(files) >= 3  # arrays, documents and the stat index
+    expected = (tmp_path / "reference").stat().st_mode
+    assert {p.name: p.stat().st_mode for p in files} == dict.fromkeys((p.name for p in files), expected)
+
+
+def _entry(cache: ArrayCache, name: str, built: list[str]):
+    import numpy as np
+
+    def build():
+        built.append(name)
+        return np.full(1000, float(len(name)))  # 8,128 bytes as a .npy file
+
+    return cache.array((name,), build)
+
+
+def test_a_write_past_the_size_limit_removes_the_least_recently_used_entries(tmp_path) -> None:
+    cache = ArrayCache(tmp_path / "cache", max_bytes=20_000)  # room for two entries, not three
+    built: list[str] = []
+    for name in ("a", "b"):
+        _entry(cache, name, built)
+        time.sleep(0.05)  # file times are coarse (a clock tick)
+    _entry(cache, "a", built)  # read: a is now used more recently than b
+    time.sleep(0.05)
+    assert built == ["a", "b"]
+    _entry(cache, "c", built)  # three entries: over the limit, so b (least recently used) goes
+    names = sorted(p.name for p in (tmp_path / "cache" / "arrays").iterdir())
+    assert names == [ArrayCache.entry_name(n) + ".npy" for n in ("a", "c")]
+    _entry(cache, "a", built)
+    _entry(cache, "c", built)
+    assert built == ["a", "b", "c"]  # a and c were read from the cache
+    _entry(cache, "b", built)  # b is built again, and a (now the least recently used) goes
+    assert built == ["a", "b", "c", "b"]
+    names = sorted(p.name for p in (tmp_path / "cache" / "arrays").iterdir())
+    assert names == [ArrayCache.entry_name(n) + ".npy" for n in ("b", "c")]
+
+
+def test_a_write_removes_temporary_files_left_over_a_day_ago(tmp_path) -> None:
+    cache = ArrayCache(tmp_path / "cache")
+    _entry(cache, "a", [])
+    arrays = tmp_path / "cache" / "arrays"
+    old, fresh = arrays / ".x.npy.0000.tmp", arrays / ".y.npy.1111.tmp"
+    old.write_bytes(b"half")
+    fresh.write_bytes(b"being written")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(old, (two_days_ago, two_days_ago))
+    _entry(cache, "b", [])
+    assert not old.exists() and fresh.exists()  # a killed writer's, and one another process is writing
+    assert (arrays / (ArrayCache.entry_name("a") + ".npy")).is_file()  # under the limit: kept
