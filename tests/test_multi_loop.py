@@ -237,19 +237,12 @@ def test_the_end_of_a_session_is_written_under_the_folders_lock(cifar10_oracle, 
                                                                 monkeypatch) -> None:
     """config.json and summary.json are rewritten while the run still holds its folder (they
     were written after the lock was released, open to a resume started at that moment)."""
-    from filelock import FileLock, Timeout
+    from tests.lock_probe import lock_is_held
 
     held: list[bool] = []
 
     def lock_held(record: RunRecord) -> None:
-        other = FileLock(str(record.path / LOCK_FILE))
-        try:
-            other.acquire(timeout=0)
-        except Timeout:
-            held.append(True)
-        else:
-            other.release()
-            held.append(False)
+        held.append(lock_is_held(record.path / LOCK_FILE))
 
     def checked(write: Callable[[RunRecord, dict], None]) -> Callable[[RunRecord, dict], None]:
         def write_checked(record: RunRecord, payload: dict) -> None:

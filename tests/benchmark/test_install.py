@@ -247,9 +247,8 @@ def test_a_failed_first_install_removes_its_folder_before_releasing_the_lock(cap
     just begun to fill: the removal must happen while the lock is still held."""
     import shutil
 
-    from filelock import FileLock, Timeout
-
     from robnas.benchmark.install import LOCK_NAME
+    from tests.lock_probe import lock_is_held
 
     dest = tmp_path / "d"
     held_while_removed = []
@@ -257,14 +256,7 @@ def test_a_failed_first_install_removes_its_folder_before_releasing_the_lock(cap
 
     def rmtree(path, *args, **kwargs):
         if Path(path) == dest:  # another process's lock on the folder: taken now only if released
-            other = FileLock(str(dest / LOCK_NAME))
-            try:
-                other.acquire(timeout=0)
-            except Timeout:
-                held_while_removed.append(True)
-            else:
-                other.release()
-                held_while_removed.append(False)
+            held_while_removed.append(lock_is_held(dest / LOCK_NAME))
         return real_rmtree(path, *args, **kwargs)
 
     monkeypatch.setattr(shutil, "rmtree", rmtree)
