@@ -28,6 +28,7 @@ from robnas.searchers._base import (
     random_unseen,
     standardised,
 )
+from robnas.searchers._blas import one_blas_thread
 from robnas.searchers._predictor import MAX_TREES, SURROGATES, PredictorSearch, fit_forest, random_argmax
 
 FEATURES = ("cells", "pairs", "cells+function", "cells+cost", "pairs+cost", "edges")
@@ -308,7 +309,12 @@ class HypervolumeImprovementSearch:
         return self._fits
 
     def ask(self) -> Arch:
-        """A random cell first, then the unseen class of largest sampled improvement."""
+        """A random cell first, then the unseen class of largest sampled improvement. (with one BLAS thread,
+        :func:`~robnas.searchers._blas.one_blas_thread`)."""
+        with one_blas_thread():
+            return self._ask()
+
+    def _ask(self) -> Arch:
         if self._rng is None:
             self.validate_params()
             self._rng = np.random.default_rng(self.seed)

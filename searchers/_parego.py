@@ -16,6 +16,7 @@ from robnas.searchers._base import (
     params_repr,
     random_unseen,
 )
+from robnas.searchers._blas import one_blas_thread
 
 
 class ParEGOSearch:
@@ -89,7 +90,12 @@ class ParEGOSearch:
         check_seed(self.seed)
 
     def ask(self) -> Arch:
-        """The unseen class that maximises a random scalarisation of the predictions."""
+        """The unseen class that maximises a random scalarisation of the predictions. (with one BLAS thread,
+        :func:`~robnas.searchers._blas.one_blas_thread`)."""
+        with one_blas_thread():
+            return self._ask()
+
+    def _ask(self) -> Arch:
         rng = self._ensure()
         if len(self._y) < self.num_init or rng.random() < self.explore:
             return self._propose(random_unseen(rng, self._seen))

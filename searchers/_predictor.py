@@ -30,6 +30,7 @@ from robnas.searchers._base import (
     standardised,
     warm_start,
 )
+from robnas.searchers._blas import one_blas_thread
 from robnas.searchers._class_gp import ClassGaussianProcess
 
 SURROGATES = ("random_forest", "extra_trees")
@@ -318,7 +319,12 @@ class PredictorSearch:
         self._scores = check_scores(scores)
 
     def ask(self) -> Arch:
-        """A design (or prior-picked) cell first, then the unseen class of best acquisition."""
+        """A design (or prior-picked) cell first, then the unseen class of best acquisition. (with one BLAS thread,
+        :func:`~robnas.searchers._blas.one_blas_thread`)."""
+        with one_blas_thread():
+            return self._ask()
+
+    def _ask(self) -> Arch:
         if self._rng is None:
             self._start()
         assert self._rng is not None
