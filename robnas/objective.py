@@ -155,6 +155,15 @@ class Objective(namedtuple("Objective", ["key", "point", "mean"], defaults=(None
             parts = " ".join(f"-O {part.strip()}" for part in raw.split(","))
             raise InvalidObjectiveError(f"{raw!r} is several objectives (a comma): where one is read, "
                                         f"give each on its own ({parts}; in Python, a list)")
+        body, colon, suffix = raw.rpartition(":")
+        if colon and suffix.strip().isalpha() and suffix.strip().lower() not in ("min", "max"):
+            try:
+                cls.parse(body)
+            except InvalidObjectiveError:
+                pass  # a bad name as well: the error below names it
+            else:  # clean:sideways
+                raise InvalidObjectiveError(f"unknown direction {suffix.strip()!r} in {raw!r}; a direction "
+                                            f"(:max or :min) belongs to a multi-objective search (-O twice)")
         lowered = raw.lower()
         if lowered == CLEAN:
             return cls(CLEAN)

@@ -169,6 +169,9 @@ def make_multi_searcher(searcher: Searcher | str, **params: Any) -> Searcher:
             robnas' single-objective searchers.
     """
     if isinstance(searcher, str):
+        if searcher in SEARCHERS and searcher not in MULTI_OBJECTIVE_SEARCHERS:
+            raise InvalidSearcherError(f"searcher {searcher!r} takes one objective; with two or three "
+                                       f"use one of {', '.join(MULTI_OBJECTIVE_SEARCHERS)}")
         if searcher not in MULTI_OBJECTIVE_SEARCHERS:
             raise InvalidSearcherError(f"unknown multi-objective searcher {searcher!r}; valid: "
                                        f"{', '.join(MULTI_OBJECTIVE_SEARCHERS)}")

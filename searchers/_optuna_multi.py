@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from robnas.arch import Arch
+from robnas.errors import InvalidParameterError
 from robnas.isomorphism import class_code
 from robnas.searchers._base import MAX_COUNT, check_choice, check_int, check_seed, random_unseen
 from robnas.searchers._optuna import OptunaSearch
@@ -124,7 +125,7 @@ class MultiObjectiveTPE(OptunaMultiObjective):
     """:class:`OptunaMultiObjective` with TPE's multi-objective mode (MOTPE) as the sampler.
 
     Args:
-        sampler: ``"tpe"`` (default here) or ``"nsga2"``.
+        sampler: ``"tpe"`` only (``"nsga2"`` is :class:`OptunaMultiObjective`, ``nsga2``).
         population_size: NSGA-II's population (unused by TPE).
         n_startup_trials: random trials before TPE's model takes over.
         max_repeats: known proposals in a row before a random unseen cell is forced.
@@ -142,3 +143,16 @@ class MultiObjectiveTPE(OptunaMultiObjective):
     ) -> None:
         super().__init__(sampler=sampler, population_size=population_size,
                          n_startup_trials=n_startup_trials, max_repeats=max_repeats, seed=seed)
+
+    def validate_params(self) -> None:
+        """As :meth:`OptunaMultiObjective.validate_params`, and ``sampler`` must be ``"tpe"``.
+
+        >>> MultiObjectiveTPE(sampler="nsga2").validate_params()
+        Traceback (most recent call last):
+        ...
+        robnas.errors.InvalidParameterError: motpe is TPE's multi-objective mode (sampler=tpe); ...
+        """
+        if self.sampler != "tpe":
+            raise InvalidParameterError("motpe is TPE's multi-objective mode (sampler=tpe); for NSGA-II "
+                                        "use the searcher nsga2")
+        super().validate_params()

@@ -102,6 +102,21 @@ def test_compare_refuses_absurd_seeds_before_planning(capsys, release_root, tmp_
     assert not (tmp_path / "cmp").exists()
 
 
+@pytest.mark.parametrize(("argv", "message"), [
+    (["-O", "pgd@1/255", "-O", "clean", "--multi", "--searchers", "random,re"],
+     "searcher 're' takes one objective; here use one of random, nsga2, motpe, pls, parego, hvi"),
+    (["-O", "pgd@1/255", "--searcher", "hvi:num_init=3"],
+     "searcher 'hvi' takes two or three objectives; here use one of random, re, ls, bo, predictor"),
+    (["-O", "pgd@1/255", "--searchers", "zz"],
+     "--searchers: unknown searcher 'zz'; choose from random, re, ls, bo, predictor"),
+])
+def test_compare_names_a_searcher_of_the_other_kind(capsys, release_root, tmp_path, argv, message) -> None:
+    err = _error(capsys, "compare", *argv, "--seeds", "1", "--budget", "3", "--data", str(release_root),
+                 "--out", str(tmp_path / "cmp"))
+    assert err == f"robnas: error: {message}"
+    assert not (tmp_path / "cmp").exists()
+
+
 def test_compare_checks_its_output_before_printing(capsys, release_root, tmp_path) -> None:
     target = tmp_path / "file"
     target.write_text("x")

@@ -320,7 +320,8 @@ def test_a_searcher_by_name_runs_as_the_object_does(cifar10_oracle) -> None:
 @pytest.mark.parametrize(("searcher", "params", "error", "message"), [
     (RegularizedEvolution(seed=0), None, InvalidSearcherError,
      "RegularizedEvolution takes one value per cell; a multi-objective search needs one of random, nsga2"),
-    ("re", None, InvalidSearcherError, "unknown multi-objective searcher 're'; valid: random, nsga2"),
+    ("re", None, InvalidSearcherError, "searcher 're' takes one objective; with two or three use one of random, nsga2"),
+    ("zz", None, InvalidSearcherError, "unknown multi-objective searcher 'zz'; valid: random, nsga2"),
     ("hvi", {"seed": 0, "margin": -1.0}, InvalidParameterError, "margin must be a number >= 0.0"),
     ("pls", {"seed": -1}, InvalidParameterError, "seed"),
     (RandomSearch(seed=0), None, InvalidParameterError, "budget must be an integer in 1..6466"),

@@ -230,6 +230,12 @@ def _searchers(args: argparse.Namespace, registry: Mapping[str, type], default: 
     from robnas.cli.search_cmd import _build_searcher
     from robnas.compare.plan import STORAGE_IN_A_COMPARISON
 
+    other = SEARCHERS if registry is MULTI_OBJECTIVE_SEARCHERS else MULTI_OBJECTIVE_SEARCHERS
+    given = str(args.searchers or "").split(",") + [spec.partition(":")[0] for spec in args.searcher_specs or []]
+    for name in (part.strip() for part in given):
+        if name in other and name not in registry:  # re with --multi, hvi with one objective
+            kind = "one objective" if other is SEARCHERS else "two or three objectives"
+            raise RobnasError(f"searcher {name!r} takes {kind}; here use one of {', '.join(registry)}")
     chosen: list[tuple[str, dict[str, Any]]] = []
     if args.searchers is not None or not args.searcher_specs:
         names = parse_names(default if args.searchers is None else args.searchers, "--searchers",

@@ -458,6 +458,9 @@ def _build_searcher(name: str, params: dict[str, Any], registry: Mapping[str, ty
     from robnas.priors import provide_scores
     from robnas.searchers import check_param_names, validate_params
 
+    if name not in registry and registry is not SEARCHERS and name in SEARCHERS:  # re, two objectives
+        raise RobnasError(f"searcher {name!r} takes one objective; with two or three use one of "
+                          f"{', '.join(registry)}")
     if name not in registry:
         raise RobnasError(f"unknown {what} {name!r}; valid: {', '.join(registry)}")
     cls = registry[name]

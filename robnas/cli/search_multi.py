@@ -91,8 +91,8 @@ def _new_settings(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.min_clean is not None:
         raise RobnasError("--min-clean is for single-objective search; add -O clean instead")
-    _refuse_cost_limits(args)
     objectives = parse_objectives(args.objective)
+    _refuse_cost_limits(args, [str(o) for o in objectives])
     name = args.searcher or DEFAULT_MULTI_SEARCHER
     seed = _seed(args.seed) if args.seed is not None else secrets.randbelow(2**31)
     return {
@@ -117,7 +117,7 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
     if args.min_clean is not None:
         raise RobnasError("--min-clean is for single-objective search; the run being resumed has "
                           f"objectives {settings['objective']}")
-    _refuse_cost_limits(args)
+    _refuse_cost_limits(args, list(settings.get("objectives") or []))
     objectives = None
     if args.objective:
         try:
@@ -134,12 +134,17 @@ def _resume_settings(args: argparse.Namespace) -> dict[str, Any]:
     return apply_resume_options(args, settings, given)
 
 
-def _refuse_cost_limits(args: argparse.Namespace) -> None:
-    """``--max-params``/``--max-flops`` constrain one objective; with several, costs are objectives."""
+def _refuse_cost_limits(args: argparse.Namespace, objectives: list[str]) -> None:
+    """``--max-params``/``--max-flops`` constrain one objective; with several, costs are objectives
+    (``objectives``: the run's, as texts such as ``params:min``)."""
     for key in ("max_params", "max_flops"):
         if getattr(args, key, None) is not None:
-            raise RobnasError(f"--{key.replace('_', '-')} is for single-objective search; add "
-                              f"-O {key[4:]}:min to trade it off instead")
+            option, cost = f"--{key.replace('_', '-')}", key[4:]
+            if cost in {text.partition(":")[0] for text in objectives}:
+                raise RobnasError(f"{option} is for single-objective search; here {cost} is already an "
+                                  f"objective, traded off on the front")
+            raise RobnasError(f"{option} is for single-objective search; add -O {cost}:min to trade "
+                              f"it off instead")
 
 
 def _run_id(settings: dict[str, Any]) -> str:

@@ -156,6 +156,11 @@ def plan_runs(
     settings = [(s, {}) if isinstance(s, str) else (s[0], dict(s[1])) for s in searchers]
     unknown = [name for name, _ in settings if name not in registry]
     if unknown:
+        other = SEARCHERS if any(multi) else MULTI_OBJECTIVE_SEARCHERS
+        if unknown[0] in other:  # re in a multi-objective comparison, hvi in a single-objective one
+            takes = "one objective" if any(multi) else "two or three objectives"
+            raise ComparisonError(f"searcher {unknown[0]!r} takes {takes}; here choose from "
+                                  f"{', '.join(registry)}")
         kind = "multi-objective searcher" if any(multi) else "searcher"
         raise ComparisonError(f"unknown {kind} {unknown[0]!r}; choose from {', '.join(registry)}")
     seed_list = name_list(seeds, "seeds")
