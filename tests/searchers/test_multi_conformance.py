@@ -60,6 +60,18 @@ class TestSidePickConformance(MultiObjectiveConformance):
         super().test_follows_each_direction(make_searcher, oracle)
 
 
+class TestThreeObjectives(MultiObjectiveConformance):
+    """The registered searchers on three objectives, one of them minimised (the vector checks
+    that drive a searcher without the loop negate it as the loop does)."""
+
+    objectives = ("pgd@1/255", "clean", "params:min")
+
+    @pytest.fixture(params=sorted(set(MULTI_OBJECTIVE_SEARCHERS) - SLOW))
+    def make_searcher(self, request: pytest.FixtureRequest):
+        cls = MULTI_OBJECTIVE_SEARCHERS[request.param]
+        return lambda seed: cls(seed=seed)
+
+
 class TestSlowSearchers(MultiObjectiveConformance):
     budget = 12
     pending_rounds = 4  # 32 pending asks, beyond the 10 random startup trials
