@@ -226,6 +226,21 @@ def _oracle(root: Path):
     return TabularOracle("cifar10", data=root)
 
 
+def test_a_true_front_of_one_class_names_the_reference_rule_it_uses(release_root, capsys, tmp_path) -> None:
+    # On CIFAR-10 one class is best on pgd@8/255 and cheapest at once: the true front has no
+    # range, and the reference point is moved by 10% of each value instead.
+    code, out, _ = _run(capsys, "search", "-O", "pgd@8/255", "-O", "params:min", "--budget", "5",
+                        "--seed", "0", "--out", str(tmp_path), "--data", str(release_root))
+    (run_dir,) = tmp_path.iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    (best,) = summary["true_front"]
+    reference = [best["pgd@8/255"] * 0.9, best["params"] * 1.1]
+    assert code == 0 and summary["reference_point"] == pytest.approx(reference)
+    assert ("moved outward by 10% of each objective's range (pgd@8/255, params: of its value, the "
+            "range being 0))") in out
+    assert "true front      1 class, hypervolume" in out
+
+
 def test_multi_objective_search_prints_fronts_and_resumes(release_root, capsys, tmp_path) -> None:
     code, out, _ = _run(capsys, "search", "-O", "pgd@1/255", "-O", "clean", "--searcher", "pls",
                         "--budget", "40", "--seed", "0", "--out", str(tmp_path),
@@ -237,6 +252,7 @@ def test_multi_objective_search_prints_fronts_and_resumes(release_root, capsys, 
     assert f"front found     {len(summary['front'])} cells" in out
     assert f"hypervolume     {summary['hypervolume']:.4g} (reference point (0.423, 0.8129)" in out
     assert f"true front      10 classes, hypervolume {summary['true_hypervolume']:.4g}" in out
+    assert "by 10% of each objective's range)" in out  # both ranges > 0
     assert f"found           {summary['true_front_found']} of the 10 true-front classes" in out
     for row in summary["front"] + summary["true_front"]:
         assert row["arch"] in out

@@ -171,10 +171,13 @@ def _print(result: MultiSearchResult, settings: dict[str, Any], true_front: pd.D
     print(_indent(_table(result.front)))
     if result.hypervolume is not None and result.reference_point is not None:
         reference = ", ".join(f"{x:.4g}" for x in result.reference_point)
+        flat = [] if true_front is None else [o.name for o in result.objectives
+                                              if true_front[o.name].nunique() == 1]
+        rule = "range" if not flat else f"range ({', '.join(flat)}: of its value, the range being 0)"
         print(f"hypervolume     {result.hypervolume:.4g} (reference point ({reference}): the true "
-              "front's nadir moved outward by 10% of each objective's range)")
+              f"front's nadir moved outward by 10% of each objective's {rule})")
     if true_front is not None and result.true_hypervolume:
-        print(f"true front      {result.true_front_size} classes, hypervolume "
+        print(f"true front      {result.true_front_size} class{'' if result.true_front_size == 1 else 'es'}, hypervolume "
               f"{result.true_hypervolume:.4g}")
         print(_indent(_table(true_front)))
         share = 100.0 * (result.regret or 0.0) / result.true_hypervolume
