@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--data", help="data root (default: $ROBNAS_DATA)")
     parser.add_argument("--datasets", default="cifar10")
     parser.add_argument("--groups", default=";".join(GROUPS), help="';'-separated objective groups")
-    parser.add_argument("--searchers", default="random,nsga2,pls,parego,hvi")
+    parser.add_argument("--searchers", default="random,nsga2,motpe,pls,parego,hvi")
     parser.add_argument("--searcher", action="append", default=[], metavar="SPEC",
                         help="a searcher with parameters, NAME:KEY=VALUE[,KEY=VALUE...] as robnas "
                              "compare's --searcher (repeatable; runs after --searchers)")

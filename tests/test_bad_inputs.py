@@ -90,7 +90,7 @@ MULTI_BAD_PARAMS: dict[str, list[str]] = {
                "num_init=0"],
     "nsga2": ["population_size=1", "population_size=1.5", "population_size=1e9", "sampler=gp",
               "max_repeats=0"],
-    "motpe": ["n_startup_trials=-1", "max_repeats=abc", "sampler=cmaes"],
+    "motpe": ["n_startup_trials=-1", "max_repeats=abc", "sampler=cmaes", "multivariate=maybe"],
     "hvi": ["surrogate=svm", "ucb=1", "features=quad", "acquisition=ei", "candidates=", "n_estimators=0",
             "refit_every=1.5", "explore=2", "margin=-1", "margin=nan", "ridge=0", "num_init=0", "prior=params"],
     "random": ["foo=1"],

@@ -11,10 +11,8 @@ import pytest
 from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, HypervolumeImprovementSearch, ParetoLocalSearch
 from robnas.searchers.testing import MultiObjectiveConformance
 
-SLOW = {"motpe"}
-"""Optuna's multi-objective TPE takes about 0.15 s per trial: checked on a smaller budget."""
 VARIANTS: dict[str, Any] = {
-    **{name: cls for name, cls in MULTI_OBJECTIVE_SEARCHERS.items() if name not in SLOW},
+    **MULTI_OBJECTIVE_SEARCHERS,
     "pls-full": partial(ParetoLocalSearch, variant="full"),
     "hvi-forest": partial(HypervolumeImprovementSearch, surrogate="random_forest", candidates="all"),
     "hvi-bayes": partial(HypervolumeImprovementSearch, surrogate="bayes_ridge", refit_every=3,
@@ -66,17 +64,7 @@ class TestThreeObjectives(MultiObjectiveConformance):
 
     objectives = ("pgd@1/255", "clean", "params:min")
 
-    @pytest.fixture(params=sorted(set(MULTI_OBJECTIVE_SEARCHERS) - SLOW))
-    def make_searcher(self, request: pytest.FixtureRequest):
-        cls = MULTI_OBJECTIVE_SEARCHERS[request.param]
-        return lambda seed: cls(seed=seed)
-
-
-class TestSlowSearchers(MultiObjectiveConformance):
-    budget = 12
-    pending_rounds = 4  # 32 pending asks, beyond the 10 random startup trials
-
-    @pytest.fixture(params=sorted(SLOW))
+    @pytest.fixture(params=sorted(MULTI_OBJECTIVE_SEARCHERS))
     def make_searcher(self, request: pytest.FixtureRequest):
         cls = MULTI_OBJECTIVE_SEARCHERS[request.param]
         return lambda seed: cls(seed=seed)
@@ -108,4 +96,4 @@ class TestPriorConformance(MultiObjectiveConformance):
 
 
 def test_every_registered_searcher_is_covered() -> None:
-    assert set(MULTI_OBJECTIVE_SEARCHERS) <= set(VARIANTS) | SLOW
+    assert set(MULTI_OBJECTIVE_SEARCHERS) <= set(VARIANTS)

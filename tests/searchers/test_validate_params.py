@@ -156,6 +156,8 @@ MULTI_BAD: list[tuple[str, dict[str, object], str]] = [
     ("nsga2", {"sampler": "gp"}, "sampler must be one of nsga2, tpe; got 'gp'"),
     ("motpe", {"n_startup_trials": -1}, "n_startup_trials must be an integer in 0..6466, got -1"),
     ("motpe", {"max_repeats": 0}, "max_repeats must be an integer >= 1, got 0"),
+    ("motpe", {"multivariate": "yes"}, "multivariate must be true or false, got 'yes'"),
+    ("nsga2", {"multivariate": 1}, "multivariate must be true or false, got 1"),
 ]
 
 
