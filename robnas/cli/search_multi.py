@@ -177,8 +177,8 @@ def _print(result: MultiSearchResult, settings: dict[str, Any], true_front: pd.D
         print(f"hypervolume     {result.hypervolume:.4g} (reference point ({reference}): the true "
               f"front's nadir moved outward by 10% of each objective's {rule})")
     if true_front is not None and result.true_hypervolume:
-        print(f"true front      {result.true_front_size} class{'' if result.true_front_size == 1 else 'es'}, hypervolume "
-              f"{result.true_hypervolume:.4g}")
+        classes = "class" if result.true_front_size == 1 else "classes"
+        print(f"true front      {result.true_front_size} {classes}, hypervolume {result.true_hypervolume:.4g}")
         print(_indent(_table(true_front)))
         share = 100.0 * (result.regret or 0.0) / result.true_hypervolume
         print(f"regret          {result.regret:.4g} ({share:.1f}% of the true hypervolume)")
