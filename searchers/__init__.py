@@ -157,6 +157,23 @@ def make_searcher(searcher: Searcher | str, **params: Any) -> Searcher:
     return cls(**params)
 
 
+def other_kind(name: str, *, multi_objective: bool) -> str | None:
+    """Why ``name`` is refused when it names a searcher of the other kind (``re`` with two or
+    three objectives, ``hvi`` with one), naming the right ones; ``None`` for any other name.
+
+    >>> other_kind("re", multi_objective=True)
+    "searcher 're' takes one objective; with two or three use one of random, nsga2, motpe, pls, parego, hvi"
+    >>> other_kind("random", multi_objective=True) is None and other_kind("zz", multi_objective=False) is None
+    True
+    """
+    wanted, other = ((MULTI_OBJECTIVE_SEARCHERS, SEARCHERS) if multi_objective
+                     else (SEARCHERS, MULTI_OBJECTIVE_SEARCHERS))
+    if name in wanted or name not in other:
+        return None
+    takes, here = ("one objective", "two or three") if multi_objective else ("two or three objectives", "one")
+    return f"searcher {name!r} takes {takes}; with {here} use one of {', '.join(wanted)}"
+
+
 def make_multi_searcher(searcher: Searcher | str, **params: Any) -> Searcher:
     """As :func:`make_searcher`, from :data:`MULTI_OBJECTIVE_SEARCHERS`; a searcher of robnas' own
     that takes one value (``RegularizedEvolution(seed=0)``) is refused too.
@@ -169,9 +186,9 @@ def make_multi_searcher(searcher: Searcher | str, **params: Any) -> Searcher:
             robnas' single-objective searchers.
     """
     if isinstance(searcher, str):
-        if searcher in SEARCHERS and searcher not in MULTI_OBJECTIVE_SEARCHERS:
-            raise InvalidSearcherError(f"searcher {searcher!r} takes one objective; with two or three "
-                                       f"use one of {', '.join(MULTI_OBJECTIVE_SEARCHERS)}")
+        wrong = other_kind(searcher, multi_objective=True)
+        if wrong is not None:
+            raise InvalidSearcherError(wrong)
         if searcher not in MULTI_OBJECTIVE_SEARCHERS:
             raise InvalidSearcherError(f"unknown multi-objective searcher {searcher!r}; valid: "
                                        f"{', '.join(MULTI_OBJECTIVE_SEARCHERS)}")
@@ -248,6 +265,7 @@ __all__ = [
     "make_searcher",
     "mark_driven",
     "orthogonal_array_cells",
+    "other_kind",
     "random_unseen",
     "searcher_name",
     "validate_params",

@@ -104,9 +104,9 @@ def test_compare_refuses_absurd_seeds_before_planning(capsys, release_root, tmp_
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["-O", "pgd@1/255", "-O", "clean", "--multi", "--searchers", "random,re"],
-     "searcher 're' takes one objective; here use one of random, nsga2, motpe, pls, parego, hvi"),
+     "searcher 're' takes one objective; with two or three use one of random, nsga2, motpe, pls, parego, hvi"),
     (["-O", "pgd@1/255", "--searcher", "hvi:num_init=3"],
-     "searcher 'hvi' takes two or three objectives; here use one of random, re, ls, bo, predictor"),
+     "searcher 'hvi' takes two or three objectives; with one use one of random, re, ls, bo, predictor"),
     (["-O", "pgd@1/255", "--searchers", "zz"],
      "--searchers: unknown searcher 'zz'; choose from random, re, ls, bo, predictor"),
 ])

@@ -22,7 +22,7 @@ from robnas.cli.common import (
 from robnas.cli.executor_options import add_executor_options, build_executor
 from robnas.cli.values import parse_int, parse_names, parse_param
 from robnas.errors import RobnasError
-from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS
+from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS, other_kind
 from robnas.vocabulary import Dataset, Engine, counted, parse_dataset
 
 DEFAULT_SEARCHERS = ",".join(SEARCHERS)
@@ -230,12 +230,11 @@ def _searchers(args: argparse.Namespace, registry: Mapping[str, type], default: 
     from robnas.cli.search_cmd import _build_searcher
     from robnas.compare.plan import STORAGE_IN_A_COMPARISON
 
-    other = SEARCHERS if registry is MULTI_OBJECTIVE_SEARCHERS else MULTI_OBJECTIVE_SEARCHERS
     given = str(args.searchers or "").split(",") + [spec.partition(":")[0] for spec in args.searcher_specs or []]
-    for name in (part.strip() for part in given):
-        if name in other and name not in registry:  # re with --multi, hvi with one objective
-            kind = "one objective" if other is SEARCHERS else "two or three objectives"
-            raise RobnasError(f"searcher {name!r} takes {kind}; here use one of {', '.join(registry)}")
+    for name in given:
+        wrong = other_kind(name.strip(), multi_objective=registry is MULTI_OBJECTIVE_SEARCHERS)
+        if wrong is not None:  # re with --multi, hvi with one objective
+            raise RobnasError(wrong)
     chosen: list[tuple[str, dict[str, Any]]] = []
     if args.searchers is not None or not args.searcher_specs:
         names = parse_names(default if args.searchers is None else args.searchers, "--searchers",

@@ -456,11 +456,11 @@ def _build_searcher(name: str, params: dict[str, Any], registry: Mapping[str, ty
     measure is resolved (:func:`robnas.priors.provide_scores`, for the searched ``objective``)
     and the searcher is checked whole."""
     from robnas.priors import provide_scores
-    from robnas.searchers import check_param_names, validate_params
+    from robnas.searchers import check_param_names, other_kind, validate_params
 
-    if name not in registry and registry is not SEARCHERS and name in SEARCHERS:  # re, two objectives
-        raise RobnasError(f"searcher {name!r} takes one objective; with two or three use one of "
-                          f"{', '.join(registry)}")
+    wrong = other_kind(name, multi_objective=registry is not SEARCHERS)
+    if wrong is not None:
+        raise RobnasError(wrong)
     if name not in registry:
         raise RobnasError(f"unknown {what} {name!r}; valid: {', '.join(registry)}")
     cls = registry[name]

@@ -143,7 +143,7 @@ def plan_runs(
     """
     from robnas.multi_objective import is_multi
     from robnas.objective import Objective
-    from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS
+    from robnas.searchers import MULTI_OBJECTIVE_SEARCHERS, SEARCHERS, other_kind
     from robnas.vocabulary import name_list, parse_dataset
 
     searchers, objectives, datasets = (name_list(searchers, "searchers"), name_list(objectives, "objectives"),
@@ -156,11 +156,9 @@ def plan_runs(
     settings = [(s, {}) if isinstance(s, str) else (s[0], dict(s[1])) for s in searchers]
     unknown = [name for name, _ in settings if name not in registry]
     if unknown:
-        other = SEARCHERS if any(multi) else MULTI_OBJECTIVE_SEARCHERS
-        if unknown[0] in other:  # re in a multi-objective comparison, hvi in a single-objective one
-            takes = "one objective" if any(multi) else "two or three objectives"
-            raise ComparisonError(f"searcher {unknown[0]!r} takes {takes}; here choose from "
-                                  f"{', '.join(registry)}")
+        wrong = other_kind(unknown[0], multi_objective=any(multi))
+        if wrong is not None:  # re in a multi-objective comparison, hvi in a single-objective one
+            raise ComparisonError(wrong)
         kind = "multi-objective searcher" if any(multi) else "searcher"
         raise ComparisonError(f"unknown {kind} {unknown[0]!r}; choose from {', '.join(registry)}")
     seed_list = name_list(seeds, "seeds")

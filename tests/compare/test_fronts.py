@@ -95,9 +95,9 @@ def test_median_run_and_plan_rules(release_root, tmp_path) -> None:
     assert specs[0].objective == "pgd@1/255,params:min" and "," not in specs[0].run_id
     with pytest.raises(ComparisonError, match="single- or multi-objective"):
         plan_runs(["random"], ["pgd@1/255,clean", "clean"], ["cifar10"], [0], 10)
-    with pytest.raises(ComparisonError, match="searcher 're' takes one objective; here choose from random, nsga2"):
+    with pytest.raises(ComparisonError, match="'re' takes one objective; with two or three use one of random, nsga2"):
         plan_runs(["re"], ["pgd@1/255,clean"], ["cifar10"], [0], 10)
-    with pytest.raises(ComparisonError, match="'hvi' takes two or three objectives; here choose from random, re"):
+    with pytest.raises(ComparisonError, match="'hvi' takes two or three objectives; with one use one of random, re"):
         plan_runs(["hvi"], ["pgd@1/255"], ["cifar10"], [0], 10)
     with pytest.raises(ComparisonError, match="unknown multi-objective searcher 'zz'"):
         plan_runs(["zz"], ["pgd@1/255,clean"], ["cifar10"], [0], 10)
