@@ -4,10 +4,10 @@ The model-based searchers (the predictor, ParEGO, ``hvi``) solve small linear sy
 multiply matrices of a few thousand rows by a few dozen columns for every proposal. A
 multi-threaded BLAS gains nothing on such sizes and loses badly when the cores are busy (its
 threads wait for each other: a 150-cell ``hvi`` run took 2.0 s beside two other searches on two
-cores, 0.9 s with one BLAS thread, and the audit's 11.9 s against 0.3 s under heavier load).
+cores, 0.7 s with one BLAS thread, and the audit's 11.9 s against 0.3 s under heavier load).
 Worker processes get one thread from their environment (:mod:`robnas.execution`); a search in
 the caller's own process (``robnas search``, the Python API, ``compare --jobs 1``) gets it from
-:func:`one_blas_thread` around each proposal.
+:func:`one_blas_thread` around each proposal (as a decorator of ``ask``).
 """
 
 from __future__ import annotations

@@ -308,13 +308,9 @@ class HypervolumeImprovementSearch:
         """How many times the surrogate was fitted."""
         return self._fits
 
+    @one_blas_thread()
     def ask(self) -> Arch:
-        """A random cell first, then the unseen class of largest sampled improvement. (with one BLAS thread,
-        :func:`~robnas.searchers._blas.one_blas_thread`)."""
-        with one_blas_thread():
-            return self._ask()
-
-    def _ask(self) -> Arch:
+        """A random cell first, then the unseen class of largest sampled improvement (with one BLAS thread)."""
         if self._rng is None:
             self.validate_params()
             self._rng = np.random.default_rng(self.seed)

@@ -89,13 +89,9 @@ class ParEGOSearch:
         check_float("rho", self.rho, 0.0)
         check_seed(self.seed)
 
+    @one_blas_thread()
     def ask(self) -> Arch:
-        """The unseen class that maximises a random scalarisation of the predictions. (with one BLAS thread,
-        :func:`~robnas.searchers._blas.one_blas_thread`)."""
-        with one_blas_thread():
-            return self._ask()
-
-    def _ask(self) -> Arch:
+        """The unseen class that maximises a random scalarisation of the predictions (with one BLAS thread)."""
         rng = self._ensure()
         if len(self._y) < self.num_init or rng.random() < self.explore:
             return self._propose(random_unseen(rng, self._seen))

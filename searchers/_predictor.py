@@ -318,13 +318,9 @@ class PredictorSearch:
         """Hand over the ``prior``'s score of every cell (``(15625,)``, by :attr:`Arch.code`)."""
         self._scores = check_scores(scores)
 
+    @one_blas_thread()
     def ask(self) -> Arch:
-        """A design (or prior-picked) cell first, then the unseen class of best acquisition. (with one BLAS thread,
-        :func:`~robnas.searchers._blas.one_blas_thread`)."""
-        with one_blas_thread():
-            return self._ask()
-
-    def _ask(self) -> Arch:
+        """A design (or prior-picked) cell first, then the unseen class of best acquisition (with one BLAS thread)."""
         if self._rng is None:
             self._start()
         assert self._rng is not None

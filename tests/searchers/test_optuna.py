@@ -81,7 +81,6 @@ def test_orthogonal_design_gives_the_startup_trials(cifar10_oracle, n_startup_tr
     assert len({class_code(Arch.from_string(a)) for a in (t["arch"] for t in plain.trials)} & set(design)) < 3
 
 
-
 def test_motpe_models_the_edges_jointly_and_repeats_itself_far_less(cifar10_oracle) -> None:
     # Each edge on its own, MOTPE keeps proposing known classes (every repeat is a trial that
     # makes the next proposal slower): 327 repeats in these three 80-cell runs against 71
